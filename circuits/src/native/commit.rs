@@ -1,0 +1,447 @@
+//! Salts, leaves, batch roots, the accounts commitment and the chained running
+//! state, generic over the field hash (`docs/SPEC.md` §5, §6).
+//!
+//! Every function here is the native twin of a circuit gadget: the R1CS circuit uses
+//! [`crate::hash::Bn254Poseidon`], the halo2 circuit [`crate::hash::PastaPoseidon`],
+//! and both must reproduce these values exactly.
+
+use crate::bounds::LANE_OFFSET;
+use crate::hash::{FieldHasher, MAX_HASH_INPUTS};
+use crate::model::{Account, AccountId, EpochParams, Snapshot};
+use crate::native::risk::{Scales, account_risk};
+use crate::secret::VenueSecret;
+use ethnum::{I256, U256};
+use thiserror::Error;
+
+/// Domain tags, each the big-endian integer of its ASCII name (`docs/SPEC.md` §5.0).
+pub mod tags {
+    /// Per-account salt.
+    pub const SALT: &str = "backstop.salt.v1";
+    /// Salt of a padding leaf.
+    pub const PAD_SALT: &str = "backstop.pad.v1";
+    /// Blinding of a running-state commitment.
+    pub const BLIND: &str = "backstop.blind.v1";
+    /// Start of the accounts-commitment chain.
+    pub const ACCOUNTS: &str = "backstop.accounts.v1";
+    /// Running-state commitment.
+    pub const STATE: &str = "backstop.state.v1";
+    /// Epoch parameters hash.
+    pub const PARAMS: &str = "backstop.params.v1";
+    /// Liquidation-set commitment.
+    pub const LIQUIDATIONS: &str = "backstop.liqset.v1";
+    /// The liquidation-set challenge `z`.
+    pub const CHALLENGE: &str = "backstop.challenge.v1";
+}
+
+/// The field element of a domain tag: its ASCII bytes read as a big-endian integer.
+pub fn tag<H: FieldHasher>(name: &str) -> H::F {
+    debug_assert!(name.len() < 31);
+    H::from_be_bytes_mod_order(name.as_bytes())
+}
+
+/// Absorbs `inputs` in chunks of at most 15 after a running element:
+/// `acc ← H(acc, chunk…)` for each chunk (`docs/SPEC.md` §5.0, "chained absorb").
+pub fn absorb_chain<H: FieldHasher>(mut acc: H::F, inputs: &[H::F]) -> H::F {
+    let mut buf = Vec::with_capacity(MAX_HASH_INPUTS);
+    for chunk in inputs.chunks(MAX_HASH_INPUTS - 1) {
+        buf.clear();
+        buf.push(acc);
+        buf.extend_from_slice(chunk);
+        acc = H::hash(&buf);
+    }
+    acc
+}
+
+/// Why a batch layout was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum LayoutError {
+    /// The batch size is not a power of 4 between 4 and 4^8.
+    #[error("batch size {0} is not one of 4, 16, 64, 256, 1024, 4096, 16384, 65536")]
+    BatchSize(u64),
+}
+
+/// Accounts per batch: a power of 4 from 4 to 65536, the leaf count of a full
+/// 4-ary tree (`docs/SPEC.md` §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BatchSize(u32);
+
+impl BatchSize {
+    /// Validates a batch size.
+    pub fn new(n: u64) -> Result<Self, LayoutError> {
+        let ok = (4..=65_536).contains(&n) && n.is_power_of_two() && n.trailing_zeros().is_multiple_of(2);
+        if ok {
+            Ok(Self(n as u32))
+        } else {
+            Err(LayoutError::BatchSize(n))
+        }
+    }
+    /// The number of leaves.
+    pub fn get(self) -> usize {
+        self.0 as usize
+    }
+    /// The depth of the batch's 4-ary tree: `log4(B)`.
+    pub fn depth(self) -> u32 {
+        self.0.trailing_zeros() / 2
+    }
+    /// `K = ceil(N / B)`: the number of batches for `n` accounts.
+    pub fn batch_count(self, n: usize) -> usize {
+        n.div_ceil(self.get())
+    }
+}
+
+/// The venue secret as a field element: its 32 bytes read big-endian, mod p.
+pub fn secret_element<H: FieldHasher>(secret: &VenueSecret) -> H::F {
+    H::from_be_bytes_mod_order(secret.as_bytes())
+}
+
+/// `salt = H(TAG_SALT, secret, epoch, id)` (`docs/SPEC.md` §5.1).
+pub fn account_salt<H: FieldHasher>(secret: H::F, epoch: u64, id: AccountId) -> H::F {
+    H::hash(&[
+        tag::<H>(tags::SALT),
+        secret,
+        H::from_u64(epoch),
+        H::from_u64(id.get()),
+    ])
+}
+
+/// `pad_salt = H(TAG_PAD_SALT, secret, epoch, slot)` for global slot `slot = b·B + j`.
+pub fn padding_salt<H: FieldHasher>(secret: H::F, epoch: u64, slot: u64) -> H::F {
+    H::hash(&[
+        tag::<H>(tags::PAD_SALT),
+        secret,
+        H::from_u64(epoch),
+        H::from_u64(slot),
+    ])
+}
+
+/// `blind_b = H(TAG_BLIND, secret, epoch, b)`: the blinding of the state after batch `b`.
+pub fn state_blinding<H: FieldHasher>(secret: H::F, epoch: u64, batch: u64) -> H::F {
+    H::hash(&[
+        tag::<H>(tags::BLIND),
+        secret,
+        H::from_u64(epoch),
+        H::from_u64(batch),
+    ])
+}
+
+/// Offsets a signed 64-bit value into a lane `v + 2^63 ∈ [0, 2^64)`.
+pub fn lane(v: i64) -> u64 {
+    (v as u64) ^ LANE_OFFSET
+}
+
+/// Bit position of the padding flag in word 0.
+pub const PADDING_FLAG_BIT: u32 = 192;
+
+/// The packed words of a leaf (`docs/SPEC.md` §5.2): lanes
+/// `[id, balance + 2^63, size_0 + 2^63, …]`, three 64-bit lanes per word,
+/// little-endian within the word; the padding flag at bit 192 of word 0.
+/// `None` is a padding leaf: id 0, all amounts 0, flag 1.
+pub fn leaf_words(account: Option<&Account>, markets: usize) -> Vec<U256> {
+    let mut lanes = Vec::with_capacity(2 + markets);
+    match account {
+        Some(a) => {
+            lanes.push(a.id().get());
+            lanes.push(lane(a.quote_balance().get()));
+            lanes.extend(a.sizes().iter().map(|s| lane(s.get())));
+        }
+        None => {
+            lanes.push(0);
+            lanes.extend(core::iter::repeat_n(LANE_OFFSET, 1 + markets));
+        }
+    }
+    let mut words: Vec<U256> = lanes
+        .chunks(3)
+        .map(|c| {
+            c.iter()
+                .enumerate()
+                .fold(U256::ZERO, |w, (j, l)| w | (U256::from(*l) << (64 * j as u32)))
+        })
+        .collect();
+    if account.is_none() {
+        words[0] |= U256::ONE << PADDING_FLAG_BIT;
+    }
+    words
+}
+
+/// `leaf = absorb_chain(salt, words)` (`docs/SPEC.md` §5.2).
+pub fn leaf<H: FieldHasher>(salt: H::F, words: &[U256]) -> H::F {
+    let elems: Vec<H::F> = words.iter().map(|w| H::from_u256(*w)).collect();
+    absorb_chain::<H>(salt, &elems)
+}
+
+/// A complete 4-ary Poseidon tree over one batch's leaves (`docs/SPEC.md` §5.3):
+/// `node = H(c0, c1, c2, c3)`.
+#[derive(Debug, Clone)]
+pub struct BatchTree<H: FieldHasher> {
+    /// `levels[0]` are the leaves, the last level holds the root alone.
+    levels: Vec<Vec<H::F>>,
+}
+
+/// One step of an inclusion path: the node's position among its 3 siblings' and the
+/// siblings in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathStep<F> {
+    /// Position `0..4` of the node among its parent's children.
+    pub position: u8,
+    /// The other three children, in order.
+    pub siblings: [F; 3],
+}
+
+impl<H: FieldHasher> BatchTree<H> {
+    /// Builds the tree; the number of leaves must be a [`BatchSize`].
+    pub fn new(leaves: Vec<H::F>) -> Self {
+        debug_assert!(BatchSize::new(leaves.len() as u64).is_ok());
+        let mut levels = vec![leaves];
+        while let Some(level) = levels.last().filter(|l| l.len() > 1) {
+            let next = level
+                .chunks_exact(4)
+                .map(|c| H::hash(c))
+                .collect::<Vec<_>>();
+            levels.push(next);
+        }
+        Self { levels }
+    }
+    /// The root.
+    pub fn root(&self) -> H::F {
+        self.levels[self.levels.len() - 1][0]
+    }
+    /// The leaves.
+    pub fn leaves(&self) -> &[H::F] {
+        &self.levels[0]
+    }
+    /// The path from leaf `index` to the root.
+    pub fn path(&self, mut index: usize) -> Vec<PathStep<H::F>> {
+        let mut steps = Vec::with_capacity(self.levels.len() - 1);
+        for level in &self.levels[..self.levels.len() - 1] {
+            let base = index & !3;
+            let position = (index & 3) as u8;
+            let mut siblings = [level[base]; 3];
+            let mut k = 0;
+            for (j, node) in level[base..base + 4].iter().enumerate() {
+                if j != position as usize {
+                    siblings[k] = *node;
+                    k += 1;
+                }
+            }
+            steps.push(PathStep { position, siblings });
+            index /= 4;
+        }
+        steps
+    }
+}
+
+/// Recomputes a root from a leaf and its path.
+pub fn root_from_path<H: FieldHasher>(leaf: H::F, path: &[PathStep<H::F>]) -> H::F {
+    path.iter().fold(leaf, |node, step| {
+        let mut children = [node; 4];
+        let mut k = 0;
+        for (j, child) in children.iter_mut().enumerate() {
+            if j != step.position as usize {
+                *child = step.siblings[k];
+                k += 1;
+            }
+        }
+        H::hash(&children)
+    })
+}
+
+/// `a_0 = H(TAG_ACCOUNTS, epoch)`: the start of the accounts-commitment chain.
+pub fn accounts_chain_start<H: FieldHasher>(epoch: u64) -> H::F {
+    H::hash(&[tag::<H>(tags::ACCOUNTS), H::from_u64(epoch)])
+}
+
+/// `a_{b+1} = H(a_b, root_b)`.
+pub fn accounts_chain_step<H: FieldHasher>(acc: H::F, batch_root: H::F) -> H::F {
+    H::hash(&[acc, batch_root])
+}
+
+/// The word of one market in the parameters hash: `price + mm_bps·2^64 + f_m·2^80`.
+fn market_word(price: u64, mm_bps: u16, scale: I256) -> U256 {
+    U256::from(price) | (U256::from(mm_bps) << 64) | (scale.as_u256() << 80)
+}
+
+/// The hash of the epoch's public parameters (`docs/SPEC.md` §5.5):
+/// `absorb_chain(H(TAG_PARAMS, epoch, M, E, f_q, reserves, insurance_fund), market words)`.
+pub fn params_hash<H: FieldHasher>(params: &EpochParams) -> H::F {
+    let head = H::hash(&[
+        tag::<H>(tags::PARAMS),
+        H::from_u64(params.epoch()),
+        H::from_u64(params.markets().len() as u64),
+        H::from_u64(params.common_exponent().into()),
+        H::from_u256(params.quote_scale().as_u256()),
+        H::from_u256(U256::from(params.reserves())),
+        H::from_u256(U256::from(params.insurance_fund())),
+    ]);
+    let words: Vec<H::F> = params
+        .markets()
+        .iter()
+        .zip(params.market_scales())
+        .map(|(m, f)| {
+            H::from_u256(market_word(
+                m.price().get(),
+                m.maintenance_margin_bps().get(),
+                f,
+            ))
+        })
+        .collect();
+    absorb_chain::<H>(head, &words)
+}
+
+/// The liquidation-set commitment (`docs/SPEC.md` §5.6):
+/// `absorb_chain(H(TAG_LIQ, count), ids)`, ids ascending.
+pub fn liquidation_commitment<H: FieldHasher>(ids: &[AccountId]) -> H::F {
+    let head = H::hash(&[tag::<H>(tags::LIQUIDATIONS), H::from_u64(ids.len() as u64)]);
+    let elems: Vec<H::F> = ids.iter().map(|id| H::from_u64(id.get())).collect();
+    absorb_chain::<H>(head, &elems)
+}
+
+/// The challenge `z = H(TAG_CHALLENGE, params_hash, accounts_commitment, liq_commitment)`.
+pub fn challenge<H: FieldHasher>(params: H::F, accounts: H::F, liquidations: H::F) -> H::F {
+    H::hash(&[tag::<H>(tags::CHALLENGE), params, accounts, liquidations])
+}
+
+/// The running state carried between batches (`docs/SPEC.md` §6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunningState<F> {
+    /// The smallest id the next account may have: `last id + 1` (0 initially).
+    pub next_id: u128,
+    /// `L` so far.
+    pub total_liabilities: I256,
+    /// `D` so far.
+    pub bad_debt: I256,
+    /// `Π (z − id)` over liquidatable accounts so far (1 initially).
+    pub liquidation_product: F,
+    /// The accounts-commitment chain so far.
+    pub accounts: F,
+}
+
+/// `C = H(TAG_STATE, blind, next_id, L, D, liq_product, accounts)`; the initial
+/// state uses blind 0 so that every verifier can compute it.
+pub fn state_commitment<H: FieldHasher>(blind: H::F, state: &RunningState<H::F>) -> H::F {
+    H::hash(&[
+        tag::<H>(tags::STATE),
+        blind,
+        H::from_u256(U256::from(state.next_id)),
+        H::from_u256(state.total_liabilities.as_u256()),
+        H::from_u256(state.bad_debt.as_u256()),
+        state.liquidation_product,
+        state.accounts,
+    ])
+}
+
+/// Everything an epoch commits to, computed natively (`docs/SPEC.md` §5–§6).
+#[derive(Debug, Clone)]
+pub struct EpochCommitment<H: FieldHasher> {
+    /// The batch size `B`.
+    pub batch_size: BatchSize,
+    /// One tree per batch, `K` in all.
+    pub batches: Vec<BatchTree<H>>,
+    /// The accounts commitment `a_K`.
+    pub accounts_commitment: H::F,
+    /// The parameters hash.
+    pub params_hash: H::F,
+    /// The liquidation-set commitment.
+    pub liquidation_commitment: H::F,
+    /// The challenge `z`.
+    pub challenge: H::F,
+    /// `K + 1` states: the initial one, then the state after each batch.
+    pub states: Vec<RunningState<H::F>>,
+    /// `K + 1` commitments to those states (the first with blind 0).
+    pub state_commitments: Vec<H::F>,
+}
+
+/// Commits to a snapshot: salts, leaves, batch trees, the accounts commitment, the
+/// liquidation set and the chain of running states.
+pub fn commit_epoch<H: FieldHasher>(
+    snapshot: &Snapshot,
+    secret: &VenueSecret,
+    batch_size: BatchSize,
+) -> EpochCommitment<H> {
+    let params = snapshot.params();
+    let epoch = params.epoch();
+    let markets = params.markets().len();
+    let accounts = snapshot.accounts();
+    let secret = secret_element::<H>(secret);
+    let b = batch_size.get();
+    let k = batch_size.batch_count(accounts.len());
+
+    let mut batches = Vec::with_capacity(k);
+    for batch in 0..k {
+        let leaves = (0..b)
+            .map(|j| {
+                let slot = batch * b + j;
+                match accounts.get(slot) {
+                    Some(a) => leaf::<H>(
+                        account_salt::<H>(secret, epoch, a.id()),
+                        &leaf_words(Some(a), markets),
+                    ),
+                    None => leaf::<H>(
+                        padding_salt::<H>(secret, epoch, slot as u64),
+                        &leaf_words(None, markets),
+                    ),
+                }
+            })
+            .collect();
+        batches.push(BatchTree::new(leaves));
+    }
+    let start = accounts_chain_start::<H>(epoch);
+    let accounts_commitment = batches
+        .iter()
+        .fold(start, |acc, t| accounts_chain_step::<H>(acc, t.root()));
+
+    let scales = Scales::new(params);
+    let risks: Vec<_> = accounts.iter().map(|a| account_risk(&scales, a)).collect();
+    let liquidated: Vec<AccountId> = accounts
+        .iter()
+        .zip(&risks)
+        .filter(|(_, r)| r.liquidatable)
+        .map(|(a, _)| a.id())
+        .collect();
+    let params_hash = params_hash::<H>(params);
+    let liquidation_commitment = liquidation_commitment::<H>(&liquidated);
+    let z = challenge::<H>(params_hash, accounts_commitment, liquidation_commitment);
+
+    let mut state = RunningState {
+        next_id: 0,
+        total_liabilities: I256::ZERO,
+        bad_debt: I256::ZERO,
+        liquidation_product: H::from_u64(1),
+        accounts: start,
+    };
+    let mut states = vec![state];
+    let mut state_commitments = vec![state_commitment::<H>(H::from_u64(0), &state)];
+    for (batch, tree) in batches.iter().enumerate() {
+        let range = batch * b..((batch + 1) * b).min(accounts.len());
+        for (a, r) in accounts[range.clone()].iter().zip(&risks[range]) {
+            state.next_id = u128::from(a.id().get()) + 1;
+            state.total_liabilities += r.liability;
+            state.bad_debt += r.bad_debt;
+            if r.liquidatable {
+                state.liquidation_product =
+                    state.liquidation_product * (z - H::from_u64(a.id().get()));
+            }
+        }
+        state.accounts = accounts_chain_step::<H>(state.accounts, tree.root());
+        states.push(state);
+        let blind = state_blinding::<H>(secret, epoch, batch as u64);
+        state_commitments.push(state_commitment::<H>(blind, &state));
+    }
+    EpochCommitment {
+        batch_size,
+        batches,
+        accounts_commitment,
+        params_hash,
+        liquidation_commitment,
+        challenge: z,
+        states,
+        state_commitments,
+    }
+}
+
+/// `Π (z − id)` over a published liquidation set: what the final state's product
+/// must equal (`docs/SPEC.md` §6.3).
+pub fn liquidation_product<H: FieldHasher>(z: H::F, ids: &[AccountId]) -> H::F {
+    ids.iter()
+        .fold(H::from_u64(1), |acc, id| acc * (z - H::from_u64(id.get())))
+}

@@ -1,0 +1,11 @@
+//! The exact native reference engine: the oracle every circuit is checked against.
+//!
+//! - [`risk`]: per-account total value, maintenance requirement, liquidation flag,
+//!   liability and bad debt; per-epoch aggregates (`docs/SPEC.md` §2).
+//! - [`commit`]: salts, leaves, batch roots, the accounts commitment and the chained
+//!   running state (`docs/SPEC.md` §5–§6).
+
+pub mod commit;
+pub mod risk;
+
+pub use risk::{AccountRisk, EpochEvaluation, Scales, account_risk, evaluate};
