@@ -38,34 +38,30 @@ pub enum DecimalError {
     },
 }
 
-/// Parses `s` as an exact decimal with at most `decimals` fractional digits and
-/// returns it scaled by `10^decimals`, as an `i128`.
-///
-/// `decimals` must be at most 18 (enforced by callers through the snapshot bounds);
-/// the integer part is limited by the `i128` range and callers check tighter bounds.
-pub fn parse_scaled(s: &str, decimals: u32) -> Result<i128, DecimalError> {
+/// Parses a non-negative exact decimal with at most `decimals` fractional digits
+/// into minimal units, over the full `u128` range; `bound` describes the limit in
+/// the error for a value above `u128::MAX`. A leading `-` is refused, even for zero.
+pub fn parse_unsigned_scaled(
+    s: &str,
+    decimals: u32,
+    bound: &'static str,
+) -> Result<u128, DecimalError> {
     if s.is_empty() {
         return Err(DecimalError::Empty);
     }
-    let (negative, body) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let (int_part, frac_part) = match body.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (body, None),
-    };
-    let digits_ok = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
-    if int_part.is_empty() || !digits_ok(int_part) {
-        return Err(DecimalError::Malformed(s.to_owned()));
+    if s.starts_with('-') {
+        return Err(DecimalError::Negative(s.to_owned()));
     }
-    let frac = match frac_part {
-        Some(f) if f.is_empty() || !digits_ok(f) => {
-            return Err(DecimalError::Malformed(s.to_owned()));
-        }
-        Some(f) => f,
-        None => "",
+    let malformed = || DecimalError::Malformed(s.to_owned());
+    let (int_part, frac) = match s.split_once('.') {
+        Some((_, "")) => return Err(malformed()),
+        Some(parts) => parts,
+        None => (s, ""),
     };
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if int_part.is_empty() || !digits(int_part) || !digits(frac) {
+        return Err(malformed());
+    }
     // Fractional digits beyond `decimals` are accepted only if they are zeros.
     let (kept, dropped) = frac.split_at(frac.len().min(decimals as usize));
     if dropped.bytes().any(|b| b != b'0') {
@@ -76,29 +72,55 @@ pub fn parse_scaled(s: &str, decimals: u32) -> Result<i128, DecimalError> {
     }
     let too_big = || DecimalError::OutOfBounds {
         value: s.to_owned(),
-        bound: "magnitude too large",
+        bound,
     };
-    let mut acc: i128 = 0;
-    let int_digits = int_part.trim_start_matches('0');
-    for b in int_digits.bytes().chain(kept.bytes()) {
+    let mut acc: u128 = 0;
+    for b in int_part.bytes().chain(kept.bytes()) {
         acc = acc
             .checked_mul(10)
-            .and_then(|v| v.checked_add(i128::from(b - b'0')))
+            .and_then(|v| v.checked_add(u128::from(b - b'0')))
             .ok_or_else(too_big)?;
     }
     for _ in kept.len()..decimals as usize {
         acc = acc.checked_mul(10).ok_or_else(too_big)?;
     }
-    Ok(if negative { -acc } else { acc })
+    Ok(acc)
 }
 
-/// Parses a non-negative exact decimal; a leading `-` is refused even for zero.
-pub fn parse_unsigned_scaled(s: &str, decimals: u32) -> Result<u128, DecimalError> {
-    if s.starts_with('-') {
-        return Err(DecimalError::Negative(s.to_owned()));
+/// Parses `s` as a signed exact decimal (`[-]digits[.digits]`) with at most
+/// `decimals` fractional digits, scaled by `10^decimals`, in the `i128` range.
+/// Callers check the tighter bounds of the model.
+pub fn parse_scaled(s: &str, decimals: u32) -> Result<i128, DecimalError> {
+    const BOUND: &str = "magnitude too large";
+    if s.is_empty() {
+        return Err(DecimalError::Empty);
     }
-    // Non-negative values above i128::MAX are out of every bound in the spec.
-    parse_scaled(s, decimals).map(|v| v.unsigned_abs())
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let magnitude = match parse_unsigned_scaled(body, decimals, BOUND) {
+        // "-" alone or "--1": report the whole string.
+        Err(DecimalError::Empty | DecimalError::Negative(_) | DecimalError::Malformed(_)) => {
+            return Err(DecimalError::Malformed(s.to_owned()));
+        }
+        Err(DecimalError::TooManyDecimals { decimals, .. }) => {
+            return Err(DecimalError::TooManyDecimals {
+                value: s.to_owned(),
+                decimals,
+            });
+        }
+        other => other.map_err(|_| DecimalError::OutOfBounds {
+            value: s.to_owned(),
+            bound: BOUND,
+        })?,
+    };
+    let too_big = || DecimalError::OutOfBounds {
+        value: s.to_owned(),
+        bound: BOUND,
+    };
+    let v = i128::try_from(magnitude).map_err(|_| too_big())?;
+    Ok(if negative { -v } else { v })
 }
 
 /// Formats `value / 10^decimals` exactly, with trailing fractional zeros removed
@@ -148,12 +170,22 @@ mod tests {
             parse_scaled("1.234", 2),
             Err(DecimalError::TooManyDecimals { .. })
         ));
-        for bad in ["", "-", ".5", "5.", "1e5", "+1", " 1", "1 ", "1,000", "--1", "0x10", "1.2.3"] {
+        for bad in [
+            "", "-", ".5", "5.", "1e5", "+1", " 1", "1 ", "1,000", "--1", "0x10", "1.2.3",
+        ] {
             assert!(parse_scaled(bad, 6).is_err(), "{bad:?} accepted");
         }
         assert!(matches!(
-            parse_unsigned_scaled("-0", 2),
+            parse_unsigned_scaled("-0", 2, "b"),
             Err(DecimalError::Negative(_))
+        ));
+        assert_eq!(
+            parse_unsigned_scaled("340282366920938463463374607431768211455", 0, "b"),
+            Ok(u128::MAX)
+        );
+        assert!(matches!(
+            parse_unsigned_scaled("340282366920938463463374607431768211456", 0, "b"),
+            Err(DecimalError::OutOfBounds { bound: "b", .. })
         ));
         assert!(matches!(
             parse_scaled("1701411834604692317316873037158841057280", 0),

@@ -35,15 +35,23 @@ pub enum ModelError {
     /// A market symbol that is empty or has characters other than `A-Z a-z 0-9 - _ . /`.
     #[error("invalid market symbol {0:?} (1 to 32 characters from A-Z a-z 0-9 - _ . /)")]
     InvalidSymbol(String),
-    /// The decimals of the quote currency and a market differ too much to share a
-    /// common denominator within the bounds.
+    /// A market's notional decimals are too far below the common exponent.
     #[error(
         "market {symbol:?}: scale 10^{exponent} exceeds 10^{MAX_SCALE_EXPONENT} \
          (quote_decimals and size_decimals + price_decimals of all markets must lie within 18 of each other)"
     )]
     ScaleSpread {
-        /// The market whose scale factor is too large (or "quote").
+        /// The market whose scale factor is too large.
         symbol: String,
+        /// The exponent that would be needed.
+        exponent: u32,
+    },
+    /// The quote decimals are too far below the common exponent.
+    #[error(
+        "quote scale 10^{exponent} exceeds 10^{MAX_SCALE_EXPONENT} \
+         (quote_decimals and size_decimals + price_decimals of all markets must lie within 18 of each other)"
+    )]
+    QuoteScaleSpread {
         /// The exponent that would be needed.
         exponent: u32,
     },
@@ -149,11 +157,13 @@ pub struct Price(u64);
 impl Price {
     /// Validates `0 ≤ v < 2^64`.
     pub fn new(v: i128) -> Result<Self, ModelError> {
-        u64::try_from(v).map(Self).map_err(|_| ModelError::OutOfBounds {
-            field: "price",
-            value: v.to_string(),
-            bound: "0 <= price < 2^64 minimal price units",
-        })
+        u64::try_from(v)
+            .map(Self)
+            .map_err(|_| ModelError::OutOfBounds {
+                field: "price",
+                value: v.to_string(),
+                bound: "0 <= price < 2^64 minimal price units",
+            })
     }
     /// The raw value.
     pub const fn get(self) -> u64 {
@@ -298,8 +308,7 @@ impl EpochParams {
         };
         let e = params.common_exponent();
         if e - quote_decimals > MAX_SCALE_EXPONENT {
-            return Err(ModelError::ScaleSpread {
-                symbol: "quote".into(),
+            return Err(ModelError::QuoteScaleSpread {
                 exponent: e - quote_decimals,
             });
         }
@@ -442,7 +451,14 @@ mod tests {
     use super::*;
 
     fn market(sym: &str, pd: u32, sd: u32) -> Market {
-        Market::new(sym, Price::new(1).unwrap(), pd, sd, MarginBps::new(500).unwrap()).unwrap()
+        Market::new(
+            sym,
+            Price::new(1).unwrap(),
+            pd,
+            sd,
+            MarginBps::new(500).unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -467,7 +483,10 @@ mod tests {
         assert_eq!(p.market_scales(), vec![I256::ONE]);
         // q = 0 and a market with 19 notional decimals: f_q = 10^19 is refused.
         let err = EpochParams::new(1, 0, 0, 0, vec![market("X", 10, 9)]).unwrap_err();
-        assert!(matches!(err, ModelError::ScaleSpread { exponent: 19, .. }));
+        assert_eq!(err, ModelError::QuoteScaleSpread { exponent: 19 });
+        let err = EpochParams::new(1, 18, 0, 0, vec![market("X", 18, 18), market("Y", 0, 0)])
+            .unwrap_err();
+        assert!(matches!(err, ModelError::ScaleSpread { exponent: 36, .. }));
         assert!(EpochParams::new(1, 0, 0, 0, vec![market("X", 9, 9)]).is_ok());
     }
 
