@@ -41,15 +41,23 @@ fn snapshot(n: u64, markets: usize) -> Snapshot {
 }
 
 #[test]
-fn batch_sizes_are_powers_of_four() {
-    for ok in [4u64, 16, 64, 256, 1024, 4096, 16384, 65536] {
+fn batch_sizes_are_powers_of_eight() {
+    for ok in [8u64, 64, 512, 4096, 32768] {
         assert!(BatchSize::new(ok).is_ok(), "{ok}");
     }
-    for bad in [0u64, 1, 2, 8, 32, 100, 262_144] {
+    for bad in [0u64, 1, 2, 4, 16, 32, 100, 256, 262_144] {
         assert_eq!(BatchSize::new(bad), Err(LayoutError::BatchSize(bad)));
     }
     let b = BatchSize::new(64).unwrap();
-    assert_eq!((b.depth(), b.batch_count(1), b.batch_count(64), b.batch_count(65)), (3, 1, 1, 2));
+    assert_eq!(
+        (
+            b.depth(),
+            b.batch_count(1),
+            b.batch_count(64),
+            b.batch_count(65)
+        ),
+        (2, 1, 1, 2)
+    );
 }
 
 #[test]
@@ -60,16 +68,22 @@ fn leaf_packing_is_three_lanes_a_word() {
     assert_eq!(w.len(), 4, "10 lanes in 4 words (SPEC §5.2)");
     assert_eq!(w[0] & U256::from(u64::MAX), U256::from(a.id().get()));
     let bal_lane = (w[0] >> 64) & U256::from(u64::MAX);
-    assert_eq!(bal_lane, U256::from((a.quote_balance().get() as i128 + (1i128 << 63)) as u64));
+    assert_eq!(
+        bal_lane,
+        U256::from((a.quote_balance().get() as i128 + (1i128 << 63)) as u64)
+    );
     assert!(w.iter().all(|x| *x < (U256::ONE << 192)));
     let pad = leaf_words(None, 8);
     assert_eq!(pad[0] >> PADDING_FLAG_BIT, U256::ONE);
-    assert_eq!(pad[1], U256::from(1u64 << 63) | (U256::from(1u64 << 63) << 64) | (U256::from(1u64 << 63) << 128));
+    assert_eq!(
+        pad[1],
+        U256::from(1u64 << 63) | (U256::from(1u64 << 63) << 64) | (U256::from(1u64 << 63) << 128)
+    );
 }
 
 fn chain_matches_evaluation<H: FieldHasher>() {
-    let s = snapshot(37, 3);
-    let b = BatchSize::new(16).unwrap();
+    let s = snapshot(137, 3);
+    let b = BatchSize::new(64).unwrap();
     let c = commit_epoch::<H>(&s, &VenueSecret::demo(), b);
     assert_eq!(c.batches.len(), 3);
     assert_eq!(c.states.len(), 4);
@@ -78,14 +92,20 @@ fn chain_matches_evaluation<H: FieldHasher>() {
     let last = c.states[3];
     assert_eq!(last.total_liabilities, e.total_liabilities);
     assert_eq!(last.bad_debt, e.bad_debt);
-    assert_eq!(last.next_id, u128::from(s.accounts()[36].id().get()) + 1);
+    assert_eq!(last.next_id, u128::from(s.accounts()[136].id().get()) + 1);
     assert_eq!(last.accounts, c.accounts_commitment);
     assert!(!e.liquidations.is_empty());
-    assert_eq!(last.liquidation_product, liquidation_product::<H>(c.challenge, &e.liquidations));
+    assert_eq!(
+        last.liquidation_product,
+        liquidation_product::<H>(c.challenge, &e.liquidations)
+    );
     // A different published set does not match the product.
     let mut wrong = e.liquidations.clone();
     wrong.pop();
-    assert_ne!(last.liquidation_product, liquidation_product::<H>(c.challenge, &wrong));
+    assert_ne!(
+        last.liquidation_product,
+        liquidation_product::<H>(c.challenge, &wrong)
+    );
     // Every state commitment opens with its blinding.
     let secret = secret_element::<H>(&VenueSecret::demo());
     for (i, st) in c.states.iter().enumerate().skip(1) {
@@ -106,17 +126,17 @@ fn chain_matches_evaluation_pasta() {
 
 #[test]
 fn every_leaf_opens_to_its_batch_root() {
-    let s = snapshot(20, 2);
-    let c = commit_epoch::<Bn254Poseidon>(&s, &VenueSecret::demo(), BatchSize::new(16).unwrap());
+    let s = snapshot(80, 2);
+    let c = commit_epoch::<Bn254Poseidon>(&s, &VenueSecret::demo(), BatchSize::new(64).unwrap());
     let secret = secret_element::<Bn254Poseidon>(&VenueSecret::demo());
     for (i, a) in s.accounts().iter().enumerate() {
-        let tree = &c.batches[i / 16];
+        let tree = &c.batches[i / 64];
         let l = leaf::<Bn254Poseidon>(
             account_salt::<Bn254Poseidon>(secret, 5, a.id()),
             &leaf_words(Some(a), 2),
         );
-        assert_eq!(tree.leaves()[i % 16], l);
-        let path = tree.path(i % 16);
+        assert_eq!(tree.leaves()[i % 64], l);
+        let path = tree.path(i % 64);
         assert_eq!(path.len(), 2);
         assert_eq!(root_from_path::<Bn254Poseidon>(l, &path), tree.root());
         // A swapped sibling breaks the path.
@@ -130,14 +150,17 @@ fn every_leaf_opens_to_its_batch_root() {
 
 #[test]
 fn commitment_binds_data_order_secret_and_epoch() {
-    let b = BatchSize::new(4).unwrap();
-    let s = snapshot(9, 2);
+    let b = BatchSize::new(8).unwrap();
+    let s = snapshot(17, 2);
     let base = commit_epoch::<Bn254Poseidon>(&s, &VenueSecret::demo(), b).accounts_commitment;
     // Input order does not matter (accounts are sorted by id).
     let mut rev = s.accounts().to_vec();
     rev.reverse();
     let s2 = Snapshot::new(s.params().clone(), rev).unwrap();
-    assert_eq!(commit_epoch::<Bn254Poseidon>(&s2, &VenueSecret::demo(), b).accounts_commitment, base);
+    assert_eq!(
+        commit_epoch::<Bn254Poseidon>(&s2, &VenueSecret::demo(), b).accounts_commitment,
+        base
+    );
     // One minimal unit of balance changes it.
     let mut accts = s.accounts().to_vec();
     accts[4] = Account::new(
@@ -146,19 +169,25 @@ fn commitment_binds_data_order_secret_and_epoch() {
         accts[4].sizes().to_vec(),
     );
     let s3 = Snapshot::new(s.params().clone(), accts).unwrap();
-    assert_ne!(commit_epoch::<Bn254Poseidon>(&s3, &VenueSecret::demo(), b).accounts_commitment, base);
+    assert_ne!(
+        commit_epoch::<Bn254Poseidon>(&s3, &VenueSecret::demo(), b).accounts_commitment,
+        base
+    );
     // Another secret changes every salt.
     let other = VenueSecret::from_hex(&"17".repeat(32)).unwrap();
-    assert_ne!(commit_epoch::<Bn254Poseidon>(&s, &other, b).accounts_commitment, base);
+    assert_ne!(
+        commit_epoch::<Bn254Poseidon>(&s, &other, b).accounts_commitment,
+        base
+    );
 }
 
 #[test]
 fn padding_leaves_are_salted_and_distinct() {
-    let s = snapshot(5, 1);
-    let c = commit_epoch::<Bn254Poseidon>(&s, &VenueSecret::demo(), BatchSize::new(4).unwrap());
+    let s = snapshot(9, 1);
+    let c = commit_epoch::<Bn254Poseidon>(&s, &VenueSecret::demo(), BatchSize::new(8).unwrap());
     let last = c.batches[1].leaves();
-    // Slot 4 is real, slots 5..8 padding: all distinct, none zero.
-    for i in 0..4 {
+    // Slot 8 is real, slots 9..16 padding: all distinct, none zero.
+    for i in 0..8 {
         for j in 0..i {
             assert_ne!(last[i], last[j]);
         }

@@ -31,6 +31,10 @@ pub mod tags {
     pub const LIQUIDATIONS: &str = "backstop.liqset.v1";
     /// The liquidation-set challenge `z`.
     pub const CHALLENGE: &str = "backstop.challenge.v1";
+    /// The published outputs of an epoch.
+    pub const OUTPUTS: &str = "backstop.outputs.v1";
+    /// One batch's public input.
+    pub const BATCH: &str = "backstop.batch.v1";
 }
 
 /// The field element of a domain tag: its ASCII bytes read as a big-endian integer.
@@ -56,20 +60,25 @@ pub fn absorb_chain<H: FieldHasher>(mut acc: H::F, inputs: &[H::F]) -> H::F {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum LayoutError {
-    /// The batch size is not a power of 4 between 4 and 4^8.
-    #[error("batch size {0} is not one of 4, 16, 64, 256, 1024, 4096, 16384, 65536")]
+    /// The batch size is not a power of 8 between 8 and 8^5.
+    #[error("batch size {0} is not one of 8, 64, 512, 4096, 32768")]
     BatchSize(u64),
 }
 
-/// Accounts per batch: a power of 4 from 4 to 65536, the leaf count of a full
-/// 4-ary tree (`docs/SPEC.md` §6.1).
+/// The arity of batch trees.
+pub const TREE_ARITY: usize = 8;
+
+/// Accounts per batch: a power of 8 from 8 to 32768, the leaf count of a full
+/// 8-ary tree (`docs/SPEC.md` §5.3, §6.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BatchSize(u32);
 
 impl BatchSize {
     /// Validates a batch size.
     pub fn new(n: u64) -> Result<Self, LayoutError> {
-        let ok = (4..=65_536).contains(&n) && n.is_power_of_two() && n.trailing_zeros().is_multiple_of(2);
+        let ok = (8..=32_768).contains(&n)
+            && n.is_power_of_two()
+            && n.trailing_zeros().is_multiple_of(3);
         if ok {
             Ok(Self(n as u32))
         } else {
@@ -80,9 +89,9 @@ impl BatchSize {
     pub fn get(self) -> usize {
         self.0 as usize
     }
-    /// The depth of the batch's 4-ary tree: `log4(B)`.
+    /// The depth of the batch's 8-ary tree: `log8(B)`.
     pub fn depth(self) -> u32 {
-        self.0.trailing_zeros() / 2
+        self.0.trailing_zeros() / 3
     }
     /// `K = ceil(N / B)`: the number of batches for `n` accounts.
     pub fn batch_count(self, n: usize) -> usize {
@@ -153,9 +162,9 @@ pub fn leaf_words(account: Option<&Account>, markets: usize) -> Vec<U256> {
     let mut words: Vec<U256> = lanes
         .chunks(3)
         .map(|c| {
-            c.iter()
-                .enumerate()
-                .fold(U256::ZERO, |w, (j, l)| w | (U256::from(*l) << (64 * j as u32)))
+            c.iter().enumerate().fold(U256::ZERO, |w, (j, l)| {
+                w | (U256::from(*l) << (64 * j as u32))
+            })
         })
         .collect();
     if account.is_none() {
@@ -170,22 +179,22 @@ pub fn leaf<H: FieldHasher>(salt: H::F, words: &[U256]) -> H::F {
     absorb_chain::<H>(salt, &elems)
 }
 
-/// A complete 4-ary Poseidon tree over one batch's leaves (`docs/SPEC.md` §5.3):
-/// `node = H(c0, c1, c2, c3)`.
+/// A complete 8-ary Poseidon tree over one batch's leaves (`docs/SPEC.md` §5.3):
+/// `node = H(c_0, …, c_7)`.
 #[derive(Debug, Clone)]
 pub struct BatchTree<H: FieldHasher> {
     /// `levels[0]` are the leaves, the last level holds the root alone.
     levels: Vec<Vec<H::F>>,
 }
 
-/// One step of an inclusion path: the node's position among its 3 siblings' and the
-/// siblings in order.
+/// One step of an inclusion path: the node's position among its parent's children
+/// and the other seven children in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathStep<F> {
-    /// Position `0..4` of the node among its parent's children.
+    /// Position `0..8` of the node among its parent's children.
     pub position: u8,
-    /// The other three children, in order.
-    pub siblings: [F; 3],
+    /// The other seven children, in order.
+    pub siblings: [F; TREE_ARITY - 1],
 }
 
 impl<H: FieldHasher> BatchTree<H> {
@@ -195,7 +204,7 @@ impl<H: FieldHasher> BatchTree<H> {
         let mut levels = vec![leaves];
         while let Some(level) = levels.last().filter(|l| l.len() > 1) {
             let next = level
-                .chunks_exact(4)
+                .chunks_exact(TREE_ARITY)
                 .map(|c| H::hash(c))
                 .collect::<Vec<_>>();
             levels.push(next);
@@ -214,18 +223,18 @@ impl<H: FieldHasher> BatchTree<H> {
     pub fn path(&self, mut index: usize) -> Vec<PathStep<H::F>> {
         let mut steps = Vec::with_capacity(self.levels.len() - 1);
         for level in &self.levels[..self.levels.len() - 1] {
-            let base = index & !3;
-            let position = (index & 3) as u8;
-            let mut siblings = [level[base]; 3];
+            let base = index - index % TREE_ARITY;
+            let position = (index % TREE_ARITY) as u8;
+            let mut siblings = [level[base]; TREE_ARITY - 1];
             let mut k = 0;
-            for (j, node) in level[base..base + 4].iter().enumerate() {
+            for (j, node) in level[base..base + TREE_ARITY].iter().enumerate() {
                 if j != position as usize {
                     siblings[k] = *node;
                     k += 1;
                 }
             }
             steps.push(PathStep { position, siblings });
-            index /= 4;
+            index /= TREE_ARITY;
         }
         steps
     }
@@ -234,7 +243,7 @@ impl<H: FieldHasher> BatchTree<H> {
 /// Recomputes a root from a leaf and its path.
 pub fn root_from_path<H: FieldHasher>(leaf: H::F, path: &[PathStep<H::F>]) -> H::F {
     path.iter().fold(leaf, |node, step| {
-        let mut children = [node; 4];
+        let mut children = [node; TREE_ARITY];
         let mut k = 0;
         for (j, child) in children.iter_mut().enumerate() {
             if j != step.position as usize {
@@ -256,36 +265,29 @@ pub fn accounts_chain_step<H: FieldHasher>(acc: H::F, batch_root: H::F) -> H::F 
     H::hash(&[acc, batch_root])
 }
 
-/// The word of one market in the parameters hash: `price + mm_bps·2^64 + f_m·2^80`.
-fn market_word(price: u64, mm_bps: u16, scale: I256) -> U256 {
-    U256::from(price) | (U256::from(mm_bps) << 64) | (scale.as_u256() << 80)
-}
-
-/// The hash of the epoch's public parameters (`docs/SPEC.md` §5.5):
-/// `absorb_chain(H(TAG_PARAMS, epoch, M, E, f_q, reserves, insurance_fund), market words)`.
+/// The hash of the epoch's public parameters, over exactly the quantities the
+/// circuits use (`docs/SPEC.md` §5.5):
+/// `absorb(H(TAG_PARAMS, epoch, M, f_q, reserves·f_q, insurance_fund·f_q),
+/// uv_0, ur_0, …, uv_{M−1}, ur_{M−1})` with `uv_m = price_m·f_m` and
+/// `ur_m = uv_m·mm_m`. The verifier derives all of them from validated published
+/// values, so the circuit needs no range checks on them.
 pub fn params_hash<H: FieldHasher>(params: &EpochParams) -> H::F {
+    let scales = Scales::new(params);
     let head = H::hash(&[
         tag::<H>(tags::PARAMS),
         H::from_u64(params.epoch()),
         H::from_u64(params.markets().len() as u64),
-        H::from_u64(params.common_exponent().into()),
-        H::from_u256(params.quote_scale().as_u256()),
-        H::from_u256(U256::from(params.reserves())),
-        H::from_u256(U256::from(params.insurance_fund())),
+        H::from_u256(scales.quote.as_u256()),
+        H::from_u256((I256::from(params.reserves()) * scales.quote).as_u256()),
+        H::from_u256((I256::from(params.insurance_fund()) * scales.quote).as_u256()),
     ]);
-    let words: Vec<H::F> = params
-        .markets()
+    let per_market: Vec<H::F> = scales
+        .unit_value
         .iter()
-        .zip(params.market_scales())
-        .map(|(m, f)| {
-            H::from_u256(market_word(
-                m.price().get(),
-                m.maintenance_margin_bps().get(),
-                f,
-            ))
-        })
+        .zip(&scales.unit_requirement)
+        .flat_map(|(v, r)| [H::from_u256(v.as_u256()), H::from_u256(r.as_u256())])
         .collect();
-    absorb_chain::<H>(head, &words)
+    absorb_chain::<H>(head, &per_market)
 }
 
 /// The liquidation-set commitment (`docs/SPEC.md` §5.6):
@@ -444,4 +446,92 @@ pub fn commit_epoch<H: FieldHasher>(
 pub fn liquidation_product<H: FieldHasher>(z: H::F, ids: &[AccountId]) -> H::F {
     ids.iter()
         .fold(H::from_u64(1), |acc, id| acc * (z - H::from_u64(id.get())))
+}
+
+/// The published outputs as the circuits see them (`docs/SPEC.md` §6.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputsOpening<F> {
+    /// The accounts commitment `a_K`.
+    pub accounts_commitment: F,
+    /// The challenge `z`.
+    pub challenge: F,
+    /// `Π (z − id)` over the published liquidation set.
+    pub liquidation_product: F,
+    /// `D` in common units.
+    pub bad_debt: I256,
+    /// `L ≤ reserves·f_q`.
+    pub solvent: bool,
+    /// `D ≤ insurance_fund·f_q`.
+    pub insurance_covered: bool,
+}
+
+/// `O = H(TAG_OUTPUTS, accounts_commitment, z, P_target, D, solvent, insurance_covered)`.
+pub fn outputs_hash<H: FieldHasher>(o: &OutputsOpening<H::F>) -> H::F {
+    H::hash(&[
+        tag::<H>(tags::OUTPUTS),
+        o.accounts_commitment,
+        o.challenge,
+        o.liquidation_product,
+        H::from_u256(o.bad_debt.as_u256()),
+        H::from_u64(o.solvent.into()),
+        H::from_u64(o.insurance_covered.into()),
+    ])
+}
+
+/// Batch `b`'s single public input (`docs/SPEC.md` §6.4):
+/// `x_b = H(TAG_BATCH, params_hash, b, K, C_{b−1}, C_b, O)`.
+pub fn batch_public_input<H: FieldHasher>(
+    params_hash: H::F,
+    batch: u64,
+    batch_count: u64,
+    state_in: H::F,
+    state_out: H::F,
+    outputs: H::F,
+) -> H::F {
+    H::hash(&[
+        tag::<H>(tags::BATCH),
+        params_hash,
+        H::from_u64(batch),
+        H::from_u64(batch_count),
+        state_in,
+        state_out,
+        outputs,
+    ])
+}
+
+impl<H: FieldHasher> EpochCommitment<H> {
+    /// The number of batches `K`.
+    pub fn batch_count(&self) -> usize {
+        self.batches.len()
+    }
+
+    /// The outputs opening of this epoch, given its evaluation.
+    pub fn outputs(&self, eval: &crate::native::EpochEvaluation) -> OutputsOpening<H::F> {
+        OutputsOpening {
+            accounts_commitment: self.accounts_commitment,
+            challenge: self.challenge,
+            liquidation_product: liquidation_product::<H>(self.challenge, &eval.liquidations),
+            bad_debt: eval.bad_debt,
+            solvent: eval.solvent,
+            insurance_covered: eval.insurance_covered,
+        }
+    }
+
+    /// Every batch's public input, in order.
+    pub fn public_inputs(&self, outputs: &OutputsOpening<H::F>) -> Vec<H::F> {
+        let o = outputs_hash::<H>(outputs);
+        let k = self.batch_count() as u64;
+        (0..self.batch_count())
+            .map(|b| {
+                batch_public_input::<H>(
+                    self.params_hash,
+                    b as u64,
+                    k,
+                    self.state_commitments[b],
+                    self.state_commitments[b + 1],
+                    o,
+                )
+            })
+            .collect()
+    }
 }

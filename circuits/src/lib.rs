@@ -1,0 +1,12 @@
+//! Backstop's epoch statement, its exact native reference engine, and the
+//! commitments shared by the circuits (`docs/SPEC.md`).
+
+pub mod bounds;
+pub mod decimal;
+pub mod hash;
+pub mod model;
+pub mod native;
+pub mod secret;
+pub mod shape;
+pub mod snapshot;
+pub mod statement;
