@@ -1,0 +1,48 @@
+//! The prover layer's errors: what a `backstop` command reports before exiting non-zero.
+
+use backstop_circuits::secret::SecretError;
+use backstop_circuits::snapshot::SnapshotError;
+use backstop_fixtures::FixtureError;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Why a `backstop` command failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ProverError {
+    /// The snapshot was refused; the inner error names file, row and field.
+    #[error("invalid snapshot: {0}")]
+    Snapshot(#[from] SnapshotError),
+    /// The fixture generator refused its parameters.
+    #[error("cannot generate fixture: {0}")]
+    Fixture(#[from] FixtureError),
+    /// The venue secret could not be read or parsed.
+    #[error("venue secret from {source_name}: {error}")]
+    Secret {
+        /// Where the secret came from (file path or environment variable).
+        source_name: String,
+        /// What was wrong with it.
+        error: SecretError,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {error}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        error: std::io::Error,
+    },
+    /// A command-line argument that clap cannot check by itself.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl ProverError {
+    /// Wraps an IO error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            error,
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Backstop's prover: snapshot handling, commitments and (in later issues) proving,
+//! behind the `backstop` command-line interface.
+
+pub mod cli;
+pub mod error;
+pub mod secret;
+
+pub use error::ProverError;

@@ -1,0 +1,154 @@
+//! The `backstop` binary end to end: real processes, real files.
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn backstop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backstop"))
+        .args(args)
+        .env_remove("BACKSTOP_VENUE_SECRET")
+        .output()
+        .expect("the backstop binary runs")
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")
+}
+
+#[test]
+fn evaluate_prints_the_golden_outputs_of_every_committed_fixture() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
+        let dir = entry.unwrap().path();
+        let snap = dir.join("snapshot");
+        let out = backstop(&["evaluate", "--snapshot", snap.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let golden: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
+        assert_eq!(printed, golden, "{}", dir.display());
+        // Exactly the published fields, nothing per-account besides the liquidation set.
+        let keys: Vec<&str> = printed
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "bad_debt",
+                "epoch",
+                "insurance_covered",
+                "liquidations",
+                "solvent"
+            ]
+        );
+        seen += 1;
+    }
+    assert!(seen >= 6, "one committed fixture per scenario");
+}
+
+#[test]
+fn evaluate_refuses_a_bad_row_naming_file_row_and_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("snap");
+    let ok = backstop(&[
+        "fixtures",
+        "--scenario",
+        "calm",
+        "--accounts",
+        "5",
+        "--markets",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let accounts = dir.join("accounts.csv");
+    let mut text = std::fs::read_to_string(&accounts).unwrap();
+    text.push_str("99999,12.3456789123\n");
+    std::fs::write(&accounts, text).unwrap();
+    let out = backstop(&["evaluate", "--snapshot", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout for a refused snapshot"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("accounts.csv") && err.contains("row 7") && err.contains("quote_balance"),
+        "{err}"
+    );
+}
+
+#[test]
+fn evaluate_refuses_a_missing_snapshot() {
+    let out = backstop(&["evaluate", "--snapshot", "/nonexistent/backstop-snapshot"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/backstop-snapshot"));
+}
+
+#[test]
+fn fixtures_are_deterministic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str| {
+        let dir = tmp.path().join(name);
+        let out = backstop(&[
+            "fixtures",
+            "--scenario",
+            "squeeze",
+            "--accounts",
+            "40",
+            "--markets",
+            "3",
+            "--seed",
+            "11",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    };
+    let (a, b) = (write("a"), write("b"));
+    for file in ["epoch.toml", "accounts.csv", "positions.csv"] {
+        assert_eq!(
+            std::fs::read(a.join(file)).unwrap(),
+            std::fs::read(b.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn demo_runs_on_defaults_and_warns_about_the_demo_secret() {
+    let out = backstop(&["demo", "--accounts", "140", "--batch-size", "64"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("in 3 batches of 64"), "{stdout}");
+    assert!(stdout.contains("\"solvent\""), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PUBLIC DEMO venue secret"));
+    let bad = backstop(&["demo", "--batch-size", "10"]);
+    assert!(!bad.status.success());
+}
