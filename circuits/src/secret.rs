@@ -14,7 +14,9 @@ pub struct VenueSecret([u8; 32]);
 #[non_exhaustive]
 pub enum SecretError {
     /// Not 64 hexadecimal characters.
-    #[error("a venue secret is 64 hexadecimal characters (32 bytes), optionally followed by a newline")]
+    #[error(
+        "a venue secret is 64 hexadecimal characters (32 bytes), optionally followed by a newline"
+    )]
     Malformed,
     /// All zero bytes: certainly not a secret.
     #[error("the venue secret is all zeros")]
@@ -70,7 +72,10 @@ mod tests {
     fn parses_and_redacts() {
         let s = VenueSecret::from_hex(&"ab".repeat(32)).unwrap();
         assert_eq!(format!("{s:?}"), "VenueSecret(<redacted>)");
-        assert_eq!(VenueSecret::from_hex(&"0".repeat(64)), Err(SecretError::AllZero));
+        assert_eq!(
+            VenueSecret::from_hex(&"0".repeat(64)),
+            Err(SecretError::AllZero)
+        );
         assert_eq!(VenueSecret::from_hex("abcd"), Err(SecretError::Malformed));
         assert!(VenueSecret::demo().is_demo());
     }

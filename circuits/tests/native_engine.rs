@@ -109,9 +109,15 @@ fn no_positions_means_no_requirement() {
     let s = Scales::new(&p);
     let zero = account_risk(&s, &account(4, "0", "0", "0"));
     assert_eq!(zero.requirement_bps, I256::ZERO);
-    assert!(!zero.liquidatable, "0 < 0 is false: an empty account is healthy");
+    assert!(
+        !zero.liquidatable,
+        "0 < 0 is false: an empty account is healthy"
+    );
     let negative = account_risk(&s, &account(5, "-0.000001", "0", "0"));
-    assert!(negative.liquidatable, "negative cash is below a zero requirement");
+    assert!(
+        negative.liquidatable,
+        "negative cash is below a zero requirement"
+    );
     assert_eq!(negative.bad_debt, usdc("0.000001"));
 }
 
@@ -185,7 +191,10 @@ fn bad_debt_keeps_digits_finer_than_the_quote() {
     let s = Snapshot::new(p.clone(), vec![a]).unwrap();
     let out = PublicOutputs::from_evaluation(&p, &evaluate(&s));
     assert_eq!(out.bad_debt, "0.0000000001");
-    assert!(!out.insurance_covered, "an empty insurance fund does not cover it");
+    assert!(
+        !out.insurance_covered,
+        "an empty insurance fund does not cover it"
+    );
     assert!(out.solvent);
 }
 
@@ -199,21 +208,42 @@ fn arb_account() -> impl Strategy<Value = Account> {
             Account::new(
                 AccountId::new(id),
                 Balance::new(bal.into()).unwrap(),
-                sizes.into_iter().map(|s| Size::new(s.into()).unwrap()).collect(),
+                sizes
+                    .into_iter()
+                    .map(|s| Size::new(s.into()).unwrap())
+                    .collect(),
             )
         })
 }
 
 fn arb_params() -> impl Strategy<Value = EpochParams> {
-    (any::<u64>(), any::<u64>(), 0u16..=10_000, 0u16..=10_000, 0u32..=8).prop_map(
-        |(p0, p1, m0, m1, q)| {
-            let m = |sym, price: u64, mm: u16| {
-                Market::new(sym, Price::new(price.into()).unwrap(), 4, 6, MarginBps::new(mm.into()).unwrap())
-                    .unwrap()
-            };
-            EpochParams::new(1, q, 1 << 100, 1 << 90, vec![m("A", p0, m0), m("B", p1, m1)]).unwrap()
-        },
+    (
+        any::<u64>(),
+        any::<u64>(),
+        0u16..=10_000,
+        0u16..=10_000,
+        0u32..=8,
     )
+        .prop_map(|(p0, p1, m0, m1, q)| {
+            let m = |sym, price: u64, mm: u16| {
+                Market::new(
+                    sym,
+                    Price::new(price.into()).unwrap(),
+                    4,
+                    6,
+                    MarginBps::new(mm.into()).unwrap(),
+                )
+                .unwrap()
+            };
+            EpochParams::new(
+                1,
+                q,
+                1 << 100,
+                1 << 90,
+                vec![m("A", p0, m0), m("B", p1, m1)],
+            )
+            .unwrap()
+        })
 }
 
 proptest! {
