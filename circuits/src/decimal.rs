@@ -46,6 +46,20 @@ pub fn parse_unsigned_scaled(
     decimals: u32,
     bound: &'static str,
 ) -> Result<u128, DecimalError> {
+    let v = parse_unsigned_u256(s, decimals, bound)?;
+    u128::try_from(v).map_err(|_| DecimalError::OutOfBounds {
+        value: s.to_owned(),
+        bound,
+    })
+}
+
+/// [`parse_unsigned_scaled`] over 256 bits: for totals in common units (`D` may
+/// reach 2^226, `docs/SPEC.md` §3). `decimals` may exceed 18 here (up to 36).
+pub fn parse_unsigned_u256(
+    s: &str,
+    decimals: u32,
+    bound: &'static str,
+) -> Result<U256, DecimalError> {
     if s.is_empty() {
         return Err(DecimalError::Empty);
     }
@@ -74,15 +88,16 @@ pub fn parse_unsigned_scaled(
         value: s.to_owned(),
         bound,
     };
-    let mut acc: u128 = 0;
+    let ten = U256::from(10u8);
+    let mut acc = U256::ZERO;
     for b in int_part.bytes().chain(kept.bytes()) {
         acc = acc
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u128::from(b - b'0')))
+            .checked_mul(ten)
+            .and_then(|v| v.checked_add(U256::from(b - b'0')))
             .ok_or_else(too_big)?;
     }
     for _ in kept.len()..decimals as usize {
-        acc = acc.checked_mul(10).ok_or_else(too_big)?;
+        acc = acc.checked_mul(ten).ok_or_else(too_big)?;
     }
     Ok(acc)
 }

@@ -39,3 +39,363 @@ impl PublicOutputs {
         }
     }
 }
+
+use crate::bounds::MAX_ACCOUNTS;
+use crate::decimal::{DecimalError, parse_unsigned_scaled, parse_unsigned_u256};
+use crate::hash::FieldHasher;
+use crate::model::{AccountId, MarginBps, Market, ModelError, Price, check_decimals};
+use crate::native::commit::{
+    OutputsOpening, RunningState, accounts_chain_start, batch_public_input, challenge,
+    liquidation_commitment, liquidation_product, outputs_hash, params_hash, state_commitment,
+};
+use crate::shape::{CircuitShape, STATEMENT_VERSION, ShapeError};
+use ethnum::I256;
+use thiserror::Error;
+
+/// The proof system an epoch was proven with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Backend {
+    /// Groth16 over BN254 (on-chain path).
+    #[serde(rename = "groth16-bn254")]
+    Groth16Bn254,
+    /// halo2 with IPA over Pasta (transparent path).
+    #[serde(rename = "halo2-pasta")]
+    Halo2Pasta,
+}
+
+impl core::fmt::Display for Backend {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Backend::Groth16Bn254 => "groth16-bn254",
+            Backend::Halo2Pasta => "halo2-pasta",
+        })
+    }
+}
+
+/// One market as published (`docs/SPEC.md` §4.1, §7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedMarket {
+    /// Symbol.
+    pub symbol: String,
+    /// Oracle price, exact decimal.
+    pub price: String,
+    /// Decimals of the price.
+    pub price_decimals: u32,
+    /// Decimals of sizes.
+    pub size_decimals: u32,
+    /// Maintenance margin rate.
+    pub maintenance_margin_bps: u16,
+}
+
+/// The circuit shape as published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedShape {
+    /// [`CircuitShape::id`].
+    pub id: String,
+    /// `B`.
+    pub batch_size: u64,
+    /// `M`.
+    pub markets: usize,
+}
+
+/// `statement.json`: everything an epoch publishes (`docs/SPEC.md` §7). Field
+/// elements are `0x` + 64 hex digits, big-endian.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementFile {
+    /// Statement encoding version.
+    pub version: u32,
+    /// Proof system.
+    pub backend: Backend,
+    /// Circuit shape.
+    pub shape: PublishedShape,
+    /// SHA-256 of the verifying key's canonical bytes, hex.
+    pub verifying_key_hash: String,
+    /// The epoch id.
+    pub epoch: u64,
+    /// Decimals of the quote currency.
+    pub quote_decimals: u32,
+    /// Reserves, exact decimal in quote units.
+    pub reserves: String,
+    /// Insurance fund, exact decimal in quote units.
+    pub insurance_fund: String,
+    /// The markets with their oracle prices.
+    pub markets: Vec<PublishedMarket>,
+    /// `K`.
+    pub batch_count: u64,
+    /// The accounts commitment `a_K`.
+    pub accounts_commitment: String,
+    /// `C_0 … C_{K−1}`, the hiding commitments to the state after each batch.
+    pub state_commitments: Vec<String>,
+    /// Liquidatable ids, ascending, as decimal strings.
+    pub liquidations: Vec<String>,
+    /// `D`, exact decimal in quote units.
+    pub bad_debt: String,
+    /// `L ≤ reserves`.
+    pub solvent: bool,
+    /// `D ≤ insurance_fund`.
+    pub insurance_covered: bool,
+}
+
+/// Why a published statement was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StatementError {
+    /// A field that does not parse or is out of bounds.
+    #[error("statement field {field}: {reason}")]
+    Field {
+        /// The field.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Parameters refused by the model.
+    #[error("statement parameters: {0}")]
+    Model(#[from] ModelError),
+    /// Shape refused.
+    #[error("statement shape: {0}")]
+    Shape(#[from] ShapeError),
+    /// Another statement version.
+    #[error(
+        "statement version {0} is not supported (this build reads version {STATEMENT_VERSION})"
+    )]
+    Version(u32),
+}
+
+fn field_error(field: impl Into<String>, reason: impl ToString) -> StatementError {
+    StatementError::Field {
+        field: field.into(),
+        reason: reason.to_string(),
+    }
+}
+
+/// A validated statement: what a verifier computes public inputs from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochStatement {
+    file: StatementFile,
+    params: EpochParams,
+    shape: CircuitShape,
+    liquidations: Vec<AccountId>,
+    bad_debt: I256,
+}
+
+impl EpochStatement {
+    /// Validates a parsed `statement.json`: parameters within the bounds of §3, the
+    /// shape consistent with the markets, `1 ≤ K`, `K·B ≤ 2^32`, one state commitment
+    /// per batch, liquidations strictly ascending, `D` exact.
+    pub fn new(file: StatementFile) -> Result<Self, StatementError> {
+        if file.version != STATEMENT_VERSION {
+            return Err(StatementError::Version(file.version));
+        }
+        let q = check_decimals("quote_decimals", file.quote_decimals.into())?;
+        let reserve_bound = "0 <= value < 2^128 minimal quote units";
+        let reserves = parse_unsigned_scaled(&file.reserves, q, reserve_bound)
+            .map_err(|e| field_error("reserves", e))?;
+        let insurance = parse_unsigned_scaled(&file.insurance_fund, q, reserve_bound)
+            .map_err(|e| field_error("insurance_fund", e))?;
+        let mut markets = Vec::with_capacity(file.markets.len());
+        for (i, m) in file.markets.iter().enumerate() {
+            let pd = check_decimals("price_decimals", m.price_decimals.into())?;
+            let price = parse_unsigned_scaled(&m.price, pd, "0 <= price < 2^64")
+                .map_err(|e| field_error(format!("markets[{i}].price"), e))?;
+            let price = Price::new(price as i128)?;
+            let mm = MarginBps::new(m.maintenance_margin_bps.into())?;
+            markets.push(Market::new(&m.symbol, price, pd, m.size_decimals, mm)?);
+        }
+        let params = EpochParams::new(file.epoch, q, reserves, insurance, markets)?;
+        let shape = CircuitShape::new(file.shape.batch_size, file.shape.markets)?;
+        if shape.id() != file.shape.id || shape.markets() != params.markets().len() {
+            return Err(field_error(
+                "shape",
+                format!(
+                    "{} does not match {} markets",
+                    file.shape.id,
+                    params.markets().len()
+                ),
+            ));
+        }
+        let k = file.batch_count;
+        if k == 0 || k.saturating_mul(shape.batch_size().get() as u64) > MAX_ACCOUNTS {
+            return Err(field_error("batch_count", "need 1 <= K and K·B <= 2^32"));
+        }
+        if file.state_commitments.len() as u64 != k {
+            return Err(field_error("state_commitments", "need one per batch"));
+        }
+        let mut liquidations = Vec::with_capacity(file.liquidations.len());
+        for (i, id) in file.liquidations.iter().enumerate() {
+            let canonical = !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && (id.len() == 1 || !id.starts_with('0'));
+            let id = canonical
+                .then(|| id.parse::<u64>().ok())
+                .flatten()
+                .ok_or_else(|| field_error(format!("liquidations[{i}]"), "not a canonical u64"))?;
+            if liquidations
+                .last()
+                .is_some_and(|last: &AccountId| last.get() >= id)
+            {
+                return Err(field_error(
+                    format!("liquidations[{i}]"),
+                    "ids must be strictly ascending",
+                ));
+            }
+            liquidations.push(AccountId::new(id));
+        }
+        let e = params.common_exponent();
+        let bad_debt = parse_unsigned_u256(&file.bad_debt, e, "D < 2^226 common units")
+            .map_err(|err: DecimalError| field_error("bad_debt", err))?;
+        if bad_debt >= (ethnum::U256::ONE << crate::bounds::TOTAL_BITS) {
+            return Err(field_error("bad_debt", "D < 2^226 common units"));
+        }
+        Ok(Self {
+            file,
+            params,
+            shape,
+            liquidations,
+            bad_debt: bad_debt.as_i256(),
+        })
+    }
+
+    /// Parses and validates `statement.json` bytes.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, StatementError> {
+        let file: StatementFile =
+            serde_json::from_slice(bytes).map_err(|e| field_error("statement.json", e))?;
+        Self::new(file)
+    }
+
+    /// The published file.
+    pub fn file(&self) -> &StatementFile {
+        &self.file
+    }
+    /// The validated parameters.
+    pub fn params(&self) -> &EpochParams {
+        &self.params
+    }
+    /// The circuit shape.
+    pub fn shape(&self) -> CircuitShape {
+        self.shape
+    }
+    /// The published outputs (the object `backstop evaluate` prints).
+    pub fn outputs(&self) -> PublicOutputs {
+        PublicOutputs {
+            epoch: self.file.epoch,
+            liquidations: self.file.liquidations.clone(),
+            bad_debt: self.file.bad_debt.clone(),
+            solvent: self.file.solvent,
+            insurance_covered: self.file.insurance_covered,
+        }
+    }
+    /// The liquidation set.
+    pub fn liquidations(&self) -> &[AccountId] {
+        &self.liquidations
+    }
+
+    fn element<H: FieldHasher>(field: &str, text: &str) -> Result<H::F, StatementError> {
+        H::from_hex(text).ok_or_else(|| {
+            field_error(
+                field,
+                "not 0x + 64 hex digits encoding a canonical field element",
+            )
+        })
+    }
+
+    /// Every batch's public input `x_b`, computed from published data alone
+    /// (`docs/SPEC.md` §6.4).
+    pub fn public_inputs<H: FieldHasher>(&self) -> Result<Vec<H::F>, StatementError> {
+        let accounts = Self::element::<H>("accounts_commitment", &self.file.accounts_commitment)?;
+        let states = self
+            .file
+            .state_commitments
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Self::element::<H>(&format!("state_commitments[{i}]"), c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let params = params_hash::<H>(&self.params);
+        let z = challenge::<H>(
+            params,
+            accounts,
+            liquidation_commitment::<H>(&self.liquidations),
+        );
+        let outputs = outputs_hash::<H>(&OutputsOpening {
+            accounts_commitment: accounts,
+            challenge: z,
+            liquidation_product: liquidation_product::<H>(z, &self.liquidations),
+            bad_debt: self.bad_debt,
+            solvent: self.file.solvent,
+            insurance_covered: self.file.insurance_covered,
+        });
+        let initial = state_commitment::<H>(
+            H::from_u64(0),
+            &RunningState {
+                next_id: 0,
+                total_liabilities: I256::ZERO,
+                bad_debt: I256::ZERO,
+                liquidation_product: H::from_u64(1),
+                accounts: accounts_chain_start::<H>(self.params.epoch()),
+            },
+        );
+        let k = self.file.batch_count;
+        Ok((0..states.len())
+            .map(|b| {
+                let previous = if b == 0 { initial } else { states[b - 1] };
+                batch_public_input::<H>(params, b as u64, k, previous, states[b], outputs)
+            })
+            .collect())
+    }
+}
+
+/// Publishes a statement for an epoch the prover has evaluated and committed to.
+pub fn publish<H: FieldHasher>(
+    backend: Backend,
+    shape: CircuitShape,
+    verifying_key_hash: String,
+    params: &EpochParams,
+    outputs: &PublicOutputs,
+    commitment: &crate::native::commit::EpochCommitment<H>,
+) -> StatementFile {
+    StatementFile {
+        version: STATEMENT_VERSION,
+        backend,
+        shape: PublishedShape {
+            id: shape.id(),
+            batch_size: shape.batch_size().get() as u64,
+            markets: shape.markets(),
+        },
+        verifying_key_hash,
+        epoch: params.epoch(),
+        quote_decimals: params.quote_decimals(),
+        reserves: crate::decimal::format_scaled(
+            params.reserves().into(),
+            params.quote_decimals(),
+            0,
+        ),
+        insurance_fund: crate::decimal::format_scaled(
+            params.insurance_fund().into(),
+            params.quote_decimals(),
+            0,
+        ),
+        markets: params
+            .markets()
+            .iter()
+            .map(|m| PublishedMarket {
+                symbol: m.symbol().to_owned(),
+                price: crate::decimal::format_scaled(m.price().get().into(), m.price_decimals(), 0),
+                price_decimals: m.price_decimals(),
+                size_decimals: m.size_decimals(),
+                maintenance_margin_bps: m.maintenance_margin_bps().get(),
+            })
+            .collect(),
+        batch_count: commitment.batch_count() as u64,
+        accounts_commitment: H::to_hex(&commitment.accounts_commitment),
+        state_commitments: commitment.state_commitments[1..]
+            .iter()
+            .map(|c| H::to_hex(c))
+            .collect(),
+        liquidations: outputs.liquidations.clone(),
+        bad_debt: outputs.bad_debt.clone(),
+        solvent: outputs.solvent,
+        insurance_covered: outputs.insurance_covered,
+    }
+}

@@ -55,6 +55,30 @@ pub trait FieldHasher: Clone + Copy + core::fmt::Debug + Send + Sync + 'static {
     /// The canonical little-endian representation, 32 bytes.
     fn to_le_bytes(value: &Self::F) -> [u8; 32];
 
+    /// The element whose canonical little-endian representation is `bytes`, or
+    /// `None` if `bytes` encodes an integer not below the field's order.
+    fn from_canonical_le_bytes(bytes: &[u8; 32]) -> Option<Self::F> {
+        let v = Self::from_u256(U256::from_le_bytes(*bytes));
+        (Self::to_le_bytes(&v) == *bytes).then_some(v)
+    }
+
+    /// `0x` and 64 hexadecimal digits, big-endian: how field elements are published.
+    fn to_hex(value: &Self::F) -> String {
+        let mut bytes = Self::to_le_bytes(value);
+        bytes.reverse();
+        format!("0x{}", hex::encode(bytes))
+    }
+
+    /// Parses [`FieldHasher::to_hex`]'s form; refuses anything else, including
+    /// non-canonical values (not below the field's order).
+    fn from_hex(text: &str) -> Option<Self::F> {
+        let digits = text.strip_prefix("0x")?;
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(digits, &mut bytes).ok()?;
+        bytes.reverse();
+        Self::from_canonical_le_bytes(&bytes)
+    }
+
     /// Embeds a small integer.
     fn from_u64(value: u64) -> Self::F {
         Self::from_u256(U256::from(value))

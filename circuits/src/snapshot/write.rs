@@ -180,6 +180,7 @@ pub fn write_dir(snapshot: &Snapshot, dir: &Path) -> io::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    std::fs::create_dir_all(&parent)?;
     let tmp = parent.join(format!(".{name}.tmp-{}", unique_suffix()));
     std::fs::create_dir(&tmp)?;
     let written = write_files(snapshot, &tmp).and_then(|()| {

@@ -1,0 +1,449 @@
+//! The Groth16 batch circuit: `B` accounts × `M` markets (`docs/SPEC.md` §6.3).
+//!
+//! One public input, `x_b` (§6.4). Everything else is a witness, bound to `x_b` by
+//! Poseidon: the parameters through `params_hash`, the chain through the state
+//! commitments `C_{b−1}`, `C_b`, and the published outputs through `O`.
+//!
+//! Constraints per account at `M = 8` (the whole circuit is pinned by
+//! `tests::shape_is_pinned`: 97,328 at `B = 64`; 15,152 at `B = 8`, so 1,467.4 per
+//! account and 3,413 per batch):
+//!
+//! | part | constraints |
+//! | --- | --- |
+//! | balance and size lanes, 64 bits each (`M + 1`) | 576 |
+//! | lanes ≠ 0, padding holds nothing, padding flag rules | 22 |
+//! | id order: `id − next_id ∈ [0, 2^64)` and the update | 66 |
+//! | `TV`, `MR'`: products and absolute values (`3M + 1`) | 25 |
+//! | sign of `TV` (`tv_bits + 1`) | 191 |
+//! | sign of the margin slack (`slack_bits + 1`) | 206 |
+//! | liability, liquidation product | 3 |
+//! | leaf: Poseidon over salt and 4 words (t = 6) | 321 |
+//! | 8-ary tree: `(B − 1)/7` nodes of 402 | ≈ 57 |
+//!
+//! plus a fixed cost per batch (parameters hash, state commitments, solvency
+//! comparisons, public input), reported in `docs/PERFORMANCE.md`.
+
+use super::assignment::{BatchAssignment, StateAssignment};
+use super::bits::{alloc_bits_le, enforce_nonzero, enforce_range, is_negative};
+use super::poseidon::poseidon;
+use crate::bounds::{BPS_DENOMINATOR, LANE_OFFSET};
+use crate::hash::{Bn254Poseidon, FieldHasher, MAX_HASH_INPUTS};
+use crate::native::commit::{PADDING_FLAG_BIT, TREE_ARITY, tag, tags};
+use crate::shape::CircuitShape;
+use crate::witness::BatchWitness;
+use ark_bn254::Fr;
+use ark_ff::Field;
+use ark_r1cs_std::GR1CSVar;
+use ark_r1cs_std::alloc::{AllocVar, AllocationMode};
+use ark_r1cs_std::boolean::Boolean;
+use ark_r1cs_std::eq::EqGadget;
+use ark_r1cs_std::fields::FieldVar;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use ethnum::U256;
+use thiserror::Error;
+
+/// Why a batch circuit could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CircuitError {
+    /// The witness was built for another shape.
+    #[error("witness of {got_slots} slots × {got_markets} markets does not fit shape {shape}")]
+    ShapeMismatch {
+        /// The circuit shape's id.
+        shape: String,
+        /// Slots in the witness.
+        got_slots: usize,
+        /// Markets in the witness.
+        got_markets: usize,
+    },
+}
+
+/// The batch circuit. [`BatchCircuit::blank`] (no witness) is used for key
+/// generation; [`BatchCircuit::new`] for proving.
+#[derive(Debug, Clone)]
+pub struct BatchCircuit {
+    shape: CircuitShape,
+    assignment: Option<BatchAssignment>,
+}
+
+impl BatchCircuit {
+    /// The circuit of a shape with no witness: for setup and constraint counting.
+    pub fn blank(shape: CircuitShape) -> Self {
+        Self {
+            shape,
+            assignment: None,
+        }
+    }
+
+    /// The circuit for one batch of an epoch built by [`crate::witness::build_epoch`].
+    pub fn new(shape: CircuitShape, witness: &BatchWitness<Fr>) -> Result<Self, CircuitError> {
+        Self::from_assignment(shape, BatchAssignment::from(witness))
+    }
+
+    /// Any assignment, honest or not (the soundness tests use this).
+    pub(crate) fn from_assignment(
+        shape: CircuitShape,
+        assignment: BatchAssignment,
+    ) -> Result<Self, CircuitError> {
+        let markets = assignment.unit_value.len();
+        let ok = assignment.slots.len() == shape.batch_size().get()
+            && markets == shape.markets()
+            && assignment.unit_requirement.len() == markets
+            && assignment
+                .slots
+                .iter()
+                .all(|s| s.size_lanes.len() == markets);
+        if !ok {
+            return Err(CircuitError::ShapeMismatch {
+                shape: shape.id(),
+                got_slots: assignment.slots.len(),
+                got_markets: markets,
+            });
+        }
+        Ok(Self {
+            shape,
+            assignment: Some(assignment),
+        })
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> CircuitShape {
+        self.shape
+    }
+}
+
+/// A field constant `2^k`.
+fn pow2(k: u32) -> Fr {
+    Bn254Poseidon::from_u256(U256::ONE << k)
+}
+
+/// The field element of a domain tag, as a circuit constant (`docs/SPEC.md` §5.0).
+fn tag_const(name: &str) -> FpVar<Fr> {
+    FpVar::constant(tag::<Bn254Poseidon>(name))
+}
+
+/// `absorb(acc, inputs)`: chained Poseidon over chunks of 15 (`docs/SPEC.md` §5.0).
+fn absorb(
+    cs: &ConstraintSystemRef<Fr>,
+    mut acc: FpVar<Fr>,
+    inputs: &[FpVar<Fr>],
+) -> Result<FpVar<Fr>, SynthesisError> {
+    for chunk in inputs.chunks(MAX_HASH_INPUTS - 1) {
+        let mut buf = Vec::with_capacity(chunk.len() + 1);
+        buf.push(acc);
+        buf.extend_from_slice(chunk);
+        acc = poseidon(cs.clone(), &buf)?;
+    }
+    Ok(acc)
+}
+
+/// The running state as circuit variables.
+struct StateVars {
+    next_id: FpVar<Fr>,
+    total_liabilities: FpVar<Fr>,
+    bad_debt: FpVar<Fr>,
+    liquidation_product: FpVar<Fr>,
+    accounts: FpVar<Fr>,
+}
+
+impl StateVars {
+    fn alloc(
+        cs: &ConstraintSystemRef<Fr>,
+        s: Option<&StateAssignment>,
+    ) -> Result<Self, SynthesisError> {
+        let w = |f: fn(&StateAssignment) -> Fr| {
+            FpVar::new_witness(cs.clone(), || {
+                s.map(f).ok_or(SynthesisError::AssignmentMissing)
+            })
+        };
+        Ok(Self {
+            next_id: w(|s| s.next_id)?,
+            total_liabilities: w(|s| s.total_liabilities)?,
+            bad_debt: w(|s| s.bad_debt)?,
+            liquidation_product: w(|s| s.liquidation_product)?,
+            accounts: w(|s| s.accounts)?,
+        })
+    }
+
+    /// `C = H(TAG_STATE, blind, next_id, L, D, P, a)` (`docs/SPEC.md` §6.2).
+    fn commit(
+        &self,
+        cs: &ConstraintSystemRef<Fr>,
+        blind: &FpVar<Fr>,
+    ) -> Result<FpVar<Fr>, SynthesisError> {
+        poseidon(
+            cs.clone(),
+            &[
+                tag_const(tags::STATE),
+                blind.clone(),
+                self.next_id.clone(),
+                self.total_liabilities.clone(),
+                self.bad_debt.clone(),
+                self.liquidation_product.clone(),
+                self.accounts.clone(),
+            ],
+        )
+    }
+}
+
+/// The epoch parameters as circuit variables (`docs/SPEC.md` §5.5).
+struct ParamVars {
+    quote_scale: FpVar<Fr>,
+    reserves: FpVar<Fr>,
+    insurance_fund: FpVar<Fr>,
+    unit_value: Vec<FpVar<Fr>>,
+    unit_requirement: Vec<FpVar<Fr>>,
+    hash: FpVar<Fr>,
+}
+
+impl ConstraintSynthesizer<Fr> for BatchCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let shape = self.shape;
+        let a = self.assignment.as_ref();
+        let markets = shape.markets();
+        let missing = || SynthesisError::AssignmentMissing;
+        let witness = |f: &dyn Fn(&BatchAssignment) -> Fr| {
+            FpVar::new_witness(cs.clone(), || a.map(f).ok_or(missing()))
+        };
+        let flag = |f: &dyn Fn(&BatchAssignment) -> bool| {
+            Boolean::new_witness(cs.clone(), || a.map(f).ok_or(missing()))
+        };
+
+        // The single public input x_b (SPEC §6.4).
+        let public_input =
+            FpVar::new_input(cs.clone(), || a.map(|a| a.public_input).ok_or(missing()))?;
+
+        // Parameters, bound through params_hash (SPEC §5.5). The verifier derives
+        // them from validated published values, so they need no range checks here.
+        let params = {
+            let epoch = witness(&|a| a.epoch)?;
+            let quote_scale = witness(&|a| a.quote_scale)?;
+            let reserves = witness(&|a| a.reserves)?;
+            let insurance_fund = witness(&|a| a.insurance_fund)?;
+            let mut unit_value = Vec::with_capacity(markets);
+            let mut unit_requirement = Vec::with_capacity(markets);
+            let mut per_market = Vec::with_capacity(2 * markets);
+            for m in 0..markets {
+                let uv = witness(&|a| a.unit_value[m])?;
+                let ur = witness(&|a| a.unit_requirement[m])?;
+                per_market.push(uv.clone());
+                per_market.push(ur.clone());
+                unit_value.push(uv);
+                unit_requirement.push(ur);
+            }
+            let head = poseidon(
+                cs.clone(),
+                &[
+                    tag_const(tags::PARAMS),
+                    epoch,
+                    FpVar::constant(Fr::from(markets as u64)),
+                    quote_scale.clone(),
+                    reserves.clone(),
+                    insurance_fund.clone(),
+                ],
+            )?;
+            let hash = absorb(&cs, head, &per_market)?;
+            ParamVars {
+                quote_scale,
+                reserves,
+                insurance_fund,
+                unit_value,
+                unit_requirement,
+                hash,
+            }
+        };
+
+        // Batch index and count; the last batch opens the final state (SPEC §6.3).
+        let batch = witness(&|a| a.batch)?;
+        let batch_count = witness(&|a| a.batch_count)?;
+        let is_last = (&batch_count - &batch - Fr::ONE).is_zero()?;
+        let is_last_fp = FpVar::from(is_last.clone());
+
+        // Published outputs, bound through O (SPEC §6.4).
+        let accounts_commitment = witness(&|a| a.accounts_commitment)?;
+        let challenge = witness(&|a| a.challenge)?;
+        let target_product = witness(&|a| a.liquidation_product)?;
+        let published_bad_debt = witness(&|a| a.bad_debt)?;
+        let published_solvent = flag(&|a| a.solvent)?;
+        let published_covered = flag(&|a| a.insurance_covered)?;
+        let outputs_hash = poseidon(
+            cs.clone(),
+            &[
+                tag_const(tags::OUTPUTS),
+                accounts_commitment.clone(),
+                challenge.clone(),
+                target_product.clone(),
+                published_bad_debt.clone(),
+                FpVar::from(published_solvent.clone()),
+                FpVar::from(published_covered.clone()),
+            ],
+        )?;
+
+        // Open C_{b−1} (SPEC §6.2).
+        let state_in = StateVars::alloc(&cs, a.map(|a| &a.state_in))?;
+        let blind_in = witness(&|a| a.blind_in)?;
+        let commitment_in = state_in.commit(&cs, &blind_in)?;
+
+        let mut next_id = state_in.next_id.clone();
+        let mut total_liabilities = state_in.total_liabilities.clone();
+        let mut bad_debt = state_in.bad_debt.clone();
+        let mut product = state_in.liquidation_product.clone();
+
+        let offset = FpVar::constant(Fr::from(LANE_OFFSET));
+        let bps = Fr::from(BPS_DENOMINATOR);
+        let mut leaves = Vec::with_capacity(shape.batch_size().get());
+        let mut previous_pad = Boolean::FALSE;
+        for j in 0..shape.batch_size().get() {
+            let slot = a.map(|a| &a.slots[j]);
+            // SPEC §6.1: padding only in the last batch, and never before a real slot.
+            let pad = Boolean::new_witness(cs.clone(), || slot.map(|s| s.pad).ok_or(missing()))?;
+            let pad_fp = FpVar::from(pad.clone());
+            let real = FpVar::one() - &pad_fp;
+            pad_fp.mul_equals(&(FpVar::one() - &is_last_fp), &FpVar::zero())?;
+            FpVar::from(previous_pad.clone()).mul_equals(&real, &FpVar::zero())?;
+            previous_pad = pad.clone();
+
+            // SPEC §5.2: lanes. Each signed lane is 64 bits and not 0 (|v| < 2^63).
+            let id = FpVar::new_witness(cs.clone(), || slot.map(|s| s.id).ok_or(missing()))?;
+            let lane_value = |v: U256| v & U256::from(u64::MAX);
+            let (_, balance_lane) = alloc_bits_le(
+                cs.clone(),
+                slot.map(|s| lane_value(s.balance_lane)),
+                64,
+                AllocationMode::Witness,
+            )?;
+            enforce_nonzero(cs.clone(), &balance_lane)?;
+            let mut size_lanes = Vec::with_capacity(markets);
+            let mut size_signs = Vec::with_capacity(markets);
+            for m in 0..markets {
+                let (bits, lane) = alloc_bits_le(
+                    cs.clone(),
+                    slot.map(|s| lane_value(s.size_lanes[m])),
+                    64,
+                    AllocationMode::Witness,
+                )?;
+                enforce_nonzero(cs.clone(), &lane)?;
+                // lane ≥ 2^63 ⇔ size ≥ 0.
+                size_signs.push(bits[63].clone());
+                size_lanes.push(lane);
+            }
+            // SPEC §6.1: a padding slot holds nothing: id 0, balance 0, sizes 0.
+            pad_fp.mul_equals(&id, &FpVar::zero())?;
+            pad_fp.mul_equals(&(&balance_lane - &offset), &FpVar::zero())?;
+            for lane in &size_lanes {
+                pad_fp.mul_equals(&(lane - &offset), &FpVar::zero())?;
+            }
+
+            // SPEC §6.3 (2): real ids strictly increase: id − next_id ∈ [0, 2^64).
+            let gap = &real * (&id - &next_id);
+            enforce_range(cs.clone(), &gap, 64)?;
+            next_id = &next_id + &real * (&id + Fr::ONE - &next_id);
+
+            // SPEC §2.2: TV = balance·f_q + Σ size_m·uv_m, MR' = Σ |size_m|·ur_m.
+            let balance = &balance_lane - &offset;
+            let mut tv = &balance * &params.quote_scale;
+            let mut requirement = FpVar::zero();
+            for m in 0..markets {
+                let size = &size_lanes[m] - &offset;
+                tv += &size * &params.unit_value[m];
+                let sign = FpVar::from(size_signs[m].clone()).double()? - Fr::ONE;
+                let magnitude = &sign * &size;
+                requirement += &magnitude * &params.unit_requirement[m];
+            }
+            let negative = is_negative(cs.clone(), &tv, shape.tv_bits() as usize)?;
+            let slack = &tv * bps - &requirement;
+            let liquidatable = is_negative(cs.clone(), &slack, shape.slack_bits() as usize)?;
+
+            // SPEC §2.2: liability max(TV, 0), bad debt max(−TV, 0).
+            let liability = &tv * (FpVar::one() - FpVar::from(negative));
+            total_liabilities += &liability;
+            bad_debt += &liability - &tv;
+
+            // SPEC §6.2: P ← P · (z − id) for a liquidatable account.
+            let factor = FpVar::from(liquidatable) * (&challenge - &id - Fr::ONE);
+            product = &product * (factor + Fr::ONE);
+
+            // SPEC §5.2: words of three lanes, the padding flag at bit 192 of word 0.
+            let mut lanes = Vec::with_capacity(markets + 2);
+            lanes.push(id);
+            lanes.push(balance_lane);
+            lanes.extend(size_lanes);
+            let mut words: Vec<FpVar<Fr>> = lanes
+                .chunks(3)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(FpVar::zero(), |w, (k, l)| w + l * pow2(64 * k as u32))
+                })
+                .collect();
+            words[0] += &pad_fp * pow2(PADDING_FLAG_BIT);
+            let salt = FpVar::new_witness(cs.clone(), || slot.map(|s| s.salt).ok_or(missing()))?;
+            leaves.push(absorb(&cs, salt, &words)?);
+        }
+
+        // SPEC §5.3: the batch root; §5.4: the accounts chain.
+        let mut level = leaves;
+        while level.len() > 1 {
+            level = level
+                .chunks(TREE_ARITY)
+                .map(|c| poseidon(cs.clone(), c))
+                .collect::<Result<_, _>>()?;
+        }
+        let accounts = poseidon(cs.clone(), &[state_in.accounts.clone(), level[0].clone()])?;
+
+        // SPEC §6.3 (2): every id below 2^64, since ids increase: next_id ≤ 2^64.
+        enforce_range(cs.clone(), &(FpVar::constant(pow2(64)) - &next_id), 65)?;
+
+        let state_out = StateVars {
+            next_id,
+            total_liabilities,
+            bad_debt,
+            liquidation_product: product,
+            accounts,
+        };
+        let blind_out = witness(&|a| a.blind_out)?;
+        let commitment_out = state_out.commit(&cs, &blind_out)?;
+
+        // SPEC §6.3: the last batch opens the final state into the outputs.
+        let solvency_bits = shape.solvency_bits() as usize;
+        let solvent = !is_negative(
+            cs.clone(),
+            &(&params.reserves - &state_out.total_liabilities),
+            solvency_bits,
+        )?;
+        let covered = !is_negative(
+            cs.clone(),
+            &(&params.insurance_fund - &state_out.bad_debt),
+            solvency_bits,
+        )?;
+        state_out
+            .accounts
+            .conditional_enforce_equal(&accounts_commitment, &is_last)?;
+        state_out
+            .bad_debt
+            .conditional_enforce_equal(&published_bad_debt, &is_last)?;
+        state_out
+            .liquidation_product
+            .conditional_enforce_equal(&target_product, &is_last)?;
+        solvent.conditional_enforce_equal(&published_solvent, &is_last)?;
+        covered.conditional_enforce_equal(&published_covered, &is_last)?;
+
+        // SPEC §6.4: x_b = H(TAG_BATCH, params_hash, b, K, C_{b−1}, C_b, O).
+        let x = poseidon(
+            cs.clone(),
+            &[
+                tag_const(tags::BATCH),
+                params.hash,
+                batch,
+                batch_count,
+                commitment_in,
+                commitment_out,
+                outputs_hash,
+            ],
+        )?;
+        x.enforce_equal(&public_input)?;
+        debug_assert!(cs.is_in_setup_mode() || x.value().is_ok());
+        Ok(())
+    }
+}

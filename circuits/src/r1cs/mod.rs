@@ -1,0 +1,15 @@
+//! R1CS circuits and gadgets over the BN254 scalar field for the Groth16 path
+//! (arkworks 0.6).
+//!
+//! - [`bits`], [`poseidon`]: gadgets, each with its native twin documented beside it;
+//! - [`batch`]: the batch circuit of `docs/SPEC.md` §6.3.
+
+mod assignment;
+pub mod batch;
+pub mod bits;
+pub mod poseidon;
+
+pub use batch::{BatchCircuit, CircuitError};
+
+#[cfg(test)]
+mod tests;

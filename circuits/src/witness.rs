@@ -1,0 +1,143 @@
+//! Per-batch witnesses, built only from a validated [`Snapshot`] by the native engine
+//! (`docs/SPEC.md` §6). Both backends' circuits consume these; their fields are
+//! crate-private so that a circuit can only be fed what the engine computed.
+
+use crate::hash::FieldHasher;
+use crate::model::{Account, Snapshot};
+use crate::native::commit::{
+    BatchSize, EpochCommitment, OutputsOpening, RunningState, account_salt, commit_epoch,
+    padding_salt, secret_element, state_blinding,
+};
+use crate::native::{EpochEvaluation, Scales, evaluate};
+use crate::secret::VenueSecret;
+use ethnum::I256;
+
+/// The epoch parameters as the circuits use them (`docs/SPEC.md` §5.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamsWitness {
+    pub(crate) epoch: u64,
+    pub(crate) quote_scale: I256,
+    pub(crate) reserves: I256,
+    pub(crate) insurance_fund: I256,
+    pub(crate) unit_value: Vec<I256>,
+    pub(crate) unit_requirement: Vec<I256>,
+}
+
+impl ParamsWitness {
+    /// Derives the parameters from a validated snapshot's public part.
+    pub fn new(params: &crate::model::EpochParams) -> Self {
+        let scales = Scales::new(params);
+        Self {
+            epoch: params.epoch(),
+            reserves: I256::from(params.reserves()) * scales.quote,
+            insurance_fund: I256::from(params.insurance_fund()) * scales.quote,
+            quote_scale: scales.quote,
+            unit_value: scales.unit_value,
+            unit_requirement: scales.unit_requirement,
+        }
+    }
+}
+
+/// One slot of a batch: a real account or padding, with its salt.
+#[derive(Debug, Clone)]
+pub struct SlotWitness<F> {
+    pub(crate) account: Option<Account>,
+    pub(crate) salt: F,
+}
+
+/// Everything batch `b`'s circuit needs (`docs/SPEC.md` §6.3).
+#[derive(Debug, Clone)]
+pub struct BatchWitness<F> {
+    pub(crate) batch: u64,
+    pub(crate) batch_count: u64,
+    pub(crate) params: ParamsWitness,
+    pub(crate) outputs: OutputsOpening<F>,
+    pub(crate) state_in: RunningState<F>,
+    pub(crate) blind_in: F,
+    pub(crate) blind_out: F,
+    pub(crate) slots: Vec<SlotWitness<F>>,
+    pub(crate) public_input: F,
+}
+
+impl<F: Copy> BatchWitness<F> {
+    /// The batch index `b`.
+    pub fn batch(&self) -> u64 {
+        self.batch
+    }
+    /// The public input `x_b` this witness satisfies.
+    pub fn public_input(&self) -> F {
+        self.public_input
+    }
+}
+
+/// A whole epoch, ready to prove: commitments, evaluation and one witness per batch.
+#[derive(Debug, Clone)]
+pub struct EpochWitness<H: FieldHasher> {
+    /// The native commitments.
+    pub commitment: EpochCommitment<H>,
+    /// The native evaluation (hidden values included: never publish it whole).
+    pub evaluation: EpochEvaluation,
+    /// The outputs opening shared by all batches.
+    pub outputs: OutputsOpening<H::F>,
+    /// One witness per batch, in order.
+    pub batches: Vec<BatchWitness<H::F>>,
+}
+
+/// Builds every batch's witness for `snapshot` (`docs/SPEC.md` §6).
+pub fn build_epoch<H: FieldHasher>(
+    snapshot: &Snapshot,
+    secret: &VenueSecret,
+    batch_size: BatchSize,
+) -> EpochWitness<H> {
+    let commitment = commit_epoch::<H>(snapshot, secret, batch_size);
+    let evaluation = evaluate(snapshot);
+    let outputs = commitment.outputs(&evaluation);
+    let public_inputs = commitment.public_inputs(&outputs);
+    let params = ParamsWitness::new(snapshot.params());
+    let epoch = snapshot.params().epoch();
+    let s = secret_element::<H>(secret);
+    let b = batch_size.get();
+    let k = commitment.batch_count();
+    let accounts = snapshot.accounts();
+    let batches = (0..k)
+        .map(|batch| {
+            let slots = (0..b)
+                .map(|j| {
+                    let slot = batch * b + j;
+                    match accounts.get(slot) {
+                        Some(a) => SlotWitness {
+                            account: Some(a.clone()),
+                            salt: account_salt::<H>(s, epoch, a.id()),
+                        },
+                        None => SlotWitness {
+                            account: None,
+                            salt: padding_salt::<H>(s, epoch, slot as u64),
+                        },
+                    }
+                })
+                .collect();
+            let blind_in = if batch == 0 {
+                H::from_u64(0)
+            } else {
+                state_blinding::<H>(s, epoch, batch as u64 - 1)
+            };
+            BatchWitness {
+                batch: batch as u64,
+                batch_count: k as u64,
+                params: params.clone(),
+                outputs,
+                state_in: commitment.states[batch],
+                blind_in,
+                blind_out: state_blinding::<H>(s, epoch, batch as u64),
+                slots,
+                public_input: public_inputs[batch],
+            }
+        })
+        .collect();
+    EpochWitness {
+        commitment,
+        evaluation,
+        outputs,
+        batches,
+    }
+}
