@@ -1,15 +1,17 @@
 //! The `backstop` command line: argument types and one function per subcommand.
 
 use crate::error::ProverError;
+use crate::groth16::{Groth16Keys, KEYS_FILE, prove_epoch, write_epoch_dir};
 use crate::secret;
-use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
-use backstop_circuits::native::commit::{BatchSize, commit_epoch};
 use backstop_circuits::native::evaluate;
+use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::snapshot;
 use backstop_circuits::statement::PublicOutputs;
 use backstop_fixtures::{FixtureSpec, Scenario, generate};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Zero-knowledge solvency and liquidation proofs for derivatives venues.
 #[derive(Debug, Parser)]
@@ -47,8 +49,60 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Generate a demo epoch, evaluate it and commit to it, printing what would be
-    /// published and what stays hidden.
+    /// Make proving and verifying keys for a circuit shape (single-party setup).
+    Setup {
+        /// Proof system.
+        #[arg(long, value_enum, default_value_t = BackendArg::Groth16)]
+        backend: BackendArg,
+        /// Accounts per batch (a power of 8 from 8 to 32768).
+        #[arg(long, default_value_t = 64)]
+        batch_size: u64,
+        /// Number of markets.
+        #[arg(long, default_value_t = 8)]
+        markets: usize,
+        /// Directory to write the keys to.
+        #[arg(long)]
+        keys: PathBuf,
+    },
+    /// Prove an epoch: write statement.json and one proof per batch.
+    Prove {
+        /// A snapshot directory or JSON file.
+        #[arg(long)]
+        snapshot: PathBuf,
+        /// The epoch directory to write (atomically).
+        #[arg(long)]
+        out: PathBuf,
+        /// Proof system.
+        #[arg(long, value_enum, default_value_t = BackendArg::Groth16)]
+        backend: BackendArg,
+        /// Keys directory (default: backstop-keys/<shape id>); made with a loud
+        /// warning by a development setup if it holds no keys.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// Accounts per batch (default: the keys' batch size, else 64).
+        #[arg(long)]
+        batch_size: Option<u64>,
+        /// A file holding the venue secret (64 hex characters).
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+        /// Print one JSON object instead of progress and text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify an epoch directory; exit 0 only if every check holds.
+    Verify {
+        /// The epoch directory.
+        epoch_dir: PathBuf,
+        /// The trusted verifying key (from the published setup); default: the
+        /// epoch directory's own copy.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate a demo epoch, prove and verify it, and print what was proven and
+    /// what was revealed.
     Demo {
         /// Scenario of the generated book.
         #[arg(long, default_value = "flash-crash")]
@@ -65,14 +119,24 @@ pub enum Command {
         /// Generator seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Keep the generated snapshot in this directory (default: a temporary one).
+        /// Directory for the snapshot and the epoch (default: backstop-demo).
+        #[arg(long, default_value = "backstop-demo")]
+        out: PathBuf,
+        /// Keys directory (default: backstop-keys/<shape id>).
         #[arg(long)]
-        out: Option<PathBuf>,
+        keys: Option<PathBuf>,
         /// A file holding the venue secret (64 hex characters); default: the
         /// BACKSTOP_VENUE_SECRET variable, else the public demo secret.
         #[arg(long)]
         secret_file: Option<PathBuf>,
     },
+}
+
+/// The proof systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// Groth16 over BN254: small proofs, cheap on-chain verification, trusted setup.
+    Groth16,
 }
 
 /// Runs one command.
@@ -94,6 +158,38 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
             },
             &out,
         ),
+        Command::Setup {
+            backend: BackendArg::Groth16,
+            batch_size,
+            markets,
+            keys,
+        } => {
+            let shape = CircuitShape::new(batch_size, markets)
+                .map_err(|e| ProverError::Usage(e.to_string()))?;
+            let _ = setup_keys(shape, &keys, false)?;
+            Ok(())
+        }
+        Command::Prove {
+            snapshot,
+            out,
+            backend: BackendArg::Groth16,
+            keys,
+            batch_size,
+            secret_file,
+            json,
+        } => cmd_prove(
+            &snapshot,
+            &out,
+            keys.as_deref(),
+            batch_size,
+            secret_file.as_deref(),
+            json,
+        ),
+        Command::Verify {
+            epoch_dir,
+            key,
+            json,
+        } => cmd_verify(&epoch_dir, key.as_deref(), json),
         Command::Demo {
             scenario,
             accounts,
@@ -101,6 +197,7 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
             batch_size,
             seed,
             out,
+            keys,
             secret_file,
         } => cmd_demo(
             &FixtureSpec {
@@ -110,7 +207,8 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
                 seed,
             },
             batch_size,
-            out.as_deref(),
+            &out,
+            keys.as_deref(),
             secret_file.as_deref(),
         ),
     }
@@ -149,62 +247,244 @@ fn cmd_fixtures(spec: &FixtureSpec, out: &Path) -> Result<(), ProverError> {
     Ok(())
 }
 
-fn hex_le<H: FieldHasher>(f: &H::F) -> String {
-    let mut bytes = H::to_le_bytes(f);
-    bytes.reverse();
-    format!("0x{}", hex::encode(bytes))
+/// The setup's warning, printed to stderr every time keys are made.
+pub const SETUP_WARNING: &str = "WARNING: single-party Groth16 setup. Whoever runs it (you, now) \
+learns the toxic waste and could forge proofs for these keys. Fine for development and for \
+proving to yourself; verifiers who must not trust the venue need keys from a multi-party \
+ceremony, which Backstop does not provide yet.";
+
+fn default_keys_dir(shape: CircuitShape) -> PathBuf {
+    PathBuf::from("backstop-keys").join(shape.id())
+}
+
+/// Runs the single-party setup for `shape` and saves the keys in `dir`.
+fn setup_keys(shape: CircuitShape, dir: &Path, quiet: bool) -> Result<Groth16Keys, ProverError> {
+    use ark_relations::gr1cs::{
+        ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+    };
+    eprintln!("{SETUP_WARNING}");
+    let cs = ConstraintSystem::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Setup);
+    backstop_circuits::r1cs::BatchCircuit::blank(shape)
+        .generate_constraints(cs.clone())
+        .map_err(|e| ProverError::Setup(e.to_string()))?;
+    let constraints = cs.num_constraints();
+    if !quiet {
+        eprintln!(
+            "setting up {} ({constraints} constraints, {:.1} per account)…",
+            shape.id(),
+            constraints as f64 / shape.batch_size().get() as f64
+        );
+    }
+    let started = Instant::now();
+    let keys = Groth16Keys::setup(shape)?;
+    keys.save(dir, constraints)?;
+    if !quiet {
+        eprintln!(
+            "wrote keys for {} to {} in {:.1} s (verifying key hash {})",
+            shape.id(),
+            dir.display(),
+            started.elapsed().as_secs_f64(),
+            keys.verifying_key_hash()
+        );
+    }
+    Ok(keys)
+}
+
+/// Loads keys for `shape`, or makes them (loudly) if `dir` holds none.
+fn keys_for(
+    shape: CircuitShape,
+    dir: Option<&Path>,
+    quiet: bool,
+) -> Result<Groth16Keys, ProverError> {
+    let dir = dir.map_or_else(|| default_keys_dir(shape), Path::to_path_buf);
+    if dir.join(KEYS_FILE).is_file() {
+        Groth16Keys::load(&dir, shape)
+    } else {
+        eprintln!(
+            "no keys in {}: running the development setup for {}",
+            dir.display(),
+            shape.id()
+        );
+        setup_keys(shape, &dir, quiet)
+    }
+}
+
+/// The batch size of the keys in `dir`, if it holds keys.
+fn keys_batch_size(dir: Option<&Path>) -> Option<u64> {
+    let bytes = std::fs::read(dir?.join(KEYS_FILE)).ok()?;
+    serde_json::from_slice::<crate::groth16::KeysFile>(&bytes)
+        .ok()
+        .map(|k| k.batch_size)
+}
+
+fn progress_bar(total: u64, enabled: bool) -> indicatif::ProgressBar {
+    if !enabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "proving {bar:40} {pos}/{len} batches [{elapsed_precise}, eta {eta}]",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// What `prove` reports.
+struct Proven {
+    outputs: PublicOutputs,
+    batches: usize,
+    shape: CircuitShape,
+    seconds: f64,
+}
+
+fn prove_to(
+    snapshot_path: &Path,
+    out: &Path,
+    keys_dir: Option<&Path>,
+    batch_size: Option<u64>,
+    secret_file: Option<&Path>,
+    quiet: bool,
+) -> Result<Proven, ProverError> {
+    let snapshot = snapshot::load(snapshot_path)?;
+    let secret = secret::load(secret_file)?;
+    let b = batch_size
+        .or_else(|| keys_batch_size(keys_dir))
+        .unwrap_or(64);
+    let shape = CircuitShape::new(b, snapshot.params().markets().len())
+        .map_err(|e| ProverError::Usage(e.to_string()))?;
+    let keys = keys_for(shape, keys_dir, quiet)?;
+    let batches = shape.batch_size().batch_count(snapshot.accounts().len());
+    let bar = progress_bar(batches as u64, !quiet && std::io::stderr().is_terminal());
+    let started = Instant::now();
+    let proof = prove_epoch(&snapshot, &secret, &keys, &|_| bar.inc(1))?;
+    bar.finish_and_clear();
+    write_epoch_dir(out, &proof, &keys)?;
+    Ok(Proven {
+        outputs: PublicOutputs::from_evaluation(snapshot.params(), &evaluate(&snapshot)),
+        batches,
+        shape,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn cmd_prove(
+    snapshot_path: &Path,
+    out: &Path,
+    keys_dir: Option<&Path>,
+    batch_size: Option<u64>,
+    secret_file: Option<&Path>,
+    json: bool,
+) -> Result<(), ProverError> {
+    let p = prove_to(snapshot_path, out, keys_dir, batch_size, secret_file, json)?;
+    if json {
+        let report = serde_json::json!({
+            "epoch_dir": out.display().to_string(),
+            "shape": p.shape.id(),
+            "batches": p.batches,
+            "prove_seconds": p.seconds,
+            "outputs": p.outputs,
+        });
+        println!("{report}");
+    } else {
+        println!(
+            "proved epoch {} in {} batches of {} ({:.1} s): {}",
+            p.outputs.epoch,
+            p.batches,
+            p.shape.batch_size().get(),
+            p.seconds,
+            out.display()
+        );
+        println!("{}", to_json(&p.outputs));
+    }
+    Ok(())
+}
+
+fn cmd_verify(epoch_dir: &Path, key: Option<&Path>, json: bool) -> Result<(), ProverError> {
+    let key = key.map(backstop_verifier::read_verifying_key).transpose()?;
+    let started = Instant::now();
+    let verified = backstop_verifier::verify_epoch_dir(epoch_dir, key.as_ref())?;
+    let seconds = started.elapsed().as_secs_f64();
+    let outputs = verified.statement.outputs();
+    if json {
+        let report = serde_json::json!({
+            "verified": true,
+            "trusted_key": verified.trusted_key,
+            "batches": verified.statement.file().batch_count,
+            "verify_seconds": seconds,
+            "outputs": outputs,
+        });
+        println!("{report}");
+    } else {
+        println!(
+            "verified: {} batch proofs of epoch {} in {:.3} s",
+            verified.statement.file().batch_count,
+            outputs.epoch,
+            seconds
+        );
+        println!("{}", to_json(&outputs));
+        if !verified.trusted_key {
+            println!(
+                "note: the verifying key was read from the epoch directory; pass --key with the published key to check it"
+            );
+        }
+    }
+    Ok(())
 }
 
 fn cmd_demo(
     spec: &FixtureSpec,
     batch_size: u64,
-    out: Option<&Path>,
+    out: &Path,
+    keys_dir: Option<&Path>,
     secret_file: Option<&Path>,
 ) -> Result<(), ProverError> {
-    let batch_size = BatchSize::new(batch_size).map_err(|e| ProverError::Usage(e.to_string()))?;
-    let secret = secret::load(secret_file)?;
-    let temp;
-    let dir = match out {
-        Some(d) => d.to_path_buf(),
-        None => {
-            temp = tempfile::tempdir().map_err(|e| ProverError::io(std::env::temp_dir(), e))?;
-            temp.path().join("snapshot")
-        }
-    };
-    cmd_fixtures(spec, &dir)?;
-    let snapshot = snapshot::load(&dir)?;
+    let snapshot_dir = out.join("snapshot");
+    let epoch_dir = out.join("epoch");
+    cmd_fixtures(spec, &snapshot_dir)?;
+    let proven = prove_to(
+        &snapshot_dir,
+        &epoch_dir,
+        keys_dir,
+        Some(batch_size),
+        secret_file,
+        false,
+    )?;
+    let started = Instant::now();
+    let verified = backstop_verifier::verify_epoch_dir(&epoch_dir, None)?;
+    let verify_seconds = started.elapsed().as_secs_f64();
+    let statement = verified.statement.file();
+    let snapshot = snapshot::load(&snapshot_dir)?;
     let eval = evaluate(&snapshot);
-    let outputs = PublicOutputs::from_evaluation(snapshot.params(), &eval);
-    let bn = commit_epoch::<Bn254Poseidon>(&snapshot, &secret, batch_size);
-    let pasta = commit_epoch::<PastaPoseidon>(&snapshot, &secret, batch_size);
 
     println!(
         "Backstop demo: epoch {} ({} scenario)",
         eval.epoch, spec.scenario
     );
     println!(
-        "  {} accounts x {} markets in {} batches of {}",
+        "  {} accounts x {} markets, {} Groth16 batch proofs of {} accounts ({})",
         eval.account_count,
         snapshot.params().markets().len(),
-        bn.batches.len(),
-        batch_size.get()
+        proven.batches,
+        batch_size,
+        proven.shape.id()
+    );
+    println!(
+        "  proved in {:.1} s ({:.1} accounts/s), verified in {:.3} s",
+        proven.seconds,
+        eval.account_count as f64 / proven.seconds,
+        verify_seconds
     );
     println!();
-    println!("Published outputs (native engine):");
-    println!("  {}", to_json(&outputs));
-    println!("Commitments:");
-    println!(
-        "  accounts commitment (BN254 Poseidon, Groth16 path): {}",
-        hex_le::<Bn254Poseidon>(&bn.accounts_commitment)
-    );
-    println!(
-        "  accounts commitment (Pasta Poseidon, halo2 path):   {}",
-        hex_le::<PastaPoseidon>(&pasta.accounts_commitment)
-    );
+    println!("Proven and published (statement.json):");
+    println!("  {}", to_json(&proven.outputs));
+    println!("  accounts commitment {}", statement.accounts_commitment);
     println!();
     println!("Revealed: the epoch's prices and margin rates, reserves, the insurance fund,");
-    println!("  the commitments above, the batch count, the liquidation set, the bad debt,");
-    println!("  solvent and insurance_covered.");
+    println!("  the accounts commitment, hiding commitments to the running state, the batch");
+    println!("  count, the liquidation set, the bad debt, solvent and insurance_covered.");
     println!("Hidden: every balance and position, ids outside the liquidation set, total");
     println!(
         "  liabilities (known to the venue alone: {}), the exact account count and every\n  partial sum.",
@@ -215,9 +495,11 @@ fn cmd_demo(
         )
     );
     println!();
-    println!("Proving: not yet available in this build (native evaluation and commitments only).");
-    if out.is_some() {
-        println!("Snapshot kept in {}", dir.display());
-    }
+    println!("Snapshot: {}", snapshot_dir.display());
+    println!(
+        "Epoch:    {}  (check it: backstop verify {})",
+        epoch_dir.display(),
+        epoch_dir.display()
+    );
     Ok(())
 }

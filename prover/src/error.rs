@@ -32,6 +32,43 @@ pub enum ProverError {
         /// The underlying error.
         error: std::io::Error,
     },
+    /// Key generation failed.
+    #[error("setup failed: {0}")]
+    Setup(String),
+    /// A keys directory is unusable.
+    #[error("keys in {dir}: {reason}")]
+    Keys {
+        /// The keys directory.
+        dir: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Keys made for another circuit shape.
+    #[error(
+        "keys in {dir} are for circuit shape {found}, but this epoch needs {expected}; run `backstop setup` for that shape"
+    )]
+    KeyShape {
+        /// The keys directory.
+        dir: PathBuf,
+        /// The shape needed.
+        expected: String,
+        /// The shape of the keys found.
+        found: String,
+    },
+    /// Proving a batch failed.
+    #[error("batch {batch}: proving failed: {reason}")]
+    Prove {
+        /// The batch index.
+        batch: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The epoch did not verify.
+    #[error("{0}")]
+    Verify(#[from] backstop_verifier::VerifyError),
+    /// Exporting an epoch to another tool's format failed.
+    #[error("export: {0}")]
+    Export(String),
     /// A command-line argument that clap cannot check by itself.
     #[error("{0}")]
     Usage(String),

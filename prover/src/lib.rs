@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod groth16;
 pub mod secret;
 
 pub use error::ProverError;
