@@ -101,6 +101,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Export an epoch to another tool's format.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Generate a demo epoch, prove and verify it, and print what was proven and
     /// what was revealed.
     Demo {
@@ -129,6 +132,20 @@ pub enum Command {
         /// BACKSTOP_VENUE_SECRET variable, else the public demo secret.
         #[arg(long)]
         secret_file: Option<PathBuf>,
+    },
+}
+
+/// Export formats.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// snarkjs's groth16 files: verification_key.json, proof_<i>.json, public_<i>.json,
+    /// so that `snarkjs groth16 verify` checks each batch proof.
+    Snarkjs {
+        /// The epoch directory.
+        epoch_dir: PathBuf,
+        /// The directory to write.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -190,6 +207,16 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
             key,
             json,
         } => cmd_verify(&epoch_dir, key.as_deref(), json),
+        Command::Export(ExportCommand::Snarkjs { epoch_dir, out }) => {
+            let summary = crate::snarkjs::export_snarkjs(&epoch_dir, &out)?;
+            eprintln!(
+                "wrote snarkjs files for {} batches of epoch {} to {}",
+                summary.batch_count,
+                summary.epoch,
+                out.display()
+            );
+            Ok(())
+        }
         Command::Demo {
             scenario,
             accounts,

@@ -5,5 +5,6 @@ pub mod cli;
 pub mod error;
 pub mod groth16;
 pub mod secret;
+pub mod snarkjs;
 
 pub use error::ProverError;
