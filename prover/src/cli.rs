@@ -15,7 +15,7 @@ use std::time::Instant;
 
 /// Zero-knowledge solvency and liquidation proofs for derivatives venues.
 #[derive(Debug, Parser)]
-#[command(name = "backstop", version, about)]
+#[command(name = "backstop", version)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -104,6 +104,9 @@ pub enum Command {
     /// Export an epoch to another tool's format.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Inclusion proofs, attestations, audit.
+    #[command(flatten)]
+    Users(crate::users::UsersCommand),
     /// Generate a demo epoch, prove and verify it, and print what was proven and
     /// what was revealed.
     Demo {
@@ -146,6 +149,20 @@ pub enum ExportCommand {
         /// The directory to write.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// A Solidity verifier for a Groth16 verifying key, and the epoch contract.
+    Solidity {
+        /// The keys directory (made by `backstop setup`).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The directory to write the Solidity sources to.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The calldata that submits an epoch to the epoch contract, as hex on stdout.
+    Calldata {
+        /// The epoch directory.
+        epoch_dir: PathBuf,
     },
 }
 
@@ -217,6 +234,13 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
             );
             Ok(())
         }
+        Command::Export(ExportCommand::Solidity { keys, out }) => {
+            crate::onchain::export_solidity(&keys, &out)
+        }
+        Command::Export(ExportCommand::Calldata { epoch_dir }) => {
+            crate::onchain::export_calldata(&epoch_dir)
+        }
+        Command::Users(command) => crate::users::run(command),
         Command::Demo {
             scenario,
             accounts,

@@ -243,14 +243,14 @@ pub fn write_epoch_dir(
     })
 }
 
-fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {
     // Serializing these plain structs cannot fail.
     let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
     bytes.push(b'\n');
     bytes
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
     use std::io::Write;
     let mut f = std::fs::File::create(path).map_err(io(path))?;
     f.write_all(bytes).map_err(io(path))?;
@@ -260,7 +260,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
 /// Fills a fresh temporary sibling of `dir` with `fill`, then renames it to `dir`.
 /// An existing `dir` must hold a `statement.json` or `keys.json` (a previous output of
 /// ours) to be replaced; anything else is refused.
-fn write_dir_atomically(
+pub(crate) fn write_dir_atomically(
     dir: &Path,
     fill: impl FnOnce(&Path) -> Result<(), ProverError>,
 ) -> Result<(), ProverError> {

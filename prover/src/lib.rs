@@ -4,7 +4,9 @@
 pub mod cli;
 pub mod error;
 pub mod groth16;
+pub mod onchain;
 pub mod secret;
 pub mod snarkjs;
+pub mod users;
 
 pub use error::ProverError;

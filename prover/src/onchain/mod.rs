@@ -1,0 +1,684 @@
+//! On-chain verification (`docs/ONCHAIN.md`): a Solidity Groth16 verifier generated
+//! from a verifying key, an epoch contract that recomputes every public input from
+//! the published statement, and the calldata that submits an epoch to it.
+//!
+//! * `backstop export solidity --keys DIR --out DIR` ([`export_solidity`]) writes
+//!   ```text
+//!   OUT_DIR/
+//!     BackstopVerifier.sol   the key's verifier (ecAdd, ecMul, ecPairing precompiles)
+//!     BackstopEpochs.sol     the epoch contract for the key's circuit shape
+//!     poseidon-chunks.json   the Poseidon constants data contracts to deploy first
+//!   ```
+//! * `backstop export calldata EPOCH_DIR` ([`export_calldata`]) prints the calldata
+//!   of `submitEpoch(statement, proofs)` for an epoch directory, `0x` and hex.
+//!
+//! The templates are Backstop's own (`BackstopVerifier.sol.tmpl`,
+//! `BackstopEpochs.sol.tmpl` beside this file); [`poseidon`] derives the constants of
+//! the on-chain Poseidon, [`abi`] encodes calls.
+
+pub mod abi;
+pub mod poseidon;
+
+use crate::error::ProverError;
+use crate::groth16::{KEYS_FILE, KeysFile, PROVING_KEY_FILE, SINGLE_PARTY_SETUP};
+use abi::{Token, encode_call, selector};
+use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
+use ark_ec::AffineRepr;
+use ark_ec::short_weierstrass::SWCurveConfig;
+use ark_ff::{BigInteger, PrimeField};
+use ark_groth16::{Groth16, Proof, VerifyingKey};
+use ark_serialize::CanonicalSerialize;
+use backstop_circuits::decimal::parse_unsigned_u256;
+use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
+use backstop_circuits::native::commit::{tag, tags};
+use backstop_circuits::shape::CircuitShape;
+use backstop_circuits::statement::{Backend, EpochStatement, StatementFile};
+use backstop_verifier::artifacts::{
+    VERIFYING_KEY_FILE, decode_proof, decode_verifying_key, proof_path, verifying_key_bytes,
+    verifying_key_hash,
+};
+use backstop_verifier::{VerifyError, read_statement, read_verifying_key};
+use poseidon::{CHUNK_COUNT, CHUNK_WORDS, blob, deployment_code, keccak256};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The verifier's file in a Solidity export directory.
+pub const VERIFIER_FILE: &str = "BackstopVerifier.sol";
+/// The epoch contract's file in a Solidity export directory.
+pub const EPOCHS_FILE: &str = "BackstopEpochs.sol";
+/// The Poseidon data contracts' file in a Solidity export directory.
+pub const CHUNKS_FILE: &str = "poseidon-chunks.json";
+
+/// The epoch contract's submission function.
+pub const SUBMIT_EPOCH: &str = "submitEpoch((uint64,uint8,uint128,uint128,(uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32),uint256[8][])";
+/// The verifier's function.
+pub const VERIFY_PROOF: &str = "verifyProof(uint256[8],uint256)";
+
+const VERIFIER_TEMPLATE: &str = include_str!("BackstopVerifier.sol.tmpl");
+const EPOCHS_TEMPLATE: &str = include_str!("BackstopEpochs.sol.tmpl");
+
+/// The generated Solidity sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoliditySources {
+    /// `BackstopVerifier.sol`: depends on the verifying key.
+    pub verifier: String,
+    /// `BackstopEpochs.sol`: depends on the circuit shape only.
+    pub epochs: String,
+}
+
+/// One Poseidon constants data contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoseidonChunk {
+    /// Its position in the epoch contract's constructor argument.
+    pub index: usize,
+    /// Keccak-256 of its code, `0x` + hex: what the epoch contract checks.
+    pub code_hash: String,
+    /// The creation code to deploy it (a contract-creation transaction's data).
+    pub deployment_code: String,
+}
+
+/// `poseidon-chunks.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoseidonChunksFile {
+    /// What these are.
+    pub description: String,
+    /// 32-byte words per data contract (after its leading `0x00`).
+    pub chunk_words: usize,
+    /// The data contracts, in order.
+    pub chunks: Vec<PoseidonChunk>,
+}
+
+fn hex32(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}
+
+fn be32<F: PrimeField>(x: &F) -> [u8; 32] {
+    let bytes = x.into_bigint().to_bytes_be();
+    let mut out = [0u8; 32];
+    out[32 - bytes.len()..].copy_from_slice(&bytes);
+    out
+}
+
+fn fq_hex(x: &Fq) -> String {
+    hex32(&be32(x))
+}
+
+/// The words of a G1 point for the precompiles: `(x, y)`, `(0, 0)` at infinity.
+fn g1_words(p: &G1Affine) -> [[u8; 32]; 2] {
+    p.xy().map_or([[0; 32]; 2], |(x, y)| [be32(&x), be32(&y)])
+}
+
+/// The words of a G2 point for the precompiles: `(x.c1, x.c0, y.c1, y.c0)`, zeros at
+/// infinity.
+fn g2_words(p: &G2Affine) -> [[u8; 32]; 4] {
+    p.xy().map_or([[0; 32]; 4], |(x, y)| {
+        [be32(&x.c1), be32(&x.c0), be32(&y.c1), be32(&y.c0)]
+    })
+}
+
+/// A proof as the verifier takes it: `[A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x,
+/// C.y]`.
+pub fn proof_words(proof: &Proof<Bn254>) -> [[u8; 32]; 8] {
+    let [ax, ay] = g1_words(&proof.a);
+    let [b0, b1, b2, b3] = g2_words(&proof.b);
+    let [cx, cy] = g1_words(&proof.c);
+    [ax, ay, b0, b1, b2, b3, cx, cy]
+}
+
+/// The `uint256[8]` token of a proof.
+pub fn proof_token(proof: &Proof<Bn254>) -> Token {
+    Token::FixedArray(proof_words(proof).into_iter().map(Token::Word).collect())
+}
+
+/// The word of a scalar field element.
+pub fn fr_token(x: &Fr) -> Token {
+    Token::Word(be32(x))
+}
+
+/// Fills `{{NAME}}` placeholders; an unknown or unfilled one is an error.
+fn fill(template: &str, values: &[(&str, String)]) -> Result<String, ProverError> {
+    let mut out = template.to_owned();
+    for (name, value) in values {
+        let key = format!("{{{{{name}}}}}");
+        if !out.contains(&key) {
+            return Err(ProverError::Export(format!("template has no {key}")));
+        }
+        out = out.replace(&key, value);
+    }
+    if let Some(at) = out.find("{{") {
+        let rest: String = out[at..].chars().take(40).collect();
+        return Err(ProverError::Export(format!(
+            "unfilled template placeholder {rest}"
+        )));
+    }
+    Ok(out)
+}
+
+fn selector_hex(signature: &str) -> String {
+    format!("0x{}", hex::encode(selector(signature)))
+}
+
+/// The largest Poseidon width the parameters hash uses with `markets` markets: its
+/// `2M` derived values are absorbed in chunks of at most 15 (`docs/SPEC.md` §5.5).
+fn params_max_width(markets: usize) -> usize {
+    if 2 * markets >= 15 {
+        17
+    } else {
+        2 * markets + 2
+    }
+}
+
+fn no_constants() -> ProverError {
+    ProverError::Export("cannot derive the Poseidon constants".into())
+}
+
+/// Generates the verifier for `vk` and the epoch contract for `shape`.
+pub fn solidity_sources(
+    vk: &VerifyingKey<Bn254>,
+    shape: CircuitShape,
+) -> Result<SoliditySources, ProverError> {
+    if vk.gamma_abc_g1.len() != 2 {
+        return Err(ProverError::Export(format!(
+            "the verifying key expects {} public inputs, the batch circuit has 1",
+            vk.gamma_abc_g1.len().saturating_sub(1)
+        )));
+    }
+    let vk_hash = verifying_key_hash(vk);
+    let r = Fr::MODULUS.to_string();
+    let q = Fq::MODULUS.to_string();
+    let twist_b: Fq2 = ark_bn254::g2::Config::COEFF_B;
+    let alpha = g1_words(&(-vk.alpha_g1));
+    let beta = g2_words(&vk.beta_g2);
+    let gamma = g2_words(&(-vk.gamma_g2));
+    let delta = g2_words(&(-vk.delta_g2));
+    let ic0 = g1_words(&vk.gamma_abc_g1[0]);
+    let ic1 = g1_words(&vk.gamma_abc_g1[1]);
+    let shape_id = shape.id();
+    let b = shape.batch_size().get().to_string();
+    let m = shape.markets().to_string();
+    let verifier = fill(
+        VERIFIER_TEMPLATE,
+        &[
+            ("VK_HASH_HEX", vk_hash.clone()),
+            ("SHAPE", shape_id.clone()),
+            ("VK_HASH", format!("0x{vk_hash}")),
+            ("BATCH_SIZE", b.clone()),
+            ("MARKETS", m.clone()),
+            ("R", r.clone()),
+            ("Q", q),
+            ("TWIST_B_C0", fq_hex(&twist_b.c0)),
+            ("TWIST_B_C1", fq_hex(&twist_b.c1)),
+            ("ALPHA_NEG_X", hex32(&alpha[0])),
+            ("ALPHA_NEG_Y", hex32(&alpha[1])),
+            ("BETA_X_C1", hex32(&beta[0])),
+            ("BETA_X_C0", hex32(&beta[1])),
+            ("BETA_Y_C1", hex32(&beta[2])),
+            ("BETA_Y_C0", hex32(&beta[3])),
+            ("GAMMA_NEG_X_C1", hex32(&gamma[0])),
+            ("GAMMA_NEG_X_C0", hex32(&gamma[1])),
+            ("GAMMA_NEG_Y_C1", hex32(&gamma[2])),
+            ("GAMMA_NEG_Y_C0", hex32(&gamma[3])),
+            ("DELTA_NEG_X_C1", hex32(&delta[0])),
+            ("DELTA_NEG_X_C0", hex32(&delta[1])),
+            ("DELTA_NEG_Y_C1", hex32(&delta[2])),
+            ("DELTA_NEG_Y_C0", hex32(&delta[3])),
+            ("IC0_X", hex32(&ic0[0])),
+            ("IC0_Y", hex32(&ic0[1])),
+            ("IC1_X", hex32(&ic1[0])),
+            ("IC1_Y", hex32(&ic1[1])),
+            ("SEL_INPUT_NOT_IN_FIELD", selector_hex("InputNotInField()")),
+            (
+                "SEL_COORDINATE_NOT_IN_FIELD",
+                selector_hex("CoordinateNotInField()"),
+            ),
+            ("SEL_POINT_NOT_ON_CURVE", selector_hex("PointNotOnCurve()")),
+            ("SEL_PRECOMPILE_FAILED", selector_hex("PrecompileFailed()")),
+        ],
+    )?;
+
+    let blob = blob().ok_or_else(no_constants)?;
+    let chunk_hashes = blob
+        .chunk_codes()
+        .iter()
+        .map(|code| format!("            bytes32({})", hex32(&keccak256(code))))
+        .collect::<Vec<_>>()
+        .join(",\n");
+    let layout = blob
+        .widths
+        .iter()
+        .map(|(k, offset)| {
+            format!(
+                "            case {} {{ offset := {offset} partialRounds := {} }}",
+                k.width, k.partial_rounds
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let permutations: String = blob
+        .widths
+        .iter()
+        .map(|(k, _)| poseidon::yul_permutation(k.width, k.partial_rounds))
+        .collect();
+    let permutation_cases = blob
+        .widths
+        .iter()
+        .map(|(k, _)| format!("            case {t} {{ perm{t}(r) }}", t = k.width))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let tag_hex = |name: &str| hex32(&be32(&tag::<Bn254Poseidon>(name)));
+    let epochs = fill(
+        EPOCHS_TEMPLATE,
+        &[
+            ("SHAPE", shape_id),
+            ("BATCH_SIZE", b),
+            ("MARKETS", m),
+            ("CHUNK_COUNT", CHUNK_COUNT.to_string()),
+            ("CHUNK_WORDS", CHUNK_WORDS.to_string()),
+            ("CHUNK_HASHES", chunk_hashes),
+            ("LAYOUT_CASES", layout),
+            ("PERMUTATIONS", permutations),
+            ("PERMUTATION_CASES", permutation_cases),
+            ("POSEIDON_LOADED", format!("{:#x}", poseidon::MEM_LOADED)),
+            ("POSEIDON_STATE", format!("{:#x}", poseidon::MEM_STATE)),
+            ("POSEIDON_SCRATCH", format!("{:#x}", poseidon::MEM_SCRATCH)),
+            (
+                "POSEIDON_CONSTANTS",
+                format!("{:#x}", poseidon::MEM_CONSTANTS),
+            ),
+            (
+                "PARAMS_MAX_WIDTH",
+                params_max_width(shape.markets()).to_string(),
+            ),
+            ("R", r),
+            ("TAG_ACCOUNTS", tag_hex(tags::ACCOUNTS)),
+            ("TAG_STATE", tag_hex(tags::STATE)),
+            ("TAG_PARAMS", tag_hex(tags::PARAMS)),
+            ("TAG_LIQUIDATIONS", tag_hex(tags::LIQUIDATIONS)),
+            ("TAG_CHALLENGE", tag_hex(tags::CHALLENGE)),
+            ("TAG_OUTPUTS", tag_hex(tags::OUTPUTS)),
+            ("TAG_BATCH", tag_hex(tags::BATCH)),
+            ("SEL_POSEIDON_MEMORY", selector_hex("PoseidonMemory()")),
+            (
+                "SEL_POSEIDON_INPUT_COUNT",
+                selector_hex("PoseidonInputCount(uint256)"),
+            ),
+        ],
+    )?;
+    Ok(SoliditySources { verifier, epochs })
+}
+
+/// The Poseidon constants data contracts (`poseidon-chunks.json`).
+pub fn poseidon_chunks() -> Result<PoseidonChunksFile, ProverError> {
+    let blob = blob().ok_or_else(no_constants)?;
+    let chunks = blob
+        .chunk_codes()
+        .iter()
+        .enumerate()
+        .map(|(index, code)| PoseidonChunk {
+            index,
+            code_hash: hex32(&keccak256(code)),
+            deployment_code: hex32(&deployment_code(code)),
+        })
+        .collect();
+    Ok(PoseidonChunksFile {
+        description: "circomlib Poseidon constants (BN254, widths 3..=17) for BackstopEpochs: \
+                      deploy each deployment_code as a contract, then pass the addresses in \
+                      order to the BackstopEpochs constructor. Independent of keys and shapes."
+            .into(),
+        chunk_words: CHUNK_WORDS,
+        chunks,
+    })
+}
+
+/// Reads a keys directory's shape and verifying key (not the proving key), checking
+/// that the key is the one `keys.json` names.
+pub fn read_keys_verifying_key(
+    dir: &Path,
+) -> Result<(CircuitShape, VerifyingKey<Bn254>), ProverError> {
+    let keys_error = |reason: String| ProverError::Keys {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let desc_path = dir.join(KEYS_FILE);
+    let desc: KeysFile = serde_json::from_slice(
+        &std::fs::read(&desc_path).map_err(|e| ProverError::io(&desc_path, e))?,
+    )
+    .map_err(|e| keys_error(format!("{KEYS_FILE}: {e}")))?;
+    if desc.backend != Backend::Groth16Bn254 {
+        return Err(keys_error(format!(
+            "{} keys, not groth16-bn254",
+            desc.backend
+        )));
+    }
+    let shape = CircuitShape::new(desc.batch_size, desc.markets)
+        .map_err(|e| keys_error(format!("{KEYS_FILE}: {e}")))?;
+    if shape.id() != desc.shape {
+        return Err(keys_error(format!(
+            "{KEYS_FILE} names shape {} but B = {} and M = {} make {}",
+            desc.shape,
+            desc.batch_size,
+            desc.markets,
+            shape.id()
+        )));
+    }
+    let vk = read_verifying_key(&dir.join(VERIFYING_KEY_FILE))?;
+    if verifying_key_hash(&vk) != desc.verifying_key_hash {
+        return Err(keys_error(format!(
+            "{VERIFYING_KEY_FILE} does not match the verifying key hash in {KEYS_FILE}"
+        )));
+    }
+    Ok((shape, vk))
+}
+
+/// `backstop export solidity --keys DIR --out DIR`: writes the verifier, the epoch
+/// contract and the Poseidon data contracts for the keys in `keys` into `out`
+/// (replacing a previous export there, and refusing a directory that holds anything
+/// else).
+pub fn export_solidity(keys: &Path, out: &Path) -> Result<(), ProverError> {
+    let (shape, vk) = read_keys_verifying_key(keys)?;
+    let sources = solidity_sources(&vk, shape)?;
+    let chunks = poseidon_chunks()?;
+    let mut chunks_json =
+        serde_json::to_vec_pretty(&chunks).map_err(|e| ProverError::Export(e.to_string()))?;
+    chunks_json.push(b'\n');
+    write_export_dir(
+        out,
+        &[
+            (VERIFIER_FILE, sources.verifier.into_bytes()),
+            (EPOCHS_FILE, sources.epochs.into_bytes()),
+            (CHUNKS_FILE, chunks_json),
+        ],
+    )?;
+    eprintln!(
+        "wrote {VERIFIER_FILE} (verifying key {}), {EPOCHS_FILE} (shape {}) and {CHUNKS_FILE} \
+         ({} data contracts) to {}; compile with `node scripts/node/compile-solidity.mjs {}` \
+         (docs/ONCHAIN.md)",
+        verifying_key_hash(&vk),
+        shape.id(),
+        chunks.chunks.len(),
+        out.display(),
+        out.display()
+    );
+    Ok(())
+}
+
+// ---- calldata ---------------------------------------------------------------------
+
+fn statement_error(field: &str, reason: impl ToString) -> ProverError {
+    VerifyError::from(backstop_circuits::statement::StatementError::Field {
+        field: field.into(),
+        reason: reason.to_string(),
+    })
+    .into()
+}
+
+fn element_token(field: &str, text: &str) -> Result<Token, ProverError> {
+    let x = Bn254Poseidon::from_hex(text)
+        .ok_or_else(|| statement_error(field, "not a canonical field element"))?;
+    Ok(fr_token(&x))
+}
+
+/// The `Statement` tuple of the epoch contract for a validated statement.
+pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError> {
+    let file: &StatementFile = statement.file();
+    let params = statement.params();
+    let markets = params
+        .markets()
+        .iter()
+        .map(|m| {
+            Token::Tuple(vec![
+                Token::uint(m.price().get().into()),
+                Token::uint(m.price_decimals().into()),
+                Token::uint(m.size_decimals().into()),
+                Token::uint(m.maintenance_margin_bps().get().into()),
+            ])
+        })
+        .collect();
+    let states = file
+        .state_commitments
+        .iter()
+        .enumerate()
+        .map(|(i, c)| element_token(&format!("state_commitments[{i}]"), c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bad_debt = parse_unsigned_u256(
+        &file.bad_debt,
+        params.common_exponent(),
+        "D < 2^226 common units",
+    )
+    .map_err(|e| statement_error("bad_debt", e))?;
+    let mut vk_hash = [0u8; 32];
+    hex::decode_to_slice(&file.verifying_key_hash, &mut vk_hash)
+        .map_err(|e| statement_error("verifying_key_hash", e))?;
+    Ok(Token::Tuple(vec![
+        Token::uint(file.epoch.into()),
+        Token::uint(file.quote_decimals.into()),
+        Token::uint(params.reserves()),
+        Token::uint(params.insurance_fund()),
+        Token::Array(markets),
+        element_token("accounts_commitment", &file.accounts_commitment)?,
+        Token::Array(states),
+        Token::Array(
+            statement
+                .liquidations()
+                .iter()
+                .map(|id| Token::uint(id.get().into()))
+                .collect(),
+        ),
+        Token::Word(bad_debt.to_be_bytes()),
+        Token::bool(file.solvent),
+        Token::bool(file.insurance_covered),
+        Token::Word(vk_hash),
+    ]))
+}
+
+/// The calldata of `submitEpoch(statement, proofs)`.
+pub fn submit_calldata(
+    statement: &EpochStatement,
+    proofs: &[Proof<Bn254>],
+) -> Result<Vec<u8>, ProverError> {
+    Ok(encode_call(
+        SUBMIT_EPOCH,
+        &[
+            statement_token(statement)?,
+            Token::Array(proofs.iter().map(proof_token).collect()),
+        ],
+    ))
+}
+
+/// Reads an epoch directory and returns the calldata that submits it: the statement
+/// is validated, the directory's verifying key must be the one it names, and every
+/// batch must have a well-formed proof. The proofs are not verified here (the
+/// contract does that; `backstop verify` does it off chain).
+pub fn epoch_calldata(epoch_dir: &Path) -> Result<Vec<u8>, ProverError> {
+    let statement = read_statement(epoch_dir)?;
+    let file = statement.file();
+    if file.backend != Backend::Groth16Bn254 {
+        return Err(VerifyError::Backend(file.backend).into());
+    }
+    let vk = read_verifying_key(&epoch_dir.join(VERIFYING_KEY_FILE))?;
+    let hash = verifying_key_hash(&vk);
+    if hash != file.verifying_key_hash {
+        return Err(VerifyError::VerifyingKeyMismatch {
+            expected: file.verifying_key_hash.clone(),
+            got: hash,
+        }
+        .into());
+    }
+    let proofs = (0..file.batch_count)
+        .map(|b| {
+            let path = proof_path(epoch_dir, b);
+            if !path.is_file() {
+                return Err(VerifyError::MissingProof { batch: b, path }.into());
+            }
+            let bytes = std::fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
+            decode_proof(&bytes).map_err(|e| {
+                VerifyError::MalformedProof {
+                    batch: b,
+                    reason: e.to_string(),
+                }
+                .into()
+            })
+        })
+        .collect::<Result<Vec<_>, ProverError>>()?;
+    submit_calldata(&statement, &proofs)
+}
+
+/// `backstop export calldata EPOCH_DIR`: prints [`epoch_calldata`] as `0x` and hex
+/// on stdout.
+pub fn export_calldata(epoch_dir: &Path) -> Result<(), ProverError> {
+    let calldata = epoch_calldata(epoch_dir)?;
+    println!("0x{}", hex::encode(calldata));
+    Ok(())
+}
+
+// ---- test keys --------------------------------------------------------------------
+
+/// Writes a keys directory (`keys.json`, `proving_key.bin`, `verifying_key.bin`, the
+/// formats of `backstop setup`) made by a Groth16 setup whose randomness is ChaCha20
+/// seeded with `seed`: the same seed always gives the same keys. **For tests only**:
+/// anyone who knows the seed can forge proofs.
+#[doc(hidden)]
+pub fn seeded_keys_for_tests(
+    shape: CircuitShape,
+    seed: u64,
+    dir: &Path,
+) -> Result<(), ProverError> {
+    use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
+    use backstop_circuits::r1cs::BatchCircuit;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    let cs = ConstraintSystem::new_ref();
+    cs.set_mode(SynthesisMode::Setup);
+    BatchCircuit::blank(shape)
+        .generate_constraints(cs.clone())
+        .map_err(|e| ProverError::Setup(e.to_string()))?;
+    let constraints = cs.num_constraints();
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
+        BatchCircuit::blank(shape),
+        &mut rng,
+    )
+    .map_err(|e| ProverError::Setup(e.to_string()))?;
+    let desc = KeysFile {
+        backend: Backend::Groth16Bn254,
+        shape: shape.id(),
+        batch_size: shape.batch_size().get() as u64,
+        markets: shape.markets(),
+        verifying_key_hash: verifying_key_hash(&pk.vk),
+        setup: format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
+        constraints,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| ProverError::io(dir, e))?;
+    let mut pk_bytes = Vec::new();
+    pk.serialize_uncompressed(&mut pk_bytes)
+        .map_err(|e| ProverError::Setup(e.to_string()))?;
+    let desc_json =
+        serde_json::to_vec_pretty(&desc).map_err(|e| ProverError::Setup(e.to_string()))?;
+    for (name, bytes) in [
+        (PROVING_KEY_FILE, pk_bytes),
+        (VERIFYING_KEY_FILE, verifying_key_bytes(&pk.vk)),
+        (KEYS_FILE, desc_json),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).map_err(|e| ProverError::io(&path, e))?;
+    }
+    Ok(())
+}
+
+/// Decodes a verifying key file's bytes (re-exported for the tests' committed key).
+pub fn decode_key(bytes: &[u8]) -> Result<VerifyingKey<Bn254>, ProverError> {
+    decode_verifying_key(bytes).map_err(|e| ProverError::Export(format!("verifying key: {e}")))
+}
+
+// ---- the export directory -----------------------------------------------------------
+
+const EXPORT_FILES: [&str; 3] = [VERIFIER_FILE, EPOCHS_FILE, CHUNKS_FILE];
+
+/// Writes `files` into a temporary sibling of `out_dir`, then renames it into place,
+/// replacing a previous export; an existing `out_dir` holding anything but export
+/// files is refused.
+fn write_export_dir(out_dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), ProverError> {
+    let parent = match out_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = out_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            ProverError::Export(format!("{}: not a directory name", out_dir.display()))
+        })?;
+    std::fs::create_dir_all(&parent).map_err(|e| ProverError::io(&parent, e))?;
+    let replacing = out_dir.symlink_metadata().is_ok();
+    if replacing {
+        let refuse = |why: String| {
+            ProverError::Export(format!(
+                "{} {why}; refusing to replace it with a Solidity export",
+                out_dir.display()
+            ))
+        };
+        if !out_dir.is_dir() {
+            return Err(refuse("exists and is not a directory".into()));
+        }
+        for entry in std::fs::read_dir(out_dir).map_err(|e| ProverError::io(out_dir, e))? {
+            let entry = entry.map_err(|e| ProverError::io(out_dir, e))?;
+            let ours = entry.file_type().is_ok_and(|t| t.is_file())
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| EXPORT_FILES.contains(&n));
+            if !ours {
+                return Err(refuse(format!(
+                    "holds {}, which is not part of a Solidity export",
+                    entry.path().display()
+                )));
+            }
+        }
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .tempdir_in(&parent)
+        .map_err(|e| ProverError::io(&parent, e))?;
+    for (file, bytes) in files {
+        let path = tmp.path().join(file);
+        std::fs::write(&path, bytes).map_err(|e| ProverError::io(&path, e))?;
+    }
+    if replacing {
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        std::fs::rename(out_dir, &old).map_err(|e| ProverError::io(out_dir, e))?;
+        if let Err(e) = std::fs::rename(tmp.path(), out_dir) {
+            let _ = std::fs::rename(&old, out_dir);
+            return Err(ProverError::io(out_dir, e));
+        }
+        let _ = tmp.keep();
+        std::fs::remove_dir_all(&old).map_err(|e| ProverError::io(&old, e))
+    } else {
+        std::fs::rename(tmp.path(), out_dir).map_err(|e| ProverError::io(out_dir, e))?;
+        let _ = tmp.keep();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_width_follows_the_chunking() {
+        assert_eq!(params_max_width(1), 4);
+        assert_eq!(params_max_width(2), 6);
+        assert_eq!(params_max_width(7), 16);
+        assert_eq!(params_max_width(8), 17);
+        assert_eq!(params_max_width(64), 17);
+    }
+
+    #[test]
+    fn fill_refuses_unknown_and_unfilled_placeholders() {
+        assert!(fill("a {{X}} b", &[("X", "1".into())]).is_ok());
+        assert!(fill("a {{X}} b", &[("Y", "1".into())]).is_err());
+        assert!(fill("a {{X}} {{Z}}", &[("X", "1".into())]).is_err());
+    }
+}

@@ -1,0 +1,473 @@
+//! circomlib's Poseidon for the EVM: the constants of every width the epoch contract
+//! hashes with, laid out for its permutation, and split into data contracts.
+//!
+//! # Why data contracts
+//!
+//! The epoch contract recomputes every public input (`docs/SPEC.md` §6.4). That needs
+//! widths `t = 3, 5, 7, 8` for fixed hashes, the parameters' chunk widths, and every
+//! width `3..=17` for the liquidation-set commitment (§5.6), whose last chunk holds
+//! `n mod 15` ids. The constants of those 15 widths are about 700 KB in the layout
+//! below, far beyond a contract's 24,576-byte code limit, so they live in
+//! [`CHUNK_COUNT`] *data contracts* (code = `0x00` followed by up to
+//! [`CHUNK_WORDS`] 32-byte words: the leading `STOP` makes a call to one do nothing)
+//! that the epoch contract reads with `EXTCODECOPY`. The constants are circomlib's,
+//! independent of any key or shape: one set of data contracts serves every Backstop
+//! deployment on a chain, and the epoch contract checks each one's code hash (Keccak-256
+//! of its code) when it is deployed.
+//!
+//! # Layout of one width
+//!
+//! The permutation runs in the rearranged form of the Poseidon paper's appendix B,
+//! derived here from the plain round constants and MDS matrix of
+//! [`Bn254Poseidon`] (`round_constants(t)`, `mds(t)`), so that a partial round
+//! costs `2t − 1` multiplications instead of `t²`:
+//!
+//! ```text
+//! C_first   4·t          constants of full rounds 0..3
+//! MDS       t·t          row-major, M[i][j] at i·t + j
+//! partial   R_P·(2t−1)   per partial round i: k_i, then v_i (t−1), then w_i (t−1)
+//! P         (t−1)·(t−1)  the lower-right block of diag(1, M̂^R_P), row-major
+//! C_last    4·t          constants of the last 4 full rounds (the first one with the
+//!                        partial rounds' carried constants added)
+//! ```
+//!
+//! A partial round does `x₀ ← (s₀ + k_i)^5`, `s₀' = M₀₀·x₀ + Σ_{j≥1} v_i[j]·s_j`,
+//! `s_j' = s_j + w_i[j]·x₀` (`j ≥ 1`); after the last one `s[1..] ← P·s[1..]`. With
+//! `M = [[M₀₀, vᵀ], [w, M̂]]`: `v_i = (M̂ᵀ)^(i−1)·v`, `w_i = M̂^(−i)·w`, and the
+//! constants of partial rounds are carried forward through `M` so that only `k_i`
+//! (added to `s₀`) remains. [`permute`] runs exactly this algorithm natively, and the
+//! tests check it against [`Bn254Poseidon`] at every width.
+
+use ark_bn254::Fr;
+use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
+use backstop_circuits::hash::Bn254Poseidon;
+use sha3::{Digest, Keccak256};
+use std::sync::OnceLock;
+
+/// The widths in the order they appear in the constants: the ones every epoch
+/// submission uses first (so they share few data contracts), then 17 (full chunks of
+/// 15 liquidated ids), then the rest.
+pub const WIDTHS: [usize; 15] = [3, 5, 7, 8, 17, 4, 6, 9, 10, 11, 12, 13, 14, 15, 16];
+
+/// 32-byte words of constants per data contract: `1 + 32·767 = 24,545` bytes of code,
+/// under the 24,576-byte limit (EIP-170).
+pub const CHUNK_WORDS: usize = 767;
+
+/// Number of full rounds `R_F`.
+const FULL_ROUNDS: usize = Bn254Poseidon::FULL_ROUNDS;
+
+/// The number of 32-byte words of width `t`'s constants in the layout above.
+pub fn width_words(t: usize) -> usize {
+    let rp = Bn254Poseidon::partial_rounds(t);
+    FULL_ROUNDS * t + t * t + rp * (2 * t - 1) + (t - 1) * (t - 1)
+}
+
+/// One width's constants in the on-chain layout (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct WidthConstants {
+    /// The width `t`.
+    pub width: usize,
+    /// `R_P`.
+    pub partial_rounds: usize,
+    /// The words, [`width_words`]`(t)` of them.
+    pub words: Vec<Fr>,
+}
+
+/// `a · x` for a row-major `n × n` matrix.
+fn mat_vec(n: usize, a: &[Fr], x: &[Fr]) -> Vec<Fr> {
+    a.chunks_exact(n)
+        .map(|row| row.iter().zip(x).map(|(m, v)| *m * v).sum())
+        .collect()
+}
+
+/// `a · b` for row-major `n × n` matrices.
+fn mat_mul(n: usize, a: &[Fr], b: &[Fr]) -> Vec<Fr> {
+    let mut out = vec![Fr::ZERO; n * n];
+    for i in 0..n {
+        for k in 0..n {
+            let a_ik = a[i * n + k];
+            for j in 0..n {
+                out[i * n + j] += a_ik * b[k * n + j];
+            }
+        }
+    }
+    out
+}
+
+/// The transpose of a row-major `n × n` matrix.
+fn transpose(n: usize, a: &[Fr]) -> Vec<Fr> {
+    (0..n * n).map(|k| a[(k % n) * n + k / n]).collect()
+}
+
+/// The inverse of a row-major `n × n` matrix by Gauss–Jordan elimination, or `None`
+/// if it is singular.
+fn invert(n: usize, a: &[Fr]) -> Option<Vec<Fr>> {
+    let mut m = a.to_vec();
+    let mut inv: Vec<Fr> = (0..n * n)
+        .map(|k| if k % (n + 1) == 0 { Fr::ONE } else { Fr::ZERO })
+        .collect();
+    for col in 0..n {
+        let pivot = (col..n).find(|&r| !m[r * n + col].is_zero())?;
+        for j in 0..n {
+            m.swap(pivot * n + j, col * n + j);
+            inv.swap(pivot * n + j, col * n + j);
+        }
+        let scale = m[col * n + col].inverse()?;
+        for j in 0..n {
+            m[col * n + j] *= scale;
+            inv[col * n + j] *= scale;
+        }
+        for r in (0..n).filter(|&r| r != col) {
+            let f = m[r * n + col];
+            if f.is_zero() {
+                continue;
+            }
+            for j in 0..n {
+                let (mv, iv) = (m[col * n + j], inv[col * n + j]);
+                m[r * n + j] -= f * mv;
+                inv[r * n + j] -= f * iv;
+            }
+        }
+    }
+    Some(inv)
+}
+
+impl WidthConstants {
+    /// Derives width `t`'s constants (`3 ≤ t ≤ 17`) from circomlib's round constants
+    /// and MDS matrix. `None` only if the MDS matrix's lower-right block were
+    /// singular, which a Cauchy matrix's never is.
+    pub fn derive(t: usize) -> Option<Self> {
+        let rc = Bn254Poseidon::round_constants(t);
+        let mds = Bn254Poseidon::mds(t);
+        let rp = Bn254Poseidon::partial_rounds(t);
+        let half = FULL_ROUNDS / 2;
+        let n = t - 1;
+        let v: Vec<Fr> = mds[1..t].to_vec();
+        let w: Vec<Fr> = (1..t).map(|i| mds[i * t]).collect();
+        let m_hat: Vec<Fr> = (1..t)
+            .flat_map(|i| mds[i * t + 1..(i + 1) * t].iter().copied())
+            .collect();
+        let m_hat_inv = invert(n, &m_hat)?;
+        let m_hat_t = transpose(n, &m_hat);
+
+        let mut words = Vec::with_capacity(width_words(t));
+        words.extend_from_slice(&rc[..half * t]);
+        words.extend_from_slice(mds);
+
+        // Partial rounds: carry the constants of elements 1.. forward through M.
+        let mut carried = vec![Fr::ZERO; t];
+        let mut v_i = v;
+        let mut w_i = w;
+        let mut power: Vec<Fr> = (0..n * n)
+            .map(|k| if k % (n + 1) == 0 { Fr::ONE } else { Fr::ZERO })
+            .collect();
+        for round in half..half + rp {
+            let mut total: Vec<Fr> = rc[round * t..(round + 1) * t]
+                .iter()
+                .zip(&carried)
+                .map(|(c, a)| *c + a)
+                .collect();
+            words.push(total[0]);
+            total[0] = Fr::ZERO;
+            carried = mat_vec(t, mds, &total);
+            w_i = mat_vec(n, &m_hat_inv, &w_i);
+            words.extend_from_slice(&v_i);
+            words.extend_from_slice(&w_i);
+            v_i = mat_vec(n, &m_hat_t, &v_i);
+            power = mat_mul(n, &power, &m_hat);
+        }
+        words.extend_from_slice(&power);
+
+        let post = (half + rp) * t;
+        words.extend(rc[post..post + t].iter().zip(&carried).map(|(c, a)| *c + a));
+        words.extend_from_slice(&rc[post + t..]);
+        debug_assert_eq!(words.len(), width_words(t));
+        Some(Self {
+            width: t,
+            partial_rounds: rp,
+            words,
+        })
+    }
+}
+
+fn pow5(x: Fr) -> Fr {
+    let x2 = x.square();
+    x2.square() * x
+}
+
+/// `state ← M · sbox(state + c)`: one full round.
+fn full_round(state: &mut [Fr], c: &[Fr], mds: &[Fr]) {
+    let t = state.len();
+    let tmp: Vec<Fr> = state.iter().zip(c).map(|(s, c)| pow5(*s + c)).collect();
+    state.copy_from_slice(&mat_vec(t, mds, &tmp));
+}
+
+/// The permutation exactly as the epoch contract runs it, on the on-chain layout
+/// (see the module documentation); `state.len()` must be the constants' width.
+pub fn permute(state: &mut [Fr], k: &WidthConstants) {
+    let t = k.width;
+    debug_assert_eq!(state.len(), t);
+    let (c_first, rest) = k.words.split_at(4 * t);
+    let (mds, rest) = rest.split_at(t * t);
+    let (partial, rest) = rest.split_at(k.partial_rounds * (2 * t - 1));
+    let (post, c_last) = rest.split_at((t - 1) * (t - 1));
+    for c in c_first.chunks_exact(t) {
+        full_round(state, c, mds);
+    }
+    for round in partial.chunks_exact(2 * t - 1) {
+        let x = pow5(state[0] + round[0]);
+        let (v, w) = round[1..].split_at(t - 1);
+        let first = mds[0] * x + v.iter().zip(&state[1..]).map(|(a, b)| *a * b).sum::<Fr>();
+        for (s, w) in state[1..].iter_mut().zip(w) {
+            *s += *w * x;
+        }
+        state[0] = first;
+    }
+    let tail = mat_vec(t - 1, post, &state[1..]);
+    state[1..].copy_from_slice(&tail);
+    for c in c_last.chunks_exact(t) {
+        full_round(state, c, mds);
+    }
+}
+
+/// Every width's constants, concatenated in [`WIDTHS`] order.
+#[derive(Debug)]
+pub struct ConstantsBlob {
+    /// Per width in [`WIDTHS`] order: the constants and their first word's index.
+    pub widths: Vec<(WidthConstants, usize)>,
+    /// All words.
+    pub words: Vec<Fr>,
+}
+
+impl ConstantsBlob {
+    /// The constants of width `t`, if it is one of [`WIDTHS`].
+    pub fn width(&self, t: usize) -> Option<&WidthConstants> {
+        self.widths.iter().map(|(w, _)| w).find(|w| w.width == t)
+    }
+
+    /// The data contracts' runtime code: `0x00` then up to [`CHUNK_WORDS`] words,
+    /// big-endian.
+    pub fn chunk_codes(&self) -> Vec<Vec<u8>> {
+        self.words
+            .chunks(CHUNK_WORDS)
+            .map(|chunk| {
+                let mut code = Vec::with_capacity(1 + 32 * chunk.len());
+                code.push(0u8);
+                for w in chunk {
+                    code.extend_from_slice(&fr_be_bytes(w));
+                }
+                code
+            })
+            .collect()
+    }
+}
+
+static BLOB: OnceLock<Option<ConstantsBlob>> = OnceLock::new();
+
+/// The constants of all [`WIDTHS`], derived on first use (a few hundred
+/// milliseconds). `None` only if a derivation failed (see [`WidthConstants::derive`]).
+pub fn blob() -> Option<&'static ConstantsBlob> {
+    BLOB.get_or_init(|| {
+        let mut widths = Vec::with_capacity(WIDTHS.len());
+        let mut words = Vec::new();
+        for t in WIDTHS {
+            let k = WidthConstants::derive(t)?;
+            let offset = words.len();
+            words.extend_from_slice(&k.words);
+            widths.push((k, offset));
+        }
+        Some(ConstantsBlob { widths, words })
+    })
+    .as_ref()
+}
+
+/// Number of data contracts: `ceil(total words / CHUNK_WORDS)` (30).
+pub const CHUNK_COUNT: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < WIDTHS.len() {
+        let t = WIDTHS[i];
+        let rp = PARTIAL_ROUNDS_BY_WIDTH[t];
+        total += FULL_ROUNDS * t + t * t + rp * (2 * t - 1) + (t - 1) * (t - 1);
+        i += 1;
+    }
+    total.div_ceil(CHUNK_WORDS)
+};
+
+/// circomlib's `R_P` by width (index `t`; 0 where unused), for [`CHUNK_COUNT`]; the
+/// tests check it against [`Bn254Poseidon::partial_rounds`].
+const PARTIAL_ROUNDS_BY_WIDTH: [usize; 18] = [
+    0, 0, 56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68,
+];
+
+/// Where the epoch contract keeps Poseidon's memory (its first allocation): the
+/// width whose constants are loaded.
+pub const MEM_LOADED: usize = 0x80;
+/// The permutation's state, 17 words.
+pub const MEM_STATE: usize = MEM_LOADED + 0x20;
+/// Scratch space, 17 words.
+pub const MEM_SCRATCH: usize = MEM_STATE + 17 * 32;
+/// The loaded width's constants, in the layout of the module documentation.
+pub const MEM_CONSTANTS: usize = MEM_SCRATCH + 17 * 32;
+
+/// `Σ terms mod r` in Yul, reducing lazily: every term is below `r < 2^254`, so four
+/// of them add up below `2^256` with plain `add`; groups are combined with `addmod`.
+fn yul_sum(terms: &[String]) -> String {
+    let groups: Vec<String> = terms
+        .chunks(4)
+        .map(|g| match g {
+            [a] => a.clone(),
+            [a, b] => format!("add({a}, {b})"),
+            [a, b, c] => format!("add(add({a}, {b}), {c})"),
+            [a, b, c, d] => format!("add(add({a}, {b}), add({c}, {d}))"),
+            _ => unreachable!("chunks of at most 4"),
+        })
+        .collect();
+    match groups.split_first() {
+        Some((first, [])) => format!("mod({first}, r)"),
+        Some((first, rest)) => rest
+            .iter()
+            .fold(first.clone(), |acc, g| format!("addmod({acc}, {g}, r)")),
+        None => "0".into(),
+    }
+}
+
+/// `mload(add(base, off))`, or `mload(base)` at offset 0.
+fn load_at(base: &str, off: usize) -> String {
+    if off == 0 {
+        format!("mload({base})")
+    } else {
+        format!("mload(add({base}, {off:#x}))")
+    }
+}
+
+/// The Yul functions `mds{t}(r)` and `perm{t}(r)` of width `t`, specialized to the
+/// fixed memory layout ([`MEM_STATE`], [`MEM_SCRATCH`], [`MEM_CONSTANTS`]) with the
+/// inner products unrolled; they call the template's shared `arkSbox` and
+/// `postMatrix`. `perm{t}` permutes the state in place.
+pub fn yul_permutation(t: usize, partial_rounds: usize) -> String {
+    let w = 32;
+    let state = |j: usize| format!("{:#x}", MEM_STATE + w * j);
+    let scratch = |j: usize| format!("{:#x}", MEM_SCRATCH + w * j);
+    let c_first = MEM_CONSTANTS;
+    let mds = c_first + w * 4 * t;
+    let partial = mds + w * t * t;
+    let stride = w * (2 * t - 1);
+    let partial_end = partial + partial_rounds * stride;
+    let post = partial_end;
+    let c_last = post + w * (t - 1) * (t - 1);
+    let c_end = c_last + w * 4 * t;
+    let tb = w * t;
+
+    let mds_terms: Vec<String> = (0..t)
+        .map(|j| format!("mulmod({}, mload({}), r)", load_at("m", w * j), scratch(j)))
+        .collect();
+    let mut first_terms = vec!["mulmod(m00, x, r)".to_owned()];
+    first_terms
+        .extend((1..t).map(|j| format!("mulmod({}, mload({}), r)", load_at("p", w * j), state(j))));
+    let updates: String = (1..t)
+        .map(|j| {
+            format!(
+                "                    mstore({s}, addmod(mload({s}), mulmod({}, x, r), r))\n",
+                load_at("p", w * (t - 1 + j)),
+                s = state(j)
+            )
+        })
+        .collect();
+    format!(
+        "            function mds{t}(r) {{
+                for {{ let i := 0 }} lt(i, {tb:#x}) {{ i := add(i, 0x20) }} {{
+                    let m := add({mds:#x}, mul(i, {t}))
+                    mstore(add({s0}, i), {mds_sum})
+                }}
+            }}
+            function perm{t}(r) {{
+                for {{ let c := {c_first:#x} }} lt(c, {mds:#x}) {{ c := add(c, {tb:#x}) }} {{
+                    arkSbox(c, {tb:#x}, r)
+                    mds{t}(r)
+                }}
+                let m00 := mload({mds:#x})
+                for {{ let p := {partial:#x} }} lt(p, {partial_end:#x}) {{ p := add(p, {stride:#x}) }} {{
+                    let x := addmod(mload({s0}), mload(p), r)
+                    let x2 := mulmod(x, x, r)
+                    x := mulmod(mulmod(x2, x2, r), x, r)
+                    let s0 := {first_sum}
+{updates}                    mstore({s0}, s0)
+                }}
+                postMatrix({post:#x}, {n}, r)
+                for {{ let c := {c_last:#x} }} lt(c, {c_end:#x}) {{ c := add(c, {tb:#x}) }} {{
+                    arkSbox(c, {tb:#x}, r)
+                    mds{t}(r)
+                }}
+            }}
+",
+        s0 = state(0),
+        mds_sum = yul_sum(&mds_terms),
+        first_sum = yul_sum(&first_terms),
+        n = t - 1,
+    )
+}
+
+/// Init code that deploys `runtime` as a contract's code: `PUSH2 len, DUP1,
+/// PUSH1 12, PUSH1 0, CODECOPY, PUSH1 0, RETURN`, then `runtime`.
+pub fn deployment_code(runtime: &[u8]) -> Vec<u8> {
+    let len = runtime.len() as u16;
+    let [hi, lo] = len.to_be_bytes();
+    let mut code = vec![
+        0x61, hi, lo, 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3,
+    ];
+    code.extend_from_slice(runtime);
+    code
+}
+
+/// Keccak-256.
+pub fn keccak256(bytes: &[u8]) -> [u8; 32] {
+    Keccak256::digest(bytes).into()
+}
+
+/// The canonical big-endian bytes of a scalar field element.
+pub fn fr_be_bytes(x: &Fr) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (chunk, limb) in out.chunks_exact_mut(8).rev().zip(x.into_bigint().0) {
+        chunk.copy_from_slice(&limb.to_be_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backstop_circuits::hash::FieldHasher;
+
+    #[test]
+    fn onchain_permutation_matches_circomlib_at_every_width() {
+        let blob = blob().unwrap();
+        for t in WIDTHS {
+            let k = blob.width(t).unwrap();
+            assert_eq!(k.words.len(), width_words(t));
+            assert_eq!(PARTIAL_ROUNDS_BY_WIDTH[t], Bn254Poseidon::partial_rounds(t));
+            let inputs: Vec<Fr> = (0..t as u64 - 1).map(|i| Fr::from(i * 7 + 3)).collect();
+            let mut state = vec![Fr::ZERO; t];
+            state[1..].copy_from_slice(&inputs);
+            permute(&mut state, k);
+            assert_eq!(state[0], Bn254Poseidon::hash(&inputs), "width {t}");
+        }
+    }
+
+    #[test]
+    fn chunks_fit_the_code_size_limit() {
+        let codes = blob().unwrap().chunk_codes();
+        assert_eq!(codes.len(), CHUNK_COUNT);
+        assert!(codes.iter().all(|c| c.len() <= 24_576));
+        let total: usize = WIDTHS.iter().map(|&t| width_words(t)).sum();
+        assert_eq!(total, blob().unwrap().words.len());
+    }
+
+    #[test]
+    fn field_elements_are_big_endian() {
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        assert_eq!(fr_be_bytes(&Fr::ONE), one);
+        assert_eq!(fr_be_bytes(&Fr::from(0x0102u64))[30..], [1, 2]);
+    }
+}

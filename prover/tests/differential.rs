@@ -1,0 +1,234 @@
+//! Differential test of the Groth16 path against the native engine: every committed
+//! fixture and a few generated books are proven with the library at `B = 8`, written
+//! as epoch directories and verified; the statement's published outputs must equal
+//! the golden `expected.json` (for committed fixtures) and the native engine's
+//! `PublicOutputs`, and the verifier's public inputs, computed from `statement.json`
+//! alone, must equal the ones the prover's witnesses satisfy.
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
+
+use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
+use backstop_circuits::model::Snapshot;
+use backstop_circuits::native::evaluate;
+use backstop_circuits::secret::VenueSecret;
+use backstop_circuits::shape::CircuitShape;
+use backstop_circuits::snapshot;
+use backstop_circuits::statement::{Backend, PublicOutputs};
+use backstop_circuits::witness::build_epoch;
+use backstop_fixtures::{
+    EXPECTED_FILE, FixtureSpec, SNAPSHOT_DIR, Scenario, data_dir, expected_outputs, generate,
+};
+use backstop_prover::groth16::{Groth16Keys, prove_epoch, write_epoch_dir};
+use backstop_verifier::artifacts::{GROTH16_PROOF_BYTES, proof_path};
+use backstop_verifier::{read_statement, verify_epoch_dir};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+const BATCH_SIZE: u64 = 8;
+/// The largest market count of the books below (the `extremes` fixture has 8).
+const MAX_MARKETS: usize = 8;
+
+fn secret() -> VenueSecret {
+    VenueSecret::from_hex("5ca1ab1e0ddba11dec0de5eedfacade0123456789abcdef0fedcba9876543210")
+        .unwrap()
+}
+
+/// One key pair per market count, made on first use and shared by the tests.
+fn keys(markets: usize) -> &'static Groth16Keys {
+    static KEYS: [OnceLock<Groth16Keys>; MAX_MARKETS + 1] = [const { OnceLock::new() }; 9];
+    assert!(
+        (1..=MAX_MARKETS).contains(&markets),
+        "{markets} markets: extend MAX_MARKETS"
+    );
+    KEYS[markets].get_or_init(|| {
+        let started = Instant::now();
+        let keys = Groth16Keys::setup(CircuitShape::new(BATCH_SIZE, markets).unwrap()).unwrap();
+        eprintln!(
+            "setup of {} took {:.1} s",
+            keys.shape().id(),
+            started.elapsed().as_secs_f64()
+        );
+        keys
+    })
+}
+
+/// Proves `snapshot` at `B = 8`, writes and verifies the epoch directory, and checks
+/// the published outputs against the native engine (and `golden`, if given).
+fn prove_and_check(label: &str, snapshot: &Snapshot, golden: Option<&PublicOutputs>) {
+    let markets = snapshot.params().markets().len();
+    let keys = keys(markets);
+    let secret = secret();
+    let started = Instant::now();
+    let proof = prove_epoch(snapshot, &secret, keys, &|_| {})
+        .unwrap_or_else(|e| panic!("{label}: proving failed: {e}"));
+    let prove_seconds = started.elapsed().as_secs_f64();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("epoch");
+    write_epoch_dir(&dir, &proof, keys).unwrap();
+
+    let native = PublicOutputs::from_evaluation(snapshot.params(), &evaluate(snapshot));
+    assert_eq!(native, expected_outputs(snapshot), "{label}");
+    let statement = read_statement(&dir).unwrap_or_else(|e| panic!("{label}: {e}"));
+    assert_eq!(statement.outputs(), native, "{label}: statement vs native");
+    if let Some(golden) = golden {
+        assert_eq!(&statement.outputs(), golden, "{label}: statement vs golden");
+    }
+    assert_eq!(
+        statement.file(),
+        &proof.statement,
+        "{label}: written statement"
+    );
+
+    // The published parameters are the snapshot's, exactly.
+    assert_eq!(statement.params(), snapshot.params(), "{label}: parameters");
+    assert_eq!(statement.shape(), keys.shape(), "{label}: shape");
+    assert_eq!(statement.file().backend, Backend::Groth16Bn254);
+    assert_eq!(
+        statement.file().verifying_key_hash,
+        keys.verifying_key_hash(),
+        "{label}"
+    );
+    let n = snapshot.accounts().len() as u64;
+    let k = n.div_ceil(BATCH_SIZE);
+    assert_eq!(statement.file().batch_count, k, "{label}: K");
+    assert_eq!(
+        statement.file().state_commitments.len() as u64,
+        k,
+        "{label}"
+    );
+    let ids: Vec<u64> = statement.liquidations().iter().map(|id| id.get()).collect();
+    let native_ids: Vec<u64> = evaluate(snapshot)
+        .liquidations
+        .iter()
+        .map(|id| id.get())
+        .collect();
+    assert_eq!(ids, native_ids, "{label}: liquidation set");
+
+    // The verifier's public inputs (from statement.json alone) are the ones the
+    // prover's witnesses satisfy, and the commitments are the native ones.
+    let witness = build_epoch::<Bn254Poseidon>(snapshot, &secret, keys.shape().batch_size());
+    let expected_inputs: Vec<_> = witness.batches.iter().map(|w| w.public_input()).collect();
+    assert_eq!(
+        statement.public_inputs::<Bn254Poseidon>().unwrap(),
+        expected_inputs,
+        "{label}: public inputs"
+    );
+    assert_eq!(
+        statement.file().accounts_commitment,
+        Bn254Poseidon::to_hex(&witness.commitment.accounts_commitment),
+        "{label}: accounts commitment"
+    );
+    let states: Vec<String> = witness.commitment.state_commitments[1..]
+        .iter()
+        .map(Bn254Poseidon::to_hex)
+        .collect();
+    assert_eq!(statement.file().state_commitments, states, "{label}");
+
+    for b in 0..k {
+        let bytes = std::fs::read(proof_path(&dir, b)).unwrap();
+        assert_eq!(bytes.len(), GROTH16_PROOF_BYTES, "{label}: batch {b}");
+    }
+    let trusted = verify_epoch_dir(&dir, Some(&keys.proving_key().vk))
+        .unwrap_or_else(|e| panic!("{label}: verification with the trusted key failed: {e}"));
+    assert!(trusted.trusted_key);
+    assert_eq!(trusted.statement.outputs(), native, "{label}");
+    let own = verify_epoch_dir(&dir, None)
+        .unwrap_or_else(|e| panic!("{label}: verification with the directory's key failed: {e}"));
+    assert!(!own.trusted_key);
+    eprintln!(
+        "{label}: {n} accounts, {} markets, {k} batches proven in {prove_seconds:.1} s",
+        markets
+    );
+}
+
+fn committed(scenario: Scenario) {
+    let dir = data_dir().join(scenario.name());
+    let snapshot = snapshot::load(&dir.join(SNAPSHOT_DIR)).unwrap();
+    let golden: PublicOutputs =
+        serde_json::from_slice(&std::fs::read(dir.join(EXPECTED_FILE)).unwrap()).unwrap();
+    prove_and_check(scenario.name(), &snapshot, Some(&golden));
+}
+
+#[test]
+fn committed_calm() {
+    committed(Scenario::Calm);
+}
+
+#[test]
+fn committed_flash_crash() {
+    committed(Scenario::FlashCrash);
+}
+
+#[test]
+fn committed_squeeze() {
+    committed(Scenario::Squeeze);
+}
+
+#[test]
+fn committed_insolvent() {
+    committed(Scenario::Insolvent);
+}
+
+#[test]
+fn committed_boundary() {
+    committed(Scenario::Boundary);
+}
+
+/// Eight markets, every bound value: epoch `2^64 − 1`, ids 0 and `2^64 − 1`,
+/// balances and sizes `±(2^63 − 1)`, prices 0 and `2^64 − 1`, `E = 36`.
+#[test]
+fn committed_extremes() {
+    committed(Scenario::Extremes);
+}
+
+#[test]
+fn every_committed_fixture_is_covered() {
+    let mut names: Vec<String> = std::fs::read_dir(data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    let mut covered: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+    covered.sort();
+    assert_eq!(names, covered, "a committed fixture without a test above");
+}
+
+fn generated(scenario: Scenario, accounts: usize, seed: u64) {
+    let spec = FixtureSpec {
+        scenario,
+        accounts,
+        markets: 2,
+        seed,
+    };
+    let snapshot = generate(&spec).unwrap();
+    assert_eq!(snapshot.accounts().len(), accounts);
+    prove_and_check(
+        &format!("generated {scenario} ({accounts} accounts, seed {seed})"),
+        &snapshot,
+        None,
+    );
+}
+
+/// 21 accounts: two full batches and a last one with three padding slots.
+#[test]
+fn generated_flash_crash() {
+    generated(Scenario::FlashCrash, 21, 20_260_117);
+}
+
+/// 24 accounts: three full batches, no padding.
+#[test]
+fn generated_insolvent() {
+    generated(Scenario::Insolvent, 24, 7_919);
+}
+
+/// Exact-boundary accounts (`10000·TV == MR'`, `TV = ±1`, solvency at equality).
+#[test]
+fn generated_boundary() {
+    generated(Scenario::Boundary, 23, 424_242);
+}
+
+/// One account: `K = 1`, the first batch is also the last, seven padding slots.
+#[test]
+fn generated_single_account() {
+    generated(Scenario::Squeeze, 1, 99);
+}
