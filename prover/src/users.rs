@@ -18,8 +18,8 @@ pub enum UsersCommand {
 /// Runs one of [`UsersCommand`].
 pub fn run(command: UsersCommand) -> Result<(), ProverError> {
     match command {
-        UsersCommand::Audit { .. } => Err(ProverError::Usage(
-            "audit is not implemented yet".into(),
-        )),
+        UsersCommand::Audit { .. } => {
+            Err(ProverError::Usage("audit is not implemented yet".into()))
+        }
     }
 }
