@@ -399,6 +399,7 @@ fn prove_to(
     secret_file: Option<&Path>,
     quiet: bool,
 ) -> Result<Proven, ProverError> {
+    crate::groth16::check_replaceable(out)?;
     let snapshot = snapshot::load(snapshot_path)?;
     let secret = secret::load(secret_file)?;
     let b = batch_size

@@ -257,6 +257,25 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
     f.sync_all().map_err(io(path))
 }
 
+/// Refuses an existing `dir` unless it is empty or a previous output of ours (it
+/// holds a `statement.json` or `keys.json`). Called before any work starts, and
+/// again just before writing.
+pub fn check_replaceable(dir: &Path) -> Result<(), ProverError> {
+    if dir.exists() {
+        let ours = dir.join(STATEMENT_FILE).is_file() || dir.join(KEYS_FILE).is_file();
+        let empty = std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !ours && !empty {
+            return Err(ProverError::Usage(format!(
+                "{} exists and is not an output of backstop; refusing to replace it",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Fills a fresh temporary sibling of `dir` with `fill`, then renames it to `dir`.
 /// An existing `dir` must hold a `statement.json` or `keys.json` (a previous output of
 /// ours) to be replaced; anything else is refused.

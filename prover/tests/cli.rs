@@ -138,17 +138,47 @@ fn fixtures_are_deterministic() {
 }
 
 #[test]
-fn demo_runs_on_defaults_and_warns_about_the_demo_secret() {
-    let out = backstop(&["demo", "--accounts", "140", "--batch-size", "64"]);
+fn demo_proves_verifies_and_warns_about_the_demo_secret() {
+    // A small demo (B = 8, M = 2) in a temporary directory, keys included.
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("demo");
+    let keys = tmp.path().join("keys");
+    let out = backstop(&[
+        "demo",
+        "--accounts",
+        "20",
+        "--markets",
+        "2",
+        "--batch-size",
+        "8",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--keys",
+        keys.to_str().unwrap(),
+    ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("in 3 batches of 64"), "{stdout}");
+    assert!(
+        stdout.contains("3 Groth16 batch proofs of 8 accounts"),
+        "{stdout}"
+    );
     assert!(stdout.contains("\"solvent\""), "{stdout}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PUBLIC DEMO venue secret"));
-    let bad = backstop(&["demo", "--batch-size", "10"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("PUBLIC DEMO venue secret"), "{stderr}");
+    assert!(stderr.contains("single-party Groth16 setup"), "{stderr}");
+    let epoch = out_dir.join("epoch");
+    let verified = backstop(&["verify", epoch.to_str().unwrap()]);
+    assert!(verified.status.success());
+    let bad = backstop(&[
+        "demo",
+        "--batch-size",
+        "10",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
     assert!(!bad.status.success());
 }

@@ -4,9 +4,15 @@
 //! every tampering with the published statement, the proofs, the batch layout or the
 //! key is rejected with a message naming the batch or the reason.
 //!
-//! One key pair per shape and one proven epoch (the committed `calm` fixture, 48
-//! accounts, 4 markets, `B = 8`: 6 batches) are made once, by the CLI, and shared by
-//! the tests; each tampering works on its own copy.
+//! Made once, by the CLI, and shared by the tests (each tampering works on its own
+//! copy): B = 8, M = 4 keys from `backstop setup`; B = 8, M = 3 keys from the
+//! development setup of a `backstop prove` without keys; and one proven epoch, the
+//! committed `calm` fixture (48 accounts, 4 markets: 6 batches). They live under
+//! Cargo's `CARGO_TARGET_TMPDIR`, in a directory a later run removes.
+//!
+//! The standalone `backstop-verify` belongs to another package, so Cargo does not
+//! build it for these tests: `backstop_verify_bin` builds it (a no-op after
+//! `cargo test --workspace`).
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
 use ark_bn254::{Bn254, Fr};

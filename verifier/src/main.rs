@@ -5,11 +5,20 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: backstop-verify EPOCH_DIR [--key VERIFYING_KEY_FILE]";
     let (dir, key) = match args.as_slice() {
+        [flag] if flag == "-h" || flag == "--help" => {
+            println!("{usage}");
+            return ExitCode::SUCCESS;
+        }
+        [flag] if flag == "-V" || flag == "--version" => {
+            println!("backstop-verify {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
         [dir] => (PathBuf::from(dir), None),
         [dir, flag, key] if flag == "--key" => (PathBuf::from(dir), Some(PathBuf::from(key))),
         _ => {
-            eprintln!("usage: backstop-verify EPOCH_DIR [--key VERIFYING_KEY_FILE]");
+            eprintln!("{usage}");
             return ExitCode::from(2);
         }
     };
