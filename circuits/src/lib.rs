@@ -3,6 +3,7 @@
 
 pub mod bounds;
 pub mod decimal;
+pub mod halo2;
 pub mod hash;
 pub mod model;
 pub mod native;

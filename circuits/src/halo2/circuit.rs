@@ -1,0 +1,466 @@
+//! [`Halo2BatchCircuit`]: batch `b` of an epoch (`docs/SPEC.md` §6.3) over the
+//! Pallas base field, with one public input `x_b` (§6.4).
+
+use super::assignment::BatchAssignment;
+use super::frame::{FrameChip, FrameConfig, InputValues, OutputValues, inputs};
+use super::layout::{MARGIN_COLUMNS, POSEIDON_CHIPS, RANGE_COLUMNS, RowCounter, smallest_k};
+use super::margin::{AccountInputs, MarginChip, MarginConfig, known};
+use super::poseidon::{self, Cell, PoseidonConfig, PoseidonPool};
+use super::range::{RangeCheckChip, RangeCheckConfig, pow2, words};
+use super::trace::BatchTrace;
+use crate::bounds::SIZE_BITS;
+use crate::hash::PastaPoseidon;
+use crate::native::commit::{TREE_ARITY, tag, tags};
+use crate::r1cs::CircuitError;
+use crate::shape::CircuitShape;
+use crate::witness::BatchWitness;
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
+use halo2_proofs::plonk::{
+    Circuit, Column, ConstraintSystem, Error, Fixed, FloorPlanner, Instance,
+};
+use pasta_curves::pallas::Base as Fp;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, OnceLock};
+
+/// Width of the id-gap check (`docs/SPEC.md` §6.3 (2)).
+const GAP_BITS: usize = 64;
+/// Width of the final id bound `2^64 − next_id ∈ [0, 2^65)`.
+const ID_BOUND_BITS: usize = 65;
+/// Width of a lane's magnitude part `r ∈ [0, 2^63)`.
+const LANE_BITS: usize = SIZE_BITS as usize;
+
+/// The column layout, the same for every shape (only synthesis depends on it).
+#[derive(Clone, Debug)]
+pub struct Halo2BatchConfig {
+    instance: Column<Instance>,
+    constants: Column<Fixed>,
+    poseidon: [PoseidonConfig; POSEIDON_CHIPS],
+    range: RangeCheckConfig,
+    margin: MarginConfig,
+    frame: FrameConfig,
+}
+
+/// The halo2 batch circuit for a [`CircuitShape`]: [`Halo2BatchCircuit::blank`]
+/// for key generation, [`Halo2BatchCircuit::new`] for proving, with `x_b` in the
+/// single instance column at row 0 ([`Halo2BatchCircuit::public_inputs`]) and
+/// `2^`[`Halo2BatchCircuit::k`] rows.
+///
+/// It enforces the relations of the Groth16 circuit ([`crate::r1cs::BatchCircuit`])
+/// step by step; see the module docs of [`super::margin`], [`super::frame`],
+/// [`super::range`] and [`super::poseidon`] for the gates.
+///
+/// Columns (every shape; the configuration cannot depend on the shape, since
+/// `Circuit::configure` gets no instance and halo2_proofs 0.4 has no circuit
+/// parameters): 1 instance; `4·POSEIDON_CHIPS + RANGE_COLUMNS + MARGIN_COLUMNS`
+/// = 32 advice; `6·POSEIDON_CHIPS` round-constant, `RANGE_COLUMNS` tag, 2 shift,
+/// 1 constants and 2 table columns = 45 fixed, plus halo2's compressed selectors;
+/// `RANGE_COLUMNS` = 4 lookups. Only synthesis (and so the fixed columns' content)
+/// depends on the shape.
+#[derive(Debug, Clone)]
+pub struct Halo2BatchCircuit {
+    shape: CircuitShape,
+    trace: Option<BatchTrace>,
+}
+
+impl Halo2BatchCircuit {
+    /// The circuit of a shape with no witness (key generation, row counting).
+    pub fn blank(shape: CircuitShape) -> Self {
+        Self { shape, trace: None }
+    }
+
+    /// The circuit for one batch of an epoch built by
+    /// [`crate::witness::build_epoch`] with [`PastaPoseidon`].
+    ///
+    /// # Errors
+    /// [`CircuitError::ShapeMismatch`] if the witness has another batch size or
+    /// market count.
+    pub fn new(shape: CircuitShape, witness: &BatchWitness<Fp>) -> Result<Self, CircuitError> {
+        Self::from_assignment(shape, BatchAssignment::from(witness))
+    }
+
+    /// Any assignment, honest or not (the soundness tests use this).
+    pub(crate) fn from_assignment(
+        shape: CircuitShape,
+        assignment: BatchAssignment,
+    ) -> Result<Self, CircuitError> {
+        let markets = assignment.unit_value.len();
+        let ok = assignment.slots.len() == shape.batch_size().get()
+            && markets == shape.markets()
+            && assignment.unit_requirement.len() == markets
+            && assignment
+                .slots
+                .iter()
+                .all(|s| s.size_lanes.len() == markets);
+        if !ok {
+            return Err(CircuitError::ShapeMismatch {
+                shape: shape.id(),
+                got_slots: assignment.slots.len(),
+                got_markets: markets,
+            });
+        }
+        Ok(Self {
+            shape,
+            trace: Some(BatchTrace::new(shape, assignment)),
+        })
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> CircuitShape {
+        self.shape
+    }
+
+    /// The instance columns: `[[x_b]]` (an empty column for a blank circuit).
+    pub fn public_inputs(&self) -> Vec<Vec<Fp>> {
+        vec![
+            self.trace
+                .as_ref()
+                .map(|t| vec![t.a.public_input])
+                .unwrap_or_default(),
+        ]
+    }
+
+    /// The rows the layout of `shape` occupies: one past the highest row any
+    /// cell, selector, copy, constant or table entry uses. Measured by laying out
+    /// the blank circuit with the floor planner (0.3 s at `B = 512`, 2.4 s at
+    /// `B = 4096`, in release), then memoized per shape.
+    ///
+    /// # Errors
+    /// Synthesis errors of the blank circuit (none for a valid shape).
+    pub fn rows(shape: CircuitShape) -> Result<usize, Error> {
+        static CACHE: OnceLock<Mutex<HashMap<CircuitShape, usize>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(rows) = cache.lock().ok().and_then(|c| c.get(&shape).copied()) {
+            return Ok(rows);
+        }
+        let mut cs = ConstraintSystem::default();
+        let config = Self::configure(&mut cs);
+        let constants = vec![config.constants];
+        let mut counter = RowCounter::default();
+        SimpleFloorPlanner::synthesize(&mut counter, &Self::blank(shape), config, constants)?;
+        if let Ok(mut c) = cache.lock() {
+            c.insert(shape, counter.rows);
+        }
+        Ok(counter.rows)
+    }
+
+    /// The smallest `k` whose `2^k` rows, minus halo2's blinding rows, hold the
+    /// layout of `shape` (pinned by a test: MockProver succeeds at `k` and fails
+    /// at `k − 1`). Returns 0 if the blank circuit cannot be laid out, which no
+    /// valid shape does.
+    pub fn k(shape: CircuitShape) -> u32 {
+        let mut cs = ConstraintSystem::default();
+        let _ = Self::configure(&mut cs);
+        Self::rows(shape).map_or(0, |rows| smallest_k(&cs, rows))
+    }
+
+    /// The short widths the range table needs for this shape.
+    fn table_widths(shape: CircuitShape) -> BTreeSet<usize> {
+        [
+            LANE_BITS,
+            GAP_BITS,
+            ID_BOUND_BITS,
+            shape.tv_bits() as usize,
+            shape.slack_bits() as usize,
+            shape.solvency_bits() as usize,
+        ]
+        .into_iter()
+        .map(|bits| words(bits).1)
+        .collect()
+    }
+}
+
+/// A field constant of a domain tag (`docs/SPEC.md` §5.0).
+fn tag_value(name: &str) -> Fp {
+    tag::<PastaPoseidon>(name)
+}
+
+fn bit(b: bool) -> Fp {
+    Fp::from(u64::from(b))
+}
+
+impl Circuit<Fp> for Halo2BatchCircuit {
+    type Config = Halo2BatchConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        Self::blank(self.shape)
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> Halo2BatchConfig {
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        let constants = meta.fixed_column();
+        meta.enable_constant(constants);
+        let poseidon = [(); POSEIDON_CHIPS].map(|_| poseidon::configure(meta));
+        let range_columns = [(); RANGE_COLUMNS].map(|_| meta.advice_column());
+        let range = RangeCheckConfig::configure(meta, range_columns);
+        let margin_columns = [(); MARGIN_COLUMNS].map(|_| meta.advice_column());
+        let shifts = [meta.fixed_column(), meta.fixed_column()];
+        let margin = MarginConfig::configure(meta, margin_columns, shifts);
+        let frame = FrameConfig::configure(meta, margin_columns, shifts[0]);
+        // Pow5's gates have degree 6, so the quotient is computed on the 8n-point
+        // extended domain anyway; degree 9 keeps that domain (quotient degree 8)
+        // but lets the permutation argument take 7 columns per product instead of
+        // 4 (7 grand products for the 46 equality columns instead of 12) and lets
+        // halo2 merge more selectors into each fixed column: fewer committed
+        // polynomials per proof (measured: about 17% less prover CPU time at B = 64).
+        meta.set_minimum_degree(9);
+        Halo2BatchConfig {
+            instance,
+            constants,
+            poseidon,
+            range,
+            margin,
+            frame,
+        }
+    }
+
+    fn synthesize(
+        &self,
+        config: Halo2BatchConfig,
+        mut layouter: impl Layouter<Fp>,
+    ) -> Result<(), Error> {
+        let shape = self.shape;
+        let markets = shape.markets();
+        let t = self.trace.as_ref();
+        if t.is_some_and(|t| !t.fits(shape)) {
+            return Err(Error::Synthesis);
+        }
+        let a = t.map(|t| &t.a);
+        let layouter = &mut layouter;
+        let mut pool = PoseidonPool::new(config.poseidon.clone());
+        let mut range = RangeCheckChip::construct(config.range.clone());
+        let margin = MarginChip::construct(config.margin.clone());
+        let frame = FrameChip::construct(config.frame.clone());
+        range.load_table(layouter, &Self::table_widths(shape))?;
+
+        // The frame's witnesses (SPEC §5.5, §6.2, §6.4).
+        let values = InputValues {
+            witnesses: vec![
+                known(a, |a| a.batch),
+                known(a, |a| a.batch_count),
+                known(t, |t| t.last_inverse),
+                known(t, |t| bit(t.is_last)),
+                known(a, |a| bit(a.solvent)),
+                known(a, |a| bit(a.insurance_covered)),
+                known(a, |a| a.epoch),
+                known(a, |a| a.quote_scale),
+                known(a, |a| a.reserves),
+                known(a, |a| a.insurance_fund),
+                known(a, |a| a.accounts_commitment),
+                known(a, |a| a.challenge),
+                known(a, |a| a.liquidation_product),
+                known(a, |a| a.bad_debt),
+                known(a, |a| a.state_in.next_id),
+                known(a, |a| a.state_in.total_liabilities),
+                known(a, |a| a.state_in.bad_debt),
+                known(a, |a| a.state_in.liquidation_product),
+                known(a, |a| a.state_in.accounts),
+                known(a, |a| a.blind_in),
+                known(a, |a| a.blind_out),
+            ],
+            market_params: (0..markets)
+                .flat_map(|m| {
+                    [
+                        known(a, |a| a.unit_value[m]),
+                        known(a, |a| a.unit_requirement[m]),
+                    ]
+                })
+                .collect(),
+            tag_params: tag_value(tags::PARAMS),
+            markets: Fp::from(markets as u64),
+            tag_outputs: tag_value(tags::OUTPUTS),
+            tag_state: tag_value(tags::STATE),
+            tag_batch: tag_value(tags::BATCH),
+        };
+        let cells = frame.assign_inputs(layouter, &values)?;
+        let c = |i: usize| cells.get(i).cloned();
+
+        // SPEC §5.5: params_hash = absorb(H(TAG_PARAMS, epoch, M, f_q, reserves·f_q,
+        // insurance_fund·f_q), uv_0, ur_0, …).
+        let head = pool.hash(
+            layouter,
+            &[
+                c(inputs::TAG_PARAMS)?,
+                c(inputs::EPOCH)?,
+                c(inputs::MARKETS)?,
+                c(inputs::QUOTE_SCALE)?,
+                c(inputs::RESERVES)?,
+                c(inputs::INSURANCE)?,
+            ],
+        )?;
+        let market_params: Vec<Cell> = (0..2 * markets)
+            .map(|i| c(inputs::MARKET_PARAMS + i))
+            .collect::<Result<_, _>>()?;
+        let params_hash = pool.absorb(layouter, head, &market_params)?;
+
+        // SPEC §6.4: O = H(TAG_OUTPUTS, accounts_commitment, z, P_target, D, solvent,
+        // insurance_covered).
+        let outputs_hash = pool.hash(
+            layouter,
+            &[
+                c(inputs::TAG_OUTPUTS)?,
+                c(inputs::ACCOUNTS_COMMITMENT)?,
+                c(inputs::CHALLENGE)?,
+                c(inputs::TARGET_PRODUCT)?,
+                c(inputs::BAD_DEBT)?,
+                c(inputs::SOLVENT)?,
+                c(inputs::COVERED)?,
+            ],
+        )?;
+
+        // SPEC §6.2: open C_{b−1} = H(TAG_STATE, blind, next_id, L, D, P, a).
+        let commitment_in = pool.hash(
+            layouter,
+            &[
+                c(inputs::TAG_STATE)?,
+                c(inputs::BLIND_IN)?,
+                c(inputs::NEXT_ID_IN)?,
+                c(inputs::LIABILITIES_IN)?,
+                c(inputs::BAD_DEBT_IN)?,
+                c(inputs::PRODUCT_IN)?,
+                c(inputs::ACCOUNTS_IN)?,
+            ],
+        )?;
+
+        // The accounts (SPEC §2.2, §5.2, §6.1–§6.3).
+        let tv_bits = shape.tv_bits() as usize;
+        let slack_bits = shape.slack_bits() as usize;
+        let mut account_inputs = AccountInputs {
+            next_id: c(inputs::NEXT_ID_IN)?,
+            liabilities: c(inputs::LIABILITIES_IN)?,
+            bad_debt: c(inputs::BAD_DEBT_IN)?,
+            product: c(inputs::PRODUCT_IN)?,
+            prev_pad: c(inputs::ZERO)?,
+            is_last: c(inputs::IS_LAST)?,
+            challenge: c(inputs::CHALLENGE)?,
+            quote_scale: c(inputs::QUOTE_SCALE)?,
+            unit_value: (0..markets)
+                .map(|m| cells.unit_value(m).cloned())
+                .collect::<Result<_, _>>()?,
+            unit_requirement: (0..markets)
+                .map(|m| cells.unit_requirement(m).cloned())
+                .collect::<Result<_, _>>()?,
+            tv_shift: pow2(tv_bits),
+            slack_shift: pow2(slack_bits),
+        };
+        let batch_size = shape.batch_size().get();
+        let mut leaves = Vec::with_capacity(batch_size);
+        for j in 0..batch_size {
+            let account = t.map(|t| &t.accounts[j]);
+            let out = margin.assign_account(layouter, j, markets, account, &account_inputs)?;
+            // SPEC §5.2: every balance and size lane in [1, 2^64).
+            for (lane, r) in out.magnitudes.iter().enumerate() {
+                let name = if lane == 0 {
+                    format!("slot {j} balance lane")
+                } else {
+                    format!("slot {j} size lane {}", lane - 1)
+                };
+                range.copy_check(layouter, &name, r, LANE_BITS)?;
+            }
+            // SPEC §6.3 (2): id − next_id ∈ [0, 2^64) for a real slot.
+            range.copy_check(layouter, &format!("slot {j} id gap"), &out.gap, GAP_BITS)?;
+            // SPEC §2.2: the signs of TV and of the margin slack.
+            range.copy_check(
+                layouter,
+                &format!("slot {j} TV sign"),
+                &out.tv_window,
+                tv_bits,
+            )?;
+            range.copy_check(
+                layouter,
+                &format!("slot {j} slack sign"),
+                &out.slack_window,
+                slack_bits,
+            )?;
+            // SPEC §5.2: leaf = absorb(salt, words).
+            leaves.push(pool.absorb(layouter, out.salt.clone(), &out.words)?);
+            account_inputs.next_id = out.next_id;
+            account_inputs.liabilities = out.liabilities;
+            account_inputs.bad_debt = out.bad_debt;
+            account_inputs.product = out.product;
+            account_inputs.prev_pad = out.pad;
+        }
+
+        // SPEC §5.3: the batch root; §5.4: a_{b+1} = H(a_b, root_b).
+        let mut level = leaves;
+        while level.len() > 1 {
+            level = level
+                .chunks(TREE_ARITY)
+                .map(|children| pool.hash(layouter, children))
+                .collect::<Result<_, _>>()?;
+        }
+        let root = level.pop().ok_or(Error::Synthesis)?;
+        let accounts_out = pool.hash(layouter, &[c(inputs::ACCOUNTS_IN)?, root])?;
+
+        // SPEC §6.2: C_b = H(TAG_STATE, blind_b, S_b).
+        let commitment_out = pool.hash(
+            layouter,
+            &[
+                c(inputs::TAG_STATE)?,
+                c(inputs::BLIND_OUT)?,
+                account_inputs.next_id.clone(),
+                account_inputs.liabilities.clone(),
+                account_inputs.bad_debt.clone(),
+                account_inputs.product.clone(),
+                accounts_out.clone(),
+            ],
+        )?;
+
+        // SPEC §6.3: the final id bound, solvency, and the last batch's opening.
+        let solvency_bits = shape.solvency_bits() as usize;
+        let out_values = OutputValues {
+            id_bound: known(t, |t| t.id_bound),
+            solvent_sign: known(t, |t| bit(t.solvent_sign)),
+            solvency_window: known(t, |t| t.solvency_window),
+            covered_sign: known(t, |t| bit(t.covered_sign)),
+            insurance_window: known(t, |t| t.insurance_window),
+        };
+        let copies = [
+            c(inputs::IS_LAST)?,
+            c(inputs::RESERVES)?,
+            c(inputs::INSURANCE)?,
+            c(inputs::ACCOUNTS_COMMITMENT)?,
+            c(inputs::BAD_DEBT)?,
+            c(inputs::TARGET_PRODUCT)?,
+            c(inputs::SOLVENT)?,
+            c(inputs::COVERED)?,
+            account_inputs.next_id.clone(),
+            account_inputs.liabilities.clone(),
+            account_inputs.bad_debt.clone(),
+            account_inputs.product.clone(),
+            accounts_out,
+        ];
+        let out = frame.assign_outputs(layouter, &copies, out_values, pow2(solvency_bits))?;
+        range.copy_check(layouter, "final id bound", &out.id_bound, ID_BOUND_BITS)?;
+        range.copy_check(
+            layouter,
+            "solvency sign",
+            &out.solvency_window,
+            solvency_bits,
+        )?;
+        range.copy_check(
+            layouter,
+            "insurance sign",
+            &out.insurance_window,
+            solvency_bits,
+        )?;
+
+        // SPEC §6.4: x_b = H(TAG_BATCH, params_hash, b, K, C_{b−1}, C_b, O), the
+        // single public input.
+        let x = pool.hash(
+            layouter,
+            &[
+                c(inputs::TAG_BATCH)?,
+                params_hash,
+                c(inputs::BATCH)?,
+                c(inputs::BATCH_COUNT)?,
+                commitment_in,
+                commitment_out,
+                outputs_hash,
+            ],
+        )?;
+        layouter.constrain_instance(x.cell(), config.instance, 0)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,641 @@
+//! The per-account chip: lanes, total value, maintenance requirement, the two
+//! signs, liability, bad debt, the liquidation product, id order, the padding rules
+//! and the leaf words (`docs/SPEC.md` §2.2, §5.2, §6.1–§6.3).
+//!
+//! Each account is one region over [`MARGIN_COLUMNS`] advice columns: `M + 1`
+//! *lane blocks* (the balance, then one per market) followed by one *account
+//! block*, each laid out row-major (cell `i` of a block at row `i / MARGIN_COLUMNS`,
+//! column `i % MARGIN_COLUMNS` of the block). Every gate queries cells at fixed
+//! rotations from its selector's row, so the same gates serve every market count.
+//!
+//! The tables below show the configured [`MARGIN_COLUMNS`] = 4.
+//!
+//! # Lane block (8 cells, `LANE_ROWS` = 2 rows)
+//!
+//! | row | column 0 | column 1 | column 2 | column 3 |
+//! | --- | --- | --- | --- | --- |
+//! | 0 | `r`: magnitude part (63-bit check) | `s`: sign bit | `k`: `f_q` (balance) or `uv_m` (copy) | `q`: `ur_m` (copy); the id (copy) in the balance lane |
+//! | 1 | `tv`: `TV` through this lane | `mr`: `MR'` through this lane | `w`: a leaf word, in the lane where it starts | `pad` (copy) |
+//!
+//! The lane's signed value is `v = r − (1 − s)·(2^63 − 1)` and its packed lane
+//! `ℓ = v + 2^63 = r + 1 + s·(2^63 − 1)`; with `r ∈ [0, 2^63)` this is exactly
+//! `v ∈ (−2^63, 2^63)`, i.e. `ℓ ∈ [1, 2^64)` (the symmetric sign gadget of
+//! [`super::range`]). Gates on the first row of a lane block:
+//!
+//! - `balance lane` (lane 0): `s` boolean, `pad·v = 0`, `tv = v·k`, `mr = 0`;
+//! - `market lane` (lanes `1..=M`): `s` boolean, `pad·v = 0`,
+//!   `tv = tv_prev + v·k`, `mr = mr_prev + (2s − 1)·v·q` (`|size|·ur`), where
+//!   `tv_prev`, `mr_prev` are the previous lane block's;
+//! - `leaf word 0` (lane 0): `w = id + 2^64·ℓ_0 + 2^128·ℓ_1 + 2^192·pad`;
+//! - `leaf word (n lanes)` for `n = 3, 2, 1` (the lane where word `k ≥ 1` starts,
+//!   lane `3k − 1`): `w = ℓ_j + 2^64·ℓ_{j+1} + 2^128·ℓ_{j+2}`, missing lanes 0.
+//!
+//! # Account block (19 cells, `ACCOUNT_ROWS` = 5 rows)
+//!
+//! | row | column 0 | column 1 | column 2 | column 3 |
+//! | --- | --- | --- | --- | --- |
+//! | 0 | `id` | `pad` | `salt` | `prev_pad` (copy) |
+//! | 1 | `next_id_in` (copy) | `next_id_out` | `gap` (64-bit check) | `is_last` (copy) |
+//! | 2 | `L_in` (copy) | `L_out` | `D_in` (copy) | `D_out` |
+//! | 3 | `P_in` (copy) | `P_out` | `z` (copy) | `s_tv` |
+//! | 4 | `u_tv` (`tv_bits` check) | `s_ok` | `u_sl` (`slack_bits` check) | |
+//!
+//! The fixed columns `shift_0` and `shift_1` hold `2^tv_bits` and `2^slack_bits`
+//! on row 0 (halo2 0.4 queries fixed columns on the current row only).
+//!
+//! The gate `account`, on row 0, reads `TV` and `MR'` from the last lane block
+//! (rotation −1) and enforces, with `real = 1 − pad`:
+//!
+//! | constraint | relation | SPEC |
+//! | --- | --- | --- |
+//! | `pad is boolean` | `pad·(1 − pad) = 0` | §6.1 |
+//! | `padding only in the last batch` | `pad·(1 − is_last) = 0` | §6.1 |
+//! | `no real slot after padding` | `prev_pad·(1 − pad) = 0` | §6.1 |
+//! | `padding id is 0` | `pad·id = 0` | §6.1 |
+//! | `id gap` | `gap = real·(id − next_id_in)` (checked in `[0, 2^64)`) | §6.3 (2) |
+//! | `next id` | `next_id_out = next_id_in + real·(id + 1 − next_id_in)` | §6.2 |
+//! | `TV sign is boolean`, `TV sign window` | `u_tv = TV + (1 − s_tv)·2^tv_bits` | §2.2 |
+//! | `slack sign is boolean`, `slack sign window` | `u_sl = 10000·TV − MR' + (1 − s_ok)·2^slack_bits` | §2.2 |
+//! | `liabilities` | `L_out = L_in + s_tv·TV` | §2.2, §6.2 |
+//! | `bad debt` | `D_out = D_in + s_tv·TV − TV` | §2.2, §6.2 |
+//! | `liquidation product` | `P_out = P_in·(1 + (1 − s_ok)·(z − id − 1))` | §6.2 |
+//!
+//! # Worked example
+//!
+//! One market with `uv = 3`, `ur = 3·500`, `f_q = 1`; an account with balance −10
+//! and size +2 (`M = 1`, 2 lane blocks then the account block):
+//!
+//! | lane | `r` | `s` | `v` | `k` | `q` | `tv` | `mr` |
+//! | --- | --- | --- | --- | --- | --- | --- | --- |
+//! | balance | `2^63 − 11` | 0 | −10 | 1 | id | −10 | 0 |
+//! | market 0 | 2 | 1 | 2 | 3 | 1500 | −4 | 3000 |
+//!
+//! so `TV = −4`, `s_tv = 0`, `u_tv = 2^tv_bits − 4`; the slack
+//! `10000·(−4) − 3000 = −43000` gives `s_ok = 0` (liquidatable); `L` is unchanged,
+//! `D` grows by 4 and `P` is multiplied by `z − id`. Word 0 is
+//! `id + 2^64·(2^63 − 10) + 2^128·(2^63 + 2)`.
+//!
+//! Per account this is `(M + 1)·LANE_ROWS + ACCOUNT_ROWS` rows (23 at `M = 8`),
+//! placed beside the Poseidon and range-check columns; the range checks of `r`
+//! (`M + 1` of 63 bits), `gap` (64), `u_tv` and `u_sl` are copies into
+//! [`super::range::RangeCheckChip`] regions.
+
+use super::layout::{MARGIN_COLUMNS, grid, grid_rows, query_grid};
+use super::poseidon::Cell;
+use super::range::pow2;
+use super::trace::{AccountTrace, lane_shift};
+use crate::bounds::BPS_DENOMINATOR;
+use crate::native::commit::PADDING_FLAG_BIT;
+use ff::Field;
+use halo2_proofs::circuit::{Layouter, Region, Value};
+use halo2_proofs::plonk::{
+    Advice, Column, ConstraintSystem, Constraints, Error, Expression, Fixed, Selector,
+};
+use pasta_curves::pallas::Base as Fp;
+
+/// Cells of a lane block, in layout order.
+pub mod lane {
+    /// `r`, the range-checked magnitude part.
+    pub const MAGNITUDE: usize = 0;
+    /// `s`, the sign bit.
+    pub const SIGN: usize = 1;
+    /// `f_q` or `uv_m`.
+    pub const FACTOR: usize = 2;
+    /// `ur_m`; in the balance lane, the account id.
+    pub const REQUIREMENT: usize = 3;
+    /// `TV` through this lane.
+    pub const TV: usize = 4;
+    /// `MR'` through this lane.
+    pub const MR: usize = 5;
+    /// A leaf word starting at this lane.
+    pub const WORD: usize = 6;
+    /// The account's padding flag.
+    pub const PAD: usize = 7;
+    /// Cells per lane block.
+    pub const CELLS: usize = 8;
+}
+
+/// Cells of the account block, in layout order.
+pub mod account {
+    #![allow(missing_docs)]
+    pub const ID: usize = 0;
+    pub const PAD: usize = 1;
+    pub const SALT: usize = 2;
+    pub const PREV_PAD: usize = 3;
+    pub const NEXT_ID_IN: usize = 4;
+    pub const NEXT_ID_OUT: usize = 5;
+    pub const GAP: usize = 6;
+    pub const IS_LAST: usize = 7;
+    pub const LIABILITIES_IN: usize = 8;
+    pub const LIABILITIES_OUT: usize = 9;
+    pub const BAD_DEBT_IN: usize = 10;
+    pub const BAD_DEBT_OUT: usize = 11;
+    pub const PRODUCT_IN: usize = 12;
+    pub const PRODUCT_OUT: usize = 13;
+    pub const CHALLENGE: usize = 14;
+    pub const TV_SIGN: usize = 15;
+    pub const TV_WINDOW: usize = 16;
+    pub const SLACK_SIGN: usize = 17;
+    pub const SLACK_WINDOW: usize = 18;
+    /// Cells of the account block.
+    pub const CELLS: usize = 19;
+}
+
+/// Rows of a lane block.
+pub const LANE_ROWS: usize = grid_rows(lane::CELLS);
+/// Rows of the account block.
+pub const ACCOUNT_ROWS: usize = grid_rows(account::CELLS);
+
+/// Rows of one account's region with `markets` markets.
+pub const fn account_rows(markets: usize) -> usize {
+    (markets + 1) * LANE_ROWS + ACCOUNT_ROWS
+}
+
+/// Configuration of the margin chip.
+#[derive(Clone, Debug)]
+pub struct MarginConfig {
+    advice: [Column<Advice>; MARGIN_COLUMNS],
+    shifts: [Column<Fixed>; 2],
+    q_balance: Selector,
+    q_market: Selector,
+    q_word0: Selector,
+    /// `q_word[n − 1]`: a word of `n` lanes.
+    q_word: [Selector; 3],
+    q_account: Selector,
+}
+
+/// `ℓ = r + 1 + s·(2^63 − 1)` of the lane block starting `base` rows away.
+fn packed_lane(
+    meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fp>,
+    advice: &[Column<Advice>; MARGIN_COLUMNS],
+    base: i32,
+) -> Expression<Fp> {
+    let r = query_grid(meta, advice, base, lane::MAGNITUDE);
+    let s = query_grid(meta, advice, base, lane::SIGN);
+    r + Expression::Constant(Fp::ONE) + s * Expression::Constant(lane_shift())
+}
+
+impl MarginConfig {
+    /// Configures the gates of the module docs on `advice` (equality enabled) and
+    /// the fixed columns `shifts` (halo2 queries fixed columns on the current row
+    /// only, so the two shifts sit side by side).
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fp>,
+        advice: [Column<Advice>; MARGIN_COLUMNS],
+        shifts: [Column<Fixed>; 2],
+    ) -> Self {
+        for column in advice {
+            meta.enable_equality(column);
+        }
+        let config = Self {
+            advice,
+            shifts,
+            q_balance: meta.selector(),
+            q_market: meta.selector(),
+            q_word0: meta.selector(),
+            q_word: [meta.selector(), meta.selector(), meta.selector()],
+            q_account: meta.selector(),
+        };
+        let one = || Expression::Constant(Fp::ONE);
+        let lane_rows = LANE_ROWS as i32;
+
+        // SPEC §5.2, §2.2: the balance lane.
+        meta.create_gate("balance lane", |meta| {
+            let q = meta.query_selector(config.q_balance);
+            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+            let (r, s, k) = (
+                c(meta, lane::MAGNITUDE),
+                c(meta, lane::SIGN),
+                c(meta, lane::FACTOR),
+            );
+            let (tv, mr, pad) = (c(meta, lane::TV), c(meta, lane::MR), c(meta, lane::PAD));
+            let v = r - (one() - s.clone()) * Expression::Constant(lane_shift());
+            Constraints::with_selector(
+                q,
+                [
+                    ("sign is boolean", s.clone() * (one() - s)),
+                    // SPEC §6.1: a padding slot's balance is 0 (lane 2^63).
+                    ("padding lane holds 2^63", pad * v.clone()),
+                    // SPEC §2.2: TV = balance·f_q + …
+                    ("TV starts with the balance", tv - v * k),
+                    ("MR' starts at 0", mr),
+                ],
+            )
+        });
+
+        // SPEC §5.2, §2.2: a market lane.
+        meta.create_gate("market lane", |meta| {
+            let q = meta.query_selector(config.q_market);
+            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+            let (r, s, k) = (
+                c(meta, lane::MAGNITUDE),
+                c(meta, lane::SIGN),
+                c(meta, lane::FACTOR),
+            );
+            let (ur, tv, mr) = (
+                c(meta, lane::REQUIREMENT),
+                c(meta, lane::TV),
+                c(meta, lane::MR),
+            );
+            let pad = c(meta, lane::PAD);
+            let tv_prev = query_grid(meta, &advice, -lane_rows, lane::TV);
+            let mr_prev = query_grid(meta, &advice, -lane_rows, lane::MR);
+            let v = r - (one() - s.clone()) * Expression::Constant(lane_shift());
+            // |size| = (2s − 1)·size, exact for every v ∈ (−2^63, 2^63).
+            let magnitude = (s.clone() * Expression::Constant(Fp::from(2)) - one()) * v.clone();
+            Constraints::with_selector(
+                q,
+                [
+                    ("sign is boolean", s.clone() * (one() - s)),
+                    // SPEC §6.1: a padding slot's sizes are 0.
+                    ("padding lane holds 2^63", pad * v.clone()),
+                    // SPEC §2.2: TV += size_m·uv_m, MR' += |size_m|·ur_m.
+                    ("TV accumulates", tv - tv_prev - v * k),
+                    ("MR' accumulates", mr - mr_prev - magnitude * ur),
+                ],
+            )
+        });
+
+        // SPEC §5.2: word 0 = id + 2^64·ℓ_bal + 2^128·ℓ_0 + 2^192·pad.
+        meta.create_gate("leaf word 0", |meta| {
+            let q = meta.query_selector(config.q_word0);
+            let w = query_grid(meta, &advice, 0, lane::WORD);
+            let id = query_grid(meta, &advice, 0, lane::REQUIREMENT);
+            let pad = query_grid(meta, &advice, 0, lane::PAD);
+            let l0 = packed_lane(meta, &advice, 0);
+            let l1 = packed_lane(meta, &advice, lane_rows);
+            let packed = id
+                + l0 * Expression::Constant(pow2(64))
+                + l1 * Expression::Constant(pow2(128))
+                + pad * Expression::Constant(pow2(PADDING_FLAG_BIT as usize));
+            Constraints::with_selector(q, [("word 0", w - packed)])
+        });
+
+        // SPEC §5.2: word k ≥ 1 packs the lanes 3k − 1 … 3k + 1 that exist.
+        for (n, name) in [
+            (1, "leaf word (1 lane)"),
+            (2, "leaf word (2 lanes)"),
+            (3, "leaf word (3 lanes)"),
+        ] {
+            meta.create_gate(name, |meta| {
+                let q = meta.query_selector(config.q_word[n - 1]);
+                let w = query_grid(meta, &advice, 0, lane::WORD);
+                let packed = (0..n).fold(Expression::Constant(Fp::ZERO), |acc, i| {
+                    acc + packed_lane(meta, &advice, i as i32 * lane_rows)
+                        * Expression::Constant(pow2(64 * i))
+                });
+                Constraints::with_selector(q, [("word", w - packed)])
+            });
+        }
+
+        // SPEC §2.2, §6.1–§6.3: the account.
+        meta.create_gate("account", |meta| {
+            use account::*;
+            let q = meta.query_selector(config.q_account);
+            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+            let (id, pad, prev_pad) = (c(meta, ID), c(meta, PAD), c(meta, PREV_PAD));
+            let (next_in, next_out, gap) =
+                (c(meta, NEXT_ID_IN), c(meta, NEXT_ID_OUT), c(meta, GAP));
+            let is_last = c(meta, IS_LAST);
+            let (l_in, l_out) = (c(meta, LIABILITIES_IN), c(meta, LIABILITIES_OUT));
+            let (d_in, d_out) = (c(meta, BAD_DEBT_IN), c(meta, BAD_DEBT_OUT));
+            let (p_in, p_out, z) = (
+                c(meta, PRODUCT_IN),
+                c(meta, PRODUCT_OUT),
+                c(meta, CHALLENGE),
+            );
+            let (s_tv, u_tv) = (c(meta, TV_SIGN), c(meta, TV_WINDOW));
+            let (s_ok, u_sl) = (c(meta, SLACK_SIGN), c(meta, SLACK_WINDOW));
+            let tv = query_grid(meta, &advice, -lane_rows, lane::TV);
+            let mr = query_grid(meta, &advice, -lane_rows, lane::MR);
+            let tv_shift = meta.query_fixed(shifts[0]);
+            let slack_shift = meta.query_fixed(shifts[1]);
+            let real = one() - pad.clone();
+            let slack = tv.clone() * Expression::Constant(Fp::from(BPS_DENOMINATOR)) - mr;
+            let liability = s_tv.clone() * tv.clone();
+            let liquidatable = one() - s_ok.clone();
+            Constraints::with_selector(
+                q,
+                [
+                    ("pad is boolean", pad.clone() * (one() - pad.clone())),
+                    // SPEC §6.1: padding only in the last batch, never before a real slot.
+                    (
+                        "padding only in the last batch",
+                        pad.clone() * (one() - is_last),
+                    ),
+                    ("no real slot after padding", prev_pad * real.clone()),
+                    ("padding id is 0", pad * id.clone()),
+                    // SPEC §6.3 (2): real ids strictly increase (gap checked in [0, 2^64)).
+                    (
+                        "id gap",
+                        gap - real.clone() * (id.clone() - next_in.clone()),
+                    ),
+                    (
+                        "next id",
+                        next_out - next_in.clone() - real * (id.clone() + one() - next_in),
+                    ),
+                    // SPEC §2.2, §3: the sign of TV, u_tv checked in [0, 2^tv_bits).
+                    ("TV sign is boolean", s_tv.clone() * (one() - s_tv.clone())),
+                    (
+                        "TV sign window",
+                        u_tv - tv.clone() - (one() - s_tv.clone()) * tv_shift,
+                    ),
+                    // SPEC §2.2: liquidatable ⇔ 10000·TV − MR' < 0.
+                    (
+                        "slack sign is boolean",
+                        s_ok.clone() * (one() - s_ok.clone()),
+                    ),
+                    (
+                        "slack sign window",
+                        u_sl - slack - liquidatable.clone() * slack_shift,
+                    ),
+                    // SPEC §2.2: liability max(TV, 0), bad debt max(−TV, 0).
+                    ("liabilities", l_out - l_in - liability.clone()),
+                    ("bad debt", d_out - d_in - liability + tv),
+                    // SPEC §6.2: P ← P·(1 + liq·(z − id − 1)).
+                    (
+                        "liquidation product",
+                        p_out - p_in * (one() + liquidatable * (z - id - one())),
+                    ),
+                ],
+            )
+        });
+        config
+    }
+}
+
+/// Cells an account region copies in.
+#[derive(Debug, Clone)]
+pub struct AccountInputs {
+    /// The running state before this account (`docs/SPEC.md` §6.2).
+    pub next_id: Cell,
+    /// `L` so far.
+    pub liabilities: Cell,
+    /// `D` so far.
+    pub bad_debt: Cell,
+    /// `P` so far.
+    pub product: Cell,
+    /// The previous slot's padding flag (a constant 0 before the first slot).
+    pub prev_pad: Cell,
+    /// The batch's `is_last`.
+    pub is_last: Cell,
+    /// The challenge `z`.
+    pub challenge: Cell,
+    /// `f_q`.
+    pub quote_scale: Cell,
+    /// `uv_m` per market.
+    pub unit_value: Vec<Cell>,
+    /// `ur_m` per market.
+    pub unit_requirement: Vec<Cell>,
+    /// `2^tv_bits`.
+    pub tv_shift: Fp,
+    /// `2^slack_bits`.
+    pub slack_shift: Fp,
+}
+
+/// Cells an account region hands on.
+#[derive(Debug, Clone)]
+pub struct AccountCells {
+    /// The padding flag.
+    pub pad: Cell,
+    /// The salt (first input of the leaf hash).
+    pub salt: Cell,
+    /// The leaf words.
+    pub words: Vec<Cell>,
+    /// Per lane, `r` (63-bit checks).
+    pub magnitudes: Vec<Cell>,
+    /// `real·(id − next_id)` (64-bit check).
+    pub gap: Cell,
+    /// `u_tv` (`tv_bits` check).
+    pub tv_window: Cell,
+    /// `u_sl` (`slack_bits` check).
+    pub slack_window: Cell,
+    /// The running state after this account.
+    pub next_id: Cell,
+    /// `L` after this account.
+    pub liabilities: Cell,
+    /// `D` after this account.
+    pub bad_debt: Cell,
+    /// `P` after this account.
+    pub product: Cell,
+}
+
+/// A known value, or unknown without a witness.
+pub(crate) fn known<T>(t: Option<&T>, f: impl FnOnce(&T) -> Fp) -> Value<Fp> {
+    t.map_or_else(Value::unknown, |t| Value::known(f(t)))
+}
+
+fn bit(b: bool) -> Fp {
+    Fp::from(u64::from(b))
+}
+
+/// The margin chip.
+#[derive(Debug, Clone)]
+pub struct MarginChip {
+    config: MarginConfig,
+}
+
+impl MarginChip {
+    /// Constructs the chip.
+    pub fn construct(config: MarginConfig) -> Self {
+        Self { config }
+    }
+
+    fn put(
+        &self,
+        region: &mut Region<'_, Fp>,
+        base: usize,
+        index: usize,
+        name: &str,
+        value: Value<Fp>,
+    ) -> Result<Cell, Error> {
+        let (row, column) = grid(index);
+        region.assign_advice(
+            || name.to_owned(),
+            self.config.advice[column],
+            base + row,
+            || value,
+        )
+    }
+
+    fn copy(
+        &self,
+        region: &mut Region<'_, Fp>,
+        base: usize,
+        index: usize,
+        name: &str,
+        cell: &Cell,
+    ) -> Result<Cell, Error> {
+        let (row, column) = grid(index);
+        cell.copy_advice(
+            || name.to_owned(),
+            region,
+            self.config.advice[column],
+            base + row,
+        )
+    }
+
+    /// Lays out slot `index` of a batch with `markets` markets; `t` is its trace
+    /// (`None` for key generation).
+    ///
+    /// # Errors
+    /// [`Error::Synthesis`] if the inputs or the trace do not have `markets`
+    /// entries; the layouter's errors.
+    pub(crate) fn assign_account(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        index: usize,
+        markets: usize,
+        t: Option<&AccountTrace>,
+        inputs: &AccountInputs,
+    ) -> Result<AccountCells, Error> {
+        if inputs.unit_value.len() != markets || inputs.unit_requirement.len() != markets {
+            return Err(Error::Synthesis);
+        }
+        let lanes = markets + 1;
+        let words = (markets + 2).div_ceil(3);
+        if t.is_some_and(|t| t.lanes.len() != lanes || t.words.len() != words) {
+            return Err(Error::Synthesis);
+        }
+        layouter.assign_region(
+            || format!("account {index}"),
+            |mut region| {
+                use account::*;
+                let region = &mut region;
+                let base = lanes * LANE_ROWS;
+                self.config.q_account.enable(region, base)?;
+                region.assign_fixed(
+                    || "2^tv_bits",
+                    self.config.shifts[0],
+                    base,
+                    || Value::known(inputs.tv_shift),
+                )?;
+                region.assign_fixed(
+                    || "2^slack_bits",
+                    self.config.shifts[1],
+                    base,
+                    || Value::known(inputs.slack_shift),
+                )?;
+                let id = self.put(region, base, ID, "id", known(t, |t| t.id))?;
+                let pad = self.put(region, base, PAD, "pad", known(t, |t| bit(t.pad)))?;
+                let salt = self.put(region, base, SALT, "salt", known(t, |t| t.salt))?;
+                self.copy(region, base, PREV_PAD, "prev_pad", &inputs.prev_pad)?;
+                self.copy(region, base, NEXT_ID_IN, "next_id_in", &inputs.next_id)?;
+                let next_id = self.put(
+                    region,
+                    base,
+                    NEXT_ID_OUT,
+                    "next_id_out",
+                    known(t, |t| t.next_id_out),
+                )?;
+                let gap = self.put(region, base, GAP, "gap", known(t, |t| t.gap))?;
+                self.copy(region, base, IS_LAST, "is_last", &inputs.is_last)?;
+                self.copy(region, base, LIABILITIES_IN, "L_in", &inputs.liabilities)?;
+                let liabilities = self.put(
+                    region,
+                    base,
+                    LIABILITIES_OUT,
+                    "L_out",
+                    known(t, |t| t.liabilities_out),
+                )?;
+                self.copy(region, base, BAD_DEBT_IN, "D_in", &inputs.bad_debt)?;
+                let bad_debt = self.put(
+                    region,
+                    base,
+                    BAD_DEBT_OUT,
+                    "D_out",
+                    known(t, |t| t.bad_debt_out),
+                )?;
+                self.copy(region, base, PRODUCT_IN, "P_in", &inputs.product)?;
+                let product = self.put(
+                    region,
+                    base,
+                    PRODUCT_OUT,
+                    "P_out",
+                    known(t, |t| t.product_out),
+                )?;
+                self.copy(region, base, CHALLENGE, "z", &inputs.challenge)?;
+                self.put(region, base, TV_SIGN, "s_tv", known(t, |t| bit(t.tv_sign)))?;
+                let tv_window =
+                    self.put(region, base, TV_WINDOW, "u_tv", known(t, |t| t.tv_window))?;
+                self.put(
+                    region,
+                    base,
+                    SLACK_SIGN,
+                    "s_ok",
+                    known(t, |t| bit(t.slack_sign)),
+                )?;
+                let slack_window = self.put(
+                    region,
+                    base,
+                    SLACK_WINDOW,
+                    "u_sl",
+                    known(t, |t| t.slack_window),
+                )?;
+
+                let mut magnitudes = Vec::with_capacity(lanes);
+                let mut word_cells = Vec::with_capacity(words);
+                for j in 0..lanes {
+                    let row = j * LANE_ROWS;
+                    let l = t.map(|t| &t.lanes[j]);
+                    if j == 0 {
+                        self.config.q_balance.enable(region, row)?;
+                        self.copy(region, row, lane::FACTOR, "f_q", &inputs.quote_scale)?;
+                        self.copy(region, row, lane::REQUIREMENT, "id", &id)?;
+                    } else {
+                        self.config.q_market.enable(region, row)?;
+                        self.copy(region, row, lane::FACTOR, "uv", &inputs.unit_value[j - 1])?;
+                        self.copy(
+                            region,
+                            row,
+                            lane::REQUIREMENT,
+                            "ur",
+                            &inputs.unit_requirement[j - 1],
+                        )?;
+                    }
+                    magnitudes.push(self.put(
+                        region,
+                        row,
+                        lane::MAGNITUDE,
+                        "r",
+                        known(l, |l| l.magnitude),
+                    )?);
+                    self.put(region, row, lane::SIGN, "s", known(l, |l| bit(l.sign)))?;
+                    self.put(region, row, lane::TV, "tv", known(l, |l| l.tv))?;
+                    self.put(region, row, lane::MR, "mr", known(l, |l| l.mr))?;
+                    self.copy(region, row, lane::PAD, "pad", &pad)?;
+                    // Word k starts at lane 0 (k = 0) or lane 3k − 1.
+                    if j == 0 || j % 3 == 2 {
+                        let k = (j + 1) / 3;
+                        if j == 0 {
+                            self.config.q_word0.enable(region, row)?;
+                        } else {
+                            let n = (lanes - j).min(3);
+                            self.config.q_word[n - 1].enable(region, row)?;
+                        }
+                        word_cells.push(self.put(
+                            region,
+                            row,
+                            lane::WORD,
+                            "word",
+                            known(t, |t| t.words[k]),
+                        )?);
+                    }
+                }
+                Ok(AccountCells {
+                    pad,
+                    salt,
+                    words: word_cells,
+                    magnitudes,
+                    gap,
+                    tv_window,
+                    slack_window,
+                    next_id,
+                    liabilities,
+                    bad_debt,
+                    product,
+                })
+            },
+        )
+    }
+}

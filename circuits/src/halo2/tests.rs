@@ -1,0 +1,1058 @@
+//! The halo2 batch circuit against the native engine, and the soundness catalogue
+//! of the Groth16 circuit (`crate::r1cs`'s tests) replayed on Pasta: every attack is
+//! a named malicious assignment, with a satisfied control, and each asserts the
+//! exact gate constraints, lookups or equalities MockProver reports.
+
+use super::assignment::{BatchAssignment, SlotAssignment};
+use super::circuit::Halo2BatchCircuit;
+use super::layout::{MARGIN_COLUMNS, POSEIDON_CHIPS, RANGE_COLUMNS};
+use super::poseidon::{self, PoseidonConfig, PoseidonPool};
+use super::range::{RangeCheckChip, RangeCheckConfig, pow2, words};
+use super::trace::non_negative;
+use crate::hash::{FieldHasher, PastaPoseidon};
+use crate::model::{
+    Account, AccountId, Balance, EpochParams, MarginBps, Market, Price, Size, Snapshot,
+};
+use crate::native::commit::{
+    BatchSize, TREE_ARITY, absorb_chain, challenge, liquidation_commitment, liquidation_product,
+    tag, tags,
+};
+use crate::secret::VenueSecret;
+use crate::shape::CircuitShape;
+use crate::witness::{EpochWitness, build_epoch};
+use ethnum::U256;
+use ff::Field;
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
+use halo2_proofs::plonk::{
+    Advice, Circuit, Column, ConstraintSystem, Error as PlonkError, Instance,
+};
+use pasta_curves::pallas::Base as Fp;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, OnceLock};
+
+type H = PastaPoseidon;
+
+/// The book of the Groth16 tests: ids 10, 20, …; some accounts liquidatable, some
+/// underwater.
+fn book(n: u64, markets: usize) -> Snapshot {
+    let ms = (0..markets)
+        .map(|i| {
+            Market::new(
+                &format!("M{i}"),
+                Price::new(200_000 + 1_000 * i as i128).unwrap(),
+                2,
+                4,
+                MarginBps::new(500).unwrap(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let params = EpochParams::new(77, 6, 10u128.pow(15), 10u128.pow(10), ms).unwrap();
+    let accounts = (0..n)
+        .map(|i| {
+            let size = (i as i128 % 7 - 3) * 10_000;
+            let balance = (i as i128 * 37 % 11 - 2) * 100_000_000;
+            Account::new(
+                AccountId::new(10 * (i + 1)),
+                Balance::new(balance).unwrap(),
+                vec![Size::new(size).unwrap(); markets],
+            )
+        })
+        .collect();
+    Snapshot::new(params, accounts).unwrap()
+}
+
+fn epoch(n: u64, markets: usize, b: u64) -> (CircuitShape, EpochWitness<H>) {
+    let shape = CircuitShape::new(b, markets).unwrap();
+    let w = build_epoch::<H>(
+        &book(n, markets),
+        &VenueSecret::demo(),
+        BatchSize::new(b).unwrap(),
+    );
+    (shape, w)
+}
+
+/// `k` per shape, computed once.
+fn k_of(shape: CircuitShape) -> u32 {
+    static CACHE: OnceLock<Mutex<HashMap<CircuitShape, u32>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(k) = cache.lock().unwrap().get(&shape) {
+        return *k;
+    }
+    let k = Halo2BatchCircuit::k(shape);
+    cache.lock().unwrap().insert(shape, k);
+    k
+}
+
+/// What MockProver reports, reduced to names: the gate and constraint, the region
+/// of a failed lookup, or the column kind and region of a broken equality.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Failure {
+    /// `(gate, constraint)`.
+    Gate(String, String),
+    /// The region of the range check whose lookup failed.
+    Lookup(String),
+    /// `(column kind, region)` of a cell whose copy differs (`"outside"` for the
+    /// instance column).
+    Permutation(String, String),
+    Other(String),
+}
+
+fn between(s: &str, open: &str, close: &str) -> String {
+    let start = s.find(open).map_or(0, |i| i + open.len());
+    let end = s.rfind(close).unwrap_or(s.len());
+    s[start..end.max(start)].to_owned()
+}
+
+fn region_of(location: &FailureLocation) -> String {
+    match location {
+        FailureLocation::InRegion { region, .. } => between(&region.to_string(), "('", "')"),
+        FailureLocation::OutsideRegion { .. } => "outside".to_owned(),
+    }
+}
+
+fn reduce(f: &VerifyFailure) -> Failure {
+    match f {
+        VerifyFailure::ConstraintNotSatisfied { constraint, .. } => {
+            // "Constraint i ('name') in gate g ('gate')"
+            let text = constraint.to_string();
+            let (head, gate) = text.split_once(" in gate ").unwrap_or((&text, ""));
+            Failure::Gate(between(gate, "('", "')"), between(head, "('", "')"))
+        }
+        VerifyFailure::Lookup { location, .. } => Failure::Lookup(region_of(location)),
+        VerifyFailure::Permutation { column, location } => {
+            let kind = between(&column.to_string(), "Column('", "',");
+            Failure::Permutation(kind, region_of(location))
+        }
+        other => Failure::Other(other.to_string()),
+    }
+}
+
+/// Runs MockProver on `a` with the public input it carries; the reduced failures
+/// (empty when satisfied).
+fn failures(shape: CircuitShape, a: BatchAssignment) -> BTreeSet<Failure> {
+    let circuit = Halo2BatchCircuit::from_assignment(shape, a).unwrap();
+    let prover = MockProver::run(k_of(shape), &circuit, circuit.public_inputs()).unwrap();
+    match prover.verify() {
+        Ok(()) => BTreeSet::new(),
+        Err(fs) => fs.iter().map(reduce).collect(),
+    }
+}
+
+fn satisfied(shape: CircuitShape, a: BatchAssignment) -> bool {
+    failures(shape, a).is_empty()
+}
+
+fn gate(g: &str, c: &str) -> Failure {
+    Failure::Gate(g.to_owned(), c.to_owned())
+}
+
+fn lookup(region: &str) -> Failure {
+    Failure::Lookup(region.to_owned())
+}
+
+/// The public input differs from the `x_b` the circuit computes: the equality
+/// between the instance cell and the final hash output breaks.
+fn instance_mismatch() -> BTreeSet<Failure> {
+    [
+        Failure::Permutation("Instance".to_owned(), "outside".to_owned()),
+        Failure::Permutation("Advice".to_owned(), "permute state".to_owned()),
+    ]
+    .into()
+}
+
+/// Asserts the exact set of failures.
+#[track_caller]
+fn assert_fails(shape: CircuitShape, a: BatchAssignment, expected: &[Failure]) {
+    let got = failures(shape, a);
+    let expected: BTreeSet<Failure> = expected.iter().cloned().collect();
+    assert_eq!(got, expected, "\nexpected {expected:#?}\ngot {got:#?}");
+}
+
+#[track_caller]
+fn assert_instance_mismatch(shape: CircuitShape, a: BatchAssignment) {
+    let expected: Vec<Failure> = instance_mismatch().into_iter().collect();
+    assert_fails(shape, a, &expected);
+}
+
+#[test]
+fn honest_batches_satisfy() {
+    let (shape, w) = epoch(20, 2, 8);
+    assert_eq!(w.batches.len(), 3);
+    assert!(!w.evaluation.liquidations.is_empty() && w.evaluation.bad_debt > 0);
+    for b in &w.batches {
+        let circuit = Halo2BatchCircuit::new(shape, b).unwrap();
+        assert_eq!(circuit.public_inputs(), vec![vec![b.public_input()]]);
+        let prover = MockProver::run(k_of(shape), &circuit, circuit.public_inputs()).unwrap();
+        prover.assert_satisfied();
+    }
+}
+
+#[test]
+fn a_witness_of_another_shape_is_refused() {
+    let (_, w) = epoch(20, 2, 8);
+    let other = CircuitShape::new(8, 3).unwrap();
+    assert!(Halo2BatchCircuit::new(other, &w.batches[0]).is_err());
+    let other = CircuitShape::new(64, 2).unwrap();
+    assert!(Halo2BatchCircuit::new(other, &w.batches[0]).is_err());
+    assert_eq!(
+        Halo2BatchCircuit::blank(other).public_inputs(),
+        vec![Vec::<Fp>::new()]
+    );
+}
+
+/// `k` is exact: MockProver accepts an honest batch at `k` and runs out of rows at
+/// `k − 1`.
+#[test]
+fn k_is_the_smallest_that_fits() {
+    for (n, b, m) in [(5u64, 8u64, 1usize), (8, 8, 3), (7, 8, 8), (60, 64, 2)] {
+        let (shape, w) = epoch(n, m, b);
+        let k = Halo2BatchCircuit::k(shape);
+        let circuit = Halo2BatchCircuit::new(shape, &w.batches[0]).unwrap();
+        MockProver::run(k, &circuit, circuit.public_inputs())
+            .unwrap()
+            .assert_satisfied();
+        let smaller = MockProver::run(k - 1, &circuit, circuit.public_inputs());
+        assert!(
+            matches!(
+                smaller,
+                Err(halo2_proofs::plonk::Error::NotEnoughRowsAvailable { .. })
+            ),
+            "B={b} M={m} fits in k − 1 = {}",
+            k - 1
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The gadgets on their own.
+// ---------------------------------------------------------------------------
+
+/// `H(inputs)` or `absorb(inputs[0], inputs[1..])` through a [`PoseidonPool`],
+/// exposed as the only instance.
+#[derive(Debug, Clone)]
+struct HashCircuit {
+    inputs: Vec<Fp>,
+    absorb: bool,
+}
+
+impl Circuit<Fp> for HashCircuit {
+    type Config = (
+        Column<Advice>,
+        Column<Instance>,
+        [PoseidonConfig; POSEIDON_CHIPS],
+    );
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> Self::Config {
+        let advice = meta.advice_column();
+        meta.enable_equality(advice);
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        let constants = meta.fixed_column();
+        meta.enable_constant(constants);
+        (
+            advice,
+            instance,
+            [(); POSEIDON_CHIPS].map(|_| poseidon::configure(meta)),
+        )
+    }
+
+    fn synthesize(
+        &self,
+        config: Self::Config,
+        mut layouter: impl Layouter<Fp>,
+    ) -> Result<(), PlonkError> {
+        let (advice, instance, chips) = config;
+        let cells = layouter.assign_region(
+            || "inputs",
+            |mut region| {
+                self.inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| region.assign_advice(|| "x", advice, i, || Value::known(*v)))
+                    .collect::<Result<Vec<_>, _>>()
+            },
+        )?;
+        let mut pool = PoseidonPool::new(chips);
+        let out = if self.absorb {
+            pool.absorb(&mut layouter, cells[0].clone(), &cells[1..])?
+        } else {
+            pool.hash(&mut layouter, &cells)?
+        };
+        layouter.constrain_instance(out.cell(), instance, 0)
+    }
+}
+
+#[test]
+fn poseidon_matches_the_native_hash_for_every_length() {
+    let xs: Vec<Fp> = (1..=40u64)
+        .map(|i| Fp::from(i * 7919) - Fp::from(3))
+        .collect();
+    for n in 1..=16 {
+        let circuit = HashCircuit {
+            inputs: xs[..n].to_vec(),
+            absorb: false,
+        };
+        let native = H::hash(&xs[..n]);
+        MockProver::run(10, &circuit, vec![vec![native]])
+            .unwrap()
+            .assert_satisfied();
+        let wrong = MockProver::run(10, &circuit, vec![vec![native + Fp::ONE]]).unwrap();
+        assert!(wrong.verify().is_err(), "H of {n}");
+    }
+    // Chained absorb: nothing, one chunk, exactly 15, 16 (a second chunk), 39.
+    for n in [0usize, 1, 14, 15, 16, 39] {
+        let circuit = HashCircuit {
+            inputs: xs[..n + 1].to_vec(),
+            absorb: true,
+        };
+        let native = absorb_chain::<H>(xs[0], &xs[1..n + 1]);
+        MockProver::run(11, &circuit, vec![vec![native]])
+            .unwrap()
+            .assert_satisfied();
+    }
+}
+
+/// Range checks of `(value, bits)` pairs, one region each.
+#[derive(Debug, Clone)]
+struct RangeCircuit {
+    checks: Vec<(Fp, usize)>,
+}
+
+impl Circuit<Fp> for RangeCircuit {
+    type Config = (Column<Advice>, RangeCheckConfig);
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> Self::Config {
+        let advice = meta.advice_column();
+        meta.enable_equality(advice);
+        let columns = [(); RANGE_COLUMNS].map(|_| meta.advice_column());
+        (advice, RangeCheckConfig::configure(meta, columns))
+    }
+
+    fn synthesize(
+        &self,
+        config: Self::Config,
+        mut layouter: impl Layouter<Fp>,
+    ) -> Result<(), PlonkError> {
+        let (advice, range) = config;
+        let mut chip = RangeCheckChip::construct(range);
+        let widths = self.checks.iter().map(|(_, bits)| words(*bits).1).collect();
+        chip.load_table(&mut layouter, &widths)?;
+        for (i, (v, bits)) in self.checks.iter().enumerate() {
+            let cell = layouter.assign_region(
+                || "value",
+                |mut region| region.assign_advice(|| "v", advice, 0, || Value::known(*v)),
+            )?;
+            chip.copy_check(&mut layouter, &format!("check {i}"), &cell, *bits)?;
+        }
+        Ok(())
+    }
+}
+
+/// The strict range check at its edges: `0` and `2^n − 1` pass, `2^n`, `2^(n+1)`,
+/// `−1` and `2^252` fail, for widths around the word size and every width the
+/// circuit uses; and the worked example of [`super::range`].
+#[test]
+fn range_checks_are_strict_at_every_width() {
+    let widths = [1usize, 3, 9, 10, 11, 20, 23, 63, 64, 65, 190, 205, 222, 252];
+    let mut good = vec![(Fp::from(5_550_087u64), 23)];
+    for &n in &widths {
+        good.push((Fp::ZERO, n));
+        good.push((pow2(n) - Fp::ONE, n));
+    }
+    let circuit = RangeCircuit { checks: good };
+    MockProver::run(12, &circuit, vec![])
+        .unwrap()
+        .assert_satisfied();
+    let mut bad = vec![(pow2(23), 23)];
+    for &n in &widths {
+        bad.push((pow2(n), n));
+        bad.push((pow2(n + 1), n));
+        bad.push((-Fp::ONE, n));
+        if n < 252 {
+            bad.push((pow2(252), n));
+        }
+    }
+    let expected: BTreeSet<Failure> = (0..bad.len())
+        .map(|i| lookup(&format!("range check: check {i} ({} bits)", bad[i].1)))
+        .collect();
+    let circuit = RangeCircuit { checks: bad };
+    let got: BTreeSet<Failure> = match MockProver::run(12, &circuit, vec![]).unwrap().verify() {
+        Ok(()) => BTreeSet::new(),
+        Err(fs) => fs.iter().map(reduce).collect(),
+    };
+    assert_eq!(got, expected);
+}
+
+/// `name: N` in the `Debug` form of a pinned constraint system.
+fn pinned_number(pinned: &str, name: &str) -> usize {
+    let rest = &pinned[pinned.find(&format!("{name}: ")).unwrap() + name.len() + 2..];
+    rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap()]
+        .parse()
+        .unwrap()
+}
+
+/// The layout is pinned: columns, lookups and rows for the shapes the report
+/// quotes. Regenerate after an intended change with
+/// `cargo test -p backstop-circuits --lib halo2::tests::layout_is_pinned -- --nocapture`.
+#[test]
+fn layout_is_pinned() {
+    let mut cs = ConstraintSystem::<Fp>::default();
+    let _ = Halo2BatchCircuit::configure(&mut cs);
+    let pinned = format!("{:?}", cs.pinned());
+    let advice = pinned_number(&pinned, "num_advice_columns");
+    let fixed = pinned_number(&pinned, "num_fixed_columns");
+    let selectors = pinned_number(&pinned, "num_selectors");
+    let lookups = pinned.matches("input_expressions").count();
+    assert_eq!(advice, 4 * POSEIDON_CHIPS + RANGE_COLUMNS + MARGIN_COLUMNS);
+    assert_eq!(pinned_number(&pinned, "num_instance_columns"), 1);
+    assert_eq!(lookups, RANGE_COLUMNS);
+    assert_eq!(cs.degree(), 9);
+    println!(
+        "advice {advice}, fixed {fixed} (+ {selectors} selectors before compression), \
+         lookups {lookups}, degree {}, blinding rows {}",
+        cs.degree(),
+        cs.blinding_factors() + 1
+    );
+    let mut seen = Vec::new();
+    for (b, m) in [(8u64, 8usize), (64, 8), (512, 8), (8, 1), (8, 64)] {
+        let shape = CircuitShape::new(b, m).unwrap();
+        let rows = Halo2BatchCircuit::rows(shape).unwrap();
+        let k = Halo2BatchCircuit::k(shape);
+        println!("B={b} M={m}: {rows} rows, k = {k}");
+        seen.push((b, m, rows, k));
+    }
+    // B = 8 is bound by the range table (1,085 rows at M = 8), larger batches by
+    // the running-sum columns: 110 lookups per account at M = 8 over 4 columns.
+    assert_eq!(
+        seen,
+        vec![
+            (8, 8, 1086, 11),
+            (64, 8, 1814, 11),
+            (512, 8, 14101, 14),
+            (8, 1, 1726, 11),
+            (8, 64, 1338, 11)
+        ]
+    );
+    let marginal = (14101.0 - 1814.0) / 448.0;
+    println!("marginal rows per account at M = 8: {marginal:.1}");
+}
+
+/// The differential test: for every committed fixture (3–8 markets, `B = 8`), a
+/// verifier's `x_b`, computed from the published statement alone, is accepted by
+/// MockProver for every batch, so the circuit and the native engine agree on all
+/// of them (values at the bounds included: see the `extremes` fixture).
+#[test]
+fn every_fixture_agrees_with_the_native_engine() {
+    use crate::statement::{Backend, EpochStatement, PublicOutputs, publish};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("snapshot"))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 6, "fixtures in {}", root.display());
+    let mut batches = 0;
+    for dir in dirs {
+        let snapshot = crate::snapshot::load_dir(&dir).unwrap();
+        let markets = snapshot.params().markets().len();
+        assert!((3..=8).contains(&markets));
+        let shape = CircuitShape::new(8, markets).unwrap();
+        let w = build_epoch::<H>(&snapshot, &VenueSecret::demo(), BatchSize::new(8).unwrap());
+        let outputs = PublicOutputs::from_evaluation(snapshot.params(), &w.evaluation);
+        let file = publish(
+            Backend::Halo2Pasta,
+            shape,
+            "00".repeat(32),
+            snapshot.params(),
+            &outputs,
+            &w.commitment,
+        );
+        let statement = EpochStatement::from_json(&serde_json::to_vec(&file).unwrap()).unwrap();
+        let xs = statement.public_inputs::<H>().unwrap();
+        assert_eq!(xs.len(), w.batches.len());
+        for (b, batch) in w.batches.iter().enumerate() {
+            let circuit = Halo2BatchCircuit::new(shape, batch).unwrap();
+            let prover = MockProver::run(k_of(shape), &circuit, vec![vec![xs[b]]]).unwrap();
+            assert_eq!(prover.verify(), Ok(()), "{} batch {b}", dir.display());
+            batches += 1;
+        }
+    }
+    assert!(batches >= 30);
+}
+
+// ---------------------------------------------------------------------------
+// The soundness catalogue (`docs/SPEC.md` §6.3), case by case as in the Groth16
+// tests (`crate::r1cs`).
+//
+// Each attack starts from an honest assignment, applies one lie, and — where the
+// attacker would also publish a statement consistent with the lie — recomputes
+// the public input with `restamp`, a native re-implementation of what the circuit
+// computes from a *raw* assignment (no range checks: it follows wrapped or
+// out-of-range values). Each control (the same construction without the lie) is
+// satisfied, so no test passes vacuously; each attack asserts the exact failures.
+// ---------------------------------------------------------------------------
+
+fn fp_u256(v: U256) -> Fp {
+    H::from_u256(v)
+}
+
+/// How `restamp` treats the published outputs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outputs {
+    /// Keep what the assignment claims (the lie is in the outputs).
+    Claimed,
+    /// Derive them from the (possibly malicious) data, as an attacker whose
+    /// outputs are consistent with its data would; only for a one-batch epoch.
+    Derived,
+}
+
+/// What the circuit computes from a raw assignment, natively; sets the public
+/// input to the value an attacker consistent with `a` would publish.
+fn restamp_with(a: &mut BatchAssignment, outputs: Outputs) {
+    let two63 = Fp::from(1u64 << 63);
+    let pow = |k: u32| fp_u256(U256::ONE << k);
+    let mut next_id = a.state_in.next_id;
+    let mut l = a.state_in.total_liabilities;
+    let mut d = a.state_in.bad_debt;
+    let mut leaves = Vec::new();
+    let mut liquidated = Vec::new();
+    for s in &a.slots {
+        let balance = fp_u256(s.balance_lane) - two63;
+        let mut tv = balance * a.quote_scale;
+        let mut mr = Fp::from(0u64);
+        for (m, lane) in s.size_lanes.iter().enumerate() {
+            let size = fp_u256(*lane) - two63;
+            tv += size * a.unit_value[m];
+            let magnitude = if *lane >= U256::from(1u64 << 63) {
+                size
+            } else {
+                -size
+            };
+            mr += magnitude * a.unit_requirement[m];
+        }
+        let liability = if non_negative(tv) { tv } else { Fp::from(0u64) };
+        l += liability;
+        d += liability - tv;
+        if !non_negative(tv * Fp::from(10_000u64) - mr) {
+            liquidated.push(s.id);
+        }
+        if !s.pad {
+            next_id = s.id + Fp::from(1u64);
+        }
+        let mut lanes = vec![s.id, fp_u256(s.balance_lane)];
+        lanes.extend(s.size_lanes.iter().map(|v| fp_u256(*v)));
+        let mut words: Vec<Fp> = lanes
+            .chunks(3)
+            .map(|c| {
+                c.iter()
+                    .enumerate()
+                    .map(|(k, v)| *v * pow(64 * k as u32))
+                    .sum()
+            })
+            .collect();
+        if s.pad {
+            words[0] += pow(192);
+        }
+        leaves.push(absorb_chain::<H>(s.salt, &words));
+    }
+    while leaves.len() > 1 {
+        leaves = leaves.chunks(TREE_ARITY).map(H::hash).collect();
+    }
+    let accounts = H::hash(&[a.state_in.accounts, leaves[0]]);
+    let head = H::hash(&[
+        tag::<H>(tags::PARAMS),
+        a.epoch,
+        Fp::from(a.unit_value.len() as u64),
+        a.quote_scale,
+        a.reserves,
+        a.insurance_fund,
+    ]);
+    let per_market: Vec<Fp> = a
+        .unit_value
+        .iter()
+        .zip(&a.unit_requirement)
+        .flat_map(|(v, r)| [*v, *r])
+        .collect();
+    let params = absorb_chain::<H>(head, &per_market);
+    if outputs == Outputs::Derived {
+        let head = H::hash(&[
+            tag::<H>(tags::LIQUIDATIONS),
+            Fp::from(liquidated.len() as u64),
+        ]);
+        let liq = absorb_chain::<H>(head, &liquidated);
+        a.accounts_commitment = accounts;
+        a.challenge = H::hash(&[tag::<H>(tags::CHALLENGE), params, accounts, liq]);
+        a.liquidation_product = liquidated.iter().map(|id| a.challenge - id).product();
+        a.bad_debt = d;
+        a.solvent = non_negative(a.reserves - l);
+        a.insurance_covered = non_negative(a.insurance_fund - d);
+    }
+    let p: Fp = a.state_in.liquidation_product
+        * liquidated.iter().map(|id| a.challenge - id).product::<Fp>();
+    let commit = |blind: Fp, n: Fp, l: Fp, d: Fp, p: Fp, acc: Fp| {
+        H::hash(&[tag::<H>(tags::STATE), blind, n, l, d, p, acc])
+    };
+    let si = a.state_in;
+    let c_in = commit(
+        a.blind_in,
+        si.next_id,
+        si.total_liabilities,
+        si.bad_debt,
+        si.liquidation_product,
+        si.accounts,
+    );
+    let c_out = commit(a.blind_out, next_id, l, d, p, accounts);
+    let o = H::hash(&[
+        tag::<H>(tags::OUTPUTS),
+        a.accounts_commitment,
+        a.challenge,
+        a.liquidation_product,
+        a.bad_debt,
+        Fp::from(u64::from(a.solvent)),
+        Fp::from(u64::from(a.insurance_covered)),
+    ]);
+    a.public_input = H::hash(&[
+        tag::<H>(tags::BATCH),
+        params,
+        a.batch,
+        a.batch_count,
+        c_in,
+        c_out,
+        o,
+    ]);
+}
+
+/// [`restamp_with`] keeping the claimed outputs.
+fn restamp(a: &mut BatchAssignment) {
+    restamp_with(a, Outputs::Claimed);
+}
+
+/// A one-batch epoch (so the batch is also the last) with liquidations and bad
+/// debt.
+fn single() -> (CircuitShape, EpochWitness<H>) {
+    let (shape, w) = epoch(7, 2, 8);
+    assert_eq!(w.batches.len(), 1);
+    assert!(w.evaluation.liquidations.len() >= 2);
+    (shape, w)
+}
+
+fn honest(w: &EpochWitness<H>, b: usize) -> BatchAssignment {
+    BatchAssignment::from(&w.batches[b])
+}
+
+/// The region name of slot `j`'s range check `what` (`balance lane`,
+/// `size lane m`, `id gap`, `TV sign`, `slack sign`) at `bits` bits.
+fn check(j: usize, what: &str, bits: u32) -> Failure {
+    lookup(&format!("range check: slot {j} {what} ({bits} bits)"))
+}
+
+#[test]
+fn restamp_agrees_with_the_prover() {
+    let (shape, w) = epoch(20, 2, 8);
+    for b in 0..w.batches.len() {
+        let mut a = honest(&w, b);
+        let x = a.public_input;
+        restamp(&mut a);
+        assert_eq!(a.public_input, x, "batch {b}");
+        assert!(satisfied(shape, a));
+    }
+    let (_, w) = single();
+    let mut a = honest(&w, 0);
+    let x = a.public_input;
+    restamp_with(&mut a, Outputs::Derived);
+    assert_eq!(a.public_input, x, "derived outputs equal the honest ones");
+}
+
+#[test]
+fn wrong_public_input_is_unsatisfied() {
+    let (shape, w) = epoch(9, 2, 8);
+    assert!(satisfied(shape, honest(&w, 0)), "control");
+    let mut a = honest(&w, 0);
+    a.public_input += Fp::from(1u64);
+    assert_instance_mismatch(shape, a);
+}
+
+/// Publishes `claimed` as the liquidation set of a one-batch epoch.
+fn claim_liquidations(w: &EpochWitness<H>, claimed: &[AccountId]) -> BatchAssignment {
+    let mut a = honest(w, 0);
+    let z = challenge::<H>(
+        w.commitment.params_hash,
+        w.commitment.accounts_commitment,
+        liquidation_commitment::<H>(claimed),
+    );
+    a.challenge = z;
+    a.liquidation_product = liquidation_product::<H>(z, claimed);
+    restamp(&mut a);
+    a
+}
+
+#[test]
+fn attack_liquidatable_account_published_as_healthy() {
+    let (shape, w) = single();
+    let truth = w.evaluation.liquidations.clone();
+    assert!(satisfied(shape, claim_liquidations(&w, &truth)), "control");
+    let hidden: Vec<_> = truth[1..].to_vec();
+    assert_fails(
+        shape,
+        claim_liquidations(&w, &hidden),
+        &[gate("batch outputs", "liquidation product")],
+    );
+}
+
+#[test]
+fn attack_healthy_account_published_as_liquidatable() {
+    let (shape, w) = single();
+    let healthy = w.batches[0]
+        .slots
+        .iter()
+        .filter_map(|s| s.account.as_ref())
+        .map(|a| a.id())
+        .find(|id| !w.evaluation.liquidations.contains(id))
+        .unwrap();
+    let mut claimed = w.evaluation.liquidations.clone();
+    assert!(
+        satisfied(shape, claim_liquidations(&w, &claimed)),
+        "control"
+    );
+    claimed.push(healthy);
+    claimed.sort();
+    assert_fails(
+        shape,
+        claim_liquidations(&w, &claimed),
+        &[gate("batch outputs", "liquidation product")],
+    );
+}
+
+/// Runs `lie` on slot `j`'s raw data and restamps with derived outputs.
+fn lie_about_slot(j: usize, lie: impl Fn(&mut SlotAssignment)) -> (CircuitShape, BatchAssignment) {
+    let (shape, w) = single();
+    let mut a = honest(&w, 0);
+    lie(&mut a.slots[j]);
+    restamp_with(&mut a, Outputs::Derived);
+    (shape, a)
+}
+
+#[track_caller]
+fn assert_lie_accepted(j: usize, lie: impl Fn(&mut SlotAssignment)) {
+    let (shape, a) = lie_about_slot(j, lie);
+    assert_fails(shape, a, &[]);
+}
+
+#[track_caller]
+fn assert_lie_fails(j: usize, lie: impl Fn(&mut SlotAssignment), expected: &[Failure]) {
+    let (shape, a) = lie_about_slot(j, lie);
+    assert_fails(shape, a, expected);
+}
+
+fn lane_of(v: i128) -> U256 {
+    U256::from((v + (1i128 << 63)) as u128)
+}
+
+/// `p − v` as a raw 256-bit lane.
+fn minus(v: u64) -> U256 {
+    U256::from_le_bytes(H::to_le_bytes(&-Fp::from(v)))
+}
+
+#[test]
+fn attack_negative_balance_wrapped_around_the_field() {
+    // Control: a balance of −5 units, offset into its lane, is fine.
+    assert_lie_accepted(2, |s| s.balance_lane = lane_of(-5));
+    // The lie: −5 written as the field element p − 5 (no offset), a "lane" far
+    // above 2^64: its magnitude part fails the 63-bit check whichever sign.
+    assert_lie_fails(
+        2,
+        |s| s.balance_lane = minus(5),
+        &[check(2, "balance lane", 63)],
+    );
+    // The Groth16 test also tries p − 5 + 2^63. In this field that *is* the
+    // honest lane 2^63 − 5 (it only differs from it as a 256-bit integer, whose
+    // low 64 bits the Groth16 circuit keeps): the same leaf, the same balance −5,
+    // accepted.
+    let (shape, a) = lie_about_slot(2, |s| s.balance_lane = minus(5) + lane_of(0));
+    assert_eq!(fp_u256(a.slots[2].balance_lane), fp_u256(lane_of(-5)));
+    assert_fails(shape, a, &[]);
+}
+
+#[test]
+fn attack_negative_size_wrapped_around_the_field() {
+    assert_lie_accepted(3, |s| s.size_lanes[1] = lane_of(-7));
+    assert_lie_fails(
+        3,
+        |s| s.size_lanes[1] = minus(7),
+        &[check(3, "size lane 1", 63)],
+    );
+}
+
+#[test]
+fn attack_values_one_past_their_bounds() {
+    let max = (1i128 << 63) - 1;
+    // At the bounds: |v| = 2^63 − 1 is allowed for balances and sizes.
+    assert_lie_accepted(1, |s| s.balance_lane = lane_of(max));
+    assert_lie_accepted(1, |s| s.balance_lane = lane_of(-max));
+    assert_lie_accepted(1, |s| s.size_lanes[0] = lane_of(-max));
+    assert_lie_accepted(1, |s| s.size_lanes[1] = lane_of(max));
+    // One past: −2^63 (lane 0) and +2^63 (lane 2^64).
+    let balance = [check(1, "balance lane", 63)];
+    assert_lie_fails(1, |s| s.balance_lane = lane_of(-max - 1), &balance);
+    assert_lie_fails(1, |s| s.balance_lane = lane_of(max + 1), &balance);
+    assert_lie_fails(
+        1,
+        |s| s.size_lanes[0] = lane_of(-max - 1),
+        &[check(1, "size lane 0", 63)],
+    );
+    assert_lie_fails(
+        1,
+        |s| s.size_lanes[1] = lane_of(max + 1),
+        &[check(1, "size lane 1", 63)],
+    );
+}
+
+#[test]
+fn attack_wrong_price_or_margin_rate() {
+    let (shape, w) = single();
+    assert!(satisfied(shape, honest(&w, 0)), "control");
+    // The published parameters fix x_b; the prover evaluates with other ones.
+    // x_b commits to the published parameters, so the instance equality breaks;
+    // the final state evaluated with the wrong ones no longer opens into the
+    // published outputs either (one account's bad debt moves by its size).
+    let mut a = honest(&w, 0);
+    a.unit_value[0] += Fp::from(1u64);
+    let mut expected: Vec<Failure> = instance_mismatch().into_iter().collect();
+    expected.push(gate("batch outputs", "bad debt"));
+    assert_fails(shape, a, &expected);
+    let mut a = honest(&w, 0);
+    a.unit_requirement[1] -= Fp::from(1u64);
+    assert_instance_mismatch(shape, a);
+    let mut a = honest(&w, 0);
+    a.quote_scale = Fp::from(10u64);
+    let mut expected: Vec<Failure> = instance_mismatch().into_iter().collect();
+    expected.push(gate("batch outputs", "bad debt"));
+    expected.push(gate("batch outputs", "liquidation product"));
+    assert_fails(shape, a, &expected);
+}
+
+#[test]
+fn attack_unsorted_ids_within_a_batch() {
+    let (shape, w) = single();
+    // Control: two accounts' data swapped, ids left in order.
+    let mut control = honest(&w, 0);
+    control.slots.swap(1, 2);
+    let (id1, id2) = (control.slots[1].id, control.slots[2].id);
+    control.slots[1].id = id2;
+    control.slots[2].id = id1;
+    restamp_with(&mut control, Outputs::Derived);
+    assert!(satisfied(shape, control));
+    let mut a = honest(&w, 0);
+    a.slots.swap(1, 2);
+    restamp_with(&mut a, Outputs::Derived);
+    assert_fails(shape, a, &[check(2, "id gap", 64)]);
+}
+
+#[test]
+fn attack_repeated_id_within_a_batch() {
+    let (shape, w) = single();
+    // Control: the smallest id above the previous one.
+    let mut control = honest(&w, 0);
+    control.slots[3].id = control.slots[2].id + Fp::ONE;
+    restamp_with(&mut control, Outputs::Derived);
+    assert!(satisfied(shape, control));
+    let mut a = honest(&w, 0);
+    a.slots[3].id = a.slots[2].id;
+    restamp_with(&mut a, Outputs::Derived);
+    assert_fails(shape, a, &[check(3, "id gap", 64)]);
+}
+
+#[test]
+fn attack_repeated_id_across_the_chain() {
+    // Batch 1 starts with an id already used in batch 0.
+    let (shape, w) = epoch(20, 2, 8);
+    let last_of_batch_0 = w.batches[0].slots[7].account.as_ref().unwrap().id().get();
+    let mut control = honest(&w, 1);
+    restamp(&mut control);
+    assert!(satisfied(shape, control));
+    let mut a = honest(&w, 1);
+    a.slots[0].id = Fp::from(last_of_batch_0);
+    restamp(&mut a);
+    assert_fails(shape, a, &[check(0, "id gap", 64)]);
+}
+
+#[test]
+fn attack_id_at_or_above_two_to_the_64() {
+    // The last real id must stay below 2^64: its successor bound is checked.
+    let (shape, w) = single();
+    let mut control = honest(&w, 0);
+    let last_real = control.slots.iter().rposition(|s| !s.pad).unwrap();
+    control.slots[last_real].id = Fp::from(u64::MAX);
+    restamp_with(&mut control, Outputs::Derived);
+    assert!(satisfied(shape, control), "control: the id 2^64 − 1");
+    let mut a = honest(&w, 0);
+    a.slots[last_real].id = fp_u256(U256::ONE << 64);
+    restamp_with(&mut a, Outputs::Derived);
+    assert_fails(shape, a, &[lookup("range check: final id bound (65 bits)")]);
+}
+
+#[test]
+fn attack_padding_leaf_holding_funds() {
+    let (_, w) = single();
+    let pad = w.batches[0]
+        .slots
+        .iter()
+        .position(|s| s.account.is_none())
+        .unwrap();
+    assert_lie_accepted(pad, |_| ());
+    assert_lie_fails(
+        pad,
+        |s| s.balance_lane = lane_of(1_000),
+        &[gate("balance lane", "padding lane holds 2^63")],
+    );
+    assert_lie_fails(
+        pad,
+        |s| s.size_lanes[1] = lane_of(-1),
+        &[gate("market lane", "padding lane holds 2^63")],
+    );
+    assert_lie_fails(
+        pad,
+        |s| s.id = Fp::from(999u64),
+        &[gate("account", "padding id is 0")],
+    );
+}
+
+/// Turns a real slot into a padding slot (its data zeroed).
+fn make_padding(s: &mut SlotAssignment) {
+    s.pad = true;
+    s.id = Fp::from(0u64);
+    s.balance_lane = lane_of(0);
+    s.size_lanes = vec![lane_of(0); s.size_lanes.len()];
+}
+
+#[test]
+fn attack_padding_before_a_real_account_or_outside_the_last_batch() {
+    let (shape, w) = single();
+    // Control: the last real account turned into padding (a smaller epoch).
+    let mut control = honest(&w, 0);
+    let last_real = control.slots.iter().rposition(|s| !s.pad).unwrap();
+    make_padding(&mut control.slots[last_real]);
+    restamp_with(&mut control, Outputs::Derived);
+    assert!(satisfied(shape, control));
+    // A real account marked as padding in the middle of the batch.
+    let mut a = honest(&w, 0);
+    make_padding(&mut a.slots[1]);
+    restamp_with(&mut a, Outputs::Derived);
+    assert_fails(shape, a, &[gate("account", "no real slot after padding")]);
+    // A padding slot in a batch that is not the last.
+    let (shape, w) = epoch(20, 2, 8);
+    let mut a = honest(&w, 0);
+    make_padding(&mut a.slots[7]);
+    restamp(&mut a);
+    assert_fails(
+        shape,
+        a,
+        &[gate("account", "padding only in the last batch")],
+    );
+}
+
+#[test]
+fn attack_batch_dropped_repeated_or_reordered() {
+    let (shape, w) = epoch(30, 2, 8);
+    assert_eq!(w.batches.len(), 4);
+    let x: Vec<Fp> = w.batches.iter().map(|b| b.public_input()).collect();
+    assert!(satisfied(shape, honest(&w, 2)), "control");
+    // Batch 2's witness presented as batch 1 (batch 1 dropped).
+    let mut a = honest(&w, 2);
+    a.batch = Fp::from(1u64);
+    a.public_input = x[1];
+    assert_instance_mismatch(shape, a);
+    // Batch 1's witness presented again as batch 2 (repeated).
+    let mut a = honest(&w, 1);
+    a.batch = Fp::from(2u64);
+    a.public_input = x[2];
+    assert_instance_mismatch(shape, a);
+    // Batches 1 and 2 swapped.
+    let mut a = honest(&w, 2);
+    a.public_input = x[1];
+    assert_instance_mismatch(shape, a);
+    // A non-last batch claiming to be the last (K = b + 1) cannot open the outputs.
+    let mut a = honest(&w, 1);
+    a.batch_count = Fp::from(2u64);
+    restamp(&mut a);
+    assert_fails(
+        shape,
+        a,
+        &[
+            gate("batch outputs", "accounts commitment"),
+            gate("batch outputs", "bad debt"),
+            gate("batch outputs", "liquidation product"),
+        ],
+    );
+}
+
+#[test]
+fn attack_tampered_chain_commitment() {
+    let (shape, w) = epoch(20, 2, 8);
+    assert!(satisfied(shape, honest(&w, 1)), "control");
+    // Carrying less liability into batch 1 than batch 0 committed to.
+    let mut a = honest(&w, 1);
+    a.state_in.total_liabilities -= Fp::from(1u64);
+    assert_instance_mismatch(shape, a.clone());
+    // Even with a restamped public input, the verifier's x_1 uses the published C_0.
+    restamp(&mut a);
+    let published = w.batches[1].public_input();
+    assert_ne!(a.public_input, published);
+    assert!(satisfied(shape, a.clone()), "consistent with itself");
+    a.public_input = published;
+    assert_instance_mismatch(shape, a);
+    // Another blinding for the same state.
+    let mut a = honest(&w, 1);
+    a.blind_in += Fp::from(1u64);
+    assert_instance_mismatch(shape, a);
+}
+
+#[test]
+fn attack_totals_that_do_not_match_the_accounts() {
+    let (shape, w) = single();
+    let mut control = honest(&w, 0);
+    restamp(&mut control);
+    assert!(satisfied(shape, control));
+    let mut a = honest(&w, 0);
+    a.bad_debt -= Fp::from(1u64);
+    restamp(&mut a);
+    assert_fails(shape, a, &[gate("batch outputs", "bad debt")]);
+    let mut a = honest(&w, 0);
+    a.insurance_covered = !a.insurance_covered;
+    restamp(&mut a);
+    assert_fails(shape, a, &[gate("batch outputs", "insurance covered")]);
+    let mut a = honest(&w, 0);
+    a.solvent = !a.solvent;
+    restamp(&mut a);
+    assert_fails(shape, a, &[gate("batch outputs", "solvent")]);
+}
+
+#[test]
+fn attack_leaf_that_does_not_open_to_the_committed_root() {
+    let (shape, w) = single();
+    // The published accounts commitment stays; the prover's leaf differs.
+    let mut control = honest(&w, 0);
+    restamp(&mut control);
+    assert!(satisfied(shape, control));
+    let mut a = honest(&w, 0);
+    a.slots[4].salt += Fp::from(1u64);
+    restamp(&mut a);
+    assert_fails(shape, a, &[gate("batch outputs", "accounts commitment")]);
+    let mut a = honest(&w, 0);
+    a.slots[4].balance_lane += U256::ONE;
+    restamp(&mut a);
+    assert_fails(shape, a, &[gate("batch outputs", "accounts commitment")]);
+}

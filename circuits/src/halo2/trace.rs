@@ -1,0 +1,196 @@
+//! The native trace: every witness cell of a batch circuit computed from a raw
+//! [`BatchAssignment`], exactly as the gates relate them. Synthesis only copies
+//! these values into cells; the gates check them.
+//!
+//! Nothing here range-checks or rejects anything: a malicious assignment yields a
+//! trace that violates some constraint, which is how the soundness tests observe it.
+
+use super::assignment::BatchAssignment;
+use super::range::pow2;
+use crate::bounds::{BPS_DENOMINATOR, LANE_OFFSET};
+use crate::hash::{FieldHasher, PastaPoseidon};
+use crate::native::commit::PADDING_FLAG_BIT;
+use crate::shape::CircuitShape;
+use ethnum::U256;
+use ff::{Field, PrimeField};
+use pasta_curves::pallas::Base as Fp;
+
+/// `2^63 − 1`, the shift of a negative lane's magnitude part (see
+/// [`super::range`], "symmetric variant").
+pub(crate) fn lane_shift() -> Fp {
+    Fp::from(LANE_OFFSET - 1)
+}
+
+/// Whether `x` read as a signed integer (`x` or `x − p`, whichever is smaller in
+/// magnitude) is non-negative.
+pub(crate) fn non_negative(x: Fp) -> bool {
+    let half = U256::from_le_bytes((-Fp::ONE).to_repr()) >> 1;
+    U256::from_le_bytes(x.to_repr()) <= half
+}
+
+fn bit(b: bool) -> Fp {
+    Fp::from(u64::from(b))
+}
+
+/// One signed lane (balance or size) of an account.
+#[derive(Debug, Clone)]
+pub(crate) struct LaneTrace {
+    /// `v + (1 − s)·(2^63 − 1)`, range-checked to 63 bits.
+    pub(crate) magnitude: Fp,
+    /// `v ≥ 0`, read as `ℓ ≥ 2^63` for the lane `ℓ` (its canonical field
+    /// representative); any choice is sound, this one is complete.
+    pub(crate) sign: bool,
+    /// `TV` through this lane.
+    pub(crate) tv: Fp,
+    /// `MR'` through this lane.
+    pub(crate) mr: Fp,
+}
+
+/// One slot of a batch.
+#[derive(Debug, Clone)]
+pub(crate) struct AccountTrace {
+    pub(crate) id: Fp,
+    pub(crate) pad: bool,
+    pub(crate) salt: Fp,
+    /// Balance lane first, then one per market.
+    pub(crate) lanes: Vec<LaneTrace>,
+    pub(crate) words: Vec<Fp>,
+    pub(crate) next_id_out: Fp,
+    pub(crate) gap: Fp,
+    pub(crate) liabilities_out: Fp,
+    pub(crate) bad_debt_out: Fp,
+    pub(crate) product_out: Fp,
+    pub(crate) tv_sign: bool,
+    pub(crate) tv_window: Fp,
+    pub(crate) slack_sign: bool,
+    pub(crate) slack_window: Fp,
+}
+
+/// A whole batch.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchTrace {
+    pub(crate) a: BatchAssignment,
+    pub(crate) accounts: Vec<AccountTrace>,
+    /// `(K − b − 1)^{-1}`, or 0.
+    pub(crate) last_inverse: Fp,
+    pub(crate) is_last: bool,
+    /// `2^64 − next_id` after the batch.
+    pub(crate) id_bound: Fp,
+    pub(crate) solvent_sign: bool,
+    pub(crate) solvency_window: Fp,
+    pub(crate) covered_sign: bool,
+    pub(crate) insurance_window: Fp,
+}
+
+impl BatchTrace {
+    /// Whether every length matches `shape` (synthesis indexes the trace by it).
+    pub(crate) fn fits(&self, shape: CircuitShape) -> bool {
+        let markets = shape.markets();
+        self.a.unit_value.len() == markets
+            && self.a.unit_requirement.len() == markets
+            && self.accounts.len() == shape.batch_size().get()
+            && self
+                .accounts
+                .iter()
+                .all(|t| t.lanes.len() == markets + 1 && t.words.len() == shape.leaf_words())
+    }
+
+    /// The trace of `a` for `shape` (whose lengths the caller has checked).
+    pub(crate) fn new(shape: CircuitShape, a: BatchAssignment) -> Self {
+        let offset = Fp::from(LANE_OFFSET);
+        let tv_shift = pow2(shape.tv_bits() as usize);
+        let slack_shift = pow2(shape.slack_bits() as usize);
+        let solvency_shift = pow2(shape.solvency_bits() as usize);
+        let bps = Fp::from(BPS_DENOMINATOR);
+        let mut next_id = a.state_in.next_id;
+        let mut liabilities = a.state_in.total_liabilities;
+        let mut bad_debt = a.state_in.bad_debt;
+        let mut product = a.state_in.liquidation_product;
+        let mut accounts = Vec::with_capacity(a.slots.len());
+        for slot in &a.slots {
+            let raw: Vec<(U256, Fp, Fp)> =
+                core::iter::once((slot.balance_lane, a.quote_scale, Fp::ZERO))
+                    .chain(
+                        slot.size_lanes
+                            .iter()
+                            .zip(a.unit_value.iter().zip(&a.unit_requirement))
+                            .map(|(l, (uv, ur))| (*l, *uv, *ur)),
+                    )
+                    .collect();
+            let mut lanes = Vec::with_capacity(raw.len());
+            let (mut tv, mut mr) = (Fp::ZERO, Fp::ZERO);
+            for (j, (lane, factor, requirement)) in raw.iter().enumerate() {
+                // The circuit sees the lane as a field element: the sign is read
+                // from its canonical representative.
+                let value = PastaPoseidon::from_u256(*lane);
+                let sign = U256::from_le_bytes(value.to_repr()) >= U256::from(LANE_OFFSET);
+                let v = value - offset;
+                let magnitude = v + bit(!sign) * lane_shift();
+                tv += v * factor;
+                if j > 0 {
+                    mr += (bit(sign).double() - Fp::ONE) * v * requirement;
+                }
+                lanes.push(LaneTrace {
+                    magnitude,
+                    sign,
+                    tv,
+                    mr,
+                });
+            }
+            // SPEC §5.2: words of three lanes, the padding flag at bit 192 of word 0.
+            let lane_values: Vec<Fp> = core::iter::once(slot.id)
+                .chain(raw.iter().map(|(l, _, _)| PastaPoseidon::from_u256(*l)))
+                .collect();
+            let mut words: Vec<Fp> = lane_values
+                .chunks(3)
+                .map(|c| c.iter().enumerate().map(|(k, v)| *v * pow2(64 * k)).sum())
+                .collect();
+            if slot.pad {
+                words[0] += pow2(PADDING_FLAG_BIT as usize);
+            }
+            let real = bit(!slot.pad);
+            let tv_sign = non_negative(tv);
+            let slack = tv * bps - mr;
+            let slack_sign = non_negative(slack);
+            let liability = tv * bit(tv_sign);
+            let next_id_out = next_id + real * (slot.id + Fp::ONE - next_id);
+            let factor = bit(!slack_sign) * (a.challenge - slot.id - Fp::ONE);
+            let t = AccountTrace {
+                id: slot.id,
+                pad: slot.pad,
+                salt: slot.salt,
+                lanes,
+                words,
+                next_id_out,
+                gap: real * (slot.id - next_id),
+                liabilities_out: liabilities + liability,
+                bad_debt_out: bad_debt + liability - tv,
+                product_out: product * (Fp::ONE + factor),
+                tv_sign,
+                tv_window: tv + bit(!tv_sign) * tv_shift,
+                slack_sign,
+                slack_window: slack + bit(!slack_sign) * slack_shift,
+            };
+            next_id = t.next_id_out;
+            liabilities = t.liabilities_out;
+            bad_debt = t.bad_debt_out;
+            product = t.product_out;
+            accounts.push(t);
+        }
+        let t = a.batch_count - a.batch - Fp::ONE;
+        let solvency = a.reserves - liabilities;
+        let insurance = a.insurance_fund - bad_debt;
+        let (solvent_sign, covered_sign) = (non_negative(solvency), non_negative(insurance));
+        Self {
+            last_inverse: Option::from(t.invert()).unwrap_or(Fp::ZERO),
+            is_last: t.is_zero_vartime(),
+            id_bound: pow2(64) - next_id,
+            solvent_sign,
+            solvency_window: solvency + bit(!solvent_sign) * solvency_shift,
+            covered_sign,
+            insurance_window: insurance + bit(!covered_sign) * solvency_shift,
+            accounts,
+            a,
+        }
+    }
+}
