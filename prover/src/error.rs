@@ -69,6 +69,41 @@ pub enum ProverError {
     /// Exporting an epoch to another tool's format failed.
     #[error("export: {0}")]
     Export(String),
+    /// An inclusion proof was refused; the inner error names the field or file.
+    #[error("{0}")]
+    Inclusion(#[from] backstop_verifier::inclusion::InclusionError),
+    /// The account asked for is not in the snapshot.
+    #[error(
+        "account {account} is not in the snapshot {snapshot}: no inclusion proof can be made for it"
+    )]
+    UnknownAccount {
+        /// The account id.
+        account: u64,
+        /// The snapshot.
+        snapshot: PathBuf,
+    },
+    /// The snapshot or secret does not reproduce the published epoch.
+    #[error("{0}")]
+    EpochMismatch(String),
+    /// The published liquidation set is wrong about an account that is included.
+    #[error(
+        "THE VENUE'S LIQUIDATION SET IS WRONG ABOUT ACCOUNT {account}: at the published prices it is {actual}, \
+         but the published liquidation set {listed}"
+    )]
+    LiquidationMismatch {
+        /// The account id.
+        account: String,
+        /// "liquidatable" or "healthy".
+        actual: &'static str,
+        /// "lists it" or "does not list it".
+        listed: &'static str,
+    },
+    /// A margin attestation could not be made or does not verify.
+    #[error("attestation: {0}")]
+    Attestation(String),
+    /// The audit found a problem (the report says which).
+    #[error("audit: {0}")]
+    Audit(String),
     /// A command-line argument that clap cannot check by itself.
     #[error("{0}")]
     Usage(String),

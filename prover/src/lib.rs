@@ -1,9 +1,11 @@
 //! Backstop's prover: snapshot handling, commitments and (in later issues) proving,
 //! behind the `backstop` command-line interface.
 
+pub mod attest;
 pub mod cli;
 pub mod error;
 pub mod groth16;
+pub mod inclusion;
 pub mod onchain;
 pub mod secret;
 pub mod snarkjs;

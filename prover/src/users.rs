@@ -1,25 +1,628 @@
-//! Commands for users and auditors: inclusion proofs, margin attestations and the
-//! audit report. Work in progress.
+//! Commands for users and auditors (`docs/INCLUSION.md`):
+//!
+//! - `backstop inclusion prove` (the venue: one account's inclusion proof, or every
+//!   account's with `--all`) and `backstop inclusion verify` (the account's owner);
+//! - `backstop attest` and `backstop verify-attestation`: a Groth16 proof that a
+//!   committed account is healthy by a margin, revealing nothing else;
+//! - `backstop audit`: verify an epoch and print what was proven, what was
+//!   revealed and what the proofs do not cover.
+//!
+//! The checking logic lives in `backstop_verifier` (`inclusion`, `attestation`,
+//! `audit`), usable without this crate.
 
+use crate::attest::{AttestationKeys, public_input_hex};
 use crate::error::ProverError;
-use clap::Subcommand;
-use std::path::PathBuf;
+use crate::inclusion::{VenueEpoch, write_json_atomically};
+use crate::secret;
+use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
+use backstop_circuits::native::commit::BatchSize;
+use backstop_circuits::r1cs::attestation::{
+    AttestationClaim, AttestationInputs, AttestationShape, AttestationWitness,
+    attestation_tree_root,
+};
+use backstop_circuits::snapshot;
+use backstop_circuits::statement::{Backend, EpochStatement};
+use backstop_verifier::artifacts::STATEMENT_FILE;
+use backstop_verifier::attestation::{
+    ATTESTATION_FORMAT, AttestationFile, ClaimData, context_element, statement_sha256,
+    verify_attestation,
+};
+use backstop_verifier::audit::{Format, audit_epoch};
+use backstop_verifier::inclusion::{
+    ChainedRoots, InclusionProof, InclusionReport, open_proof, read_proof, resolve_batch_roots,
+    verify_inclusion_for_statement,
+};
+use clap::{Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// `println!` through [`print_out`].
+macro_rules! out {
+    ($($t:tt)*) => {
+        print_out(&format!($($t)*))
+    };
+}
 
 /// The users' and auditors' subcommands (flattened into `backstop`).
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
-    /// Verify everything verifiable about an epoch and print a report.
+    /// Inclusion proofs: a user's evidence that their account is in an epoch.
+    #[command(subcommand)]
+    Inclusion(InclusionCommand),
+    /// Prove that a committed account has TV >= R·MR (and TV >= X), revealing
+    /// nothing else: a small Groth16 proof for a counterparty.
+    Attest {
+        /// The published epoch directory.
+        #[arg(long)]
+        epoch: PathBuf,
+        /// The account owner's inclusion proof (holds everything needed); or use
+        /// --snapshot and --account (the venue, with its secret).
+        #[arg(long, conflicts_with_all = ["snapshot", "account"])]
+        inclusion: Option<PathBuf>,
+        /// The epoch's snapshot (with --account).
+        #[arg(long, requires = "account")]
+        snapshot: Option<PathBuf>,
+        /// The account id (with --snapshot).
+        #[arg(long, requires = "snapshot")]
+        account: Option<u64>,
+        /// R: the claim is TV >= R · MR (a decimal with at most 4 places, e.g. 1.5).
+        #[arg(long)]
+        min_margin_ratio: String,
+        /// X in quote units: also claim TV >= X.
+        #[arg(long)]
+        min_equity: Option<String>,
+        /// A text chosen by the counterparty (e.g. a nonce), bound into the proof.
+        #[arg(long, default_value = "")]
+        context: String,
+        /// Attestation keys directory (default backstop-keys/backstop.attest.v1.M8 for 8 markets;
+        /// made by a loud single-party setup if empty).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// A file holding the venue secret (with --snapshot).
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+        /// The attestation file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a margin attestation against a published epoch; exit 0 only if it holds.
+    VerifyAttestation {
+        /// The attestation file.
+        file: PathBuf,
+        /// The published epoch directory.
+        #[arg(long)]
+        epoch: PathBuf,
+        /// The trusted attestation verifying key (verifying_key.bin of the
+        /// attestation keys); default: the key inside the file, which proves nothing
+        /// against whoever made it.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify everything verifiable about an epoch and print a report: what was
+    /// proven, what was revealed, the checks, and what the proofs do not cover.
     Audit {
         /// The epoch directory.
         epoch_dir: PathBuf,
+        /// The trusted verifying key (default: the directory's own copy).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// An external attestation of the reserves (JSON with a "reserves" field),
+        /// shown and matched against the statement's reserves figure.
+        #[arg(long)]
+        reserves_attestation: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
     },
+}
+
+/// `backstop inclusion …`.
+#[derive(Debug, Subcommand)]
+pub enum InclusionCommand {
+    /// Write an account's inclusion proof (the venue; needs the venue secret).
+    Prove {
+        /// The epoch's snapshot.
+        #[arg(long)]
+        snapshot: PathBuf,
+        /// The published epoch directory.
+        #[arg(long)]
+        epoch: PathBuf,
+        /// The account id.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        account: Option<u64>,
+        /// Every account: writes OUT/ID.json for every account and OUT/batch-roots.json.
+        #[arg(long, requires = "out")]
+        all: bool,
+        /// The proof file (default stdout), or with --all the directory to write.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A file holding the venue secret (64 hex characters).
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+    },
+    /// Check an inclusion proof against a published epoch; exit 0 only if the
+    /// account is included and the liquidation set is right about it.
+    Verify {
+        /// The proof file.
+        proof: PathBuf,
+        /// The published epoch directory.
+        #[arg(long)]
+        epoch: PathBuf,
+        /// Also verify the epoch's batch proofs (with the directory's key, or --key).
+        #[arg(long)]
+        check_proofs: bool,
+        /// The trusted epoch verifying key, with --check-proofs.
+        #[arg(long, requires = "check_proofs")]
+        key: Option<PathBuf>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The audit report's formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One JSON object.
+    Json,
+    /// Markdown.
+    Markdown,
+    /// Plain text.
+    Text,
 }
 
 /// Runs one of [`UsersCommand`].
 pub fn run(command: UsersCommand) -> Result<(), ProverError> {
     match command {
-        UsersCommand::Audit { .. } => {
-            Err(ProverError::Usage("audit is not implemented yet".into()))
+        UsersCommand::Inclusion(InclusionCommand::Prove {
+            snapshot,
+            epoch,
+            account,
+            all,
+            out,
+            secret_file,
+        }) => cmd_inclusion_prove(
+            &snapshot,
+            &epoch,
+            account,
+            all,
+            out.as_deref(),
+            secret_file.as_deref(),
+        ),
+        UsersCommand::Inclusion(InclusionCommand::Verify {
+            proof,
+            epoch,
+            check_proofs,
+            key,
+            json,
+        }) => cmd_inclusion_verify(&proof, &epoch, check_proofs, key.as_deref(), json),
+        UsersCommand::Attest {
+            epoch,
+            inclusion,
+            snapshot,
+            account,
+            min_margin_ratio,
+            min_equity,
+            context,
+            keys,
+            secret_file,
+            out,
+        } => {
+            let source = match (inclusion, snapshot, account) {
+                (Some(p), None, None) => Source::Proof(p),
+                (None, Some(s), Some(a)) => Source::Snapshot {
+                    snapshot: s,
+                    account: a,
+                    secret_file,
+                },
+                _ => {
+                    return Err(ProverError::Usage(
+                        "attest needs --inclusion PROOF.json, or --snapshot DIR with --account ID"
+                            .into(),
+                    ));
+                }
+            };
+            cmd_attest(&AttestArgs {
+                epoch_dir: &epoch,
+                source,
+                ratio: &min_margin_ratio,
+                min_equity: min_equity.as_deref(),
+                context: &context,
+                keys: keys.as_deref(),
+                out: &out,
+            })
+        }
+        UsersCommand::VerifyAttestation {
+            file,
+            epoch,
+            key,
+            json,
+        } => cmd_verify_attestation(&file, &epoch, key.as_deref(), json),
+        UsersCommand::Audit {
+            epoch_dir,
+            key,
+            reserves_attestation,
+            format,
+        } => cmd_audit(
+            &epoch_dir,
+            key.as_deref(),
+            reserves_attestation.as_deref(),
+            format,
+        ),
+    }
+}
+
+fn read_statement(epoch_dir: &Path) -> Result<(EpochStatement, Vec<u8>), ProverError> {
+    let path = epoch_dir.join(STATEMENT_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
+    let statement = EpochStatement::from_json(&bytes)
+        .map_err(|e| ProverError::Verify(backstop_verifier::VerifyError::Statement(e)))?;
+    Ok((statement, bytes))
+}
+
+/// One account's inclusion proof, with every batch root embedded, made by the
+/// venue from the snapshot and the secret.
+pub fn prove_inclusion(
+    snapshot_path: &Path,
+    epoch_dir: &Path,
+    account: u64,
+    secret_file: Option<&Path>,
+) -> Result<InclusionProof, ProverError> {
+    let snapshot = snapshot::load(snapshot_path)?;
+    let (statement, _) = read_statement(epoch_dir)?;
+    let secret = secret::load(secret_file)?;
+    match statement.file().backend {
+        Backend::Groth16Bn254 => {
+            VenueEpoch::<Bn254Poseidon>::new(&snapshot, &statement, &secret, snapshot_path)?
+                .prove_one(account, snapshot_path)
+        }
+        Backend::Halo2Pasta => {
+            VenueEpoch::<PastaPoseidon>::new(&snapshot, &statement, &secret, snapshot_path)?
+                .prove_one(account, snapshot_path)
         }
     }
+}
+
+/// Every account's inclusion proof into `out`; returns the number written.
+pub fn prove_all_inclusions(
+    snapshot_path: &Path,
+    epoch_dir: &Path,
+    out: &Path,
+    secret_file: Option<&Path>,
+) -> Result<usize, ProverError> {
+    let snapshot = snapshot::load(snapshot_path)?;
+    let (statement, _) = read_statement(epoch_dir)?;
+    let secret = secret::load(secret_file)?;
+    match statement.file().backend {
+        Backend::Groth16Bn254 => {
+            VenueEpoch::<Bn254Poseidon>::new(&snapshot, &statement, &secret, snapshot_path)?
+                .prove_all(out)
+        }
+        Backend::Halo2Pasta => {
+            VenueEpoch::<PastaPoseidon>::new(&snapshot, &statement, &secret, snapshot_path)?
+                .prove_all(out)
+        }
+    }
+}
+
+fn cmd_inclusion_prove(
+    snapshot_path: &Path,
+    epoch_dir: &Path,
+    account: Option<u64>,
+    all: bool,
+    out: Option<&Path>,
+    secret_file: Option<&Path>,
+) -> Result<(), ProverError> {
+    match (all, account, out) {
+        (true, _, Some(out)) => {
+            let started = Instant::now();
+            let n = prove_all_inclusions(snapshot_path, epoch_dir, out, secret_file)?;
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!(
+                "wrote {n} inclusion proofs and {} to {} in {seconds:.2} s ({:.0} proofs/s)",
+                backstop_verifier::inclusion::BATCH_ROOTS_FILE,
+                out.display(),
+                n as f64 / seconds.max(1e-9)
+            );
+            Ok(())
+        }
+        (false, Some(id), out) => {
+            let proof = prove_inclusion(snapshot_path, epoch_dir, id, secret_file)?;
+            match out {
+                Some(path) => {
+                    write_json_atomically(path, &proof)?;
+                    eprintln!(
+                        "wrote the inclusion proof of account {id} to {}",
+                        path.display()
+                    );
+                }
+                None => out!(
+                    "{}",
+                    serde_json::to_string_pretty(&proof)
+                        .map_err(|e| ProverError::Usage(e.to_string()))?
+                ),
+            }
+            Ok(())
+        }
+        _ => Err(ProverError::Usage(
+            "inclusion prove needs --account ID, or --all with --out DIR".into(),
+        )),
+    }
+}
+
+fn describe(report: &InclusionReport) -> String {
+    let health = if report.liquidatable {
+        "LIQUIDATABLE (TV < MR)"
+    } else {
+        "healthy (TV >= MR)"
+    };
+    format!(
+        "INCLUDED: account {} is in epoch {}'s accounts commitment {} (batch {}, slot {})\n  \
+         at the published prices: total value {}, maintenance requirement {} (quote units): {health}",
+        report.account_id,
+        report.epoch,
+        report.accounts_commitment,
+        report.batch,
+        report.slot,
+        report.total_value,
+        report.maintenance_requirement
+    )
+}
+
+fn cmd_inclusion_verify(
+    proof_path: &Path,
+    epoch_dir: &Path,
+    check_proofs: bool,
+    key: Option<&Path>,
+    json: bool,
+) -> Result<(), ProverError> {
+    let (statement, _) = read_statement(epoch_dir)?;
+    let report = backstop_verifier::inclusion::verify_inclusion_file(proof_path, &statement)?;
+    if check_proofs {
+        let key = key.map(backstop_verifier::read_verifying_key).transpose()?;
+        backstop_verifier::verify_epoch_dir(epoch_dir, key.as_ref())?;
+    }
+    let consistent = report.liquidation_consistent();
+    if json {
+        let value = serde_json::json!({
+            "included": true,
+            "liquidation_status_consistent": consistent,
+            "epoch_proofs_checked": check_proofs,
+            "report": report,
+        });
+        out!("{value}");
+    } else {
+        out!("{}", describe(&report));
+        out!(
+            "  liquidation status: {}",
+            match (consistent, report.listed_as_liquidatable) {
+                (true, true) => "consistent (the published liquidation set lists it)",
+                (true, false) => "consistent (the published liquidation set does not list it)",
+                (false, _) => "WRONG (see below)",
+            }
+        );
+        if check_proofs {
+            out!("  the epoch's batch proofs verify");
+        } else {
+            out!(
+                "  note: this checked the account against statement.json; check the epoch's proofs too (backstop audit, or --check-proofs)"
+            );
+        }
+    }
+    if report.demo_secret {
+        eprintln!(
+            "WARNING: this epoch's salts come from the PUBLIC DEMO venue secret: your leaf hides nothing"
+        );
+    }
+    if !consistent {
+        let err = ProverError::LiquidationMismatch {
+            account: report.account_id.clone(),
+            actual: if report.liquidatable {
+                "liquidatable"
+            } else {
+                "healthy"
+            },
+            listed: if report.listed_as_liquidatable {
+                "lists it as liquidatable"
+            } else {
+                "does not list it"
+            },
+        };
+        eprintln!("!!! {err} !!!");
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// Where `attest` gets the account's data.
+#[derive(Debug)]
+enum Source {
+    /// The owner's inclusion proof.
+    Proof(PathBuf),
+    /// The venue's snapshot and secret.
+    Snapshot {
+        snapshot: PathBuf,
+        account: u64,
+        secret_file: Option<PathBuf>,
+    },
+}
+
+struct AttestArgs<'a> {
+    epoch_dir: &'a Path,
+    source: Source,
+    ratio: &'a str,
+    min_equity: Option<&'a str>,
+    context: &'a str,
+    keys: Option<&'a Path>,
+    out: &'a Path,
+}
+
+fn attestation_error(e: impl ToString) -> ProverError {
+    ProverError::Attestation(e.to_string())
+}
+
+/// Makes a margin attestation file (see `backstop attest`).
+fn cmd_attest(args: &AttestArgs<'_>) -> Result<(), ProverError> {
+    let (statement, statement_bytes) = read_statement(args.epoch_dir)?;
+    if statement.file().backend != Backend::Groth16Bn254 {
+        return Err(ProverError::Attestation(
+            "margin attestations exist for groth16-bn254 epochs only".into(),
+        ));
+    }
+    let (proof, roots) = match &args.source {
+        Source::Proof(path) => {
+            let proof = read_proof(path)?;
+            let dir = path.parent().unwrap_or_else(|| Path::new("."));
+            let roots = resolve_batch_roots(&proof, dir)?;
+            (proof, roots)
+        }
+        Source::Snapshot {
+            snapshot,
+            account,
+            secret_file,
+        } => {
+            let proof =
+                prove_inclusion(snapshot, args.epoch_dir, *account, secret_file.as_deref())?;
+            let roots = proof.batch_roots.clone().unwrap_or_default();
+            (proof, roots)
+        }
+    };
+    // The account must be in the published epoch before anything is claimed about it.
+    verify_inclusion_for_statement(&proof, &roots, &statement)?;
+    let opened = open_proof::<Bn254Poseidon>(&proof, &statement)?;
+    let chained = ChainedRoots::new::<Bn254Poseidon>(&roots, &statement)?;
+    let params = statement.params();
+    let claim = AttestationClaim::parse(args.ratio, args.min_equity, params.quote_decimals())
+        .map_err(attestation_error)?;
+    let batch_size =
+        BatchSize::new(statement.file().shape.batch_size).map_err(attestation_error)?;
+    let witness = AttestationWitness::new(AttestationInputs {
+        params,
+        account: &opened.account,
+        salt: opened.salt,
+        batch_size,
+        batch: proof.batch as usize,
+        batch_path: &opened.path,
+        batch_roots: chained.roots(),
+        claim,
+        context: context_element(args.context),
+    })
+    .map_err(attestation_error)?;
+    let shape = AttestationShape::new(params.markets().len()).map_err(attestation_error)?;
+    let keys = AttestationKeys::load_or_setup(shape, args.keys)?;
+    let started = Instant::now();
+    let proof_bytes = keys.prove(&witness)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let tree_root = attestation_tree_root::<Bn254Poseidon>(batch_size, chained.roots())
+        .map_err(attestation_error)?;
+    let file = AttestationFile {
+        format: ATTESTATION_FORMAT.to_owned(),
+        backend: Backend::Groth16Bn254,
+        epoch: params.epoch(),
+        statement_sha256: statement_sha256(&statement_bytes),
+        accounts_commitment: statement.file().accounts_commitment.clone(),
+        claim: ClaimData {
+            min_margin_ratio: claim.ratio_text(),
+            min_equity: args
+                .min_equity
+                .map(|_| claim.min_equity_text(params.quote_decimals())),
+        },
+        context: args.context.to_owned(),
+        batch_size: batch_size.get() as u64,
+        batch_roots: roots,
+        tree_root: Bn254Poseidon::to_hex(&tree_root),
+        public_input: public_input_hex(&witness),
+        shape: shape.id(),
+        proof: hex::encode(&proof_bytes),
+        verifying_key: hex::encode(keys.verifying_key_bytes()),
+        verifying_key_hash: keys.verifying_key_hash().to_owned(),
+        setup: crate::groth16::SINGLE_PARTY_SETUP.to_owned(),
+    };
+    write_json_atomically(args.out, &file)?;
+    eprintln!(
+        "wrote the attestation (TV >= {} x MR{}) to {} ({} proof bytes, proved in {seconds:.2} s)",
+        file.claim.min_margin_ratio,
+        file.claim
+            .min_equity
+            .as_ref()
+            .map(|x| format!(", TV >= {x}"))
+            .unwrap_or_default(),
+        args.out.display(),
+        proof_bytes.len()
+    );
+    Ok(())
+}
+
+fn cmd_verify_attestation(
+    path: &Path,
+    epoch_dir: &Path,
+    key: Option<&Path>,
+    json: bool,
+) -> Result<(), ProverError> {
+    let (statement, statement_bytes) = read_statement(epoch_dir)?;
+    let bytes = std::fs::read(path).map_err(|e| ProverError::io(path, e))?;
+    let file: AttestationFile = serde_json::from_slice(&bytes)
+        .map_err(|e| ProverError::Attestation(format!("{}: {e}", path.display())))?;
+    let key = key.map(backstop_verifier::read_verifying_key).transpose()?;
+    let started = Instant::now();
+    let report = verify_attestation(&file, &statement, &statement_bytes, key.as_ref())
+        .map_err(|e| ProverError::Attestation(format!("{}: {e}", path.display())))?;
+    let seconds = started.elapsed().as_secs_f64();
+    if json {
+        let value = serde_json::json!({
+            "verified": true,
+            "verify_seconds": seconds,
+            "report": report,
+        });
+        out!("{value}");
+    } else {
+        out!("VERIFIED: {}", report.claim_sentence());
+        if !report.context.is_empty() {
+            out!("  context: {:?}", report.context);
+        }
+        if !report.trusted_key {
+            out!(
+                "  note: checked with the verifying key inside the attestation, made by a single-party setup: \
+                 whoever made it could forge this; pass --key with a key from a setup you trust"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn cmd_audit(
+    epoch_dir: &Path,
+    key: Option<&Path>,
+    reserves: Option<&Path>,
+    format: ReportFormat,
+) -> Result<(), ProverError> {
+    let key = key.map(backstop_verifier::read_verifying_key).transpose()?;
+    let report = audit_epoch(epoch_dir, key.as_ref(), reserves);
+    let format = match format {
+        ReportFormat::Json => Format::Json,
+        ReportFormat::Markdown => Format::Markdown,
+        ReportFormat::Text => Format::Text,
+    };
+    print_out(&report.render(format));
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(ProverError::Audit(match &report.failure {
+            Some(f) => format!("the epoch does not verify: {f}"),
+            None => "the reserves attestation does not match the statement's reserves".into(),
+        }))
+    }
+}
+
+/// Prints `text` and a newline to stdout; a closed pipe (`… | head`) is not an
+/// error worth a panic.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.write_all(b"\n"));
 }

@@ -5,6 +5,9 @@
 //! this crate alone (`cargo build -p backstop-verifier`, binary `backstop-verify`).
 
 pub mod artifacts;
+pub mod attestation;
+pub mod audit;
+pub mod inclusion;
 
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, PreparedVerifyingKey, VerifyingKey, prepare_verifying_key};

@@ -5,6 +5,7 @@
 //! - [`batch`]: the batch circuit of `docs/SPEC.md` §6.3.
 
 mod assignment;
+pub mod attestation;
 pub mod batch;
 pub mod bits;
 pub mod poseidon;

@@ -1,0 +1,225 @@
+//! Margin attestations, the prover's side: keys for the attestation circuit (one
+//! single-party setup per market count `M`, cached under `backstop-keys/`), and
+//! proving an [`AttestationWitness`] into an attestation file
+//! (`backstop_verifier::attestation::AttestationFile`).
+
+use crate::error::ProverError;
+use crate::groth16::SINGLE_PARTY_SETUP;
+use ark_bn254::Bn254;
+use ark_groth16::{Groth16, ProvingKey};
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
+use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
+use backstop_circuits::r1cs::attestation::{
+    AttestationCircuit, AttestationShape, AttestationWitness, constraint_count,
+};
+use backstop_verifier::artifacts::{
+    VERIFYING_KEY_FILE, proof_bytes, verifying_key_bytes, verifying_key_hash,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{OsRng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The description file of an attestation keys directory.
+pub const ATTESTATION_KEYS_FILE: &str = "attestation_keys.json";
+/// The proving key file (arkworks uncompressed encoding).
+pub const ATTESTATION_PROVING_KEY_FILE: &str = "attestation_proving_key.bin";
+
+/// The warning printed whenever attestation keys are made.
+pub const ATTESTATION_SETUP_WARNING: &str = "WARNING: single-party Groth16 setup of the \
+attestation circuit. Whoever runs it (you, now) could forge attestations for these keys: a \
+counterparty must check attestations with a verifying key from a setup it trusts \
+(`backstop verify-attestation --key`), never with the key inside the attestation file alone.";
+
+/// `attestation_keys.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationKeysFile {
+    /// [`AttestationShape::id`].
+    pub shape: String,
+    /// `M`.
+    pub markets: usize,
+    /// SHA-256 of the verifying key's canonical bytes.
+    pub verifying_key_hash: String,
+    /// How the keys were made.
+    pub setup: String,
+    /// The R1CS constraint count of the circuit.
+    pub constraints: usize,
+}
+
+/// Attestation keys for one shape.
+#[derive(Debug)]
+pub struct AttestationKeys {
+    shape: AttestationShape,
+    pk: ProvingKey<Bn254>,
+    vk_hash: String,
+}
+
+fn keys_error(dir: &Path, reason: impl ToString) -> ProverError {
+    ProverError::Keys {
+        dir: dir.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// `backstop-keys/<shape id>`.
+pub fn default_keys_dir(shape: AttestationShape) -> PathBuf {
+    PathBuf::from("backstop-keys").join(shape.id())
+}
+
+impl AttestationKeys {
+    /// Runs the single-party setup (randomness from the OS).
+    pub fn setup(shape: AttestationShape) -> Result<Self, ProverError> {
+        let mut rng =
+            ChaCha20Rng::from_rng(OsRng).map_err(|e| ProverError::Setup(e.to_string()))?;
+        let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
+            AttestationCircuit::blank(shape),
+            &mut rng,
+        )
+        .map_err(|e| ProverError::Setup(e.to_string()))?;
+        let vk_hash = verifying_key_hash(&pk.vk);
+        Ok(Self { shape, pk, vk_hash })
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> AttestationShape {
+        self.shape
+    }
+    /// The proving key.
+    pub fn proving_key(&self) -> &ProvingKey<Bn254> {
+        &self.pk
+    }
+    /// SHA-256 of the verifying key.
+    pub fn verifying_key_hash(&self) -> &str {
+        &self.vk_hash
+    }
+
+    /// Writes the keys into `dir` (created), each file atomically.
+    pub fn save(&self, dir: &Path) -> Result<(), ProverError> {
+        std::fs::create_dir_all(dir).map_err(|e| ProverError::io(dir, e))?;
+        let constraints =
+            constraint_count(self.shape).map_err(|e| ProverError::Setup(e.to_string()))?;
+        let mut pk_bytes = Vec::new();
+        self.pk
+            .serialize_uncompressed(&mut pk_bytes)
+            .map_err(|e| ProverError::Setup(e.to_string()))?;
+        write_atomically(&dir.join(ATTESTATION_PROVING_KEY_FILE), &pk_bytes)?;
+        write_atomically(
+            &dir.join(VERIFYING_KEY_FILE),
+            &verifying_key_bytes(&self.pk.vk),
+        )?;
+        let desc = AttestationKeysFile {
+            shape: self.shape.id(),
+            markets: self.shape.markets(),
+            verifying_key_hash: self.vk_hash.clone(),
+            setup: SINGLE_PARTY_SETUP.to_owned(),
+            constraints,
+        };
+        let mut json = serde_json::to_vec_pretty(&desc).map_err(|e| keys_error(dir, e))?;
+        json.push(b'\n');
+        // The description last: its presence marks complete keys.
+        write_atomically(&dir.join(ATTESTATION_KEYS_FILE), &json)
+    }
+
+    /// Loads keys of `shape` from `dir`; keys of another shape are refused by name.
+    pub fn load(dir: &Path, shape: AttestationShape) -> Result<Self, ProverError> {
+        let desc_path = dir.join(ATTESTATION_KEYS_FILE);
+        let bytes = std::fs::read(&desc_path).map_err(|e| ProverError::io(&desc_path, e))?;
+        let desc: AttestationKeysFile =
+            serde_json::from_slice(&bytes).map_err(|e| keys_error(dir, e))?;
+        if desc.shape != shape.id() {
+            return Err(ProverError::KeyShape {
+                dir: dir.to_path_buf(),
+                expected: shape.id(),
+                found: desc.shape,
+            });
+        }
+        let pk_path = dir.join(ATTESTATION_PROVING_KEY_FILE);
+        let bytes = std::fs::read(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
+        // The proving key is the prover's own file: skip the expensive point checks.
+        let pk = ProvingKey::<Bn254>::deserialize_uncompressed_unchecked(bytes.as_slice())
+            .map_err(|e| keys_error(dir, format!("{ATTESTATION_PROVING_KEY_FILE}: {e}")))?;
+        let vk_hash = verifying_key_hash(&pk.vk);
+        if vk_hash != desc.verifying_key_hash {
+            return Err(keys_error(
+                dir,
+                "the proving key does not match the verifying key hash in attestation_keys.json",
+            ));
+        }
+        Ok(Self { shape, pk, vk_hash })
+    }
+
+    /// Loads the keys in `dir` (default [`default_keys_dir`]), or makes them with a
+    /// loud warning if it holds none.
+    pub fn load_or_setup(shape: AttestationShape, dir: Option<&Path>) -> Result<Self, ProverError> {
+        let dir = dir.map_or_else(|| default_keys_dir(shape), Path::to_path_buf);
+        if dir.join(ATTESTATION_KEYS_FILE).is_file() {
+            return Self::load(&dir, shape);
+        }
+        eprintln!("{ATTESTATION_SETUP_WARNING}");
+        eprintln!(
+            "no attestation keys in {}: running the development setup for {}",
+            dir.display(),
+            shape.id()
+        );
+        let keys = Self::setup(shape)?;
+        keys.save(&dir)?;
+        Ok(keys)
+    }
+
+    /// Proves a witness: the proof's compressed bytes.
+    pub fn prove(&self, witness: &AttestationWitness) -> Result<Vec<u8>, ProverError> {
+        if witness.shape() != self.shape {
+            return Err(ProverError::Attestation(format!(
+                "the witness is for {}, the keys for {}",
+                witness.shape().id(),
+                self.shape.id()
+            )));
+        }
+        let mut rng =
+            ChaCha20Rng::from_rng(OsRng).map_err(|e| ProverError::Setup(e.to_string()))?;
+        let proof = Groth16::<Bn254>::create_random_proof_with_reduction(
+            AttestationCircuit::new(witness),
+            &self.pk,
+            &mut rng,
+        )
+        .map_err(|e| ProverError::Attestation(format!("proving failed: {e}")))?;
+        // A proof that does not verify is a bug: check before handing it out.
+        let pvk = ark_groth16::prepare_verifying_key(&self.pk.vk);
+        let ok = Groth16::<Bn254>::verify_proof(&pvk, &proof, &[witness.public_input()])
+            .unwrap_or(false);
+        if !ok {
+            return Err(ProverError::Attestation(
+                "the proof just made does not verify (please report this)".into(),
+            ));
+        }
+        Ok(proof_bytes(&proof))
+    }
+
+    /// The verifying key's compressed bytes.
+    pub fn verifying_key_bytes(&self) -> Vec<u8> {
+        verifying_key_bytes(&self.pk.vk)
+    }
+}
+
+/// `x` as published in an attestation file.
+pub fn public_input_hex(witness: &AttestationWitness) -> String {
+    Bn254Poseidon::to_hex(&witness.public_input())
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
+    use std::io::Write;
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(parent).map_err(|e| ProverError::io(parent, e))?;
+    tmp.write_all(bytes).map_err(|e| ProverError::io(path, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| ProverError::io(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| ProverError::io(path, e.error))?;
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! The venue's side of inclusion proofs (`docs/INCLUSION.md`): recompute an
+//! epoch's salts, leaves and batch trees from the snapshot and the venue secret,
+//! check that they reproduce the published accounts commitment, and write one
+//! account's proof or every account's, streaming, batch by batch.
+//!
+//! The proof format and its check live in `backstop_verifier::inclusion`, so that
+//! users can verify without this crate.
+
+use crate::error::ProverError;
+use backstop_circuits::hash::FieldHasher;
+use backstop_circuits::model::Snapshot;
+use backstop_circuits::native::commit::{
+    BatchSize, BatchTree, account_salt, leaf, leaf_words, padding_salt, secret_element,
+};
+use backstop_circuits::r1cs::attestation::chain_roots;
+use backstop_circuits::secret::VenueSecret;
+use backstop_circuits::statement::EpochStatement;
+use backstop_verifier::inclusion::{
+    BATCH_ROOTS_FILE, BatchRootsFile, InclusionProof, ProofParts, RootsPlacement,
+};
+use rayon::prelude::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// An epoch as the venue recomputes it: snapshot, statement, secret element.
+#[derive(Debug)]
+pub struct VenueEpoch<'a, H: FieldHasher> {
+    snapshot: &'a Snapshot,
+    statement: &'a EpochStatement,
+    secret: H::F,
+    batch_size: BatchSize,
+}
+
+impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
+    /// Pairs a snapshot with a published statement; refuses a snapshot whose public
+    /// parameters (epoch, decimals, reserves, markets, prices) differ from the
+    /// statement's, or whose accounts do not fit the statement's `K` batches.
+    pub fn new(
+        snapshot: &'a Snapshot,
+        statement: &'a EpochStatement,
+        secret: &VenueSecret,
+        snapshot_path: &Path,
+    ) -> Result<Self, ProverError> {
+        if snapshot.params() != statement.params() {
+            return Err(ProverError::EpochMismatch(format!(
+                "the snapshot {} (epoch {}) does not have the published parameters of epoch {} (epoch, decimals, reserves, insurance fund, markets, prices or margin rates differ)",
+                snapshot_path.display(),
+                snapshot.params().epoch(),
+                statement.params().epoch()
+            )));
+        }
+        let batch_size = statement.shape().batch_size();
+        let k = batch_size.batch_count(snapshot.accounts().len()) as u64;
+        if k != statement.file().batch_count {
+            return Err(ProverError::EpochMismatch(format!(
+                "the snapshot {} has {} accounts, {k} batches of {}, but the statement has {} batches",
+                snapshot_path.display(),
+                snapshot.accounts().len(),
+                batch_size.get(),
+                statement.file().batch_count
+            )));
+        }
+        Ok(Self {
+            snapshot,
+            statement,
+            secret: secret_element::<H>(secret),
+            batch_size,
+        })
+    }
+
+    /// `K`.
+    pub fn batch_count(&self) -> usize {
+        self.batch_size.batch_count(self.snapshot.accounts().len())
+    }
+
+    /// The tree of batch `batch` (`docs/SPEC.md` §5.1–§5.3), exactly as
+    /// `commit_epoch` builds it.
+    pub fn batch_tree(&self, batch: usize) -> BatchTree<H> {
+        let epoch = self.snapshot.params().epoch();
+        let markets = self.snapshot.params().markets().len();
+        let accounts = self.snapshot.accounts();
+        let b = self.batch_size.get();
+        let leaves = (0..b)
+            .map(|j| {
+                let slot = batch * b + j;
+                match accounts.get(slot) {
+                    Some(a) => leaf::<H>(
+                        account_salt::<H>(self.secret, epoch, a.id()),
+                        &leaf_words(Some(a), markets),
+                    ),
+                    None => leaf::<H>(
+                        padding_salt::<H>(self.secret, epoch, slot as u64),
+                        &leaf_words(None, markets),
+                    ),
+                }
+            })
+            .collect();
+        BatchTree::new(leaves)
+    }
+
+    /// Every batch root, in parallel.
+    pub fn batch_roots(&self) -> Vec<H::F> {
+        (0..self.batch_count())
+            .into_par_iter()
+            .map(|b| self.batch_tree(b).root())
+            .collect()
+    }
+
+    /// Checks that `roots` chain to the statement's accounts commitment: the
+    /// snapshot and secret are the ones the epoch was proven with.
+    pub fn check_commitment(&self, roots: &[H::F]) -> Result<H::F, ProverError> {
+        let a_k = chain_roots::<H>(self.snapshot.params().epoch(), roots);
+        let published = &self.statement.file().accounts_commitment;
+        if H::to_hex(&a_k) != *published {
+            return Err(ProverError::EpochMismatch(format!(
+                "this snapshot and venue secret give accounts commitment {}, but the epoch publishes {published}: \
+                 wrong snapshot, wrong secret (--secret-file / BACKSTOP_VENUE_SECRET), or another epoch",
+                H::to_hex(&a_k)
+            )));
+        }
+        Ok(a_k)
+    }
+
+    /// The proof of the account at `index` (in id order) inside `tree`.
+    fn proof(
+        &self,
+        tree: &BatchTree<H>,
+        accounts_commitment: H::F,
+        index: usize,
+        roots: RootsPlacement<'_, H::F>,
+    ) -> InclusionProof {
+        let b = self.batch_size.get();
+        let account = &self.snapshot.accounts()[index];
+        let epoch = self.snapshot.params().epoch();
+        InclusionProof::new::<H>(ProofParts {
+            backend: self.statement.file().backend,
+            shape: &self.statement.file().shape,
+            params: self.snapshot.params(),
+            accounts_commitment,
+            account,
+            salt: account_salt::<H>(self.secret, epoch, account.id()),
+            batch: (index / b) as u64,
+            slot: (index % b) as u64,
+            path: &tree.path(index % b),
+            roots,
+        })
+    }
+
+    /// One account's proof with every batch root embedded.
+    pub fn prove_one(
+        &self,
+        account: u64,
+        snapshot_path: &Path,
+    ) -> Result<InclusionProof, ProverError> {
+        let index = self
+            .snapshot
+            .accounts()
+            .binary_search_by_key(&account, |a| a.id().get())
+            .map_err(|_| ProverError::UnknownAccount {
+                account,
+                snapshot: snapshot_path.to_path_buf(),
+            })?;
+        let roots = self.batch_roots();
+        let a_k = self.check_commitment(&roots)?;
+        let tree = self.batch_tree(index / self.batch_size.get());
+        Ok(self.proof(&tree, a_k, index, RootsPlacement::Embedded(&roots)))
+    }
+
+    /// Writes every account's proof to `out` (`<id>.json`, compact JSON) and the
+    /// shared `batch-roots.json`, building each batch tree once, batches in
+    /// parallel. Everything is written into a temporary sibling and renamed into
+    /// place only after the roots are checked against the published commitment.
+    pub fn prove_all(&self, out: &Path) -> Result<usize, ProverError> {
+        let (parent, name) = split_target(out)?;
+        if out.exists() && !out.join(BATCH_ROOTS_FILE).is_file() && !is_empty_dir(out) {
+            return Err(ProverError::Usage(format!(
+                "{} exists and is not a directory of inclusion proofs; refusing to replace it",
+                out.display()
+            )));
+        }
+        std::fs::create_dir_all(&parent).map_err(|e| ProverError::io(&parent, e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.tmp-"))
+            .tempdir_in(&parent)
+            .map_err(|e| ProverError::io(&parent, e))?;
+        let dir = tmp.path();
+        // The account files hold no commitment-dependent data but the claimed
+        // a_K, which is the published one if the check below passes.
+        let claimed = H::from_hex(&self.statement.file().accounts_commitment).ok_or_else(|| {
+            ProverError::EpochMismatch(
+                "statement.json: accounts_commitment is not a field element".into(),
+            )
+        })?;
+        let b = self.batch_size.get();
+        let n = self.snapshot.accounts().len();
+        let roots = (0..self.batch_count())
+            .into_par_iter()
+            .map(|batch| {
+                let tree = self.batch_tree(batch);
+                for index in batch * b..((batch + 1) * b).min(n) {
+                    let proof = self.proof(
+                        &tree,
+                        claimed,
+                        index,
+                        RootsPlacement::SharedFile(BATCH_ROOTS_FILE),
+                    );
+                    let path = dir.join(format!("{}.json", self.snapshot.accounts()[index].id()));
+                    write_json(&path, &proof, false)?;
+                }
+                Ok(tree.root())
+            })
+            .collect::<Result<Vec<_>, ProverError>>()?;
+        let a_k = self.check_commitment(&roots)?;
+        let shared = BatchRootsFile::new::<H>(
+            self.statement.file().backend,
+            self.snapshot.params().epoch(),
+            a_k,
+            &roots,
+        );
+        write_json(&dir.join(BATCH_ROOTS_FILE), &shared, true)?;
+        let kept = tmp.keep();
+        replace_dir(&kept, out, &parent, &name)?;
+        Ok(n)
+    }
+}
+
+fn is_empty_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
+}
+
+fn split_target(out: &Path) -> Result<(PathBuf, String), ProverError> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| ProverError::Usage(format!("{}: not a directory name", out.display())))?;
+    Ok((parent, name))
+}
+
+/// Renames the finished `tmp` to `out`, replacing an earlier output.
+fn replace_dir(tmp: &Path, out: &Path, parent: &Path, name: &str) -> Result<(), ProverError> {
+    if out.exists() {
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        std::fs::rename(out, &old).map_err(|e| ProverError::io(out, e))?;
+        std::fs::rename(tmp, out).map_err(|e| ProverError::io(out, e))?;
+        std::fs::remove_dir_all(&old).map_err(|e| ProverError::io(&old, e))?;
+    } else {
+        std::fs::rename(tmp, out).map_err(|e| ProverError::io(out, e))?;
+    }
+    Ok(())
+}
+
+/// Writes `value` as JSON (pretty or compact, with a final newline).
+pub fn write_json<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+    pretty: bool,
+) -> Result<(), ProverError> {
+    let mut bytes = if pretty {
+        serde_json::to_vec_pretty(value)
+    } else {
+        serde_json::to_vec(value)
+    }
+    .map_err(|e| ProverError::Usage(format!("{}: {e}", path.display())))?;
+    bytes.push(b'\n');
+    let mut f = std::fs::File::create(path).map_err(|e| ProverError::io(path, e))?;
+    f.write_all(&bytes).map_err(|e| ProverError::io(path, e))
+}
+
+/// Writes `value` as pretty JSON to `path` atomically (a temporary sibling renamed
+/// into place).
+pub fn write_json_atomically<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+) -> Result<(), ProverError> {
+    let (parent, name) = split_target(path)?;
+    std::fs::create_dir_all(&parent).map_err(|e| ProverError::io(&parent, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .tempfile_in(&parent)
+        .map_err(|e| ProverError::io(&parent, e))?;
+    write_json(tmp.path(), value, true)?;
+    tmp.persist(path)
+        .map_err(|e| ProverError::io(path, e.error))?;
+    Ok(())
+}

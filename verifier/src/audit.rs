@@ -1,0 +1,581 @@
+//! The auditor's report on an epoch: everything verifiable is verified
+//! ([`crate::verify_epoch_dir`]), and the [`Report`] says in plain words what was
+//! proven, what was revealed, which checks passed (with counts), and what the
+//! proofs do not cover. It renders to JSON, Markdown or plain text.
+
+use crate::artifacts::{PROOFS_DIR, VERIFYING_KEY_FILE};
+use crate::{Verified, VerifyError, read_statement, verify_epoch_dir};
+use ark_bn254::Bn254;
+use ark_groth16::VerifyingKey;
+use backstop_circuits::decimal::parse_unsigned_scaled;
+use backstop_circuits::statement::{EpochStatement, PublicOutputs};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The check holds.
+    Passed,
+    /// The check fails: the epoch does not verify.
+    Failed,
+    /// Not reached because an earlier check failed.
+    NotReached,
+}
+
+impl Status {
+    fn word(self) -> &'static str {
+        match self {
+            Status::Passed => "PASSED",
+            Status::Failed => "FAILED",
+            Status::NotReached => "not reached",
+        }
+    }
+}
+
+/// One check of the audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// Its outcome.
+    pub status: Status,
+    /// Details, with counts.
+    pub detail: String,
+}
+
+/// What an external reserves attestation claims, and whether its reserves figure
+/// matches the statement's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReservesAttestation {
+    /// The file.
+    pub file: String,
+    /// Its top-level fields, as given (values printed as JSON).
+    pub claims: Vec<(String, String)>,
+    /// Its `reserves` field.
+    pub reserves: Option<String>,
+    /// Whether `reserves` equals the statement's reserves exactly.
+    pub matches_statement: bool,
+    /// Why it does not match, if it does not.
+    pub problem: Option<String>,
+}
+
+/// The audit report of one epoch directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The epoch directory.
+    pub epoch_dir: String,
+    /// Whether every proof and the statement verified.
+    pub verified: bool,
+    /// The first failure, if any.
+    pub failure: Option<String>,
+    /// The epoch id, if the statement could be read.
+    pub epoch: Option<u64>,
+    /// The circuit shape id.
+    pub shape: Option<String>,
+    /// `K`.
+    pub batch_count: Option<u64>,
+    /// `B`.
+    pub batch_size: Option<u64>,
+    /// The published outputs.
+    pub outputs: Option<PublicOutputs>,
+    /// The published accounts commitment.
+    pub accounts_commitment: Option<String>,
+    /// Whether the verifying key was given by the auditor.
+    pub trusted_key: bool,
+    /// The verifying key hash named by the statement.
+    pub verifying_key_hash: Option<String>,
+    /// What the proofs establish (empty unless verified).
+    pub proven: Vec<String>,
+    /// What the published artifacts reveal.
+    pub revealed: Vec<String>,
+    /// The checks, in order.
+    pub checks: Vec<Check>,
+    /// What the proofs do not cover.
+    pub not_covered: Vec<String>,
+    /// The reserves attestation, if one was given.
+    pub reserves_attestation: Option<ReservesAttestation>,
+}
+
+/// The report's output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object.
+    Json,
+    /// Markdown.
+    Markdown,
+    /// Plain text.
+    Text,
+}
+
+impl Report {
+    /// Whether the auditor should accept: everything verified and the reserves
+    /// attestation, if given, matches.
+    pub fn ok(&self) -> bool {
+        self.verified
+            && self
+                .reserves_attestation
+                .as_ref()
+                .is_none_or(|r| r.matches_statement)
+    }
+
+    /// Renders the report.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Json => self.to_json(),
+            Format::Markdown => self.to_markdown(),
+            Format::Text => self.to_text(),
+        }
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        // Serializing plain strings, numbers and booleans cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    fn verdict(&self) -> String {
+        match (&self.failure, self.ok()) {
+            (Some(f), _) => format!("FAILED: {f}"),
+            (None, true) => "VERIFIED".to_owned(),
+            (None, false) => {
+                "VERIFIED, but the reserves attestation does not match the statement".to_owned()
+            }
+        }
+    }
+
+    /// Markdown, with one section per part.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let epoch = self.epoch.map_or_else(|| "?".to_owned(), |e| e.to_string());
+        let _ = writeln!(s, "# Backstop audit: epoch {epoch}\n");
+        let _ = writeln!(s, "**Result: {}**\n", self.verdict());
+        let _ = writeln!(s, "- Epoch directory: `{}`", self.epoch_dir);
+        if let (Some(shape), Some(k), Some(b)) = (&self.shape, self.batch_count, self.batch_size) {
+            let _ = writeln!(s, "- Circuit: `{shape}`, {k} batches of {b} accounts");
+        }
+        if let Some(c) = &self.accounts_commitment {
+            let _ = writeln!(s, "- Accounts commitment: `{c}`");
+        }
+        if let Some(h) = &self.verifying_key_hash {
+            let who = if self.trusted_key {
+                "given by the auditor"
+            } else {
+                "the epoch directory's own copy"
+            };
+            let _ = writeln!(s, "- Verifying key: `{h}` ({who})");
+        }
+        if let Some(o) = &self.outputs {
+            let _ = writeln!(
+                s,
+                "- Published outputs: `{}`",
+                serde_json::to_string(o).unwrap_or_default()
+            );
+        }
+        let section = |s: &mut String, title: &str, items: &[String]| {
+            let _ = writeln!(s, "\n## {title}\n");
+            if items.is_empty() {
+                let _ = writeln!(s, "- (nothing: the epoch did not verify)");
+            }
+            for i in items {
+                let _ = writeln!(s, "- {i}");
+            }
+        };
+        section(&mut s, "What was proven", &self.proven);
+        section(&mut s, "What was revealed", &self.revealed);
+        let _ = writeln!(s, "\n## Checks\n");
+        let _ = writeln!(s, "| check | result | details |");
+        let _ = writeln!(s, "| --- | --- | --- |");
+        for c in &self.checks {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                c.name,
+                c.status.word(),
+                c.detail.replace('|', "\\|")
+            );
+        }
+        section(&mut s, "What the proofs do not cover", &self.not_covered);
+        if let Some(r) = &self.reserves_attestation {
+            let _ = writeln!(s, "\n## Reserves attestation (`{}`)\n", r.file);
+            let _ = writeln!(
+                s,
+                "Backstop does not verify this document; it only checks that its reserves figure equals the statement's.\n"
+            );
+            for (k, v) in &r.claims {
+                let _ = writeln!(s, "- {k}: {v}");
+            }
+            let _ = writeln!(s, "\nReserves figure: {}", reserves_verdict(r));
+        }
+        s
+    }
+
+    /// Plain text for a terminal.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let epoch = self.epoch.map_or_else(|| "?".to_owned(), |e| e.to_string());
+        let _ = writeln!(s, "Backstop audit of epoch {epoch} ({})", self.epoch_dir);
+        let _ = writeln!(s, "Result: {}", self.verdict());
+        if let (Some(shape), Some(k), Some(b)) = (&self.shape, self.batch_count, self.batch_size) {
+            let _ = writeln!(s, "Circuit: {shape}, {k} batches of {b} accounts");
+        }
+        if let Some(c) = &self.accounts_commitment {
+            let _ = writeln!(s, "Accounts commitment: {c}");
+        }
+        if let Some(o) = &self.outputs {
+            let _ = writeln!(
+                s,
+                "Published outputs: {}",
+                serde_json::to_string(o).unwrap_or_default()
+            );
+        }
+        let list = |s: &mut String, title: &str, items: &[String]| {
+            let _ = writeln!(s, "\n{title}:");
+            if items.is_empty() {
+                let _ = writeln!(s, "  (nothing: the epoch did not verify)");
+            }
+            for i in items {
+                let _ = writeln!(s, "  - {i}");
+            }
+        };
+        list(&mut s, "What was proven", &self.proven);
+        list(&mut s, "What was revealed", &self.revealed);
+        let _ = writeln!(s, "\nChecks:");
+        for c in &self.checks {
+            let _ = writeln!(s, "  [{}] {}: {}", c.status.word(), c.name, c.detail);
+        }
+        list(&mut s, "What the proofs do not cover", &self.not_covered);
+        if let Some(r) = &self.reserves_attestation {
+            let _ = writeln!(
+                s,
+                "\nReserves attestation {} (NOT verified by Backstop beyond its reserves figure):",
+                r.file
+            );
+            for (k, v) in &r.claims {
+                let _ = writeln!(s, "  {k}: {v}");
+            }
+            let _ = writeln!(s, "  reserves figure: {}", reserves_verdict(r));
+        }
+        s
+    }
+}
+
+fn reserves_verdict(r: &ReservesAttestation) -> String {
+    match (&r.problem, r.matches_statement) {
+        (_, true) => "matches the statement's reserves exactly".to_owned(),
+        (Some(p), false) => format!("MISMATCH: {p}"),
+        (None, false) => "MISMATCH".to_owned(),
+    }
+}
+
+/// Reads a reserves attestation: a JSON object whose `reserves` field (an exact
+/// decimal string in quote units) is compared with the statement's; every other
+/// field is shown as it is.
+pub fn read_reserves_attestation(
+    path: &Path,
+    statement: Option<&EpochStatement>,
+) -> ReservesAttestation {
+    let file = path.display().to_string();
+    let failed = |problem: String| ReservesAttestation {
+        file: file.clone(),
+        claims: Vec::new(),
+        reserves: None,
+        matches_statement: false,
+        problem: Some(problem),
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return failed(format!("cannot read: {e}")),
+    };
+    let object = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(o)) => o,
+        Ok(_) => return failed("not a JSON object".to_owned()),
+        Err(e) => return failed(format!("not JSON: {e}")),
+    };
+    let claims = object
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect();
+    let reserves = object
+        .get("reserves")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let problem = match (&reserves, statement) {
+        (None, _) => Some("no \"reserves\" string field (quote units, exact decimal)".to_owned()),
+        (Some(_), None) => Some("the statement could not be read".to_owned()),
+        (Some(text), Some(st)) => {
+            let q = st.params().quote_decimals();
+            match parse_unsigned_scaled(text, q, "0 <= reserves < 2^128") {
+                Ok(v) if v == st.params().reserves() => None,
+                Ok(_) => Some(format!(
+                    "it states reserves {text}, the statement publishes {}",
+                    st.file().reserves
+                )),
+                Err(e) => Some(format!("reserves {text:?}: {e}")),
+            }
+        }
+    };
+    ReservesAttestation {
+        file,
+        claims,
+        reserves,
+        matches_statement: problem.is_none(),
+        problem,
+    }
+}
+
+fn revealed() -> Vec<String> {
+    [
+        "the epoch's prices, decimals and maintenance margin rates, reserves and the insurance fund",
+        "the accounts commitment (a hash chain over salted leaves: reveals no balance, position or id)",
+        "hiding commitments to the running state after each batch (blinded: reveal no partial sum)",
+        "the batch count K and batch size B, hence the account count N only within ((K-1)·B, K·B]",
+        "the liquidation set (ids of liquidatable accounts), the bad debt D, solvent and insurance_covered",
+        "nothing else: balances, positions, other ids and total liabilities L stay hidden; Groth16 proofs are zero-knowledge",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
+}
+
+fn not_covered(trusted_key: bool, reserves: Option<&ReservesAttestation>) -> Vec<String> {
+    let mut v = Vec::new();
+    v.push(match reserves {
+        None => "Reserves: the proofs take the published reserves figure as given. That the venue actually holds them must be attested separately (custodian statement, proof of reserves); none was given to this audit.".to_owned(),
+        Some(_) => "Reserves: the proofs take the published reserves figure as given. The reserves attestation shown below is NOT verified by Backstop beyond checking that its figure equals the statement's.".to_owned(),
+    });
+    v.push(if trusted_key {
+        "Trusted setup: the verifying key was given to this audit. Groth16 keys from a single-party setup (`backstop setup`) let whoever ran it forge proofs; the proofs convince only if that key comes from a multi-party ceremony or a party you trust.".to_owned()
+    } else {
+        "Trusted setup: the verifying key was taken from the epoch directory itself, so this audit only shows the venue was consistent with itself. Pass --key with a key from a setup you trust; keys from a single-party setup let whoever ran it forge proofs, unless they come from a multi-party ceremony.".to_owned()
+    });
+    v.push("Completeness of the account set: the proofs cover exactly the accounts the venue committed to. An account left out, or committed with altered data, is detected only by its owner: every user must check their own inclusion proof (`backstop inclusion verify PROOF.json --epoch EPOCH_DIR`).".to_owned());
+    v.push("The venue secret: salts and state blindings derive from it. It must stay secret; if it leaks (or the public demo secret was used), every leaf can be opened by guessing account data. Nothing in the published artifacts shows which secret was used.".to_owned());
+    v.push("Prices: oracle prices and margin rates are taken as published. The proofs establish the liquidation set at these prices, not that the prices were the market's.".to_owned());
+    v.push("Liabilities L are proven against reserves but not published; only solvent = (L <= reserves) is.".to_owned());
+    v
+}
+
+fn proven(statement: &EpochStatement) -> Vec<String> {
+    let f = statement.file();
+    let b = statement.shape().batch_size().get() as u64;
+    let k = f.batch_count;
+    let liq = &f.liquidations;
+    let shown: Vec<&str> = liq.iter().take(10).map(String::as_str).collect();
+    let more = if liq.len() > 10 {
+        format!(", … ({} more)", liq.len() - 10)
+    } else {
+        String::new()
+    };
+    vec![
+        format!(
+            "Every account in accounts commitment {} ({} to {} accounts in {k} batches of {b}) was evaluated at the published prices with exact integer arithmetic, cross-margined over {} markets; ids are distinct and every balance and size is within the bounds of SPEC §3.",
+            f.accounts_commitment,
+            (k - 1) * b + 1,
+            k * b,
+            f.markets.len()
+        ),
+        format!(
+            "The liquidation set is exactly the accounts with total value below maintenance requirement: {} account(s) [{}{more}].",
+            liq.len(),
+            shown.join(", ")
+        ),
+        format!(
+            "Bad debt (sum of negative equity) D = {} quote units, exactly.",
+            f.bad_debt
+        ),
+        format!(
+            "solvent = {}: total liabilities L {} reserves {}.",
+            f.solvent,
+            if f.solvent { "<=" } else { ">" },
+            f.reserves
+        ),
+        format!(
+            "insurance_covered = {}: D {} insurance fund {}.",
+            f.insurance_covered,
+            if f.insurance_covered { "<=" } else { ">" },
+            f.insurance_fund
+        ),
+        "Padding slots hold nothing and appear only at the end of the last batch; batches chain in order through hiding state commitments.".to_owned(),
+    ]
+}
+
+/// Verifies `epoch_dir` (with `trusted_key` when given) and builds the report;
+/// `reserves_attestation` is read and matched against the statement's reserves.
+pub fn audit_epoch(
+    epoch_dir: &Path,
+    trusted_key: Option<&VerifyingKey<Bn254>>,
+    reserves_attestation: Option<&Path>,
+) -> Report {
+    let statement = read_statement(epoch_dir);
+    let result = verify_epoch_dir(epoch_dir, trusted_key);
+    let st = statement.as_ref().ok();
+    let reserves = reserves_attestation.map(|p| read_reserves_attestation(p, st));
+    let mut checks = Vec::new();
+    let k = st.map_or(0, |s| s.file().batch_count);
+    let statement_check = match &statement {
+        Ok(s) => Check {
+            name: "statement.json".into(),
+            status: Status::Passed,
+            detail: format!(
+                "parsed and validated: {} markets within the bounds of SPEC §3, K = {k} batches with K·B <= 2^32, {k} state commitments, {} liquidation ids strictly ascending, bad debt exact",
+                s.params().markets().len(),
+                s.liquidations().len()
+            ),
+        },
+        Err(e) => Check {
+            name: "statement.json".into(),
+            status: Status::Failed,
+            detail: e.to_string(),
+        },
+    };
+    let statement_ok = statement_check.status == Status::Passed;
+    checks.push(statement_check);
+    let key_source = if trusted_key.is_some() {
+        "the key given to the audit"
+    } else {
+        "the epoch directory's verifying_key.bin"
+    };
+    let (key_status, layout_status, proofs_status) = match &result {
+        Ok(_) => (Status::Passed, Status::Passed, Status::Passed),
+        Err(_) if !statement_ok => (Status::NotReached, Status::NotReached, Status::NotReached),
+        Err(VerifyError::VerifyingKey(_) | VerifyError::VerifyingKeyMismatch { .. }) => {
+            (Status::Failed, Status::NotReached, Status::NotReached)
+        }
+        Err(VerifyError::Io { path, .. })
+            if path.file_name().is_some_and(|n| n == VERIFYING_KEY_FILE) =>
+        {
+            (Status::Failed, Status::NotReached, Status::NotReached)
+        }
+        Err(VerifyError::UnexpectedFile(_)) => (Status::Passed, Status::Failed, Status::NotReached),
+        Err(_) => (Status::Passed, Status::Passed, Status::Failed),
+    };
+    let failure = result.as_ref().err().map(ToString::to_string);
+    let failed_detail = |status: Status, ok: String| match (status, &failure) {
+        (Status::Failed, Some(f)) => f.clone(),
+        _ => ok,
+    };
+    checks.push(Check {
+        name: "verifying key".into(),
+        status: key_status,
+        detail: failed_detail(
+            key_status,
+            format!("{key_source}: its SHA-256 matches the statement's verifying_key_hash; 1 public input per proof"),
+        ),
+    });
+    checks.push(Check {
+        name: "proofs directory".into(),
+        status: layout_status,
+        detail: failed_detail(
+            layout_status,
+            format!("{PROOFS_DIR}/ holds exactly the {k} batch proofs and nothing else"),
+        ),
+    });
+    checks.push(Check {
+        name: "batch proofs".into(),
+        status: proofs_status,
+        detail: failed_detail(
+            proofs_status,
+            format!(
+                "{k} of {k} Groth16 proofs verified, each against the public input x_b computed from statement.json alone (params hash, batch index, K, C_(b-1), C_b, outputs)"
+            ),
+        ),
+    });
+    checks.push(Check {
+        name: "chain and outputs".into(),
+        status: proofs_status,
+        detail: failed_detail(
+            proofs_status,
+            format!(
+                "{k} batches linked C_init -> C_0 -> … -> C_{}; the last opens the final state into the published accounts commitment, liquidation set, D, solvent and insurance_covered",
+                k.saturating_sub(1)
+            ),
+        ),
+    });
+    if let Some(r) = &reserves {
+        checks.push(Check {
+            name: "reserves attestation figure".into(),
+            status: if r.matches_statement {
+                Status::Passed
+            } else {
+                Status::Failed
+            },
+            detail: reserves_verdict(r),
+        });
+    }
+    let verified: Option<&Verified> = result.as_ref().ok();
+    Report {
+        epoch_dir: epoch_dir.display().to_string(),
+        verified: verified.is_some(),
+        failure,
+        epoch: st.map(|s| s.file().epoch),
+        shape: st.map(|s| s.file().shape.id.clone()),
+        batch_count: st.map(|s| s.file().batch_count),
+        batch_size: st.map(|s| s.file().shape.batch_size),
+        outputs: st.map(EpochStatement::outputs),
+        accounts_commitment: st.map(|s| s.file().accounts_commitment.clone()),
+        trusted_key: trusted_key.is_some(),
+        verifying_key_hash: st.map(|s| s.file().verifying_key_hash.clone()),
+        proven: verified.map_or_else(Vec::new, |v| proven(&v.statement)),
+        revealed: revealed(),
+        checks,
+        not_covered: not_covered(trusted_key.is_some(), reserves.as_ref()),
+        reserves_attestation: reserves,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_epoch_gives_a_failed_report_in_every_format() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-epoch");
+        let report = audit_epoch(&dir, None, None);
+        assert!(!report.verified && !report.ok());
+        assert!(report.proven.is_empty());
+        assert_eq!(report.checks[0].status, Status::Failed);
+        assert!(
+            report.checks[1..]
+                .iter()
+                .all(|c| c.status == Status::NotReached)
+        );
+        assert_eq!(report.not_covered.len(), 6);
+        let json: serde_json::Value = serde_json::from_str(&report.render(Format::Json)).unwrap();
+        assert_eq!(json["verified"], false);
+        assert!(report.render(Format::Markdown).contains("**Result: FAILED"));
+        assert!(
+            report
+                .render(Format::Text)
+                .contains("[FAILED] statement.json")
+        );
+    }
+
+    #[test]
+    fn a_reserves_attestation_without_a_statement_does_not_match() {
+        let dir = std::env::temp_dir().join(format!("backstop-audit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("reserves.json");
+        std::fs::write(&path, r#"{"issuer":"X","reserves":"10"}"#).unwrap();
+        let r = read_reserves_attestation(&path, None);
+        assert!(!r.matches_statement);
+        assert_eq!(r.reserves.as_deref(), Some("10"));
+        assert_eq!(r.claims.len(), 2);
+        std::fs::write(&path, "[1]").unwrap();
+        assert!(
+            read_reserves_attestation(&path, None)
+                .problem
+                .unwrap()
+                .contains("not a JSON object")
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

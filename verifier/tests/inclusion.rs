@@ -1,0 +1,643 @@
+//! Inclusion proofs (`backstop_verifier::inclusion`, `docs/INCLUSION.md`) on epochs
+//! committed here with the native engine (no proving: inclusion checks only read
+//! `statement.json`): honest proofs verify for every account, and every change to
+//! the account's data, salt, path, roots or epoch is refused with an error naming
+//! it; a liquidation set that lies about the account is reported. The committed
+//! test vectors (`tests/data/inclusion_vectors.json`) are recomputed and, when
+//! Node.js is present, checked by `scripts/node/verify-inclusion.mjs` with
+//! circomlibjs, an implementation independent of this crate.
+//!
+//! Regenerate the vectors after an intended change with
+//! `BACKSTOP_REGENERATE_VECTORS=1 cargo test -p backstop-verifier --test inclusion`.
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
+
+use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
+use backstop_circuits::model::{
+    Account, AccountId, Balance, EpochParams, MarginBps, Market, Price, Size, Snapshot,
+};
+use backstop_circuits::native::commit::{
+    BatchSize, EpochCommitment, account_salt, commit_epoch, leaf, leaf_words, secret_element, tag,
+    tags,
+};
+use backstop_circuits::native::evaluate;
+use backstop_circuits::secret::VenueSecret;
+use backstop_circuits::shape::CircuitShape;
+use backstop_circuits::statement::{
+    Backend, EpochStatement, PublicOutputs, StatementFile, publish,
+};
+use backstop_verifier::inclusion::{
+    BATCH_ROOTS_FILE, BatchRootsFile, InclusionError, InclusionProof, PositionData, ProofParts,
+    RootsPlacement, verify_inclusion, verify_inclusion_file, verify_inclusion_for_statement,
+};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+type H = Bn254Poseidon;
+
+const SECRET_HEX: &str = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
+const B: u64 = 8;
+
+fn secret() -> VenueSecret {
+    VenueSecret::from_hex(SECRET_HEX).unwrap()
+}
+
+/// Ten accounts in two markets: longs and shorts, a negative balance, an account
+/// with no position, one liquidatable, one underwater, ids 0 and 2^64 − 1.
+fn book(epoch: u64) -> Snapshot {
+    let markets = vec![
+        Market::new(
+            "BTC",
+            Price::new(6_425_050).unwrap(),
+            2,
+            8,
+            MarginBps::new(50).unwrap(),
+        )
+        .unwrap(),
+        Market::new(
+            "ETH",
+            Price::new(3_587_340).unwrap(),
+            3,
+            6,
+            MarginBps::new(100).unwrap(),
+        )
+        .unwrap(),
+    ];
+    let params = EpochParams::new(epoch, 6, 1_000_000_000_000, 50_000_000_000, markets).unwrap();
+    // (id, balance in 10^-6 quote, BTC size in 10^-8, ETH size in 10^-6)
+    let rows: [(u64, i128, i128, i128); 10] = [
+        (0, 1_000_000_000, 0, 0),
+        (7, 25_000_000_000, 10_000_000, -2_000_000),
+        (42, -1_500_000_000, 0, 3_000_000),
+        (43, 100, 0, 0),
+        (1_000, 5_000_000_000, -5_000_000, 0),
+        // TV ≈ 3.1 − 0.05·64250.5 + ... : liquidatable (just above zero equity).
+        (1_001, -3_200_000_000, 5_000_000, 0),
+        // Underwater: negative equity.
+        (1_002, -40_000_000_000, 50_000_000, 0),
+        (90_000, 0, 0, 1),
+        (90_001, 123_456_789, -1, -1),
+        (u64::MAX, 9_999_999_999, 200_000_000, -10_000_000),
+    ];
+    let accounts = rows
+        .iter()
+        .map(|&(id, bal, btc, eth)| {
+            Account::new(
+                AccountId::new(id),
+                Balance::new(bal).unwrap(),
+                vec![Size::new(btc).unwrap(), Size::new(eth).unwrap()],
+            )
+        })
+        .collect();
+    Snapshot::new(params, accounts).unwrap()
+}
+
+/// A committed epoch and its published statement (a dummy key hash: no proofs).
+struct Epoch<F: FieldHasher> {
+    snapshot: Snapshot,
+    commitment: EpochCommitment<F>,
+    file: StatementFile,
+}
+
+impl<F: FieldHasher> Epoch<F> {
+    fn new(epoch: u64, backend: Backend) -> Self {
+        let snapshot = book(epoch);
+        let commitment = commit_epoch::<F>(&snapshot, &secret(), BatchSize::new(B).unwrap());
+        let outputs = PublicOutputs::from_evaluation(snapshot.params(), &evaluate(&snapshot));
+        let shape = CircuitShape::new(B, 2).unwrap();
+        let file = publish(
+            backend,
+            shape,
+            "00".repeat(32),
+            snapshot.params(),
+            &outputs,
+            &commitment,
+        );
+        Self {
+            snapshot,
+            commitment,
+            file,
+        }
+    }
+
+    fn statement(&self) -> EpochStatement {
+        EpochStatement::new(self.file.clone()).unwrap()
+    }
+
+    fn roots(&self) -> Vec<F::F> {
+        self.commitment.batches.iter().map(|t| t.root()).collect()
+    }
+
+    /// The proof of the account at `index` (id order), roots embedded.
+    fn proof(&self, index: usize) -> InclusionProof {
+        let b = B as usize;
+        let account = &self.snapshot.accounts()[index];
+        let epoch = self.snapshot.params().epoch();
+        let roots = self.roots();
+        InclusionProof::new::<F>(ProofParts {
+            backend: self.file.backend,
+            shape: &self.file.shape,
+            params: self.snapshot.params(),
+            accounts_commitment: self.commitment.accounts_commitment,
+            account,
+            salt: account_salt::<F>(secret_element::<F>(&secret()), epoch, account.id()),
+            batch: (index / b) as u64,
+            slot: (index % b) as u64,
+            path: &self.commitment.batches[index / b].path(index % b),
+            roots: RootsPlacement::Embedded(&roots),
+        })
+    }
+}
+
+fn bn(epoch: u64) -> Epoch<H> {
+    Epoch::new(epoch, Backend::Groth16Bn254)
+}
+
+fn check(proof: &InclusionProof, statement: &EpochStatement) -> Result<(), InclusionError> {
+    let roots = proof.batch_roots.clone().unwrap();
+    verify_inclusion::<H>(proof, &roots, statement).map(drop)
+}
+
+#[test]
+fn every_account_verifies_and_reports_its_liquidation_status() {
+    let e = bn(77);
+    let statement = e.statement();
+    let eval = evaluate(&e.snapshot);
+    assert!(
+        !eval.liquidations.is_empty() && eval.bad_debt > 0,
+        "the book has both"
+    );
+    for (i, a) in e.snapshot.accounts().iter().enumerate() {
+        let proof = e.proof(i);
+        let roots = proof.batch_roots.clone().unwrap();
+        let report = verify_inclusion::<H>(&proof, &roots, &statement).unwrap();
+        assert_eq!(report.account_id, a.id().to_string());
+        assert_eq!(report.slot, i as u64);
+        assert_eq!(report.liquidatable, eval.liquidations.contains(&a.id()));
+        assert!(report.liquidation_consistent(), "account {}", a.id());
+        assert!(!report.demo_secret);
+    }
+    // The exact decimal strings of the snapshot.
+    let p = e.proof(2);
+    assert_eq!(p.account.account_id, "42");
+    assert_eq!(p.account.quote_balance, "-1500");
+    assert_eq!(
+        p.account.positions,
+        vec![PositionData {
+            market: "ETH".into(),
+            size: "3".into()
+        }]
+    );
+}
+
+#[test]
+fn a_changed_balance_is_refused() {
+    let e = bn(77);
+    let mut p = e.proof(1);
+    p.account.quote_balance = "25000.000001".into();
+    assert!(matches!(
+        check(&p, &e.statement()),
+        Err(InclusionError::NotInBatch {
+            account: 7,
+            batch: 0,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_changed_position_is_refused() {
+    let e = bn(77);
+    let statement = e.statement();
+    let mut p = e.proof(1);
+    p.account.positions[0].size = "0.1000001".into();
+    assert!(matches!(
+        check(&p, &statement),
+        Err(InclusionError::NotInBatch { .. })
+    ));
+    // A position dropped, or one added.
+    let mut p = e.proof(1);
+    p.account.positions.pop();
+    assert!(matches!(
+        check(&p, &statement),
+        Err(InclusionError::NotInBatch { .. })
+    ));
+    let mut p = e.proof(3);
+    p.account.positions.push(PositionData {
+        market: "BTC".into(),
+        size: "0.00000001".into(),
+    });
+    assert!(matches!(
+        check(&p, &statement),
+        Err(InclusionError::NotInBatch { .. })
+    ));
+    // The same size in another market.
+    let mut p = e.proof(2);
+    p.account.positions[0].market = "BTC".into();
+    assert!(matches!(
+        check(&p, &statement),
+        Err(InclusionError::NotInBatch { .. })
+    ));
+}
+
+#[test]
+fn a_wrong_salt_is_refused() {
+    let e = bn(77);
+    let statement = e.statement();
+    let mut p = e.proof(4);
+    p.salt = e.proof(5).salt;
+    assert!(matches!(
+        check(&p, &statement),
+        Err(InclusionError::NotInBatch { .. })
+    ));
+    // The demo secret's salt for this account.
+    let demo = account_salt::<H>(
+        secret_element::<H>(&VenueSecret::demo()),
+        77,
+        AccountId::new(1_000),
+    );
+    let mut p = e.proof(4);
+    p.salt = H::to_hex(&demo);
+    assert!(matches!(
+        check(&p, &statement),
+        Err(InclusionError::NotInBatch { .. })
+    ));
+}
+
+#[test]
+fn a_swapped_sibling_or_moved_position_is_refused() {
+    let e = bn(77);
+    let statement = e.statement();
+    let mut p = e.proof(9);
+    p.path[0].siblings.swap(0, 1);
+    assert!(matches!(
+        check(&p, &statement),
+        Err(InclusionError::NotInBatch { batch: 1, .. })
+    ));
+    let mut p = e.proof(0);
+    p.path[0].position = 1;
+    p.slot = 1;
+    assert!(matches!(
+        check(&p, &statement),
+        Err(InclusionError::NotInBatch { .. })
+    ));
+    // A slot that disagrees with the path is refused by name.
+    let mut p = e.proof(0);
+    p.slot = 3;
+    assert!(
+        matches!(check(&p, &statement), Err(InclusionError::Field { field, .. }) if field == "slot")
+    );
+}
+
+#[test]
+fn another_epoch_is_refused() {
+    let e77 = bn(77);
+    let e78 = bn(78);
+    // A proof of epoch 77 against epoch 78's statement.
+    assert!(matches!(
+        check(&e77.proof(1), &e78.statement()),
+        Err(InclusionError::Epoch {
+            proof: 77,
+            statement: 78
+        })
+    ));
+    // Relabelled as epoch 78: the salts, a_0 and the roots are epoch 77's.
+    let mut p = e77.proof(1);
+    p.epoch = 78;
+    assert!(matches!(
+        check(&p, &e78.statement()),
+        Err(InclusionError::NotInCommitment { .. })
+    ));
+    // Epoch 77's account, salt and path with epoch 78's roots.
+    let mut p = e77.proof(1);
+    p.epoch = 78;
+    p.batch_roots = e78.proof(1).batch_roots;
+    assert!(matches!(
+        check(&p, &e78.statement()),
+        Err(InclusionError::NotInBatch { .. })
+    ));
+}
+
+#[test]
+fn roots_that_do_not_chain_to_the_commitment_are_refused() {
+    // A venue that left an account out of the committed epoch hands its owner a
+    // proof over roots of its own making: the chain does not reach a_K.
+    let e = bn(77);
+    let mut p = e.proof(1);
+    let mut roots = p.batch_roots.clone().unwrap();
+    roots.push(roots[0].clone());
+    p.batch_roots = Some(roots.clone());
+    assert!(
+        matches!(check(&p, &e.statement()), Err(InclusionError::Field { field, .. }) if field == "batch_roots")
+    );
+    let other = bn(79);
+    let mut p = other.proof(1);
+    p.epoch = 77;
+    p.accounts_commitment = e.file.accounts_commitment.clone();
+    let err = check(&p, &e.statement()).unwrap_err();
+    assert!(
+        matches!(err, InclusionError::NotInCommitment { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("NOT shown to be in the committed epoch")
+    );
+}
+
+#[test]
+fn a_lying_liquidation_set_is_reported() {
+    let e = bn(77);
+    let eval = evaluate(&e.snapshot);
+    let liquidated = eval.liquidations[0];
+    let index = e
+        .snapshot
+        .accounts()
+        .iter()
+        .position(|a| a.id() == liquidated)
+        .unwrap();
+    // The venue omits a liquidatable account from the published set ...
+    let mut file = e.file.clone();
+    file.liquidations.retain(|id| *id != liquidated.to_string());
+    let statement = EpochStatement::new(file).unwrap();
+    let p = e.proof(index);
+    let r = verify_inclusion::<H>(&p, p.batch_roots.as_ref().unwrap(), &statement).unwrap();
+    assert!(r.liquidatable && !r.listed_as_liquidatable && !r.liquidation_consistent());
+    // ... or lists a healthy one.
+    let mut file = e.file.clone();
+    file.liquidations = vec!["7".into()];
+    let statement = EpochStatement::new(file).unwrap();
+    let p = e.proof(1);
+    let r = verify_inclusion::<H>(&p, p.batch_roots.as_ref().unwrap(), &statement).unwrap();
+    assert!(!r.liquidatable && r.listed_as_liquidatable && !r.liquidation_consistent());
+}
+
+#[test]
+fn malformed_fields_are_named() {
+    let e = bn(77);
+    let statement = e.statement();
+    let field_of = |p: &InclusionProof| match check(p, &statement) {
+        Err(InclusionError::Field { field, .. }) => field,
+        other => panic!("expected a field error, got {other:?}"),
+    };
+    let mut p = e.proof(1);
+    p.account.positions[1].market = "SOL".into();
+    assert_eq!(field_of(&p), "account.positions[1].market");
+    let mut p = e.proof(1);
+    p.account.positions[1].size = "-2.0000001".into();
+    assert_eq!(field_of(&p), "account.positions[1].size");
+    let mut p = e.proof(1);
+    p.account.quote_balance = "9223372036854.775808".into();
+    assert_eq!(field_of(&p), "account.quote_balance");
+    let mut p = e.proof(1);
+    p.account.account_id = "007".into();
+    assert_eq!(field_of(&p), "account.account_id");
+    let mut p = e.proof(1);
+    p.path[0].siblings[3] =
+        "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001".into();
+    assert_eq!(field_of(&p), "path[0].siblings[3]");
+    let mut p = e.proof(1);
+    p.path[0].siblings.pop();
+    assert_eq!(field_of(&p), "path[0].siblings");
+    let mut p = e.proof(1);
+    p.path.push(p.path[0].clone());
+    assert_eq!(field_of(&p), "path");
+    let mut p = e.proof(1);
+    p.batch = 2;
+    assert_eq!(field_of(&p), "batch");
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("inclusion-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn proofs_with_a_shared_roots_file_verify() {
+    let e = bn(77);
+    let dir = scratch("shared");
+    let roots = e.roots();
+    let shared = BatchRootsFile::new::<H>(
+        Backend::Groth16Bn254,
+        77,
+        e.commitment.accounts_commitment,
+        &roots,
+    );
+    std::fs::write(
+        dir.join(BATCH_ROOTS_FILE),
+        serde_json::to_vec(&shared).unwrap(),
+    )
+    .unwrap();
+    let mut p = e.proof(8);
+    p.batch_roots = None;
+    p.batch_roots_file = Some(BATCH_ROOTS_FILE.into());
+    let path = dir.join("1002.json");
+    std::fs::write(&path, serde_json::to_vec(&p).unwrap()).unwrap();
+    let r = verify_inclusion_file(&path, &e.statement()).unwrap();
+    assert_eq!((r.account_id.as_str(), r.batch), ("90001", 1));
+    // A roots file of another epoch is refused by name.
+    let other = BatchRootsFile::new::<H>(
+        Backend::Groth16Bn254,
+        78,
+        e.commitment.accounts_commitment,
+        &roots,
+    );
+    std::fs::write(
+        dir.join(BATCH_ROOTS_FILE),
+        serde_json::to_vec(&other).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        matches!(verify_inclusion_file(&path, &e.statement()), Err(InclusionError::Field { field, .. }) if field == "epoch")
+    );
+    std::fs::remove_file(dir.join(BATCH_ROOTS_FILE)).unwrap();
+    assert!(matches!(
+        verify_inclusion_file(&path, &e.statement()),
+        Err(InclusionError::Io { .. })
+    ));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_check_is_generic_over_the_hash() {
+    // The same proof layout over Pasta Poseidon for a halo2-pasta statement.
+    let e = Epoch::<PastaPoseidon>::new(77, Backend::Halo2Pasta);
+    let statement = e.statement();
+    let p = e.proof(9);
+    let r =
+        verify_inclusion_for_statement(&p, p.batch_roots.as_ref().unwrap(), &statement).unwrap();
+    assert_eq!(r.account_id, u64::MAX.to_string());
+    // A BN254 proof of the same book does not pass as a Pasta one.
+    let mut bn = bn(77).proof(9);
+    bn.backend = Backend::Halo2Pasta;
+    assert!(
+        verify_inclusion_for_statement(&bn, bn.batch_roots.as_ref().unwrap(), &statement).is_err()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Test vectors for third-party implementations (docs/INCLUSION.md).
+// ---------------------------------------------------------------------------
+
+fn vectors_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/inclusion_vectors.json")
+}
+
+/// The vectors: the epoch's statement, and for a few accounts every intermediate
+/// value of the check, and the proof itself.
+fn vectors() -> Value {
+    let e = bn(77);
+    let s = secret_element::<H>(&secret());
+    let markets = 2;
+    let accounts: Vec<Value> = [1usize, 2, 5, 9]
+        .iter()
+        .map(|&i| {
+            let a = &e.snapshot.accounts()[i];
+            let salt = account_salt::<H>(s, 77, a.id());
+            let words = leaf_words(Some(a), markets);
+            let mut lanes = vec![a.id().get().to_string()];
+            lanes
+                .push(backstop_circuits::native::commit::lane(a.quote_balance().get()).to_string());
+            lanes.extend(
+                a.sizes()
+                    .iter()
+                    .map(|z| backstop_circuits::native::commit::lane(z.get()).to_string()),
+            );
+            let proof = e.proof(i);
+            json!({
+                "account_id": a.id().to_string(),
+                "lanes": lanes,
+                "words": words.iter().map(|w| format!("0x{w:064x}")).collect::<Vec<_>>(),
+                "salt": H::to_hex(&salt),
+                "leaf": H::to_hex(&leaf::<H>(salt, &words)),
+                "batch": i / B as usize,
+                "batch_root": H::to_hex(&e.commitment.batches[i / B as usize].root()),
+                "proof": proof,
+            })
+        })
+        .collect();
+    json!({
+        "description": "Backstop inclusion test vectors (docs/INCLUSION.md): BN254 Poseidon with circomlib's parameters; circomlibjs 0.1.7 poseidon([...]) reproduces every hash. Regenerate: BACKSTOP_REGENERATE_VECTORS=1 cargo test -p backstop-verifier --test inclusion",
+        "venue_secret_hex": SECRET_HEX,
+        "secret_element": H::to_hex(&s),
+        "tags": {
+            "backstop.salt.v1": H::to_hex(&tag::<H>(tags::SALT)),
+            "backstop.accounts.v1": H::to_hex(&tag::<H>(tags::ACCOUNTS)),
+        },
+        "a_0": H::to_hex(&backstop_circuits::native::commit::accounts_chain_start::<H>(77)),
+        "batch_roots": e.roots().iter().map(H::to_hex).collect::<Vec<_>>(),
+        "accounts_commitment": e.file.accounts_commitment,
+        "statement": e.file,
+        "accounts": accounts,
+    })
+}
+
+#[test]
+fn committed_vectors_are_reproduced() {
+    let generated = vectors();
+    if std::env::var_os("BACKSTOP_REGENERATE_VECTORS").is_some() {
+        let mut text = serde_json::to_string_pretty(&generated).unwrap();
+        text.push('\n');
+        std::fs::write(vectors_path(), text).unwrap();
+    }
+    let committed: Value = serde_json::from_slice(&std::fs::read(vectors_path()).unwrap()).unwrap();
+    assert_eq!(
+        committed, generated,
+        "regenerate with BACKSTOP_REGENERATE_VECTORS=1"
+    );
+    // Every committed proof verifies against the committed statement.
+    let statement: StatementFile = serde_json::from_value(committed["statement"].clone()).unwrap();
+    let statement = EpochStatement::new(statement).unwrap();
+    for a in committed["accounts"].as_array().unwrap() {
+        let p: InclusionProof = serde_json::from_value(a["proof"].clone()).unwrap();
+        check(&p, &statement).unwrap();
+    }
+}
+
+/// `scripts/node`, with circomlibjs installed (by `npm ci` if missing).
+fn node_dir_with_circomlibjs() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/node");
+    let ok = |cmd: &str| {
+        Command::new(cmd)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    assert!(
+        ok("node"),
+        "this test runs scripts/node/verify-inclusion.mjs and needs Node.js (`node` on PATH)"
+    );
+    if !dir.join("node_modules/circomlibjs/package.json").is_file() {
+        assert!(
+            ok("npm"),
+            "circomlibjs is not installed in scripts/node and `npm` is not on PATH to install it"
+        );
+        let out = Command::new("npm")
+            .args([
+                "ci",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "npm ci in scripts/node failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    dir
+}
+
+#[test]
+fn circomlibjs_script_agrees() {
+    let node_dir = node_dir_with_circomlibjs();
+    let committed: Value = serde_json::from_slice(&std::fs::read(vectors_path()).unwrap()).unwrap();
+    let dir = scratch("node");
+    let statement_path = dir.join("statement.json");
+    std::fs::write(
+        &statement_path,
+        serde_json::to_vec(&committed["statement"]).unwrap(),
+    )
+    .unwrap();
+    let run = |proof: &Value| {
+        let path = dir.join("proof.json");
+        std::fs::write(&path, serde_json::to_vec(proof).unwrap()).unwrap();
+        let out = Command::new("node")
+            .arg(node_dir.join("verify-inclusion.mjs"))
+            .arg(&path)
+            .arg(&statement_path)
+            .output()
+            .unwrap();
+        let result: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), result)
+    };
+    for a in committed["accounts"].as_array().unwrap() {
+        let (code, result) = run(&a["proof"]);
+        assert_eq!(code, Some(0), "{result}");
+        assert_eq!(result["leaf"], a["leaf"]);
+        assert_eq!(result["batch_root"], a["batch_root"]);
+    }
+    // A changed balance, a wrong salt: not included (exit 1).
+    let mut p = committed["accounts"][0]["proof"].clone();
+    p["account"]["quote_balance"] = json!("25000.000001");
+    assert_eq!(run(&p).0, Some(1));
+    let mut p = committed["accounts"][0]["proof"].clone();
+    p["salt"] = committed["accounts"][1]["salt"].clone();
+    assert_eq!(run(&p).0, Some(1));
+    // A liquidation set that lies about a healthy account: exit 3.
+    let mut statement = committed["statement"].clone();
+    statement["liquidations"] = json!(["7"]);
+    std::fs::write(&statement_path, serde_json::to_vec(&statement).unwrap()).unwrap();
+    let (code, result) = run(&committed["accounts"][0]["proof"]);
+    assert_eq!(code, Some(3), "{result}");
+    assert_eq!(result["liquidation_status_consistent"], json!(false));
+    let _ = std::fs::remove_dir_all(dir);
+}
