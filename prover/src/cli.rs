@@ -2,12 +2,16 @@
 
 use crate::error::ProverError;
 use crate::groth16::{Groth16Keys, KEYS_FILE, prove_epoch, write_epoch_dir};
+use crate::halo2::Halo2Keys;
 use crate::secret;
+use backstop_circuits::halo2::Halo2BatchCircuit;
 use backstop_circuits::native::evaluate;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::snapshot;
+use backstop_circuits::statement::Backend;
 use backstop_circuits::statement::PublicOutputs;
 use backstop_fixtures::{FixtureSpec, Scenario, generate};
+use backstop_verifier::halo2::DEFAULT_PARAMS_DIR;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -60,9 +64,11 @@ pub enum Command {
         /// Number of markets.
         #[arg(long, default_value_t = 8)]
         markets: usize,
-        /// Directory to write the keys to.
+        /// Directory to write the keys to (default: backstop-keys/<shape id>); for
+        /// halo2, where the IPA parameters are cached (default:
+        /// backstop-keys/halo2-params).
         #[arg(long)]
-        keys: PathBuf,
+        keys: Option<PathBuf>,
     },
     /// Prove an epoch: write statement.json and one proof per batch.
     Prove {
@@ -76,7 +82,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = BackendArg::Groth16)]
         backend: BackendArg,
         /// Keys directory (default: backstop-keys/<shape id>); made with a loud
-        /// warning by a development setup if it holds no keys.
+        /// warning by a development setup if it holds no keys. For halo2: the IPA
+        /// parameters directory (default: backstop-keys/halo2-params), filled on
+        /// first use.
         #[arg(long)]
         keys: Option<PathBuf>,
         /// Accounts per batch (default: the keys' batch size, else 64).
@@ -94,9 +102,13 @@ pub enum Command {
         /// The epoch directory.
         epoch_dir: PathBuf,
         /// The trusted verifying key (from the published setup); default: the
-        /// epoch directory's own copy.
+        /// epoch directory's own copy. Groth16 only: halo2 keys are derived from
+        /// the circuit shape.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Where halo2's IPA parameters are cached (generated there if missing).
+        #[arg(long, default_value = backstop_verifier::halo2::DEFAULT_PARAMS_DIR)]
+        params: PathBuf,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -122,6 +134,9 @@ pub enum Command {
         /// Accounts per batch (a power of 8 from 8 to 32768).
         #[arg(long, default_value_t = 64)]
         batch_size: u64,
+        /// Proof system.
+        #[arg(long, value_enum, default_value_t = BackendArg::Groth16)]
+        backend: BackendArg,
         /// Generator seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -171,6 +186,17 @@ pub enum ExportCommand {
 pub enum BackendArg {
     /// Groth16 over BN254: small proofs, cheap on-chain verification, trusted setup.
     Groth16,
+    /// halo2 with IPA over Pasta: no trusted setup, larger proofs (auditors).
+    Halo2,
+}
+
+impl BackendArg {
+    fn name(self) -> &'static str {
+        match self {
+            BackendArg::Groth16 => "Groth16",
+            BackendArg::Halo2 => "halo2",
+        }
+    }
 }
 
 /// Runs one command.
@@ -193,37 +219,50 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
             &out,
         ),
         Command::Setup {
-            backend: BackendArg::Groth16,
+            backend,
             batch_size,
             markets,
             keys,
         } => {
             let shape = CircuitShape::new(batch_size, markets)
                 .map_err(|e| ProverError::Usage(e.to_string()))?;
-            let _ = setup_keys(shape, &keys, false)?;
+            match backend {
+                BackendArg::Groth16 => {
+                    let dir = keys.unwrap_or_else(|| default_keys_dir(shape));
+                    let _ = setup_keys(shape, &dir, false)?;
+                }
+                BackendArg::Halo2 => {
+                    let dir = keys.unwrap_or_else(|| PathBuf::from(DEFAULT_PARAMS_DIR));
+                    let _ = halo2_keys(shape, &dir, false)?;
+                }
+            }
             Ok(())
         }
         Command::Prove {
             snapshot,
             out,
-            backend: BackendArg::Groth16,
+            backend,
             keys,
             batch_size,
             secret_file,
             json,
         } => cmd_prove(
-            &snapshot,
-            &out,
-            keys.as_deref(),
-            batch_size,
-            secret_file.as_deref(),
+            &ProveArgs {
+                snapshot: &snapshot,
+                out: &out,
+                backend,
+                keys_dir: keys.as_deref(),
+                batch_size,
+                secret_file: secret_file.as_deref(),
+            },
             json,
         ),
         Command::Verify {
             epoch_dir,
             key,
+            params,
             json,
-        } => cmd_verify(&epoch_dir, key.as_deref(), json),
+        } => cmd_verify(&epoch_dir, key.as_deref(), &params, json),
         Command::Export(ExportCommand::Snarkjs { epoch_dir, out }) => {
             let summary = crate::snarkjs::export_snarkjs(&epoch_dir, &out)?;
             eprintln!(
@@ -246,6 +285,7 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
             accounts,
             markets,
             batch_size,
+            backend,
             seed,
             out,
             keys,
@@ -258,6 +298,7 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
                 seed,
             },
             batch_size,
+            backend,
             &out,
             keys.as_deref(),
             secret_file.as_deref(),
@@ -383,6 +424,41 @@ fn progress_bar(total: u64, enabled: bool) -> indicatif::ProgressBar {
     bar
 }
 
+/// Loads halo2 keys for `shape`, generating and caching the IPA parameters in
+/// `params_dir` when missing (no trusted setup: anyone can regenerate them).
+fn halo2_keys(
+    shape: CircuitShape,
+    params_dir: &Path,
+    quiet: bool,
+) -> Result<Halo2Keys, ProverError> {
+    let k = Halo2BatchCircuit::k(shape);
+    let cached = backstop_verifier::halo2::params_path(params_dir, k).is_file();
+    if !quiet {
+        eprintln!(
+            "halo2 {}: 2^{k} rows ({} used), IPA parameters {} {} (transparent: no trusted setup)…",
+            shape.id(),
+            Halo2BatchCircuit::rows(shape).unwrap_or_default(),
+            if cached {
+                "cached in"
+            } else {
+                "generated into"
+            },
+            params_dir.display()
+        );
+    }
+    let started = Instant::now();
+    let keys = Halo2Keys::load(params_dir, shape)?;
+    if !quiet {
+        eprintln!(
+            "halo2 keys for {} derived in {:.1} s (verifying key hash {})",
+            shape.id(),
+            started.elapsed().as_secs_f64(),
+            keys.verifying_key_hash()
+        );
+    }
+    Ok(keys)
+}
+
 /// What `prove` reports.
 struct Proven {
     outputs: PublicOutputs,
@@ -391,29 +467,51 @@ struct Proven {
     seconds: f64,
 }
 
-fn prove_to(
-    snapshot_path: &Path,
-    out: &Path,
-    keys_dir: Option<&Path>,
+/// The arguments of `prove`.
+struct ProveArgs<'a> {
+    snapshot: &'a Path,
+    out: &'a Path,
+    backend: BackendArg,
+    keys_dir: Option<&'a Path>,
     batch_size: Option<u64>,
-    secret_file: Option<&Path>,
-    quiet: bool,
-) -> Result<Proven, ProverError> {
-    crate::groth16::check_replaceable(out)?;
-    let snapshot = snapshot::load(snapshot_path)?;
-    let secret = secret::load(secret_file)?;
-    let b = batch_size
-        .or_else(|| keys_batch_size(keys_dir))
-        .unwrap_or(64);
+    secret_file: Option<&'a Path>,
+}
+
+fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, ProverError> {
+    crate::groth16::check_replaceable(args.out)?;
+    let snapshot = snapshot::load(args.snapshot)?;
+    let secret = secret::load(args.secret_file)?;
+    let b = match args.backend {
+        BackendArg::Groth16 => args.batch_size.or_else(|| keys_batch_size(args.keys_dir)),
+        BackendArg::Halo2 => args.batch_size,
+    }
+    .unwrap_or(64);
     let shape = CircuitShape::new(b, snapshot.params().markets().len())
         .map_err(|e| ProverError::Usage(e.to_string()))?;
-    let keys = keys_for(shape, keys_dir, quiet)?;
     let batches = shape.batch_size().batch_count(snapshot.accounts().len());
-    let bar = progress_bar(batches as u64, !quiet && std::io::stderr().is_terminal());
-    let started = Instant::now();
-    let proof = prove_epoch(&snapshot, &secret, &keys, &|_| bar.inc(1))?;
-    bar.finish_and_clear();
-    write_epoch_dir(out, &proof, &keys)?;
+    let bar = || progress_bar(batches as u64, !quiet && std::io::stderr().is_terminal());
+    let started;
+    match args.backend {
+        BackendArg::Groth16 => {
+            let keys = keys_for(shape, args.keys_dir, quiet)?;
+            let bar = bar();
+            started = Instant::now();
+            let proof = prove_epoch(&snapshot, &secret, &keys, &|_| bar.inc(1))?;
+            bar.finish_and_clear();
+            write_epoch_dir(args.out, &proof, &keys)?;
+        }
+        BackendArg::Halo2 => {
+            let dir = args
+                .keys_dir
+                .map_or_else(|| PathBuf::from(DEFAULT_PARAMS_DIR), Path::to_path_buf);
+            let keys = halo2_keys(shape, &dir, quiet)?;
+            let bar = bar();
+            started = Instant::now();
+            let proof = crate::halo2::prove_epoch(&snapshot, &secret, &keys, &|_| bar.inc(1))?;
+            bar.finish_and_clear();
+            crate::halo2::write_epoch_dir(args.out, &proof)?;
+        }
+    }
     Ok(Proven {
         outputs: PublicOutputs::from_evaluation(snapshot.params(), &evaluate(&snapshot)),
         batches,
@@ -422,18 +520,13 @@ fn prove_to(
     })
 }
 
-fn cmd_prove(
-    snapshot_path: &Path,
-    out: &Path,
-    keys_dir: Option<&Path>,
-    batch_size: Option<u64>,
-    secret_file: Option<&Path>,
-    json: bool,
-) -> Result<(), ProverError> {
-    let p = prove_to(snapshot_path, out, keys_dir, batch_size, secret_file, json)?;
+fn cmd_prove(args: &ProveArgs<'_>, json: bool) -> Result<(), ProverError> {
+    let p = prove_to(args, json)?;
+    let out = args.out;
     if json {
         let report = serde_json::json!({
             "epoch_dir": out.display().to_string(),
+            "backend": args.backend.name(),
             "shape": p.shape.id(),
             "batches": p.batches,
             "prove_seconds": p.seconds,
@@ -442,9 +535,10 @@ fn cmd_prove(
         println!("{report}");
     } else {
         println!(
-            "proved epoch {} in {} batches of {} ({:.1} s): {}",
+            "proved epoch {} in {} {} batches of {} ({:.1} s): {}",
             p.outputs.epoch,
             p.batches,
+            args.backend.name(),
             p.shape.batch_size().get(),
             p.seconds,
             out.display()
@@ -454,15 +548,25 @@ fn cmd_prove(
     Ok(())
 }
 
-fn cmd_verify(epoch_dir: &Path, key: Option<&Path>, json: bool) -> Result<(), ProverError> {
+fn cmd_verify(
+    epoch_dir: &Path,
+    key: Option<&Path>,
+    params_dir: &Path,
+    json: bool,
+) -> Result<(), ProverError> {
     let key = key.map(backstop_verifier::read_verifying_key).transpose()?;
     let started = Instant::now();
-    let verified = backstop_verifier::verify_epoch_dir(epoch_dir, key.as_ref())?;
+    let verified = backstop_verifier::verify_epoch(epoch_dir, key.as_ref(), params_dir)?;
+    let system = match verified.statement.file().backend {
+        Backend::Groth16Bn254 => "Groth16",
+        Backend::Halo2Pasta => "halo2",
+    };
     let seconds = started.elapsed().as_secs_f64();
     let outputs = verified.statement.outputs();
     if json {
         let report = serde_json::json!({
             "verified": true,
+            "backend": verified.statement.file().backend,
             "trusted_key": verified.trusted_key,
             "batches": verified.statement.file().batch_count,
             "verify_seconds": seconds,
@@ -471,7 +575,7 @@ fn cmd_verify(epoch_dir: &Path, key: Option<&Path>, json: bool) -> Result<(), Pr
         println!("{report}");
     } else {
         println!(
-            "verified: {} batch proofs of epoch {} in {:.3} s",
+            "verified: {} {system} batch proofs of epoch {} in {:.3} s",
             verified.statement.file().batch_count,
             outputs.epoch,
             seconds
@@ -489,6 +593,7 @@ fn cmd_verify(epoch_dir: &Path, key: Option<&Path>, json: bool) -> Result<(), Pr
 fn cmd_demo(
     spec: &FixtureSpec,
     batch_size: u64,
+    backend: BackendArg,
     out: &Path,
     keys_dir: Option<&Path>,
     secret_file: Option<&Path>,
@@ -497,15 +602,22 @@ fn cmd_demo(
     let epoch_dir = out.join("epoch");
     cmd_fixtures(spec, &snapshot_dir)?;
     let proven = prove_to(
-        &snapshot_dir,
-        &epoch_dir,
-        keys_dir,
-        Some(batch_size),
-        secret_file,
+        &ProveArgs {
+            snapshot: &snapshot_dir,
+            out: &epoch_dir,
+            backend,
+            keys_dir,
+            batch_size: Some(batch_size),
+            secret_file,
+        },
         false,
     )?;
+    let params_dir = match (backend, keys_dir) {
+        (BackendArg::Halo2, Some(dir)) => dir.to_path_buf(),
+        _ => PathBuf::from(DEFAULT_PARAMS_DIR),
+    };
     let started = Instant::now();
-    let verified = backstop_verifier::verify_epoch_dir(&epoch_dir, None)?;
+    let verified = backstop_verifier::verify_epoch(&epoch_dir, None, &params_dir)?;
     let verify_seconds = started.elapsed().as_secs_f64();
     let statement = verified.statement.file();
     let snapshot = snapshot::load(&snapshot_dir)?;
@@ -516,10 +628,11 @@ fn cmd_demo(
         eval.epoch, spec.scenario
     );
     println!(
-        "  {} accounts x {} markets, {} Groth16 batch proofs of {} accounts ({})",
+        "  {} accounts x {} markets, {} {} batch proofs of {} accounts ({})",
         eval.account_count,
         snapshot.params().markets().len(),
         proven.batches,
+        backend.name(),
         batch_size,
         proven.shape.id()
     );

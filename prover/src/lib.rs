@@ -5,6 +5,7 @@ pub mod attest;
 pub mod cli;
 pub mod error;
 pub mod groth16;
+pub mod halo2;
 pub mod inclusion;
 pub mod onchain;
 pub mod secret;

@@ -1,12 +1,13 @@
-//! Differential test of the Groth16 path against the native engine: every committed
-//! fixture and a few generated books are proven with the library at `B = 8`, written
+//! Differential test of both proof systems against the native engine: every committed
+//! fixture is proven with Groth16 (`B = 8`) and halo2 (`B = 64`), and a few generated
+//! books with Groth16, all with the library, written
 //! as epoch directories and verified; the statement's published outputs must equal
 //! the golden `expected.json` (for committed fixtures) and the native engine's
 //! `PublicOutputs`, and the verifier's public inputs, computed from `statement.json`
 //! alone, must equal the ones the prover's witnesses satisfy.
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
-use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
+use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
 use backstop_circuits::model::Snapshot;
 use backstop_circuits::native::evaluate;
 use backstop_circuits::secret::VenueSecret;
@@ -18,8 +19,10 @@ use backstop_fixtures::{
     EXPECTED_FILE, FixtureSpec, SNAPSHOT_DIR, Scenario, data_dir, expected_outputs, generate,
 };
 use backstop_prover::groth16::{Groth16Keys, prove_epoch, write_epoch_dir};
+use backstop_prover::halo2::Halo2Keys;
 use backstop_verifier::artifacts::{GROTH16_PROOF_BYTES, proof_path};
 use backstop_verifier::{read_statement, verify_epoch_dir};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -140,12 +143,73 @@ fn prove_and_check(label: &str, snapshot: &Snapshot, golden: Option<&PublicOutpu
     );
 }
 
+/// Where the halo2 tests cache IPA parameters (shared by the tests of this binary).
+fn halo2_params_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// One set of halo2 keys per market count, at `B = 64` (the fixtures hold at most
+/// 64 accounts: one batch each, `k = 11`).
+fn halo2_keys(markets: usize) -> &'static Halo2Keys {
+    static KEYS: [OnceLock<Halo2Keys>; MAX_MARKETS + 1] = [const { OnceLock::new() }; 9];
+    KEYS[markets].get_or_init(|| {
+        let shape = CircuitShape::new(HALO2_BATCH_SIZE, markets).unwrap();
+        Halo2Keys::load(halo2_params_dir(), shape).unwrap()
+    })
+}
+
+const HALO2_BATCH_SIZE: u64 = 64;
+
+/// Proves `snapshot` with halo2, verifies the epoch directory, and returns its
+/// statement's outputs after checking its public inputs against the witnesses.
+fn prove_halo2(label: &str, snapshot: &Snapshot) -> PublicOutputs {
+    let keys = halo2_keys(snapshot.params().markets().len());
+    let started = Instant::now();
+    let proof = backstop_prover::halo2::prove_epoch(snapshot, &secret(), keys, &|_| {})
+        .unwrap_or_else(|e| panic!("{label}: halo2 proving failed: {e}"));
+    let seconds = started.elapsed().as_secs_f64();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("epoch");
+    backstop_prover::halo2::write_epoch_dir(&dir, &proof).unwrap();
+    let verified = backstop_verifier::halo2::verify_epoch_dir(&dir, halo2_params_dir())
+        .unwrap_or_else(|e| panic!("{label}: halo2 verification failed: {e}"));
+    let statement = verified.statement;
+    assert_eq!(statement.file().backend, Backend::Halo2Pasta, "{label}");
+    assert_eq!(statement.params(), snapshot.params(), "{label}: parameters");
+    let witness = build_epoch::<PastaPoseidon>(snapshot, &secret(), keys.shape().batch_size());
+    let expected_inputs: Vec<_> = witness.batches.iter().map(|w| w.public_input()).collect();
+    assert_eq!(
+        statement.public_inputs::<PastaPoseidon>().unwrap(),
+        expected_inputs,
+        "{label}: halo2 public inputs"
+    );
+    assert_eq!(
+        statement.file().accounts_commitment,
+        PastaPoseidon::to_hex(&witness.commitment.accounts_commitment),
+        "{label}: halo2 accounts commitment"
+    );
+    eprintln!(
+        "{label}: halo2, {} batches proven in {seconds:.1} s",
+        statement.file().batch_count
+    );
+    statement.outputs()
+}
+
+/// Native engine, Groth16 (`B = 8`) and halo2 (`B = 64`) publish the golden outputs.
 fn committed(scenario: Scenario) {
     let dir = data_dir().join(scenario.name());
     let snapshot = snapshot::load(&dir.join(SNAPSHOT_DIR)).unwrap();
     let golden: PublicOutputs =
         serde_json::from_slice(&std::fs::read(dir.join(EXPECTED_FILE)).unwrap()).unwrap();
     prove_and_check(scenario.name(), &snapshot, Some(&golden));
+    let halo2 = prove_halo2(scenario.name(), &snapshot);
+    assert_eq!(
+        halo2,
+        golden,
+        "{}: halo2 vs golden and Groth16",
+        scenario.name()
+    );
 }
 
 #[test]

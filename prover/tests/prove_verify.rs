@@ -33,6 +33,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 use tempfile::TempDir;
 
+mod common;
+use common::{backstop_verify_bin, copy_dir, text};
+
 const SHAPE_M4: &str = "backstop.v1.B8.M4";
 const SHAPE_M3: &str = "backstop.v1.B8.M3";
 /// Batches of the calm fixture at `B = 8`: 48 accounts.
@@ -50,10 +53,6 @@ fn backstop_in(dir: Option<&Path>, args: &[&str]) -> Output {
 
 fn backstop(args: &[&str]) -> Output {
     backstop_in(None, args)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn s(p: &Path) -> &str {
@@ -226,19 +225,6 @@ fn calm_epoch() -> &'static Epoch {
     })
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// A private copy of the proven calm epoch, changed by `tamper`.
 fn tampered(tamper: impl FnOnce(&Path)) -> (TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
@@ -313,63 +299,6 @@ fn temporaries(parent: &Path, name: &str) -> Vec<String> {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(&format!(".{name}.")))
         .collect()
-}
-
-/// The standalone verifier, `backstop-verify`, built into the same target directory
-/// and profile as this test's `backstop`. Cargo builds only this package's binaries
-/// for its tests, so this runs `cargo build -p backstop-verifier --bin
-/// backstop-verify` (a no-op after `cargo test --workspace`, which builds it too).
-fn backstop_verify_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let profile_dir = Path::new(env!("CARGO_BIN_EXE_backstop")).parent().unwrap();
-        let bin = profile_dir.join(format!("backstop-verify{}", std::env::consts::EXE_SUFFIX));
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--quiet",
-            "--locked",
-            "-p",
-            "backstop-verifier",
-            "--bin",
-            "backstop-verify",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-        // TARGET_DIR/PROFILE/ or, when cross-compiling, TARGET_DIR/TRIPLE/PROFILE/;
-        // Cargo marks its target directory with CACHEDIR.TAG.
-        let parent = profile_dir.parent().unwrap();
-        if parent.join("CACHEDIR.TAG").is_file() {
-            cmd.arg("--target-dir").arg(parent);
-        } else {
-            cmd.arg("--target-dir").arg(parent.parent().unwrap());
-            cmd.arg("--target").arg(parent.file_name().unwrap());
-        }
-        match profile_dir.file_name().unwrap().to_str().unwrap() {
-            "debug" => {}
-            "release" => {
-                cmd.arg("--release");
-            }
-            other => {
-                cmd.args(["--profile", other]);
-            }
-        }
-        let out = cmd.output().expect("cargo runs");
-        if !out.status.success() {
-            assert!(
-                bin.is_file(),
-                "could not build backstop-verify ({:?}):\n{}",
-                cmd,
-                text(&out.stderr)
-            );
-            eprintln!(
-                "warning: `cargo build` of backstop-verify failed, using the existing {}:\n{}",
-                bin.display(),
-                text(&out.stderr)
-            );
-        }
-        bin
-    })
 }
 
 fn backstop_verify(args: &[&str]) -> Output {
@@ -454,7 +383,7 @@ fn prove_then_verify_with_the_directory_key_and_the_trusted_key() {
     assert_success(&out, "backstop verify");
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("verified: 6 batch proofs of epoch 357714"),
+        stdout.contains("verified: 6 Groth16 batch proofs of epoch 357714"),
         "{stdout}"
     );
     assert!(stdout.contains("note: the verifying key was read from the epoch directory"));
@@ -1059,7 +988,7 @@ fn prove_refuses_to_replace_a_directory_it_did_not_write() {
     assert_success(&out, "prove over an epoch directory");
     let verify = backstop(&["verify", s(&epoch), "--key", s(&trusted_key())]);
     assert_success(&verify, "verify the replaced epoch");
-    assert!(text(&verify.stdout).contains("verified: 1 batch proofs"));
+    assert!(text(&verify.stdout).contains("verified: 1 Groth16 batch proofs"));
     assert!(!proof_file(&epoch, 1).exists(), "old proofs left behind");
     assert!(temporaries(tmp.path(), "epoch").is_empty());
 }
@@ -1166,7 +1095,7 @@ fn prove_without_keys_runs_the_development_setup_loudly() {
     assert!(stderr.contains("running the development setup"), "{stderr}");
     assert!(stderr.contains(SETUP_WARNING), "{stderr}");
     assert!(stderr.contains(DEMO_WARNING), "{stderr}");
-    assert!(text(&dev.keys.setup.stdout).contains("in 1 batches of 8"));
+    assert!(text(&dev.keys.setup.stdout).contains("in 1 Groth16 batches of 8"));
     let keys = &dev.keys.dir;
     let desc: KeysFile =
         serde_json::from_slice(&std::fs::read(keys.join("keys.json")).unwrap()).unwrap();
@@ -1199,7 +1128,7 @@ fn prove_without_keys_runs_the_development_setup_loudly() {
     assert_success(&out, "prove with the development keys");
     assert!(!text(&out.stderr).contains(SETUP_WARNING));
     assert!(
-        text(&out.stdout).contains("in 1 batches of 8"),
+        text(&out.stdout).contains("in 1 Groth16 batches of 8"),
         "{}",
         text(&out.stdout)
     );

@@ -4,11 +4,11 @@
 //! proofs do not cover. It renders to JSON, Markdown or plain text.
 
 use crate::artifacts::{PROOFS_DIR, VERIFYING_KEY_FILE};
-use crate::{Verified, VerifyError, read_statement, verify_epoch_dir};
+use crate::{Verified, VerifyError, read_statement, verify_epoch};
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
 use backstop_circuits::decimal::parse_unsigned_scaled;
-use backstop_circuits::statement::{EpochStatement, PublicOutputs};
+use backstop_circuits::statement::{Backend, EpochStatement, PublicOutputs};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -73,6 +73,8 @@ pub struct Report {
     pub failure: Option<String>,
     /// The epoch id, if the statement could be read.
     pub epoch: Option<u64>,
+    /// The proof system the statement names.
+    pub backend: Option<Backend>,
     /// The circuit shape id.
     pub shape: Option<String>,
     /// `K`.
@@ -83,7 +85,8 @@ pub struct Report {
     pub outputs: Option<PublicOutputs>,
     /// The published accounts commitment.
     pub accounts_commitment: Option<String>,
-    /// Whether the verifying key was given by the auditor.
+    /// Whether the verifying key is trusted: given by the auditor (Groth16) or
+    /// derived from the circuit shape by the audit itself (halo2).
     pub trusted_key: bool,
     /// The verifying key hash named by the statement.
     pub verifying_key_hash: Option<String>,
@@ -154,13 +157,19 @@ impl Report {
         let _ = writeln!(s, "**Result: {}**\n", self.verdict());
         let _ = writeln!(s, "- Epoch directory: `{}`", self.epoch_dir);
         if let (Some(shape), Some(k), Some(b)) = (&self.shape, self.batch_count, self.batch_size) {
-            let _ = writeln!(s, "- Circuit: `{shape}`, {k} batches of {b} accounts");
+            let system = self.backend.map_or_else(String::new, |x| format!(" ({x})"));
+            let _ = writeln!(
+                s,
+                "- Circuit: `{shape}`{system}, {k} batches of {b} accounts"
+            );
         }
         if let Some(c) = &self.accounts_commitment {
             let _ = writeln!(s, "- Accounts commitment: `{c}`");
         }
         if let Some(h) = &self.verifying_key_hash {
-            let who = if self.trusted_key {
+            let who = if self.backend == Some(Backend::Halo2Pasta) {
+                "derived from the circuit shape by this audit"
+            } else if self.trusted_key {
                 "given by the auditor"
             } else {
                 "the epoch directory's own copy"
@@ -219,7 +228,8 @@ impl Report {
         let _ = writeln!(s, "Backstop audit of epoch {epoch} ({})", self.epoch_dir);
         let _ = writeln!(s, "Result: {}", self.verdict());
         if let (Some(shape), Some(k), Some(b)) = (&self.shape, self.batch_count, self.batch_size) {
-            let _ = writeln!(s, "Circuit: {shape}, {k} batches of {b} accounts");
+            let system = self.backend.map_or_else(String::new, |x| format!(" ({x})"));
+            let _ = writeln!(s, "Circuit: {shape}{system}, {k} batches of {b} accounts");
         }
         if let Some(c) = &self.accounts_commitment {
             let _ = writeln!(s, "Accounts commitment: {c}");
@@ -332,27 +342,36 @@ pub fn read_reserves_attestation(
     }
 }
 
-fn revealed() -> Vec<String> {
+fn revealed(transparent: bool) -> Vec<String> {
     [
         "the epoch's prices, decimals and maintenance margin rates, reserves and the insurance fund",
         "the accounts commitment (a hash chain over salted leaves: reveals no balance, position or id)",
         "hiding commitments to the running state after each batch (blinded: reveal no partial sum)",
         "the batch count K and batch size B, hence the account count N only within ((K-1)·B, K·B]",
         "the liquidation set (ids of liquidatable accounts), the bad debt D, solvent and insurance_covered",
-        "nothing else: balances, positions, other ids and total liabilities L stay hidden; Groth16 proofs are zero-knowledge",
     ]
     .iter()
     .map(|s| (*s).to_owned())
+    .chain(std::iter::once(format!(
+        "nothing else: balances, positions, other ids and total liabilities L stay hidden; {} proofs are zero-knowledge",
+        if transparent { "halo2" } else { "Groth16" }
+    )))
     .collect()
 }
 
-fn not_covered(trusted_key: bool, reserves: Option<&ReservesAttestation>) -> Vec<String> {
+fn not_covered(
+    transparent: bool,
+    trusted_key: bool,
+    reserves: Option<&ReservesAttestation>,
+) -> Vec<String> {
     let mut v = Vec::new();
     v.push(match reserves {
         None => "Reserves: the proofs take the published reserves figure as given. That the venue actually holds them must be attested separately (custodian statement, proof of reserves); none was given to this audit.".to_owned(),
         Some(_) => "Reserves: the proofs take the published reserves figure as given. The reserves attestation shown below is NOT verified by Backstop beyond checking that its figure equals the statement's.".to_owned(),
     });
-    v.push(if trusted_key {
+    v.push(if transparent {
+        "Setup: none to trust. halo2's IPA parameters are derived by hashing to the curve and the verifying key from the circuit shape; this audit derived both itself.".to_owned()
+    } else if trusted_key {
         "Trusted setup: the verifying key was given to this audit. Groth16 keys from a single-party setup (`backstop setup`) let whoever ran it forge proofs; the proofs convince only if that key comes from a multi-party ceremony or a party you trust.".to_owned()
     } else {
         "Trusted setup: the verifying key was taken from the epoch directory itself, so this audit only shows the venue was consistent with itself. Pass --key with a key from a setup you trust; keys from a single-party setup let whoever ran it forge proofs, unless they come from a multi-party ceremony.".to_owned()
@@ -416,8 +435,14 @@ pub fn audit_epoch(
     reserves_attestation: Option<&Path>,
 ) -> Report {
     let statement = read_statement(epoch_dir);
-    let result = verify_epoch_dir(epoch_dir, trusted_key);
+    let result = verify_epoch(
+        epoch_dir,
+        trusted_key,
+        Path::new(crate::halo2::DEFAULT_PARAMS_DIR),
+    );
     let st = statement.as_ref().ok();
+    let transparent = st.is_some_and(|s| s.file().backend == Backend::Halo2Pasta);
+    let system = if transparent { "halo2" } else { "Groth16" };
     let reserves = reserves_attestation.map(|p| read_reserves_attestation(p, st));
     let mut checks = Vec::new();
     let k = st.map_or(0, |s| s.file().batch_count);
@@ -439,7 +464,9 @@ pub fn audit_epoch(
     };
     let statement_ok = statement_check.status == Status::Passed;
     checks.push(statement_check);
-    let key_source = if trusted_key.is_some() {
+    let key_source = if transparent {
+        "the key derived from the circuit shape"
+    } else if trusted_key.is_some() {
         "the key given to the audit"
     } else {
         "the epoch directory's verifying_key.bin"
@@ -485,7 +512,7 @@ pub fn audit_epoch(
         detail: failed_detail(
             proofs_status,
             format!(
-                "{k} of {k} Groth16 proofs verified, each against the public input x_b computed from statement.json alone (params hash, batch index, K, C_(b-1), C_b, outputs)"
+                "{k} of {k} {system} proofs verified, each against the public input x_b computed from statement.json alone (params hash, batch index, K, C_(b-1), C_b, outputs)"
             ),
         ),
     });
@@ -517,17 +544,18 @@ pub fn audit_epoch(
         verified: verified.is_some(),
         failure,
         epoch: st.map(|s| s.file().epoch),
+        backend: st.map(|s| s.file().backend),
         shape: st.map(|s| s.file().shape.id.clone()),
         batch_count: st.map(|s| s.file().batch_count),
         batch_size: st.map(|s| s.file().shape.batch_size),
         outputs: st.map(EpochStatement::outputs),
         accounts_commitment: st.map(|s| s.file().accounts_commitment.clone()),
-        trusted_key: trusted_key.is_some(),
+        trusted_key: transparent || trusted_key.is_some(),
         verifying_key_hash: st.map(|s| s.file().verifying_key_hash.clone()),
         proven: verified.map_or_else(Vec::new, |v| proven(&v.statement)),
-        revealed: revealed(),
+        revealed: revealed(transparent),
         checks,
-        not_covered: not_covered(trusted_key.is_some(), reserves.as_ref()),
+        not_covered: not_covered(transparent, trusted_key.is_some(), reserves.as_ref()),
         reserves_attestation: reserves,
     }
 }

@@ -7,6 +7,7 @@
 pub mod artifacts;
 pub mod attestation;
 pub mod audit;
+pub mod halo2;
 pub mod inclusion;
 
 use ark_bn254::{Bn254, Fr};
@@ -68,6 +69,12 @@ pub enum VerifyError {
         /// Why.
         reason: String,
     },
+    /// A Groth16 verifying key was given for an epoch of a transparent backend,
+    /// whose key is derived from the circuit shape.
+    #[error(
+        "statement.json names backend {0}, which has no trusted key: its verifying key is derived from the circuit shape (drop --key)"
+    )]
+    KeyForTransparentBackend(Backend),
     /// A proof does not verify against the batch's public input.
     #[error(
         "batch {batch}: proof does not verify against the public input computed from statement.json"
@@ -88,7 +95,7 @@ pub struct Verified {
     pub trusted_key: bool,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, VerifyError> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, VerifyError> {
     std::fs::read(path).map_err(|error| VerifyError::Io {
         path: path.to_path_buf(),
         error,
@@ -148,6 +155,24 @@ pub fn verify_epoch_dir(
     })
 }
 
+/// Verifies an epoch directory with the proof system its `statement.json` names:
+/// Groth16 with `trusted_key` (or the directory's own key), or halo2 with IPA
+/// parameters cached in `halo2_params_dir` (generated there when missing).
+pub fn verify_epoch(
+    epoch_dir: &Path,
+    trusted_key: Option<&VerifyingKey<Bn254>>,
+    halo2_params_dir: &Path,
+) -> Result<Verified, VerifyError> {
+    let statement = read_statement(epoch_dir)?;
+    match statement.file().backend {
+        Backend::Groth16Bn254 => verify_epoch_dir(epoch_dir, trusted_key),
+        Backend::Halo2Pasta if trusted_key.is_some() => {
+            Err(VerifyError::KeyForTransparentBackend(Backend::Halo2Pasta))
+        }
+        Backend::Halo2Pasta => halo2::verify_epoch_dir(epoch_dir, halo2_params_dir),
+    }
+}
+
 fn verify_batch(
     epoch_dir: &Path,
     pvk: &PreparedVerifyingKey<Bn254>,
@@ -169,7 +194,7 @@ fn verify_batch(
 }
 
 /// Refuses files in `proofs/` that are not `batch-NNNNNN.bin` for `0 ≤ N < K`.
-fn check_no_stray_proofs(epoch_dir: &Path, batch_count: u64) -> Result<(), VerifyError> {
+pub(crate) fn check_no_stray_proofs(epoch_dir: &Path, batch_count: u64) -> Result<(), VerifyError> {
     let dir = epoch_dir.join(PROOFS_DIR);
     let entries = std::fs::read_dir(&dir).map_err(|error| VerifyError::Io {
         path: dir.clone(),

@@ -1,26 +1,50 @@
-//! `backstop-verify EPOCH_DIR [--key VERIFYING_KEY]`: the auditor's standalone verifier.
+//! `backstop-verify EPOCH_DIR [--key VERIFYING_KEY] [--params HALO2_PARAMS_DIR]`: the
+//! auditor's standalone verifier, for either backend.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: backstop-verify EPOCH_DIR [--key VERIFYING_KEY_FILE]";
-    let (dir, key) = match args.as_slice() {
-        [flag] if flag == "-h" || flag == "--help" => {
-            println!("{usage}");
-            return ExitCode::SUCCESS;
+    let usage = "usage: backstop-verify EPOCH_DIR [--key VERIFYING_KEY_FILE] [--params HALO2_PARAMS_DIR]\n\
+                 Verifies with the proof system statement.json names: Groth16 with the given key (default: the\n\
+                 directory's own copy), or halo2 with IPA parameters cached in HALO2_PARAMS_DIR (default:\n\
+                 backstop-keys/halo2-params; generated there when missing, no trusted setup).";
+    let mut dir = None;
+    let mut key = None;
+    let mut params = PathBuf::from(backstop_verifier::halo2::DEFAULT_PARAMS_DIR);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                println!("{usage}");
+                return ExitCode::SUCCESS;
+            }
+            "-V" | "--version" => {
+                println!("backstop-verify {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
+            "--key" | "--params" => {
+                let Some(value) = it.next() else {
+                    eprintln!("{arg} needs a value\n{usage}");
+                    return ExitCode::from(2);
+                };
+                if arg == "--key" {
+                    key = Some(PathBuf::from(value));
+                } else {
+                    params = PathBuf::from(value);
+                }
+            }
+            other if !other.starts_with('-') && dir.is_none() => dir = Some(PathBuf::from(other)),
+            _ => {
+                eprintln!("{usage}");
+                return ExitCode::from(2);
+            }
         }
-        [flag] if flag == "-V" || flag == "--version" => {
-            println!("backstop-verify {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        [dir] => (PathBuf::from(dir), None),
-        [dir, flag, key] if flag == "--key" => (PathBuf::from(dir), Some(PathBuf::from(key))),
-        _ => {
-            eprintln!("{usage}");
-            return ExitCode::from(2);
-        }
+    }
+    let Some(dir) = dir else {
+        eprintln!("{usage}");
+        return ExitCode::from(2);
     };
     let key = match key
         .map(|k| backstop_verifier::read_verifying_key(&k))
@@ -32,7 +56,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match backstop_verifier::verify_epoch_dir(&dir, key.as_ref()) {
+    match backstop_verifier::verify_epoch(&dir, key.as_ref(), &params) {
         Ok(v) => {
             let out = v.statement.outputs();
             println!(

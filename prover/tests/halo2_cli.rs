@@ -1,0 +1,340 @@
+//! The transparent path end to end, as real processes on real files: `backstop
+//! setup --backend halo2` caches IPA parameters, `backstop prove --backend halo2`
+//! writes an epoch of real halo2 proofs, and `backstop verify`, the standalone
+//! `backstop-verify` and `backstop audit` pick the halo2 verifier from
+//! `statement.json`. Every tampering (a flipped byte, a truncated or swapped proof,
+//! a changed output, hence a wrong public input) is rejected, naming the batch.
+//!
+//! One epoch is proven once and shared: a generated squeeze book of 20 accounts in
+//! 2 markets at `B = 8` (3 batches).
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
+
+use backstop_circuits::statement::PublicOutputs;
+use backstop_verifier::artifacts::proof_path;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use tempfile::TempDir;
+
+mod common;
+use common::{backstop_verify_bin, copy_dir, text};
+
+const SECRET_HEX: &str = "0badc0ffee0ddf00d0000000000000000000000000000000000000000000c0de";
+const BATCHES: u64 = 3;
+
+fn backstop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backstop"))
+        .args(args)
+        .env_remove("BACKSTOP_VENUE_SECRET")
+        .output()
+        .expect("the backstop binary runs")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[track_caller]
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+#[track_caller]
+fn refused(out: &Output, what: &str, needle: &str) {
+    assert!(
+        !out.status.success(),
+        "{what} was accepted:\nstdout: {}",
+        text(&out.stdout)
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(needle),
+        "{what}: expected {needle:?} in stderr:\n{err}"
+    );
+}
+
+struct Epoch {
+    _root: TempDir,
+    params: PathBuf,
+    snapshot: PathBuf,
+    dir: PathBuf,
+    setup_stderr: String,
+}
+
+/// Parameters, snapshot and proven epoch, made once by the CLI.
+fn epoch() -> &'static Epoch {
+    static EPOCH: OnceLock<Epoch> = OnceLock::new();
+    EPOCH.get_or_init(|| {
+        let root = tempfile::tempdir().unwrap();
+        let params = root.path().join("params");
+        let snapshot = root.path().join("snapshot");
+        let dir = root.path().join("epoch");
+        let secret = root.path().join("secret.hex");
+        std::fs::write(&secret, SECRET_HEX).unwrap();
+        ok(
+            &backstop(&[
+                "fixtures",
+                "--scenario",
+                "squeeze",
+                "--accounts",
+                "20",
+                "--markets",
+                "2",
+                "--out",
+                s(&snapshot),
+            ]),
+            "fixtures",
+        );
+        let setup = backstop(&[
+            "setup",
+            "--backend",
+            "halo2",
+            "--batch-size",
+            "8",
+            "--markets",
+            "2",
+            "--keys",
+            s(&params),
+        ]);
+        ok(&setup, "setup --backend halo2");
+        ok(
+            &backstop(&[
+                "prove",
+                "--backend",
+                "halo2",
+                "--snapshot",
+                s(&snapshot),
+                "--out",
+                s(&dir),
+                "--keys",
+                s(&params),
+                "--batch-size",
+                "8",
+                "--secret-file",
+                s(&secret),
+            ]),
+            "prove --backend halo2",
+        );
+        Epoch {
+            _root: root,
+            params,
+            snapshot,
+            dir,
+            setup_stderr: text(&setup.stderr),
+        }
+    })
+}
+
+fn verify(dir: &Path) -> Output {
+    backstop(&["verify", s(dir), "--params", s(&epoch().params)])
+}
+
+/// A private copy of the shared epoch, changed by `tamper`.
+fn tampered(tamper: impl FnOnce(&Path)) -> (TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("epoch");
+    copy_dir(&epoch().dir, &dir);
+    tamper(&dir);
+    (tmp, dir)
+}
+
+fn edit_statement(dir: &Path, edit: impl FnOnce(&mut Value)) {
+    let path = dir.join("statement.json");
+    let mut value: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut value);
+    std::fs::write(&path, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+}
+
+#[test]
+fn setup_caches_transparent_parameters() {
+    let e = epoch();
+    assert!(
+        e.setup_stderr.contains("no trusted setup"),
+        "{}",
+        e.setup_stderr
+    );
+    assert!(
+        !e.setup_stderr.contains("single-party"),
+        "halo2 has no setup to trust:\n{}",
+        e.setup_stderr
+    );
+    let files: Vec<String> = std::fs::read_dir(&e.params)
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].starts_with("ipa-pasta-k"), "{files:?}");
+}
+
+#[test]
+fn a_halo2_epoch_verifies_with_every_verifier() {
+    let e = epoch();
+    let statement: Value =
+        serde_json::from_slice(&std::fs::read(e.dir.join("statement.json")).unwrap()).unwrap();
+    assert_eq!(statement["backend"], "halo2-pasta");
+    assert_eq!(statement["batch_count"], BATCHES);
+    assert!(
+        !e.dir.join("verifying_key.bin").exists(),
+        "a halo2 epoch carries no key: it is derived from the shape"
+    );
+    for b in 0..BATCHES {
+        let len = std::fs::metadata(proof_path(&e.dir, b)).unwrap().len();
+        assert!((1_000..100_000).contains(&len), "batch {b}: {len} bytes");
+    }
+
+    let out = verify(&e.dir);
+    ok(&out, "verify");
+    assert!(text(&out.stdout).contains("3 halo2 batch proofs"));
+    let out = backstop(&["verify", s(&e.dir), "--params", s(&e.params), "--json"]);
+    ok(&out, "verify --json");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["backend"], "halo2-pasta");
+    let evaluated = backstop(&["evaluate", "--snapshot", s(&e.snapshot)]);
+    ok(&evaluated, "evaluate");
+    let native: PublicOutputs = serde_json::from_slice(&evaluated.stdout).unwrap();
+    let proven: PublicOutputs = serde_json::from_value(report["outputs"].clone()).unwrap();
+    assert_eq!(proven, native);
+
+    let out = Command::new(backstop_verify_bin())
+        .args([s(&e.dir), "--params", s(&e.params)])
+        .output()
+        .unwrap();
+    ok(&out, "backstop-verify");
+    assert!(text(&out.stdout).starts_with("verified:"));
+
+    let out = backstop(&["audit", s(&e.dir), "--format", "json"]);
+    // The audit derives the parameters in its default directory; that works too.
+    ok(&out, "audit");
+    let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(audit["backend"], "halo2-pasta");
+    assert_eq!(audit["verified"], true);
+    let text = audit.to_string();
+    assert!(text.contains("3 of 3 halo2 proofs verified"), "{text}");
+    assert!(text.contains("Setup: none to trust"), "{text}");
+}
+
+#[test]
+fn a_flipped_byte_is_rejected() {
+    let (_tmp, dir) = tampered(|d| {
+        let path = proof_path(d, 1);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x01;
+        std::fs::write(path, bytes).unwrap();
+    });
+    refused(
+        &verify(&dir),
+        "flipped byte",
+        "batch 1: proof does not verify",
+    );
+}
+
+#[test]
+fn a_truncated_proof_is_rejected() {
+    let (_tmp, dir) = tampered(|d| {
+        let path = proof_path(d, 2);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(path, &bytes[..bytes.len() - 64]).unwrap();
+    });
+    refused(
+        &verify(&dir),
+        "truncated proof",
+        "batch 2: proof does not verify",
+    );
+}
+
+#[test]
+fn swapped_proofs_are_rejected() {
+    let (_tmp, dir) = tampered(|d| {
+        let a = std::fs::read(proof_path(d, 0)).unwrap();
+        let b = std::fs::read(proof_path(d, 1)).unwrap();
+        std::fs::write(proof_path(d, 0), b).unwrap();
+        std::fs::write(proof_path(d, 1), a).unwrap();
+    });
+    refused(
+        &verify(&dir),
+        "swapped proofs",
+        "batch 0: proof does not verify",
+    );
+}
+
+/// A changed output changes the last batch's public input `x_b` (the outputs hash
+/// `O` is in every `x_b`), so a proof made for the true one fails.
+#[test]
+fn a_changed_output_is_a_wrong_public_input() {
+    let (_tmp, dir) = tampered(|d| {
+        edit_statement(d, |v| {
+            let solvent = v["solvent"].as_bool().unwrap();
+            v["solvent"] = Value::Bool(!solvent);
+        });
+    });
+    refused(&verify(&dir), "flipped solvent", "proof does not verify");
+    let (_tmp, dir) = tampered(|d| {
+        edit_statement(d, |v| {
+            let ids = v["liquidations"].as_array_mut().unwrap();
+            if ids.is_empty() {
+                ids.push(Value::String("1".into()));
+            } else {
+                ids.pop();
+            }
+        });
+    });
+    refused(
+        &verify(&dir),
+        "changed liquidation set",
+        "proof does not verify",
+    );
+}
+
+#[test]
+fn a_groth16_key_or_backend_is_refused() {
+    let e = epoch();
+    let vk = e.params.join("not-a-key.bin");
+    std::fs::write(&vk, [0u8; 8]).unwrap();
+    // A key for a transparent epoch: refused by name before anything else.
+    let key = tempfile::tempdir().unwrap();
+    let keys_dir = key.path().join("keys");
+    ok(
+        &backstop(&[
+            "setup",
+            "--batch-size",
+            "8",
+            "--markets",
+            "2",
+            "--keys",
+            s(&keys_dir),
+        ]),
+        "groth16 setup",
+    );
+    let out = backstop(&[
+        "verify",
+        s(&e.dir),
+        "--params",
+        s(&e.params),
+        "--key",
+        s(&keys_dir.join("verifying_key.bin")),
+    ]);
+    refused(&out, "--key for halo2", "has no trusted key");
+    std::fs::remove_file(vk).unwrap();
+
+    // Relabelled as a Groth16 epoch: it has no Groth16 key or proofs.
+    let (_tmp, dir) = tampered(|d| edit_statement(d, |v| v["backend"] = "groth16-bn254".into()));
+    refused(&verify(&dir), "relabelled backend", "verifying_key.bin");
+}
+
+#[test]
+fn a_stray_or_missing_proof_is_rejected() {
+    let (_tmp, dir) = tampered(|d| std::fs::remove_file(proof_path(d, 2)).unwrap());
+    refused(&verify(&dir), "missing proof", "batch 2: proof missing");
+    let (_tmp, dir) = tampered(|d| {
+        std::fs::copy(proof_path(d, 0), proof_path(d, BATCHES)).unwrap();
+    });
+    refused(&verify(&dir), "extra proof", "not a proof of any");
+}
