@@ -1,6 +1,7 @@
 //! Backstop's epoch statement, its exact native reference engine, and the
 //! commitments shared by the circuits (`docs/SPEC.md`).
 
+pub(crate) mod assignment;
 pub mod bounds;
 pub mod decimal;
 pub mod halo2;
