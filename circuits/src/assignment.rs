@@ -143,3 +143,154 @@ impl<F: Copy> BatchAssignment<F> {
         }
     }
 }
+
+/// Test support: a native re-implementation of what the batch circuits compute from a
+/// *raw* assignment, shared by both backends' soundness catalogues.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::BatchAssignment;
+    use crate::hash::FieldHasher;
+    use crate::native::commit::{TREE_ARITY, absorb_chain, tag, tags};
+    use ethnum::U256;
+
+    /// Whether `x` read as a signed integer (`x` or `x − p`, whichever is smaller
+    /// in magnitude) is non-negative.
+    pub(crate) fn non_negative<H: FieldHasher>(x: H::F) -> bool {
+        let minus_one = H::from_u64(0) - H::from_u64(1);
+        let half = U256::from_le_bytes(H::to_le_bytes(&minus_one)) >> 1;
+        U256::from_le_bytes(H::to_le_bytes(&x)) <= half
+    }
+
+    /// How `restamp` treats the published outputs.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Outputs {
+        /// Keep what the assignment claims (the lie is in the outputs).
+        Claimed,
+        /// Derive them from the (possibly malicious) data, as an attacker whose outputs
+        /// are consistent with its data would; only for a one-batch epoch.
+        Derived,
+    }
+
+    /// What the circuit computes from a raw assignment, natively; sets the public input
+    /// to the value an attacker consistent with `a` would publish.
+    pub(crate) fn restamp_with<H: FieldHasher>(a: &mut BatchAssignment<H::F>, outputs: Outputs) {
+        let two63 = H::from_u64(1 << 63);
+        let pow = |k: u32| H::from_u256(U256::ONE << k);
+        let mut next_id = a.state_in.next_id;
+        let mut l = a.state_in.total_liabilities;
+        let mut d = a.state_in.bad_debt;
+        let mut leaves = Vec::new();
+        let mut liquidated = Vec::new();
+        for s in &a.slots {
+            let balance = H::from_u256(s.balance_lane) - two63;
+            let mut tv = balance * a.quote_scale;
+            let mut mr = H::from_u64(0);
+            for (m, lane) in s.size_lanes.iter().enumerate() {
+                let size = H::from_u256(*lane) - two63;
+                tv = tv + size * a.unit_value[m];
+                let magnitude = if *lane >= U256::from(1u64 << 63) {
+                    size
+                } else {
+                    H::from_u64(0) - size
+                };
+                mr = mr + magnitude * a.unit_requirement[m];
+            }
+            let liability = if !non_negative::<H>(tv) {
+                H::from_u64(0)
+            } else {
+                tv
+            };
+            l = l + liability;
+            d = d + liability - tv;
+            if !non_negative::<H>(tv * H::from_u64(10_000) - mr) {
+                liquidated.push(s.id);
+            }
+            if !s.pad {
+                next_id = s.id + H::from_u64(1);
+            }
+            let mut lanes = vec![s.id, H::from_u256(s.balance_lane)];
+            lanes.extend(s.size_lanes.iter().map(|v| H::from_u256(*v)));
+            let mut words: Vec<H::F> = lanes
+                .chunks(3)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(H::from_u64(0), |acc, (k, v)| acc + *v * pow(64 * k as u32))
+                })
+                .collect();
+            if s.pad {
+                words[0] = words[0] + pow(192);
+            }
+            leaves.push(absorb_chain::<H>(s.salt, &words));
+        }
+        while leaves.len() > 1 {
+            leaves = leaves.chunks(TREE_ARITY).map(H::hash).collect();
+        }
+        let accounts = H::hash(&[a.state_in.accounts, leaves[0]]);
+        let head = H::hash(&[
+            tag::<H>(tags::PARAMS),
+            a.epoch,
+            H::from_u64(a.unit_value.len() as u64),
+            a.quote_scale,
+            a.reserves,
+            a.insurance_fund,
+        ]);
+        let per_market: Vec<H::F> = a
+            .unit_value
+            .iter()
+            .zip(&a.unit_requirement)
+            .flat_map(|(v, r)| [*v, *r])
+            .collect();
+        let params = absorb_chain::<H>(head, &per_market);
+        if outputs == Outputs::Derived {
+            let head = H::hash(&[
+                tag::<H>(tags::LIQUIDATIONS),
+                H::from_u64(liquidated.len() as u64),
+            ]);
+            let liq = absorb_chain::<H>(head, &liquidated);
+            a.accounts_commitment = accounts;
+            a.challenge = H::hash(&[tag::<H>(tags::CHALLENGE), params, accounts, liq]);
+            a.liquidation_product = liquidated
+                .iter()
+                .fold(H::from_u64(1), |acc, id| acc * (a.challenge - *id));
+            a.bad_debt = d;
+            a.solvent = non_negative::<H>(a.reserves - l);
+            a.insurance_covered = non_negative::<H>(a.insurance_fund - d);
+        }
+        let p: H::F = a.state_in.liquidation_product
+            * liquidated
+                .iter()
+                .fold(H::from_u64(1), |acc, id| acc * (a.challenge - *id));
+        let commit = |blind: H::F, n: H::F, l: H::F, d: H::F, p: H::F, acc: H::F| {
+            H::hash(&[tag::<H>(tags::STATE), blind, n, l, d, p, acc])
+        };
+        let si = a.state_in;
+        let c_in = commit(
+            a.blind_in,
+            si.next_id,
+            si.total_liabilities,
+            si.bad_debt,
+            si.liquidation_product,
+            si.accounts,
+        );
+        let c_out = commit(a.blind_out, next_id, l, d, p, accounts);
+        let o = H::hash(&[
+            tag::<H>(tags::OUTPUTS),
+            a.accounts_commitment,
+            a.challenge,
+            a.liquidation_product,
+            a.bad_debt,
+            H::from_u64(u64::from(a.solvent)),
+            H::from_u64(u64::from(a.insurance_covered)),
+        ]);
+        a.public_input = H::hash(&[
+            tag::<H>(tags::BATCH),
+            params,
+            a.batch,
+            a.batch_count,
+            c_in,
+            c_out,
+            o,
+        ]);
+    }
+}

@@ -9,7 +9,7 @@ use crate::model::{
     Account, AccountId, Balance, EpochParams, MarginBps, Market, Price, Size, Snapshot,
 };
 use crate::native::commit::BatchSize;
-use crate::native::commit::{TREE_ARITY, absorb_chain, liquidation_commitment, tag, tags};
+use crate::native::commit::liquidation_commitment;
 use crate::secret::VenueSecret;
 use crate::shape::CircuitShape;
 use crate::witness::{EpochWitness, build_epoch};
@@ -177,141 +177,11 @@ fn fr_u256(v: ethnum::U256) -> Fr {
     <Fr as ark_ff::PrimeField>::from_le_bytes_mod_order(&bytes)
 }
 
-/// Signed reading of a field element: `v` or `v − p`, whichever is smaller.
-fn is_negative_fr(v: Fr) -> bool {
-    use ark_ff::{BigInteger, PrimeField};
-    let half = Fr::MODULUS_MINUS_ONE_DIV_TWO;
-    v.into_bigint() > half && !v.into_bigint().is_zero()
-}
+use crate::assignment::testing::Outputs;
 
-/// How `restamp` treats the published outputs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Outputs {
-    /// Keep what the assignment claims (the lie is in the outputs).
-    Claimed,
-    /// Derive them from the (possibly malicious) data, as an attacker whose outputs
-    /// are consistent with its data would; only for a one-batch epoch.
-    Derived,
-}
-
-/// What the circuit computes from a raw assignment, natively; sets the public input
-/// to the value an attacker consistent with `a` would publish.
+/// The shared native restamp ([`crate::assignment::testing::restamp_with`]).
 fn restamp_with(a: &mut BatchAssignment, outputs: Outputs) {
-    let two63 = Fr::from(1u64 << 63);
-    let pow = |k: u32| fr_u256(ethnum::U256::ONE << k);
-    let mut next_id = a.state_in.next_id;
-    let mut l = a.state_in.total_liabilities;
-    let mut d = a.state_in.bad_debt;
-    let mut leaves = Vec::new();
-    let mut liquidated = Vec::new();
-    for s in &a.slots {
-        let balance = fr_u256(s.balance_lane) - two63;
-        let mut tv = balance * a.quote_scale;
-        let mut mr = Fr::from(0u64);
-        for (m, lane) in s.size_lanes.iter().enumerate() {
-            let size = fr_u256(*lane) - two63;
-            tv += size * a.unit_value[m];
-            let magnitude = if *lane >= ethnum::U256::from(1u64 << 63) {
-                size
-            } else {
-                -size
-            };
-            mr += magnitude * a.unit_requirement[m];
-        }
-        let liability = if is_negative_fr(tv) {
-            Fr::from(0u64)
-        } else {
-            tv
-        };
-        l += liability;
-        d += liability - tv;
-        if is_negative_fr(tv * Fr::from(10_000u64) - mr) {
-            liquidated.push(s.id);
-        }
-        if !s.pad {
-            next_id = s.id + Fr::from(1u64);
-        }
-        let mut lanes = vec![s.id, fr_u256(s.balance_lane)];
-        lanes.extend(s.size_lanes.iter().map(|v| fr_u256(*v)));
-        let mut words: Vec<Fr> = lanes
-            .chunks(3)
-            .map(|c| {
-                c.iter()
-                    .enumerate()
-                    .map(|(k, v)| *v * pow(64 * k as u32))
-                    .sum()
-            })
-            .collect();
-        if s.pad {
-            words[0] += pow(192);
-        }
-        leaves.push(absorb_chain::<H>(s.salt, &words));
-    }
-    while leaves.len() > 1 {
-        leaves = leaves.chunks(TREE_ARITY).map(H::hash).collect();
-    }
-    let accounts = H::hash(&[a.state_in.accounts, leaves[0]]);
-    let head = H::hash(&[
-        tag::<H>(tags::PARAMS),
-        a.epoch,
-        Fr::from(a.unit_value.len() as u64),
-        a.quote_scale,
-        a.reserves,
-        a.insurance_fund,
-    ]);
-    let per_market: Vec<Fr> = a
-        .unit_value
-        .iter()
-        .zip(&a.unit_requirement)
-        .flat_map(|(v, r)| [*v, *r])
-        .collect();
-    let params = absorb_chain::<H>(head, &per_market);
-    if outputs == Outputs::Derived {
-        let head = H::hash(&[
-            tag::<H>(tags::LIQUIDATIONS),
-            Fr::from(liquidated.len() as u64),
-        ]);
-        let liq = absorb_chain::<H>(head, &liquidated);
-        a.accounts_commitment = accounts;
-        a.challenge = H::hash(&[tag::<H>(tags::CHALLENGE), params, accounts, liq]);
-        a.liquidation_product = liquidated.iter().map(|id| a.challenge - id).product();
-        a.bad_debt = d;
-        a.solvent = !is_negative_fr(a.reserves - l);
-        a.insurance_covered = !is_negative_fr(a.insurance_fund - d);
-    }
-    let p: Fr = a.state_in.liquidation_product
-        * liquidated.iter().map(|id| a.challenge - id).product::<Fr>();
-    let commit = |blind: Fr, n: Fr, l: Fr, d: Fr, p: Fr, acc: Fr| {
-        H::hash(&[tag::<H>(tags::STATE), blind, n, l, d, p, acc])
-    };
-    let si = a.state_in;
-    let c_in = commit(
-        a.blind_in,
-        si.next_id,
-        si.total_liabilities,
-        si.bad_debt,
-        si.liquidation_product,
-        si.accounts,
-    );
-    let c_out = commit(a.blind_out, next_id, l, d, p, accounts);
-    let o = H::hash(&[
-        tag::<H>(tags::OUTPUTS),
-        a.accounts_commitment,
-        a.challenge,
-        a.liquidation_product,
-        a.bad_debt,
-        Fr::from(u64::from(a.solvent)),
-        Fr::from(u64::from(a.insurance_covered)),
-    ]);
-    a.public_input = H::hash(&[
-        tag::<H>(tags::BATCH),
-        params,
-        a.batch,
-        a.batch_count,
-        c_in,
-        c_out,
-        o,
-    ]);
+    crate::assignment::testing::restamp_with::<H>(a, outputs);
 }
 
 /// [`restamp_with`] keeping the claimed outputs.
