@@ -2,15 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn backstop(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .args(args)
-        .env_remove("BACKSTOP_VENUE_SECRET")
-        .output()
-        .expect("the backstop binary runs")
-}
+mod common;
+use common::backstop;
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data")

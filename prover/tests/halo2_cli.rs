@@ -18,47 +18,10 @@ use std::sync::OnceLock;
 use tempfile::TempDir;
 
 mod common;
-use common::{backstop_verify_bin, copy_dir, text};
+use common::{backstop, backstop_verify_bin, copy_dir, ok, refused, s, text};
 
 const SECRET_HEX: &str = "0badc0ffee0ddf00d0000000000000000000000000000000000000000000c0de";
 const BATCHES: u64 = 3;
-
-fn backstop(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .args(args)
-        .env_remove("BACKSTOP_VENUE_SECRET")
-        .output()
-        .expect("the backstop binary runs")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-#[track_caller]
-fn ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
-#[track_caller]
-fn refused(out: &Output, what: &str, needle: &str) {
-    assert!(
-        !out.status.success(),
-        "{what} was accepted:\nstdout: {}",
-        text(&out.stdout)
-    );
-    let err = text(&out.stderr);
-    assert!(
-        err.contains(needle),
-        "{what}: expected {needle:?} in stderr:\n{err}"
-    );
-}
 
 struct Epoch {
     _root: TempDir,

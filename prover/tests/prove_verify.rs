@@ -34,7 +34,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tempfile::TempDir;
 
 mod common;
-use common::{backstop_verify_bin, copy_dir, text};
+use common::{backstop_verify_bin, copy_dir, ok, s, text};
 
 const SHAPE_M4: &str = "backstop.v1.B8.M4";
 const SHAPE_M3: &str = "backstop.v1.B8.M3";
@@ -53,21 +53,6 @@ fn backstop_in(dir: Option<&Path>, args: &[&str]) -> Output {
 
 fn backstop(args: &[&str]) -> Output {
     backstop_in(None, args)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-#[track_caller]
-fn assert_success(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -141,7 +126,7 @@ fn keys_m4() -> &'static Keys {
             "--keys",
             s(&dir),
         ]);
-        assert_success(&setup, "backstop setup");
+        ok(&setup, "backstop setup");
         Keys {
             dir,
             setup,
@@ -179,7 +164,7 @@ fn keys_m3() -> &'static DevelopmentKeys {
                 "8",
             ],
         );
-        assert_success(&setup, "prove without keys");
+        ok(&setup, "prove without keys");
         DevelopmentKeys {
             keys: Keys {
                 dir: cwd.join("backstop-keys").join(SHAPE_M3),
@@ -216,7 +201,7 @@ fn calm_epoch() -> &'static Epoch {
             s(secret_file()),
             "--json",
         ]);
-        assert_success(&prove, "backstop prove");
+        ok(&prove, "backstop prove");
         Epoch {
             dir,
             prove,
@@ -380,7 +365,7 @@ fn prove_then_verify_with_the_directory_key_and_the_trusted_key() {
 
     // With the directory's own key: verified, with a note saying the key is untrusted.
     let out = backstop(&["verify", s(&epoch.dir)]);
-    assert_success(&out, "backstop verify");
+    ok(&out, "backstop verify");
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("verified: 6 Groth16 batch proofs of epoch 357714"),
@@ -393,7 +378,7 @@ fn prove_then_verify_with_the_directory_key_and_the_trusted_key() {
     // With the trusted key: verified, no note.
     let key = trusted_key();
     let out = backstop(&["verify", s(&epoch.dir), "--key", s(&key)]);
-    assert_success(&out, "backstop verify --key");
+    ok(&out, "backstop verify --key");
     assert!(
         !text(&out.stdout).contains("note:"),
         "{}",
@@ -409,7 +394,7 @@ fn prove_then_verify_with_the_directory_key_and_the_trusted_key() {
         ),
     ] {
         let out = backstop(&args);
-        assert_success(&out, "backstop verify --json");
+        ok(&out, "backstop verify --json");
         let report: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["verified"], true);
         assert_eq!(report["trusted_key"], trusted);
@@ -424,7 +409,7 @@ fn prove_then_verify_with_the_directory_key_and_the_trusted_key() {
 fn standalone_verifier_accepts_the_epoch_and_rejects_tampering() {
     let epoch = calm_epoch();
     let out = backstop_verify(&[s(&epoch.dir)]);
-    assert_success(&out, "backstop-verify");
+    ok(&out, "backstop-verify");
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains(
@@ -437,7 +422,7 @@ fn standalone_verifier_accepts_the_epoch_and_rejects_tampering() {
 
     let key = trusted_key();
     let out = backstop_verify(&[s(&epoch.dir), "--key", s(&key)]);
-    assert_success(&out, "backstop-verify --key");
+    ok(&out, "backstop-verify --key");
     assert!(!text(&out.stdout).contains("note:"));
 
     let (_t, swapped) = tampered(|d| swap_files(&proof_file(d, 1), &proof_file(d, 4)));
@@ -946,7 +931,7 @@ fn small_snapshot(dir: &Path, markets: usize) -> PathBuf {
         "--out",
         s(&snapshot),
     ]);
-    assert_success(&out, "backstop fixtures");
+    ok(&out, "backstop fixtures");
     snapshot
 }
 
@@ -985,9 +970,9 @@ fn prove_refuses_to_replace_a_directory_it_did_not_write() {
     let epoch = tmp.path().join("epoch");
     copy_dir(&calm_epoch().dir, &epoch);
     let out = prove(&epoch);
-    assert_success(&out, "prove over an epoch directory");
+    ok(&out, "prove over an epoch directory");
     let verify = backstop(&["verify", s(&epoch), "--key", s(&trusted_key())]);
-    assert_success(&verify, "verify the replaced epoch");
+    ok(&verify, "verify the replaced epoch");
     assert!(text(&verify.stdout).contains("verified: 1 Groth16 batch proofs"));
     assert!(!proof_file(&epoch, 1).exists(), "old proofs left behind");
     assert!(temporaries(tmp.path(), "epoch").is_empty());
@@ -1071,7 +1056,7 @@ fn an_interrupted_prove_leaves_no_complete_looking_directory() {
             "{status}: a killed run left {}",
             out_dir.display()
         );
-        assert_success(&backstop(&["verify", s(&out_dir)]), "verify");
+        ok(&backstop(&["verify", s(&out_dir)]), "verify");
     } else {
         // Whatever it had started lives in a hidden temporary, never under `epoch`.
         for name in temporaries(tmp.path(), "epoch") {
@@ -1101,7 +1086,7 @@ fn prove_without_keys_runs_the_development_setup_loudly() {
         serde_json::from_slice(&std::fs::read(keys.join("keys.json")).unwrap()).unwrap();
     assert_eq!(desc.shape, SHAPE_M3);
     let epoch = dev.cwd.join("epoch");
-    assert_success(
+    ok(
         &backstop(&[
             "verify",
             s(&epoch),
@@ -1125,14 +1110,14 @@ fn prove_without_keys_runs_the_development_setup_loudly() {
             s(keys),
         ],
     );
-    assert_success(&out, "prove with the development keys");
+    ok(&out, "prove with the development keys");
     assert!(!text(&out.stderr).contains(SETUP_WARNING));
     assert!(
         text(&out.stdout).contains("in 1 Groth16 batches of 8"),
         "{}",
         text(&out.stdout)
     );
-    assert_success(
+    ok(
         &backstop(&["verify", s(&tmp.path().join("epoch"))]),
         "verify",
     );

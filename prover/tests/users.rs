@@ -27,52 +27,14 @@ use backstop_verifier::inclusion::{
 use backstop_verifier::read_statement;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
+mod common;
+use common::{backstop, ok, refused, s, text};
+
 const SECRET_HEX: &str = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
-
-fn backstop(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .args(args)
-        .env_remove("BACKSTOP_VENUE_SECRET")
-        .output()
-        .expect("the backstop binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-#[track_caller]
-fn ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-}
-
-#[track_caller]
-fn refused(out: &Output, what: &str, needle: &str) {
-    assert!(
-        !out.status.success(),
-        "{what} should have failed:\nstdout: {}",
-        text(&out.stdout)
-    );
-    let all = text(&out.stdout) + &text(&out.stderr);
-    assert!(
-        all.contains(needle),
-        "{what}: expected {needle:?} in:\n{all}"
-    );
-}
 
 /// A scratch root under Cargo's per-target temporary directory; leftovers of runs
 /// older than an hour are removed.

@@ -2,8 +2,49 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)] // each binary uses a subset
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::OnceLock;
+
+/// Runs this package's `backstop` binary, without a venue secret in the environment.
+pub fn backstop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backstop"))
+        .args(args)
+        .env_remove("BACKSTOP_VENUE_SECRET")
+        .output()
+        .expect("the backstop binary runs")
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Asserts the process succeeded, showing its output otherwise.
+#[track_caller]
+pub fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// Asserts the process failed and said `needle` (on stdout or stderr).
+#[track_caller]
+pub fn refused(out: &Output, what: &str, needle: &str) {
+    assert!(
+        !out.status.success(),
+        "{what} should have failed:\nstdout: {}",
+        text(&out.stdout)
+    );
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        all.contains(needle),
+        "{what}: expected {needle:?} in:\n{all}"
+    );
+}
 
 /// Lossy UTF-8 of a process's output.
 pub fn text(bytes: &[u8]) -> String {
