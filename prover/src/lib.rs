@@ -8,6 +8,7 @@ pub mod groth16;
 pub mod inclusion;
 pub mod onchain;
 pub mod secret;
+pub mod service;
 pub mod snarkjs;
 pub mod users;
 
