@@ -155,9 +155,19 @@ fn postgres_concurrent_duplicates_conflicts_and_tokens() {
     let keys = tmp.path().join("keys");
     setup_keys(&keys);
     let db = fresh_database("duplicates");
-    let server = Proc::start(
+    let mut server = Proc::start(
         tmp.path(),
-        &serve_args(&db, &keys, &["--artifacts", "artifacts", "--workers", "1"]),
+        &serve_args(
+            &db,
+            &keys,
+            &[
+                "--artifacts",
+                "artifacts",
+                "--workers",
+                "1",
+                "--retain-inputs",
+            ],
+        ),
         &tmp.path().join("serve.log"),
     );
     let addr = server.addr().to_owned();
@@ -199,4 +209,24 @@ fn postgres_concurrent_duplicates_conflicts_and_tokens() {
         assert_eq!((attempts, stored), (1, 1), "{status}");
     }
     check_published(&addr, 5, &keys, tmp.path());
+    // --retain-inputs: the snapshot is kept after verification.
+    let inputs = tmp.path().join("artifacts/epochs/5/inputs");
+    assert_eq!(std::fs::read_dir(&inputs).unwrap().count(), 1);
+
+    // SIGTERM: a graceful exit.
+    let pid = server.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}\n{}", server.log());
 }

@@ -52,10 +52,10 @@ pub enum ServiceError {
     },
     /// The database refused or failed.
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(Box<sqlx::Error>),
     /// Loading keys, proving or verifying failed.
     #[error("{0}")]
-    Prover(#[from] ProverError),
+    Prover(Box<ProverError>),
     /// A background task died.
     #[error("internal task failed: {0}")]
     Task(String),
@@ -71,10 +71,22 @@ impl ServiceError {
     }
 }
 
+impl From<sqlx::Error> for ServiceError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(Box::new(e))
+    }
+}
+
+impl From<ProverError> for ServiceError {
+    fn from(e: ProverError) -> Self {
+        Self::Prover(Box::new(e))
+    }
+}
+
 impl From<ServiceError> for ProverError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Prover(e) => e,
+            ServiceError::Prover(e) => *e,
             other => ProverError::Service(other.to_string()),
         }
     }
