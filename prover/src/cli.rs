@@ -119,6 +119,9 @@ pub enum Command {
     /// Inclusion proofs, attestations, audit.
     #[command(flatten)]
     Users(crate::users::UsersCommand),
+    /// The prover service: `serve`, `worker`, `inclusion-token`.
+    #[command(flatten)]
+    Service(crate::service::ServiceCommand),
     /// Generate a demo epoch, prove and verify it, and print what was proven and
     /// what was revealed.
     Demo {
@@ -280,6 +283,7 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
             crate::onchain::export_calldata(&epoch_dir)
         }
         Command::Users(command) => crate::users::run(command),
+        Command::Service(command) => crate::service::run(command),
         Command::Demo {
             scenario,
             accounts,

@@ -104,6 +104,9 @@ pub enum ProverError {
     /// The audit found a problem (the report says which).
     #[error("audit: {0}")]
     Audit(String),
+    /// The prover service failed (`backstop serve`, `backstop worker`).
+    #[error("service: {0}")]
+    Service(String),
     /// A command-line argument that clap cannot check by itself.
     #[error("{0}")]
     Usage(String),

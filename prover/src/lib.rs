@@ -9,6 +9,7 @@ pub mod halo2;
 pub mod inclusion;
 pub mod onchain;
 pub mod secret;
+pub mod service;
 pub mod snarkjs;
 pub mod users;
 

@@ -1,0 +1,440 @@
+//! The HTTP API (axum). Every `/v1` route needs the operator's bearer token, except
+//! an inclusion proof, which its account's inclusion token also opens
+//! ([`super::auth`]). What each route reveals is in `docs/SPEC.md` §10.
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `POST /v1/epochs` | submit a JSON snapshot: 201 new job, 200 same job, 409 other content, 400 bad snapshot, 413 too large |
+//! | `GET /v1/epochs/{epoch}` | the job's state, batches done/total, timings |
+//! | `GET /v1/epochs/{epoch}/statement` | `statement.json` (once verified) |
+//! | `GET /v1/epochs/{epoch}/proofs` | the verifying key and the batch proofs, hex |
+//! | `GET /v1/epochs/{epoch}/inclusion/{account}` | the account's inclusion proof |
+//! | `GET /v1/epochs/{epoch}/calldata` | the epoch contract's `submitEpoch` calldata |
+//! | `GET /livez`, `/readyz`, `/metrics` | liveness, readiness (database), Prometheus |
+
+use super::artifacts::EpochKeys;
+use super::auth::{account_token, bearer, tokens_equal};
+use super::metrics::Metrics;
+use super::store::{EpochRow, NewEpoch, Submitted, state};
+use super::{Service, ServiceError};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use backstop_circuits::snapshot::{SnapshotError, parse_json, to_json};
+use backstop_verifier::artifacts::{STATEMENT_FILE, VERIFYING_KEY_FILE};
+use backstop_verifier::inclusion::{BATCH_ROOTS_FILE, BatchRootsFile, InclusionProof};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The API's shared state.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    svc: Arc<Service>,
+    token: Arc<str>,
+}
+
+/// An API error: a status and a JSON body `{"error": …}`.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 401.
+    Unauthorized,
+    /// 404 with what is missing.
+    NotFound(String),
+    /// 409 with why.
+    Conflict(String),
+    /// 400 with the snapshot's file/row/field error.
+    Snapshot(SnapshotError),
+    /// 400 with why.
+    BadRequest(String),
+    /// 500.
+    Internal(ServiceError),
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        Self::Internal(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            Self::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "missing or wrong bearer token"}),
+            ),
+            Self::NotFound(what) => (StatusCode::NOT_FOUND, json!({ "error": what })),
+            Self::Conflict(why) => (StatusCode::CONFLICT, json!({ "error": why })),
+            Self::BadRequest(why) => (StatusCode::BAD_REQUEST, json!({ "error": why })),
+            Self::Snapshot(e) => (
+                StatusCode::BAD_REQUEST,
+                json!({
+                    "error": format!("invalid snapshot: {e}"),
+                    "file": e.file,
+                    "row": e.row,
+                    "field": e.field,
+                }),
+            ),
+            Self::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"error": "internal error (see the server log)"}),
+                )
+            }
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// The router.
+pub fn router(svc: Arc<Service>, token: String, max_body_bytes: usize) -> Router {
+    let state = AppState {
+        svc,
+        token: token.into(),
+    };
+    let operator = Router::new()
+        .route("/v1/epochs", post(submit))
+        .route("/v1/epochs/{epoch}", get(status))
+        .route("/v1/epochs/{epoch}/statement", get(statement))
+        .route("/v1/epochs/{epoch}/proofs", get(proofs))
+        .route("/v1/epochs/{epoch}/calldata", get(calldata))
+        .route_layer(from_fn_with_state(state.clone(), require_operator));
+    Router::new()
+        .merge(operator)
+        .route("/v1/epochs/{epoch}/inclusion/{account}", get(inclusion))
+        .route("/livez", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(from_fn(log_request))
+        .with_state(state)
+}
+
+/// Logs each request by its route pattern (never the account id in the path).
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(%method, %route, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    response
+}
+
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    bearer(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+async fn require_operator(
+    State(st): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    match presented(request.headers()) {
+        Some(t) if tokens_equal(t, &st.token) => Ok(next.run(request).await),
+        _ => Err(ApiError::Unauthorized),
+    }
+}
+
+/// An epoch's job as `GET /v1/epochs/{epoch}` shows it.
+#[derive(Debug, Serialize)]
+pub struct EpochStatus {
+    /// The epoch id.
+    pub epoch: i64,
+    /// queued, proving, verifying, verified or failed.
+    pub state: String,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// The circuit shape.
+    pub shape: String,
+    /// Batches proven.
+    pub batches_done: i64,
+    /// `K`.
+    pub batches_total: i64,
+    /// Unix ms of submission.
+    pub submitted_at_ms: i64,
+    /// Unix ms of the first claim.
+    pub started_at_ms: Option<i64>,
+    /// Unix ms of verification or failure.
+    pub finished_at_ms: Option<i64>,
+    /// Submission to verification, seconds.
+    pub total_seconds: Option<f64>,
+    /// Seconds spent proving, summed over batches.
+    pub prove_seconds: f64,
+    /// Each batch: state, claims and proofs stored.
+    pub batches: Vec<BatchStatus>,
+}
+
+/// One batch task.
+#[derive(Debug, Serialize)]
+pub struct BatchStatus {
+    /// The batch index.
+    pub batch: i64,
+    /// queued, leased, done or cancelled.
+    pub state: String,
+    /// How many times a worker claimed it.
+    pub attempts: i64,
+    /// How many proofs of it were stored (write-once: 1 when done).
+    pub proofs_stored: i64,
+    /// The worker that holds or last held it.
+    pub worker: Option<String>,
+}
+
+async fn epoch_status(svc: &Service, row: &EpochRow) -> Result<EpochStatus, ApiError> {
+    let tasks = svc.store.tasks(row.epoch).await?;
+    let done = tasks
+        .iter()
+        .filter(|t| t.state == super::store::task_state::DONE)
+        .count() as i64;
+    Ok(EpochStatus {
+        epoch: row.epoch,
+        state: row.state.clone(),
+        reason: row.reason.clone(),
+        shape: row.shape.clone(),
+        batches_done: done,
+        batches_total: row.batch_count,
+        submitted_at_ms: row.submitted_ms,
+        started_at_ms: row.started_ms,
+        finished_at_ms: row.finished_ms,
+        total_seconds: row
+            .finished_ms
+            .map(|f| (f - row.submitted_ms) as f64 / 1000.0),
+        prove_seconds: tasks.iter().map(|t| t.prove_ms).sum::<i64>() as f64 / 1000.0,
+        batches: tasks
+            .into_iter()
+            .map(|t| BatchStatus {
+                batch: t.batch,
+                state: t.state,
+                attempts: t.attempts,
+                proofs_stored: t.proofs_stored,
+                worker: t.worker,
+            })
+            .collect(),
+    })
+}
+
+fn epoch_id(epoch: u64) -> Result<i64, ApiError> {
+    i64::try_from(epoch).map_err(|_| ApiError::NotFound(format!("no epoch {epoch}")))
+}
+
+async fn find(svc: &Service, epoch: u64) -> Result<EpochRow, ApiError> {
+    svc.store
+        .epoch(epoch_id(epoch)?)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no epoch {epoch}")))
+}
+
+async fn find_verified(svc: &Service, epoch: u64) -> Result<EpochRow, ApiError> {
+    let row = find(svc, epoch).await?;
+    if row.state != state::VERIFIED {
+        return Err(ApiError::NotFound(format!(
+            "epoch {epoch} is {}, not verified: nothing is published yet",
+            row.state
+        )));
+    }
+    Ok(row)
+}
+
+async fn submit(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let svc = &st.svc;
+    let snapshot = parse_json(&body, "snapshot.json").map_err(ApiError::Snapshot)?;
+    let epoch = snapshot.params().epoch();
+    let epoch_i = i64::try_from(epoch).map_err(|_| {
+        ApiError::BadRequest(format!(
+            "epoch {epoch} is too large for this service (at most {})",
+            i64::MAX
+        ))
+    })?;
+    let markets = snapshot.params().markets().len();
+    if markets != svc.shape.markets() {
+        return Err(ApiError::BadRequest(format!(
+            "the snapshot has {markets} markets but this service proves shape {} ({} markets)",
+            svc.shape.id(),
+            svc.shape.markets()
+        )));
+    }
+    let canonical = to_json(&snapshot);
+    let hash = hex::encode(Sha256::digest(canonical.as_bytes()));
+    let new = NewEpoch {
+        epoch: epoch_i,
+        content_hash: hash.clone(),
+        shape: svc.shape.id(),
+        secret_id: svc.secret_id.clone(),
+        batch_count: svc
+            .shape
+            .batch_size()
+            .batch_count(snapshot.accounts().len()) as i64,
+        retain_inputs: svc.retain_inputs,
+    };
+    let conflict = || {
+        ApiError::Conflict(format!(
+            "epoch {epoch} was already submitted with a different snapshot"
+        ))
+    };
+    // Fast path: a repeated submission stores nothing.
+    if let Some(row) = svc.store.epoch(epoch_i).await? {
+        if row.content_hash != hash {
+            return Err(conflict());
+        }
+        let status = epoch_status(svc, &row).await?;
+        return Ok((StatusCode::OK, axum::Json(status)).into_response());
+    }
+    // The snapshot is stored (content-addressed) before the job exists, so a
+    // worker never claims a task whose snapshot is missing.
+    let key = EpochKeys(epoch_i).snapshot(&hash);
+    let artifacts = svc.artifacts.clone();
+    let key2 = key.clone();
+    tokio::task::spawn_blocking(move || artifacts.put(&key2, canonical.as_bytes()))
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))??;
+    let outcome = svc.store.submit(&new).await?;
+    let code = match outcome {
+        Submitted::Created => {
+            Metrics::inc(&svc.metrics.epochs_submitted);
+            tracing::info!(epoch, batches = new.batch_count, "epoch submitted");
+            StatusCode::CREATED
+        }
+        Submitted::Existing => StatusCode::OK,
+        Submitted::Conflict => {
+            // Ours lost: remove our copy (the winner's has another name).
+            let _ = svc.artifacts.delete(&key);
+            return Err(conflict());
+        }
+    };
+    let row = find(svc, epoch).await?;
+    let status = epoch_status(svc, &row).await?;
+    Ok((code, axum::Json(status)).into_response())
+}
+
+async fn status(
+    State(st): State<AppState>,
+    Path(epoch): Path<u64>,
+) -> Result<axum::Json<EpochStatus>, ApiError> {
+    let row = find(&st.svc, epoch).await?;
+    Ok(axum::Json(epoch_status(&st.svc, &row).await?))
+}
+
+fn artifact(svc: &Service, key: &str) -> Result<Vec<u8>, ApiError> {
+    svc.artifacts
+        .get(key)?
+        .ok_or_else(|| ApiError::NotFound(format!("{key} is missing from the artifact store")))
+}
+
+async fn statement(
+    State(st): State<AppState>,
+    Path(epoch): Path<u64>,
+) -> Result<Response, ApiError> {
+    let row = find_verified(&st.svc, epoch).await?;
+    let bytes = artifact(&st.svc, &EpochKeys(row.epoch).public_file(STATEMENT_FILE))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+async fn proofs(State(st): State<AppState>, Path(epoch): Path<u64>) -> Result<Response, ApiError> {
+    let row = find_verified(&st.svc, epoch).await?;
+    let keys = EpochKeys(row.epoch);
+    let vk = artifact(&st.svc, &keys.public_file(VERIFYING_KEY_FILE))?;
+    let proofs = (0..row.batch_count)
+        .map(|b| artifact(&st.svc, &keys.proof(b)).map(hex::encode))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(axum::Json(json!({
+        "epoch": epoch,
+        "backend": "groth16-bn254",
+        "verifying_key": hex::encode(vk),
+        "proofs": proofs,
+    }))
+    .into_response())
+}
+
+async fn calldata(
+    State(st): State<AppState>,
+    Path(epoch): Path<u64>,
+) -> Result<Response, ApiError> {
+    let row = find_verified(&st.svc, epoch).await?;
+    let svc = st.svc.clone();
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ServiceError> {
+        let tmp = tempfile::tempdir().map_err(|e| ServiceError::io("temporary directory", e))?;
+        super::artifacts::materialize(
+            svc.artifacts.as_ref(),
+            &EpochKeys(row.epoch).public(),
+            tmp.path(),
+        )?;
+        Ok(crate::onchain::epoch_calldata(tmp.path())?)
+    })
+    .await
+    .map_err(|e| ServiceError::Task(e.to_string()))??;
+    Ok(axum::Json(json!({
+        "epoch": epoch,
+        "function": crate::onchain::SUBMIT_EPOCH,
+        "calldata": format!("0x{}", hex::encode(bytes)),
+    }))
+    .into_response())
+}
+
+async fn inclusion(
+    State(st): State<AppState>,
+    Path((epoch, account)): Path<(u64, u64)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let allowed = match presented(&headers) {
+        Some(t) => {
+            tokens_equal(t, &st.token) || tokens_equal(t, &account_token(&st.svc.secret, account))
+        }
+        None => false,
+    };
+    if !allowed {
+        return Err(ApiError::Unauthorized);
+    }
+    let row = find_verified(&st.svc, epoch).await?;
+    let keys = EpochKeys(row.epoch);
+    let not_found = || ApiError::NotFound(format!("account {account} is not in epoch {epoch}"));
+    let bytes = st
+        .svc
+        .artifacts
+        .get(&keys.inclusion_file(&format!("{account}.json")))?
+        .ok_or_else(not_found)?;
+    let mut proof: InclusionProof = serde_json::from_slice(&bytes)
+        .map_err(|e| ServiceError::Config(format!("stored inclusion proof: {e}")))?;
+    // Self-contained: embed the shared batch roots.
+    let roots: BatchRootsFile =
+        serde_json::from_slice(&artifact(&st.svc, &keys.inclusion_file(BATCH_ROOTS_FILE))?)
+            .map_err(|e| ServiceError::Config(format!("stored batch roots: {e}")))?;
+    proof.batch_roots = Some(roots.batch_roots);
+    proof.batch_roots_file = None;
+    Ok(axum::Json(proof).into_response())
+}
+
+async fn readyz(State(st): State<AppState>) -> Response {
+    match st.svc.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "job store unreachable\n").into_response()
+        }
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let text = st.svc.metrics.render(&st.svc.store).await;
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

@@ -1,0 +1,450 @@
+//! The prover service: epochs as durable jobs behind an HTTP API.
+//!
+//! * `backstop serve` ([`serve`]) runs the HTTP API ([`api`]), the job store
+//!   ([`store`]: SQLite by default, PostgreSQL to scale out), the artifact store
+//!   ([`artifacts`]) and `--workers` local proving loops ([`worker`]).
+//! * `backstop worker --db postgres://…` ([`worker_main`]) runs proving loops on
+//!   another machine against the same database and artifact store.
+//!
+//! An epoch is one job of `K` batch tasks. Each task is proven from the persisted
+//! snapshot: the witness of every batch is rebuilt deterministically from the
+//! snapshot and the venue secret (`docs/SPEC.md` §5.1), so no witness is ever
+//! persisted. When every batch is proven, one process builds the statement,
+//! verifies the whole epoch with the verifier, writes every inclusion proof, marks
+//! the epoch verified and (unless `--retain-inputs`) deletes the snapshot.
+//! How to run it: the README's "Prover service"; what it stores and reveals:
+//! `docs/SPEC.md` §10.
+
+pub mod api;
+pub mod artifacts;
+pub mod auth;
+pub mod metrics;
+pub mod store;
+pub mod worker;
+
+use crate::error::ProverError;
+use crate::groth16::{Groth16Keys, KEYS_FILE};
+use artifacts::{ArtifactStore, LocalDir};
+use backstop_circuits::secret::VenueSecret;
+use backstop_circuits::shape::CircuitShape;
+use clap::{Args, Subcommand};
+use metrics::Metrics;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use store::Store;
+use thiserror::Error;
+
+/// The service layer's errors.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// A setting is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// A file operation failed.
+    #[error("{path}: {error}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        error: std::io::Error,
+    },
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Db(Box<sqlx::Error>),
+    /// Loading keys, proving or verifying failed.
+    #[error("{0}")]
+    Prover(Box<ProverError>),
+    /// A background task died.
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+impl ServiceError {
+    /// Wraps an IO error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            error,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(Box::new(e))
+    }
+}
+
+impl From<ProverError> for ServiceError {
+    fn from(e: ProverError) -> Self {
+        Self::Prover(Box::new(e))
+    }
+}
+
+impl From<ServiceError> for ProverError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Prover(e) => *e,
+            other => ProverError::Service(other.to_string()),
+        }
+    }
+}
+
+/// The service's commands.
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Run the prover service: HTTP API, durable job queue and local provers.
+    /// With no flags: SQLite and artifacts under ./backstop-service, listening
+    /// on 127.0.0.1:8080.
+    Serve(ServeArgs),
+    /// Prove batch tasks from a shared job queue (`--db postgres://…`) on this
+    /// machine, beside `backstop serve` elsewhere.
+    Worker(WorkerArgs),
+    /// Print a snapshot (directory or JSON file) in the canonical JSON form that
+    /// `POST /v1/epochs` takes.
+    SnapshotJson {
+        /// A snapshot directory (epoch.toml, accounts.csv, positions.csv) or JSON file.
+        #[arg(long)]
+        snapshot: PathBuf,
+    },
+    /// Print the inclusion token of an account: the venue hands it to the
+    /// account's owner, who presents it to `GET /v1/epochs/{epoch}/inclusion/{account}`.
+    InclusionToken {
+        /// The account id.
+        #[arg(long)]
+        account: u64,
+        /// A file holding the venue secret (64 hex characters).
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+    },
+}
+
+/// What every proving process needs.
+#[derive(Debug, Clone, Args)]
+pub struct ProverArgs {
+    /// The job database: sqlite://PATH (created) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, default_value = "sqlite://backstop-service/backstop.db")]
+    pub db: String,
+    /// The artifact directory (shared by every worker).
+    #[arg(long, default_value = "backstop-service/artifacts")]
+    pub artifacts: PathBuf,
+    /// The Groth16 keys directory (shared by every worker); `serve` makes
+    /// development keys there if it holds none.
+    #[arg(long, default_value = "backstop-service/keys")]
+    pub keys: PathBuf,
+    /// A file holding the venue secret (64 hex characters); default: the
+    /// BACKSTOP_VENUE_SECRET variable, else the public demo secret.
+    #[arg(long)]
+    pub secret_file: Option<PathBuf>,
+    /// How long a claimed batch stays leased without a heartbeat (ms).
+    #[arg(long, default_value_t = 15_000)]
+    pub lease_ms: u64,
+    /// How often a worker extends its lease while proving (ms).
+    #[arg(long, default_value_t = 3_000)]
+    pub heartbeat_ms: u64,
+    /// How often an idle worker looks for work (ms).
+    #[arg(long, default_value_t = 500)]
+    pub poll_ms: u64,
+    /// Attempts of one batch before its epoch is failed.
+    #[arg(long, default_value_t = 5)]
+    pub max_attempts: i64,
+    /// Test hook: sleep this long before proving each batch (ms), so that tests
+    /// can kill a process mid-epoch. Never needed in production.
+    #[arg(long, default_value_t = 0, hide = true)]
+    pub batch_delay_ms: u64,
+}
+
+/// `backstop serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// What every proving process needs.
+    #[command(flatten)]
+    pub prover: ProverArgs,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// A file holding the API bearer token; default: the BACKSTOP_API_TOKEN
+    /// variable, else backstop-service/token (generated, mode 0600, if missing).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Local proving loops (0: API and verification only, workers elsewhere).
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// The largest request body accepted (bytes).
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Keep each epoch's snapshot after it is verified (default: delete it).
+    #[arg(long)]
+    pub retain_inputs: bool,
+    /// Accounts per batch for the development keys made when --keys holds none.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: u64,
+    /// Markets for the development keys made when --keys holds none.
+    #[arg(long, default_value_t = 8)]
+    pub markets: usize,
+}
+
+/// `backstop worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// What every proving process needs.
+    #[command(flatten)]
+    pub prover: ProverArgs,
+    /// Proving loops in this process.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+}
+
+/// Timings of the proving loops.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopConfig {
+    /// Lease length.
+    pub lease: Duration,
+    /// Heartbeat period.
+    pub heartbeat: Duration,
+    /// Idle poll period.
+    pub poll: Duration,
+    /// Attempts before failing an epoch.
+    pub max_attempts: i64,
+    /// Test hook delay before each proof.
+    pub batch_delay: Duration,
+}
+
+/// Everything the API and the proving loops share.
+#[derive(Debug)]
+pub struct Service {
+    /// The job store.
+    pub store: Store,
+    /// The artifact store.
+    pub artifacts: Arc<dyn ArtifactStore>,
+    /// The proving key (and the verifying key inside it).
+    pub keys: Groth16Keys,
+    /// The venue secret.
+    pub secret: VenueSecret,
+    /// Fingerprint of the secret: tasks are only claimed by processes holding it.
+    pub secret_id: String,
+    /// The circuit shape of the keys.
+    pub shape: CircuitShape,
+    /// Loop timings.
+    pub loops: LoopConfig,
+    /// Keep inputs after verification (set on each epoch at submission).
+    pub retain_inputs: bool,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+}
+
+/// Runs a service command.
+pub fn run(command: ServiceCommand) -> Result<(), ProverError> {
+    match command {
+        ServiceCommand::InclusionToken {
+            account,
+            secret_file,
+        } => {
+            let secret = crate::secret::load(secret_file.as_deref())?;
+            println!("{}", auth::account_token(&secret, account));
+            Ok(())
+        }
+        ServiceCommand::SnapshotJson { snapshot } => {
+            let snapshot = backstop_circuits::snapshot::load(&snapshot)?;
+            print!("{}", backstop_circuits::snapshot::to_json(&snapshot));
+            Ok(())
+        }
+        ServiceCommand::Serve(args) => Ok(runtime()?.block_on(serve(args))?),
+        ServiceCommand::Worker(args) => Ok(runtime()?.block_on(worker_main(args))?),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ServiceError> {
+    init_tracing();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServiceError::io("tokio runtime", e))
+}
+
+fn init_tracing() {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // arkworks instruments constraint synthesis with spans whose fields format the
+    // whole constraint system: enabled, they make proving orders of magnitude slower.
+    for quiet in [
+        "r1cs=off",
+        "gr1cs=off",
+        "ark_relations=off",
+        "ark_r1cs_std=off",
+        "ark_groth16=off",
+        "ark_crypto_primitives=off",
+    ] {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    // A second initialisation (tests calling in-process) is harmless.
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Loads the keys in `dir`, or (if `setup_shape` is given and `dir` holds none)
+/// runs the development setup there, loudly.
+fn load_keys(dir: &Path, setup_shape: Option<CircuitShape>) -> Result<Groth16Keys, ServiceError> {
+    let desc = dir.join(KEYS_FILE);
+    if desc.is_file() {
+        let bytes = std::fs::read(&desc).map_err(|e| ServiceError::io(&desc, e))?;
+        let file: crate::groth16::KeysFile = serde_json::from_slice(&bytes)
+            .map_err(|e| ServiceError::Config(format!("{}: {e}", desc.display())))?;
+        let shape = CircuitShape::new(file.batch_size, file.markets)
+            .map_err(|e| ServiceError::Config(format!("{}: {e}", desc.display())))?;
+        return Ok(Groth16Keys::load(dir, shape)?);
+    }
+    let Some(shape) = setup_shape else {
+        return Err(ServiceError::Config(format!(
+            "no keys in {}: point --keys at the directory `backstop serve` uses (or run `backstop setup`)",
+            dir.display()
+        )));
+    };
+    use ark_relations::gr1cs::{
+        ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+    };
+    eprintln!("{}", crate::cli::SETUP_WARNING);
+    tracing::warn!(keys = %dir.display(), shape = %shape.id(), "no keys: running the development setup");
+    let cs = ConstraintSystem::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Setup);
+    backstop_circuits::r1cs::BatchCircuit::blank(shape)
+        .generate_constraints(cs.clone())
+        .map_err(|e| ProverError::Setup(e.to_string()))?;
+    let keys = Groth16Keys::setup(shape)?;
+    keys.save(dir, cs.num_constraints())?;
+    Ok(keys)
+}
+
+/// Opens the store, artifacts, keys and secret.
+async fn open(
+    args: &ProverArgs,
+    setup_shape: Option<CircuitShape>,
+    retain_inputs: bool,
+) -> Result<Arc<Service>, ServiceError> {
+    if args.heartbeat_ms == 0 || args.heartbeat_ms >= args.lease_ms {
+        return Err(ServiceError::Config(format!(
+            "--heartbeat-ms ({}) must be positive and shorter than --lease-ms ({})",
+            args.heartbeat_ms, args.lease_ms
+        )));
+    }
+    let secret = crate::secret::load(args.secret_file.as_deref())?;
+    let keys_dir = args.keys.clone();
+    let keys = tokio::task::spawn_blocking(move || load_keys(&keys_dir, setup_shape))
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))??;
+    let store = Store::connect(&args.db).await?;
+    let artifacts: Arc<dyn ArtifactStore> = Arc::new(LocalDir::open(&args.artifacts)?);
+    Ok(Arc::new(Service {
+        store,
+        artifacts,
+        shape: keys.shape(),
+        keys,
+        secret_id: auth::secret_id(&secret),
+        secret,
+        loops: LoopConfig {
+            lease: Duration::from_millis(args.lease_ms),
+            heartbeat: Duration::from_millis(args.heartbeat_ms),
+            poll: Duration::from_millis(args.poll_ms.max(10)),
+            max_attempts: args.max_attempts.max(1),
+            batch_delay: Duration::from_millis(args.batch_delay_ms),
+        },
+        retain_inputs,
+        metrics: Metrics::default(),
+    }))
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `backstop serve`.
+pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
+    let setup_shape = CircuitShape::new(args.batch_size, args.markets)
+        .map_err(|e| ServiceError::Config(e.to_string()))?;
+    let token = auth::api_token(args.token_file.as_deref())?;
+    let svc = open(&args.prover, Some(setup_shape), args.retain_inputs).await?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| ServiceError::io(&args.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServiceError::io(&args.listen, e))?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut loops = Vec::new();
+    let workers = args.workers;
+    // With no local provers, one loop still verifies finished epochs.
+    for i in 0..workers.max(1) {
+        let id = format!("serve-{}-{}-{i}", std::process::id(), auth::random_hex(4));
+        loops.push(tokio::spawn(worker::run_loop(
+            svc.clone(),
+            id,
+            workers > 0,
+            stop_rx.clone(),
+        )));
+    }
+    let app = api::router(svc.clone(), token, args.max_body_bytes);
+    tracing::info!(%addr, db = %args.prover.db, workers, shape = %svc.shape.id(), "backstop serve listening");
+    println!("listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| ServiceError::io(&args.listen, e))?;
+    tracing::info!("shutting down: finishing the batches in progress");
+    let _ = stop_tx.send(true);
+    for l in loops {
+        let _ = l.await;
+    }
+    Ok(())
+}
+
+/// `backstop worker`.
+pub async fn worker_main(args: WorkerArgs) -> Result<(), ServiceError> {
+    let svc = open(&args.prover, None, false).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut loops = Vec::new();
+    for i in 0..args.workers.max(1) {
+        let id = format!("worker-{}-{}-{i}", std::process::id(), auth::random_hex(4));
+        loops.push(tokio::spawn(worker::run_loop(
+            svc.clone(),
+            id,
+            true,
+            stop_rx.clone(),
+        )));
+    }
+    tracing::info!(db = %args.prover.db, workers = args.workers.max(1), shape = %svc.shape.id(), "backstop worker started");
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing the batches in progress");
+    let _ = stop_tx.send(true);
+    for l in loops {
+        let _ = l.await;
+    }
+    Ok(())
+}
