@@ -109,6 +109,10 @@ pub enum UsersCommand {
         /// The trusted verifying key (default: the directory's own copy).
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Where halo2's IPA parameters are cached (halo2 epochs; generated there
+        /// if missing).
+        #[arg(long, default_value = backstop_verifier::halo2::DEFAULT_PARAMS_DIR)]
+        params: PathBuf,
         /// An external attestation of the reserves (JSON with a "reserves" field),
         /// shown and matched against the statement's reserves figure.
         #[arg(long)]
@@ -244,11 +248,13 @@ pub fn run(command: UsersCommand) -> Result<(), ProverError> {
         UsersCommand::Audit {
             epoch_dir,
             key,
+            params,
             reserves_attestation,
             format,
         } => cmd_audit(
             &epoch_dir,
             key.as_deref(),
+            &params,
             reserves_attestation.as_deref(),
             format,
         ),
@@ -596,11 +602,12 @@ fn cmd_verify_attestation(
 fn cmd_audit(
     epoch_dir: &Path,
     key: Option<&Path>,
+    params: &Path,
     reserves: Option<&Path>,
     format: ReportFormat,
 ) -> Result<(), ProverError> {
     let key = key.map(backstop_verifier::read_verifying_key).transpose()?;
-    let report = audit_epoch(epoch_dir, key.as_ref(), reserves);
+    let report = audit_epoch(epoch_dir, key.as_ref(), params, reserves);
     let format = match format {
         ReportFormat::Json => Format::Json,
         ReportFormat::Markdown => Format::Markdown,

@@ -172,8 +172,14 @@ fn a_halo2_epoch_verifies_with_every_verifier() {
     ok(&out, "backstop-verify");
     assert!(text(&out.stdout).starts_with("verified:"));
 
-    let out = backstop(&["audit", s(&e.dir), "--format", "json"]);
-    // The audit derives the parameters in its default directory; that works too.
+    let out = backstop(&[
+        "audit",
+        s(&e.dir),
+        "--params",
+        s(&e.params),
+        "--format",
+        "json",
+    ]);
     ok(&out, "audit");
     let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(audit["backend"], "halo2-pasta");

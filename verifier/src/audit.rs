@@ -427,19 +427,17 @@ fn proven(statement: &EpochStatement) -> Vec<String> {
     ]
 }
 
-/// Verifies `epoch_dir` (with `trusted_key` when given) and builds the report;
+/// Verifies `epoch_dir` (Groth16 with `trusted_key` when given; halo2 with IPA
+/// parameters cached in `halo2_params_dir`) and builds the report;
 /// `reserves_attestation` is read and matched against the statement's reserves.
 pub fn audit_epoch(
     epoch_dir: &Path,
     trusted_key: Option<&VerifyingKey<Bn254>>,
+    halo2_params_dir: &Path,
     reserves_attestation: Option<&Path>,
 ) -> Report {
     let statement = read_statement(epoch_dir);
-    let result = verify_epoch(
-        epoch_dir,
-        trusted_key,
-        Path::new(crate::halo2::DEFAULT_PARAMS_DIR),
-    );
+    let result = verify_epoch(epoch_dir, trusted_key, halo2_params_dir);
     let st = statement.as_ref().ok();
     let transparent = st.is_some_and(|s| s.file().backend == Backend::Halo2Pasta);
     let system = if transparent { "halo2" } else { "Groth16" };
@@ -567,7 +565,7 @@ mod tests {
     #[test]
     fn a_missing_epoch_gives_a_failed_report_in_every_format() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-epoch");
-        let report = audit_epoch(&dir, None, None);
+        let report = audit_epoch(&dir, None, &dir, None);
         assert!(!report.verified && !report.ok());
         assert!(report.proven.is_empty());
         assert_eq!(report.checks[0].status, Status::Failed);

@@ -474,13 +474,23 @@ fn malformed_statements_are_refused_naming_the_field() {
     }
 }
 
+/// A Groth16 epoch relabelled `halo2-pasta`: the library's Groth16 verifier refuses
+/// the backend by name; `backstop-verify` dispatches to the halo2 verifier, which
+/// derives the halo2 key of the shape and finds that the statement names another.
 #[test]
 fn a_statement_for_the_halo2_backend_is_refused() {
     let scratch = Scratch::new();
     let key = TrapdoorKey::new(2, 1);
     let dir = scratch.path().join("epoch");
     forged_epoch(&dir, &key, &statement(Backend::Halo2Pasta, &key.vk));
-    assert_rejected(&dir, None, &["names backend halo2-pasta"]);
+    let params = scratch.path().join("halo2-params");
+    let out = backstop_verify(&[s(&dir), "--params", s(&params)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("verifying key hash") && stderr.contains("does not match"),
+        "{stderr}"
+    );
     assert!(matches!(
         verify_epoch_dir(&dir, None),
         Err(VerifyError::Backend(Backend::Halo2Pasta))
