@@ -40,13 +40,23 @@ enum Command {
         /// Proof repetitions per batch size (default: 3; quick: 1).
         #[arg(long)]
         reps: Option<usize>,
-        /// Epoch sizes proven whole (default: 1000,10000; quick: 16,32).
+        /// Epoch sizes proven whole (default: 1000,10000; quick: 8,16).
         #[arg(long, value_delimiter = ',')]
         scaling_proven: Option<Vec<usize>>,
         /// Epoch sizes whose witness is measured and whose proving is extrapolated
         /// (default: 100000; quick: 1000).
         #[arg(long, value_delimiter = ',')]
         scaling_extrapolated: Option<Vec<usize>>,
+    },
+    /// Rewrites PERFORMANCE.md from a performance.json written by `report` (no
+    /// measurement; the targets are re-checked from the recorded figures).
+    Render {
+        /// The performance.json to read (default: the workspace's docs/performance.json).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Output directory (default: the JSON file's directory).
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
     },
     /// Groth16 at one batch size only: setup, one proof, the proof dissected and the
     /// kernel bound, printed as JSON (no files written).
@@ -128,6 +138,15 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             keys,
             accounts,
         } => json(&report::child_prove(batch_size, &keys, accounts)?),
+        Command::Render { json, out_dir } => {
+            let json = json.unwrap_or_else(|| {
+                backstop_benches::machine::workspace_root().join("docs/performance.json")
+            });
+            let out = out_dir
+                .or_else(|| json.parent().map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("."));
+            report::rerender(&json, &out)
+        }
         Command::Dissect { batch_size } => json(&report::dissect(batch_size)?),
         Command::ChildHalo2 { batch_size } => json(&backstop_benches::halo2::run(batch_size)?),
     }

@@ -92,7 +92,7 @@ impl Options {
             prove_reps: 1,
             halo2_batch_sizes: vec![8],
             scaling_batch_size: 8,
-            scaling_proven: vec![16, 32],
+            scaling_proven: vec![8, 16],
             scaling_extrapolated: vec![1_000],
             inclusion_accounts: 1_000,
             inclusion_verified: 200,
@@ -1012,4 +1012,19 @@ pub fn run(opts: &Options) -> Result<Report, BenchError> {
         opts.out_dir.join("performance.json").display()
     ));
     Ok(report)
+}
+
+/// Re-renders `PERFORMANCE.md` (and rewrites `performance.json` with re-checked
+/// targets) from a `performance.json` already measured.
+pub fn rerender(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
+    let bytes = std::fs::read(json).map_err(|e| BenchError::io(json, e))?;
+    let mut report: Report = serde_json::from_slice(&bytes)
+        .map_err(|e| BenchError::Other(format!("{}: {e}", json.display())))?;
+    report.targets = crate::render::targets(&report);
+    let bytes = serde_json::to_vec_pretty(&report).map_err(|e| BenchError::Other(e.to_string()))?;
+    write_atomically(&out_dir.join("performance.json"), &bytes)?;
+    write_atomically(
+        &out_dir.join("PERFORMANCE.md"),
+        crate::render::markdown(&report).as_bytes(),
+    )
 }
