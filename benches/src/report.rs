@@ -951,11 +951,6 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
             ..Gas::default()
         }
     };
-    let recommended_batch_size = groth16
-        .iter()
-        .filter(|g| g.epoch_peak_rss_mib.is_none_or(|m| m < MEMORY_TARGET_MIB))
-        .max_by(|a, b| a.accounts_per_s().total_cmp(&b.accounts_per_s()))
-        .map_or(largest as usize, |g| g.batch_size);
     machine.load_end = load_average();
     let mut report = Report {
         format: FORMAT.into(),
@@ -972,9 +967,10 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
         inclusion,
         attestation,
         gas,
-        recommended_batch_size,
+        recommended_batch_size: 0,
         targets: Vec::new(),
     };
+    report.recommended_batch_size = crate::render::recommend(&report);
     report.targets = crate::render::targets(&report);
     Ok(report)
 }
@@ -1020,6 +1016,7 @@ pub fn rerender(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
     let bytes = std::fs::read(json).map_err(|e| BenchError::io(json, e))?;
     let mut report: Report = serde_json::from_slice(&bytes)
         .map_err(|e| BenchError::Other(format!("{}: {e}", json.display())))?;
+    report.recommended_batch_size = crate::render::recommend(&report);
     report.targets = crate::render::targets(&report);
     let bytes = serde_json::to_vec_pretty(&report).map_err(|e| BenchError::Other(e.to_string()))?;
     write_atomically(&out_dir.join("performance.json"), &bytes)?;
