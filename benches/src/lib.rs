@@ -1,1 +1,23 @@
+//! Backstop's performance measurements: the workloads and measuring code shared by
+//! the criterion benches (`benches/benches/*.rs`) and the report command
+//! (`cargo run --release -p backstop-benches -- report`), which regenerates
+//! `docs/PERFORMANCE.md` and `docs/performance.json`.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`workload`] | the seeded books and witnesses every measurement uses (`calm`, `M = 8`) |
+//! | [`groth16`] | Groth16 proving dissected into its kernels, and the kernel bound on random inputs |
+//! | [`halo2`] | halo2 key generation, proving and verification (IPA over Pasta) |
+//! | [`machine`] | the machine, load, clocks and peak memory of a measurement |
+//! | [`report`] | the report: what is measured, in which order, and how it is written |
+//! | [`render`] | `docs/PERFORMANCE.md` from a report, and the targets checked |
 
+pub mod error;
+pub mod groth16;
+pub mod halo2;
+pub mod machine;
+pub mod render;
+pub mod report;
+pub mod workload;
+
+pub use error::BenchError;

@@ -8,9 +8,11 @@ mod assignment;
 pub mod attestation;
 pub mod batch;
 pub mod bits;
+pub mod cost;
 pub mod poseidon;
 
 pub use batch::{BatchCircuit, CircuitError};
+pub use cost::{Breakdown, breakdown, constraint_count};
 
 #[cfg(test)]
 mod tests;

@@ -118,14 +118,29 @@ fn wrong_public_input_is_unsatisfied() {
 fn print_constraint_breakdown() {
     for (b, m) in [(8u64, 8usize), (64, 8), (512, 8), (64, 1), (64, 64)] {
         let shape = CircuitShape::new(b, m).unwrap();
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        cs.set_optimization_goal(OptimizationGoal::Constraints);
-        cs.set_mode(SynthesisMode::Setup);
-        BatchCircuit::blank(shape)
-            .generate_constraints(cs.clone())
-            .unwrap();
-        println!("B={b} M={m}: {}", cs.num_constraints());
+        println!("B={b} M={m}: {}", super::constraint_count(shape).unwrap());
     }
+    let d = super::breakdown(CircuitShape::new(64, 8).unwrap()).unwrap();
+    println!("{d:#?}");
+}
+
+#[test]
+fn breakdown_is_pinned_and_adds_up() {
+    let d = super::breakdown(CircuitShape::new(64, 8).unwrap()).unwrap();
+    assert_eq!(d.total, 97_328);
+    assert_eq!(d.tree_node, 402);
+    assert_eq!(d.tree_nodes, 9);
+    assert_eq!(d.per_account_marginal, 1410.0);
+    assert_eq!(d.per_batch_fixed, 3470.0);
+    let account: f64 = d.per_account.iter().map(|l| l.total).sum();
+    let batch: f64 = d.per_batch.iter().map(|l| l.total).sum();
+    assert_eq!(account, d.per_account_marginal);
+    assert_eq!(batch, d.per_batch_fixed);
+    // The measured gadgets: 9 lanes of 64 bits, the signs at M = 8, the leaf.
+    assert_eq!(d.per_account[0].total, 576.0);
+    assert_eq!(d.per_account[3].each, 191.0);
+    assert_eq!(d.per_account[4].each, 206.0);
+    assert_eq!(d.per_account[5].each, 321.0);
 }
 
 #[test]

@@ -1,0 +1,163 @@
+//! `backstop-benches`: the performance report.
+//!
+//! ```sh
+//! cargo run --release -p backstop-benches -- report          # docs/PERFORMANCE.md, docs/performance.json
+//! cargo run --release -p backstop-benches -- report --quick  # tiny sizes (CI smoke)
+//! ```
+
+use backstop_benches::BenchError;
+use backstop_benches::report::{self, Options};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Backstop's performance report")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Measures everything and writes PERFORMANCE.md and performance.json.
+    Report {
+        /// Tiny sizes: checks that every measurement runs (well under a minute).
+        #[arg(long)]
+        quick: bool,
+        /// Output directory (default: the workspace's docs/).
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// Also run the on-chain gas test in quick mode (always run in full mode).
+        #[arg(long)]
+        gas: bool,
+        /// Skip the on-chain gas test.
+        #[arg(long, conflicts_with = "gas")]
+        no_gas: bool,
+        /// Groth16 batch sizes (default: 64,512; quick: 8).
+        #[arg(long, value_delimiter = ',')]
+        batch_sizes: Option<Vec<u64>>,
+        /// Proof repetitions per batch size (default: 3; quick: 1).
+        #[arg(long)]
+        reps: Option<usize>,
+        /// Epoch sizes proven whole (default: 1000,10000; quick: 8,16).
+        #[arg(long, value_delimiter = ',')]
+        scaling_proven: Option<Vec<usize>>,
+        /// Epoch sizes whose witness is measured and whose proving is extrapolated
+        /// (default: 100000; quick: 1000).
+        #[arg(long, value_delimiter = ',')]
+        scaling_extrapolated: Option<Vec<usize>>,
+    },
+    /// Rewrites PERFORMANCE.md from a performance.json written by `report` (no
+    /// measurement; the targets are re-checked from the recorded figures).
+    Render {
+        /// The performance.json to read (default: the workspace's docs/performance.json).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Output directory (default: the JSON file's directory).
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
+    /// Groth16 at one batch size only: setup, one proof, the proof dissected and the
+    /// kernel bound, printed as JSON (no files written).
+    Dissect {
+        /// `B`.
+        #[arg(long, default_value_t = 512)]
+        batch_size: u64,
+    },
+    /// (internal) Groth16 setup of `B` into a keys directory, in a fresh process.
+    #[command(hide = true)]
+    ChildSetup {
+        #[arg(long)]
+        batch_size: u64,
+        #[arg(long)]
+        keys: PathBuf,
+    },
+    /// (internal) Loads keys and proves a book of `accounts`, in a fresh process.
+    #[command(hide = true)]
+    ChildProve {
+        #[arg(long)]
+        batch_size: u64,
+        #[arg(long)]
+        keys: PathBuf,
+        #[arg(long)]
+        accounts: usize,
+    },
+    /// (internal) halo2 keygen, prove and verify of one batch, in a fresh process.
+    #[command(hide = true)]
+    ChildHalo2 {
+        #[arg(long)]
+        batch_size: u64,
+    },
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<(), BenchError> {
+    let line = serde_json::to_string(value).map_err(|e| BenchError::Other(e.to_string()))?;
+    println!("{line}");
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<(), BenchError> {
+    match cli.command {
+        Command::Report {
+            quick,
+            out_dir,
+            gas,
+            no_gas,
+            batch_sizes,
+            reps,
+            scaling_proven,
+            scaling_extrapolated,
+        } => {
+            let out =
+                out_dir.unwrap_or_else(|| backstop_benches::machine::workspace_root().join("docs"));
+            let mut opts = if quick {
+                Options::quick(out)
+            } else {
+                Options::full(out)
+            };
+            opts.gas = (opts.gas || gas) && !no_gas;
+            if let Some(b) = batch_sizes {
+                opts.batch_sizes = b;
+            }
+            if let Some(r) = reps {
+                opts.prove_reps = r;
+            }
+            if let Some(p) = scaling_proven {
+                opts.scaling_proven = p;
+            }
+            if let Some(e) = scaling_extrapolated {
+                opts.scaling_extrapolated = e;
+            }
+            opts.command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+            report::run(&opts).map(|_| ())
+        }
+        Command::ChildSetup { batch_size, keys } => json(&report::child_setup(batch_size, &keys)?),
+        Command::ChildProve {
+            batch_size,
+            keys,
+            accounts,
+        } => json(&report::child_prove(batch_size, &keys, accounts)?),
+        Command::Render { json, out_dir } => {
+            let json = json.unwrap_or_else(|| {
+                backstop_benches::machine::workspace_root().join("docs/performance.json")
+            });
+            let out = out_dir
+                .or_else(|| json.parent().map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("."));
+            report::rerender(&json, &out)
+        }
+        Command::Dissect { batch_size } => json(&report::dissect(batch_size)?),
+        Command::ChildHalo2 { batch_size } => json(&backstop_benches::halo2::run(batch_size)?),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("backstop-benches: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
