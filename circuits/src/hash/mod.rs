@@ -11,6 +11,7 @@
 
 mod bn254;
 mod grain;
+pub mod matrix;
 mod pasta;
 
 pub use bn254::Bn254Poseidon;

@@ -39,8 +39,9 @@
 //! tests check it against [`Bn254Poseidon`] at every width.
 
 use ark_bn254::Fr;
-use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
+use ark_ff::{AdditiveGroup, Field, PrimeField};
 use backstop_circuits::hash::Bn254Poseidon;
+use backstop_circuits::hash::matrix::{mat_inverse, mat_mul, mat_vec};
 use sha3::{Digest, Keccak256};
 use std::sync::OnceLock;
 
@@ -73,63 +74,9 @@ pub struct WidthConstants {
     pub words: Vec<Fr>,
 }
 
-/// `a · x` for a row-major `n × n` matrix.
-fn mat_vec(n: usize, a: &[Fr], x: &[Fr]) -> Vec<Fr> {
-    a.chunks_exact(n)
-        .map(|row| row.iter().zip(x).map(|(m, v)| *m * v).sum())
-        .collect()
-}
-
-/// `a · b` for row-major `n × n` matrices.
-fn mat_mul(n: usize, a: &[Fr], b: &[Fr]) -> Vec<Fr> {
-    let mut out = vec![Fr::ZERO; n * n];
-    for i in 0..n {
-        for k in 0..n {
-            let a_ik = a[i * n + k];
-            for j in 0..n {
-                out[i * n + j] += a_ik * b[k * n + j];
-            }
-        }
-    }
-    out
-}
-
 /// The transpose of a row-major `n × n` matrix.
 fn transpose(n: usize, a: &[Fr]) -> Vec<Fr> {
     (0..n * n).map(|k| a[(k % n) * n + k / n]).collect()
-}
-
-/// The inverse of a row-major `n × n` matrix by Gauss–Jordan elimination, or `None`
-/// if it is singular.
-fn invert(n: usize, a: &[Fr]) -> Option<Vec<Fr>> {
-    let mut m = a.to_vec();
-    let mut inv: Vec<Fr> = (0..n * n)
-        .map(|k| if k % (n + 1) == 0 { Fr::ONE } else { Fr::ZERO })
-        .collect();
-    for col in 0..n {
-        let pivot = (col..n).find(|&r| !m[r * n + col].is_zero())?;
-        for j in 0..n {
-            m.swap(pivot * n + j, col * n + j);
-            inv.swap(pivot * n + j, col * n + j);
-        }
-        let scale = m[col * n + col].inverse()?;
-        for j in 0..n {
-            m[col * n + j] *= scale;
-            inv[col * n + j] *= scale;
-        }
-        for r in (0..n).filter(|&r| r != col) {
-            let f = m[r * n + col];
-            if f.is_zero() {
-                continue;
-            }
-            for j in 0..n {
-                let (mv, iv) = (m[col * n + j], inv[col * n + j]);
-                m[r * n + j] -= f * mv;
-                inv[r * n + j] -= f * iv;
-            }
-        }
-    }
-    Some(inv)
 }
 
 impl WidthConstants {
@@ -147,7 +94,7 @@ impl WidthConstants {
         let m_hat: Vec<Fr> = (1..t)
             .flat_map(|i| mds[i * t + 1..(i + 1) * t].iter().copied())
             .collect();
-        let m_hat_inv = invert(n, &m_hat)?;
+        let m_hat_inv = mat_inverse(n, &m_hat)?;
         let m_hat_t = transpose(n, &m_hat);
 
         let mut words = Vec::with_capacity(width_words(t));
