@@ -6,6 +6,7 @@
 //! proving to itself; a multi-party ceremony is later work (see the README).
 
 use crate::error::ProverError;
+use crate::output::{write_dir_atomically, write_file as write};
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, Proof, ProvingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
@@ -24,7 +25,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The description file of a keys directory.
 pub const KEYS_FILE: &str = "keys.json";
@@ -105,7 +106,7 @@ impl Groth16Keys {
             setup: SINGLE_PARTY_SETUP.to_owned(),
             constraints,
         };
-        write_dir_atomically(dir, |tmp| {
+        write_dir_atomically(dir, check_replaceable, |tmp| {
             let mut pk_bytes = Vec::new();
             self.pk
                 .serialize_uncompressed(&mut pk_bytes)
@@ -228,7 +229,7 @@ pub fn write_epoch_dir(
     proof: &EpochProof,
     keys: &Groth16Keys,
 ) -> Result<(), ProverError> {
-    write_dir_atomically(dir, |tmp| {
+    write_dir_atomically(dir, check_replaceable, |tmp| {
         std::fs::create_dir_all(tmp.join(backstop_verifier::artifacts::PROOFS_DIR))
             .map_err(io(tmp))?;
         for (b, p) in proof.proofs.iter().enumerate() {
@@ -250,13 +251,6 @@ pub(crate) fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {
     bytes
 }
 
-pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
-    use std::io::Write;
-    let mut f = std::fs::File::create(path).map_err(io(path))?;
-    f.write_all(bytes).map_err(io(path))?;
-    f.sync_all().map_err(io(path))
-}
-
 /// Refuses an existing `dir` unless it is empty or a previous output of ours (it
 /// holds a `statement.json` or `keys.json`). Called before any work starts, and
 /// again just before writing.
@@ -272,51 +266,6 @@ pub fn check_replaceable(dir: &Path) -> Result<(), ProverError> {
                 dir.display()
             )));
         }
-    }
-    Ok(())
-}
-
-/// Fills a fresh temporary sibling of `dir` with `fill`, then renames it to `dir`.
-/// An existing `dir` must hold a `statement.json` or `keys.json` (a previous output of
-/// ours) to be replaced; anything else is refused.
-pub(crate) fn write_dir_atomically(
-    dir: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), ProverError>,
-) -> Result<(), ProverError> {
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| ProverError::Usage(format!("{}: not a directory name", dir.display())))?;
-    if dir.exists() {
-        let ours = dir.join(STATEMENT_FILE).is_file() || dir.join(KEYS_FILE).is_file();
-        let empty = std::fs::read_dir(dir)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !ours && !empty {
-            return Err(ProverError::Usage(format!(
-                "{} exists and is not an output of backstop; refusing to replace it",
-                dir.display()
-            )));
-        }
-    }
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.tmp-"))
-        .tempdir_in(&parent)
-        .map_err(io(&parent))?;
-    fill(tmp.path())?;
-    let tmp = tmp.keep();
-    if dir.exists() {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        std::fs::rename(dir, &old).map_err(io(dir))?;
-        std::fs::rename(&tmp, dir).map_err(io(dir))?;
-        std::fs::remove_dir_all(&old).map_err(io(&old))?;
-    } else {
-        std::fs::rename(&tmp, dir).map_err(io(dir))?;
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! from the circuit.
 
 use crate::error::ProverError;
-use crate::groth16::write_dir_atomically;
+use crate::groth16::check_replaceable;
+use crate::output::{write_dir_atomically, write_file};
 use backstop_circuits::halo2::Halo2BatchCircuit;
 use backstop_circuits::hash::PastaPoseidon;
 use backstop_circuits::model::Snapshot;
@@ -134,12 +135,12 @@ pub fn prove_epoch(
 /// Writes a halo2 epoch directory atomically: `statement.json` and
 /// `proofs/batch-NNNNNN.bin` (no key file: verifiers derive the key from the shape).
 pub fn write_epoch_dir(dir: &Path, proof: &Halo2EpochProof) -> Result<(), ProverError> {
-    write_dir_atomically(dir, |tmp| {
+    write_dir_atomically(dir, check_replaceable, |tmp| {
         std::fs::create_dir_all(tmp.join(PROOFS_DIR)).map_err(|e| ProverError::io(tmp, e))?;
         for (b, p) in proof.proofs.iter().enumerate() {
-            crate::groth16::write(&proof_path(tmp, b as u64), p)?;
+            write_file(&proof_path(tmp, b as u64), p)?;
         }
-        crate::groth16::write(
+        write_file(
             &tmp.join(STATEMENT_FILE),
             &crate::groth16::json_bytes(&proof.statement),
         )

@@ -8,6 +8,7 @@ pub mod groth16;
 pub mod halo2;
 pub mod inclusion;
 pub mod onchain;
+mod output;
 pub mod secret;
 pub mod service;
 pub mod snarkjs;

@@ -235,7 +235,7 @@ pub fn export_snarkjs(epoch_dir: &Path, out_dir: &Path) -> Result<ExportSummary,
         files.push((public_file_name(b), json_bytes(&public)?));
         public_inputs.extend(public);
     }
-    write_export_dir(out_dir, &files)?;
+    crate::output::write_export_dir(out_dir, &files, "a snarkjs export", is_export_file)?;
     Ok(ExportSummary {
         out_dir: out_dir.to_path_buf(),
         epoch: file.epoch,
@@ -313,84 +313,6 @@ fn is_export_file(name: &str) -> bool {
 }
 
 /// Refuses an existing `dir` that is not a directory, or holds anything but export files.
-fn check_replaceable(dir: &Path) -> Result<(), ProverError> {
-    let refuse = |why: &str| {
-        ProverError::Export(format!(
-            "{} {why}; refusing to replace it with a snarkjs export",
-            dir.display()
-        ))
-    };
-    if !dir.is_dir() {
-        return Err(refuse("exists and is not a directory"));
-    }
-    for entry in std::fs::read_dir(dir).map_err(|e| ProverError::io(dir, e))? {
-        let entry = entry.map_err(|e| ProverError::io(dir, e))?;
-        let is_file = entry
-            .file_type()
-            .map_err(|e| ProverError::io(entry.path(), e))?
-            .is_file();
-        let name = entry.file_name();
-        if !is_file || !name.to_str().is_some_and(is_export_file) {
-            return Err(refuse(&format!(
-                "holds {}, which is not part of a snarkjs export",
-                entry.path().display()
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
-    use std::io::Write;
-    let mut f = std::fs::File::create(path).map_err(|e| ProverError::io(path, e))?;
-    f.write_all(bytes).map_err(|e| ProverError::io(path, e))?;
-    f.sync_all().map_err(|e| ProverError::io(path, e))
-}
-
-/// Writes `files` (name, contents) into a temporary sibling of `out_dir`, then
-/// renames it to `out_dir`, replacing a previous export.
-fn write_export_dir(out_dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), ProverError> {
-    let parent = match out_dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = out_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| {
-            ProverError::Export(format!("{}: not a directory name", out_dir.display()))
-        })?;
-    std::fs::create_dir_all(&parent).map_err(|e| ProverError::io(&parent, e))?;
-    let replacing = out_dir.symlink_metadata().is_ok();
-    if replacing {
-        check_replaceable(out_dir)?;
-    }
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.tmp-"))
-        .tempdir_in(&parent)
-        .map_err(|e| ProverError::io(&parent, e))?;
-    for (file, bytes) in files {
-        write_file(&tmp.path().join(file), bytes)?;
-    }
-    if replacing {
-        // Move the old export aside first: `rename` does not replace a non-empty
-        // directory.
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        std::fs::rename(out_dir, &old).map_err(|e| ProverError::io(out_dir, e))?;
-        if let Err(e) = std::fs::rename(tmp.path(), out_dir) {
-            // Put the previous export back; `tmp` is removed when dropped.
-            let _ = std::fs::rename(&old, out_dir);
-            return Err(ProverError::io(out_dir, e));
-        }
-        let _ = tmp.keep();
-        std::fs::remove_dir_all(&old).map_err(|e| ProverError::io(&old, e))
-    } else {
-        std::fs::rename(tmp.path(), out_dir).map_err(|e| ProverError::io(out_dir, e))?;
-        let _ = tmp.keep();
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

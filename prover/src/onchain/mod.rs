@@ -40,7 +40,7 @@ use backstop_verifier::artifacts::{
 use backstop_verifier::{VerifyError, read_statement, read_verifying_key};
 use poseidon::{CHUNK_COUNT, CHUNK_WORDS, blob, deployment_code, keccak256};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The verifier's file in a Solidity export directory.
 pub const VERIFIER_FILE: &str = "BackstopVerifier.sol";
@@ -383,13 +383,15 @@ pub fn export_solidity(keys: &Path, out: &Path) -> Result<(), ProverError> {
     let mut chunks_json =
         serde_json::to_vec_pretty(&chunks).map_err(|e| ProverError::Export(e.to_string()))?;
     chunks_json.push(b'\n');
-    write_export_dir(
+    crate::output::write_export_dir(
         out,
         &[
             (VERIFIER_FILE, sources.verifier.into_bytes()),
             (EPOCHS_FILE, sources.epochs.into_bytes()),
             (CHUNKS_FILE, chunks_json),
         ],
+        "a Solidity export",
+        |name| EXPORT_FILES.contains(&name),
     )?;
     eprintln!(
         "wrote {VERIFIER_FILE} (verifying key {}), {EPOCHS_FILE} (shape {}) and {CHUNKS_FILE} \
@@ -596,71 +598,6 @@ pub fn decode_key(bytes: &[u8]) -> Result<VerifyingKey<Bn254>, ProverError> {
 // ---- the export directory -----------------------------------------------------------
 
 const EXPORT_FILES: [&str; 3] = [VERIFIER_FILE, EPOCHS_FILE, CHUNKS_FILE];
-
-/// Writes `files` into a temporary sibling of `out_dir`, then renames it into place,
-/// replacing a previous export; an existing `out_dir` holding anything but export
-/// files is refused.
-fn write_export_dir(out_dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), ProverError> {
-    let parent = match out_dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = out_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| {
-            ProverError::Export(format!("{}: not a directory name", out_dir.display()))
-        })?;
-    std::fs::create_dir_all(&parent).map_err(|e| ProverError::io(&parent, e))?;
-    let replacing = out_dir.symlink_metadata().is_ok();
-    if replacing {
-        let refuse = |why: String| {
-            ProverError::Export(format!(
-                "{} {why}; refusing to replace it with a Solidity export",
-                out_dir.display()
-            ))
-        };
-        if !out_dir.is_dir() {
-            return Err(refuse("exists and is not a directory".into()));
-        }
-        for entry in std::fs::read_dir(out_dir).map_err(|e| ProverError::io(out_dir, e))? {
-            let entry = entry.map_err(|e| ProverError::io(out_dir, e))?;
-            let ours = entry.file_type().is_ok_and(|t| t.is_file())
-                && entry
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|n| EXPORT_FILES.contains(&n));
-            if !ours {
-                return Err(refuse(format!(
-                    "holds {}, which is not part of a Solidity export",
-                    entry.path().display()
-                )));
-            }
-        }
-    }
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.tmp-"))
-        .tempdir_in(&parent)
-        .map_err(|e| ProverError::io(&parent, e))?;
-    for (file, bytes) in files {
-        let path = tmp.path().join(file);
-        std::fs::write(&path, bytes).map_err(|e| ProverError::io(&path, e))?;
-    }
-    if replacing {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        std::fs::rename(out_dir, &old).map_err(|e| ProverError::io(out_dir, e))?;
-        if let Err(e) = std::fs::rename(tmp.path(), out_dir) {
-            let _ = std::fs::rename(&old, out_dir);
-            return Err(ProverError::io(out_dir, e));
-        }
-        let _ = tmp.keep();
-        std::fs::remove_dir_all(&old).map_err(|e| ProverError::io(&old, e))
-    } else {
-        std::fs::rename(tmp.path(), out_dir).map_err(|e| ProverError::io(out_dir, e))?;
-        let _ = tmp.keep();
-        Ok(())
-    }
-}
 
 #[cfg(test)]
 mod tests {
