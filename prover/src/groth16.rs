@@ -15,15 +15,14 @@ use backstop_circuits::model::Snapshot;
 use backstop_circuits::r1cs::BatchCircuit;
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
-use backstop_circuits::statement::{Backend, PublicOutputs, StatementFile, publish};
-use backstop_circuits::witness::{BatchWitness, build_epoch};
+use backstop_circuits::statement::{Backend, StatementFile};
+use backstop_circuits::witness::BatchWitness;
 use backstop_verifier::artifacts::{
     STATEMENT_FILE, VERIFYING_KEY_FILE, proof_bytes, proof_path, verifying_key_bytes,
     verifying_key_hash,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, SeedableRng};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -191,33 +190,15 @@ pub fn prove_epoch(
     keys: &Groth16Keys,
     on_batch: &(dyn Fn(u64) + Sync),
 ) -> Result<EpochProof, ProverError> {
-    let shape = keys.shape;
-    if snapshot.params().markets().len() != shape.markets() {
-        return Err(ProverError::Usage(format!(
-            "the snapshot has {} markets but the keys are for shape {}",
-            snapshot.params().markets().len(),
-            shape.id()
-        )));
-    }
-    let epoch = build_epoch::<Bn254Poseidon>(snapshot, secret, shape.batch_size());
-    let proofs = epoch
-        .batches
-        .par_iter()
-        .map(|w| {
-            let proof = prove_batch(keys, w);
-            on_batch(w.batch());
-            proof
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let outputs = PublicOutputs::from_evaluation(snapshot.params(), &epoch.evaluation);
-    let statement = publish(
+    let (statement, proofs) = crate::epoch::prove_batches::<Bn254Poseidon, _>(
+        snapshot,
+        secret,
+        keys.shape,
         Backend::Groth16Bn254,
-        shape,
-        keys.vk_hash.clone(),
-        snapshot.params(),
-        &outputs,
-        &epoch.commitment,
-    );
+        &keys.vk_hash,
+        |w| prove_batch(keys, w),
+        on_batch,
+    )?;
     Ok(EpochProof { statement, proofs })
 }
 

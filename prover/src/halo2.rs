@@ -12,15 +12,14 @@ use backstop_circuits::hash::PastaPoseidon;
 use backstop_circuits::model::Snapshot;
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
-use backstop_circuits::statement::{Backend, PublicOutputs, StatementFile, publish};
-use backstop_circuits::witness::{BatchWitness, build_epoch};
+use backstop_circuits::statement::{Backend, StatementFile};
+use backstop_circuits::witness::BatchWitness;
 use backstop_verifier::artifacts::{PROOFS_DIR, STATEMENT_FILE, proof_path};
 use backstop_verifier::halo2::{params, verifying_key, verifying_key_hash};
 use halo2_proofs::plonk::{ProvingKey, create_proof, keygen_pk};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bWrite, Challenge255};
 use pasta_curves::{pallas, vesta};
-use rayon::prelude::*;
 use std::path::Path;
 
 /// The halo2 parameters and proving key of one shape.
@@ -109,26 +108,15 @@ pub fn prove_epoch(
     keys: &Halo2Keys,
     on_batch: &(dyn Fn(u64) + Sync),
 ) -> Result<Halo2EpochProof, ProverError> {
-    let shape = keys.shape;
-    let epoch = build_epoch::<PastaPoseidon>(snapshot, secret, shape.batch_size());
-    let proofs = epoch
-        .batches
-        .par_iter()
-        .map(|w| {
-            let proof = prove_batch(keys, w);
-            on_batch(w.batch());
-            proof
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let outputs = PublicOutputs::from_evaluation(snapshot.params(), &epoch.evaluation);
-    let statement = publish(
+    let (statement, proofs) = crate::epoch::prove_batches::<PastaPoseidon, _>(
+        snapshot,
+        secret,
+        keys.shape,
         Backend::Halo2Pasta,
-        shape,
-        keys.vk_hash.clone(),
-        snapshot.params(),
-        &outputs,
-        &epoch.commitment,
-    );
+        &keys.vk_hash,
+        |w| prove_batch(keys, w),
+        on_batch,
+    )?;
     Ok(Halo2EpochProof { statement, proofs })
 }
 

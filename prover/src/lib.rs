@@ -3,6 +3,7 @@
 
 pub mod attest;
 pub mod cli;
+mod epoch;
 pub mod error;
 pub mod groth16;
 pub mod halo2;
