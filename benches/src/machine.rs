@@ -29,7 +29,19 @@ pub struct Machine {
     pub date_utc: String,
     /// Rayon's worker threads.
     pub rayon_threads: usize,
+    /// Whether this build multiplies field elements with `ark-ff/asm`: the feature
+    /// is on in the workspace, and it takes effect only where BMI2 and ADX are
+    /// enabled at compile time (`.cargo/config.toml`). Absent in older reports.
+    #[serde(default)]
+    pub field_asm: bool,
 }
+
+/// Whether `ark-ff`'s assembly multiplication is compiled in (see `Machine::field_asm`).
+pub const FIELD_ASM: bool = cfg!(all(
+    target_arch = "x86_64",
+    target_feature = "bmi2",
+    target_feature = "adx"
+));
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
@@ -102,6 +114,7 @@ impl Machine {
             },
             date_utc: utc_now(),
             rayon_threads: rayon::current_num_threads(),
+            field_asm: FIELD_ASM,
         }
     }
 }

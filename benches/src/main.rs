@@ -40,11 +40,11 @@ enum Command {
         /// Proof repetitions per batch size (default: 3; quick: 1).
         #[arg(long)]
         reps: Option<usize>,
-        /// Epoch sizes proven whole (default: 1000,10000; quick: 8,16).
+        /// Epoch sizes proven whole (default: 1000,10000,100000; quick: 8,16).
         #[arg(long, value_delimiter = ',')]
         scaling_proven: Option<Vec<usize>>,
         /// Epoch sizes whose witness is measured and whose proving is extrapolated
-        /// (default: 100000; quick: 1000).
+        /// (default: none; quick: 1000).
         #[arg(long, value_delimiter = ',')]
         scaling_extrapolated: Option<Vec<usize>>,
     },
