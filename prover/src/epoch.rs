@@ -31,15 +31,23 @@ pub(crate) fn prove_batches<H: FieldHasher, P: Send>(
         )));
     }
     let epoch = build_epoch::<H>(snapshot, secret, shape.batch_size());
-    let proofs = epoch
-        .batches
-        .par_iter()
-        .map(|w| {
-            let proof = prove_batch(w);
-            on_batch(w.batch());
-            proof
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    // At most one batch per thread in flight. A plain `par_iter` over every batch lets
+    // a worker that waits inside one proof's `join` steal and start another batch, so
+    // a large epoch had dozens of provers (about 1 GiB each at B = 512) alive at once;
+    // in chunks, a thread whose batch is done helps the others finish theirs instead.
+    let in_flight = rayon::current_num_threads().max(1);
+    let mut proofs = Vec::with_capacity(epoch.batches.len());
+    for chunk in epoch.batches.chunks(in_flight) {
+        let done = chunk
+            .par_iter()
+            .map(|w| {
+                let proof = prove_batch(w);
+                on_batch(w.batch());
+                proof
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        proofs.extend(done);
+    }
     let outputs = PublicOutputs::from_evaluation(snapshot.params(), &epoch.evaluation);
     let statement = publish(
         backend,
