@@ -31,10 +31,11 @@ pub(crate) fn prove_batches<H: FieldHasher, P: Send>(
         )));
     }
     let epoch = build_epoch::<H>(snapshot, secret, shape.batch_size());
-    // At most one batch per thread in flight. A plain `par_iter` over every batch lets
-    // a worker that waits inside one proof's `join` steal and start another batch, so
-    // a large epoch had dozens of provers (about 1 GiB each at B = 512) alive at once;
-    // in chunks, a thread whose batch is done helps the others finish theirs instead.
+    // At most one batch per thread in flight. arkworks' MSM runs each chunk in a thread
+    // pool of its own (`install`); the worker that called it waits, and while waiting
+    // runs other jobs of its own pool. Under a plain `par_iter` over every batch those
+    // jobs are further batches, so a large epoch had dozens of provers (about 1 GiB each
+    // at B = 512) alive at once. In chunks, the only other jobs are this chunk's.
     let in_flight = rayon::current_num_threads().max(1);
     let mut proofs = Vec::with_capacity(epoch.batches.len());
     for chunk in epoch.batches.chunks(in_flight) {
@@ -58,4 +59,69 @@ pub(crate) fn prove_batches<H: FieldHasher, P: Send>(
         &epoch.commitment,
     );
     Ok((statement, proofs))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use backstop_circuits::hash::Bn254Poseidon;
+    use backstop_fixtures::{FixtureSpec, Scenario, generate};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// However the pool's workers steal, no more batches are being proven at once than
+    /// the pool has threads: 32 batches whose stand-in prover, like arkworks' MSM, runs
+    /// work in pools of its own, so a worker waits in `install` and, waiting, takes
+    /// other jobs of its pool (with a plain `par_iter`, other batches).
+    #[test]
+    fn at_most_one_batch_per_thread_is_in_flight() {
+        let snapshot = generate(&FixtureSpec {
+            scenario: Scenario::Calm,
+            accounts: 256,
+            markets: 2,
+            seed: 1,
+        })
+        .unwrap();
+        let shape = CircuitShape::new(8, 2).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let (in_flight, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let (_, proofs) = pool
+            .install(|| {
+                prove_batches::<Bn254Poseidon, _>(
+                    &snapshot,
+                    &VenueSecret::demo(),
+                    shape,
+                    Backend::Groth16Bn254,
+                    "",
+                    |w| {
+                        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        // arkworks' MSM installs each chunk into a pool of its own;
+                        // the calling worker waits, and may run other jobs meanwhile.
+                        for _ in 0..4 {
+                            rayon::ThreadPoolBuilder::new()
+                                .num_threads(1)
+                                .build()
+                                .unwrap()
+                                .install(|| {
+                                    std::thread::sleep(std::time::Duration::from_millis(2))
+                                });
+                        }
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
+                        Ok(w.batch())
+                    },
+                    &|_| {},
+                )
+            })
+            .unwrap();
+        assert_eq!(proofs, (0..32).collect::<Vec<u64>>());
+        assert!(
+            most.load(Ordering::SeqCst) <= 2,
+            "{} batches at once",
+            most.load(Ordering::SeqCst)
+        );
+    }
 }
