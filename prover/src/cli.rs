@@ -355,17 +355,9 @@ fn default_keys_dir(shape: CircuitShape) -> PathBuf {
 
 /// Runs the single-party setup for `shape` and saves the keys in `dir`.
 fn setup_keys(shape: CircuitShape, dir: &Path, quiet: bool) -> Result<Groth16Keys, ProverError> {
-    use ark_relations::gr1cs::{
-        ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
-    };
     eprintln!("{SETUP_WARNING}");
-    let cs = ConstraintSystem::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Setup);
-    backstop_circuits::r1cs::BatchCircuit::blank(shape)
-        .generate_constraints(cs.clone())
+    let constraints = backstop_circuits::r1cs::cost::constraint_count(shape)
         .map_err(|e| ProverError::Setup(e.to_string()))?;
-    let constraints = cs.num_constraints();
     if !quiet {
         eprintln!(
             "setting up {} ({constraints} constraints, {:.1} per account)…",

@@ -547,17 +547,12 @@ pub fn seeded_keys_for_tests(
     seed: u64,
     dir: &Path,
 ) -> Result<(), ProverError> {
-    use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
     use backstop_circuits::r1cs::BatchCircuit;
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
 
-    let cs = ConstraintSystem::new_ref();
-    cs.set_mode(SynthesisMode::Setup);
-    BatchCircuit::blank(shape)
-        .generate_constraints(cs.clone())
+    let constraints = backstop_circuits::r1cs::cost::constraint_count(shape)
         .map_err(|e| ProverError::Setup(e.to_string()))?;
-    let constraints = cs.num_constraints();
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
         BatchCircuit::blank(shape),

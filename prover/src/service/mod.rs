@@ -308,19 +308,12 @@ fn load_keys(dir: &Path, setup_shape: Option<CircuitShape>) -> Result<Groth16Key
             dir.display()
         )));
     };
-    use ark_relations::gr1cs::{
-        ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
-    };
     eprintln!("{}", crate::cli::SETUP_WARNING);
     tracing::warn!(keys = %dir.display(), shape = %shape.id(), "no keys: running the development setup");
-    let cs = ConstraintSystem::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Setup);
-    backstop_circuits::r1cs::BatchCircuit::blank(shape)
-        .generate_constraints(cs.clone())
+    let constraints = backstop_circuits::r1cs::cost::constraint_count(shape)
         .map_err(|e| ProverError::Setup(e.to_string()))?;
     let keys = Groth16Keys::setup(shape)?;
-    keys.save(dir, cs.num_constraints())?;
+    keys.save(dir, constraints)?;
     Ok(keys)
 }
 
