@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)]
 
 use backstop_benches::{groth16, workload};
-use backstop_prover::groth16::Groth16Keys;
+use backstop_prover::keys::Groth16Keys;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 

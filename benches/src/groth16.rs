@@ -28,7 +28,8 @@ use ark_relations::gr1cs::{
 };
 use backstop_circuits::r1cs::BatchCircuit;
 use backstop_circuits::witness::BatchWitness;
-use backstop_prover::groth16::{Groth16Keys, prove_batch};
+use backstop_prover::groth16::prove_batch;
+use backstop_prover::keys::Groth16Keys;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use rayon::prelude::*;

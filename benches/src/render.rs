@@ -1056,7 +1056,7 @@ fn reproduce(o: &mut String) {
          building per account, Groth16 and halo2 proving and verifying per batch at several \
          batch sizes, inclusion proof generation and verification, and attestation proving; \
          CI only builds them (`cargo clippy --all-targets`). The report's gas figures come \
-         from running `cargo test -p backstop-prover --test onchain -- --ignored gas_report`. \
+         from running `cargo test -p backstop-cli --test onchain -- --ignored gas_report`. \
          The prover service's throughput (epochs per hour, `scripts/load-test`) is measured \
          separately: [SERVICE.md](SERVICE.md#load-test)."
     );

@@ -18,8 +18,9 @@ use backstop_circuits::native::evaluate;
 use backstop_circuits::r1cs::attestation::AttestationShape;
 use backstop_circuits::r1cs::{Breakdown, breakdown, constraint_count};
 use backstop_prover::attest::AttestationKeys;
-use backstop_prover::groth16::{Groth16Keys, prove_epoch, write_epoch_dir};
+use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
 use backstop_prover::inclusion::VenueEpoch;
+use backstop_prover::keys::Groth16Keys;
 use backstop_verifier::artifacts::{proof_bytes, verifying_key_bytes};
 use backstop_verifier::inclusion::{
     ChainedRoots, read_proof, resolve_batch_roots, verify_inclusion_chained,
@@ -57,7 +58,7 @@ pub struct Options {
     pub inclusion_accounts: usize,
     /// Inclusion proofs verified (single thread).
     pub inclusion_verified: usize,
-    /// Run the on-chain gas test (`cargo test -p backstop-prover --test onchain`).
+    /// Run the on-chain gas test (`cargo test -p backstop-cli --test onchain`).
     pub gas: bool,
     /// Where `PERFORMANCE.md` and `performance.json` go.
     pub out_dir: PathBuf,
@@ -275,7 +276,7 @@ pub struct SubmitGas {
     pub execution: u64,
 }
 
-/// The on-chain figures, from `prover/tests/onchain.rs::gas_report`.
+/// The on-chain figures, from `cli/tests/onchain.rs::gas_report`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Gas {
     /// Whether the test ran in this report run.
@@ -489,7 +490,7 @@ fn measure_groth16(
     ])?;
     let (keys, key_load_s) = timed(|| Groth16Keys::load(&dir, shape).map_err(BenchError::from));
     let keys = keys?;
-    let pk_path = dir.join(backstop_prover::groth16::PROVING_KEY_FILE);
+    let pk_path = dir.join(backstop_prover::keys::PROVING_KEY_FILE);
     let proving_key_bytes = std::fs::metadata(&pk_path)
         .map_err(|e| BenchError::io(&pk_path, e))?
         .len();
@@ -756,12 +757,12 @@ fn measure_attestation() -> Result<Attestation, BenchError> {
 
 /// Runs the ignored gas test and parses its `gas:` lines.
 fn measure_gas() -> Gas {
-    say("gas: cargo test -p backstop-prover --test onchain -- --ignored gas_report");
+    say("gas: cargo test -p backstop-cli --test onchain -- --ignored gas_report");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let args = [
         "test",
         "-p",
-        "backstop-prover",
+        "backstop-cli",
         "--test",
         "onchain",
         "--locked",

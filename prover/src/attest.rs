@@ -4,7 +4,8 @@
 //! (`backstop_verifier::attestation::AttestationFile`).
 
 use crate::error::ProverError;
-use crate::groth16::SINGLE_PARTY_SETUP;
+use crate::keys::SINGLE_PARTY_SETUP;
+use crate::output::{json_bytes, write_file_atomically};
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, ProvingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
@@ -103,8 +104,8 @@ impl AttestationKeys {
         self.pk
             .serialize_uncompressed(&mut pk_bytes)
             .map_err(|e| ProverError::Setup(e.to_string()))?;
-        write_atomically(&dir.join(ATTESTATION_PROVING_KEY_FILE), &pk_bytes)?;
-        write_atomically(
+        write_file_atomically(&dir.join(ATTESTATION_PROVING_KEY_FILE), &pk_bytes)?;
+        write_file_atomically(
             &dir.join(VERIFYING_KEY_FILE),
             &verifying_key_bytes(&self.pk.vk),
         )?;
@@ -115,10 +116,8 @@ impl AttestationKeys {
             setup: SINGLE_PARTY_SETUP.to_owned(),
             constraints,
         };
-        let mut json = serde_json::to_vec_pretty(&desc).map_err(|e| keys_error(dir, e))?;
-        json.push(b'\n');
         // The description last: its presence marks complete keys.
-        write_atomically(&dir.join(ATTESTATION_KEYS_FILE), &json)
+        write_file_atomically(&dir.join(ATTESTATION_KEYS_FILE), &json_bytes(&desc))
     }
 
     /// Loads keys of `shape` from `dir`; keys of another shape are refused by name.
@@ -205,21 +204,4 @@ impl AttestationKeys {
 /// `x` as published in an attestation file.
 pub fn public_input_hex(witness: &AttestationWitness) -> String {
     Bn254Poseidon::to_hex(&witness.public_input())
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
-    use std::io::Write;
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(parent).map_err(|e| ProverError::io(parent, e))?;
-    tmp.write_all(bytes).map_err(|e| ProverError::io(path, e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| ProverError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| ProverError::io(path, e.error))?;
-    Ok(())
 }

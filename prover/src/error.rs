@@ -1,8 +1,7 @@
-//! The prover layer's errors: what a `backstop` command reports before exiting non-zero.
+//! The proving library's errors (the `backstop` command wraps them in its own).
 
 use backstop_circuits::secret::SecretError;
 use backstop_circuits::snapshot::SnapshotError;
-use backstop_fixtures::FixtureError;
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -13,9 +12,6 @@ pub enum ProverError {
     /// The snapshot was refused; the inner error names file, row and field.
     #[error("invalid snapshot: {0}")]
     Snapshot(#[from] SnapshotError),
-    /// The fixture generator refused its parameters.
-    #[error("cannot generate fixture: {0}")]
-    Fixture(#[from] FixtureError),
     /// The venue secret could not be read or parsed.
     #[error("venue secret from {source_name}: {error}")]
     Secret {
@@ -104,9 +100,6 @@ pub enum ProverError {
     /// The audit found a problem (the report says which).
     #[error("audit: {0}")]
     Audit(String),
-    /// The prover service failed (`backstop serve`, `backstop worker`).
-    #[error("service: {0}")]
-    Service(String),
     /// A command-line argument that clap cannot check by itself.
     #[error("{0}")]
     Usage(String),

@@ -5,8 +5,7 @@
 //! from the circuit.
 
 use crate::error::ProverError;
-use crate::groth16::check_replaceable;
-use crate::output::{write_dir_atomically, write_file};
+use crate::output::{check_replaceable, json_bytes, write_dir_atomically, write_file};
 use backstop_circuits::halo2::Halo2BatchCircuit;
 use backstop_circuits::hash::PastaPoseidon;
 use backstop_circuits::model::Snapshot;
@@ -128,9 +127,6 @@ pub fn write_epoch_dir(dir: &Path, proof: &Halo2EpochProof) -> Result<(), Prover
         for (b, p) in proof.proofs.iter().enumerate() {
             write_file(&proof_path(tmp, b as u64), p)?;
         }
-        write_file(
-            &tmp.join(STATEMENT_FILE),
-            &crate::groth16::json_bytes(&proof.statement),
-        )
+        write_file(&tmp.join(STATEMENT_FILE), &json_bytes(&proof.statement))
     })
 }

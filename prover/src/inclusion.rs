@@ -7,6 +7,7 @@
 //! users can verify without this crate.
 
 use crate::error::ProverError;
+use crate::output::{json_bytes, write_dir_atomically, write_file};
 use backstop_circuits::hash::FieldHasher;
 use backstop_circuits::model::Snapshot;
 use backstop_circuits::native::commit::{
@@ -20,7 +21,7 @@ use backstop_verifier::inclusion::{
 };
 use rayon::prelude::*;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// An epoch as the venue recomputes it: snapshot, statement, secret element.
 #[derive(Debug)]
@@ -171,19 +172,16 @@ impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
     /// parallel. Everything is written into a temporary sibling and renamed into
     /// place only after the roots are checked against the published commitment.
     pub fn prove_all(&self, out: &Path) -> Result<usize, ProverError> {
-        let (parent, name) = split_target(out)?;
-        if out.exists() && !out.join(BATCH_ROOTS_FILE).is_file() && !is_empty_dir(out) {
-            return Err(ProverError::Usage(format!(
-                "{} exists and is not a directory of inclusion proofs; refusing to replace it",
-                out.display()
-            )));
-        }
-        std::fs::create_dir_all(&parent).map_err(|e| ProverError::io(&parent, e))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}.tmp-"))
-            .tempdir_in(&parent)
-            .map_err(|e| ProverError::io(&parent, e))?;
-        let dir = tmp.path();
+        let replaceable = |out: &Path| {
+            if out.join(BATCH_ROOTS_FILE).is_file() || is_empty_dir(out) {
+                Ok(())
+            } else {
+                Err(ProverError::Usage(format!(
+                    "{} exists and is not a directory of inclusion proofs; refusing to replace it",
+                    out.display()
+                )))
+            }
+        };
         // The account files hold no commitment-dependent data but the claimed
         // a_K, which is the published one if the check below passes.
         let claimed = H::from_hex(&self.statement.file().accounts_commitment).ok_or_else(|| {
@@ -193,33 +191,34 @@ impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
         })?;
         let b = self.batch_size.get();
         let n = self.snapshot.accounts().len();
-        let roots = (0..self.batch_count())
-            .into_par_iter()
-            .map(|batch| {
-                let tree = self.batch_tree(batch);
-                for index in batch * b..((batch + 1) * b).min(n) {
-                    let proof = self.proof(
-                        &tree,
-                        claimed,
-                        index,
-                        RootsPlacement::SharedFile(BATCH_ROOTS_FILE),
-                    );
-                    let path = dir.join(format!("{}.json", self.snapshot.accounts()[index].id()));
-                    write_json(&path, &proof, false)?;
-                }
-                Ok(tree.root())
-            })
-            .collect::<Result<Vec<_>, ProverError>>()?;
-        let a_k = self.check_commitment(&roots)?;
-        let shared = BatchRootsFile::new::<H>(
-            self.statement.file().backend,
-            self.snapshot.params().epoch(),
-            a_k,
-            &roots,
-        );
-        write_json(&dir.join(BATCH_ROOTS_FILE), &shared, true)?;
-        let kept = tmp.keep();
-        replace_dir(&kept, out, &parent, &name)?;
+        write_dir_atomically(out, replaceable, |dir| {
+            let roots = (0..self.batch_count())
+                .into_par_iter()
+                .map(|batch| {
+                    let tree = self.batch_tree(batch);
+                    for index in batch * b..((batch + 1) * b).min(n) {
+                        let proof = self.proof(
+                            &tree,
+                            claimed,
+                            index,
+                            RootsPlacement::SharedFile(BATCH_ROOTS_FILE),
+                        );
+                        let path =
+                            dir.join(format!("{}.json", self.snapshot.accounts()[index].id()));
+                        write_compact_json(&path, &proof)?;
+                    }
+                    Ok(tree.root())
+                })
+                .collect::<Result<Vec<_>, ProverError>>()?;
+            let a_k = self.check_commitment(&roots)?;
+            let shared = BatchRootsFile::new::<H>(
+                self.statement.file().backend,
+                self.snapshot.params().epoch(),
+                a_k,
+                &roots,
+            );
+            write_file(&dir.join(BATCH_ROOTS_FILE), &json_bytes(&shared))
+        })?;
         Ok(n)
     }
 }
@@ -228,62 +227,12 @@ fn is_empty_dir(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
 }
 
-fn split_target(out: &Path) -> Result<(PathBuf, String), ProverError> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| ProverError::Usage(format!("{}: not a directory name", out.display())))?;
-    Ok((parent, name))
-}
-
-/// Renames the finished `tmp` to `out`, replacing an earlier output.
-fn replace_dir(tmp: &Path, out: &Path, parent: &Path, name: &str) -> Result<(), ProverError> {
-    if out.exists() {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        std::fs::rename(out, &old).map_err(|e| ProverError::io(out, e))?;
-        std::fs::rename(tmp, out).map_err(|e| ProverError::io(out, e))?;
-        std::fs::remove_dir_all(&old).map_err(|e| ProverError::io(&old, e))?;
-    } else {
-        std::fs::rename(tmp, out).map_err(|e| ProverError::io(out, e))?;
-    }
-    Ok(())
-}
-
-/// Writes `value` as JSON (pretty or compact, with a final newline).
-pub fn write_json<T: serde::Serialize>(
-    path: &Path,
-    value: &T,
-    pretty: bool,
-) -> Result<(), ProverError> {
-    let mut bytes = if pretty {
-        serde_json::to_vec_pretty(value)
-    } else {
-        serde_json::to_vec(value)
-    }
-    .map_err(|e| ProverError::Usage(format!("{}: {e}", path.display())))?;
+/// Writes `value` as compact JSON with a final newline (one inclusion proof: many
+/// thousands are written per epoch, inside a directory renamed into place whole).
+fn write_compact_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), ProverError> {
+    // Serializing these plain structs cannot fail.
+    let mut bytes = serde_json::to_vec(value).unwrap_or_default();
     bytes.push(b'\n');
     let mut f = std::fs::File::create(path).map_err(|e| ProverError::io(path, e))?;
     f.write_all(&bytes).map_err(|e| ProverError::io(path, e))
-}
-
-/// Writes `value` as pretty JSON to `path` atomically (a temporary sibling renamed
-/// into place).
-pub fn write_json_atomically<T: serde::Serialize>(
-    path: &Path,
-    value: &T,
-) -> Result<(), ProverError> {
-    let (parent, name) = split_target(path)?;
-    std::fs::create_dir_all(&parent).map_err(|e| ProverError::io(&parent, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.tmp-"))
-        .tempfile_in(&parent)
-        .map_err(|e| ProverError::io(&parent, e))?;
-    write_json(tmp.path(), value, true)?;
-    tmp.persist(path)
-        .map_err(|e| ProverError::io(path, e.error))?;
-    Ok(())
 }

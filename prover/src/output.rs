@@ -4,10 +4,13 @@
 //! caller recognises it as an earlier output of the same kind.
 
 use crate::error::ProverError;
+use crate::keys::KEYS_FILE;
+use backstop_verifier::artifacts::STATEMENT_FILE;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Creates `path` with `bytes` and syncs it to disk.
-pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
     use std::io::Write;
     let mut f = std::fs::File::create(path).map_err(|e| ProverError::io(path, e))?;
     f.write_all(bytes).map_err(|e| ProverError::io(path, e))?;
@@ -18,7 +21,7 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
 /// An existing `dir` is first passed to `replaceable`, which refuses it with an
 /// error unless it is an earlier output that may be replaced; if the final rename
 /// fails, the earlier output is put back.
-pub(crate) fn write_dir_atomically(
+pub fn write_dir_atomically(
     dir: &Path,
     replaceable: impl FnOnce(&Path) -> Result<(), ProverError>,
     fill: impl FnOnce(&Path) -> Result<(), ProverError>,
@@ -63,7 +66,7 @@ pub(crate) fn write_dir_atomically(
 /// [`write_dir_atomically`]; an existing `dir` may be replaced only if it holds
 /// nothing but plain files that `is_export_file` accepts. `what` names the export
 /// in the refusal ("a snarkjs export").
-pub(crate) fn write_export_dir<N: AsRef<str>>(
+pub fn write_export_dir<N: AsRef<str>>(
     dir: &Path,
     files: &[(N, Vec<u8>)],
     what: &str,
@@ -100,4 +103,64 @@ pub(crate) fn write_export_dir<N: AsRef<str>>(
         }
         Ok(())
     })
+}
+
+/// `value` as pretty JSON with a final newline: the form of every JSON file Backstop
+/// writes.
+pub fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing these plain structs cannot fail.
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Writes `value` as JSON ([`json_bytes`]) to `path` atomically: a synced temporary
+/// sibling renamed into place, so a reader never sees a half-written file.
+pub fn write_json_file<T: Serialize>(path: &Path, value: &T) -> Result<(), ProverError> {
+    write_file_atomically(path, &json_bytes(value))
+}
+
+/// Writes `bytes` to `path` atomically: a synced temporary sibling renamed into place.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProverError> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| ProverError::Usage(format!("{}: not a file name", path.display())))?;
+    std::fs::create_dir_all(&parent).map_err(|e| ProverError::io(&parent, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .tempfile_in(&parent)
+        .map_err(|e| ProverError::io(&parent, e))?;
+    {
+        use std::io::Write;
+        let mut f = tmp.as_file();
+        f.write_all(bytes).map_err(|e| ProverError::io(path, e))?;
+        f.sync_all().map_err(|e| ProverError::io(path, e))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| ProverError::io(path, e.error))?;
+    Ok(())
+}
+
+/// Refuses an existing `dir` unless it is empty or a previous output of ours (it
+/// holds a `statement.json` or `keys.json`). Called before any work starts, and
+/// again just before writing.
+pub fn check_replaceable(dir: &Path) -> Result<(), ProverError> {
+    if dir.exists() {
+        let ours = dir.join(STATEMENT_FILE).is_file() || dir.join(KEYS_FILE).is_file();
+        let empty = std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !ours && !empty {
+            return Err(ProverError::Usage(format!(
+                "{} exists and is not an output of backstop; refusing to replace it",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
 }

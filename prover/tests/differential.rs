@@ -18,8 +18,9 @@ use backstop_circuits::witness::build_epoch;
 use backstop_fixtures::{
     EXPECTED_FILE, FixtureSpec, SNAPSHOT_DIR, Scenario, data_dir, expected_outputs, generate,
 };
-use backstop_prover::groth16::{Groth16Keys, prove_epoch, write_epoch_dir};
+use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
 use backstop_prover::halo2::Halo2Keys;
+use backstop_prover::keys::Groth16Keys;
 use backstop_verifier::artifacts::{GROTH16_PROOF_BYTES, proof_path};
 use backstop_verifier::{read_statement, verify_epoch_dir};
 use std::path::Path;

@@ -11,11 +11,12 @@ use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
 use backstop_fixtures::{FixtureSpec, Scenario, generate};
 use backstop_prover::ProverError;
-use backstop_prover::groth16::{Groth16Keys, prove_epoch, write_epoch_dir};
-use backstop_prover::snarkjs::{
+use backstop_prover::export::snarkjs::{
     SnarkjsProof, SnarkjsVerificationKey, VERIFICATION_KEY_FILE, export_snarkjs, proof_file_name,
     public_file_name,
 };
+use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
+use backstop_prover::keys::Groth16Keys;
 use backstop_verifier::{VerifyError, read_statement, verify_epoch_dir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -113,6 +113,26 @@ pub enum Format {
     Text,
 }
 
+impl Format {
+    /// Every format, by its command-line name.
+    pub const NAMES: [(&'static str, Format); 3] = [
+        ("json", Format::Json),
+        ("markdown", Format::Markdown),
+        ("text", Format::Text),
+    ];
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(name: &str) -> Result<Self, String> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| format!("unknown report format {name:?}: json, markdown or text"))
+    }
+}
+
 impl Report {
     /// Whether the auditor should accept: everything verified and the reserves
     /// attestation, if given, matches.

@@ -3,7 +3,7 @@
 //! must not depend on it): usage errors, missing and malformed files, statements
 //! the verifier must refuse, and, with a verifying key whose trapdoor this test
 //! chose, proofs that verify or fail exactly where the layout says. Real proofs are
-//! checked against this binary by `prover/tests/prove_verify.rs`.
+//! checked against this binary by `cli/tests/prove_verify.rs`.
 //!
 //! The trapdoor key makes every check up to the pairing reachable: a Groth16 key
 //! whose `alpha`, `beta` and `gamma_abc` discrete logarithms are known lets anyone

@@ -18,7 +18,7 @@
 //! `attempts`, and `(worker, attempts)` is the lease's fencing token: a heartbeat
 //! or release from a worker that lost its lease changes nothing.
 
-use super::ServiceError;
+use crate::ServiceError;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

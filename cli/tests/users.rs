@@ -695,7 +695,7 @@ fn audit_shows_the_reserves_attestation_and_fails_on_tampering() {
 }
 
 /// `inclusion prove --all` and verifying every proof, for 100k accounts × 8 markets
-/// (run in release: `cargo test --release -p backstop-prover --test users -- --ignored --nocapture`).
+/// (run in release: `cargo test --release -p backstop-cli --test users -- --ignored --nocapture`).
 #[test]
 #[ignore]
 fn inclusion_rate_100k_accounts() {

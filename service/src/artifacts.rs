@@ -14,7 +14,7 @@
 //! epochs/<epoch>/inclusion/batch-roots.json      the batch roots they share
 //! ```
 
-use super::ServiceError;
+use crate::ServiceError;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 

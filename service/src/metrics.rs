@@ -3,7 +3,7 @@
 //! scrape, so they are the whole deployment's, whichever process is asked.
 //! No label carries an account or epoch id.
 
-use super::store::Store;
+use crate::store::Store;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 

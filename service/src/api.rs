@@ -12,11 +12,11 @@
 //! | `GET /v1/epochs/{epoch}/calldata` | the epoch contract's `submitEpoch` calldata |
 //! | `GET /livez`, `/readyz`, `/metrics` | liveness, readiness (database), Prometheus |
 
-use super::artifacts::EpochKeys;
-use super::auth::{account_token, bearer, tokens_equal};
-use super::metrics::Metrics;
-use super::store::{EpochRow, NewEpoch, Submitted, state};
-use super::{Service, ServiceError};
+use crate::artifacts::EpochKeys;
+use crate::auth::{account_token, bearer, tokens_equal};
+use crate::metrics::Metrics;
+use crate::store::{EpochRow, NewEpoch, Submitted, state};
+use crate::{Service, ServiceError};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
@@ -379,13 +379,15 @@ async fn calldata(
             &EpochKeys(row.epoch).public(),
             tmp.path(),
         )?;
-        Ok(crate::onchain::epoch_calldata(tmp.path())?)
+        Ok(backstop_prover::export::onchain::epoch_calldata(
+            tmp.path(),
+        )?)
     })
     .await
     .map_err(|e| ServiceError::Task(e.to_string()))??;
     Ok(axum::Json(json!({
         "epoch": epoch,
-        "function": crate::onchain::SUBMIT_EPOCH,
+        "function": backstop_prover::export::onchain::SUBMIT_EPOCH,
         "calldata": format!("0x{}", hex::encode(bytes)),
     }))
     .into_response())

@@ -1,4 +1,9 @@
-//! The prover service: epochs as durable jobs behind an HTTP API.
+//! Backstop's prover service: epochs as durable jobs behind an HTTP API.
+//!
+//! What it is: the library behind `backstop serve` and `backstop worker` (the
+//! `backstop` binary, crate `backstop-cli`, flattens [`ServiceCommand`] into its
+//! subcommands). What it is not: it proves through `backstop-prover` and verifies
+//! through `backstop-verifier`; it has no proving or checking logic of its own.
 //!
 //! * `backstop serve` ([`serve`]) runs the HTTP API ([`api`]), the job store
 //!   ([`store`]: SQLite by default, PostgreSQL to scale out), the artifact store
@@ -22,11 +27,11 @@ pub mod metrics;
 pub mod store;
 pub mod worker;
 
-use crate::error::ProverError;
-use crate::groth16::{Groth16Keys, KEYS_FILE};
 use artifacts::{ArtifactStore, LocalDir};
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
+use backstop_prover::ProverError;
+use backstop_prover::keys::{Groth16Keys, KEYS_FILE, SETUP_WARNING};
 use clap::{Args, Subcommand};
 use metrics::Metrics;
 use std::path::{Path, PathBuf};
@@ -80,15 +85,6 @@ impl From<sqlx::Error> for ServiceError {
 impl From<ProverError> for ServiceError {
     fn from(e: ProverError) -> Self {
         Self::Prover(Box::new(e))
-    }
-}
-
-impl From<ServiceError> for ProverError {
-    fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::Prover(e) => *e,
-            other => ProverError::Service(other.to_string()),
-        }
     }
 }
 
@@ -236,23 +232,24 @@ pub struct Service {
 }
 
 /// Runs a service command.
-pub fn run(command: ServiceCommand) -> Result<(), ProverError> {
+pub fn run(command: ServiceCommand) -> Result<(), ServiceError> {
     match command {
         ServiceCommand::InclusionToken {
             account,
             secret_file,
         } => {
-            let secret = crate::secret::load(secret_file.as_deref())?;
+            let secret = backstop_prover::secret::load(secret_file.as_deref())?;
             println!("{}", auth::account_token(&secret, account));
             Ok(())
         }
         ServiceCommand::SnapshotJson { snapshot } => {
-            let snapshot = backstop_circuits::snapshot::load(&snapshot)?;
+            let snapshot =
+                backstop_circuits::snapshot::load(&snapshot).map_err(ProverError::from)?;
             print!("{}", backstop_circuits::snapshot::to_json(&snapshot));
             Ok(())
         }
-        ServiceCommand::Serve(args) => Ok(runtime()?.block_on(serve(args))?),
-        ServiceCommand::Worker(args) => Ok(runtime()?.block_on(worker_main(args))?),
+        ServiceCommand::Serve(args) => runtime()?.block_on(serve(args)),
+        ServiceCommand::Worker(args) => runtime()?.block_on(worker_main(args)),
     }
 }
 
@@ -293,14 +290,8 @@ fn init_tracing() {
 /// Loads the keys in `dir`, or (if `setup_shape` is given and `dir` holds none)
 /// runs the development setup there, loudly.
 fn load_keys(dir: &Path, setup_shape: Option<CircuitShape>) -> Result<Groth16Keys, ServiceError> {
-    let desc = dir.join(KEYS_FILE);
-    if desc.is_file() {
-        let bytes = std::fs::read(&desc).map_err(|e| ServiceError::io(&desc, e))?;
-        let file: crate::groth16::KeysFile = serde_json::from_slice(&bytes)
-            .map_err(|e| ServiceError::Config(format!("{}: {e}", desc.display())))?;
-        let shape = CircuitShape::new(file.batch_size, file.markets)
-            .map_err(|e| ServiceError::Config(format!("{}: {e}", desc.display())))?;
-        return Ok(Groth16Keys::load(dir, shape)?);
+    if dir.join(KEYS_FILE).is_file() {
+        return Ok(Groth16Keys::load_any(dir)?);
     }
     let Some(shape) = setup_shape else {
         return Err(ServiceError::Config(format!(
@@ -308,13 +299,9 @@ fn load_keys(dir: &Path, setup_shape: Option<CircuitShape>) -> Result<Groth16Key
             dir.display()
         )));
     };
-    eprintln!("{}", crate::cli::SETUP_WARNING);
+    eprintln!("{SETUP_WARNING}");
     tracing::warn!(keys = %dir.display(), shape = %shape.id(), "no keys: running the development setup");
-    let constraints = backstop_circuits::r1cs::cost::constraint_count(shape)
-        .map_err(|e| ProverError::Setup(e.to_string()))?;
-    let keys = Groth16Keys::setup(shape)?;
-    keys.save(dir, constraints)?;
-    Ok(keys)
+    Ok(Groth16Keys::setup_and_save(shape, dir)?.0)
 }
 
 /// Opens the store, artifacts, keys and secret.
@@ -329,7 +316,7 @@ async fn open(
             args.heartbeat_ms, args.lease_ms
         )));
     }
-    let secret = crate::secret::load(args.secret_file.as_deref())?;
+    let secret = backstop_prover::secret::load(args.secret_file.as_deref())?;
     let keys_dir = args.keys.clone();
     let keys = tokio::task::spawn_blocking(move || load_keys(&keys_dir, setup_shape))
         .await

@@ -9,7 +9,7 @@
 //!     BackstopEpochs.sol     the epoch contract for the key's circuit shape
 //!     poseidon-chunks.json   the Poseidon constants data contracts to deploy first
 //!   ```
-//! * `backstop export calldata EPOCH_DIR` ([`export_calldata`]) prints the calldata
+//! * `backstop export calldata EPOCH_DIR` prints [`epoch_calldata`], the calldata
 //!   of `submitEpoch(statement, proofs)` for an epoch directory, `0x` and hex.
 //!
 //! The templates are Backstop's own (`BackstopVerifier.sol.tmpl`,
@@ -20,22 +20,19 @@ pub mod abi;
 pub mod poseidon;
 
 use crate::error::ProverError;
-use crate::groth16::{KEYS_FILE, KeysFile, PROVING_KEY_FILE, SINGLE_PARTY_SETUP};
 use abi::{Token, encode_call, selector};
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ec::short_weierstrass::SWCurveConfig;
 use ark_ff::{BigInteger, PrimeField};
-use ark_groth16::{Groth16, Proof, VerifyingKey};
-use ark_serialize::CanonicalSerialize;
+use ark_groth16::{Proof, VerifyingKey};
 use backstop_circuits::decimal::parse_unsigned_u256;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
 use backstop_circuits::native::commit::{tag, tags};
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{Backend, EpochStatement, StatementFile};
 use backstop_verifier::artifacts::{
-    VERIFYING_KEY_FILE, decode_proof, decode_verifying_key, proof_path, verifying_key_bytes,
-    verifying_key_hash,
+    VERIFYING_KEY_FILE, decode_proof, proof_path, verifying_key_hash,
 };
 use backstop_verifier::{VerifyError, read_statement, read_verifying_key};
 use poseidon::{CHUNK_COUNT, CHUNK_WORDS, blob, deployment_code, keccak256};
@@ -332,52 +329,12 @@ pub fn poseidon_chunks() -> Result<PoseidonChunksFile, ProverError> {
     })
 }
 
-/// Reads a keys directory's shape and verifying key (not the proving key), checking
-/// that the key is the one `keys.json` names.
-pub fn read_keys_verifying_key(
-    dir: &Path,
-) -> Result<(CircuitShape, VerifyingKey<Bn254>), ProverError> {
-    let keys_error = |reason: String| ProverError::Keys {
-        dir: dir.to_path_buf(),
-        reason,
-    };
-    let desc_path = dir.join(KEYS_FILE);
-    let desc: KeysFile = serde_json::from_slice(
-        &std::fs::read(&desc_path).map_err(|e| ProverError::io(&desc_path, e))?,
-    )
-    .map_err(|e| keys_error(format!("{KEYS_FILE}: {e}")))?;
-    if desc.backend != Backend::Groth16Bn254 {
-        return Err(keys_error(format!(
-            "{} keys, not groth16-bn254",
-            desc.backend
-        )));
-    }
-    let shape = CircuitShape::new(desc.batch_size, desc.markets)
-        .map_err(|e| keys_error(format!("{KEYS_FILE}: {e}")))?;
-    if shape.id() != desc.shape {
-        return Err(keys_error(format!(
-            "{KEYS_FILE} names shape {} but B = {} and M = {} make {}",
-            desc.shape,
-            desc.batch_size,
-            desc.markets,
-            shape.id()
-        )));
-    }
-    let vk = read_verifying_key(&dir.join(VERIFYING_KEY_FILE))?;
-    if verifying_key_hash(&vk) != desc.verifying_key_hash {
-        return Err(keys_error(format!(
-            "{VERIFYING_KEY_FILE} does not match the verifying key hash in {KEYS_FILE}"
-        )));
-    }
-    Ok((shape, vk))
-}
-
 /// `backstop export solidity --keys DIR --out DIR`: writes the verifier, the epoch
 /// contract and the Poseidon data contracts for the keys in `keys` into `out`
 /// (replacing a previous export there, and refusing a directory that holds anything
 /// else).
 pub fn export_solidity(keys: &Path, out: &Path) -> Result<(), ProverError> {
-    let (shape, vk) = read_keys_verifying_key(keys)?;
+    let (shape, vk) = crate::keys::read_verifying_key(keys)?;
     let sources = solidity_sources(&vk, shape)?;
     let chunks = poseidon_chunks()?;
     let mut chunks_json =
@@ -525,69 +482,6 @@ pub fn epoch_calldata(epoch_dir: &Path) -> Result<Vec<u8>, ProverError> {
         })
         .collect::<Result<Vec<_>, ProverError>>()?;
     submit_calldata(&statement, &proofs)
-}
-
-/// `backstop export calldata EPOCH_DIR`: prints [`epoch_calldata`] as `0x` and hex
-/// on stdout.
-pub fn export_calldata(epoch_dir: &Path) -> Result<(), ProverError> {
-    let calldata = epoch_calldata(epoch_dir)?;
-    println!("0x{}", hex::encode(calldata));
-    Ok(())
-}
-
-// ---- test keys --------------------------------------------------------------------
-
-/// Writes a keys directory (`keys.json`, `proving_key.bin`, `verifying_key.bin`, the
-/// formats of `backstop setup`) made by a Groth16 setup whose randomness is ChaCha20
-/// seeded with `seed`: the same seed always gives the same keys. **For tests only**:
-/// anyone who knows the seed can forge proofs.
-#[doc(hidden)]
-pub fn seeded_keys_for_tests(
-    shape: CircuitShape,
-    seed: u64,
-    dir: &Path,
-) -> Result<(), ProverError> {
-    use backstop_circuits::r1cs::BatchCircuit;
-    use rand_chacha::ChaCha20Rng;
-    use rand_core::SeedableRng;
-
-    let constraints = backstop_circuits::r1cs::cost::constraint_count(shape)
-        .map_err(|e| ProverError::Setup(e.to_string()))?;
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
-        BatchCircuit::blank(shape),
-        &mut rng,
-    )
-    .map_err(|e| ProverError::Setup(e.to_string()))?;
-    let desc = KeysFile {
-        backend: Backend::Groth16Bn254,
-        shape: shape.id(),
-        batch_size: shape.batch_size().get() as u64,
-        markets: shape.markets(),
-        verifying_key_hash: verifying_key_hash(&pk.vk),
-        setup: format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
-        constraints,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| ProverError::io(dir, e))?;
-    let mut pk_bytes = Vec::new();
-    pk.serialize_uncompressed(&mut pk_bytes)
-        .map_err(|e| ProverError::Setup(e.to_string()))?;
-    let desc_json =
-        serde_json::to_vec_pretty(&desc).map_err(|e| ProverError::Setup(e.to_string()))?;
-    for (name, bytes) in [
-        (PROVING_KEY_FILE, pk_bytes),
-        (VERIFYING_KEY_FILE, verifying_key_bytes(&pk.vk)),
-        (KEYS_FILE, desc_json),
-    ] {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).map_err(|e| ProverError::io(&path, e))?;
-    }
-    Ok(())
-}
-
-/// Decodes a verifying key file's bytes (re-exported for the tests' committed key).
-pub fn decode_key(bytes: &[u8]) -> Result<VerifyingKey<Bn254>, ProverError> {
-    decode_verifying_key(bytes).map_err(|e| ProverError::Export(format!("verifying key: {e}")))
 }
 
 // ---- the export directory -----------------------------------------------------------

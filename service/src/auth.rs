@@ -13,7 +13,7 @@
 //!   accounts' tokens does not help forge one; it does not change across epochs,
 //!   and revoking it means changing the venue secret.
 
-use super::ServiceError;
+use crate::ServiceError;
 use backstop_circuits::secret::VenueSecret;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};

@@ -10,10 +10,6 @@
 //! The checking logic lives in `backstop_verifier` (`inclusion`, `attestation`,
 //! `audit`), usable without this crate.
 
-use crate::attest::{AttestationKeys, public_input_hex};
-use crate::error::ProverError;
-use crate::inclusion::{VenueEpoch, write_json_atomically};
-use crate::secret;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
 use backstop_circuits::native::commit::BatchSize;
 use backstop_circuits::r1cs::attestation::{
@@ -22,6 +18,11 @@ use backstop_circuits::r1cs::attestation::{
 };
 use backstop_circuits::snapshot;
 use backstop_circuits::statement::{Backend, EpochStatement};
+use backstop_prover::ProverError;
+use backstop_prover::attest::{AttestationKeys, public_input_hex};
+use backstop_prover::inclusion::VenueEpoch;
+use backstop_prover::output::write_json_file;
+use backstop_prover::secret;
 use backstop_verifier::artifacts::STATEMENT_FILE;
 use backstop_verifier::attestation::{
     ATTESTATION_FORMAT, AttestationFile, ClaimData, context_element, statement_sha256,
@@ -32,7 +33,7 @@ use backstop_verifier::inclusion::{
     ChainedRoots, InclusionProof, InclusionReport, open_proof, read_proof, resolve_batch_roots,
     verify_inclusion_for_statement,
 };
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -117,9 +118,9 @@ pub enum UsersCommand {
         /// shown and matched against the statement's reserves figure.
         #[arg(long)]
         reserves_attestation: Option<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-        format: ReportFormat,
+        /// Output format: text, json or markdown.
+        #[arg(long, default_value = "text", value_parser = parse_format)]
+        format: Format,
     },
 }
 
@@ -167,15 +168,9 @@ pub enum InclusionCommand {
     },
 }
 
-/// The audit report's formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    /// One JSON object.
-    Json,
-    /// Markdown.
-    Markdown,
-    /// Plain text.
-    Text,
+/// `--format`: the report formats are the verifier's own ([`Format`]).
+fn parse_format(name: &str) -> Result<Format, String> {
+    name.parse()
 }
 
 /// Runs one of [`UsersCommand`].
@@ -339,7 +334,7 @@ fn cmd_inclusion_prove(
             let proof = prove_inclusion(snapshot_path, epoch_dir, id, secret_file)?;
             match out {
                 Some(path) => {
-                    write_json_atomically(path, &proof)?;
+                    write_json_file(path, &proof)?;
                     eprintln!(
                         "wrote the inclusion proof of account {id} to {}",
                         path.display()
@@ -545,9 +540,9 @@ fn cmd_attest(args: &AttestArgs<'_>) -> Result<(), ProverError> {
         proof: hex::encode(&proof_bytes),
         verifying_key: hex::encode(keys.verifying_key_bytes()),
         verifying_key_hash: keys.verifying_key_hash().to_owned(),
-        setup: crate::groth16::SINGLE_PARTY_SETUP.to_owned(),
+        setup: backstop_prover::keys::SINGLE_PARTY_SETUP.to_owned(),
     };
-    write_json_atomically(args.out, &file)?;
+    write_json_file(args.out, &file)?;
     eprintln!(
         "wrote the attestation (TV >= {} x MR{}) to {} ({} proof bytes, proved in {seconds:.2} s)",
         file.claim.min_margin_ratio,
@@ -604,15 +599,10 @@ fn cmd_audit(
     key: Option<&Path>,
     params: &Path,
     reserves: Option<&Path>,
-    format: ReportFormat,
+    format: Format,
 ) -> Result<(), ProverError> {
     let key = key.map(backstop_verifier::read_verifying_key).transpose()?;
     let report = audit_epoch(epoch_dir, key.as_ref(), params, reserves);
-    let format = match format {
-        ReportFormat::Json => Format::Json,
-        ReportFormat::Markdown => Format::Markdown,
-        ReportFormat::Text => Format::Text,
-    };
     print_out(&report.render(format));
     if report.ok() {
         Ok(())

@@ -1,9 +1,6 @@
 //! The `backstop` command line: argument types and one function per subcommand.
 
-use crate::error::ProverError;
-use crate::groth16::{Groth16Keys, KEYS_FILE, prove_epoch, write_epoch_dir};
-use crate::halo2::Halo2Keys;
-use crate::secret;
+use crate::error::CliError;
 use backstop_circuits::halo2::Halo2BatchCircuit;
 use backstop_circuits::native::evaluate;
 use backstop_circuits::shape::CircuitShape;
@@ -11,6 +8,14 @@ use backstop_circuits::snapshot;
 use backstop_circuits::statement::Backend;
 use backstop_circuits::statement::PublicOutputs;
 use backstop_fixtures::{FixtureSpec, Scenario, generate};
+use backstop_prover::ProverError;
+use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
+use backstop_prover::halo2::Halo2Keys;
+use backstop_prover::keys::{
+    Groth16Keys, KEYS_FILE, SETUP_WARNING, default_keys_dir, keys_batch_size,
+};
+use backstop_prover::output::check_replaceable;
+use backstop_prover::secret;
 use backstop_verifier::halo2::DEFAULT_PARAMS_DIR;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -121,7 +126,7 @@ pub enum Command {
     Users(crate::users::UsersCommand),
     /// The prover service: `serve`, `worker`, `inclusion-token`.
     #[command(flatten)]
-    Service(crate::service::ServiceCommand),
+    Service(backstop_service::ServiceCommand),
     /// Generate a demo epoch, prove and verify it, and print what was proven and
     /// what was revealed.
     Demo {
@@ -203,9 +208,9 @@ impl BackendArg {
 }
 
 /// Runs one command.
-pub fn run(cli: Cli) -> Result<(), ProverError> {
+pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Evaluate { snapshot } => cmd_evaluate(&snapshot),
+        Command::Evaluate { snapshot } => Ok(cmd_evaluate(&snapshot)?),
         Command::Fixtures {
             scenario,
             accounts,
@@ -249,7 +254,7 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
             batch_size,
             secret_file,
             json,
-        } => cmd_prove(
+        } => Ok(cmd_prove(
             &ProveArgs {
                 snapshot: &snapshot,
                 out: &out,
@@ -259,15 +264,15 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
                 secret_file: secret_file.as_deref(),
             },
             json,
-        ),
+        )?),
         Command::Verify {
             epoch_dir,
             key,
             params,
             json,
-        } => cmd_verify(&epoch_dir, key.as_deref(), &params, json),
+        } => Ok(cmd_verify(&epoch_dir, key.as_deref(), &params, json)?),
         Command::Export(ExportCommand::Snarkjs { epoch_dir, out }) => {
-            let summary = crate::snarkjs::export_snarkjs(&epoch_dir, &out)?;
+            let summary = backstop_prover::export::snarkjs::export_snarkjs(&epoch_dir, &out)?;
             eprintln!(
                 "wrote snarkjs files for {} batches of epoch {} to {}",
                 summary.batch_count,
@@ -276,14 +281,16 @@ pub fn run(cli: Cli) -> Result<(), ProverError> {
             );
             Ok(())
         }
-        Command::Export(ExportCommand::Solidity { keys, out }) => {
-            crate::onchain::export_solidity(&keys, &out)
-        }
+        Command::Export(ExportCommand::Solidity { keys, out }) => Ok(
+            backstop_prover::export::onchain::export_solidity(&keys, &out)?,
+        ),
         Command::Export(ExportCommand::Calldata { epoch_dir }) => {
-            crate::onchain::export_calldata(&epoch_dir)
+            let calldata = backstop_prover::export::onchain::epoch_calldata(&epoch_dir)?;
+            println!("0x{}", hex::encode(calldata));
+            Ok(())
         }
-        Command::Users(command) => crate::users::run(command),
-        Command::Service(command) => crate::service::run(command),
+        Command::Users(command) => Ok(crate::users::run(command)?),
+        Command::Service(command) => Ok(backstop_service::run(command)?),
         Command::Demo {
             scenario,
             accounts,
@@ -329,7 +336,7 @@ fn cmd_evaluate(path: &Path) -> Result<(), ProverError> {
     Ok(())
 }
 
-fn cmd_fixtures(spec: &FixtureSpec, out: &Path) -> Result<(), ProverError> {
+fn cmd_fixtures(spec: &FixtureSpec, out: &Path) -> Result<(), CliError> {
     let snapshot = generate(spec)?;
     snapshot::write_dir(&snapshot, out).map_err(|e| ProverError::io(out, e))?;
     eprintln!(
@@ -343,37 +350,21 @@ fn cmd_fixtures(spec: &FixtureSpec, out: &Path) -> Result<(), ProverError> {
     Ok(())
 }
 
-/// The setup's warning, printed to stderr every time keys are made.
-pub const SETUP_WARNING: &str = "WARNING: single-party Groth16 setup. Whoever runs it (you, now) \
-learns the toxic waste and could forge proofs for these keys. Fine for development and for \
-proving to yourself; verifiers who must not trust the venue need keys from a multi-party \
-ceremony, which Backstop does not provide yet.";
-
-fn default_keys_dir(shape: CircuitShape) -> PathBuf {
-    PathBuf::from("backstop-keys").join(shape.id())
-}
-
 /// Runs the single-party setup for `shape` and saves the keys in `dir`.
 fn setup_keys(shape: CircuitShape, dir: &Path, quiet: bool) -> Result<Groth16Keys, ProverError> {
     eprintln!("{SETUP_WARNING}");
-    let constraints = backstop_circuits::r1cs::cost::constraint_count(shape)
-        .map_err(|e| ProverError::Setup(e.to_string()))?;
     if !quiet {
-        eprintln!(
-            "setting up {} ({constraints} constraints, {:.1} per account)…",
-            shape.id(),
-            constraints as f64 / shape.batch_size().get() as f64
-        );
+        eprintln!("setting up {}…", shape.id());
     }
     let started = Instant::now();
-    let keys = Groth16Keys::setup(shape)?;
-    keys.save(dir, constraints)?;
+    let (keys, constraints) = Groth16Keys::setup_and_save(shape, dir)?;
     if !quiet {
         eprintln!(
-            "wrote keys for {} to {} in {:.1} s (verifying key hash {})",
+            "wrote keys for {} to {} in {:.1} s ({constraints} constraints, {:.1} per account; verifying key hash {})",
             shape.id(),
             dir.display(),
             started.elapsed().as_secs_f64(),
+            constraints as f64 / shape.batch_size().get() as f64,
             keys.verifying_key_hash()
         );
     }
@@ -397,14 +388,6 @@ fn keys_for(
         );
         setup_keys(shape, &dir, quiet)
     }
-}
-
-/// The batch size of the keys in `dir`, if it holds keys.
-fn keys_batch_size(dir: Option<&Path>) -> Option<u64> {
-    let bytes = std::fs::read(dir?.join(KEYS_FILE)).ok()?;
-    serde_json::from_slice::<crate::groth16::KeysFile>(&bytes)
-        .ok()
-        .map(|k| k.batch_size)
 }
 
 fn progress_bar(total: u64, enabled: bool) -> indicatif::ProgressBar {
@@ -474,11 +457,13 @@ struct ProveArgs<'a> {
 }
 
 fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, ProverError> {
-    crate::groth16::check_replaceable(args.out)?;
+    check_replaceable(args.out)?;
     let snapshot = snapshot::load(args.snapshot)?;
     let secret = secret::load(args.secret_file)?;
     let b = match args.backend {
-        BackendArg::Groth16 => args.batch_size.or_else(|| keys_batch_size(args.keys_dir)),
+        BackendArg::Groth16 => args
+            .batch_size
+            .or_else(|| args.keys_dir.and_then(keys_batch_size)),
         BackendArg::Halo2 => args.batch_size,
     }
     .unwrap_or(64);
@@ -503,9 +488,10 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, ProverError> {
             let keys = halo2_keys(shape, &dir, quiet)?;
             let bar = bar();
             started = Instant::now();
-            let proof = crate::halo2::prove_epoch(&snapshot, &secret, &keys, &|_| bar.inc(1))?;
+            let proof =
+                backstop_prover::halo2::prove_epoch(&snapshot, &secret, &keys, &|_| bar.inc(1))?;
             bar.finish_and_clear();
-            crate::halo2::write_epoch_dir(args.out, &proof)?;
+            backstop_prover::halo2::write_epoch_dir(args.out, &proof)?;
         }
     }
     Ok(Proven {
@@ -593,7 +579,7 @@ fn cmd_demo(
     out: &Path,
     keys_dir: Option<&Path>,
     secret_file: Option<&Path>,
-) -> Result<(), ProverError> {
+) -> Result<(), CliError> {
     let snapshot_dir = out.join("snapshot");
     let epoch_dir = out.join("epoch");
     cmd_fixtures(spec, &snapshot_dir)?;

@@ -7,10 +7,10 @@
 //! (deterministic: `docs/SPEC.md` §5.1); the last epoch's witnesses are kept in
 //! memory so that consecutive batches of one epoch build them once per process.
 
-use super::artifacts::{EpochKeys, PutOutcome, materialize};
-use super::metrics::Metrics;
-use super::store::{Lease, now_ms};
-use super::{Service, ServiceError};
+use crate::artifacts::{EpochKeys, PutOutcome, materialize};
+use crate::metrics::Metrics;
+use crate::store::{Lease, now_ms};
+use crate::{Service, ServiceError};
 use backstop_circuits::hash::Bn254Poseidon;
 use backstop_circuits::snapshot::parse_json;
 use backstop_circuits::statement::{Backend, PublicOutputs, publish};
@@ -152,7 +152,7 @@ async fn witness(
             ))
         })?;
         let snapshot =
-            parse_json(&bytes, "snapshot.json").map_err(crate::error::ProverError::from)?;
+            parse_json(&bytes, "snapshot.json").map_err(backstop_prover::ProverError::from)?;
         let w = match cached {
             Some(w) => w,
             None => Arc::new(build_epoch::<Bn254Poseidon>(
@@ -206,7 +206,7 @@ async fn prove_task(
                     w.batches.len()
                 ))
             })?;
-            Ok(crate::groth16::prove_batch(&svc2.keys, witness)?)
+            Ok(backstop_prover::groth16::prove_batch(&svc2.keys, witness)?)
         })
         .await
         .map_err(|e| ServiceError::Task(e.to_string()))??;
@@ -327,7 +327,7 @@ fn build_and_verify(
     )?;
     svc.artifacts.put(
         &keys.public_file(STATEMENT_FILE),
-        &crate::groth16::json_bytes(&statement),
+        &backstop_prover::output::json_bytes(&statement),
     )?;
     let tmp = tempfile::tempdir().map_err(|e| ServiceError::io("temporary directory", e))?;
     let dir = tmp.path().join("epoch");
@@ -337,7 +337,7 @@ fn build_and_verify(
         Err(e) => return Ok(Finalized::Refused(format!("verification failed: {e}"))),
     };
     let inclusion = tmp.path().join("inclusion");
-    let venue = crate::inclusion::VenueEpoch::<Bn254Poseidon>::new(
+    let venue = backstop_prover::inclusion::VenueEpoch::<Bn254Poseidon>::new(
         snapshot,
         &verified.statement,
         &svc.secret,

@@ -10,7 +10,7 @@
 //! `generated_solidity_and_bytecode_are_reproducible` regenerates the Solidity and
 //! recompiles it with the pinned solc (Node.js; `scripts/node/setup` installs it) and
 //! checks that both are unchanged. After a change to the circuit or the templates, run
-//! `BACKSTOP_BLESS_ONCHAIN=1 cargo test -p backstop-prover --test onchain` to rewrite
+//! `BACKSTOP_BLESS_ONCHAIN=1 cargo test -p backstop-cli --test onchain` to rewrite
 //! the committed files, and review the diff.
 //!
 //! Gas figures are printed (`--nocapture`) as `gas:` lines.
@@ -22,19 +22,23 @@ use ark_ec::short_weierstrass::SWCurveConfig;
 use ark_ff::{Field, PrimeField};
 use ark_groth16::Proof;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
+use backstop_circuits::r1cs::cost::constraint_count;
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{EpochStatement, StatementFile};
 use backstop_fixtures::{FixtureSpec, Scenario, generate};
-use backstop_prover::groth16::{Groth16Keys, prove_epoch, write_epoch_dir};
-use backstop_prover::onchain::abi::{Token, encode_call, encode_sequence, selector};
-use backstop_prover::onchain::poseidon::keccak256;
-use backstop_prover::onchain::{
-    CHUNKS_FILE, EPOCHS_FILE, SUBMIT_EPOCH, VERIFIER_FILE, VERIFY_PROOF, decode_key,
-    epoch_calldata, fr_token, poseidon_chunks, proof_token, proof_words, seeded_keys_for_tests,
-    solidity_sources, statement_token, submit_calldata,
+use backstop_prover::export::onchain::abi::{Token, encode_call, encode_sequence, selector};
+use backstop_prover::export::onchain::poseidon::keccak256;
+use backstop_prover::export::onchain::{
+    CHUNKS_FILE, EPOCHS_FILE, SUBMIT_EPOCH, VERIFIER_FILE, VERIFY_PROOF, epoch_calldata, fr_token,
+    poseidon_chunks, proof_token, proof_words, solidity_sources, statement_token, submit_calldata,
 };
-use backstop_verifier::artifacts::{VERIFYING_KEY_FILE, verifying_key_bytes};
+use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
+use backstop_prover::keys::Groth16Keys;
+use backstop_prover::keys::SINGLE_PARTY_SETUP;
+use backstop_verifier::artifacts::{VERIFYING_KEY_FILE, decode_verifying_key, verifying_key_bytes};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
 use revm::context::TxEnv;
 use revm::context::result::ExecutionResult;
 use revm::database::{CacheDB, EmptyDB};
@@ -104,7 +108,14 @@ fn keys_dir(seed: u64) -> PathBuf {
     let dir = scratch().join(format!("keys-{seed:x}"));
     if !dir.join("keys.json").is_file() {
         let start = Instant::now();
-        seeded_keys_for_tests(shape(), seed, &dir).unwrap();
+        // Reproducible keys: anyone who knows the seed can forge proofs for them.
+        let keys = Groth16Keys::setup_with_rng(
+            shape(),
+            &mut ChaCha20Rng::seed_from_u64(seed),
+            format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
+        )
+        .unwrap();
+        keys.save(&dir, constraint_count(shape()).unwrap()).unwrap();
         eprintln!(
             "seeded setup {seed:#x}: {:.1} s",
             start.elapsed().as_secs_f64()
@@ -210,7 +221,8 @@ fn compiled() -> &'static Compiled {
 /// Generates the Solidity for the committed key into `dir` (and, when blessing, into
 /// the committed data).
 fn write_sources(dir: &Path) -> PathBuf {
-    let vk = decode_key(&std::fs::read(data_dir().join(VERIFYING_KEY_FILE)).unwrap()).unwrap();
+    let vk =
+        decode_verifying_key(&std::fs::read(data_dir().join(VERIFYING_KEY_FILE)).unwrap()).unwrap();
     let sources = solidity_sources(&vk, shape()).unwrap();
     std::fs::create_dir_all(dir).unwrap();
     for (name, text) in [
@@ -595,7 +607,7 @@ fn valid_epochs_are_accepted_and_recorded() {
 }
 
 /// The gas figures of docs/ONCHAIN.md: also proves a `K = 4` epoch, so it is not run
-/// by default (`cargo test -p backstop-prover --test onchain -- --ignored --nocapture`).
+/// by default (`cargo test -p backstop-cli --test onchain -- --ignored --nocapture`).
 #[test]
 #[ignore = "proves a 4-batch epoch for the gas figures; run with --ignored"]
 fn gas_report() {

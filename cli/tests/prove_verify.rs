@@ -19,8 +19,7 @@ use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, prepare_verifying_key};
 use backstop_circuits::hash::Bn254Poseidon;
 use backstop_circuits::statement::PublicOutputs;
-use backstop_prover::cli::SETUP_WARNING;
-use backstop_prover::groth16::{KeysFile, SINGLE_PARTY_SETUP};
+use backstop_prover::keys::{KeysFile, SETUP_WARNING, SINGLE_PARTY_SETUP};
 use backstop_prover::secret::DEMO_WARNING;
 use backstop_verifier::artifacts::{
     GROTH16_PROOF_BYTES, decode_proof, proof_path, verifying_key_hash,

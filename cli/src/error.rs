@@ -1,0 +1,34 @@
+//! The command line's errors: what `backstop` prints before exiting non-zero.
+
+use backstop_fixtures::FixtureError;
+use backstop_prover::ProverError;
+use backstop_service::ServiceError;
+use thiserror::Error;
+
+/// Why a `backstop` command failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// Reading the snapshot, keys or secret, proving, verifying or writing failed
+    /// (the inner error names the file, row, field or batch).
+    #[error(transparent)]
+    Prover(#[from] ProverError),
+    /// The fixture generator refused its parameters.
+    #[error("cannot generate fixture: {0}")]
+    Fixture(#[from] FixtureError),
+    /// The prover service failed (`backstop serve`, `backstop worker`).
+    #[error("service: {0}")]
+    Service(#[from] ServiceError),
+}
+
+impl From<backstop_verifier::VerifyError> for CliError {
+    fn from(e: backstop_verifier::VerifyError) -> Self {
+        Self::Prover(e.into())
+    }
+}
+
+impl From<backstop_circuits::snapshot::SnapshotError> for CliError {
+    fn from(e: backstop_circuits::snapshot::SnapshotError) -> Self {
+        Self::Prover(e.into())
+    }
+}
