@@ -104,16 +104,9 @@ pub enum Command {
     },
     /// Verify an epoch directory; exit 0 only if every check holds.
     Verify {
-        /// The epoch directory.
-        epoch_dir: PathBuf,
-        /// The trusted verifying key (from the published setup); default: the
-        /// epoch directory's own copy. Groth16 only: halo2 keys are derived from
-        /// the circuit shape.
-        #[arg(long)]
-        key: Option<PathBuf>,
-        /// Where halo2's IPA parameters are cached (generated there if missing).
-        #[arg(long, default_value = backstop_verifier::halo2::DEFAULT_PARAMS_DIR)]
-        params: PathBuf,
+        /// The epoch and the keys to check it with.
+        #[command(flatten)]
+        epoch: EpochToCheck,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -159,6 +152,20 @@ pub enum Command {
         #[arg(long)]
         secret_file: Option<PathBuf>,
     },
+}
+
+/// An epoch directory and what to check it with (`verify`, `audit`).
+#[derive(Debug, clap::Args)]
+pub struct EpochToCheck {
+    /// The epoch directory.
+    pub epoch_dir: PathBuf,
+    /// The trusted Groth16 verifying key (from the published setup); default: the
+    /// epoch directory's own copy. halo2 keys are derived from the circuit shape.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Where halo2's IPA parameters are cached (generated there if missing).
+    #[arg(long, default_value = backstop_verifier::halo2::DEFAULT_PARAMS_DIR)]
+    pub params: PathBuf,
 }
 
 /// Export formats.
@@ -265,12 +272,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             },
             json,
         )?),
-        Command::Verify {
-            epoch_dir,
-            key,
-            params,
+        Command::Verify { epoch, json } => Ok(cmd_verify(
+            &epoch.epoch_dir,
+            epoch.key.as_deref(),
+            &epoch.params,
             json,
-        } => Ok(cmd_verify(&epoch_dir, key.as_deref(), &params, json)?),
+        )?),
         Command::Export(ExportCommand::Snarkjs { epoch_dir, out }) => {
             let summary = backstop_prover::export::snarkjs::export_snarkjs(&epoch_dir, &out)?;
             eprintln!(

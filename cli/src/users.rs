@@ -105,15 +105,9 @@ pub enum UsersCommand {
     /// Verify everything verifiable about an epoch and print a report: what was
     /// proven, what was revealed, the checks, and what the proofs do not cover.
     Audit {
-        /// The epoch directory.
-        epoch_dir: PathBuf,
-        /// The trusted verifying key (default: the directory's own copy).
-        #[arg(long)]
-        key: Option<PathBuf>,
-        /// Where halo2's IPA parameters are cached (halo2 epochs; generated there
-        /// if missing).
-        #[arg(long, default_value = backstop_verifier::halo2::DEFAULT_PARAMS_DIR)]
-        params: PathBuf,
+        /// The epoch and the keys to check it with.
+        #[command(flatten)]
+        epoch: crate::commands::EpochToCheck,
         /// An external attestation of the reserves (JSON with a "reserves" field),
         /// shown and matched against the statement's reserves figure.
         #[arg(long)]
@@ -241,15 +235,13 @@ pub fn run(command: UsersCommand) -> Result<(), ProverError> {
             json,
         } => cmd_verify_attestation(&file, &epoch, key.as_deref(), json),
         UsersCommand::Audit {
-            epoch_dir,
-            key,
-            params,
+            epoch,
             reserves_attestation,
             format,
         } => cmd_audit(
-            &epoch_dir,
-            key.as_deref(),
-            &params,
+            &epoch.epoch_dir,
+            epoch.key.as_deref(),
+            &epoch.params,
             reserves_attestation.as_deref(),
             format,
         ),
@@ -264,6 +256,55 @@ fn read_statement(epoch_dir: &Path) -> Result<(EpochStatement, Vec<u8>), ProverE
     Ok((statement, bytes))
 }
 
+/// What the venue asks of its epoch: one account's inclusion proof, or every
+/// account's written into a directory.
+enum InclusionJob<'a> {
+    One(u64),
+    All(&'a Path),
+}
+
+/// What an [`InclusionJob`] made.
+enum InclusionMade {
+    One(Box<InclusionProof>),
+    All(usize),
+}
+
+/// Runs `job` on the epoch as the venue recomputes it, with the hash of the
+/// statement's backend.
+fn venue_inclusion(
+    snapshot_path: &Path,
+    epoch_dir: &Path,
+    secret_file: Option<&Path>,
+    job: InclusionJob<'_>,
+) -> Result<InclusionMade, ProverError> {
+    fn run<H: FieldHasher>(
+        snapshot: &backstop_circuits::model::Snapshot,
+        statement: &EpochStatement,
+        secret: &backstop_circuits::secret::VenueSecret,
+        snapshot_path: &Path,
+        job: InclusionJob<'_>,
+    ) -> Result<InclusionMade, ProverError> {
+        let venue = VenueEpoch::<H>::new(snapshot, statement, secret, snapshot_path)?;
+        Ok(match job {
+            InclusionJob::One(account) => {
+                InclusionMade::One(Box::new(venue.prove_one(account, snapshot_path)?))
+            }
+            InclusionJob::All(out) => InclusionMade::All(venue.prove_all(out)?),
+        })
+    }
+    let snapshot = snapshot::load(snapshot_path)?;
+    let (statement, _) = read_statement(epoch_dir)?;
+    let secret = secret::load(secret_file)?;
+    match statement.file().backend {
+        Backend::Groth16Bn254 => {
+            run::<Bn254Poseidon>(&snapshot, &statement, &secret, snapshot_path, job)
+        }
+        Backend::Halo2Pasta => {
+            run::<PastaPoseidon>(&snapshot, &statement, &secret, snapshot_path, job)
+        }
+    }
+}
+
 /// One account's inclusion proof, with every batch root embedded, made by the
 /// venue from the snapshot and the secret.
 pub fn prove_inclusion(
@@ -272,18 +313,14 @@ pub fn prove_inclusion(
     account: u64,
     secret_file: Option<&Path>,
 ) -> Result<InclusionProof, ProverError> {
-    let snapshot = snapshot::load(snapshot_path)?;
-    let (statement, _) = read_statement(epoch_dir)?;
-    let secret = secret::load(secret_file)?;
-    match statement.file().backend {
-        Backend::Groth16Bn254 => {
-            VenueEpoch::<Bn254Poseidon>::new(&snapshot, &statement, &secret, snapshot_path)?
-                .prove_one(account, snapshot_path)
-        }
-        Backend::Halo2Pasta => {
-            VenueEpoch::<PastaPoseidon>::new(&snapshot, &statement, &secret, snapshot_path)?
-                .prove_one(account, snapshot_path)
-        }
+    match venue_inclusion(
+        snapshot_path,
+        epoch_dir,
+        secret_file,
+        InclusionJob::One(account),
+    )? {
+        InclusionMade::One(proof) => Ok(*proof),
+        InclusionMade::All(_) => unreachable!("a one-account job makes one proof"),
     }
 }
 
@@ -294,18 +331,14 @@ pub fn prove_all_inclusions(
     out: &Path,
     secret_file: Option<&Path>,
 ) -> Result<usize, ProverError> {
-    let snapshot = snapshot::load(snapshot_path)?;
-    let (statement, _) = read_statement(epoch_dir)?;
-    let secret = secret::load(secret_file)?;
-    match statement.file().backend {
-        Backend::Groth16Bn254 => {
-            VenueEpoch::<Bn254Poseidon>::new(&snapshot, &statement, &secret, snapshot_path)?
-                .prove_all(out)
-        }
-        Backend::Halo2Pasta => {
-            VenueEpoch::<PastaPoseidon>::new(&snapshot, &statement, &secret, snapshot_path)?
-                .prove_all(out)
-        }
+    match venue_inclusion(
+        snapshot_path,
+        epoch_dir,
+        secret_file,
+        InclusionJob::All(out),
+    )? {
+        InclusionMade::All(n) => Ok(n),
+        InclusionMade::One(_) => unreachable!("an all-accounts job counts its proofs"),
     }
 }
 
