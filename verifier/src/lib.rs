@@ -321,7 +321,15 @@ fn check_no_stray_proofs(epoch_dir: &Path, batch_count: u64) -> Result<(), Verif
                 error,
             })?
             .path();
-        let expected = (0..batch_count).any(|b| proof_path(epoch_dir, b) == path);
+        // The batch the name gives, if any, and then the name must be exactly that
+        // batch's (`batch-7.bin` and `batch-0000007.bin` are strays): one lookup per
+        // entry, not one per entry and batch.
+        let batch = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("batch-")?.strip_suffix(".bin"))
+            .and_then(|n| n.parse::<u64>().ok());
+        let expected = batch.is_some_and(|b| b < batch_count && proof_path(epoch_dir, b) == path);
         if !expected {
             return Err(VerifyError::UnexpectedFile(path));
         }

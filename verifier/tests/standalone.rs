@@ -688,3 +688,33 @@ fn proofs_missing_malformed_stray_or_out_of_place_are_refused_naming_the_batch()
     // And the untouched epoch still verifies.
     assert!(verify_epoch_dir(&dir, None).is_ok());
 }
+
+/// Only `batch-NNNNNN.bin` for a batch of the statement belongs in `proofs/`: names
+/// that parse to a batch number but are not that batch's exact name are strays too.
+#[test]
+fn near_miss_proof_names_are_strays() {
+    let (scratch, dir, _key_file, _key) = valid_epoch();
+    for (i, name) in [
+        "batch-1.bin",
+        "batch-0000001.bin",
+        "batch-+00001.bin",
+        "batch-000001.bin.tmp",
+        "batch-000001.BIN",
+        "batch-000003.bin",
+        "batch--00001.bin",
+        "README",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let d = scratch.path().join(format!("case-{i}"));
+        copy_epoch(&dir, &d);
+        let stray = d.join(PROOFS_DIR).join(name);
+        std::fs::write(&stray, [0u8; GROTH16_PROOF_BYTES]).unwrap();
+        match verify_epoch_dir(&d, None) {
+            Err(VerifyError::UnexpectedFile(path)) => assert_eq!(path, stray, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    assert!(verify_epoch_dir(&dir, None).is_ok());
+}
