@@ -248,3 +248,54 @@ pub fn verify_epoch_dir(epoch_dir: &Path, params_dir: &Path) -> Result<Verified,
         trusted_key: true,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `verifying_key_hash` every halo2 statement of these shapes publishes, pinned
+    /// (as orchard pins `vk.pinned()`). It hashes the `Debug` form of `vk.pinned()`,
+    /// which halo2_proofs 0.4 also hashes into every transcript (`transcript_repr`):
+    /// a halo2_proofs upgrade, or a circuit change, that alters it fails here.
+    ///
+    /// A change means every published halo2 statement's key hash changes (and, if it
+    /// came from halo2_proofs, that old proofs no longer verify): treat it as a new
+    /// proof format. After an intended change, regenerate the values with
+    /// `CARGO_TARGET_DIR=/work/main/target cargo test -p backstop-verifier --lib
+    /// halo2::tests::verifying_key_hashes_are_pinned -- --nocapture` and copy the
+    /// printed lines.
+    #[test]
+    fn verifying_key_hashes_are_pinned() {
+        // (B, M, k, verifying_key_hash)
+        let pinned = [
+            (
+                8,
+                1,
+                11,
+                "321f6764435c30cdb7de711b588a52f0572b2a9857955f4d9013e181223e0200",
+            ),
+            (
+                64,
+                8,
+                11,
+                "1445bedf52a1ab7b622443f14954f9f1c9df0f9df8563fdf022ca2c0917c1e0f",
+            ),
+        ];
+        let params = Params::<vesta::Affine>::new(11);
+        let got: Vec<_> = pinned
+            .iter()
+            .map(|&(b, m, _, _)| {
+                let keys = Halo2VerifierKeys::new(params.clone(), CircuitShape::new(b, m).unwrap())
+                    .unwrap();
+                let hash = keys.verifying_key_hash().to_owned();
+                println!("({b}, {m}, {}, \"{hash}\"),", keys.params().k());
+                (b, m, keys.params().k(), hash)
+            })
+            .collect();
+        let expected: Vec<_> = pinned
+            .iter()
+            .map(|&(b, m, k, h)| (b, m, k, h.to_owned()))
+            .collect();
+        assert_eq!(got, expected);
+    }
+}
