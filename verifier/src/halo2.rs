@@ -226,7 +226,7 @@ fn verify_batch(
     if !rest.is_empty() {
         return Err(VerifyError::MalformedProof {
             batch,
-            reason: format!("{} trailing bytes after the transcript", rest.len()),
+            reason: format!("trailing bytes after the transcript: {}", rest.len()),
         });
     }
     Ok(())

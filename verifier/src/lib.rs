@@ -82,7 +82,7 @@ pub enum VerifyError {
     )]
     KeyForTransparentBackend(Backend),
     /// The number of proofs is not the statement's batch count.
-    #[error("{got} proofs for a statement of {expected} batches")]
+    #[error("expected {expected} proofs, one per batch, got {got}")]
     ProofCount {
         /// The statement's `batch_count`.
         expected: u64,
