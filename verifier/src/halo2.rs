@@ -68,8 +68,15 @@ pub fn verifying_key(
         .map_err(|e| VerifyError::VerifyingKey(format!("halo2 keygen for {}: {e:?}", shape.id())))
 }
 
-/// SHA-256 of the verifying key's pinned description (domain, constraint system and
-/// fixed commitments), hex: the `verifying_key_hash` of a halo2 statement.
+/// SHA-256 of the verifying key's pinned description (field moduli, domain,
+/// constraint system, fixed and permutation commitments), hex: the
+/// `verifying_key_hash` of a halo2 statement.
+///
+/// The description is the `Debug` form of `vk.pinned()`. halo2_proofs 0.4 exposes
+/// no other view of a key (its commitments and constraint system are private), and
+/// that same string is what it hashes into the key's `transcript_repr`, absorbed by
+/// every proof's transcript: a release that changed it would break existing proofs
+/// as well as this hash. The test `verifying_key_hashes_are_pinned` catches it.
 pub fn verifying_key_hash(vk: &VerifyingKey<vesta::Affine>) -> String {
     hex::encode(Sha256::digest(format!("{:?}", vk.pinned()).as_bytes()))
 }
