@@ -492,9 +492,11 @@ pub fn audit_epoch(
     let (key_status, layout_status, proofs_status) = match &result {
         Ok(_) => (Status::Passed, Status::Passed, Status::Passed),
         Err(_) if !statement_ok => (Status::NotReached, Status::NotReached, Status::NotReached),
-        Err(VerifyError::VerifyingKey(_) | VerifyError::VerifyingKeyMismatch { .. }) => {
-            (Status::Failed, Status::NotReached, Status::NotReached)
-        }
+        Err(
+            VerifyError::VerifyingKey(_)
+            | VerifyError::VerifyingKeyMismatch { .. }
+            | VerifyError::ShapeMismatch { .. },
+        ) => (Status::Failed, Status::NotReached, Status::NotReached),
         Err(VerifyError::Io { path, .. })
             if path.file_name().is_some_and(|n| n == VERIFYING_KEY_FILE) =>
         {

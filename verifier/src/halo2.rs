@@ -3,18 +3,23 @@
 //!
 //! Nothing here is trusted setup: the IPA parameters for `2^k` rows are derived
 //! deterministically by hashing to the curve, and the verifying key is computed from
-//! the circuit shape. Both are cached on disk because generating them takes seconds.
+//! the circuit shape. Parameters are cached on disk because generating them takes
+//! seconds; [`Halo2VerifierKeys`] holds parameters and key for one shape, so that a
+//! long-running caller derives them once and verifies many epochs with
+//! [`verify_halo2`].
 
-use crate::artifacts::proof_path;
-use crate::{Verified, VerifyError, check_no_stray_proofs, read, read_statement};
+use crate::{
+    Verified, VerifyError, check_backend, check_key_hash, check_proof_count, read_proofs,
+    read_statement,
+};
 use backstop_circuits::halo2::Halo2BatchCircuit;
 use backstop_circuits::hash::PastaPoseidon;
 use backstop_circuits::shape::CircuitShape;
-use backstop_circuits::statement::Backend;
+use backstop_circuits::statement::{Backend, EpochStatement};
 use halo2_proofs::plonk::{SingleVerifier, VerifyingKey, keygen_vk, verify_proof};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bRead, Challenge255};
-use pasta_curves::vesta;
+use pasta_curves::{pallas, vesta};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -63,47 +68,241 @@ pub fn verifying_key(
         .map_err(|e| VerifyError::VerifyingKey(format!("halo2 keygen for {}: {e:?}", shape.id())))
 }
 
-/// SHA-256 of the verifying key's pinned description (domain, constraint system and
-/// fixed commitments), hex: the `verifying_key_hash` of a halo2 statement.
+/// SHA-256 of the verifying key's pinned description (field moduli, domain,
+/// constraint system, fixed and permutation commitments), hex: the
+/// `verifying_key_hash` of a halo2 statement.
+///
+/// The description is the `Debug` form of `vk.pinned()`. halo2_proofs 0.4 exposes
+/// no other view of a key (its commitments and constraint system are private), and
+/// that same string is what it hashes into the key's `transcript_repr`, absorbed by
+/// every proof's transcript: a release that changed it would break existing proofs
+/// as well as this hash. The test `verifying_key_hashes_are_pinned` catches it.
 pub fn verifying_key_hash(vk: &VerifyingKey<vesta::Affine>) -> String {
     hex::encode(Sha256::digest(format!("{:?}", vk.pinned()).as_bytes()))
 }
 
-/// Verifies a halo2 epoch directory, deriving parameters and key from the shape.
-pub fn verify_epoch_dir(epoch_dir: &Path, params_dir: &Path) -> Result<Verified, VerifyError> {
-    let statement = read_statement(epoch_dir)?;
-    if statement.file().backend != Backend::Halo2Pasta {
-        return Err(VerifyError::Backend(statement.file().backend));
+/// The IPA parameters and verifying key of one shape, with the key's hash: what
+/// [`verify_halo2`] needs, derived once per shape.
+pub struct Halo2VerifierKeys {
+    shape: CircuitShape,
+    params: Params<vesta::Affine>,
+    vk: VerifyingKey<vesta::Affine>,
+    vk_hash: String,
+}
+
+impl std::fmt::Debug for Halo2VerifierKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Halo2VerifierKeys")
+            .field("shape", &self.shape.id())
+            .field("k", &self.params.k())
+            .field("vk_hash", &self.vk_hash)
+            .finish_non_exhaustive()
     }
-    let shape = statement.shape();
-    let params = params(params_dir, Halo2BatchCircuit::k(shape))?;
-    let vk = verifying_key(&params, shape)?;
-    let hash = verifying_key_hash(&vk);
-    if hash != statement.file().verifying_key_hash {
-        return Err(VerifyError::VerifyingKeyMismatch {
-            expected: statement.file().verifying_key_hash.clone(),
-            got: hash,
+}
+
+impl Halo2VerifierKeys {
+    /// Derives the verifying key of `shape` from `params`, which must be the
+    /// parameters for the shape's `k` ([`Halo2BatchCircuit::k`]): the key a statement
+    /// names is the one derived at that `k`.
+    pub fn new(params: Params<vesta::Affine>, shape: CircuitShape) -> Result<Self, VerifyError> {
+        let k = shape_k(shape)?;
+        if params.k() != k {
+            return Err(VerifyError::VerifyingKey(format!(
+                "halo2: IPA parameters for k = {}, but {} has k = {k}",
+                params.k(),
+                shape.id()
+            )));
+        }
+        let vk = verifying_key(&params, shape)?;
+        let vk_hash = verifying_key_hash(&vk);
+        Ok(Self {
+            shape,
+            params,
+            vk,
+            vk_hash,
+        })
+    }
+
+    /// Loads (or generates and caches in `params_dir`, see [`params`]) the IPA
+    /// parameters for the shape's `k` and derives its verifying key.
+    pub fn load(params_dir: &Path, shape: CircuitShape) -> Result<Self, VerifyError> {
+        Self::new(params(params_dir, shape_k(shape)?)?, shape)
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> CircuitShape {
+        self.shape
+    }
+
+    /// The IPA parameters.
+    pub fn params(&self) -> &Params<vesta::Affine> {
+        &self.params
+    }
+
+    /// The verifying key.
+    pub fn verifying_key(&self) -> &VerifyingKey<vesta::Affine> {
+        &self.vk
+    }
+
+    /// [`verifying_key_hash`] of the key: what the shape's statements name.
+    pub fn verifying_key_hash(&self) -> &str {
+        &self.vk_hash
+    }
+}
+
+/// `k` of a shape's circuit, refusing a shape that cannot be laid out.
+fn shape_k(shape: CircuitShape) -> Result<u32, VerifyError> {
+    match Halo2BatchCircuit::k(shape) {
+        0 => Err(VerifyError::VerifyingKey(format!(
+            "halo2: the circuit for {} cannot be laid out",
+            shape.id()
+        ))),
+        k => Ok(k),
+    }
+}
+
+/// Verifies a halo2 epoch in memory: `proofs[b]` is batch `b`'s transcript (as in
+/// `proofs/batch-NNNNNN.bin`), checked against the public input this function
+/// computes from `statement`.
+///
+/// Checks, in order: the statement's backend; that `keys` are for the statement's
+/// shape and that their key is the one the statement names; one proof per batch;
+/// then each transcript, which must verify and be read to its end (trailing bytes
+/// are refused as [`VerifyError::MalformedProof`]).
+pub fn verify_halo2<P: AsRef<[u8]>>(
+    statement: &EpochStatement,
+    proofs: &[P],
+    keys: &Halo2VerifierKeys,
+) -> Result<(), VerifyError> {
+    check_backend(statement, Backend::Halo2Pasta)?;
+    check_halo2_keys(statement, keys)?;
+    verify_halo2_proofs(statement, proofs, keys)
+}
+
+/// `keys` are for the statement's shape, and their key is the one it names.
+fn check_halo2_keys(
+    statement: &EpochStatement,
+    keys: &Halo2VerifierKeys,
+) -> Result<(), VerifyError> {
+    if keys.shape != statement.shape() {
+        return Err(VerifyError::ShapeMismatch {
+            expected: statement.shape().id(),
+            got: keys.shape.id(),
         });
     }
+    check_key_hash(statement, keys.vk_hash.clone())
+}
+
+/// [`verify_halo2`] after the backend and key checks.
+fn verify_halo2_proofs<P: AsRef<[u8]>>(
+    statement: &EpochStatement,
+    proofs: &[P],
+    keys: &Halo2VerifierKeys,
+) -> Result<(), VerifyError> {
+    check_proof_count(statement, proofs.len())?;
     let inputs = statement.public_inputs::<PastaPoseidon>()?;
-    check_no_stray_proofs(epoch_dir, inputs.len() as u64)?;
-    for (b, x) in inputs.iter().enumerate() {
-        let batch = b as u64;
-        let path = proof_path(epoch_dir, batch);
-        if !path.is_file() {
-            return Err(VerifyError::MissingProof { batch, path });
-        }
-        let proof = read(&path)?;
-        let mut transcript =
-            Blake2bRead::<_, vesta::Affine, Challenge255<_>>::init(proof.as_slice());
-        let strategy = SingleVerifier::new(&params);
-        let instance = [*x];
-        if verify_proof(&params, &vk, strategy, &[&[&instance]], &mut transcript).is_err() {
-            return Err(VerifyError::InvalidProof { batch });
-        }
+    for (b, (proof, x)) in proofs.iter().zip(inputs).enumerate() {
+        verify_batch(keys, b as u64, proof.as_ref(), x)?;
     }
+    Ok(())
+}
+
+fn verify_batch(
+    keys: &Halo2VerifierKeys,
+    batch: u64,
+    proof: &[u8],
+    public_input: pallas::Base,
+) -> Result<(), VerifyError> {
+    // The transcript reads from `rest`, which is left holding what it did not read.
+    let mut rest = proof;
+    let mut transcript = Blake2bRead::<_, vesta::Affine, Challenge255<_>>::init(&mut rest);
+    let strategy = SingleVerifier::new(&keys.params);
+    let instance = [public_input];
+    if verify_proof(
+        &keys.params,
+        &keys.vk,
+        strategy,
+        &[&[&instance]],
+        &mut transcript,
+    )
+    .is_err()
+    {
+        return Err(VerifyError::InvalidProof { batch });
+    }
+    // The transcript's borrow of `rest` ended with its last use above.
+    if !rest.is_empty() {
+        return Err(VerifyError::MalformedProof {
+            batch,
+            reason: format!("trailing bytes after the transcript: {}", rest.len()),
+        });
+    }
+    Ok(())
+}
+
+/// Verifies a halo2 epoch directory, deriving parameters and key from the shape.
+///
+/// Reads the directory and calls [`verify_halo2`] with [`Halo2VerifierKeys::load`].
+/// The key is checked before the proofs directory is read.
+pub fn verify_epoch_dir(epoch_dir: &Path, params_dir: &Path) -> Result<Verified, VerifyError> {
+    let statement = read_statement(epoch_dir)?;
+    check_backend(&statement, Backend::Halo2Pasta)?;
+    let keys = Halo2VerifierKeys::load(params_dir, statement.shape())?;
+    check_halo2_keys(&statement, &keys)?;
+    let proofs = read_proofs(epoch_dir, statement.file().batch_count)?;
+    verify_halo2_proofs(&statement, &proofs, &keys)?;
     Ok(Verified {
         statement,
         trusted_key: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `verifying_key_hash` every halo2 statement of these shapes publishes, pinned
+    /// (as orchard pins `vk.pinned()`). It hashes the `Debug` form of `vk.pinned()`,
+    /// which halo2_proofs 0.4 also hashes into every transcript (`transcript_repr`):
+    /// a halo2_proofs upgrade, or a circuit change, that alters it fails here.
+    ///
+    /// A change means every published halo2 statement's key hash changes (and, if it
+    /// came from halo2_proofs, that old proofs no longer verify): treat it as a new
+    /// proof format. After an intended change, regenerate the values with
+    /// `CARGO_TARGET_DIR=/work/main/target cargo test -p backstop-verifier --lib
+    /// halo2::tests::verifying_key_hashes_are_pinned -- --nocapture` and copy the
+    /// printed lines.
+    #[test]
+    fn verifying_key_hashes_are_pinned() {
+        // (B, M, k, verifying_key_hash)
+        let pinned = [
+            (
+                8,
+                1,
+                11,
+                "321f6764435c30cdb7de711b588a52f0572b2a9857955f4d9013e181223e0200",
+            ),
+            (
+                64,
+                8,
+                11,
+                "1445bedf52a1ab7b622443f14954f9f1c9df0f9df8563fdf022ca2c0917c1e0f",
+            ),
+        ];
+        let params = Params::<vesta::Affine>::new(11);
+        let got: Vec<_> = pinned
+            .iter()
+            .map(|&(b, m, _, _)| {
+                let keys = Halo2VerifierKeys::new(params.clone(), CircuitShape::new(b, m).unwrap())
+                    .unwrap();
+                let hash = keys.verifying_key_hash().to_owned();
+                println!("({b}, {m}, {}, \"{hash}\"),", keys.params().k());
+                (b, m, keys.params().k(), hash)
+            })
+            .collect();
+        let expected: Vec<_> = pinned
+            .iter()
+            .map(|&(b, m, k, h)| (b, m, k, h.to_owned()))
+            .collect();
+        assert_eq!(got, expected);
+    }
 }

@@ -1,8 +1,14 @@
-//! Backstop's off-chain verifier: checks an epoch directory's batch proofs against
-//! public inputs it computes itself from `statement.json` (`docs/SPEC.md` §6.4, §7).
+//! Backstop's off-chain verifier: checks an epoch's batch proofs against public
+//! inputs it computes itself from the statement (`docs/SPEC.md` §6.4, §7).
 //!
 //! Small and deterministic, with no dependency on the prover: an auditor can build
 //! this crate alone (`cargo build -p backstop-verifier`, binary `backstop-verify`).
+//!
+//! The checks live in one in-memory core per backend, [`verify_groth16`] and
+//! [`halo2::verify_halo2`], which take a statement, the proofs' bytes and a key. The
+//! directory functions ([`verify_epoch_dir`], [`verify_epoch`],
+//! [`halo2::verify_epoch_dir`]) only read an epoch directory ([`read_statement`],
+//! [`read_verifying_key`], [`read_proofs`]) and call them.
 
 pub mod artifacts;
 pub mod attestation;
@@ -75,6 +81,22 @@ pub enum VerifyError {
         "statement.json names backend {0}, which has no trusted key: its verifying key is derived from the circuit shape (drop --key)"
     )]
     KeyForTransparentBackend(Backend),
+    /// The number of proofs is not the statement's batch count.
+    #[error("expected {expected} proofs, one per batch, got {got}")]
+    ProofCount {
+        /// The statement's `batch_count`.
+        expected: u64,
+        /// The number of proofs given.
+        got: u64,
+    },
+    /// halo2 keys derived for one shape were given for a statement of another.
+    #[error("halo2 keys for shape {got}, but the statement's shape is {expected}")]
+    ShapeMismatch {
+        /// The statement's shape id.
+        expected: String,
+        /// The shape id of the keys given.
+        got: String,
+    },
     /// A proof does not verify against the batch's public input.
     #[error(
         "batch {batch}: proof does not verify against the public input computed from statement.json"
@@ -117,25 +139,71 @@ pub fn read_verifying_key(path: &Path) -> Result<VerifyingKey<Bn254>, VerifyErro
 
 /// Verifies a Groth16 epoch directory. With `trusted_key`, that key must be the one
 /// the statement names; without, the directory's own `verifying_key.bin` is used.
+///
+/// Reads the directory and calls [`verify_groth16`]. The key is checked before the
+/// proofs directory is read, so a wrong key is reported as such whatever the proofs.
 pub fn verify_epoch_dir(
     epoch_dir: &Path,
     trusted_key: Option<&VerifyingKey<Bn254>>,
 ) -> Result<Verified, VerifyError> {
     let statement = read_statement(epoch_dir)?;
-    if statement.file().backend != Backend::Groth16Bn254 {
-        return Err(VerifyError::Backend(statement.file().backend));
-    }
+    check_backend(&statement, Backend::Groth16Bn254)?;
+    let own_key;
     let vk = match trusted_key {
-        Some(vk) => vk.clone(),
-        None => read_verifying_key(&epoch_dir.join(VERIFYING_KEY_FILE))?,
+        Some(vk) => vk,
+        None => {
+            own_key = read_verifying_key(&epoch_dir.join(VERIFYING_KEY_FILE))?;
+            &own_key
+        }
     };
-    let hash = verifying_key_hash(&vk);
-    if hash != statement.file().verifying_key_hash {
-        return Err(VerifyError::VerifyingKeyMismatch {
-            expected: statement.file().verifying_key_hash.clone(),
-            got: hash,
-        });
+    check_groth16_key(&statement, vk)?;
+    let proofs = read_proofs(epoch_dir, statement.file().batch_count)?;
+    verify_groth16_proofs(&statement, &proofs, vk)?;
+    Ok(Verified {
+        statement,
+        trusted_key: trusted_key.is_some(),
+    })
+}
+
+/// Verifies a Groth16 epoch in memory: `proofs[b]` is batch `b`'s proof in its
+/// canonical encoding (arkworks compressed, [`artifacts::GROTH16_PROOF_BYTES`]
+/// bytes, as in `proofs/batch-NNNNNN.bin`), checked against the public input this
+/// function computes from `statement`.
+///
+/// Checks, in order: the statement's backend; `vk` against the statement's
+/// `verifying_key_hash` and its public-input count (1); one proof per batch; then
+/// each proof, decoded (points on the curve and in the subgroup, no trailing bytes)
+/// and verified. Proofs are taken as bytes, not decoded [`ark_groth16::Proof`]s, so
+/// that the core is the one place that decides what a well-formed proof is (the
+/// bytes a venue publishes), and reports a malformed one with its batch index.
+pub fn verify_groth16<P: AsRef<[u8]>>(
+    statement: &EpochStatement,
+    proofs: &[P],
+    vk: &VerifyingKey<Bn254>,
+) -> Result<(), VerifyError> {
+    check_backend(statement, Backend::Groth16Bn254)?;
+    check_groth16_key(statement, vk)?;
+    verify_groth16_proofs(statement, proofs, vk)
+}
+
+/// Refuses a statement of another backend.
+pub(crate) fn check_backend(
+    statement: &EpochStatement,
+    backend: Backend,
+) -> Result<(), VerifyError> {
+    if statement.file().backend == backend {
+        Ok(())
+    } else {
+        Err(VerifyError::Backend(statement.file().backend))
     }
+}
+
+/// `vk` is the key the statement names and has the batch circuit's one public input.
+fn check_groth16_key(
+    statement: &EpochStatement,
+    vk: &VerifyingKey<Bn254>,
+) -> Result<(), VerifyError> {
+    check_key_hash(statement, verifying_key_hash(vk))?;
     // One public input per batch proof: x_b (SPEC §6.4).
     if vk.gamma_abc_g1.len() != 2 {
         return Err(VerifyError::VerifyingKey(format!(
@@ -143,16 +211,48 @@ pub fn verify_epoch_dir(
             vk.gamma_abc_g1.len().saturating_sub(1)
         )));
     }
-    let pvk = prepare_verifying_key(&vk);
-    let inputs = statement.public_inputs::<Bn254Poseidon>()?;
-    check_no_stray_proofs(epoch_dir, inputs.len() as u64)?;
-    for (b, x) in inputs.iter().enumerate() {
-        verify_batch(epoch_dir, &pvk, b as u64, *x)?;
+    Ok(())
+}
+
+/// Refuses a key whose hash is not the statement's `verifying_key_hash`.
+pub(crate) fn check_key_hash(statement: &EpochStatement, hash: String) -> Result<(), VerifyError> {
+    if hash == statement.file().verifying_key_hash {
+        Ok(())
+    } else {
+        Err(VerifyError::VerifyingKeyMismatch {
+            expected: statement.file().verifying_key_hash.clone(),
+            got: hash,
+        })
     }
-    Ok(Verified {
-        statement,
-        trusted_key: trusted_key.is_some(),
-    })
+}
+
+/// Refuses a number of proofs other than the statement's batch count.
+pub(crate) fn check_proof_count(
+    statement: &EpochStatement,
+    proofs: usize,
+) -> Result<(), VerifyError> {
+    let expected = statement.file().batch_count;
+    let got = proofs as u64;
+    if got == expected {
+        Ok(())
+    } else {
+        Err(VerifyError::ProofCount { expected, got })
+    }
+}
+
+/// [`verify_groth16`] after the backend and key checks.
+fn verify_groth16_proofs<P: AsRef<[u8]>>(
+    statement: &EpochStatement,
+    proofs: &[P],
+    vk: &VerifyingKey<Bn254>,
+) -> Result<(), VerifyError> {
+    check_proof_count(statement, proofs.len())?;
+    let inputs = statement.public_inputs::<Bn254Poseidon>()?;
+    let pvk = prepare_verifying_key(vk);
+    for (b, (proof, x)) in proofs.iter().zip(inputs).enumerate() {
+        verify_batch(&pvk, b as u64, proof.as_ref(), x)?;
+    }
+    Ok(())
 }
 
 /// Verifies an epoch directory with the proof system its `statement.json` names:
@@ -174,16 +274,12 @@ pub fn verify_epoch(
 }
 
 fn verify_batch(
-    epoch_dir: &Path,
     pvk: &PreparedVerifyingKey<Bn254>,
     batch: u64,
+    proof: &[u8],
     public_input: Fr,
 ) -> Result<(), VerifyError> {
-    let path = proof_path(epoch_dir, batch);
-    if !path.is_file() {
-        return Err(VerifyError::MissingProof { batch, path });
-    }
-    let proof = decode_proof(&read(&path)?).map_err(|e| VerifyError::MalformedProof {
+    let proof = decode_proof(proof).map_err(|e| VerifyError::MalformedProof {
         batch,
         reason: e.to_string(),
     })?;
@@ -193,8 +289,26 @@ fn verify_batch(
     }
 }
 
+/// Reads an epoch directory's `proofs/`: the bytes of `batch-NNNNNN.bin` for each
+/// batch `0 ≤ N < batch_count`, in order. Refuses a stray file
+/// ([`VerifyError::UnexpectedFile`]) and a missing proof
+/// ([`VerifyError::MissingProof`]); decoding is left to the verifier.
+pub fn read_proofs(epoch_dir: &Path, batch_count: u64) -> Result<Vec<Vec<u8>>, VerifyError> {
+    check_no_stray_proofs(epoch_dir, batch_count)?;
+    (0..batch_count)
+        .map(|batch| {
+            let path = proof_path(epoch_dir, batch);
+            if path.is_file() {
+                read(&path)
+            } else {
+                Err(VerifyError::MissingProof { batch, path })
+            }
+        })
+        .collect()
+}
+
 /// Refuses files in `proofs/` that are not `batch-NNNNNN.bin` for `0 ≤ N < K`.
-pub(crate) fn check_no_stray_proofs(epoch_dir: &Path, batch_count: u64) -> Result<(), VerifyError> {
+fn check_no_stray_proofs(epoch_dir: &Path, batch_count: u64) -> Result<(), VerifyError> {
     let dir = epoch_dir.join(PROOFS_DIR);
     let entries = std::fs::read_dir(&dir).map_err(|error| VerifyError::Io {
         path: dir.clone(),
@@ -207,7 +321,15 @@ pub(crate) fn check_no_stray_proofs(epoch_dir: &Path, batch_count: u64) -> Resul
                 error,
             })?
             .path();
-        let expected = (0..batch_count).any(|b| proof_path(epoch_dir, b) == path);
+        // The batch the name gives, if any, and then the name must be exactly that
+        // batch's (`batch-7.bin` and `batch-0000007.bin` are strays): one lookup per
+        // entry, not one per entry and batch.
+        let batch = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("batch-")?.strip_suffix(".bin"))
+            .and_then(|n| n.parse::<u64>().ok());
+        let expected = batch.is_some_and(|b| b < batch_count && proof_path(epoch_dir, b) == path);
         if !expected {
             return Err(VerifyError::UnexpectedFile(path));
         }

@@ -24,7 +24,9 @@ use backstop_verifier::artifacts::{
     GROTH16_PROOF_BYTES, PROOFS_DIR, STATEMENT_FILE, VERIFYING_KEY_FILE, proof_bytes, proof_path,
     verifying_key_bytes, verifying_key_hash,
 };
-use backstop_verifier::{VerifyError, verify_epoch_dir};
+use backstop_verifier::{
+    VerifyError, read_proofs, read_statement, verify_epoch_dir, verify_groth16,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -687,4 +689,187 @@ fn proofs_missing_malformed_stray_or_out_of_place_are_refused_naming_the_batch()
     ));
     // And the untouched epoch still verifies.
     assert!(verify_epoch_dir(&dir, None).is_ok());
+}
+
+/// Only `batch-NNNNNN.bin` for a batch of the statement belongs in `proofs/`: names
+/// that parse to a batch number but are not that batch's exact name are strays too.
+#[test]
+fn near_miss_proof_names_are_strays() {
+    let (scratch, dir, _key_file, _key) = valid_epoch();
+    for (i, name) in [
+        "batch-1.bin",
+        "batch-0000001.bin",
+        "batch-+00001.bin",
+        "batch-000001.bin.tmp",
+        "batch-000001.BIN",
+        "batch-000003.bin",
+        "batch--00001.bin",
+        "README",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let d = scratch.path().join(format!("case-{i}"));
+        copy_epoch(&dir, &d);
+        let stray = d.join(PROOFS_DIR).join(name);
+        std::fs::write(&stray, [0u8; GROTH16_PROOF_BYTES]).unwrap();
+        match verify_epoch_dir(&d, None) {
+            Err(VerifyError::UnexpectedFile(path)) => assert_eq!(path, stray, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    assert!(verify_epoch_dir(&dir, None).is_ok());
+}
+
+// ---------------------------------------------------------------------------
+// The in-memory core, `verify_groth16`, on the same forged epochs.
+// ---------------------------------------------------------------------------
+
+/// The forged epoch in memory: key, statement and one proof's bytes per batch.
+fn forged_in_memory(key: &TrapdoorKey) -> (EpochStatement, Vec<Vec<u8>>) {
+    let statement = EpochStatement::new(statement(Backend::Groth16Bn254, &key.vk)).unwrap();
+    let proofs = statement
+        .public_inputs::<Bn254Poseidon>()
+        .unwrap()
+        .into_iter()
+        .map(|x| proof_bytes(&key.forge(x)))
+        .collect();
+    (statement, proofs)
+}
+
+/// `statement` edited and validated again.
+fn edited(statement: &EpochStatement, edit: impl FnOnce(&mut StatementFile)) -> EpochStatement {
+    let mut file = statement.file().clone();
+    edit(&mut file);
+    EpochStatement::new(file).unwrap()
+}
+
+#[test]
+fn the_groth16_core_accepts_the_epoch_the_directory_holds() {
+    let (_scratch, dir, _key_file, key) = valid_epoch();
+    let (statement, proofs) = forged_in_memory(&key);
+    verify_groth16(&statement, &proofs, &key.vk).unwrap();
+    let slices: Vec<&[u8]> = proofs.iter().map(Vec::as_slice).collect();
+    verify_groth16(&statement, &slices, &key.vk).unwrap();
+    // The directory holds the same epoch, and its reader gives the same bytes.
+    let read = read_statement(&dir).unwrap();
+    assert_eq!(read.file(), statement.file());
+    let read_back = read_proofs(&dir, BATCHES).unwrap();
+    assert_eq!(read_back, proofs);
+    verify_groth16(&read, &read_back, &key.vk).unwrap();
+}
+
+#[test]
+fn the_groth16_core_refuses_a_wrong_proof_count() {
+    let key = TrapdoorKey::new(1, 1);
+    let (statement, proofs) = forged_in_memory(&key);
+    let mut more = proofs.clone();
+    more.push(proofs[0].clone());
+    for (given, got) in [(&proofs[..2], 2), (&more[..], 4), (&[][..], 0)] {
+        match verify_groth16(&statement, given, &key.vk) {
+            Err(VerifyError::ProofCount { expected, got: g }) => {
+                assert_eq!((expected, g), (BATCHES, got));
+            }
+            other => panic!("{got} proofs: {other:?}"),
+        }
+    }
+    assert_eq!(
+        verify_groth16(&statement, &proofs[..1], &key.vk)
+            .unwrap_err()
+            .to_string(),
+        "expected 3 proofs, one per batch, got 1"
+    );
+}
+
+#[test]
+fn the_groth16_core_refuses_swapped_flipped_or_extended_proofs() {
+    let key = TrapdoorKey::new(1, 1);
+    let (statement, proofs) = forged_in_memory(&key);
+    let mut swapped = proofs.clone();
+    swapped.swap(0, 2);
+    assert!(matches!(
+        verify_groth16(&statement, &swapped, &key.vk),
+        Err(VerifyError::InvalidProof { batch: 0 })
+    ));
+    // A flipped bit gives a point off the curve or out of the subgroup (malformed),
+    // or another point (does not verify): refused either way, naming the batch.
+    for at in [0, 31, 32, 95, 96, GROTH16_PROOF_BYTES - 1] {
+        let mut flipped = proofs.clone();
+        flipped[1][at] ^= 0x01;
+        let result = verify_groth16(&statement, &flipped, &key.vk);
+        assert!(
+            matches!(
+                result,
+                Err(VerifyError::MalformedProof { batch: 1, .. }
+                    | VerifyError::InvalidProof { batch: 1 })
+            ),
+            "byte {at}: {result:?}"
+        );
+    }
+    let mut extended = proofs.clone();
+    extended[2].push(0);
+    assert!(matches!(
+        verify_groth16(&statement, &extended, &key.vk),
+        Err(VerifyError::MalformedProof { batch: 2, .. })
+    ));
+    let mut truncated = proofs;
+    truncated[2].pop();
+    assert!(matches!(
+        verify_groth16(&statement, &truncated, &key.vk),
+        Err(VerifyError::MalformedProof { batch: 2, .. })
+    ));
+}
+
+/// The core computes every `x_b` from the statement: changed outputs (in every
+/// `x_b`) fail batch 0, a changed state commitment the first batch it enters.
+#[test]
+fn the_groth16_core_refuses_a_statement_with_other_outputs() {
+    let key = TrapdoorKey::new(1, 1);
+    let (statement, proofs) = forged_in_memory(&key);
+    type Edit = fn(&mut StatementFile);
+    let cases: [(Edit, u64); 4] = [
+        (|f| f.solvent = !f.solvent, 0),
+        (|f| f.bad_debt = "1.5".into(), 0),
+        (|f| f.liquidations = vec!["17".into()], 0),
+        (|f| f.state_commitments[2] = element(999), 2),
+    ];
+    for (edit, batch) in cases {
+        let other = edited(&statement, edit);
+        match verify_groth16(&other, &proofs, &key.vk) {
+            Err(VerifyError::InvalidProof { batch: b }) => assert_eq!(b, batch),
+            result => panic!("{result:?}"),
+        }
+    }
+}
+
+/// Another key (a Groth16 key is per shape: another shape's key is another key) is
+/// refused by its hash, naming both; a key named by the statement but with two
+/// public inputs by its size; a halo2 statement by its backend.
+#[test]
+fn the_groth16_core_refuses_another_key_or_backend() {
+    let key = TrapdoorKey::new(1, 1);
+    let (statement, proofs) = forged_in_memory(&key);
+    let other = TrapdoorKey::new(3, 1);
+    match verify_groth16(&statement, &proofs, &other.vk) {
+        Err(VerifyError::VerifyingKeyMismatch { expected, got }) => {
+            assert_eq!(expected, verifying_key_hash(&key.vk));
+            assert_eq!(got, verifying_key_hash(&other.vk));
+        }
+        result => panic!("{result:?}"),
+    }
+    let wide = TrapdoorKey::new(4, 2);
+    let named = edited(&statement, |f| {
+        f.verifying_key_hash = verifying_key_hash(&wide.vk)
+    });
+    match verify_groth16(&named, &proofs, &wide.vk) {
+        Err(VerifyError::VerifyingKey(reason)) => {
+            assert_eq!(reason, "expects 2 public inputs, the batch circuit has 1");
+        }
+        result => panic!("{result:?}"),
+    }
+    let halo2 = edited(&statement, |f| f.backend = Backend::Halo2Pasta);
+    assert!(matches!(
+        verify_groth16(&halo2, &proofs, &key.vk),
+        Err(VerifyError::Backend(Backend::Halo2Pasta))
+    ));
 }
