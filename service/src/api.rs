@@ -25,7 +25,9 @@ use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use backstop_circuits::snapshot::{SnapshotError, parse_json, to_json};
-use backstop_verifier::artifacts::{STATEMENT_FILE, VERIFYING_KEY_FILE};
+use backstop_circuits::statement::EpochStatement;
+use backstop_prover::export::onchain::submit_calldata;
+use backstop_verifier::artifacts::{STATEMENT_FILE, VERIFYING_KEY_FILE, decode_proof};
 use backstop_verifier::inclusion::{BATCH_ROOTS_FILE, BatchRootsFile, InclusionProof};
 use serde::Serialize;
 use serde_json::json;
@@ -372,16 +374,22 @@ async fn calldata(
 ) -> Result<Response, ApiError> {
     let row = find_verified(&st.svc, epoch).await?;
     let svc = st.svc.clone();
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ServiceError> {
-        let tmp = tempfile::tempdir().map_err(|e| ServiceError::io("temporary directory", e))?;
-        super::artifacts::materialize(
-            svc.artifacts.as_ref(),
-            &EpochKeys(row.epoch).public(),
-            tmp.path(),
-        )?;
-        Ok(backstop_prover::export::onchain::epoch_calldata(
-            tmp.path(),
-        )?)
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
+        let keys = EpochKeys(row.epoch);
+        let statement =
+            EpochStatement::from_json(&artifact(&svc, &keys.public_file(STATEMENT_FILE))?)
+                .map_err(|e| ServiceError::Task(format!("stored statement.json: {e}")))?;
+        let proofs = (0..row.batch_count)
+            .map(|b| {
+                let bytes = artifact(&svc, &keys.proof(b))?;
+                decode_proof(&bytes).map_err(|e| {
+                    ApiError::from(ServiceError::Task(format!(
+                        "stored proof of batch {b}: {e}"
+                    )))
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(submit_calldata(&statement, &proofs).map_err(ServiceError::from)?)
     })
     .await
     .map_err(|e| ServiceError::Task(e.to_string()))??;

@@ -86,28 +86,6 @@ impl EpochKeys {
     }
 }
 
-/// Copies every key under `prefix` into `dir` (as relative paths): an epoch
-/// directory the verifier and the calldata export read.
-pub fn materialize(
-    store: &dyn ArtifactStore,
-    prefix: &str,
-    dir: &Path,
-) -> Result<(), ServiceError> {
-    for key in store.list(prefix)? {
-        let Some(rel) = key.strip_prefix(prefix).map(|r| r.trim_start_matches('/')) else {
-            continue;
-        };
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| ServiceError::io(parent, e))?;
-        }
-        if let Some(bytes) = store.get(&key)? {
-            std::fs::write(&path, bytes).map_err(|e| ServiceError::io(&path, e))?;
-        }
-    }
-    Ok(())
-}
-
 /// A directory on a local or shared file system (NFS and the like).
 #[derive(Debug, Clone)]
 pub struct LocalDir {

@@ -7,13 +7,13 @@
 //! (deterministic: `docs/SPEC.md` §5.1); the last epoch's witnesses are kept in
 //! memory so that consecutive batches of one epoch build them once per process.
 
-use crate::artifacts::{EpochKeys, PutOutcome, materialize};
+use crate::artifacts::{EpochKeys, PutOutcome};
 use crate::metrics::Metrics;
 use crate::store::{Lease, now_ms};
 use crate::{Service, ServiceError};
 use backstop_circuits::hash::Bn254Poseidon;
 use backstop_circuits::snapshot::parse_json;
-use backstop_circuits::statement::{Backend, PublicOutputs, publish};
+use backstop_circuits::statement::{Backend, EpochStatement, PublicOutputs, publish};
 use backstop_circuits::witness::{EpochWitness, build_epoch};
 use backstop_verifier::artifacts::{
     STATEMENT_FILE, VERIFYING_KEY_FILE, proof_bytes, verifying_key_bytes,
@@ -329,17 +329,32 @@ fn build_and_verify(
         &keys.public_file(STATEMENT_FILE),
         &backstop_prover::output::json_bytes(&statement),
     )?;
-    let tmp = tempfile::tempdir().map_err(|e| ServiceError::io("temporary directory", e))?;
-    let dir = tmp.path().join("epoch");
-    materialize(svc.artifacts.as_ref(), &keys.public(), &dir)?;
-    let verified = match backstop_verifier::verify_epoch_dir(&dir, Some(vk)) {
-        Ok(v) => v,
-        Err(e) => return Ok(Finalized::Refused(format!("verification failed: {e}"))),
+    // Verify what was published, in memory: the stored statement and every stored
+    // batch proof, against the public inputs the verifier computes itself.
+    let published = svc
+        .artifacts
+        .get(&keys.public_file(STATEMENT_FILE))?
+        .ok_or_else(|| ServiceError::Task("statement.json vanished from the store".into()))?;
+    let statement = match EpochStatement::from_json(&published) {
+        Ok(s) => s,
+        Err(e) => return Ok(Finalized::Refused(format!("statement.json: {e}"))),
     };
+    let proofs = (0..statement.file().batch_count)
+        .map(|b| {
+            let key = keys.proof(i64::try_from(b).unwrap_or(i64::MAX));
+            svc.artifacts
+                .get(&key)?
+                .ok_or_else(|| ServiceError::Task(format!("{key} is missing from the store")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Err(e) = backstop_verifier::verify_groth16(&statement, &proofs, vk) {
+        return Ok(Finalized::Refused(format!("verification failed: {e}")));
+    }
+    let tmp = tempfile::tempdir().map_err(|e| ServiceError::io("temporary directory", e))?;
     let inclusion = tmp.path().join("inclusion");
     let venue = backstop_prover::inclusion::VenueEpoch::<Bn254Poseidon>::new(
         snapshot,
-        &verified.statement,
+        &statement,
         &svc.secret,
         Path::new("snapshot.json"),
     );

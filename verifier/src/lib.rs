@@ -17,7 +17,7 @@ pub mod halo2;
 pub mod inclusion;
 
 use ark_bn254::{Bn254, Fr};
-use ark_groth16::{Groth16, PreparedVerifyingKey, VerifyingKey, prepare_verifying_key};
+use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, VerifyingKey, prepare_verifying_key};
 use artifacts::{
     PROOFS_DIR, STATEMENT_FILE, VERIFYING_KEY_FILE, decode_proof, decode_verifying_key, proof_path,
     verifying_key_hash,
@@ -287,6 +287,45 @@ fn verify_batch(
         Ok(true) => Ok(()),
         _ => Err(VerifyError::InvalidProof { batch }),
     }
+}
+
+/// A Groth16 epoch directory, read and checked for form but **not verified**: what
+/// the exporters (snarkjs files, on-chain calldata) translate.
+#[derive(Debug, Clone)]
+pub struct Groth16EpochFiles {
+    /// The validated statement.
+    pub statement: EpochStatement,
+    /// The directory's verifying key: the one the statement names, with the batch
+    /// circuit's one public input.
+    pub verifying_key: VerifyingKey<Bn254>,
+    /// One well-formed proof per batch, in batch order.
+    pub proofs: Vec<Proof<Bn254>>,
+}
+
+/// Reads a Groth16 epoch directory: the statement (validated), the directory's
+/// verifying key (refused unless it is the one the statement names) and one
+/// decodable proof per batch (refused if missing, stray or malformed). The proofs
+/// are not checked against the statement: [`verify_groth16`] does that.
+pub fn read_groth16_epoch(epoch_dir: &Path) -> Result<Groth16EpochFiles, VerifyError> {
+    let statement = read_statement(epoch_dir)?;
+    check_backend(&statement, Backend::Groth16Bn254)?;
+    let verifying_key = read_verifying_key(&epoch_dir.join(VERIFYING_KEY_FILE))?;
+    check_groth16_key(&statement, &verifying_key)?;
+    let proofs = read_proofs(epoch_dir, statement.file().batch_count)?
+        .iter()
+        .zip(0u64..)
+        .map(|(bytes, batch)| {
+            decode_proof(bytes).map_err(|e| VerifyError::MalformedProof {
+                batch,
+                reason: e.to_string(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Groth16EpochFiles {
+        statement,
+        verifying_key,
+        proofs,
+    })
 }
 
 /// Reads an epoch directory's `proofs/`: the bytes of `batch-NNNNNN.bin` for each

@@ -49,10 +49,7 @@ use ark_bn254::{Bn254, Fq2, Fq6, Fq12, Fr, G1Affine, G2Affine};
 use ark_groth16::{Proof, VerifyingKey, prepare_verifying_key};
 use backstop_circuits::hash::Bn254Poseidon;
 use backstop_circuits::statement::Backend;
-use backstop_verifier::artifacts::{
-    VERIFYING_KEY_FILE, decode_proof, proof_path, verifying_key_hash,
-};
-use backstop_verifier::{VerifyError, read_statement, read_verifying_key};
+use backstop_verifier::{Groth16EpochFiles, VerifyError, read_groth16_epoch, read_statement};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -192,30 +189,19 @@ pub struct ExportSummary {
 /// `proof_<i>.json` from a larger epoch survives); anything else is refused.
 pub fn export_snarkjs(epoch_dir: &Path, out_dir: &Path) -> Result<ExportSummary, ProverError> {
     let statement = read_statement(epoch_dir)?;
-    let file = statement.file();
-    if file.backend != Backend::Groth16Bn254 {
+    if statement.file().backend != Backend::Groth16Bn254 {
         return Err(ProverError::Export(format!(
             "{} holds a {} epoch; only groth16-bn254 proofs can be exported to snarkjs",
             epoch_dir.display(),
-            file.backend
+            statement.file().backend
         )));
     }
-    let vk = read_verifying_key(&epoch_dir.join(VERIFYING_KEY_FILE))?;
-    let hash = verifying_key_hash(&vk);
-    if hash != file.verifying_key_hash {
-        return Err(VerifyError::VerifyingKeyMismatch {
-            expected: file.verifying_key_hash.clone(),
-            got: hash,
-        }
-        .into());
-    }
-    if vk.gamma_abc_g1.len() != 2 {
-        return Err(ProverError::Export(format!(
-            "{}: the key expects {} public inputs, the batch circuit has 1",
-            epoch_dir.join(VERIFYING_KEY_FILE).display(),
-            vk.gamma_abc_g1.len().saturating_sub(1)
-        )));
-    }
+    let Groth16EpochFiles {
+        statement,
+        verifying_key: vk,
+        proofs,
+    } = read_groth16_epoch(epoch_dir)?;
+    let file = statement.file();
     let inputs = statement
         .public_inputs::<Bn254Poseidon>()
         .map_err(VerifyError::from)?;
@@ -225,12 +211,11 @@ pub fn export_snarkjs(epoch_dir: &Path, out_dir: &Path) -> Result<ExportSummary,
         json_bytes(&SnarkjsVerificationKey::from_arkworks(&vk))?,
     )];
     let mut public_inputs = Vec::with_capacity(inputs.len());
-    for (b, x) in (0u64..).zip(&inputs) {
-        let proof = read_proof(epoch_dir, b)?;
+    for ((b, x), proof) in (0u64..).zip(&inputs).zip(&proofs) {
         let public = public_signals(std::slice::from_ref(x));
         files.push((
             proof_file_name(b),
-            json_bytes(&SnarkjsProof::from_arkworks(&proof))?,
+            json_bytes(&SnarkjsProof::from_arkworks(proof))?,
         ));
         files.push((public_file_name(b), json_bytes(&public)?));
         public_inputs.extend(public);
@@ -242,21 +227,6 @@ pub fn export_snarkjs(epoch_dir: &Path, out_dir: &Path) -> Result<ExportSummary,
         batch_count: inputs.len() as u64,
         verifying_key_hash: file.verifying_key_hash.clone(),
         public_inputs,
-    })
-}
-
-fn read_proof(epoch_dir: &Path, batch: u64) -> Result<Proof<Bn254>, ProverError> {
-    let path = proof_path(epoch_dir, batch);
-    if !path.is_file() {
-        return Err(VerifyError::MissingProof { batch, path }.into());
-    }
-    let bytes = std::fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
-    decode_proof(&bytes).map_err(|e| {
-        VerifyError::MalformedProof {
-            batch,
-            reason: e.to_string(),
-        }
-        .into()
     })
 }
 

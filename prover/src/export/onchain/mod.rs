@@ -30,11 +30,9 @@ use backstop_circuits::decimal::parse_unsigned_u256;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
 use backstop_circuits::native::commit::{tag, tags};
 use backstop_circuits::shape::CircuitShape;
-use backstop_circuits::statement::{Backend, EpochStatement, StatementFile};
-use backstop_verifier::artifacts::{
-    VERIFYING_KEY_FILE, decode_proof, proof_path, verifying_key_hash,
-};
-use backstop_verifier::{VerifyError, read_statement, read_verifying_key};
+use backstop_circuits::statement::{EpochStatement, StatementFile};
+use backstop_verifier::artifacts::verifying_key_hash;
+use backstop_verifier::{VerifyError, read_groth16_epoch};
 use poseidon::{CHUNK_COUNT, CHUNK_WORDS, blob, deployment_code, keccak256};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -451,37 +449,8 @@ pub fn submit_calldata(
 /// batch must have a well-formed proof. The proofs are not verified here (the
 /// contract does that; `backstop verify` does it off chain).
 pub fn epoch_calldata(epoch_dir: &Path) -> Result<Vec<u8>, ProverError> {
-    let statement = read_statement(epoch_dir)?;
-    let file = statement.file();
-    if file.backend != Backend::Groth16Bn254 {
-        return Err(VerifyError::Backend(file.backend).into());
-    }
-    let vk = read_verifying_key(&epoch_dir.join(VERIFYING_KEY_FILE))?;
-    let hash = verifying_key_hash(&vk);
-    if hash != file.verifying_key_hash {
-        return Err(VerifyError::VerifyingKeyMismatch {
-            expected: file.verifying_key_hash.clone(),
-            got: hash,
-        }
-        .into());
-    }
-    let proofs = (0..file.batch_count)
-        .map(|b| {
-            let path = proof_path(epoch_dir, b);
-            if !path.is_file() {
-                return Err(VerifyError::MissingProof { batch: b, path }.into());
-            }
-            let bytes = std::fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
-            decode_proof(&bytes).map_err(|e| {
-                VerifyError::MalformedProof {
-                    batch: b,
-                    reason: e.to_string(),
-                }
-                .into()
-            })
-        })
-        .collect::<Result<Vec<_>, ProverError>>()?;
-    submit_calldata(&statement, &proofs)
+    let epoch = read_groth16_epoch(epoch_dir)?;
+    submit_calldata(&epoch.statement, &epoch.proofs)
 }
 
 // ---- the export directory -----------------------------------------------------------
