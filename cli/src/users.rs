@@ -23,7 +23,6 @@ use backstop_prover::attest::{AttestationKeys, public_input_hex};
 use backstop_prover::inclusion::VenueEpoch;
 use backstop_prover::output::write_json_file;
 use backstop_prover::secret;
-use backstop_verifier::artifacts::STATEMENT_FILE;
 use backstop_verifier::attestation::{
     ATTESTATION_FORMAT, AttestationFile, ClaimData, context_element, statement_sha256,
     verify_attestation,
@@ -249,11 +248,7 @@ pub fn run(command: UsersCommand) -> Result<(), ProverError> {
 }
 
 fn read_statement(epoch_dir: &Path) -> Result<(EpochStatement, Vec<u8>), ProverError> {
-    let path = epoch_dir.join(STATEMENT_FILE);
-    let bytes = std::fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
-    let statement = EpochStatement::from_json(&bytes)
-        .map_err(|e| ProverError::Verify(backstop_verifier::VerifyError::Statement(e)))?;
-    Ok((statement, bytes))
+    Ok(backstop_verifier::read_statement_and_bytes(epoch_dir)?)
 }
 
 /// What the venue asks of its epoch: one account's inclusion proof, or every

@@ -14,56 +14,48 @@ use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{Backend, StatementFile};
 use backstop_circuits::witness::BatchWitness;
 use backstop_verifier::artifacts::{PROOFS_DIR, STATEMENT_FILE, proof_path};
-use backstop_verifier::halo2::{params, verifying_key, verifying_key_hash};
+use backstop_verifier::halo2::Halo2VerifierKeys;
 use halo2_proofs::plonk::{ProvingKey, create_proof, keygen_pk};
-use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bWrite, Challenge255};
 use pasta_curves::{pallas, vesta};
 use std::path::Path;
 
-/// The halo2 parameters and proving key of one shape.
+/// The halo2 proving key of one shape, beside the verifier's parameters and
+/// verifying key it was derived from.
 #[derive(Debug)]
 pub struct Halo2Keys {
-    shape: CircuitShape,
-    params: Params<vesta::Affine>,
+    verifier: Halo2VerifierKeys,
     pk: ProvingKey<vesta::Affine>,
-    vk_hash: String,
 }
 
 impl Halo2Keys {
     /// Loads (or generates and caches in `params_dir`) the IPA parameters for the
     /// shape and derives its keys.
     pub fn load(params_dir: &Path, shape: CircuitShape) -> Result<Self, ProverError> {
-        let k = Halo2BatchCircuit::k(shape);
-        if k == 0 {
-            return Err(ProverError::Setup(format!(
-                "halo2: the circuit for {} cannot be laid out",
-                shape.id()
-            )));
-        }
-        let params = params(params_dir, k)?;
-        let vk = verifying_key(&params, shape)?;
-        let vk_hash = verifying_key_hash(&vk);
-        let pk = keygen_pk(&params, vk, &Halo2BatchCircuit::blank(shape))
-            .map_err(|e| ProverError::Setup(format!("halo2 keygen for {}: {e:?}", shape.id())))?;
-        Ok(Self {
-            shape,
-            params,
-            pk,
-            vk_hash,
-        })
+        let verifier = Halo2VerifierKeys::load(params_dir, shape)?;
+        let pk = keygen_pk(
+            verifier.params(),
+            verifier.verifying_key().clone(),
+            &Halo2BatchCircuit::blank(shape),
+        )
+        .map_err(|e| ProverError::Setup(format!("halo2 keygen for {}: {e:?}", shape.id())))?;
+        Ok(Self { verifier, pk })
     }
     /// The shape.
     pub fn shape(&self) -> CircuitShape {
-        self.shape
+        self.verifier.shape()
     }
     /// `k`: the circuit has `2^k` rows.
     pub fn k(&self) -> u32 {
-        self.params.k()
+        self.verifier.params().k()
     }
     /// SHA-256 of the pinned verifying key.
     pub fn verifying_key_hash(&self) -> &str {
-        &self.vk_hash
+        self.verifier.verifying_key_hash()
+    }
+    /// The parameters and verifying key, as the verifier derives them.
+    pub fn verifier_keys(&self) -> &Halo2VerifierKeys {
+        &self.verifier
     }
 }
 
@@ -85,11 +77,11 @@ pub fn prove_batch(
         batch: witness.batch(),
         reason,
     };
-    let circuit = Halo2BatchCircuit::new(keys.shape, witness).map_err(|e| fail(e.to_string()))?;
+    let circuit = Halo2BatchCircuit::new(keys.shape(), witness).map_err(|e| fail(e.to_string()))?;
     let instance = [witness.public_input()];
     let mut transcript = Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
     create_proof(
-        &keys.params,
+        keys.verifier.params(),
         &keys.pk,
         &[circuit],
         &[&[&instance]],
@@ -110,9 +102,9 @@ pub fn prove_epoch(
     let (statement, proofs) = crate::epoch::prove_batches::<PastaPoseidon, _>(
         snapshot,
         secret,
-        keys.shape,
+        keys.shape(),
         Backend::Halo2Pasta,
-        &keys.vk_hash,
+        keys.verifying_key_hash(),
         |w| prove_batch(keys, w),
         on_batch,
     )?;

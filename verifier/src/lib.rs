@@ -126,9 +126,16 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>, VerifyError> {
 
 /// Reads and validates an epoch directory's `statement.json`.
 pub fn read_statement(epoch_dir: &Path) -> Result<EpochStatement, VerifyError> {
-    Ok(EpochStatement::from_json(&read(
-        &epoch_dir.join(STATEMENT_FILE),
-    )?)?)
+    Ok(read_statement_and_bytes(epoch_dir)?.0)
+}
+
+/// [`read_statement`], with the file's bytes as read (what an attestation binds by
+/// hash).
+pub fn read_statement_and_bytes(
+    epoch_dir: &Path,
+) -> Result<(EpochStatement, Vec<u8>), VerifyError> {
+    let bytes = read(&epoch_dir.join(STATEMENT_FILE))?;
+    Ok((EpochStatement::from_json(&bytes)?, bytes))
 }
 
 /// Reads a verifying key file.
