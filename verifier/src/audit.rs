@@ -4,7 +4,10 @@
 //! proofs do not cover. It renders to JSON, Markdown or plain text.
 
 use crate::artifacts::{PROOFS_DIR, VERIFYING_KEY_FILE};
-use crate::{Verified, VerifyError, read_statement, verify_epoch};
+use crate::checks::Verified;
+use crate::epoch::verify_epoch;
+use crate::error::VerifyError;
+use crate::files::read_statement;
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
 use backstop_circuits::decimal::parse_unsigned_scaled;

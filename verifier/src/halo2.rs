@@ -8,10 +8,9 @@
 //! long-running caller derives them once and verifies many epochs with
 //! [`verify_halo2`].
 
-use crate::{
-    Verified, VerifyError, check_backend, check_key_hash, check_proof_count, read_proofs,
-    read_statement,
-};
+use crate::checks::{Verified, check_backend, check_key_hash, check_proof_count};
+use crate::error::VerifyError;
+use crate::files::{read_proofs, read_statement};
 use backstop_circuits::halo2::Halo2BatchCircuit;
 use backstop_circuits::hash::PastaPoseidon;
 use backstop_circuits::shape::CircuitShape;
