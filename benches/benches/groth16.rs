@@ -7,18 +7,10 @@ use backstop_prover::keys::Groth16Keys;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
-fn sizes() -> Vec<u64> {
-    let mut sizes = vec![8, 64];
-    if std::env::var_os("BACKSTOP_BENCH_LARGE").is_some() {
-        sizes.push(512);
-    }
-    sizes
-}
-
 fn prove_verify(c: &mut Criterion) {
     let mut g = c.benchmark_group("groth16");
     g.sample_size(10);
-    for b in sizes() {
+    for b in workload::bench_batch_sizes() {
         let shape = workload::shape(b).unwrap();
         let keys = Groth16Keys::setup(shape).unwrap();
         let snapshot = workload::snapshot(b as usize).unwrap();

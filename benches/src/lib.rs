@@ -11,6 +11,10 @@
 //! | [`machine`] | the machine, load, clocks and peak memory of a measurement |
 //! | [`report`] | the report: what is measured, in which order, and how it is written |
 //! | [`render`] | `docs/PERFORMANCE.md` from a report, and the targets checked |
+//!
+//! What it is not: no test suite (figures come from runs and are reported, never
+//! asserted against a clock) and no proving logic of its own beyond the dissection:
+//! it measures `backstop-prover` and `backstop-verifier` as users run them.
 
 pub mod error;
 pub mod groth16;

@@ -101,3 +101,13 @@ pub fn attestation_witness() -> Result<AttestationWitness, BenchError> {
         })
         .ok_or_else(|| BenchError::Other("no account of the book satisfies R = 1".into()))
 }
+
+/// The batch sizes the per-batch criterion benches run: 8 and 64, and 512 when
+/// `BACKSTOP_BENCH_LARGE` is set (about a minute of setup per backend).
+pub fn bench_batch_sizes() -> Vec<u64> {
+    let mut sizes = vec![8, 64];
+    if std::env::var_os("BACKSTOP_BENCH_LARGE").is_some() {
+        sizes.push(512);
+    }
+    sizes
+}
