@@ -1,469 +1,8 @@
-//! `docs/PERFORMANCE.md` from a [`Report`], and the issue's targets checked
-//! against it. Every figure in the file comes from the report; the prose around
-//! them only explains how they were measured.
+//! The sections of PERFORMANCE.md, one function each.
 
-use crate::report::{Groth16Batch, MEMORY_TARGET_MIB, Report, Target};
-use std::fmt::Write;
+use super::*;
 
-/// `1234567` → `1,234,567`.
-pub fn int(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn f(v: f64, places: usize) -> String {
-    if !v.is_finite() {
-        return "–".into();
-    }
-    let s = format!("{v:.places$}");
-    // Thousands separators on the integer part.
-    let (whole, frac) = s
-        .split_once('.')
-        .map_or((s.as_str(), None), |(w, f)| (w, Some(f)));
-    let (sign, digits) = whole.strip_prefix('-').map_or(("", whole), |d| ("-", d));
-    let grouped = digits
-        .parse::<u64>()
-        .map_or_else(|_| digits.to_owned(), int);
-    match frac {
-        Some(fr) => format!("{sign}{grouped}.{fr}"),
-        None => format!("{sign}{grouped}"),
-    }
-}
-
-fn mib(v: Option<f64>) -> String {
-    v.map_or_else(|| "–".into(), |m| format!("{} MiB", f(m, 0)))
-}
-
-fn secs(v: f64) -> String {
-    if v < 1.0 {
-        format!("{} ms", f(v * 1e3, 1))
-    } else {
-        format!("{} s", f(v, 2))
-    }
-}
-
-fn recommended(r: &Report) -> Option<&Groth16Batch> {
-    r.groth16
-        .iter()
-        .find(|g| g.batch_size == r.recommended_batch_size)
-}
-
-/// The recommended batch size: among the measured ones whose prover (a batch per
-/// core in parallel) stays under 4 GiB, those meeting the 1,500 constraints per
-/// account first, then the highest single-batch throughput.
-pub fn recommend(r: &Report) -> usize {
-    let per_account = |b: usize| {
-        r.totals
-            .iter()
-            .find(|s| s.batch_size == b && s.markets == crate::workload::MARKETS)
-            .map_or(f64::INFINITY, |s| s.per_account)
-    };
-    r.groth16
-        .iter()
-        .filter(|g| g.epoch_peak_rss_mib.is_none_or(|m| m < MEMORY_TARGET_MIB))
-        .max_by(|a, b| {
-            let ok = |g: &Groth16Batch| per_account(g.batch_size) <= 1500.0;
-            ok(a)
-                .cmp(&ok(b))
-                .then(a.accounts_per_s().total_cmp(&b.accounts_per_s()))
-        })
-        .map_or(r.breakdown.batch_size, |g| g.batch_size)
-}
-
-/// The issue's targets, checked.
-pub fn targets(r: &Report) -> Vec<Target> {
-    let mut t = Vec::new();
-    let cores = r.machine.cores as f64;
-    let b = r.recommended_batch_size;
-    let g = recommended(r);
-    let per_account = r.breakdown.per_account_total();
-    let per_account_at_b = r
-        .totals
-        .iter()
-        .find(|s| s.batch_size == b)
-        .map_or(per_account, |s| s.per_account);
-    t.push(Target {
-        name: "Groth16 constraints per account".into(),
-        target: "≤ 1,500".into(),
-        measured: format!("{} at B = {b}", f(per_account_at_b, 1)),
-        met: Some(per_account_at_b <= 1500.0),
-        note: if per_account_at_b <= 1500.0 {
-            format!(
-                "{} below; the marginal account costs {}",
-                f(1500.0 - per_account_at_b, 1),
-                f(
-                    r.breakdown.per_account_marginal
-                        + r.breakdown.tree_node as f64 / (crate::workload::MARKETS - 1) as f64,
-                    1
-                )
-            )
-        } else {
-            format!(
-                "{} over: a larger batch spreads the fixed {} per batch",
-                f(per_account_at_b - 1500.0, 1),
-                f(r.breakdown.per_batch_fixed, 0)
-            )
-        },
-    });
-    let epoch = r
-        .scaling
-        .points
-        .iter()
-        .filter(|p| p.measured)
-        .max_by_key(|p| p.accounts);
-    if let Some(p) = epoch {
-        let rate = p.accounts as f64 / p.prove_s;
-        t.push(Target {
-            name: "Groth16 accounts proven per second".into(),
-            target: format!("≥ 30 on {} cores", r.machine.cores),
-            measured: format!(
-                "{} ({} accounts, B = {}, witness included); {} per core-second",
-                f(rate, 1),
-                int(p.accounts as u64),
-                r.scaling.batch_size,
-                f(rate / cores, 1)
-            ),
-            met: Some(rate >= 30.0),
-            note: {
-                let cpu = p.prove.map_or(0.0, |c| c.cpu_s);
-                let idle = if cpu > 0.0 {
-                    format!(
-                        "; from the CPU time it used ({}), an idle {}-core machine would prove about {} accounts/s",
-                        secs(cpu),
-                        r.machine.cores,
-                        f(p.accounts as f64 / cpu * cores, 1)
-                    )
-                } else {
-                    String::new()
-                };
-                if rate >= 30.0 {
-                    format!("{}× the target{idle}", f(rate / 30.0, 2))
-                } else {
-                    format!(
-                        "{}% short (needs {}× faster){idle}; batches are independent, so {} such workers reach it; see the kernel analysis for one machine",
-                        f(100.0 * (1.0 - rate / 30.0), 0),
-                        f(30.0 / rate, 2),
-                        (30.0 / rate).ceil()
-                    )
-                }
-            },
-        });
-    }
-    if let Some(g) = g {
-        let ratio = g.ratio_random();
-        t.push(Target {
-            name: "Groth16 prove time / kernel bound".into(),
-            target: "≤ 1.15".into(),
-            measured: format!(
-                "{} (random-scalar kernels, B = {}); {} against the same kernels with the proof's own scalars",
-                f(ratio, 2),
-                g.batch_size,
-                f(g.ratio_actual(), 2)
-            ),
-            met: Some(ratio <= 1.15),
-            note: if ratio <= 1.15 {
-                format!(
-                    "the random-scalar bound is loose: arkworks' MSMs are faster on small scalars, and most witness values are bits; against the proof's own scalars the prover spends {}× its kernel time (see \"Where the time goes\")",
-                    f(g.ratio_actual(), 2)
-                )
-            } else {
-                format!("{}% over", f(100.0 * (ratio - 1.15) / 1.15, 0))
-            },
-        });
-        let peak = g.epoch_peak_rss_mib.or(g.prove_peak_rss_mib);
-        t.push(Target {
-            name: "Groth16 peak memory, recommended batch size".into(),
-            target: "< 4 GiB".into(),
-            measured: format!(
-                "{} proving {} batches of {} in parallel ({} for one)",
-                mib(peak),
-                r.machine.cores,
-                g.batch_size,
-                mib(g.prove_peak_rss_mib)
-            ),
-            met: peak.map(|m| m < MEMORY_TARGET_MIB),
-            note: peak.map_or_else(String::new, |m| {
-                format!("{}% of 4 GiB", f(100.0 * m / MEMORY_TARGET_MIB, 0))
-            }),
-        });
-        t.push(Target {
-            name: "Groth16 verification per batch proof, off chain".into(),
-            target: "< 5 ms".into(),
-            measured: format!("{} ms", f(g.verify_ms, 2)),
-            met: Some(g.verify_ms < 5.0),
-            note: "one pairing check with a prepared key; one public input".into(),
-        });
-    }
-    // halo2 against Groth16 at the largest batch size both measured.
-    let pair = r
-        .halo2
-        .iter()
-        .filter_map(|h| h.as_ref().ok())
-        .filter_map(|h| {
-            r.groth16
-                .iter()
-                .find(|g| g.batch_size == h.batch_size)
-                .map(|g| (h, g))
-        })
-        .max_by_key(|(h, _)| h.batch_size);
-    match pair {
-        Some((h, g)) => {
-            let ratio = h.prove.wall_s / g.prove_s;
-            t.push(Target {
-                name: "halo2 prove time per account / Groth16's".into(),
-                target: "≤ 1.5".into(),
-                measured: format!(
-                    "{} (B = {}: {} vs {} per batch)",
-                    f(ratio, 2),
-                    h.batch_size,
-                    secs(h.prove.wall_s),
-                    secs(g.prove_s)
-                ),
-                met: Some(ratio <= 1.5),
-                note: if ratio <= 1.5 {
-                    String::new()
-                } else {
-                    format!(
-                        "{}% over (needs {}× faster). halo2 proves over 2^{} rows of 32 advice and 45 fixed columns with IPA commitments (no trusted setup); closing it needs fewer rows per account (the range checks set the height: wider lookup words or fewer checked bits), fewer columns, or several batches per proof to amortize the fixed work",
-                        f(100.0 * (ratio - 1.5) / 1.5, 0),
-                        f(ratio / 1.5, 2),
-                        h.k
-                    )
-                },
-            });
-        }
-        None => t.push(Target {
-            name: "halo2 prove time per account / Groth16's".into(),
-            target: "≤ 1.5".into(),
-            measured: "not measured in this run".into(),
-            met: None,
-            note: r
-                .halo2
-                .iter()
-                .filter_map(|h| h.as_ref().err())
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; "),
-        }),
-    }
-    let gas = r.gas.verify.iter().map(|v| v.1).max();
-    t.push(Target {
-        name: "gas per batch verification, on chain".into(),
-        target: "≤ 200,000".into(),
-        measured: gas.map_or_else(
-            || "not measured in this run".into(),
-            |g| format!("{} execution gas", int(g)),
-        ),
-        met: gas.map(|g| g <= 200_000),
-        note: gas.map_or_else(
-            || r.gas.note.clone(),
-            |g| {
-                if g <= 200_000 {
-                    format!("{} below", int(200_000 - g))
-                } else {
-                    format!("{} over", int(g - 200_000))
-                }
-            },
-        ),
-    });
-    // Linearity: the per-batch time of each measured epoch against the fit.
-    let per_batch: Vec<f64> = r
-        .scaling
-        .points
-        .iter()
-        .filter(|p| p.measured && p.batches > 0)
-        .map(|p| (p.prove_s - p.witness_s) / p.batches as f64)
-        .collect();
-    if per_batch.len() >= 2 {
-        let largest = r
-            .scaling
-            .points
-            .iter()
-            .filter(|p| p.measured)
-            .map(|p| p.accounts)
-            .max()
-            .unwrap_or(0);
-        let million = r.scaling.million.first().map_or(0.0, |m| m.1);
-        let (growth, met) = linearity(&per_batch, largest);
-        t.push(Target {
-            name: "prove time linear in accounts".into(),
-            target: "linear from 10^3 to 10^5".into(),
-            measured: format!(
-                "{} s per batch of {} over the proven epochs ({} accounts), in order; fit: {} s + {} s per batch",
-                per_batch.iter().map(|v| f(*v, 2)).collect::<Vec<_>>().join(", "),
-                r.scaling.batch_size,
-                r.scaling
-                    .points
-                    .iter()
-                    .filter(|p| p.measured)
-                    .map(|p| int(p.accounts as u64))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                f(r.scaling.intercept_s, 2),
-                f(r.scaling.per_batch_s, 2),
-            ),
-            met,
-            note: format!(
-                "{}; 10^6 accounts: {} on this machine (see Scaling for N workers)",
-                match met {
-                    Some(true) => format!(
-                        "{} accounts proven whole; the per-batch time of the largest epoch is \
-                         {}% above the fastest measured (at most 10% for linear; a time that \
-                         falls is a fixed per-epoch cost being amortized)",
-                        int(largest as u64),
-                        f(100.0 * growth, 0),
-                    ),
-                    Some(false) => format!(
-                        "the per-batch time grows with the epoch: {}% above the smallest \
-                         measured at {} accounts",
-                        f(100.0 * growth, 0),
-                        int(largest as u64)
-                    ),
-                    None => format!(
-                        "no growth of the per-batch time ({}% against the smallest), but \
-                         epochs above {} accounts were not proven whole",
-                        f(100.0 * growth, 0),
-                        int(largest as u64)
-                    ),
-                },
-                hours(million)
-            ),
-        });
-    }
-    t
-}
-
-/// The linearity verdict from the per-batch proving times of the proven epochs,
-/// smallest epoch first: the growth of the largest epoch's per-batch time over the
-/// smallest per-batch time, and whether that is linear (or better) up to 10^5
-/// accounts. A time that falls is a fixed per-epoch cost being amortized; one more
-/// than 10% above the smallest is growth; epochs that stop short of 10^5 accounts
-/// leave the target open.
-fn linearity(per_batch: &[f64], largest_proven: usize) -> (f64, Option<bool>) {
-    let lo = per_batch.iter().copied().fold(f64::INFINITY, f64::min);
-    let last = per_batch.last().copied().unwrap_or(lo);
-    let growth = last / lo - 1.0;
-    let met = if growth > 0.10 {
-        Some(false)
-    } else if largest_proven >= 100_000 {
-        Some(true)
-    } else {
-        None
-    };
-    (growth, met)
-}
-
-fn hours(s: f64) -> String {
-    if s >= 3600.0 {
-        format!("{} h", f(s / 3600.0, 1))
-    } else if s >= 60.0 {
-        format!("{} min", f(s / 60.0, 1))
-    } else {
-        format!("{} s", f(s, 1))
-    }
-}
-
-fn yes_no(met: Option<bool>) -> &'static str {
-    match met {
-        Some(true) => "**met**",
-        Some(false) => "**missed**",
-        None => "not fully measured",
-    }
-}
-
-/// The whole of `docs/PERFORMANCE.md`.
-pub fn markdown(r: &Report) -> String {
-    let mut o = String::new();
-    let m = &r.machine;
-    let _ = writeln!(o, "# Backstop performance\n");
-    let _ = writeln!(
-        o,
-        "Generated by `cargo run --release -p backstop-benches -- {}` ({} mode, {}); \
-         do not edit by hand: rerun the command, which rewrites this file and \
-         [`performance.json`](performance.json). Every figure below was measured in that one run.\n",
-        r.command,
-        r.mode,
-        hours(r.duration_s)
-    );
-    let _ = writeln!(o, "## Machine\n");
-    let _ = writeln!(o, "| | |\n| --- | --- |");
-    let _ = writeln!(o, "| CPU | {} |", m.cpu_model);
-    let _ = writeln!(
-        o,
-        "| cores available | {} (rayon threads: {}) |",
-        m.cores, m.rayon_threads
-    );
-    let _ = writeln!(o, "| memory | {} GiB |", f(m.memory_gib, 1));
-    let _ = writeln!(o, "| kernel | Linux {} |", m.kernel);
-    let _ = writeln!(
-        o,
-        "| toolchain | {}, release profile, arkworks 0.6 with `parallel`, {} |",
-        m.rustc,
-        if m.field_asm {
-            "`ark-ff/asm` with BMI2 and ADX (`.cargo/config.toml`)"
-        } else {
-            "no `ark-ff/asm` (portable field arithmetic)"
-        }
-    );
-    let _ = writeln!(o, "| commit | `{}` |", m.git_commit);
-    let _ = writeln!(o, "| date | {} |", m.date_utc);
-    let _ = writeln!(
-        o,
-        "| load average (1, 5, 15 min) | {} at the start, {} at the end |\n",
-        m.load_start, m.load_end
-    );
-    let _ = writeln!(
-        o,
-        "The machine is shared: a load average above the core count means other processes \
-         (other builds) competed for the cores during the run, so wall times are upper bounds \
-         and CPU times (from `/proc/self/stat`) are given beside them. Peak memory is the \
-         `VmHWM` of a fresh child process doing only the work named.\n"
-    );
-
-    let _ = writeln!(o, "## Targets (M = 8)\n");
-    let _ = writeln!(
-        o,
-        "| target | wanted | measured | | note |\n| --- | --- | --- | --- | --- |"
-    );
-    for t in &r.targets {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} |",
-            t.name,
-            t.target,
-            t.measured,
-            yes_no(t.met),
-            t.note
-        );
-    }
-    let _ = writeln!(
-        o,
-        "\nRecommended batch size: **B = {}** (of the measured sizes whose prover \
-         stays under 4 GiB with a batch per core, those within 1,500 constraints per \
-         account, then the highest throughput).\n",
-        r.recommended_batch_size
-    );
-
-    constraints(&mut o, r);
-    halo2_layout(&mut o, r);
-    proving(&mut o, r);
-    kernels(&mut o, r);
-    halo2(&mut o, r);
-    scaling(&mut o, r);
-    gas(&mut o, r);
-    users(&mut o, r);
-    reproduce(&mut o);
-    o
-}
-
-fn constraints(o: &mut String, r: &Report) {
+pub(super) fn constraints(o: &mut String, r: &Report) {
     let d = &r.breakdown;
     let _ = writeln!(o, "## R1CS constraints (Groth16, BN254)\n");
     let _ = writeln!(
@@ -546,7 +85,7 @@ fn constraints(o: &mut String, r: &Report) {
     let _ = writeln!(o);
 }
 
-fn halo2_layout(o: &mut String, r: &Report) {
+pub(super) fn halo2_layout(o: &mut String, r: &Report) {
     let _ = writeln!(o, "## halo2 rows (PLONKish, IPA over Pasta)\n");
     let _ = writeln!(
         o,
@@ -585,7 +124,7 @@ fn halo2_layout(o: &mut String, r: &Report) {
     let _ = writeln!(o);
 }
 
-fn proving(o: &mut String, r: &Report) {
+pub(super) fn proving(o: &mut String, r: &Report) {
     let cores = r.machine.cores as f64;
     let _ = writeln!(o, "## Groth16 proving and verifying, per batch\n");
     let _ = writeln!(
@@ -647,7 +186,7 @@ fn proving(o: &mut String, r: &Report) {
     let _ = writeln!(o);
 }
 
-fn kernels(o: &mut String, r: &Report) {
+pub(super) fn kernels(o: &mut String, r: &Report) {
     let _ = writeln!(o, "## Kernel bound: where the Groth16 prove time goes\n");
     let _ = writeln!(
         o,
@@ -837,7 +376,7 @@ fn kernels(o: &mut String, r: &Report) {
     }
 }
 
-fn halo2(o: &mut String, r: &Report) {
+pub(super) fn halo2(o: &mut String, r: &Report) {
     let _ = writeln!(o, "## halo2 proving and verifying, per batch\n");
     let _ = writeln!(
         o,
@@ -888,7 +427,7 @@ fn halo2(o: &mut String, r: &Report) {
     let _ = writeln!(o);
 }
 
-fn scaling(o: &mut String, r: &Report) {
+pub(super) fn scaling(o: &mut String, r: &Report) {
     let s = &r.scaling;
     let _ = writeln!(o, "## Scaling (B = {}, M = 8)\n", s.batch_size);
     let _ = writeln!(
@@ -957,7 +496,7 @@ fn scaling(o: &mut String, r: &Report) {
     let _ = writeln!(o);
 }
 
-fn gas(o: &mut String, r: &Report) {
+pub(super) fn gas(o: &mut String, r: &Report) {
     let g = &r.gas;
     let _ = writeln!(o, "## On chain (revm, solc 0.8.37)\n");
     if !g.measured {
@@ -1003,7 +542,7 @@ fn gas(o: &mut String, r: &Report) {
     );
 }
 
-fn users(o: &mut String, r: &Report) {
+pub(super) fn users(o: &mut String, r: &Report) {
     let i = &r.inclusion;
     let a = &r.attestation;
     let _ = writeln!(o, "## Inclusion proofs and attestations\n");
@@ -1038,46 +577,4 @@ fn users(o: &mut String, r: &Report) {
         o,
         "Details of the proof format in [INCLUSION.md](INCLUSION.md).\n"
     );
-}
-
-fn reproduce(o: &mut String) {
-    let _ = writeln!(o, "## Reproducing\n");
-    let _ = writeln!(
-        o,
-        "```sh\n\
-         cargo run --release -p backstop-benches -- report           # this file and performance.json (about an hour on 2 cores)\n\
-         cargo run --release -p backstop-benches -- report --quick   # tiny sizes, into a directory of your choice with --out-dir\n\
-         cargo bench -p backstop-benches                             # criterion: native, witness, Groth16, halo2, inclusion\n\
-         ```\n"
-    );
-    let _ = writeln!(
-        o,
-        "The criterion benches (`benches/benches/`) cover native evaluation and witness \
-         building per account, Groth16 and halo2 proving and verifying per batch at several \
-         batch sizes, inclusion proof generation and verification, and attestation proving; \
-         CI only builds them (`cargo clippy --all-targets`). The report's gas figures come \
-         from running `cargo test -p backstop-cli --test onchain -- --ignored gas_report`. \
-         The prover service's throughput (epochs per hour, `scripts/load-test`) is measured \
-         separately: [SERVICE.md](SERVICE.md#load-test)."
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::linearity;
-
-    #[test]
-    fn linearity_needs_a_proven_hundred_thousand_and_no_growth() {
-        // Falling per-batch time (amortized fixed cost), up to 10^5: met.
-        assert_eq!(linearity(&[14.0, 12.6, 12.4], 100_000).1, Some(true));
-        // Within 10% above the smallest: still linear.
-        assert_eq!(linearity(&[12.0, 12.5, 13.1], 100_000).1, Some(true));
-        // More than 10% growth: missed, whatever the sizes.
-        assert_eq!(linearity(&[12.0, 12.5, 13.5], 100_000).1, Some(false));
-        assert_eq!(linearity(&[12.0, 14.0], 2_000).1, Some(false));
-        // No growth but 10^5 not proven: open.
-        assert_eq!(linearity(&[14.0, 12.6], 10_000).1, None);
-        let (growth, _) = linearity(&[10.0, 11.0], 100_000);
-        assert!((growth - 0.1).abs() < 1e-12);
-    }
 }
