@@ -9,6 +9,7 @@
 
 use crate::hash::FieldHasher;
 use crate::native::commit::{RunningState, lane};
+use crate::shape::{CircuitError, CircuitShape};
 use crate::witness::BatchWitness;
 use ethnum::{I256, U256};
 
@@ -20,6 +21,14 @@ pub(crate) fn field_from_i256<H: FieldHasher>(v: I256) -> H::F {
     } else {
         magnitude
     }
+}
+
+/// Whether `x` read as a signed integer (`x` or `x − p`, whichever is smaller in
+/// magnitude) is non-negative: the inverse of [`field_from_i256`]'s sign.
+pub(crate) fn non_negative<H: FieldHasher>(x: H::F) -> bool {
+    let minus_one = H::from_u64(0) - H::from_u64(1);
+    let half = U256::from_le_bytes(H::to_le_bytes(&minus_one)) >> 1;
+    U256::from_le_bytes(H::to_le_bytes(&x)) <= half
 }
 
 /// One slot: lanes exactly as they are packed into the leaf (`docs/SPEC.md` §5.2).
@@ -142,24 +151,35 @@ impl<F: Copy> BatchAssignment<F> {
             slots,
         }
     }
+
+    /// Whether the assignment fits `shape`: `B` slots, `M` markets everywhere. Both
+    /// backends' batch circuits refuse any other.
+    pub(crate) fn check_shape(&self, shape: CircuitShape) -> Result<(), CircuitError> {
+        let markets = self.unit_value.len();
+        let fits = self.slots.len() == shape.batch_size().get()
+            && markets == shape.markets()
+            && self.unit_requirement.len() == markets
+            && self.slots.iter().all(|s| s.size_lanes.len() == markets);
+        if fits {
+            Ok(())
+        } else {
+            Err(CircuitError::ShapeMismatch {
+                shape: shape.id(),
+                got_slots: self.slots.len(),
+                got_markets: markets,
+            })
+        }
+    }
 }
 
 /// Test support: a native re-implementation of what the batch circuits compute from a
 /// *raw* assignment, shared by both backends' soundness catalogues.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::BatchAssignment;
+    use super::{BatchAssignment, non_negative};
     use crate::hash::FieldHasher;
     use crate::native::commit::{TREE_ARITY, absorb_chain, tag, tags};
     use ethnum::U256;
-
-    /// Whether `x` read as a signed integer (`x` or `x − p`, whichever is smaller
-    /// in magnitude) is non-negative.
-    pub(crate) fn non_negative<H: FieldHasher>(x: H::F) -> bool {
-        let minus_one = H::from_u64(0) - H::from_u64(1);
-        let half = U256::from_le_bytes(H::to_le_bytes(&minus_one)) >> 1;
-        U256::from_le_bytes(H::to_le_bytes(&x)) <= half
-    }
 
     /// How `restamp` treats the published outputs.
     #[derive(Clone, Copy, PartialEq, Eq)]

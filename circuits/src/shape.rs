@@ -24,6 +24,22 @@ pub enum ShapeError {
     Markets(usize),
 }
 
+/// Why a batch circuit (of either backend) could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CircuitError {
+    /// The witness was built for another shape.
+    #[error("witness of {got_slots} slots × {got_markets} markets does not fit shape {shape}")]
+    ShapeMismatch {
+        /// The circuit shape's id.
+        shape: String,
+        /// Slots in the witness.
+        got_slots: usize,
+        /// Markets in the witness.
+        got_markets: usize,
+    },
+}
+
 /// Batch size `B` and market count `M` of a batch circuit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CircuitShape {

@@ -28,7 +28,7 @@ use super::poseidon::poseidon;
 use crate::bounds::{BPS_DENOMINATOR, LANE_OFFSET};
 use crate::hash::{Bn254Poseidon, FieldHasher, MAX_HASH_INPUTS};
 use crate::native::commit::{PADDING_FLAG_BIT, TREE_ARITY, tag, tags};
-use crate::shape::CircuitShape;
+use crate::shape::{CircuitError, CircuitShape};
 use crate::witness::BatchWitness;
 use ark_bn254::Fr;
 use ark_ff::Field;
@@ -40,23 +40,6 @@ use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use ethnum::U256;
-use thiserror::Error;
-
-/// Why a batch circuit could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum CircuitError {
-    /// The witness was built for another shape.
-    #[error("witness of {got_slots} slots × {got_markets} markets does not fit shape {shape}")]
-    ShapeMismatch {
-        /// The circuit shape's id.
-        shape: String,
-        /// Slots in the witness.
-        got_slots: usize,
-        /// Markets in the witness.
-        got_markets: usize,
-    },
-}
 
 /// The batch circuit. [`BatchCircuit::blank`] (no witness) is used for key
 /// generation; [`BatchCircuit::new`] for proving.
@@ -85,21 +68,7 @@ impl BatchCircuit {
         shape: CircuitShape,
         assignment: BatchAssignment,
     ) -> Result<Self, CircuitError> {
-        let markets = assignment.unit_value.len();
-        let ok = assignment.slots.len() == shape.batch_size().get()
-            && markets == shape.markets()
-            && assignment.unit_requirement.len() == markets
-            && assignment
-                .slots
-                .iter()
-                .all(|s| s.size_lanes.len() == markets);
-        if !ok {
-            return Err(CircuitError::ShapeMismatch {
-                shape: shape.id(),
-                got_slots: assignment.slots.len(),
-                got_markets: markets,
-            });
-        }
+        assignment.check_shape(shape)?;
         Ok(Self {
             shape,
             assignment: Some(assignment),

@@ -11,7 +11,8 @@ pub mod bits;
 pub mod cost;
 pub mod poseidon;
 
-pub use batch::{BatchCircuit, CircuitError};
+pub use crate::shape::CircuitError;
+pub use batch::BatchCircuit;
 pub use cost::{Breakdown, breakdown, constraint_count};
 
 #[cfg(test)]
