@@ -224,10 +224,10 @@ impl Circuit<Fp> for Halo2BatchCircuit {
                 known(t, |t| bit(t.is_last)),
                 known(a, |a| bit(a.solvent)),
                 known(a, |a| bit(a.insurance_covered)),
-                known(a, |a| a.epoch),
-                known(a, |a| a.quote_scale),
-                known(a, |a| a.reserves),
-                known(a, |a| a.insurance_fund),
+                known(a, |a| a.params.epoch),
+                known(a, |a| a.params.quote_scale),
+                known(a, |a| a.params.reserves),
+                known(a, |a| a.params.insurance_fund),
                 known(a, |a| a.accounts_commitment),
                 known(a, |a| a.challenge),
                 known(a, |a| a.liquidation_product),
@@ -243,8 +243,8 @@ impl Circuit<Fp> for Halo2BatchCircuit {
             market_params: (0..markets)
                 .flat_map(|m| {
                     [
-                        known(a, |a| a.unit_value[m]),
-                        known(a, |a| a.unit_requirement[m]),
+                        known(a, |a| a.params.unit_value[m]),
+                        known(a, |a| a.params.unit_requirement[m]),
                     ]
                 })
                 .collect(),

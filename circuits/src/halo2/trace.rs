@@ -76,8 +76,8 @@ impl BatchTrace {
     /// Whether every length matches `shape` (synthesis indexes the trace by it).
     pub(crate) fn fits(&self, shape: CircuitShape) -> bool {
         let markets = shape.markets();
-        self.a.unit_value.len() == markets
-            && self.a.unit_requirement.len() == markets
+        self.a.params.unit_value.len() == markets
+            && self.a.params.unit_requirement.len() == markets
             && self.accounts.len() == shape.batch_size().get()
             && self
                 .accounts
@@ -99,11 +99,11 @@ impl BatchTrace {
         let mut accounts = Vec::with_capacity(a.slots.len());
         for slot in &a.slots {
             let raw: Vec<(U256, Fp, Fp)> =
-                core::iter::once((slot.balance_lane, a.quote_scale, Fp::ZERO))
+                core::iter::once((slot.balance_lane, a.params.quote_scale, Fp::ZERO))
                     .chain(
                         slot.size_lanes
                             .iter()
-                            .zip(a.unit_value.iter().zip(&a.unit_requirement))
+                            .zip(a.params.unit_value.iter().zip(&a.params.unit_requirement))
                             .map(|(l, (uv, ur))| (*l, *uv, *ur)),
                     )
                     .collect();
@@ -168,8 +168,8 @@ impl BatchTrace {
             accounts.push(t);
         }
         let t = a.batch_count - a.batch - Fp::ONE;
-        let solvency = a.reserves - liabilities;
-        let insurance = a.insurance_fund - bad_debt;
+        let solvency = a.params.reserves - liabilities;
+        let insurance = a.params.insurance_fund - bad_debt;
         let (solvent_sign, covered_sign) = (
             non_negative::<PastaPoseidon>(solvency),
             non_negative::<PastaPoseidon>(insurance),

@@ -2,13 +2,18 @@
 //! (arkworks 0.6).
 //!
 //! - [`bits`], [`poseidon`]: gadgets, each with its native twin documented beside it;
-//! - [`batch`]: the batch circuit of `docs/SPEC.md` §6.3.
+//! - `params.rs`, `account.rs`: the epoch parameters and one account (lanes, `TV`,
+//!   `MR'`, leaf), shared by both circuits;
+//! - [`batch`]: the batch circuit of `docs/SPEC.md` §6.3;
+//! - [`attestation`]: the margin attestation circuit (`docs/INCLUSION.md`).
 
+mod account;
 mod assignment;
 pub mod attestation;
 pub mod batch;
 pub mod bits;
 pub mod cost;
+mod params;
 pub mod poseidon;
 
 pub use crate::shape::CircuitError;

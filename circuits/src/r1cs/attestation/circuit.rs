@@ -2,17 +2,17 @@
 //! [`ATTEST_DEPTH`] levels to the tree root `T`.
 
 use super::witness::{AttestationAssignment, AttestationWitness};
-use crate::bounds::{BPS_DENOMINATOR, LANE_OFFSET};
-use crate::hash::{Bn254Poseidon, FieldHasher, MAX_HASH_INPUTS};
+use crate::bounds::BPS_DENOMINATOR;
 use crate::native::attestation::{
     ATTEST_DEPTH, MIN_EQUITY_BITS, RATIO_BITS, RATIO_DECIMALS, TAG_ATTEST,
 };
-use crate::native::commit::{PathStep, TREE_ARITY, tag, tags};
-use crate::r1cs::bits::{alloc_bits_le, enforce_nonzero, enforce_range};
-use crate::r1cs::poseidon::poseidon;
+use crate::native::commit::{PathStep, TREE_ARITY};
+use crate::r1cs::account::{SignedLanes, alloc_lane};
+use crate::r1cs::bits::{alloc_bits_le, enforce_range};
+use crate::r1cs::params::ParamVars;
+use crate::r1cs::poseidon::{poseidon, tag_const};
 use crate::shape::AttestationShape;
 use ark_bn254::Fr;
-use ark_ff::Field;
 use ark_r1cs_std::alloc::{AllocVar, AllocationMode};
 use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
@@ -51,7 +51,7 @@ impl AttestationCircuit {
         shape: AttestationShape,
         assignment: AttestationAssignment,
     ) -> Self {
-        debug_assert_eq!(assignment.unit_value.len(), shape.markets());
+        debug_assert_eq!(assignment.params.unit_value.len(), shape.markets());
         Self {
             shape,
             assignment: Some(assignment),
@@ -62,26 +62,6 @@ impl AttestationCircuit {
     pub fn shape(&self) -> AttestationShape {
         self.shape
     }
-}
-
-/// A field constant `2^k`.
-pub(super) fn pow2(k: u32) -> Fr {
-    Bn254Poseidon::from_u256(U256::ONE << k)
-}
-
-/// `absorb(acc, inputs)`: chained Poseidon over chunks of 15 (`docs/SPEC.md` §5.0).
-fn absorb(
-    cs: &ConstraintSystemRef<Fr>,
-    mut acc: FpVar<Fr>,
-    inputs: &[FpVar<Fr>],
-) -> Result<FpVar<Fr>, SynthesisError> {
-    for chunk in inputs.chunks(MAX_HASH_INPUTS - 1) {
-        let mut buf = Vec::with_capacity(chunk.len() + 1);
-        buf.push(acc);
-        buf.extend_from_slice(chunk);
-        acc = poseidon(cs.clone(), &buf)?;
-    }
-    Ok(acc)
 }
 
 /// One level of an 8-ary path at a hidden position (`docs/SPEC.md` §5.3): the
@@ -143,94 +123,28 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
         let public_input =
             FpVar::new_input(cs.clone(), || a.map(|a| a.public_input).ok_or(missing()))?;
 
-        // Parameters, bound through params_hash (SPEC §5.5): the verifier derives
-        // them from validated published values, so they need no range checks here.
-        let epoch = witness(&|a| a.epoch)?;
-        let quote_scale = witness(&|a| a.quote_scale)?;
-        let reserves = witness(&|a| a.reserves)?;
-        let insurance_fund = witness(&|a| a.insurance_fund)?;
-        let mut unit_value = Vec::with_capacity(markets);
-        let mut unit_requirement = Vec::with_capacity(markets);
-        let mut per_market = Vec::with_capacity(2 * markets);
-        for m in 0..markets {
-            let uv = witness(&|a| a.unit_value[m])?;
-            let ur = witness(&|a| a.unit_requirement[m])?;
-            per_market.push(uv.clone());
-            per_market.push(ur.clone());
-            unit_value.push(uv);
-            unit_requirement.push(ur);
-        }
-        let head = poseidon(
-            cs.clone(),
-            &[
-                FpVar::constant(tag::<Bn254Poseidon>(tags::PARAMS)),
-                epoch,
-                FpVar::constant(Fr::from(markets as u64)),
-                quote_scale.clone(),
-                reserves,
-                insurance_fund,
-            ],
-        )?;
-        let params_hash = absorb(&cs, head, &per_market)?;
+        // Parameters, bound through params_hash (SPEC §5.5), as in the batch circuit.
+        let params = ParamVars::alloc(&cs, a.map(|a| &a.params), markets)?;
 
-        // The claim: r < 2^32, X < 2^128 (range-checked by their bits).
-        let (_, ratio) = alloc_bits_le(
-            cs.clone(),
-            a.map(|a| a.ratio & ((U256::ONE << RATIO_BITS) - 1)),
-            RATIO_BITS as usize,
-            AllocationMode::Witness,
-        )?;
-        let (_, min_equity) = alloc_bits_le(
-            cs.clone(),
-            a.map(|a| a.min_equity & ((U256::ONE << MIN_EQUITY_BITS) - 1)),
-            MIN_EQUITY_BITS as usize,
-            AllocationMode::Witness,
-        )?;
+        // The claim: r < 2^32, X < 2^128 (range-checked by their bits; only the low
+        // bits of a raw value can be assigned).
+        let claim_bits = |value: Option<U256>, bits: u32| {
+            let value = value.map(|v| v & ((U256::ONE << bits) - 1));
+            alloc_bits_le(cs.clone(), value, bits as usize, AllocationMode::Witness)
+        };
+        let (_, ratio) = claim_bits(a.map(|a| a.ratio), RATIO_BITS)?;
+        let (_, min_equity) = claim_bits(a.map(|a| a.min_equity), MIN_EQUITY_BITS)?;
         let context = witness(&|a| a.context)?;
         let accounts_commitment = witness(&|a| a.accounts_commitment)?;
         let tree_root = witness(&|a| a.tree_root)?;
 
         // SPEC §5.2: lanes, each 64 bits; signed lanes ≠ 0 (|v| < 2^63). Only the
         // low 64 bits of a raw lane can be assigned: a wider value changes the leaf.
-        let low64 = |v: U256| v & U256::from(u64::MAX);
-        let (_, id) = alloc_bits_le(
-            cs.clone(),
-            a.map(|a| low64(a.id)),
-            64,
-            AllocationMode::Witness,
-        )?;
-        let (_, balance_lane) = alloc_bits_le(
-            cs.clone(),
-            a.map(|a| low64(a.balance_lane)),
-            64,
-            AllocationMode::Witness,
-        )?;
-        enforce_nonzero(cs.clone(), &balance_lane)?;
-        let mut size_lanes = Vec::with_capacity(markets);
-        let mut size_signs = Vec::with_capacity(markets);
-        for m in 0..markets {
-            let (bits, lane) = alloc_bits_le(
-                cs.clone(),
-                a.map(|a| low64(a.size_lanes[m])),
-                64,
-                AllocationMode::Witness,
-            )?;
-            enforce_nonzero(cs.clone(), &lane)?;
-            // lane ≥ 2^63 ⇔ size ≥ 0.
-            size_signs.push(bits[63].clone());
-            size_lanes.push(lane);
-        }
-
         // SPEC §2.2: TV = balance·f_q + Σ size_m·uv_m, MR' = Σ |size_m|·ur_m.
-        let offset = FpVar::constant(Fr::from(LANE_OFFSET));
-        let mut tv = (&balance_lane - &offset) * &quote_scale;
-        let mut requirement = FpVar::zero();
-        for m in 0..markets {
-            let size = &size_lanes[m] - &offset;
-            tv += &size * &unit_value[m];
-            let sign = FpVar::from(size_signs[m].clone()).double()? - Fr::ONE;
-            requirement += (&sign * &size) * &unit_requirement[m];
-        }
+        let (_, id) = alloc_lane(&cs, a.map(|a| a.id))?;
+        let lanes =
+            SignedLanes::alloc(&cs, a.map(|a| (a.balance_lane, &a.size_lanes[..])), markets)?;
+        let (tv, requirement) = lanes.margin(&params)?;
 
         // The ratio claim: 10^4·10^4·TV − r·MR' ≥ 0. The slack lies in
         // (−2^n, 2^n) with n = ratio_slack_bits ≤ 252, so a negative slack is a field
@@ -239,7 +153,7 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
         let ratio_slack = &tv * scale - &ratio * &requirement;
         enforce_range(cs.clone(), &ratio_slack, shape.ratio_slack_bits() as usize)?;
         // The equity claim: TV − X·f_q ≥ 0, the slack in (−2^188, tv_bound).
-        let equity_slack = &tv - &min_equity * &quote_scale;
+        let equity_slack = &tv - &min_equity * &params.quote_scale;
         enforce_range(
             cs.clone(),
             &equity_slack,
@@ -247,20 +161,7 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
         )?;
 
         // SPEC §5.2: the leaf of a real account (no padding flag).
-        let mut lanes = Vec::with_capacity(markets + 2);
-        lanes.push(id);
-        lanes.push(balance_lane);
-        lanes.extend(size_lanes);
-        let words: Vec<FpVar<Fr>> = lanes
-            .chunks(3)
-            .map(|c| {
-                c.iter()
-                    .enumerate()
-                    .fold(FpVar::zero(), |w, (k, l)| w + l * pow2(64 * k as u32))
-            })
-            .collect();
-        let salt = witness(&|a| a.salt)?;
-        let mut node = absorb(&cs, salt, &words)?;
+        let mut node = lanes.leaf(&cs, id, None, a.map(|a| a.salt))?;
 
         // SPEC §5.3 and the roots tree: 11 levels up to T.
         for level in 0..ATTEST_DEPTH as usize {
@@ -276,10 +177,10 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
         let x = poseidon(
             cs.clone(),
             &[
-                FpVar::constant(tag::<Bn254Poseidon>(TAG_ATTEST)),
+                tag_const(TAG_ATTEST),
                 accounts_commitment,
                 tree_root,
-                params_hash,
+                params.hash,
                 ratio,
                 min_equity,
                 context,

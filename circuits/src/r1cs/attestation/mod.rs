@@ -8,8 +8,9 @@
 //!
 //! - [`AttestationWitness`] (`witness.rs`), built natively from one account's
 //!   inclusion data;
-//! - [`AttestationCircuit`] (`circuit.rs`), which evaluates the account and opens
-//!   its leaf to `T` at a hidden position.
+//! - [`AttestationCircuit`] (`circuit.rs`), which evaluates the account exactly as
+//!   the batch circuit does (`r1cs/account.rs`) and opens its leaf to `T` at a
+//!   hidden position.
 //!
 //! # Constraints
 //!

@@ -2,18 +2,19 @@
 //! catalogue: every attack is a named malicious assignment with a satisfied
 //! control.
 
-use super::circuit::pow2;
 use super::witness::AttestationAssignment;
 use super::*;
+use crate::assignment::testing::params_hash as raw_params_hash;
 use crate::hash::{Bn254Poseidon, FieldHasher};
 use crate::model::{
     Account, AccountId, Balance, EpochParams, MarginBps, Market, Price, Size, Snapshot,
 };
 use crate::native::commit::{
     BatchSize, BatchTree, absorb_chain, account_salt, commit_epoch, params_hash, root_from_path,
-    secret_element, tag, tags,
+    secret_element, tag,
 };
 use crate::native::risk::{Scales, account_risk};
+use crate::r1cs::bits::pow2;
 use crate::secret::VenueSecret;
 use ark_bn254::Fr;
 use ark_ff::Zero;
@@ -35,7 +36,7 @@ fn raw_leaf(a: &AttestationAssignment) -> Fr {
         .map(|c| {
             c.iter()
                 .enumerate()
-                .fold(Fr::zero(), |w, (k, l)| w + fr(*l) * pow2(64 * k as u32))
+                .fold(Fr::zero(), |w, (k, l)| w + fr(*l) * pow2(64 * k))
         })
         .collect();
     absorb_chain::<Bn254Poseidon>(a.salt, &words)
@@ -116,7 +117,7 @@ fn witness(
 }
 
 fn satisfied(a: AttestationAssignment) -> bool {
-    let shape = AttestationShape::new(a.unit_value.len()).unwrap();
+    let shape = AttestationShape::new(a.params.unit_value.len()).unwrap();
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     match AttestationCircuit::from_assignment(shape, a).generate_constraints(cs.clone()) {
@@ -136,23 +137,7 @@ fn restamp(a: &mut AttestationAssignment) {
         tag::<H>(TAG_ATTEST),
         a.accounts_commitment,
         a.tree_root,
-        {
-            let head = H::hash(&[
-                tag::<H>(tags::PARAMS),
-                a.epoch,
-                Fr::from(a.unit_value.len() as u64),
-                a.quote_scale,
-                a.reserves,
-                a.insurance_fund,
-            ]);
-            let per: Vec<Fr> = a
-                .unit_value
-                .iter()
-                .zip(&a.unit_requirement)
-                .flat_map(|(v, r)| [*v, *r])
-                .collect();
-            absorb_chain::<H>(head, &per)
-        },
+        raw_params_hash::<H>(&a.params),
         fr(a.ratio),
         fr(a.min_equity),
         a.context,
@@ -166,18 +151,16 @@ fn reroot(a: &mut AttestationAssignment) {
     restamp(a);
 }
 
+/// `R = 1`, no equity claim.
+const AT_PAR: AttestationClaim = AttestationClaim {
+    ratio: 10_000,
+    min_equity: 0,
+};
+
 /// Account index 5 (id 60: 700 quote, long 2 M0, short 1 M1), at `R = 1`, no equity claim: honest.
 fn honest() -> (Fixture, AttestationAssignment) {
     let f = fixture(77);
-    let w = witness(
-        &f,
-        5,
-        AttestationClaim {
-            ratio: 10_000,
-            min_equity: 0,
-        },
-    )
-    .unwrap();
+    let w = witness(&f, 5, AT_PAR).unwrap();
     (f, w.assignment)
 }
 
@@ -213,10 +196,7 @@ fn honest_attestation_satisfies_and_matches_the_native_public_input() {
         chain_roots::<H>(77, &f.roots),
         attestation_tree_root::<H>(BatchSize::new(8).unwrap(), &f.roots).unwrap(),
         params_hash::<H>(f.snapshot.params()),
-        &AttestationClaim {
-            ratio: 10_000,
-            min_equity: 0,
-        },
+        &AT_PAR,
         Fr::from(42u64),
     );
     assert_eq!(a.public_input, native);
@@ -230,15 +210,7 @@ fn honest_attestation_satisfies_and_matches_the_native_public_input() {
     // Every healthy account of every batch, the last one with padding.
     for i in [0usize, 7, 8, 19] {
         if !risk_of(&f, i).liquidatable {
-            let w = witness(
-                &f,
-                i,
-                AttestationClaim {
-                    ratio: 10_000,
-                    min_equity: 0,
-                },
-            )
-            .unwrap();
+            let w = witness(&f, i, AT_PAR).unwrap();
             assert!(satisfied(w.assignment), "account index {i}");
         }
     }
@@ -312,10 +284,7 @@ fn attack_liquidatable_or_underwater_account() {
         .find(|(i, _)| risk_of(&f, *i).liquidatable)
         .unwrap();
     // Ratio 0 still claims TV ≥ 0; a liquidatable account fails R = 1.
-    let claim = AttestationClaim {
-        ratio: 10_000,
-        min_equity: 0,
-    };
+    let claim = AT_PAR;
     assert!(witness(&f, i, claim).is_err());
     let (_, mut a) = honest();
     let other = &f.snapshot.accounts()[i];
@@ -427,15 +396,7 @@ fn attack_values_out_of_range() {
 fn attack_another_epochs_commitment() {
     let (_, a) = honest();
     let other = fixture(78);
-    let w = witness(
-        &other,
-        5,
-        AttestationClaim {
-            ratio: 10_000,
-            min_equity: 0,
-        },
-    )
-    .unwrap();
+    let w = witness(&other, 5, AT_PAR).unwrap();
     // The account of epoch 77 against epoch 78's tree root and commitment.
     let mut b = a.clone();
     b.tree_root = w.assignment.tree_root;
@@ -448,7 +409,7 @@ fn attack_another_epochs_commitment() {
     assert!(!satisfied(b));
     // Prices of epoch 78 (a different params hash) under epoch 77's x.
     let mut b = a;
-    b.epoch = Fr::from(78u64);
+    b.params.epoch = Fr::from(78u64);
     assert!(!satisfied(b));
 }
 

@@ -1,15 +1,17 @@
 //! The witness of the attestation circuit: built natively from one account's
 //! inclusion data, refusing false claims and accounts that do not open to the roots.
 
-use crate::hash::{Bn254Poseidon, FieldHasher};
+use crate::assignment::ParamsAssignment;
+use crate::hash::Bn254Poseidon;
 use crate::model::{Account, EpochParams};
 use crate::native::attestation::{
     AttestationClaim, AttestationError, attestation_public_input, attestation_tree_root,
     chain_roots, roots_tree_path,
 };
-use crate::native::commit::{BatchSize, PathStep, leaf, leaf_words, params_hash, root_from_path};
+use crate::native::commit::{
+    BatchSize, PathStep, lane, leaf, leaf_words, params_hash, root_from_path,
+};
 use crate::native::risk::{Scales, account_risk};
-use crate::r1cs::assignment::fr_from_i256;
 use crate::shape::AttestationShape;
 use crate::witness::ParamsWitness;
 use ark_bn254::Fr;
@@ -22,12 +24,7 @@ pub(crate) struct AttestationAssignment {
     pub(crate) public_input: Fr,
     pub(crate) accounts_commitment: Fr,
     pub(crate) tree_root: Fr,
-    pub(crate) epoch: Fr,
-    pub(crate) quote_scale: Fr,
-    pub(crate) reserves: Fr,
-    pub(crate) insurance_fund: Fr,
-    pub(crate) unit_value: Vec<Fr>,
-    pub(crate) unit_requirement: Vec<Fr>,
+    pub(crate) params: ParamsAssignment<Fr>,
     /// `r`; only values below `2^32` can be assigned to its bits.
     pub(crate) ratio: U256,
     /// `X`; only values below `2^128` can be assigned to its bits.
@@ -122,7 +119,6 @@ impl AttestationWitness {
         path.extend(roots_tree_path::<H>(batch_size, batch_roots, batch)?);
         let tree_root = attestation_tree_root::<H>(batch_size, batch_roots)?;
         let accounts_commitment = chain_roots::<H>(params.epoch(), batch_roots);
-        let p = ParamsWitness::new(params);
         let public_input = attestation_public_input::<H>(
             accounts_commitment,
             tree_root,
@@ -130,27 +126,18 @@ impl AttestationWitness {
             &claim,
             context,
         );
-        let lane = |v: i64| U256::from(crate::native::commit::lane(v));
+        let lane_of = |v: i64| U256::from(lane(v));
         let assignment = AttestationAssignment {
             public_input,
             accounts_commitment,
             tree_root,
-            epoch: H::from_u64(p.epoch),
-            quote_scale: fr_from_i256(p.quote_scale),
-            reserves: fr_from_i256(p.reserves),
-            insurance_fund: fr_from_i256(p.insurance_fund),
-            unit_value: p.unit_value.iter().map(|v| fr_from_i256(*v)).collect(),
-            unit_requirement: p
-                .unit_requirement
-                .iter()
-                .map(|v| fr_from_i256(*v))
-                .collect(),
+            params: ParamsAssignment::from_witness::<H>(&ParamsWitness::new(params)),
             ratio: U256::from(claim.ratio),
             min_equity: U256::from(claim.min_equity),
             context,
             id: U256::from(id),
-            balance_lane: lane(account.quote_balance().get()),
-            size_lanes: account.sizes().iter().map(|s| lane(s.get())).collect(),
+            balance_lane: lane_of(account.quote_balance().get()),
+            size_lanes: account.sizes().iter().map(|s| lane_of(s.get())).collect(),
             salt,
             path,
         };
