@@ -6,9 +6,10 @@
 //! Constraints at `M` markets: `64·(M + 1)` for the signed lanes' bits and `M + 1`
 //! for `lane ≠ 0` ([`SignedLanes::alloc`]); `3M + 1` products for `TV` and `MR'`
 //! ([`SignedLanes::margin`]); the leaf's Poseidon hashes ([`SignedLanes::leaf`]: 321
-//! at `M = 8`).
+//! at `M = 8`). Each block is named (see [`super::names`]).
 
 use super::bits::{alloc_bits_le, enforce_nonzero, pow2};
+use super::names::indexed;
 use super::params::ParamVars;
 use super::poseidon::absorb;
 use crate::bounds::LANE_OFFSET;
@@ -20,6 +21,7 @@ use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use ark_relations::ns;
 use ethnum::U256;
 
 /// Bits of a lane (and of the batch circuit's id-gap range check).
@@ -40,12 +42,17 @@ pub(crate) fn alloc_lane(
     )
 }
 
-/// A signed lane `v + 2^63`, 64 bits and not 0, so that `|v| < 2^63`.
+/// A signed lane `v + 2^63`, 64 bits (`.range`) and not 0 (`.nonzero`), so that
+/// `|v| < 2^63`.
 fn signed_lane(
     cs: &ConstraintSystemRef<Fr>,
     value: Option<U256>,
 ) -> Result<(Vec<Boolean<Fr>>, FpVar<Fr>), SynthesisError> {
-    let (bits, lane) = alloc_lane(cs, value)?;
+    let (bits, lane) = {
+        let _ns = ns!(cs, "range");
+        alloc_lane(cs, value)?
+    };
+    let _ns = ns!(cs, "nonzero");
     enforce_nonzero(cs.clone(), &lane)?;
     Ok((bits, lane))
 }
@@ -62,17 +69,21 @@ pub(crate) struct SignedLanes {
 }
 
 impl SignedLanes {
-    /// Allocates the balance lane and the size lanes from their raw values (`None`
-    /// in setup mode).
+    /// Allocates the balance lane (namespace `lane.balance`) and the size lanes
+    /// (`lane.size[m]`) from their raw values (`None` in setup mode).
     pub(crate) fn alloc(
         cs: &ConstraintSystemRef<Fr>,
         values: Option<(U256, &[U256])>,
         markets: usize,
     ) -> Result<Self, SynthesisError> {
-        let (_, balance) = signed_lane(cs, values.map(|(balance, _)| balance))?;
+        let (_, balance) = {
+            let _ns = ns!(cs, "lane.balance");
+            signed_lane(cs, values.map(|(balance, _)| balance))?
+        };
         let mut lanes = Vec::with_capacity(markets);
         let mut size_signs = Vec::with_capacity(markets);
         for m in 0..markets {
+            let _ns = indexed(cs, "lane.size", m);
             let (bits, lane) = signed_lane(cs, values.map(|(_, sizes)| sizes[m]))?;
             size_signs.push(bits[63].clone());
             lanes.push(lane);
@@ -85,27 +96,38 @@ impl SignedLanes {
     }
 
     /// `TV = balance·f_q + Σ size_m·uv_m` and `MR' = Σ |size_m|·ur_m` in common
-    /// units (`docs/SPEC.md` §2.2): `3M + 1` products, with
-    /// `|size_m| = (2·s_m − 1)·size_m` (`s_m` the sign bit).
+    /// units (`docs/SPEC.md` §2.2): `3M + 1` products, named `tv` (`TV`'s products),
+    /// `mr.abs` (`|size_m| = (2·s_m − 1)·size_m`, `s_m` the sign bit) and `mr`.
     pub(crate) fn margin(
         &self,
+        cs: &ConstraintSystemRef<Fr>,
         params: &ParamVars,
     ) -> Result<(FpVar<Fr>, FpVar<Fr>), SynthesisError> {
         let offset = FpVar::constant(Fr::from(LANE_OFFSET));
         let balance = &self.balance - &offset;
-        let mut tv = &balance * &params.quote_scale;
+        let mut tv = {
+            let _ns = ns!(cs, "tv");
+            &balance * &params.quote_scale
+        };
         let mut requirement = FpVar::zero();
         for (m, lane) in self.sizes.iter().enumerate() {
             let size = lane - &offset;
-            tv += &size * &params.unit_value[m];
+            {
+                let _ns = ns!(cs, "tv");
+                tv += &size * &params.unit_value[m];
+            }
             let sign = FpVar::from(self.size_signs[m].clone()).double()? - Fr::ONE;
-            let magnitude = &sign * &size;
+            let magnitude = {
+                let _ns = ns!(cs, "mr.abs");
+                &sign * &size
+            };
+            let _ns = ns!(cs, "mr");
             requirement += &magnitude * &params.unit_requirement[m];
         }
         Ok((tv, requirement))
     }
 
-    /// The leaf `absorb(salt, words)` (`docs/SPEC.md` §5.2): the lanes
+    /// The leaf `absorb(salt, words)` (`docs/SPEC.md` §5.2), named `leaf`: the lanes
     /// `id, balance, size_0, …` packed three to a word, with the padding flag at bit
     /// 192 of word 0 when `padding` is given (the batch circuit's slots; an
     /// attestation opens a real account). `salt` is `None` in setup mode.
@@ -116,6 +138,7 @@ impl SignedLanes {
         padding: Option<&FpVar<Fr>>,
         salt: Option<Fr>,
     ) -> Result<FpVar<Fr>, SynthesisError> {
+        let _ns = ns!(cs, "leaf");
         let mut lanes = Vec::with_capacity(self.sizes.len() + 2);
         lanes.push(id);
         lanes.push(self.balance);

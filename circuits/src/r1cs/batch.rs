@@ -22,11 +22,12 @@
 //! plus a fixed cost per batch (parameters hash, state commitments, solvency
 //! comparisons, public input), reported in `docs/PERFORMANCE.md`. The per-account
 //! lanes, `TV`, `MR'` and leaf are shared with the attestation circuit
-//! (`r1cs/account.rs`).
+//! (`r1cs/account.rs`); every block of constraints is named ([`super::names`]).
 
 use super::account::{LANE_BITS, SignedLanes};
 use super::assignment::{BatchAssignment, StateAssignment};
 use super::bits::{enforce_range, is_negative, pow2};
+use super::names::indexed;
 use super::params::ParamVars;
 use super::poseidon::{poseidon, tag_const};
 use crate::bounds::{BPS_DENOMINATOR, LANE_OFFSET};
@@ -42,6 +43,7 @@ use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use ark_relations::ns;
 
 /// The batch circuit. [`BatchCircuit::blank`] (no witness) is used for key
 /// generation; [`BatchCircuit::new`] for proving.
@@ -155,7 +157,10 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         // Batch index and count; the last batch opens the final state (SPEC §6.3).
         let batch = witness(&|a| a.batch)?;
         let batch_count = witness(&|a| a.batch_count)?;
-        let is_last = (&batch_count - &batch - Fr::ONE).is_zero()?;
+        let is_last = {
+            let _ns = ns!(cs, "batch.is_last");
+            (&batch_count - &batch - Fr::ONE).is_zero()?
+        };
         let is_last_fp = FpVar::from(is_last.clone());
 
         // Published outputs, bound through O (SPEC §6.4).
@@ -163,25 +168,33 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         let challenge = witness(&|a| a.challenge)?;
         let target_product = witness(&|a| a.liquidation_product)?;
         let published_bad_debt = witness(&|a| a.bad_debt)?;
-        let published_solvent = flag(&|a| a.solvent)?;
-        let published_covered = flag(&|a| a.insurance_covered)?;
-        let outputs_hash = poseidon(
-            cs.clone(),
-            &[
-                tag_const(tags::OUTPUTS),
-                accounts_commitment.clone(),
-                challenge.clone(),
-                target_product.clone(),
-                published_bad_debt.clone(),
-                FpVar::from(published_solvent.clone()),
-                FpVar::from(published_covered.clone()),
-            ],
-        )?;
+        let (published_solvent, published_covered) = {
+            let _ns = ns!(cs, "outputs.flags");
+            (flag(&|a| a.solvent)?, flag(&|a| a.insurance_covered)?)
+        };
+        let outputs_hash = {
+            let _ns = ns!(cs, "outputs.hash");
+            poseidon(
+                cs.clone(),
+                &[
+                    tag_const(tags::OUTPUTS),
+                    accounts_commitment.clone(),
+                    challenge.clone(),
+                    target_product.clone(),
+                    published_bad_debt.clone(),
+                    FpVar::from(published_solvent.clone()),
+                    FpVar::from(published_covered.clone()),
+                ],
+            )?
+        };
 
         // Open C_{b−1} (SPEC §6.2).
         let state_in = StateVars::alloc(&cs, a.map(|a| &a.state_in))?;
         let blind_in = witness(&|a| a.blind_in)?;
-        let commitment_in = state_in.commit(&cs, &blind_in)?;
+        let commitment_in = {
+            let _ns = ns!(cs, "chain.state_in");
+            state_in.commit(&cs, &blind_in)?
+        };
 
         let mut next_id = state_in.next_id.clone();
         let mut total_liabilities = state_in.total_liabilities.clone();
@@ -193,14 +206,20 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         let mut leaves = Vec::with_capacity(shape.batch_size().get());
         let mut previous_pad = Boolean::FALSE;
         for j in 0..shape.batch_size().get() {
+            let _account = indexed(&cs, "account", j);
             let slot = a.map(|a| &a.slots[j]);
             // SPEC §6.1: padding only in the last batch, and never before a real slot.
-            let pad = Boolean::new_witness(cs.clone(), || slot.map(|s| s.pad).ok_or(missing()))?;
-            let pad_fp = FpVar::from(pad.clone());
-            let real = FpVar::one() - &pad_fp;
-            pad_fp.mul_equals(&(FpVar::one() - &is_last_fp), &FpVar::zero())?;
-            FpVar::from(previous_pad.clone()).mul_equals(&real, &FpVar::zero())?;
-            previous_pad = pad;
+            let (pad_fp, real) = {
+                let _ns = ns!(cs, "padding.order");
+                let pad =
+                    Boolean::new_witness(cs.clone(), || slot.map(|s| s.pad).ok_or(missing()))?;
+                let pad_fp = FpVar::from(pad.clone());
+                let real = FpVar::one() - &pad_fp;
+                pad_fp.mul_equals(&(FpVar::one() - &is_last_fp), &FpVar::zero())?;
+                FpVar::from(previous_pad.clone()).mul_equals(&real, &FpVar::zero())?;
+                previous_pad = pad;
+                (pad_fp, real)
+            };
 
             // SPEC §5.2: lanes. Each signed lane is 64 bits and not 0 (|v| < 2^63).
             let id = FpVar::new_witness(cs.clone(), || slot.map(|s| s.id).ok_or(missing()))?;
@@ -210,31 +229,49 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
                 markets,
             )?;
             // SPEC §6.1: a padding slot holds nothing: id 0, balance 0, sizes 0.
-            pad_fp.mul_equals(&id, &FpVar::zero())?;
-            pad_fp.mul_equals(&(&lanes.balance - &offset), &FpVar::zero())?;
-            for lane in &lanes.sizes {
-                pad_fp.mul_equals(&(lane - &offset), &FpVar::zero())?;
+            {
+                let _ns = ns!(cs, "padding.empty");
+                pad_fp.mul_equals(&id, &FpVar::zero())?;
+                pad_fp.mul_equals(&(&lanes.balance - &offset), &FpVar::zero())?;
+                for lane in &lanes.sizes {
+                    pad_fp.mul_equals(&(lane - &offset), &FpVar::zero())?;
+                }
             }
 
             // SPEC §6.3 (2): real ids strictly increase: id − next_id ∈ [0, 2^64).
-            let gap = &real * (&id - &next_id);
-            enforce_range(cs.clone(), &gap, LANE_BITS)?;
-            next_id = &next_id + &real * (&id + Fr::ONE - &next_id);
+            {
+                let _ns = ns!(cs, "id.order");
+                let gap = &real * (&id - &next_id);
+                enforce_range(cs.clone(), &gap, LANE_BITS)?;
+                next_id = &next_id + &real * (&id + Fr::ONE - &next_id);
+            }
 
             // SPEC §2.2: TV = balance·f_q + Σ size_m·uv_m, MR' = Σ |size_m|·ur_m.
-            let (tv, requirement) = lanes.margin(&params)?;
-            let negative = is_negative(cs.clone(), &tv, shape.tv_bits() as usize)?;
+            let (tv, requirement) = lanes.margin(&cs, &params)?;
+            let negative = {
+                let _ns = ns!(cs, "tv.sign");
+                is_negative(cs.clone(), &tv, shape.tv_bits() as usize)?
+            };
             let slack = &tv * bps - &requirement;
-            let liquidatable = is_negative(cs.clone(), &slack, shape.slack_bits() as usize)?;
+            let liquidatable = {
+                let _ns = ns!(cs, "slack.sign");
+                is_negative(cs.clone(), &slack, shape.slack_bits() as usize)?
+            };
 
             // SPEC §2.2: liability max(TV, 0), bad debt max(−TV, 0).
-            let liability = &tv * (FpVar::one() - FpVar::from(negative));
-            total_liabilities += &liability;
-            bad_debt += &liability - &tv;
+            {
+                let _ns = ns!(cs, "liability");
+                let liability = &tv * (FpVar::one() - FpVar::from(negative));
+                total_liabilities += &liability;
+                bad_debt += &liability - &tv;
+            }
 
             // SPEC §6.2: P ← P · (z − id) for a liquidatable account.
-            let factor = FpVar::from(liquidatable) * (&challenge - &id - Fr::ONE);
-            product = &product * (factor + Fr::ONE);
+            {
+                let _ns = ns!(cs, "liquidation");
+                let factor = FpVar::from(liquidatable) * (&challenge - &id - Fr::ONE);
+                product = &product * (factor + Fr::ONE);
+            }
 
             // SPEC §5.2: words of three lanes, the padding flag at bit 192 of word 0.
             leaves.push(lanes.leaf(&cs, id, Some(&pad_fp), slot.map(|s| s.salt))?);
@@ -242,16 +279,25 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
 
         // SPEC §5.3: the batch root; §5.4: the accounts chain.
         let mut level = leaves;
-        while level.len() > 1 {
-            level = level
-                .chunks(TREE_ARITY)
-                .map(|c| poseidon(cs.clone(), c))
-                .collect::<Result<_, _>>()?;
+        {
+            let _ns = ns!(cs, "tree");
+            while level.len() > 1 {
+                level = level
+                    .chunks(TREE_ARITY)
+                    .map(|c| poseidon(cs.clone(), c))
+                    .collect::<Result<_, _>>()?;
+            }
         }
-        let accounts = poseidon(cs.clone(), &[state_in.accounts.clone(), level[0].clone()])?;
+        let accounts = {
+            let _ns = ns!(cs, "chain.accounts");
+            poseidon(cs.clone(), &[state_in.accounts.clone(), level[0].clone()])?
+        };
 
         // SPEC §6.3 (2): every id below 2^64, since ids increase: next_id ≤ 2^64.
-        enforce_range(cs.clone(), &(FpVar::constant(pow2(64)) - &next_id), 65)?;
+        {
+            let _ns = ns!(cs, "id.bound");
+            enforce_range(cs.clone(), &(FpVar::constant(pow2(64)) - &next_id), 65)?;
+        }
 
         let state_out = StateVars {
             next_id,
@@ -261,27 +307,40 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
             accounts,
         };
         let blind_out = witness(&|a| a.blind_out)?;
-        let commitment_out = state_out.commit(&cs, &blind_out)?;
+        let commitment_out = {
+            let _ns = ns!(cs, "chain.state_out");
+            state_out.commit(&cs, &blind_out)?
+        };
 
         // SPEC §6.3: the last batch opens the final state into the outputs.
         let at_least = |funds: &FpVar<Fr>, owed: &FpVar<Fr>| {
             is_negative(cs.clone(), &(funds - owed), shape.solvency_bits() as usize).map(|n| !n)
         };
-        let solvent = at_least(&params.reserves, &state_out.total_liabilities)?;
-        let covered = at_least(&params.insurance_fund, &state_out.bad_debt)?;
-        state_out
-            .accounts
-            .conditional_enforce_equal(&accounts_commitment, &is_last)?;
-        state_out
-            .bad_debt
-            .conditional_enforce_equal(&published_bad_debt, &is_last)?;
-        state_out
-            .liquidation_product
-            .conditional_enforce_equal(&target_product, &is_last)?;
-        solvent.conditional_enforce_equal(&published_solvent, &is_last)?;
-        covered.conditional_enforce_equal(&published_covered, &is_last)?;
+        let solvent = {
+            let _ns = ns!(cs, "solvency.reserves");
+            at_least(&params.reserves, &state_out.total_liabilities)?
+        };
+        let covered = {
+            let _ns = ns!(cs, "solvency.insurance");
+            at_least(&params.insurance_fund, &state_out.bad_debt)?
+        };
+        {
+            let _ns = ns!(cs, "outputs.open");
+            state_out
+                .accounts
+                .conditional_enforce_equal(&accounts_commitment, &is_last)?;
+            state_out
+                .bad_debt
+                .conditional_enforce_equal(&published_bad_debt, &is_last)?;
+            state_out
+                .liquidation_product
+                .conditional_enforce_equal(&target_product, &is_last)?;
+            solvent.conditional_enforce_equal(&published_solvent, &is_last)?;
+            covered.conditional_enforce_equal(&published_covered, &is_last)?;
+        }
 
         // SPEC §6.4: x_b = H(TAG_BATCH, params_hash, b, K, C_{b−1}, C_b, O).
+        let _ns = ns!(cs, "public_input");
         let x = poseidon(
             cs.clone(),
             &[

@@ -5,7 +5,8 @@
 //! - `params.rs`, `account.rs`: the epoch parameters and one account (lanes, `TV`,
 //!   `MR'`, leaf), shared by both circuits;
 //! - [`batch`]: the batch circuit of `docs/SPEC.md` §6.3;
-//! - [`attestation`]: the margin attestation circuit (`docs/INCLUSION.md`).
+//! - [`attestation`]: the margin attestation circuit (`docs/INCLUSION.md`);
+//! - [`names`]: the names of the constraints (arkworks namespaces).
 
 mod account;
 mod assignment;
@@ -13,6 +14,7 @@ pub mod attestation;
 pub mod batch;
 pub mod bits;
 pub mod cost;
+pub mod names;
 mod params;
 pub mod poseidon;
 

@@ -12,6 +12,7 @@ use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use ark_relations::ns;
 
 /// The epoch parameters as circuit variables.
 pub(crate) struct ParamVars {
@@ -27,7 +28,8 @@ pub(crate) struct ParamVars {
 
 impl ParamVars {
     /// Allocates the parameters of `markets` markets (`values` is `None` in setup
-    /// mode) and hashes them (1,197 constraints at `M = 8`).
+    /// mode) and hashes them, in the namespace `params.hash` (1,197 constraints at
+    /// `M = 8`).
     pub(crate) fn alloc(
         cs: &ConstraintSystemRef<Fr>,
         values: Option<&ParamsAssignment<Fr>>,
@@ -53,6 +55,7 @@ impl ParamVars {
             unit_value.push(uv);
             unit_requirement.push(ur);
         }
+        let _ns = ns!(cs, "params.hash");
         let head = poseidon(
             cs.clone(),
             &[

@@ -9,6 +9,7 @@ use crate::native::attestation::{
 use crate::native::commit::{PathStep, TREE_ARITY};
 use crate::r1cs::account::{SignedLanes, alloc_lane};
 use crate::r1cs::bits::{alloc_bits_le, enforce_range};
+use crate::r1cs::names::indexed;
 use crate::r1cs::params::ParamVars;
 use crate::r1cs::poseidon::{poseidon, tag_const};
 use crate::shape::AttestationShape;
@@ -19,6 +20,7 @@ use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use ark_relations::ns;
 use ethnum::U256;
 
 /// The attestation circuit. [`AttestationCircuit::blank`] is for key generation.
@@ -79,6 +81,7 @@ fn path_level(
     step: Option<&PathStep<Fr>>,
 ) -> Result<FpVar<Fr>, SynthesisError> {
     let missing = || SynthesisError::AssignmentMissing;
+    let position = ns!(cs, "position");
     let selectors = (0..TREE_ARITY)
         .map(|j| {
             Boolean::new_witness(cs.clone(), || {
@@ -93,6 +96,8 @@ fn path_level(
         .iter()
         .fold(FpVar::zero(), |acc, s| acc + FpVar::from(s.clone()));
     one_hot.enforce_equal(&FpVar::one())?;
+    drop(position);
+    let select = ns!(cs, "select");
     let mut children = Vec::with_capacity(TREE_ARITY);
     let mut before = FpVar::zero();
     for (j, s) in selectors.iter().enumerate() {
@@ -108,6 +113,8 @@ fn path_level(
         children.push(child);
         before += &s;
     }
+    drop(select);
+    let _ns = ns!(cs, "node");
     poseidon(cs.clone(), &children)
 }
 
@@ -132,8 +139,14 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
             let value = value.map(|v| v & ((U256::ONE << bits) - 1));
             alloc_bits_le(cs.clone(), value, bits as usize, AllocationMode::Witness)
         };
-        let (_, ratio) = claim_bits(a.map(|a| a.ratio), RATIO_BITS)?;
-        let (_, min_equity) = claim_bits(a.map(|a| a.min_equity), MIN_EQUITY_BITS)?;
+        let (_, ratio) = {
+            let _ns = ns!(cs, "claim.ratio.range");
+            claim_bits(a.map(|a| a.ratio), RATIO_BITS)?
+        };
+        let (_, min_equity) = {
+            let _ns = ns!(cs, "claim.equity.range");
+            claim_bits(a.map(|a| a.min_equity), MIN_EQUITY_BITS)?
+        };
         let context = witness(&|a| a.context)?;
         let accounts_commitment = witness(&|a| a.accounts_commitment)?;
         let tree_root = witness(&|a| a.tree_root)?;
@@ -141,39 +154,58 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
         // SPEC §5.2: lanes, each 64 bits; signed lanes ≠ 0 (|v| < 2^63). Only the
         // low 64 bits of a raw lane can be assigned: a wider value changes the leaf.
         // SPEC §2.2: TV = balance·f_q + Σ size_m·uv_m, MR' = Σ |size_m|·ur_m.
-        let (_, id) = alloc_lane(&cs, a.map(|a| a.id))?;
+        let account = ns!(cs, "account");
+        let (_, id) = {
+            let _ns = ns!(cs, "id.range");
+            alloc_lane(&cs, a.map(|a| a.id))?
+        };
         let lanes =
             SignedLanes::alloc(&cs, a.map(|a| (a.balance_lane, &a.size_lanes[..])), markets)?;
-        let (tv, requirement) = lanes.margin(&params)?;
+        let (tv, requirement) = lanes.margin(&cs, &params)?;
+        drop(account);
 
         // The ratio claim: 10^4·10^4·TV − r·MR' ≥ 0. The slack lies in
         // (−2^n, 2^n) with n = ratio_slack_bits ≤ 252, so a negative slack is a field
         // element above r − 2^n > 2^n: no n-bit decomposition.
-        let scale = Fr::from(10u64.pow(RATIO_DECIMALS) * BPS_DENOMINATOR);
-        let ratio_slack = &tv * scale - &ratio * &requirement;
-        enforce_range(cs.clone(), &ratio_slack, shape.ratio_slack_bits() as usize)?;
+        {
+            let _ns = ns!(cs, "claim.ratio.slack");
+            let scale = Fr::from(10u64.pow(RATIO_DECIMALS) * BPS_DENOMINATOR);
+            let ratio_slack = &tv * scale - &ratio * &requirement;
+            enforce_range(cs.clone(), &ratio_slack, shape.ratio_slack_bits() as usize)?;
+        }
         // The equity claim: TV − X·f_q ≥ 0, the slack in (−2^188, tv_bound).
-        let equity_slack = &tv - &min_equity * &params.quote_scale;
-        enforce_range(
-            cs.clone(),
-            &equity_slack,
-            shape.equity_slack_bits() as usize,
-        )?;
+        {
+            let _ns = ns!(cs, "claim.equity.slack");
+            let equity_slack = &tv - &min_equity * &params.quote_scale;
+            enforce_range(
+                cs.clone(),
+                &equity_slack,
+                shape.equity_slack_bits() as usize,
+            )?;
+        }
 
         // SPEC §5.2: the leaf of a real account (no padding flag).
-        let mut node = lanes.leaf(&cs, id, None, a.map(|a| a.salt))?;
+        let mut node = {
+            let _ns = ns!(cs, "account");
+            lanes.leaf(&cs, id, None, a.map(|a| a.salt))?
+        };
 
         // SPEC §5.3 and the roots tree: 11 levels up to T.
         for level in 0..ATTEST_DEPTH as usize {
+            let _ns = indexed(&cs, "path", level);
             let step = a
                 .map(|a| a.path.get(level))
                 .map(|s| s.ok_or(missing()))
                 .transpose()?;
             node = path_level(&cs, &node, step)?;
         }
-        node.enforce_equal(&tree_root)?;
+        {
+            let _ns = ns!(cs, "path.root");
+            node.enforce_equal(&tree_root)?;
+        }
 
         // x = H(TAG_ATTEST, a_K, T, params_hash, r, X, context).
+        let _ns = ns!(cs, "public_input");
         let x = poseidon(
             cs.clone(),
             &[

@@ -14,7 +14,8 @@
 //!
 //! # Constraints
 //!
-//! 7,835 at `M = 8` and 6,835 at `M = 2` (pinned by `tests::shape_is_pinned`):
+//! 7,835 at `M = 8` and 6,835 at `M = 2` (pinned by `tests::shape_is_pinned`; the
+//! names of the blocks are listed in [`crate::r1cs::names`]):
 //!
 //! | part | constraints at `M = 8` |
 //! | --- | --- |

@@ -15,6 +15,7 @@ use crate::native::commit::{
 };
 use crate::native::risk::{Scales, account_risk};
 use crate::r1cs::bits::pow2;
+use crate::r1cs::names::testing::{Probe, first_unsatisfied};
 use crate::secret::VenueSecret;
 use ark_bn254::Fr;
 use ark_ff::Zero;
@@ -247,6 +248,7 @@ fn attack_account_below_the_ratio() {
     let mut a = at.assignment;
     a.ratio = U256::from(best + 1);
     restamp(&mut a);
+    caught_at(&a, "claim.ratio.slack");
     assert!(!satisfied(a));
 }
 
@@ -270,6 +272,7 @@ fn attack_equity_below_the_minimum() {
     let mut a = at.assignment;
     a.min_equity = U256::from(best + 1);
     restamp(&mut a);
+    caught_at(&a, "claim.equity.slack");
     assert!(!satisfied(a));
 }
 
@@ -317,6 +320,7 @@ fn attack_wrong_path() {
     for level in [0usize, 1] {
         let mut b = a.clone();
         b.path[level].siblings.swap(0, 1);
+        caught_at(&b, "path.root");
         assert!(!satisfied(b), "level {level}");
     }
     // Another position: the node moved among its siblings.
@@ -326,6 +330,7 @@ fn attack_wrong_path() {
     // A position that is not one-hot cannot even be expressed: 8 is no slot.
     let mut b = a.clone();
     b.path[1].position = 8;
+    caught_at(&b, "path[1].position");
     assert!(!satisfied(b));
 }
 
@@ -375,6 +380,7 @@ fn attack_values_out_of_range() {
     let mut b = a.clone();
     b.size_lanes[0] = U256::ZERO;
     reroot(&mut b);
+    caught_at(&b, "account.lane.size[0].nonzero");
     assert!(!satisfied(b), "size −2^63");
     // A negative balance wrapped around the field.
     let mut b = a.clone();
@@ -418,8 +424,69 @@ fn attack_wrong_public_input_or_context() {
     let (_, a) = honest();
     let mut b = a.clone();
     b.public_input += Fr::from(1u64);
+    caught_at(&b, "public_input");
     assert!(!satisfied(b));
     let mut b = a;
     b.context = Fr::from(43u64);
+    caught_at(&b, "public_input");
     assert!(!satisfied(b), "another counterparty's context");
+}
+
+// ---------------------------------------------------------------------------
+// The names of the constraints (`crate::r1cs::names`).
+// ---------------------------------------------------------------------------
+
+/// The names of the attestation circuit at `M = 2` before its path, in order.
+const BEFORE_PATH: [&str; 16] = [
+    "params.hash",
+    "claim.ratio.range",
+    "claim.equity.range",
+    "account.id.range",
+    "account.lane.balance.range",
+    "account.lane.balance.nonzero",
+    "account.lane.size[0].range",
+    "account.lane.size[0].nonzero",
+    "account.lane.size[1].range",
+    "account.lane.size[1].nonzero",
+    "account.tv",
+    "account.mr.abs",
+    "account.mr",
+    "claim.ratio.slack",
+    "claim.equity.slack",
+    "account.leaf",
+];
+
+/// Every name of the attestation circuit at `M = 2`, in the order of synthesis.
+fn attestation_names() -> Vec<String> {
+    let levels = (0..ATTEST_DEPTH)
+        .flat_map(|l| ["position", "select", "node"].map(|n| format!("path[{l}].{n}")));
+    let end = ["path.root", "public_input"];
+    BEFORE_PATH
+        .iter()
+        .map(ToString::to_string)
+        .chain(levels)
+        .chain(end.map(String::from))
+        .collect()
+}
+
+/// Checks that the first constraint `a` leaves unsatisfied is one of block `name`.
+fn caught_at(a: &AttestationAssignment, name: &str) {
+    let shape = AttestationShape::new(a.params.unit_value.len()).unwrap();
+    let circuit = AttestationCircuit::from_assignment(shape, a.clone());
+    assert_eq!(first_unsatisfied(circuit).as_deref(), Some(name));
+}
+
+#[test]
+fn every_constraint_is_named_and_a_tampered_witness_fails_at_its_name() {
+    let (_, a) = honest();
+    let shape = AttestationShape::new(2).unwrap();
+    assert_eq!(
+        first_unsatisfied(AttestationCircuit::from_assignment(shape, a.clone())),
+        None
+    );
+    let probe = Probe::new(AttestationCircuit::from_assignment(shape, a));
+    assert_eq!(probe.names(), attestation_names());
+    for name in attestation_names() {
+        assert_eq!(probe.tamper(&name).as_deref(), Some(name.as_str()));
+    }
 }
