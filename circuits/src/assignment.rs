@@ -9,7 +9,8 @@
 
 use crate::hash::FieldHasher;
 use crate::native::commit::{RunningState, lane};
-use crate::witness::BatchWitness;
+use crate::shape::{CircuitError, CircuitShape};
+use crate::witness::{BatchWitness, ParamsWitness};
 use ethnum::{I256, U256};
 
 /// Embeds a signed integer (`|v| < 2^252`) in `H`'s field.
@@ -19,6 +20,41 @@ pub(crate) fn field_from_i256<H: FieldHasher>(v: I256) -> H::F {
         H::from_u64(0) - magnitude
     } else {
         magnitude
+    }
+}
+
+/// Whether `x` read as a signed integer (`x` or `x − p`, whichever is smaller in
+/// magnitude) is non-negative: the inverse of [`field_from_i256`]'s sign.
+pub(crate) fn non_negative<H: FieldHasher>(x: H::F) -> bool {
+    let minus_one = H::from_u64(0) - H::from_u64(1);
+    let half = U256::from_le_bytes(H::to_le_bytes(&minus_one)) >> 1;
+    U256::from_le_bytes(H::to_le_bytes(&x)) <= half
+}
+
+/// The epoch parameters as field elements (`docs/SPEC.md` §5.5), as every circuit
+/// reads them.
+#[derive(Debug, Clone)]
+pub(crate) struct ParamsAssignment<F> {
+    pub(crate) epoch: F,
+    pub(crate) quote_scale: F,
+    pub(crate) reserves: F,
+    pub(crate) insurance_fund: F,
+    pub(crate) unit_value: Vec<F>,
+    pub(crate) unit_requirement: Vec<F>,
+}
+
+impl<F> ParamsAssignment<F> {
+    /// The parameters of `p` as `H` embeds them.
+    pub(crate) fn from_witness<H: FieldHasher<F = F>>(p: &ParamsWitness) -> Self {
+        let embed = |v: &[I256]| v.iter().map(|v| field_from_i256::<H>(*v)).collect();
+        Self {
+            epoch: H::from_u64(p.epoch),
+            quote_scale: field_from_i256::<H>(p.quote_scale),
+            reserves: field_from_i256::<H>(p.reserves),
+            insurance_fund: field_from_i256::<H>(p.insurance_fund),
+            unit_value: embed(&p.unit_value),
+            unit_requirement: embed(&p.unit_requirement),
+        }
     }
 }
 
@@ -64,12 +100,7 @@ pub(crate) struct BatchAssignment<F> {
     pub(crate) public_input: F,
     pub(crate) batch: F,
     pub(crate) batch_count: F,
-    pub(crate) epoch: F,
-    pub(crate) quote_scale: F,
-    pub(crate) reserves: F,
-    pub(crate) insurance_fund: F,
-    pub(crate) unit_value: Vec<F>,
-    pub(crate) unit_requirement: Vec<F>,
+    pub(crate) params: ParamsAssignment<F>,
     pub(crate) accounts_commitment: F,
     pub(crate) challenge: F,
     pub(crate) liquidation_product: F,
@@ -114,22 +145,7 @@ impl<F: Copy> BatchAssignment<F> {
             public_input: w.public_input,
             batch: H::from_u64(w.batch),
             batch_count: H::from_u64(w.batch_count),
-            epoch: H::from_u64(w.params.epoch),
-            quote_scale: field_from_i256::<H>(w.params.quote_scale),
-            reserves: field_from_i256::<H>(w.params.reserves),
-            insurance_fund: field_from_i256::<H>(w.params.insurance_fund),
-            unit_value: w
-                .params
-                .unit_value
-                .iter()
-                .map(|v| field_from_i256::<H>(*v))
-                .collect(),
-            unit_requirement: w
-                .params
-                .unit_requirement
-                .iter()
-                .map(|v| field_from_i256::<H>(*v))
-                .collect(),
+            params: ParamsAssignment::from_witness::<H>(&w.params),
             accounts_commitment: w.outputs.accounts_commitment,
             challenge: w.outputs.challenge,
             liquidation_product: w.outputs.liquidation_product,
@@ -142,23 +158,54 @@ impl<F: Copy> BatchAssignment<F> {
             slots,
         }
     }
+
+    /// Whether the assignment fits `shape`: `B` slots, `M` markets everywhere. Both
+    /// backends' batch circuits refuse any other.
+    pub(crate) fn check_shape(&self, shape: CircuitShape) -> Result<(), CircuitError> {
+        let markets = self.params.unit_value.len();
+        let fits = self.slots.len() == shape.batch_size().get()
+            && markets == shape.markets()
+            && self.params.unit_requirement.len() == markets
+            && self.slots.iter().all(|s| s.size_lanes.len() == markets);
+        if fits {
+            Ok(())
+        } else {
+            Err(CircuitError::ShapeMismatch {
+                shape: shape.id(),
+                got_slots: self.slots.len(),
+                got_markets: markets,
+            })
+        }
+    }
 }
 
 /// Test support: a native re-implementation of what the batch circuits compute from a
 /// *raw* assignment, shared by both backends' soundness catalogues.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::BatchAssignment;
+    use super::{BatchAssignment, ParamsAssignment, non_negative};
     use crate::hash::FieldHasher;
     use crate::native::commit::{TREE_ARITY, absorb_chain, tag, tags};
     use ethnum::U256;
 
-    /// Whether `x` read as a signed integer (`x` or `x − p`, whichever is smaller
-    /// in magnitude) is non-negative.
-    pub(crate) fn non_negative<H: FieldHasher>(x: H::F) -> bool {
-        let minus_one = H::from_u64(0) - H::from_u64(1);
-        let half = U256::from_le_bytes(H::to_le_bytes(&minus_one)) >> 1;
-        U256::from_le_bytes(H::to_le_bytes(&x)) <= half
+    /// `params_hash` over raw parameters, natively (`docs/SPEC.md` §5.5): what an
+    /// attacker consistent with them would publish.
+    pub(crate) fn params_hash<H: FieldHasher>(p: &ParamsAssignment<H::F>) -> H::F {
+        let head = H::hash(&[
+            tag::<H>(tags::PARAMS),
+            p.epoch,
+            H::from_u64(p.unit_value.len() as u64),
+            p.quote_scale,
+            p.reserves,
+            p.insurance_fund,
+        ]);
+        let per_market: Vec<H::F> = p
+            .unit_value
+            .iter()
+            .zip(&p.unit_requirement)
+            .flat_map(|(v, r)| [*v, *r])
+            .collect();
+        absorb_chain::<H>(head, &per_market)
     }
 
     /// How `restamp` treats the published outputs.
@@ -183,17 +230,17 @@ pub(crate) mod testing {
         let mut liquidated = Vec::new();
         for s in &a.slots {
             let balance = H::from_u256(s.balance_lane) - two63;
-            let mut tv = balance * a.quote_scale;
+            let mut tv = balance * a.params.quote_scale;
             let mut mr = H::from_u64(0);
             for (m, lane) in s.size_lanes.iter().enumerate() {
                 let size = H::from_u256(*lane) - two63;
-                tv = tv + size * a.unit_value[m];
+                tv = tv + size * a.params.unit_value[m];
                 let magnitude = if *lane >= U256::from(1u64 << 63) {
                     size
                 } else {
                     H::from_u64(0) - size
                 };
-                mr = mr + magnitude * a.unit_requirement[m];
+                mr = mr + magnitude * a.params.unit_requirement[m];
             }
             let liability = if !non_negative::<H>(tv) {
                 H::from_u64(0)
@@ -227,21 +274,7 @@ pub(crate) mod testing {
             leaves = leaves.chunks(TREE_ARITY).map(H::hash).collect();
         }
         let accounts = H::hash(&[a.state_in.accounts, leaves[0]]);
-        let head = H::hash(&[
-            tag::<H>(tags::PARAMS),
-            a.epoch,
-            H::from_u64(a.unit_value.len() as u64),
-            a.quote_scale,
-            a.reserves,
-            a.insurance_fund,
-        ]);
-        let per_market: Vec<H::F> = a
-            .unit_value
-            .iter()
-            .zip(&a.unit_requirement)
-            .flat_map(|(v, r)| [*v, *r])
-            .collect();
-        let params = absorb_chain::<H>(head, &per_market);
+        let params = params_hash::<H>(&a.params);
         if outputs == Outputs::Derived {
             let head = H::hash(&[
                 tag::<H>(tags::LIQUIDATIONS),
@@ -254,8 +287,8 @@ pub(crate) mod testing {
                 .iter()
                 .fold(H::from_u64(1), |acc, id| acc * (a.challenge - *id));
             a.bad_debt = d;
-            a.solvent = non_negative::<H>(a.reserves - l);
-            a.insurance_covered = non_negative::<H>(a.insurance_fund - d);
+            a.solvent = non_negative::<H>(a.params.reserves - l);
+            a.insurance_covered = non_negative::<H>(a.params.insurance_fund - d);
         }
         let p: H::F = a.state_in.liquidation_product
             * liquidated

@@ -1,10 +1,14 @@
-//! The shape of a batch circuit: batch size and market count, and the bit widths
-//! derived from them (`docs/SPEC.md` §3, §8).
+//! The shapes of the circuits and the bit widths derived from them (`docs/SPEC.md`
+//! §3, §8): [`CircuitShape`] (batch size and market count) for the batch circuits,
+//! [`AttestationShape`] (market count) for the attestation circuit.
 //!
-//! A proving key is made for one shape; its [`CircuitShape::id`] is stored with the
-//! keys, so loading keys of another shape is a clear error rather than a failed proof.
+//! A proving key is made for one shape; its id ([`CircuitShape::id`],
+//! [`AttestationShape::id`]) is stored with the keys, so loading keys of another shape
+//! is a clear error rather than a failed proof.
 
 use crate::bounds::{BPS_DENOMINATOR, MAX_ACCOUNTS, MAX_MARKETS, MAX_SCALE_EXPONENT, RESERVE_BITS};
+use crate::model::pow10;
+use crate::native::attestation::{MIN_EQUITY_BITS, RATIO_BITS, RATIO_DECIMALS};
 use crate::native::commit::{BatchSize, LayoutError};
 use ethnum::I256;
 use thiserror::Error;
@@ -24,6 +28,22 @@ pub enum ShapeError {
     Markets(usize),
 }
 
+/// Why a batch circuit (of either backend) could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CircuitError {
+    /// The witness was built for another shape.
+    #[error("witness of {got_slots} slots × {got_markets} markets does not fit shape {shape}")]
+    ShapeMismatch {
+        /// The circuit shape's id.
+        shape: String,
+        /// Slots in the witness.
+        got_slots: usize,
+        /// Markets in the witness.
+        got_markets: usize,
+    },
+}
+
 /// Batch size `B` and market count `M` of a batch circuit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CircuitShape {
@@ -37,16 +57,27 @@ fn bit_length(v: I256) -> u32 {
 
 /// `(2^63 − 1) · (2^64 − 1) · 10^18`: the largest `|size_m · uv_m|`.
 fn max_notional() -> I256 {
-    I256::from(i64::MAX) * I256::from(u64::MAX) * I256::from(10u64.pow(MAX_SCALE_EXPONENT))
+    I256::from(i64::MAX) * I256::from(u64::MAX) * pow10(MAX_SCALE_EXPONENT)
+}
+
+/// `|TV| ≤ (2^63 − 1)·10^18 + M·(2^63 − 1)·(2^64 − 1)·10^18` for `M` markets.
+fn tv_bound(markets: usize) -> I256 {
+    I256::from(i64::MAX) * pow10(MAX_SCALE_EXPONENT) + I256::from(markets as u64) * max_notional()
+}
+
+/// `1 ≤ M ≤ 64`.
+fn check_markets(markets: usize) -> Result<(), ShapeError> {
+    if markets == 0 || markets > MAX_MARKETS {
+        return Err(ShapeError::Markets(markets));
+    }
+    Ok(())
 }
 
 impl CircuitShape {
     /// Validates a shape.
     pub fn new(batch_size: u64, markets: usize) -> Result<Self, ShapeError> {
         let batch_size = BatchSize::new(batch_size)?;
-        if markets == 0 || markets > MAX_MARKETS {
-            return Err(ShapeError::Markets(markets));
-        }
+        check_markets(markets)?;
         Ok(Self {
             batch_size,
             markets,
@@ -70,8 +101,7 @@ impl CircuitShape {
     }
     /// The bound `|TV| ≤ (2^63 − 1)·10^18 + M·(2^63 − 1)·(2^64 − 1)·10^18`.
     pub fn tv_bound(&self) -> I256 {
-        I256::from(i64::MAX) * I256::from(10u64.pow(MAX_SCALE_EXPONENT))
-            + I256::from(self.markets as u64) * max_notional()
+        tv_bound(self.markets)
     }
     /// Bits of `|TV|`: `|TV| < 2^tv_bits` (190 for `M = 8`).
     pub fn tv_bits(&self) -> u32 {
@@ -88,12 +118,51 @@ impl CircuitShape {
     /// `K·B ≤ 2^32`) and `reserves·f_q < 2^128 · 10^18`.
     pub fn solvency_bits(&self) -> u32 {
         let totals = I256::from(MAX_ACCOUNTS) * self.tv_bound();
-        let reserves = (I256::ONE << RESERVE_BITS) * I256::from(10u64.pow(MAX_SCALE_EXPONENT));
+        let reserves = (I256::ONE << RESERVE_BITS) * pow10(MAX_SCALE_EXPONENT);
         bit_length(totals.max(reserves))
     }
     /// Words per leaf: `⌈(M + 2) / 3⌉`.
     pub fn leaf_words(&self) -> usize {
         (self.markets + 2).div_ceil(3)
+    }
+}
+
+/// The shape of an attestation circuit: the number of markets `M` (the tree depth is
+/// [`crate::native::attestation::ATTEST_DEPTH`] for every batch size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AttestationShape {
+    /// `M`, 1 to 64 (unchecked when built by the crate from validated parameters).
+    pub(crate) markets: usize,
+}
+
+impl AttestationShape {
+    /// Validates `1 ≤ M ≤ 64`.
+    pub fn new(markets: usize) -> Result<Self, ShapeError> {
+        check_markets(markets)?;
+        Ok(Self { markets })
+    }
+    /// `M`.
+    pub fn markets(&self) -> usize {
+        self.markets
+    }
+    /// A stable identifier, e.g. `backstop.attest.v1.M8`.
+    pub fn id(&self) -> String {
+        format!("backstop.attest.v1.M{}", self.markets)
+    }
+    /// Bits of the ratio slack `|10^8·TV − r·MR'|` (239 at `M = 64`), with `|TV|`
+    /// bounded as in the batch circuit ([`CircuitShape::tv_bound`]).
+    pub fn ratio_slack_bits(&self) -> u32 {
+        let tv = tv_bound(self.markets) * I256::from(10u64.pow(RATIO_DECIMALS) * BPS_DENOMINATOR);
+        let requirement = I256::from((1u64 << RATIO_BITS) - 1)
+            * I256::from(self.markets as u64)
+            * max_notional()
+            * I256::from(BPS_DENOMINATOR);
+        bit_length(tv + requirement)
+    }
+    /// Bits of the equity slack `TV − X·f_q ∈ (−2^188, tv_bound)`.
+    pub fn equity_slack_bits(&self) -> u32 {
+        let floor = (I256::ONE << MIN_EQUITY_BITS) * pow10(MAX_SCALE_EXPONENT);
+        bit_length(tv_bound(self.markets).max(floor))
     }
 }
 

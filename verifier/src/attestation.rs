@@ -14,11 +14,11 @@ use crate::artifacts::{decode_proof, decode_verifying_key, verifying_key_hash};
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, VerifyingKey, prepare_verifying_key};
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
-use backstop_circuits::native::commit::{BatchSize, params_hash};
-use backstop_circuits::r1cs::attestation::{
-    AttestationClaim, AttestationShape, attestation_public_input, attestation_tree_root,
-    chain_roots,
+use backstop_circuits::native::attestation::{
+    AttestationClaim, attestation_public_input, attestation_tree_root, chain_roots,
 };
+use backstop_circuits::native::commit::{BatchSize, params_hash};
+use backstop_circuits::shape::AttestationShape;
 use backstop_circuits::statement::{Backend, EpochStatement};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

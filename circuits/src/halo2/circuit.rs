@@ -6,13 +6,12 @@ use super::frame::{FrameChip, FrameConfig, InputValues, OutputValues, inputs};
 use super::layout::{MARGIN_COLUMNS, POSEIDON_CHIPS, RANGE_COLUMNS, RowCounter, smallest_k};
 use super::margin::{AccountInputs, MarginChip, MarginConfig, known};
 use super::poseidon::{self, Cell, PoseidonConfig, PoseidonPool};
-use super::range::{RangeCheckChip, RangeCheckConfig, pow2, words};
+use super::range::{RangeCheckChip, RangeCheckConfig, bit, pow2, words};
 use super::trace::BatchTrace;
 use crate::bounds::SIZE_BITS;
 use crate::hash::PastaPoseidon;
 use crate::native::commit::{TREE_ARITY, tag, tags};
-use crate::r1cs::CircuitError;
-use crate::shape::CircuitShape;
+use crate::shape::{CircuitError, CircuitShape};
 use crate::witness::BatchWitness;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
 use halo2_proofs::plonk::{
@@ -83,21 +82,7 @@ impl Halo2BatchCircuit {
         shape: CircuitShape,
         assignment: BatchAssignment,
     ) -> Result<Self, CircuitError> {
-        let markets = assignment.unit_value.len();
-        let ok = assignment.slots.len() == shape.batch_size().get()
-            && markets == shape.markets()
-            && assignment.unit_requirement.len() == markets
-            && assignment
-                .slots
-                .iter()
-                .all(|s| s.size_lanes.len() == markets);
-        if !ok {
-            return Err(CircuitError::ShapeMismatch {
-                shape: shape.id(),
-                got_slots: assignment.slots.len(),
-                got_markets: markets,
-            });
-        }
+        assignment.check_shape(shape)?;
         Ok(Self {
             shape,
             trace: Some(BatchTrace::new(shape, assignment)),
@@ -174,10 +159,6 @@ fn tag_value(name: &str) -> Fp {
     tag::<PastaPoseidon>(name)
 }
 
-fn bit(b: bool) -> Fp {
-    Fp::from(u64::from(b))
-}
-
 impl Circuit<Fp> for Halo2BatchCircuit {
     type Config = Halo2BatchConfig;
     type FloorPlanner = SimpleFloorPlanner;
@@ -243,10 +224,10 @@ impl Circuit<Fp> for Halo2BatchCircuit {
                 known(t, |t| bit(t.is_last)),
                 known(a, |a| bit(a.solvent)),
                 known(a, |a| bit(a.insurance_covered)),
-                known(a, |a| a.epoch),
-                known(a, |a| a.quote_scale),
-                known(a, |a| a.reserves),
-                known(a, |a| a.insurance_fund),
+                known(a, |a| a.params.epoch),
+                known(a, |a| a.params.quote_scale),
+                known(a, |a| a.params.reserves),
+                known(a, |a| a.params.insurance_fund),
                 known(a, |a| a.accounts_commitment),
                 known(a, |a| a.challenge),
                 known(a, |a| a.liquidation_product),
@@ -262,8 +243,8 @@ impl Circuit<Fp> for Halo2BatchCircuit {
             market_params: (0..markets)
                 .flat_map(|m| {
                     [
-                        known(a, |a| a.unit_value[m]),
-                        known(a, |a| a.unit_requirement[m]),
+                        known(a, |a| a.params.unit_value[m]),
+                        known(a, |a| a.params.unit_requirement[m]),
                     ]
                 })
                 .collect(),

@@ -82,7 +82,7 @@
 
 use super::layout::{MARGIN_COLUMNS, grid, grid_rows, query_grid};
 use super::poseidon::Cell;
-use super::range::pow2;
+use super::range::{bit, pow2};
 use super::trace::{AccountTrace, lane_shift};
 use crate::bounds::BPS_DENOMINATOR;
 use crate::native::commit::PADDING_FLAG_BIT;
@@ -423,10 +423,6 @@ pub struct AccountCells {
 /// A known value, or unknown without a witness.
 pub(crate) fn known<T>(t: Option<&T>, f: impl FnOnce(&T) -> Fp) -> Value<Fp> {
     t.map_or_else(Value::unknown, |t| Value::known(f(t)))
-}
-
-fn bit(b: bool) -> Fp {
-    Fp::from(u64::from(b))
 }
 
 /// The margin chip.

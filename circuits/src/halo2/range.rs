@@ -287,3 +287,8 @@ impl RangeCheckChip {
 pub(crate) fn pow2(bits: usize) -> Fp {
     Fp::from(2).pow_vartime([bits as u64])
 }
+
+/// A bit as a field element.
+pub(crate) fn bit(b: bool) -> Fp {
+    Fp::from(u64::from(b))
+}

@@ -708,15 +708,15 @@ fn attack_wrong_price_or_margin_rate() {
     // the final state evaluated with the wrong ones no longer opens into the
     // published outputs either (one account's bad debt moves by its size).
     let mut a = honest(&w, 0);
-    a.unit_value[0] += Fp::from(1u64);
+    a.params.unit_value[0] += Fp::from(1u64);
     let mut expected: Vec<Failure> = instance_mismatch().into_iter().collect();
     expected.push(gate("batch outputs", "bad debt"));
     assert_fails(shape, a, &expected);
     let mut a = honest(&w, 0);
-    a.unit_requirement[1] -= Fp::from(1u64);
+    a.params.unit_requirement[1] -= Fp::from(1u64);
     assert_instance_mismatch(shape, a);
     let mut a = honest(&w, 0);
-    a.quote_scale = Fp::from(10u64);
+    a.params.quote_scale = Fp::from(10u64);
     let mut expected: Vec<Failure> = instance_mismatch().into_iter().collect();
     expected.push(gate("batch outputs", "bad debt"));
     expected.push(gate("batch outputs", "liquidation product"));

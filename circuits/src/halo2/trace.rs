@@ -6,7 +6,8 @@
 //! trace that violates some constraint, which is how the soundness tests observe it.
 
 use super::assignment::BatchAssignment;
-use super::range::pow2;
+use super::range::{bit, pow2};
+use crate::assignment::non_negative;
 use crate::bounds::{BPS_DENOMINATOR, LANE_OFFSET};
 use crate::hash::{FieldHasher, PastaPoseidon};
 use crate::native::commit::PADDING_FLAG_BIT;
@@ -19,17 +20,6 @@ use pasta_curves::pallas::Base as Fp;
 /// [`super::range`], "symmetric variant").
 pub(crate) fn lane_shift() -> Fp {
     Fp::from(LANE_OFFSET - 1)
-}
-
-/// Whether `x` read as a signed integer (`x` or `x − p`, whichever is smaller in
-/// magnitude) is non-negative.
-pub(crate) fn non_negative(x: Fp) -> bool {
-    let half = U256::from_le_bytes((-Fp::ONE).to_repr()) >> 1;
-    U256::from_le_bytes(x.to_repr()) <= half
-}
-
-fn bit(b: bool) -> Fp {
-    Fp::from(u64::from(b))
 }
 
 /// One signed lane (balance or size) of an account.
@@ -86,8 +76,8 @@ impl BatchTrace {
     /// Whether every length matches `shape` (synthesis indexes the trace by it).
     pub(crate) fn fits(&self, shape: CircuitShape) -> bool {
         let markets = shape.markets();
-        self.a.unit_value.len() == markets
-            && self.a.unit_requirement.len() == markets
+        self.a.params.unit_value.len() == markets
+            && self.a.params.unit_requirement.len() == markets
             && self.accounts.len() == shape.batch_size().get()
             && self
                 .accounts
@@ -109,11 +99,11 @@ impl BatchTrace {
         let mut accounts = Vec::with_capacity(a.slots.len());
         for slot in &a.slots {
             let raw: Vec<(U256, Fp, Fp)> =
-                core::iter::once((slot.balance_lane, a.quote_scale, Fp::ZERO))
+                core::iter::once((slot.balance_lane, a.params.quote_scale, Fp::ZERO))
                     .chain(
                         slot.size_lanes
                             .iter()
-                            .zip(a.unit_value.iter().zip(&a.unit_requirement))
+                            .zip(a.params.unit_value.iter().zip(&a.params.unit_requirement))
                             .map(|(l, (uv, ur))| (*l, *uv, *ur)),
                     )
                     .collect();
@@ -149,9 +139,9 @@ impl BatchTrace {
                 words[0] += pow2(PADDING_FLAG_BIT as usize);
             }
             let real = bit(!slot.pad);
-            let tv_sign = non_negative(tv);
+            let tv_sign = non_negative::<PastaPoseidon>(tv);
             let slack = tv * bps - mr;
-            let slack_sign = non_negative(slack);
+            let slack_sign = non_negative::<PastaPoseidon>(slack);
             let liability = tv * bit(tv_sign);
             let next_id_out = next_id + real * (slot.id + Fp::ONE - next_id);
             let factor = bit(!slack_sign) * (a.challenge - slot.id - Fp::ONE);
@@ -178,9 +168,12 @@ impl BatchTrace {
             accounts.push(t);
         }
         let t = a.batch_count - a.batch - Fp::ONE;
-        let solvency = a.reserves - liabilities;
-        let insurance = a.insurance_fund - bad_debt;
-        let (solvent_sign, covered_sign) = (non_negative(solvency), non_negative(insurance));
+        let solvency = a.params.reserves - liabilities;
+        let insurance = a.params.insurance_fund - bad_debt;
+        let (solvent_sign, covered_sign) = (
+            non_negative::<PastaPoseidon>(solvency),
+            non_negative::<PastaPoseidon>(insurance),
+        );
         Self {
             last_inverse: Option::from(t.invert()).unwrap_or(Fp::ZERO),
             is_last: t.is_zero_vartime(),

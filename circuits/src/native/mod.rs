@@ -4,7 +4,10 @@
 //!   liability and bad debt; per-epoch aggregates (`docs/SPEC.md` §2).
 //! - [`commit`]: salts, leaves, batch roots, the accounts commitment and the chained
 //!   running state (`docs/SPEC.md` §5–§6).
+//! - [`attestation`]: margin attestation claims, the roots tree over the batch
+//!   roots and the attestation public input (`docs/INCLUSION.md`).
 
+pub mod attestation;
 pub mod commit;
 pub mod risk;
 

@@ -4,17 +4,11 @@ use crate::hash::Bn254Poseidon;
 use crate::native::commit::RunningState;
 use crate::witness::BatchWitness;
 use ark_bn254::Fr;
-use ethnum::I256;
 
 #[cfg(test)]
 pub(crate) type SlotAssignment = crate::assignment::SlotAssignment<Fr>;
 pub(crate) type StateAssignment = crate::assignment::StateAssignment<Fr>;
 pub(crate) type BatchAssignment = crate::assignment::BatchAssignment<Fr>;
-
-/// Embeds a signed integer (`|v| < 2^252`) in the field.
-pub(crate) fn fr_from_i256(v: I256) -> Fr {
-    crate::assignment::field_from_i256::<Bn254Poseidon>(v)
-}
 
 impl From<&RunningState<Fr>> for StateAssignment {
     fn from(s: &RunningState<Fr>) -> Self {

@@ -20,43 +20,30 @@
 //! | 8-ary tree: `(B − 1)/7` nodes of 402 | ≈ 57 |
 //!
 //! plus a fixed cost per batch (parameters hash, state commitments, solvency
-//! comparisons, public input), reported in `docs/PERFORMANCE.md`.
+//! comparisons, public input), reported in `docs/PERFORMANCE.md`. The per-account
+//! lanes, `TV`, `MR'` and leaf are shared with the attestation circuit
+//! (`r1cs/account.rs`); every block of constraints is named ([`super::names`]).
 
+use super::account::{LANE_BITS, SignedLanes};
 use super::assignment::{BatchAssignment, StateAssignment};
-use super::bits::{alloc_bits_le, enforce_nonzero, enforce_range, is_negative};
-use super::poseidon::poseidon;
+use super::bits::{enforce_range, is_negative, pow2};
+use super::names::indexed;
+use super::params::ParamVars;
+use super::poseidon::{poseidon, tag_const};
 use crate::bounds::{BPS_DENOMINATOR, LANE_OFFSET};
-use crate::hash::{Bn254Poseidon, FieldHasher, MAX_HASH_INPUTS};
-use crate::native::commit::{PADDING_FLAG_BIT, TREE_ARITY, tag, tags};
-use crate::shape::CircuitShape;
+use crate::native::commit::{TREE_ARITY, tags};
+use crate::shape::{CircuitError, CircuitShape};
 use crate::witness::BatchWitness;
 use ark_bn254::Fr;
 use ark_ff::Field;
 use ark_r1cs_std::GR1CSVar;
-use ark_r1cs_std::alloc::{AllocVar, AllocationMode};
+use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use ethnum::U256;
-use thiserror::Error;
-
-/// Why a batch circuit could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum CircuitError {
-    /// The witness was built for another shape.
-    #[error("witness of {got_slots} slots × {got_markets} markets does not fit shape {shape}")]
-    ShapeMismatch {
-        /// The circuit shape's id.
-        shape: String,
-        /// Slots in the witness.
-        got_slots: usize,
-        /// Markets in the witness.
-        got_markets: usize,
-    },
-}
+use ark_relations::ns;
 
 /// The batch circuit. [`BatchCircuit::blank`] (no witness) is used for key
 /// generation; [`BatchCircuit::new`] for proving.
@@ -85,21 +72,7 @@ impl BatchCircuit {
         shape: CircuitShape,
         assignment: BatchAssignment,
     ) -> Result<Self, CircuitError> {
-        let markets = assignment.unit_value.len();
-        let ok = assignment.slots.len() == shape.batch_size().get()
-            && markets == shape.markets()
-            && assignment.unit_requirement.len() == markets
-            && assignment
-                .slots
-                .iter()
-                .all(|s| s.size_lanes.len() == markets);
-        if !ok {
-            return Err(CircuitError::ShapeMismatch {
-                shape: shape.id(),
-                got_slots: assignment.slots.len(),
-                got_markets: markets,
-            });
-        }
+        assignment.check_shape(shape)?;
         Ok(Self {
             shape,
             assignment: Some(assignment),
@@ -110,31 +83,6 @@ impl BatchCircuit {
     pub fn shape(&self) -> CircuitShape {
         self.shape
     }
-}
-
-/// A field constant `2^k`.
-fn pow2(k: u32) -> Fr {
-    Bn254Poseidon::from_u256(U256::ONE << k)
-}
-
-/// The field element of a domain tag, as a circuit constant (`docs/SPEC.md` §5.0).
-fn tag_const(name: &str) -> FpVar<Fr> {
-    FpVar::constant(tag::<Bn254Poseidon>(name))
-}
-
-/// `absorb(acc, inputs)`: chained Poseidon over chunks of 15 (`docs/SPEC.md` §5.0).
-fn absorb(
-    cs: &ConstraintSystemRef<Fr>,
-    mut acc: FpVar<Fr>,
-    inputs: &[FpVar<Fr>],
-) -> Result<FpVar<Fr>, SynthesisError> {
-    for chunk in inputs.chunks(MAX_HASH_INPUTS - 1) {
-        let mut buf = Vec::with_capacity(chunk.len() + 1);
-        buf.push(acc);
-        buf.extend_from_slice(chunk);
-        acc = poseidon(cs.clone(), &buf)?;
-    }
-    Ok(acc)
 }
 
 /// The running state as circuit variables.
@@ -186,16 +134,6 @@ impl StateVars {
     }
 }
 
-/// The epoch parameters as circuit variables (`docs/SPEC.md` §5.5).
-struct ParamVars {
-    quote_scale: FpVar<Fr>,
-    reserves: FpVar<Fr>,
-    insurance_fund: FpVar<Fr>,
-    unit_value: Vec<FpVar<Fr>>,
-    unit_requirement: Vec<FpVar<Fr>>,
-    hash: FpVar<Fr>,
-}
-
 impl ConstraintSynthesizer<Fr> for BatchCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let shape = self.shape;
@@ -213,50 +151,16 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         let public_input =
             FpVar::new_input(cs.clone(), || a.map(|a| a.public_input).ok_or(missing()))?;
 
-        // Parameters, bound through params_hash (SPEC §5.5). The verifier derives
-        // them from validated published values, so they need no range checks here.
-        let params = {
-            let epoch = witness(&|a| a.epoch)?;
-            let quote_scale = witness(&|a| a.quote_scale)?;
-            let reserves = witness(&|a| a.reserves)?;
-            let insurance_fund = witness(&|a| a.insurance_fund)?;
-            let mut unit_value = Vec::with_capacity(markets);
-            let mut unit_requirement = Vec::with_capacity(markets);
-            let mut per_market = Vec::with_capacity(2 * markets);
-            for m in 0..markets {
-                let uv = witness(&|a| a.unit_value[m])?;
-                let ur = witness(&|a| a.unit_requirement[m])?;
-                per_market.push(uv.clone());
-                per_market.push(ur.clone());
-                unit_value.push(uv);
-                unit_requirement.push(ur);
-            }
-            let head = poseidon(
-                cs.clone(),
-                &[
-                    tag_const(tags::PARAMS),
-                    epoch,
-                    FpVar::constant(Fr::from(markets as u64)),
-                    quote_scale.clone(),
-                    reserves.clone(),
-                    insurance_fund.clone(),
-                ],
-            )?;
-            let hash = absorb(&cs, head, &per_market)?;
-            ParamVars {
-                quote_scale,
-                reserves,
-                insurance_fund,
-                unit_value,
-                unit_requirement,
-                hash,
-            }
-        };
+        // Parameters, bound through params_hash (SPEC §5.5).
+        let params = ParamVars::alloc(&cs, a.map(|a| &a.params), markets)?;
 
         // Batch index and count; the last batch opens the final state (SPEC §6.3).
         let batch = witness(&|a| a.batch)?;
         let batch_count = witness(&|a| a.batch_count)?;
-        let is_last = (&batch_count - &batch - Fr::ONE).is_zero()?;
+        let is_last = {
+            let _ns = ns!(cs, "batch.is_last");
+            (&batch_count - &batch - Fr::ONE).is_zero()?
+        };
         let is_last_fp = FpVar::from(is_last.clone());
 
         // Published outputs, bound through O (SPEC §6.4).
@@ -264,25 +168,33 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         let challenge = witness(&|a| a.challenge)?;
         let target_product = witness(&|a| a.liquidation_product)?;
         let published_bad_debt = witness(&|a| a.bad_debt)?;
-        let published_solvent = flag(&|a| a.solvent)?;
-        let published_covered = flag(&|a| a.insurance_covered)?;
-        let outputs_hash = poseidon(
-            cs.clone(),
-            &[
-                tag_const(tags::OUTPUTS),
-                accounts_commitment.clone(),
-                challenge.clone(),
-                target_product.clone(),
-                published_bad_debt.clone(),
-                FpVar::from(published_solvent.clone()),
-                FpVar::from(published_covered.clone()),
-            ],
-        )?;
+        let (published_solvent, published_covered) = {
+            let _ns = ns!(cs, "outputs.flags");
+            (flag(&|a| a.solvent)?, flag(&|a| a.insurance_covered)?)
+        };
+        let outputs_hash = {
+            let _ns = ns!(cs, "outputs.hash");
+            poseidon(
+                cs.clone(),
+                &[
+                    tag_const(tags::OUTPUTS),
+                    accounts_commitment.clone(),
+                    challenge.clone(),
+                    target_product.clone(),
+                    published_bad_debt.clone(),
+                    FpVar::from(published_solvent.clone()),
+                    FpVar::from(published_covered.clone()),
+                ],
+            )?
+        };
 
         // Open C_{b−1} (SPEC §6.2).
         let state_in = StateVars::alloc(&cs, a.map(|a| &a.state_in))?;
         let blind_in = witness(&|a| a.blind_in)?;
-        let commitment_in = state_in.commit(&cs, &blind_in)?;
+        let commitment_in = {
+            let _ns = ns!(cs, "chain.state_in");
+            state_in.commit(&cs, &blind_in)?
+        };
 
         let mut next_id = state_in.next_id.clone();
         let mut total_liabilities = state_in.total_liabilities.clone();
@@ -294,105 +206,98 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         let mut leaves = Vec::with_capacity(shape.batch_size().get());
         let mut previous_pad = Boolean::FALSE;
         for j in 0..shape.batch_size().get() {
+            let _account = indexed(&cs, "account", j);
             let slot = a.map(|a| &a.slots[j]);
             // SPEC §6.1: padding only in the last batch, and never before a real slot.
-            let pad = Boolean::new_witness(cs.clone(), || slot.map(|s| s.pad).ok_or(missing()))?;
-            let pad_fp = FpVar::from(pad.clone());
-            let real = FpVar::one() - &pad_fp;
-            pad_fp.mul_equals(&(FpVar::one() - &is_last_fp), &FpVar::zero())?;
-            FpVar::from(previous_pad.clone()).mul_equals(&real, &FpVar::zero())?;
-            previous_pad = pad.clone();
+            let (pad_fp, real) = {
+                let _ns = ns!(cs, "padding.order");
+                let pad =
+                    Boolean::new_witness(cs.clone(), || slot.map(|s| s.pad).ok_or(missing()))?;
+                let pad_fp = FpVar::from(pad.clone());
+                let real = FpVar::one() - &pad_fp;
+                pad_fp.mul_equals(&(FpVar::one() - &is_last_fp), &FpVar::zero())?;
+                FpVar::from(previous_pad.clone()).mul_equals(&real, &FpVar::zero())?;
+                previous_pad = pad;
+                (pad_fp, real)
+            };
 
             // SPEC §5.2: lanes. Each signed lane is 64 bits and not 0 (|v| < 2^63).
             let id = FpVar::new_witness(cs.clone(), || slot.map(|s| s.id).ok_or(missing()))?;
-            let lane_value = |v: U256| v & U256::from(u64::MAX);
-            let (_, balance_lane) = alloc_bits_le(
-                cs.clone(),
-                slot.map(|s| lane_value(s.balance_lane)),
-                64,
-                AllocationMode::Witness,
+            let lanes = SignedLanes::alloc(
+                &cs,
+                slot.map(|s| (s.balance_lane, &s.size_lanes[..])),
+                markets,
             )?;
-            enforce_nonzero(cs.clone(), &balance_lane)?;
-            let mut size_lanes = Vec::with_capacity(markets);
-            let mut size_signs = Vec::with_capacity(markets);
-            for m in 0..markets {
-                let (bits, lane) = alloc_bits_le(
-                    cs.clone(),
-                    slot.map(|s| lane_value(s.size_lanes[m])),
-                    64,
-                    AllocationMode::Witness,
-                )?;
-                enforce_nonzero(cs.clone(), &lane)?;
-                // lane ≥ 2^63 ⇔ size ≥ 0.
-                size_signs.push(bits[63].clone());
-                size_lanes.push(lane);
-            }
             // SPEC §6.1: a padding slot holds nothing: id 0, balance 0, sizes 0.
-            pad_fp.mul_equals(&id, &FpVar::zero())?;
-            pad_fp.mul_equals(&(&balance_lane - &offset), &FpVar::zero())?;
-            for lane in &size_lanes {
-                pad_fp.mul_equals(&(lane - &offset), &FpVar::zero())?;
+            {
+                let _ns = ns!(cs, "padding.empty");
+                pad_fp.mul_equals(&id, &FpVar::zero())?;
+                pad_fp.mul_equals(&(&lanes.balance - &offset), &FpVar::zero())?;
+                for lane in &lanes.sizes {
+                    pad_fp.mul_equals(&(lane - &offset), &FpVar::zero())?;
+                }
             }
 
             // SPEC §6.3 (2): real ids strictly increase: id − next_id ∈ [0, 2^64).
-            let gap = &real * (&id - &next_id);
-            enforce_range(cs.clone(), &gap, 64)?;
-            next_id = &next_id + &real * (&id + Fr::ONE - &next_id);
+            {
+                let _ns = ns!(cs, "id.order");
+                let gap = &real * (&id - &next_id);
+                enforce_range(cs.clone(), &gap, LANE_BITS)?;
+                next_id = &next_id + &real * (&id + Fr::ONE - &next_id);
+            }
 
             // SPEC §2.2: TV = balance·f_q + Σ size_m·uv_m, MR' = Σ |size_m|·ur_m.
-            let balance = &balance_lane - &offset;
-            let mut tv = &balance * &params.quote_scale;
-            let mut requirement = FpVar::zero();
-            for m in 0..markets {
-                let size = &size_lanes[m] - &offset;
-                tv += &size * &params.unit_value[m];
-                let sign = FpVar::from(size_signs[m].clone()).double()? - Fr::ONE;
-                let magnitude = &sign * &size;
-                requirement += &magnitude * &params.unit_requirement[m];
-            }
-            let negative = is_negative(cs.clone(), &tv, shape.tv_bits() as usize)?;
+            let (tv, requirement) = lanes.margin(&cs, &params)?;
+            let negative = {
+                let _ns = ns!(cs, "tv.sign");
+                is_negative(cs.clone(), &tv, shape.tv_bits() as usize)?
+            };
             let slack = &tv * bps - &requirement;
-            let liquidatable = is_negative(cs.clone(), &slack, shape.slack_bits() as usize)?;
+            let liquidatable = {
+                let _ns = ns!(cs, "slack.sign");
+                is_negative(cs.clone(), &slack, shape.slack_bits() as usize)?
+            };
 
             // SPEC §2.2: liability max(TV, 0), bad debt max(−TV, 0).
-            let liability = &tv * (FpVar::one() - FpVar::from(negative));
-            total_liabilities += &liability;
-            bad_debt += &liability - &tv;
+            {
+                let _ns = ns!(cs, "liability");
+                let liability = &tv * (FpVar::one() - FpVar::from(negative));
+                total_liabilities += &liability;
+                bad_debt += &liability - &tv;
+            }
 
             // SPEC §6.2: P ← P · (z − id) for a liquidatable account.
-            let factor = FpVar::from(liquidatable) * (&challenge - &id - Fr::ONE);
-            product = &product * (factor + Fr::ONE);
+            {
+                let _ns = ns!(cs, "liquidation");
+                let factor = FpVar::from(liquidatable) * (&challenge - &id - Fr::ONE);
+                product = &product * (factor + Fr::ONE);
+            }
 
             // SPEC §5.2: words of three lanes, the padding flag at bit 192 of word 0.
-            let mut lanes = Vec::with_capacity(markets + 2);
-            lanes.push(id);
-            lanes.push(balance_lane);
-            lanes.extend(size_lanes);
-            let mut words: Vec<FpVar<Fr>> = lanes
-                .chunks(3)
-                .map(|c| {
-                    c.iter()
-                        .enumerate()
-                        .fold(FpVar::zero(), |w, (k, l)| w + l * pow2(64 * k as u32))
-                })
-                .collect();
-            words[0] += &pad_fp * pow2(PADDING_FLAG_BIT);
-            let salt = FpVar::new_witness(cs.clone(), || slot.map(|s| s.salt).ok_or(missing()))?;
-            leaves.push(absorb(&cs, salt, &words)?);
+            leaves.push(lanes.leaf(&cs, id, Some(&pad_fp), slot.map(|s| s.salt))?);
         }
 
         // SPEC §5.3: the batch root; §5.4: the accounts chain.
         let mut level = leaves;
-        while level.len() > 1 {
-            level = level
-                .chunks(TREE_ARITY)
-                .map(|c| poseidon(cs.clone(), c))
-                .collect::<Result<_, _>>()?;
+        {
+            let _ns = ns!(cs, "tree");
+            while level.len() > 1 {
+                level = level
+                    .chunks(TREE_ARITY)
+                    .map(|c| poseidon(cs.clone(), c))
+                    .collect::<Result<_, _>>()?;
+            }
         }
-        let accounts = poseidon(cs.clone(), &[state_in.accounts.clone(), level[0].clone()])?;
+        let accounts = {
+            let _ns = ns!(cs, "chain.accounts");
+            poseidon(cs.clone(), &[state_in.accounts.clone(), level[0].clone()])?
+        };
 
         // SPEC §6.3 (2): every id below 2^64, since ids increase: next_id ≤ 2^64.
-        enforce_range(cs.clone(), &(FpVar::constant(pow2(64)) - &next_id), 65)?;
+        {
+            let _ns = ns!(cs, "id.bound");
+            enforce_range(cs.clone(), &(FpVar::constant(pow2(64)) - &next_id), 65)?;
+        }
 
         let state_out = StateVars {
             next_id,
@@ -402,33 +307,40 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
             accounts,
         };
         let blind_out = witness(&|a| a.blind_out)?;
-        let commitment_out = state_out.commit(&cs, &blind_out)?;
+        let commitment_out = {
+            let _ns = ns!(cs, "chain.state_out");
+            state_out.commit(&cs, &blind_out)?
+        };
 
         // SPEC §6.3: the last batch opens the final state into the outputs.
-        let solvency_bits = shape.solvency_bits() as usize;
-        let solvent = !is_negative(
-            cs.clone(),
-            &(&params.reserves - &state_out.total_liabilities),
-            solvency_bits,
-        )?;
-        let covered = !is_negative(
-            cs.clone(),
-            &(&params.insurance_fund - &state_out.bad_debt),
-            solvency_bits,
-        )?;
-        state_out
-            .accounts
-            .conditional_enforce_equal(&accounts_commitment, &is_last)?;
-        state_out
-            .bad_debt
-            .conditional_enforce_equal(&published_bad_debt, &is_last)?;
-        state_out
-            .liquidation_product
-            .conditional_enforce_equal(&target_product, &is_last)?;
-        solvent.conditional_enforce_equal(&published_solvent, &is_last)?;
-        covered.conditional_enforce_equal(&published_covered, &is_last)?;
+        let at_least = |funds: &FpVar<Fr>, owed: &FpVar<Fr>| {
+            is_negative(cs.clone(), &(funds - owed), shape.solvency_bits() as usize).map(|n| !n)
+        };
+        let solvent = {
+            let _ns = ns!(cs, "solvency.reserves");
+            at_least(&params.reserves, &state_out.total_liabilities)?
+        };
+        let covered = {
+            let _ns = ns!(cs, "solvency.insurance");
+            at_least(&params.insurance_fund, &state_out.bad_debt)?
+        };
+        {
+            let _ns = ns!(cs, "outputs.open");
+            state_out
+                .accounts
+                .conditional_enforce_equal(&accounts_commitment, &is_last)?;
+            state_out
+                .bad_debt
+                .conditional_enforce_equal(&published_bad_debt, &is_last)?;
+            state_out
+                .liquidation_product
+                .conditional_enforce_equal(&target_product, &is_last)?;
+            solvent.conditional_enforce_equal(&published_solvent, &is_last)?;
+            covered.conditional_enforce_equal(&published_covered, &is_last)?;
+        }
 
         // SPEC §6.4: x_b = H(TAG_BATCH, params_hash, b, K, C_{b−1}, C_b, O).
+        let _ns = ns!(cs, "public_input");
         let x = poseidon(
             cs.clone(),
             &[

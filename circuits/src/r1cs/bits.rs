@@ -275,8 +275,8 @@ pub fn enforce_nonzero(cs: ConstraintSystemRef<Fr>, v: &FpVar<Fr>) -> Result<(),
     cs.enforce_r1cs_constraint(|| variable.into(), || inv.into(), || Variable::One.into())
 }
 
-/// `2^i` in the field.
-fn pow2(i: usize) -> Fr {
+/// `2^i` in the field (a constant of the circuits: lane weights, flag bits, offsets).
+pub(crate) fn pow2(i: usize) -> Fr {
     let mut p = Fr::ONE;
     for _ in 0..i {
         p.double_in_place();

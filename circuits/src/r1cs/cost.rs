@@ -16,10 +16,10 @@
 //!   the remainder (booleans, `is_last`, conditional equalities, less the savings
 //!   of hashing constants such as domain tags) closes the whole-circuit count.
 
+use super::account::LANE_BITS;
 use super::batch::BatchCircuit;
 use super::bits::{alloc_bits_le, enforce_nonzero, enforce_range, is_negative};
-use super::poseidon::poseidon;
-use crate::hash::MAX_HASH_INPUTS;
+use super::poseidon::{absorb, poseidon};
 use crate::native::commit::TREE_ARITY;
 use crate::shape::CircuitShape;
 use ark_bn254::Fr;
@@ -31,8 +31,6 @@ use ark_relations::gr1cs::{
 };
 use serde::{Deserialize, Serialize};
 
-/// Width of a lane decomposition and of the id-gap range check.
-const LANE_BITS: usize = 64;
 /// Width of the final bound `2^64 − next_id ∈ [0, 2^65)`.
 const ID_BOUND_BITS: usize = 65;
 
@@ -121,14 +119,10 @@ fn hash_cost(n: usize) -> Result<usize, SynthesisError> {
 
 /// The chained absorb of `n` inputs onto a witness accumulator, alone.
 fn absorb_cost(n: usize) -> Result<usize, SynthesisError> {
-    let mut total = 0;
-    let mut left = n;
-    while left > 0 {
-        let chunk = left.min(MAX_HASH_INPUTS - 1);
-        total += hash_cost(chunk + 1)?;
-        left -= chunk;
-    }
-    Ok(total)
+    measure(|cs| {
+        let inputs = witnesses(&cs, n + 1)?;
+        absorb(&cs, inputs[0].clone(), &inputs[1..]).map(|_| ())
+    })
 }
 
 fn line(part: &str, count: f64, each: f64) -> CostLine {

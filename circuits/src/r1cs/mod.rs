@@ -2,16 +2,24 @@
 //! (arkworks 0.6).
 //!
 //! - [`bits`], [`poseidon`]: gadgets, each with its native twin documented beside it;
-//! - [`batch`]: the batch circuit of `docs/SPEC.md` §6.3.
+//! - `params.rs`, `account.rs`: the epoch parameters and one account (lanes, `TV`,
+//!   `MR'`, leaf), shared by both circuits;
+//! - [`batch`]: the batch circuit of `docs/SPEC.md` §6.3;
+//! - [`attestation`]: the margin attestation circuit (`docs/INCLUSION.md`);
+//! - [`names`]: the names of the constraints (arkworks namespaces).
 
+mod account;
 mod assignment;
 pub mod attestation;
 pub mod batch;
 pub mod bits;
 pub mod cost;
+pub mod names;
+mod params;
 pub mod poseidon;
 
-pub use batch::{BatchCircuit, CircuitError};
+pub use crate::shape::CircuitError;
+pub use batch::BatchCircuit;
 pub use cost::{Breakdown, breakdown, constraint_count};
 
 #[cfg(test)]

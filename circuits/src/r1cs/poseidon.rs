@@ -101,6 +101,7 @@ use ark_r1cs_std::fields::fp::{AllocatedFp, FpVar};
 use ark_relations::gr1cs::{ConstraintSystemRef, LinearCombination, SynthesisError, Variable};
 
 use crate::hash::{Bn254Poseidon, MAX_HASH_INPUTS};
+use crate::native::commit::tag;
 
 /// The number of constraints (and of witnesses) [`poseidon`] adds for `n_inputs`
 /// inputs that are all variables: `3 · (8 · t + R_P(t) − 1)` with `t = n_inputs + 1`
@@ -148,6 +149,31 @@ pub fn poseidon(
         Slot::Constant(value) => FpVar::Constant(value),
         Slot::Var { var, value } => FpVar::Var(AllocatedFp::new(value, var, cs)),
     })
+}
+
+/// The chained absorb `acc ← H(acc, chunk…)` over chunks of at most 15 inputs: the
+/// gadget of [`absorb_chain`](crate::native::commit::absorb_chain)
+/// (`docs/SPEC.md` §5.0), at the cost of one [`poseidon`] per chunk.
+///
+/// # Errors
+/// As [`poseidon`].
+pub(crate) fn absorb(
+    cs: &ConstraintSystemRef<Fr>,
+    mut acc: FpVar<Fr>,
+    inputs: &[FpVar<Fr>],
+) -> Result<FpVar<Fr>, SynthesisError> {
+    for chunk in inputs.chunks(MAX_HASH_INPUTS - 1) {
+        let mut buf = Vec::with_capacity(chunk.len() + 1);
+        buf.push(acc);
+        buf.extend_from_slice(chunk);
+        acc = poseidon(cs.clone(), &buf)?;
+    }
+    Ok(acc)
+}
+
+/// The field element of a domain tag as a circuit constant (`docs/SPEC.md` §5.0).
+pub(crate) fn tag_const(name: &str) -> FpVar<Fr> {
+    FpVar::Constant(tag::<Bn254Poseidon>(name))
 }
 
 /// The width for `n_inputs` inputs.

@@ -323,13 +323,13 @@ fn attack_wrong_price_or_margin_rate() {
     let (shape, w) = single();
     // The published parameters fix x_b; the prover evaluates with other ones.
     let mut a = honest(&w, 0);
-    a.unit_value[0] += Fr::from(1u64);
+    a.params.unit_value[0] += Fr::from(1u64);
     assert!(!satisfied(shape, a));
     let mut a = honest(&w, 0);
-    a.unit_requirement[1] -= Fr::from(1u64);
+    a.params.unit_requirement[1] -= Fr::from(1u64);
     assert!(!satisfied(shape, a));
     let mut a = honest(&w, 0);
-    a.quote_scale = Fr::from(10u64);
+    a.params.quote_scale = Fr::from(10u64);
     assert!(!satisfied(shape, a));
 }
 

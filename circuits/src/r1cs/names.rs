@@ -1,0 +1,335 @@
+//! Names of the R1CS constraints: every logical block of constraints of the batch and
+//! attestation circuits is synthesized inside an arkworks namespace
+//! ([`ark_relations::ns!`], a `tracing` span of target `gr1cs`), so that a constraint
+//! has a stable, hierarchical name such as `account[3].lane.size[1].range`.
+//!
+//! # Cost
+//!
+//! A namespace is a span, and spans are only made when a `tracing` subscriber
+//! records the `gr1cs` target: with none (the CLI), or with that target turned off
+//! (the prover service's filter), entering a namespace is a cached callsite check and
+//! synthesis, keys and proofs are exactly as without names. The constraint system
+//! itself is never changed by a name.
+//!
+//! # Reading the names
+//!
+//! With arkworks' [`ConstraintLayer`](ark_relations::gr1cs::ConstraintLayer)
+//! installed, `cs.which_is_unsatisfied()` reports the spans of the first unsatisfied
+//! constraint, innermost first; the tests' `testing::first_unsatisfied` installs it and
+//! returns that report as one dotted path of this crate's namespaces
+//! (`account[3].id.order`), arkworks' own spans left out.
+//!
+//! # The names
+//!
+//! Batch circuit (`B` accounts `account[0]` … `account[B−1]`, markets `m`):
+//!
+//! | name | constraints |
+//! | --- | --- |
+//! | `params.hash` | the parameters hash (§5.5) |
+//! | `batch.is_last` | `b = K − 1` |
+//! | `outputs.hash` | the outputs hash `O` (§6.4) |
+//! | `chain.state_in` | the commitment `C_{b−1}` to the state carried in (§6.2) |
+//! | `account[j].padding.order` | padding flag: a bit, only in the last batch, never before a real slot |
+//! | `account[j].lane.balance.range`, `…lane.size[m].range` | a lane's 64 bits |
+//! | `account[j].lane.balance.nonzero`, `…lane.size[m].nonzero` | a signed lane `≠ 0` (`≠ −2^63`) |
+//! | `account[j].padding.empty` | a padding slot holds id 0, balance 0, sizes 0 |
+//! | `account[j].id.order` | `id − next_id ∈ [0, 2^64)` for a real slot |
+//! | `account[j].tv` | the products of `TV = balance·f_q + Σ size_m·uv_m` |
+//! | `account[j].mr.abs` | `|size_m| = sign_m · size_m` |
+//! | `account[j].mr` | the products of `MR' = Σ |size_m|·ur_m` |
+//! | `account[j].tv.sign` | the sign of `TV` (and `|TV| < 2^tv_bits`) |
+//! | `account[j].slack.sign` | the sign of `10000·TV − MR'`: the liquidation flag |
+//! | `account[j].liability` | `max(TV, 0)` |
+//! | `account[j].liquidation` | `P ← P·(z − id)` for a liquidatable account |
+//! | `account[j].leaf` | the leaf hash (§5.2) |
+//! | `tree` | the batch tree's nodes (§5.3) |
+//! | `chain.accounts` | the accounts chain step (§5.4) |
+//! | `id.bound` | `next_id ≤ 2^64` |
+//! | `chain.state_out` | the commitment `C_b` to the state carried out |
+//! | `solvency.reserves`, `solvency.insurance` | the signs of `reserves − L` and `insurance_fund − D` |
+//! | `outputs.open` | the last batch opens the final state into the outputs |
+//! | `public_input` | `x_b` and its equality with the public input |
+//!
+//! Attestation circuit (one `account`, path levels `path[0]` … `path[10]`):
+//!
+//! | name | constraints |
+//! | --- | --- |
+//! | `params.hash` | as in the batch circuit |
+//! | `claim.ratio.range`, `claim.equity.range` | `r < 2^32`, `X < 2^128` |
+//! | `account.id.range` | the id lane's 64 bits |
+//! | `account.lane.…`, `account.tv`, `account.mr.abs`, `account.mr` | as in the batch circuit |
+//! | `claim.ratio.slack` | `10^8·TV − r·MR' ≥ 0` |
+//! | `claim.equity.slack` | `TV − X·f_q ≥ 0` |
+//! | `account.leaf` | the leaf hash, no padding flag |
+//! | `path[l].position` | the one-hot position of level `l` |
+//! | `path[l].select` | the children of level `l` |
+//! | `path[l].node` | the node of level `l` |
+//! | `path.root` | the last node is `T` |
+//! | `public_input` | `x` and its equality with the public input |
+
+use ark_bn254::Fr;
+use ark_relations::gr1cs::{ConstraintSystemRef, Namespace};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
+use tracing::Span;
+use tracing_core::callsite::{Callsite, Identifier};
+use tracing_core::field::{Field, FieldSet, Value};
+use tracing_core::metadata::Kind;
+use tracing_core::subscriber::Interest;
+use tracing_core::{Level, Metadata};
+
+/// The callsite of a name made at run time (`account[3]`): a span name must be
+/// `'static`, so each distinct name gets one leaked callsite, made once.
+struct Indexed {
+    meta: OnceLock<Metadata<'static>>,
+}
+
+impl Callsite for Indexed {
+    fn set_interest(&self, _: Interest) {}
+
+    fn metadata(&self) -> &Metadata<'_> {
+        self.meta.get().expect("set before the callsite is shared")
+    }
+}
+
+/// The metadata of the span `name[index]`.
+fn indexed_metadata(name: &'static str, index: usize) -> &'static Metadata<'static> {
+    type Callsites = BTreeMap<(&'static str, usize), &'static Indexed>;
+    static CALLSITES: Mutex<Callsites> = Mutex::new(BTreeMap::new());
+    let mut callsites = CALLSITES.lock().unwrap_or_else(PoisonError::into_inner);
+    let callsite: &'static Indexed = callsites.entry((name, index)).or_insert_with(|| {
+        let callsite: &'static Indexed = Box::leak(Box::new(Indexed {
+            meta: OnceLock::new(),
+        }));
+        let full: &'static str = Box::leak(format!("{name}[{index}]").into_boxed_str());
+        let _ = callsite.meta.set(Metadata::new(
+            full,
+            "gr1cs",
+            Level::INFO,
+            Some(file!()),
+            Some(line!()),
+            Some(module_path!()),
+            FieldSet::new(&[], Identifier(callsite)),
+            Kind::SPAN,
+        ));
+        tracing_core::callsite::register(callsite);
+        callsite
+    });
+    callsite.metadata()
+}
+
+/// Enters the namespace `name[index]` below the current one, like
+/// [`ark_relations::ns!`] (whose names must be literals); leaving it when the
+/// returned namespace is dropped. Makes no span unless a subscriber records the
+/// `gr1cs` target.
+pub(crate) fn indexed(
+    cs: &ConstraintSystemRef<Fr>,
+    name: &'static str,
+    index: usize,
+) -> Namespace<Fr> {
+    if !tracing::enabled!(target: "gr1cs", Level::INFO) {
+        return Namespace::from(cs.clone());
+    }
+    let meta = indexed_metadata(name, index);
+    let values: [(&Field, Option<&dyn Value>); 0] = [];
+    let span = Span::new(meta, &meta.fields().value_set(&values));
+    let id = span.id();
+    // As `ns!`: the span stays entered until the namespace is dropped (which exits it).
+    core::mem::forget(span.enter());
+    core::mem::forget(span);
+    Namespace::new(cs.clone(), id)
+}
+
+/// Test support: synthesis with the names recorded, the first unsatisfied
+/// constraint's name, and witnesses tampered with block by block.
+#[cfg(test)]
+pub(crate) mod testing {
+    use ark_bn254::Fr;
+    use ark_relations::gr1cs::{
+        ConstraintLayer, ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef,
+        ConstraintTrace, OptimizationGoal, R1CS_PREDICATE_LABEL, SynthesisError, SynthesisMode,
+        TracingMode,
+    };
+    use std::collections::BTreeSet;
+    use tracing::Dispatch;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    /// The module path of this crate's namespaces (arkworks' own spans are left out).
+    const CRATE: &str = "backstop_circuits";
+
+    /// A subscriber recording the constraint names.
+    fn recorder() -> Dispatch {
+        Dispatch::new(
+            tracing_subscriber::Registry::default()
+                .with(ConstraintLayer::new(TracingMode::OnlyConstraints)),
+        )
+    }
+
+    /// The dotted name of a constraint's namespaces, outermost first.
+    fn trace_name(trace: Option<&ConstraintTrace>) -> String {
+        trace
+            .map(|t| {
+                t.path()
+                    .iter()
+                    .filter(|step| step.module_path.starts_with(CRATE))
+                    .map(|step| step.name)
+                    .collect::<Vec<_>>()
+                    .join(".")
+            })
+            .unwrap_or_default()
+    }
+
+    /// The dotted name in a `which_is_unsatisfied` report: its lines
+    /// `   i: module::name` (innermost first, each followed by `at file:line`), this
+    /// crate's only, outermost first; the report itself if it names none.
+    fn report_name(report: &str) -> String {
+        let mut names: Vec<&str> = report
+            .lines()
+            .filter_map(|line| {
+                let (index, span) = line.trim().split_once(": ")?;
+                index.parse::<usize>().ok()?;
+                let (module, name) = span.rsplit_once("::")?;
+                module.starts_with(CRATE).then_some(name)
+            })
+            .collect();
+        if names.is_empty() {
+            return report.to_owned();
+        }
+        names.reverse();
+        names.join(".")
+    }
+
+    fn cs_for(mode: SynthesisMode) -> ConstraintSystemRef<Fr> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(mode);
+        cs
+    }
+
+    /// Synthesizes `circuit` with the names recorded and returns the name of its first
+    /// unsatisfied constraint (`None`: satisfied), from `cs.which_is_unsatisfied()`.
+    /// A synthesis that refuses the assignment outright is reported as `"synthesis"`.
+    pub(crate) fn first_unsatisfied(circuit: impl ConstraintSynthesizer<Fr>) -> Option<String> {
+        tracing::dispatcher::with_default(&recorder(), || {
+            let cs = cs_for(SynthesisMode::Prove {
+                construct_matrices: true,
+                generate_lc_assignments: true,
+            });
+            match circuit.generate_constraints(cs.clone()) {
+                Ok(()) => {}
+                Err(SynthesisError::Unsatisfiable) => return Some("synthesis".to_owned()),
+                Err(e) => panic!("synthesis failed: {e}"),
+            }
+            cs.finalize();
+            let report = cs.which_is_unsatisfied().expect("a proving system");
+            report.map(|r| report_name(&r))
+        })
+    }
+
+    /// How many witnesses [`Probe::tamper`] tries.
+    const TRIES: usize = 16;
+
+    /// An honest circuit synthesized with its names into a constraint system that,
+    /// like Groth16's prover, does not cache linear-combination values, so that
+    /// witnesses can be tampered with afterwards.
+    pub(crate) struct Probe {
+        recorder: Dispatch,
+        cs: ConstraintSystemRef<Fr>,
+        /// The name of each constraint.
+        names: Vec<String>,
+        /// The witnesses each constraint is the first to use.
+        fresh: Vec<Vec<usize>>,
+    }
+
+    impl Probe {
+        /// Synthesizes `circuit`, which must be satisfied.
+        pub(crate) fn new(circuit: impl ConstraintSynthesizer<Fr>) -> Self {
+            let recorder = recorder();
+            let (cs, names) = tracing::dispatcher::with_default(&recorder, || {
+                let cs = cs_for(SynthesisMode::Prove {
+                    construct_matrices: true,
+                    generate_lc_assignments: false,
+                });
+                circuit.generate_constraints(cs.clone()).expect("synthesis");
+                cs.finalize();
+                assert_eq!(cs.which_is_unsatisfied().expect("prove mode"), None);
+                let names: Vec<String> = cs.borrow().expect("a constraint system").predicate_traces
+                    [R1CS_PREDICATE_LABEL]
+                    .iter()
+                    .map(|t| trace_name(t.as_ref()))
+                    .collect();
+                (cs, names)
+            });
+            let instances = cs.num_instance_variables();
+            let matrices = &cs.to_matrices().expect("matrices")[R1CS_PREDICATE_LABEL];
+            let mut seen = BTreeSet::new();
+            let fresh = (0..names.len())
+                .map(|k| {
+                    let mut first = Vec::new();
+                    for (_, v) in matrices.iter().flat_map(|m| &m[k]) {
+                        if *v >= instances && seen.insert(*v) {
+                            first.push(*v - instances);
+                        }
+                    }
+                    first
+                })
+                .collect();
+            Self {
+                recorder,
+                cs,
+                names,
+                fresh,
+            }
+        }
+
+        /// The distinct names, in the order of their first constraint.
+        pub(crate) fn names(&self) -> Vec<&str> {
+            let mut seen = BTreeSet::new();
+            self.names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| seen.insert(*n))
+                .collect()
+        }
+
+        /// Tampers with the witnesses first used by a constraint of block `name`, one
+        /// at a time (adding 2, which also moves a bit off `{0, 1}`), until the first
+        /// unsatisfied constraint is one of `name`, and returns that name; otherwise
+        /// the name where the first unsatisfied tampering was caught (`None`: no
+        /// constraint of `name` has a witness of its own, or every tampering was
+        /// satisfied). At most [`TRIES`] witnesses are tried. The witnesses are
+        /// restored.
+        pub(crate) fn tamper(&self, name: &str) -> Option<String> {
+            tracing::dispatcher::with_default(&self.recorder, || {
+                let mut first = None;
+                let candidates = self
+                    .fresh
+                    .iter()
+                    .zip(&self.names)
+                    .filter(|(_, n)| *n == name)
+                    .flat_map(|(fresh, _)| fresh)
+                    .take(TRIES);
+                for &w in candidates {
+                    let witness = |f: &dyn Fn(&mut Fr)| {
+                        let mut cs = self.cs.borrow_mut().expect("a constraint system");
+                        f(&mut cs.assignments.witness_assignment[w]);
+                    };
+                    witness(&|x| *x += Fr::from(2u64));
+                    let report = self.cs.which_is_unsatisfied().expect("prove mode");
+                    witness(&|x| *x -= Fr::from(2u64));
+                    match report.map(|r| report_name(&r)) {
+                        Some(caught) if caught == name => return Some(caught),
+                        Some(caught) => {
+                            first.get_or_insert(caught);
+                        }
+                        None => {}
+                    }
+                }
+                first
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
