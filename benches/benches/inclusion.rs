@@ -3,7 +3,7 @@
 
 use backstop_benches::workload;
 use backstop_circuits::hash::Bn254Poseidon;
-use backstop_circuits::r1cs::attestation::AttestationShape;
+use backstop_circuits::shape::AttestationShape;
 use backstop_prover::attest::AttestationKeys;
 use backstop_prover::inclusion::VenueEpoch;
 use backstop_verifier::inclusion::{

@@ -6,10 +6,9 @@ use crate::BenchError;
 use ark_bn254::Fr;
 use backstop_circuits::hash::{Bn254Poseidon, PastaPoseidon};
 use backstop_circuits::model::Snapshot;
+use backstop_circuits::native::attestation::AttestationClaim;
 use backstop_circuits::native::commit::{account_salt, secret_element};
-use backstop_circuits::r1cs::attestation::{
-    AttestationClaim, AttestationInputs, AttestationWitness,
-};
+use backstop_circuits::r1cs::attestation::{AttestationInputs, AttestationWitness};
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{Backend, EpochStatement, PublicOutputs, publish};

@@ -11,11 +11,10 @@
 //! `audit`), usable without this crate.
 
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
+use backstop_circuits::native::attestation::{AttestationClaim, attestation_tree_root};
 use backstop_circuits::native::commit::BatchSize;
-use backstop_circuits::r1cs::attestation::{
-    AttestationClaim, AttestationInputs, AttestationShape, AttestationWitness,
-    attestation_tree_root,
-};
+use backstop_circuits::r1cs::attestation::{AttestationInputs, AttestationWitness};
+use backstop_circuits::shape::AttestationShape;
 use backstop_circuits::snapshot;
 use backstop_circuits::statement::{Backend, EpochStatement};
 use backstop_prover::ProverError;

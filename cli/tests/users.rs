@@ -12,9 +12,9 @@
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
+use backstop_circuits::native::attestation::AttestationClaim;
 use backstop_circuits::native::commit::{BatchSize, commit_epoch};
 use backstop_circuits::native::evaluate;
-use backstop_circuits::r1cs::attestation::AttestationClaim;
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::snapshot;

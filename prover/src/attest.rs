@@ -11,8 +11,9 @@ use ark_groth16::{Groth16, ProvingKey};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
 use backstop_circuits::r1cs::attestation::{
-    AttestationCircuit, AttestationShape, AttestationWitness, constraint_count,
+    AttestationCircuit, AttestationWitness, constraint_count,
 };
+use backstop_circuits::shape::AttestationShape;
 use backstop_verifier::artifacts::{
     VERIFYING_KEY_FILE, proof_bytes, verifying_key_bytes, verifying_key_hash,
 };

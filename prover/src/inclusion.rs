@@ -10,10 +10,10 @@ use crate::error::ProverError;
 use crate::output::{json_bytes, write_dir_atomically, write_file};
 use backstop_circuits::hash::FieldHasher;
 use backstop_circuits::model::Snapshot;
+use backstop_circuits::native::attestation::chain_roots;
 use backstop_circuits::native::commit::{
     BatchSize, BatchTree, account_salt, leaf, leaf_words, padding_salt, secret_element,
 };
-use backstop_circuits::r1cs::attestation::chain_roots;
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::statement::EpochStatement;
 use backstop_verifier::inclusion::{

@@ -32,12 +32,6 @@
 mod circuit;
 mod witness;
 
-pub use crate::native::attestation::{
-    ATTEST_DEPTH, AttestationClaim, AttestationError, MIN_EQUITY_BITS, RATIO_BITS, RATIO_DECIMALS,
-    TAG_ATTEST, attestation_public_input, attestation_tree_root, chain_roots, roots_tree_depth,
-    roots_tree_path,
-};
-pub use crate::shape::AttestationShape;
 pub use circuit::{AttestationCircuit, constraint_count};
 pub use witness::{AttestationInputs, AttestationWitness};
 

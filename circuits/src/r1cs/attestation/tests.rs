@@ -9,6 +9,7 @@ use crate::hash::{Bn254Poseidon, FieldHasher};
 use crate::model::{
     Account, AccountId, Balance, EpochParams, MarginBps, Market, Price, Size, Snapshot,
 };
+use crate::native::attestation::*;
 use crate::native::commit::{
     BatchSize, BatchTree, absorb_chain, account_salt, commit_epoch, params_hash, root_from_path,
     secret_element, tag,
@@ -17,6 +18,7 @@ use crate::native::risk::{Scales, account_risk};
 use crate::r1cs::bits::pow2;
 use crate::r1cs::names::testing::{Probe, first_unsatisfied};
 use crate::secret::VenueSecret;
+use crate::shape::AttestationShape;
 use ark_bn254::Fr;
 use ark_ff::Zero;
 use ark_relations::gr1cs::{
