@@ -1,5 +1,12 @@
 //! Backstop's epoch statement, its exact native reference engine, and the
 //! commitments shared by the circuits (`docs/SPEC.md`).
+//!
+//! What it is: the definitions everything else depends on: the statement and its
+//! bounds, the snapshot formats, the native engine (`native`, the reference beside
+//! every circuit), Poseidon over BN254 and Pasta, and both backends' circuits (`r1cs`,
+//! `halo2`) with their witness assignments. What it is not: no proving or verifying
+//! of proofs (that is `backstop-prover` and `backstop-verifier`), no files beyond
+//! reading and writing snapshots.
 
 pub(crate) mod assignment;
 pub mod bounds;
