@@ -2,13 +2,19 @@
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
 use backstop_circuits::decimal::parse_scaled;
+use backstop_circuits::hash::Bn254Poseidon;
 use backstop_circuits::model::{
     Account, AccountId, Balance, EpochParams, MarginBps, Market, Price, Size, Snapshot,
 };
+use backstop_circuits::native::commit::{BatchSize, commit_epoch};
 use backstop_circuits::native::{Scales, account_risk, evaluate};
+use backstop_circuits::secret::VenueSecret;
+use backstop_circuits::snapshot::{self, write_dir};
 use backstop_circuits::statement::PublicOutputs;
 use ethnum::I256;
 use proptest::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// USDC quote (6 decimals); BTC price in cents, size in satoshi, 50 bps;
 /// ETH price 2 decimals, size 6 decimals, 100 bps. `E = 10`, `f_q = 10^4`,
@@ -198,6 +204,292 @@ fn bad_debt_keeps_digits_finer_than_the_quote() {
     assert!(out.solvent);
 }
 
+/// A scratch directory under Cargo's per-target temporary directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "native-engine-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes a snapshot directory from the files' text.
+fn write_snapshot_files(dir: &Path, epoch_toml: &str, accounts_csv: &str, positions_csv: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(snapshot::EPOCH_TOML), epoch_toml).unwrap();
+    std::fs::write(dir.join(snapshot::ACCOUNTS_CSV), accounts_csv).unwrap();
+    std::fs::write(dir.join(snapshot::POSITIONS_CSV), positions_csv).unwrap();
+}
+
+const HAND_EPOCH_TOML: &str = r#"epoch = 12
+quote_decimals = 6
+reserves = "61799.999999"
+insurance_fund = "1000.5"
+
+[[markets]]
+symbol = "BTC"
+price = "60000"
+price_decimals = 2
+size_decimals = 8
+maintenance_margin_bps = 50
+
+[[markets]]
+symbol = "ETH"
+price = "3000.00"
+price_decimals = 2
+size_decimals = 6
+maintenance_margin_bps = 100
+"#;
+
+/// Rows deliberately out of id order.
+const HAND_ACCOUNTS_CSV: &str = "account_id,quote_balance
+30,1000
+10,-61000.5
+20,500
+40,60299.999999
+50,0
+5,-0.000001
+";
+
+const HAND_POSITIONS_CSV: &str = "account_id,market,size
+40,BTC,-1
+20,ETH,-10
+10,BTC,1
+30,BTC,1
+20,BTC,0.5
+";
+
+/// A hand-written snapshot directory, loaded by the loader, against totals worked
+/// out by hand from SPEC §2–§3 (nothing below comes from the engine).
+///
+/// `E = max(6, 2 + 8, 2 + 6) = 10`; in quote units:
+///
+/// | id | balance | positions | TV | MR | liquidatable | liability | bad debt |
+/// | --- | --- | --- | --- | --- | --- | --- | --- |
+/// | 5 | −0.000001 | — | −0.000001 | 0 | yes (`TV < 0 = MR`) | 0 | 0.000001 |
+/// | 10 | −61000.5 | 1 BTC | −1000.5 | 300 | yes | 0 | 1000.5 |
+/// | 20 | 500 | 0.5 BTC, −10 ETH | 500 | 150 + 300 = 450 | no | 500 | 0 |
+/// | 30 | 1000 | 1 BTC | 61000 | 300 | no | 61000 | 0 |
+/// | 40 | 60299.999999 | −1 BTC | 299.999999 | 300 | yes (one unit short) | 299.999999 | 0 |
+/// | 50 | 0 | — | 0 | 0 | no (`0 < 0` is false) | 0 | 0 |
+///
+/// `L = 61000 + 500 + 299.999999 = 61799.999999` = reserves: solvent at equality.
+/// `D = 1000.5 + 0.000001 = 1000.500001` > insurance fund 1000.5: not covered, by
+/// one minimal unit. `Σ TV = 60799.499998 = L − D`.
+#[test]
+fn hand_written_snapshot_has_the_hand_computed_totals() {
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("hand");
+    write_snapshot_files(&dir, HAND_EPOCH_TOML, HAND_ACCOUNTS_CSV, HAND_POSITIONS_CSV);
+    let s = snapshot::load(&dir).unwrap();
+    let e = evaluate(&s);
+    // Common units are 10^-10 quote.
+    assert_eq!(e.exponent, 10);
+    assert_eq!(e.total_liabilities, usdc("61799.999999"));
+    assert_eq!(e.total_liabilities, I256::from(617_999_999_990_000i64));
+    assert_eq!(e.bad_debt, usdc("1000.500001"));
+    assert_eq!(e.bad_debt, I256::from(10_005_000_010_000i64));
+    assert_eq!(e.total_liabilities - e.bad_debt, usdc("60799.499998"));
+    assert_eq!(e.reserves, usdc("61799.999999"));
+    assert_eq!(e.insurance_fund, usdc("1000.5"));
+    let ids: Vec<u64> = e.liquidations.iter().map(|id| id.get()).collect();
+    assert_eq!(ids, vec![5, 10, 40]);
+    assert!(e.solvent, "L == reserves is solvent");
+    assert!(!e.insurance_covered, "D is one unit above the fund");
+    assert_eq!(e.account_count, 6);
+    let out = PublicOutputs::from_evaluation(s.params(), &e);
+    assert_eq!(out.epoch, 12);
+    assert_eq!(out.liquidations, vec!["5", "10", "40"]);
+    assert_eq!(out.bad_debt, "1000.500001");
+    assert!(out.solvent && !out.insurance_covered);
+}
+
+/// The same hand-written rows in every order (all 720 orders of the six
+/// account rows, the position rows rotated with them) load to the same snapshot
+/// and evaluate to the same outputs and commitments as the rows sorted by id.
+#[test]
+fn hand_written_snapshot_rows_in_any_order_give_the_same_outputs_and_commitments() {
+    let scratch = Scratch::new();
+    let sorted_dir = scratch.path().join("sorted");
+    let mut accounts: Vec<&str> = HAND_ACCOUNTS_CSV.lines().skip(1).collect();
+    let mut positions: Vec<&str> = HAND_POSITIONS_CSV.lines().skip(1).collect();
+    let by_id = |line: &&str| line.split(',').next().unwrap().parse::<u64>().unwrap();
+    let mut sorted_accounts = accounts.clone();
+    sorted_accounts.sort_by_key(by_id);
+    let mut sorted_positions = positions.clone();
+    sorted_positions.sort_by_key(by_id);
+    write_snapshot_files(
+        &sorted_dir,
+        HAND_EPOCH_TOML,
+        &csv(snapshot::ACCOUNTS_HEADER, &sorted_accounts),
+        &csv(snapshot::POSITIONS_HEADER, &sorted_positions),
+    );
+    let reference = Loaded::new(&sorted_dir);
+    let mut orders = 0;
+    permutations(&mut accounts, 0, &mut |order| {
+        positions.rotate_left(1);
+        let dir = scratch.path().join(format!("order-{orders}"));
+        write_snapshot_files(
+            &dir,
+            HAND_EPOCH_TOML,
+            &csv(snapshot::ACCOUNTS_HEADER, order),
+            &csv(snapshot::POSITIONS_HEADER, &positions),
+        );
+        let loaded = Loaded::new(&dir);
+        assert_eq!(loaded, reference, "{order:?} {positions:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        orders += 1;
+    });
+    assert_eq!(orders, 720);
+}
+
+fn csv(header: &str, rows: &[&str]) -> String {
+    let mut out = format!("{header}\n");
+    for row in rows {
+        out.push_str(row);
+        out.push('\n');
+    }
+    out
+}
+
+/// Heap's algorithm: calls `f` with every order of `items`.
+fn permutations<'a>(items: &mut Vec<&'a str>, k: usize, f: &mut impl FnMut(&[&'a str])) {
+    if k == items.len() {
+        f(items);
+        return;
+    }
+    for i in k..items.len() {
+        items.swap(k, i);
+        permutations(items, k + 1, f);
+        items.swap(k, i);
+    }
+}
+
+/// What a loaded snapshot directory gives: the snapshot, its evaluation, and its
+/// commitments at `B = 8` (demo secret).
+#[derive(Debug, PartialEq, Eq)]
+struct Loaded {
+    snapshot: Snapshot,
+    evaluation: backstop_circuits::native::EpochEvaluation,
+    accounts_commitment: String,
+    state_commitments: Vec<String>,
+}
+
+impl Loaded {
+    fn new(dir: &Path) -> Self {
+        use backstop_circuits::hash::FieldHasher;
+        let snapshot = snapshot::load(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let c = commit_epoch::<Bn254Poseidon>(
+            &snapshot,
+            &VenueSecret::demo(),
+            BatchSize::new(8).unwrap(),
+        );
+        Self {
+            evaluation: evaluate(&snapshot),
+            accounts_commitment: Bn254Poseidon::to_hex(&c.accounts_commitment),
+            state_commitments: c
+                .state_commitments
+                .iter()
+                .map(Bn254Poseidon::to_hex)
+                .collect(),
+            snapshot,
+        }
+    }
+}
+
+/// The rows of `dir`'s `name` (a CSV file) in a shuffled order that differs from
+/// the file's whenever there are two rows or more.
+fn shuffle_csv_rows(dir: &Path, name: &str, seed: u64) {
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_owned();
+    let rows: Vec<&str> = lines.collect();
+    let mut shuffled = rows.clone();
+    let mut x = seed | 1;
+    for i in (1..shuffled.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    if shuffled == rows && rows.len() >= 2 {
+        shuffled.swap(0, 1);
+    }
+    std::fs::write(&path, csv(&header, &shuffled)).unwrap();
+}
+
+/// `Σ TV`, `L`, `D`, the liquidation set and the two flags of a snapshot, computed
+/// here from SPEC §2–§3 with nothing of the engine: `E`, the scales, `TV` and `MR'`
+/// from the raw integers.
+struct Independent {
+    sum_tv: I256,
+    liabilities: I256,
+    bad_debt: I256,
+    liquidations: Vec<u64>,
+    solvent: bool,
+    covered: bool,
+}
+
+fn independent(params: &EpochParams, accounts: &[Account]) -> Independent {
+    let ten = |e: u32| I256::from(10u8).pow(e);
+    let q = params.quote_decimals();
+    let e = params
+        .markets()
+        .iter()
+        .map(|m| m.price_decimals() + m.size_decimals())
+        .fold(q, u32::max);
+    let f_q = ten(e - q);
+    let mut out = Independent {
+        sum_tv: I256::ZERO,
+        liabilities: I256::ZERO,
+        bad_debt: I256::ZERO,
+        liquidations: Vec::new(),
+        solvent: false,
+        covered: false,
+    };
+    for a in accounts {
+        let mut tv = I256::from(a.quote_balance().get()) * f_q;
+        let mut mr_bps = I256::ZERO;
+        for (m, size) in params.markets().iter().zip(a.sizes()) {
+            let f_m = ten(e - m.price_decimals() - m.size_decimals());
+            let notional = I256::from(size.get()) * I256::from(m.price().get()) * f_m;
+            tv += notional;
+            mr_bps += notional.abs() * I256::from(m.maintenance_margin_bps().get());
+        }
+        out.sum_tv += tv;
+        if tv > 0 {
+            out.liabilities += tv;
+        } else {
+            out.bad_debt -= tv;
+        }
+        if tv * 10_000 < mr_bps {
+            out.liquidations.push(a.id().get());
+        }
+    }
+    out.liquidations.sort_unstable();
+    out.solvent = out.liabilities <= I256::from(params.reserves()) * f_q;
+    out.covered = out.bad_debt <= I256::from(params.insurance_fund()) * f_q;
+    out
+}
+
 fn arb_account() -> impl Strategy<Value = Account> {
     (
         any::<u64>(),
@@ -223,8 +515,9 @@ fn arb_params() -> impl Strategy<Value = EpochParams> {
         0u16..=10_000,
         0u16..=10_000,
         0u32..=8,
+        any::<u64>(),
     )
-        .prop_map(|(p0, p1, m0, m1, q)| {
+        .prop_map(|(p0, p1, m0, m1, q, epoch)| {
             let m = |sym, price: u64, mm: u16| {
                 Market::new(
                     sym,
@@ -236,7 +529,7 @@ fn arb_params() -> impl Strategy<Value = EpochParams> {
                 .unwrap()
             };
             EpochParams::new(
-                1,
+                epoch,
                 q,
                 1 << 100,
                 1 << 90,
@@ -247,36 +540,29 @@ fn arb_params() -> impl Strategy<Value = EpochParams> {
 }
 
 proptest! {
-    /// `Σ TV = L − D`, and liquidation agrees with the slack's sign.
+    /// The engine's totals, liquidation set and flags equal the ones computed here
+    /// from SPEC §2–§3 on the raw inputs (`independent`), at any epoch; and
+    /// `Σ TV = L − D`.
     #[test]
     fn totals_balance(params in arb_params(), accounts in prop::collection::vec(arb_account(), 1..40)) {
         let scales = Scales::new(&params);
-        let mut sum = I256::ZERO;
         for a in &accounts {
             let r = account_risk(&scales, a);
             prop_assert_eq!(r.liquidatable, r.margin_slack() < 0);
             prop_assert_eq!(r.total_value, r.liability - r.bad_debt);
-            sum += r.total_value;
         }
+        let want = independent(&params, &accounts);
+        prop_assert_eq!(want.sum_tv, want.liabilities - want.bad_debt);
         if let Ok(s) = Snapshot::new(params, accounts) {
             let e = evaluate(&s);
-            prop_assert_eq!(sum, e.total_liabilities - e.bad_debt);
+            prop_assert_eq!(e.total_liabilities, want.liabilities);
+            prop_assert_eq!(e.bad_debt, want.bad_debt);
+            prop_assert_eq!(e.total_liabilities - e.bad_debt, want.sum_tv);
+            let ids: Vec<u64> = e.liquidations.iter().map(|id| id.get()).collect();
+            prop_assert_eq!(ids, want.liquidations);
+            prop_assert_eq!(e.solvent, want.solvent);
+            prop_assert_eq!(e.insurance_covered, want.covered);
         }
-    }
-
-    /// The order of the input rows changes nothing.
-    #[test]
-    fn permutation_invariant(params in arb_params(), accounts in prop::collection::vec(arb_account(), 1..30), seed in any::<u64>()) {
-        let mut shuffled = accounts.clone();
-        // A deterministic shuffle from the seed.
-        let mut x = seed | 1;
-        for i in (1..shuffled.len()).rev() {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-            shuffled.swap(i, (x % (i as u64 + 1)) as usize);
-        }
-        let a = Snapshot::new(params.clone(), accounts).map(|s| evaluate(&s));
-        let b = Snapshot::new(params, shuffled).map(|s| evaluate(&s));
-        prop_assert_eq!(a, b);
     }
 
     /// Declaring one more quote decimal and scaling every balance by 10 changes no
@@ -299,5 +585,32 @@ proptest! {
             // Same value, written with at least 5 rather than 4 places.
             prop_assert_eq!(parse_scaled(&o1.bad_debt, 12).unwrap(), parse_scaled(&o2.bad_debt, 12).unwrap());
         }
+    }
+}
+
+proptest! {
+    // Each case writes and loads two snapshot directories and commits to both.
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The order of the input rows changes nothing: a snapshot written canonically,
+    /// and the same directory with its `accounts.csv` and `positions.csv` rows
+    /// shuffled, load (through the loader) to the same snapshot, evaluation and
+    /// commitments, at any epoch.
+    #[test]
+    fn permutation_invariant(params in arb_params(), accounts in prop::collection::vec(arb_account(), 1..30), seed in any::<u64>()) {
+        let Ok(s) = Snapshot::new(params, accounts) else {
+            return Ok(());
+        };
+        let scratch = Scratch::new();
+        let canonical = scratch.path().join("canonical");
+        write_dir(&s, &canonical).unwrap();
+        let shuffled = scratch.path().join("shuffled");
+        write_dir(&s, &shuffled).unwrap();
+        shuffle_csv_rows(&shuffled, snapshot::ACCOUNTS_CSV, seed);
+        shuffle_csv_rows(&shuffled, snapshot::POSITIONS_CSV, seed.rotate_left(17));
+        let a = Loaded::new(&canonical);
+        let b = Loaded::new(&shuffled);
+        prop_assert_eq!(&a.snapshot, &s);
+        prop_assert_eq!(a, b);
     }
 }

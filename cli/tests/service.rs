@@ -18,9 +18,15 @@ fn sqlite_epoch_is_proven_verified_published_and_its_inputs_deleted() {
     let keys = tmp.path().join("keys");
     setup_keys(&keys);
     let db = sqlite_url(tmp.path());
+    // Each batch waits 1 s before proving (test hook): the epoch cannot be verified
+    // for at least 4 s after its submission, which the early requests below use.
     let server = Proc::start(
         tmp.path(),
-        &serve_args(&db, &keys, &["--artifacts", "artifacts"]),
+        &serve_args(
+            &db,
+            &keys,
+            &["--artifacts", "artifacts", "--batch-delay-ms", "1000"],
+        ),
         &tmp.path().join("serve.log"),
     );
     let addr = server.addr().to_owned();
@@ -32,13 +38,33 @@ fn sqlite_epoch_is_proven_verified_published_and_its_inputs_deleted() {
     let r = http(&addr, "POST", "/v1/epochs", Some(TOKEN), Some(&body));
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["batches_total"], 4);
-    // Nothing is published before verification.
-    let early = http(&addr, "GET", "/v1/epochs/41/statement", Some(TOKEN), None);
-    assert!(
-        early.status == 404 || early.status == 200,
-        "{}",
-        early.text()
-    );
+    // Nothing is published before verification: every published artifact is a
+    // 404 that says the epoch is not verified (not merely that a file is missing).
+    let snapshot: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let first_account = snapshot["accounts"][0]["account_id"].as_str().unwrap();
+    for path in [
+        "/v1/epochs/41/statement".to_owned(),
+        "/v1/epochs/41/proofs".to_owned(),
+        "/v1/epochs/41/calldata".to_owned(),
+        format!("/v1/epochs/41/inclusion/{first_account}"),
+    ] {
+        let early = http(&addr, "GET", &path, Some(TOKEN), None);
+        assert_eq!(
+            early.status,
+            404,
+            "{path} before verification: {}",
+            early.text()
+        );
+        let error = early.json()["error"].as_str().unwrap().to_owned();
+        assert!(
+            error.contains("not verified: nothing is published yet"),
+            "{path}: {error}"
+        );
+    }
+    // …and the epoch was still unverified after those requests, so every one of
+    // them was made before verification.
+    let state = http(&addr, "GET", "/v1/epochs/41", Some(TOKEN), None).json()["state"].clone();
+    assert!(state == "queued" || state == "proving", "{state}");
 
     let status = wait_verified(&addr, 41, Duration::from_secs(120));
     assert_eq!(status["batches_done"], 4);
@@ -59,7 +85,6 @@ fn sqlite_epoch_is_proven_verified_published_and_its_inputs_deleted() {
 
     // Inclusion: the owner's token opens the owner's proof, which verifies
     // against the published statement; another account's token does not.
-    let snapshot: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let account: u64 = snapshot["accounts"][5]["account_id"]
         .as_str()
         .unwrap()

@@ -11,15 +11,25 @@
 //! `inclusion prove --all` and of verifying every proof, for 100k accounts × 8 markets.
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
+use ark_bn254::Fr;
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+};
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
-use backstop_circuits::native::attestation::AttestationClaim;
-use backstop_circuits::native::commit::{BatchSize, commit_epoch};
-use backstop_circuits::native::evaluate;
+use backstop_circuits::model::{Account, AccountId, Balance, Snapshot};
+use backstop_circuits::native::attestation::{AttestationClaim, AttestationError};
+use backstop_circuits::native::commit::{BatchSize, account_salt, commit_epoch, secret_element};
+use backstop_circuits::native::{Scales, account_risk, evaluate};
+use backstop_circuits::r1cs::attestation::{
+    AttestationCircuit, AttestationInputs, AttestationWitness,
+};
 use backstop_circuits::secret::VenueSecret;
+use backstop_circuits::shape::AttestationShape;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::snapshot;
 use backstop_circuits::statement::{Backend, PublicOutputs, publish};
-use backstop_verifier::attestation::public_input_for;
+use backstop_prover::attest::AttestationKeys;
+use backstop_verifier::attestation::{context_element, public_input_for};
 use backstop_verifier::inclusion::{
     BATCH_ROOTS_FILE, BatchRootsFile, ChainedRoots, read_proof, verify_inclusion_chained,
     verify_inclusion_file,
@@ -499,8 +509,12 @@ fn attestation_verifies_with_the_trusted_key() {
     );
 }
 
+/// `backstop attest` refuses a false claim before proving: the native check of
+/// `AttestationWitness::new` (`TV >= R·MR`, `TV >= X`), so no file is written. This
+/// does not exercise the circuit; `a_false_claim_has_no_proof_that_verifies_for_the_epoch`
+/// goes around this check.
 #[test]
-fn a_false_claim_cannot_be_attested() {
+fn attest_refuses_a_false_claim_before_proving() {
     let e = epoch();
     let dir = scratch("false-claim");
     let lproof = dir.join("liquidated.json");
@@ -541,6 +555,170 @@ fn a_false_claim_cannot_be_attested() {
         s(&dir.join("a.json")),
     ]);
     refused(&out, "five decimal places", "min margin ratio");
+}
+
+/// A false claim, going around the CLI with the library: a liquidatable account
+/// claims `R = 1`.
+///
+/// 1. Its true data and the published roots: `AttestationWitness::new` refuses to
+///    build the witness (the same native check the CLI meets), so the library
+///    proves nothing.
+/// 2. The attacker lies to that check: the same account (id, positions, salt) with
+///    a balance that makes the claim true, and the batch roots recomputed over the
+///    lie. The witness builds and satisfies the attestation circuit for its own
+///    public input; but the circuit itself is unsatisfied with the public input a
+///    verifier computes for this claim on the published epoch (the circuit binds
+///    the leaf, through its path, to the roots-tree root inside `x`).
+/// 3. The proof of that witness, in an attestation file for the published epoch,
+///    does not verify.
+///
+/// What this cannot reach from outside the circuits crate: a witness whose claim
+/// is false for the very values the circuit range-checks (`TV < R·MR` with the true
+/// leaf). `AttestationWitness::new` is the only constructor and checks the claim
+/// natively; the circuit's refusal of such an assignment is tested by the soundness
+/// catalogue in `circuits/src/r1cs/attestation.rs` (`attack_account_below_the_ratio`,
+/// `attack_liquidatable_or_underwater_account`) on crate-private assignments.
+#[test]
+fn a_false_claim_has_no_proof_that_verifies_for_the_epoch() {
+    type H = Bn254Poseidon;
+    let e = epoch();
+    let a = attested(); // made the attestation keys
+    let dir = scratch("false-claim-library");
+    let snapshot = snapshot::load(&e.snapshot).unwrap();
+    let params = snapshot.params();
+    let secret = VenueSecret::from_hex(SECRET_HEX).unwrap();
+    let batch_size = BatchSize::new(8).unwrap();
+    let statement = read_statement(&e.epoch).unwrap();
+    let claim = AttestationClaim::parse("1", None, params.quote_decimals()).unwrap();
+    let context = "counterparty nonce 3";
+    let id = e.liquidated[0];
+    let index = snapshot
+        .accounts()
+        .iter()
+        .position(|acc| acc.id().get() == id)
+        .unwrap();
+    assert_eq!(index / 8, 0, "one batch");
+    let salt = account_salt::<H>(
+        secret_element::<H>(&secret),
+        params.epoch(),
+        AccountId::new(id),
+    );
+    let true_account = &snapshot.accounts()[index];
+    assert!(
+        account_risk(&Scales::new(params), true_account).liquidatable,
+        "the account is liquidatable: R = 1 is false"
+    );
+
+    // 1. The true data: no witness.
+    let honest = commit_epoch::<H>(&snapshot, &secret, batch_size);
+    let roots: Vec<_> = honest.batches.iter().map(|t| t.root()).collect();
+    assert_eq!(
+        H::to_hex(&honest.accounts_commitment),
+        statement.file().accounts_commitment,
+        "the shared epoch's commitment"
+    );
+    let refused_witness = AttestationWitness::new(AttestationInputs {
+        params,
+        account: true_account,
+        salt,
+        batch_size,
+        batch: 0,
+        batch_path: &honest.batches[0].path(index),
+        batch_roots: &roots,
+        claim,
+        context: context_element(context),
+    });
+    assert!(
+        matches!(refused_witness, Err(AttestationError::ClaimFalse { id: i, .. }) if i == id),
+        "{refused_witness:?}"
+    );
+
+    // 2. The lie: a balance that makes the claim true, roots recomputed over it.
+    let mut accounts = snapshot.accounts().to_vec();
+    accounts[index] = Account::new(
+        AccountId::new(id),
+        Balance::new(i64::MAX.into()).unwrap(),
+        true_account.sizes().to_vec(),
+    );
+    let lie = Snapshot::new(params.clone(), accounts).unwrap();
+    assert!(!account_risk(&Scales::new(params), &lie.accounts()[index]).liquidatable);
+    let forged = commit_epoch::<H>(&lie, &secret, batch_size);
+    let forged_roots: Vec<_> = forged.batches.iter().map(|t| t.root()).collect();
+    let witness = AttestationWitness::new(AttestationInputs {
+        params,
+        account: &lie.accounts()[index],
+        salt,
+        batch_size,
+        batch: 0,
+        batch_path: &forged.batches[0].path(index),
+        batch_roots: &forged_roots,
+        claim,
+        context: context_element(context),
+    })
+    .expect("the lie passes the native check");
+    // The public input a verifier computes for this claim on the published epoch.
+    let published_roots: Vec<String> = roots.iter().map(H::to_hex).collect();
+    let (x, tree_root) = public_input_for(&statement, &claim, context, &published_roots).unwrap();
+    assert_ne!(witness.public_input(), x);
+    assert!(
+        satisfied_with_instance(&witness, witness.public_input()),
+        "control: the lie's witness satisfies the circuit for its own public input"
+    );
+    assert!(
+        !satisfied_with_instance(&witness, x),
+        "the circuit accepts the lie's witness for the published epoch's public input"
+    );
+
+    // 3. Its proof, for the published epoch.
+    let keys =
+        AttestationKeys::load(attestation_keys(), AttestationShape::new(2).unwrap()).unwrap();
+    let proof = keys.prove(&witness).expect("proves for the forged roots");
+
+    // The attacker's attestation file for the published epoch: refused.
+    let mut file: Value = serde_json::from_slice(&std::fs::read(&a.file).unwrap()).unwrap();
+    file["claim"]["min_margin_ratio"] = Value::String(claim.ratio_text());
+    file["claim"]["min_equity"] = Value::Null;
+    file["context"] = Value::String(context.to_owned());
+    file["batch_roots"] = serde_json::to_value(&published_roots).unwrap();
+    file["tree_root"] = Value::String(H::to_hex(&tree_root));
+    file["public_input"] = Value::String(H::to_hex(&x));
+    file["proof"] = Value::String(hex::encode(&proof));
+    let path = dir.join("false-claim.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
+    let out = backstop(&[
+        "verify-attestation",
+        s(&path),
+        "--epoch",
+        s(&e.epoch),
+        "--key",
+        s(&attestation_keys().join("verifying_key.bin")),
+    ]);
+    refused(&out, "false claim, forged data", "NOT proven");
+}
+
+/// Synthesizes the attestation circuit for `witness` with the public input `x` in
+/// place of the witness's own, and reports whether every constraint holds.
+fn satisfied_with_instance(witness: &AttestationWitness, x: Fr) -> bool {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    // No cached values of linear combinations: each is evaluated from the
+    // variables' assignments when checked, so the replaced `x` is what counts.
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices: true,
+        generate_lc_assignments: false,
+    });
+    AttestationCircuit::new(witness)
+        .generate_constraints(cs.clone())
+        .unwrap();
+    cs.finalize();
+    {
+        let mut inner = cs.borrow_mut().unwrap();
+        let instance = &mut inner.assignments.instance_assignment;
+        assert_eq!(instance.len(), 2, "ONE and x");
+        assert_eq!(instance[1], witness.public_input());
+        instance[1] = x;
+    }
+    cs.is_satisfied().unwrap()
 }
 
 #[test]
