@@ -73,21 +73,24 @@ struct Constants {
 ///   and `diag(1, M̂^R_P)` is applied once after the last partial round. This is
 ///   the factorisation `M · diag(1, M̂^(i-1)) = diag(1, M̂^i) · sparse_i`, where
 ///   `diag(1, ·)` commutes with a partial round's S-box and its `k_i · e_0`.
+///
+/// [`Bn254Poseidon::fast_constants`] hands them out (the on-chain constants of
+/// `backstop-prover` are laid out from them).
 #[derive(Debug)]
-struct FastConstants {
+pub struct FastConstants {
     /// `k_i` for each partial round.
-    partial_constants: Box<[Fr]>,
+    pub partial_constants: Box<[Fr]>,
     /// The constants of the first full round after the partial rounds, with the
     /// carried vector added (`t` elements).
-    post_partial_constants: Box<[Fr]>,
+    pub post_partial_constants: Box<[Fr]>,
     /// For each partial round, the sparse matrix's first row `[m00, vᵀ M̂^(i-1)]`
     /// (`R_P · t` elements).
-    sparse_rows: Box<[Fr]>,
+    pub sparse_rows: Box<[Fr]>,
     /// For each partial round, `[0, M̂^(-i) w]`: its first column below the
     /// diagonal, padded with a leading zero to `t` elements (`R_P · t` elements).
-    sparse_columns: Box<[Fr]>,
+    pub sparse_columns: Box<[Fr]>,
     /// `diag(1, M̂^R_P)`, row-major `t × t`.
-    post_partial_matrix: Box<[Fr]>,
+    pub post_partial_matrix: Box<[Fr]>,
 }
 
 impl Constants {
@@ -187,11 +190,19 @@ static CONSTANTS: [OnceLock<Constants>; MAX_HASH_INPUTS] =
 /// # Panics
 /// Panics if `t` is not in `2..=17`.
 fn constants(t: usize) -> &'static Constants {
+    CONSTANTS[width_index(t)].get_or_init(|| Constants::generate(t))
+}
+
+/// `t − 2`: where width `t` sits in the per-width tables.
+///
+/// # Panics
+/// Panics if `t` is not in `2..=17`.
+fn width_index(t: usize) -> usize {
     assert!(
         (MIN_WIDTH..=MAX_WIDTH).contains(&t),
         "Poseidon width {t} is outside {MIN_WIDTH}..={MAX_WIDTH}"
     );
-    CONSTANTS[t - MIN_WIDTH].get_or_init(|| Constants::generate(t))
+    t - MIN_WIDTH
 }
 
 /// `x^5`.
@@ -331,10 +342,7 @@ impl Bn254Poseidon {
     /// Panics if `state.len()` is not in `2..=17`.
     pub fn permute(state: &mut [Fr]) {
         let t = state.len();
-        assert!(
-            (MIN_WIDTH..=MAX_WIDTH).contains(&t),
-            "Poseidon width {t} is outside {MIN_WIDTH}..={MAX_WIDTH}"
-        );
+        width_index(t);
         dispatch_width!(t, permute_slice, state)
     }
 
@@ -356,16 +364,22 @@ impl Bn254Poseidon {
         &constants(t).mds
     }
 
+    /// The constants of the fast form of width `t` ([`FastConstants`]); `None` only
+    /// if the MDS matrix's lower-right block were singular, which a Cauchy
+    /// matrix's never is.
+    ///
+    /// # Panics
+    /// Panics if `t` is not in `2..=17`.
+    pub fn fast_constants(t: usize) -> Option<&'static FastConstants> {
+        constants(t).fast.as_ref()
+    }
+
     /// The number of partial rounds (`R_P`) at width `t`.
     ///
     /// # Panics
     /// Panics if `t` is not in `2..=17`.
     pub fn partial_rounds(t: usize) -> usize {
-        assert!(
-            (MIN_WIDTH..=MAX_WIDTH).contains(&t),
-            "Poseidon width {t} is outside {MIN_WIDTH}..={MAX_WIDTH}"
-        );
-        PARTIAL_ROUNDS[t - MIN_WIDTH]
+        PARTIAL_ROUNDS[width_index(t)]
     }
 }
 
@@ -403,11 +417,7 @@ impl FieldHasher for Bn254Poseidon {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fr(hex_be: &str) -> Fr {
-        let bytes = hex::decode(hex_be.trim_start_matches("0x")).expect("valid hex");
-        Fr::from_be_bytes_mod_order(&bytes)
-    }
+    use crate::hash::test_fr as fr;
 
     #[test]
     fn classic_vector() {

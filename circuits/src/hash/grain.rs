@@ -169,12 +169,8 @@ impl Grain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::test_fr as fr;
     use ark_bn254::Fr;
-
-    fn fr(hex_be: &str) -> Fr {
-        let bytes = hex::decode(hex_be.trim_start_matches("0x")).expect("valid hex");
-        Fr::from_be_bytes_mod_order(&bytes)
-    }
 
     #[test]
     fn first_constants_match_circomlib_t3() {

@@ -1,6 +1,6 @@
 //! Dense row-major `n × n` matrices over BN254's scalar field: what deriving
-//! Poseidon's fast-form constants needs (here and for the on-chain constants that
-//! `backstop-prover` generates).
+//! Poseidon's fast-form constants needs, and the products of `backstop-prover`'s
+//! model of the on-chain permutation.
 
 use ark_bn254::Fr;
 use ark_ff::{AdditiveGroup, Field, Zero};

@@ -14,7 +14,7 @@ mod grain;
 pub mod matrix;
 mod pasta;
 
-pub use bn254::Bn254Poseidon;
+pub use bn254::{Bn254Poseidon, FastConstants};
 pub use pasta::PastaPoseidon;
 
 use ethnum::U256;
@@ -84,4 +84,13 @@ pub trait FieldHasher: Clone + Copy + core::fmt::Debug + Send + Sync + 'static {
     fn from_u64(value: u64) -> Self::F {
         Self::from_u256(U256::from(value))
     }
+}
+
+/// A BN254 scalar from big-endian hex (`0x` optional), reduced: the form the
+/// tests' circomlib vectors are written in.
+#[cfg(test)]
+pub(crate) fn test_fr(hex_be: &str) -> ark_bn254::Fr {
+    use ark_ff::PrimeField;
+    let bytes = hex::decode(hex_be.trim_start_matches("0x")).expect("valid hex");
+    ark_bn254::Fr::from_be_bytes_mod_order(&bytes)
 }

@@ -6,6 +6,7 @@
 //! ones (`T[]`, and tuples or fixed arrays holding one) behind an offset.
 
 use super::poseidon::keccak256;
+use ark_ff::{BigInteger, PrimeField};
 
 /// One ABI value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,16 @@ impl Token {
     }
 }
 
+/// The canonical big-endian 32 bytes of a field element (BN254's base or scalar
+/// field): its word as a `uint256`, and how the Poseidon data contracts store
+/// constants.
+pub fn be32<F: PrimeField>(x: &F) -> [u8; 32] {
+    let bytes = x.into_bigint().to_bytes_be();
+    let mut out = [0u8; 32];
+    out[32 - bytes.len()..].copy_from_slice(&bytes);
+    out
+}
+
 /// Encodes values in sequence, as a tuple's members: heads (values or offsets), then
 /// the dynamic values' tails.
 pub fn encode_sequence(items: &[Token]) -> Vec<u8> {
@@ -98,6 +109,21 @@ mod tests {
 
     fn hex_words(bytes: &[u8]) -> Vec<String> {
         bytes.chunks(32).map(hex::encode).collect()
+    }
+
+    #[test]
+    fn field_elements_are_big_endian() {
+        use ark_bn254::Fr;
+        use ark_ff::Field;
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        assert_eq!(be32(&Fr::ONE), one);
+        assert_eq!(be32(&Fr::from(0x0102u64))[30..], [1, 2]);
+        let minus_one = be32(&-Fr::ONE);
+        assert_eq!(
+            hex::encode(minus_one),
+            "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000000"
+        );
     }
 
     #[test]

@@ -20,11 +20,11 @@ pub mod abi;
 pub mod poseidon;
 
 use crate::error::ProverError;
-use abi::{Token, encode_call, selector};
+use abi::{Token, be32, encode_call, selector};
 use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ec::short_weierstrass::SWCurveConfig;
-use ark_ff::{BigInteger, PrimeField};
+use ark_ff::PrimeField;
 use ark_groth16::{Proof, VerifyingKey};
 use backstop_circuits::decimal::parse_unsigned_u256;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
@@ -87,13 +87,6 @@ pub struct PoseidonChunksFile {
 
 fn hex32(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
-}
-
-fn be32<F: PrimeField>(x: &F) -> [u8; 32] {
-    let bytes = x.into_bigint().to_bytes_be();
-    let mut out = [0u8; 32];
-    out[32 - bytes.len()..].copy_from_slice(&bytes);
-    out
 }
 
 fn fq_hex(x: &Fq) -> String {

@@ -18,8 +18,8 @@
 //! # Layout of one width
 //!
 //! The permutation runs in the rearranged form of the Poseidon paper's appendix B,
-//! derived here from the plain round constants and MDS matrix of
-//! [`Bn254Poseidon`] (`round_constants(t)`, `mds(t)`), so that a partial round
+//! which [`Bn254Poseidon`] derives from its plain round constants and MDS matrix
+//! (`round_constants(t)`, `mds(t)`, `fast_constants(t)`), so that a partial round
 //! costs `2t − 1` multiplications instead of `t²`:
 //!
 //! ```text
@@ -38,10 +38,11 @@
 //! (added to `s₀`) remains. [`permute`] runs exactly this algorithm natively, and the
 //! tests check it against [`Bn254Poseidon`] at every width.
 
+use super::abi::be32;
 use ark_bn254::Fr;
-use ark_ff::{AdditiveGroup, Field, PrimeField};
+use ark_ff::Field;
 use backstop_circuits::hash::Bn254Poseidon;
-use backstop_circuits::hash::matrix::{mat_inverse, mat_mul, mat_vec};
+use backstop_circuits::hash::matrix::mat_vec;
 use sha3::{Digest, Keccak256};
 use std::sync::OnceLock;
 
@@ -74,60 +75,35 @@ pub struct WidthConstants {
     pub words: Vec<Fr>,
 }
 
-/// The transpose of a row-major `n × n` matrix.
-fn transpose(n: usize, a: &[Fr]) -> Vec<Fr> {
-    (0..n * n).map(|k| a[(k % n) * n + k / n]).collect()
-}
-
 impl WidthConstants {
-    /// Derives width `t`'s constants (`3 ≤ t ≤ 17`) from circomlib's round constants
-    /// and MDS matrix. `None` only if the MDS matrix's lower-right block were
-    /// singular, which a Cauchy matrix's never is.
+    /// Lays out width `t`'s constants (`3 ≤ t ≤ 17`) from circomlib's round
+    /// constants and the fast form [`Bn254Poseidon::fast_constants`] derives from
+    /// them and the MDS matrix. `None` only if the MDS matrix's lower-right block
+    /// were singular, which a Cauchy matrix's never is.
     pub fn derive(t: usize) -> Option<Self> {
         let rc = Bn254Poseidon::round_constants(t);
-        let mds = Bn254Poseidon::mds(t);
         let rp = Bn254Poseidon::partial_rounds(t);
+        let fast = Bn254Poseidon::fast_constants(t)?;
         let half = FULL_ROUNDS / 2;
-        let n = t - 1;
-        let v: Vec<Fr> = mds[1..t].to_vec();
-        let w: Vec<Fr> = (1..t).map(|i| mds[i * t]).collect();
-        let m_hat: Vec<Fr> = (1..t)
-            .flat_map(|i| mds[i * t + 1..(i + 1) * t].iter().copied())
-            .collect();
-        let m_hat_inv = mat_inverse(n, &m_hat)?;
-        let m_hat_t = transpose(n, &m_hat);
 
         let mut words = Vec::with_capacity(width_words(t));
         words.extend_from_slice(&rc[..half * t]);
-        words.extend_from_slice(mds);
-
-        // Partial rounds: carry the constants of elements 1.. forward through M.
-        let mut carried = vec![Fr::ZERO; t];
-        let mut v_i = v;
-        let mut w_i = w;
-        let mut power: Vec<Fr> = (0..n * n)
-            .map(|k| if k % (n + 1) == 0 { Fr::ONE } else { Fr::ZERO })
-            .collect();
-        for round in half..half + rp {
-            let mut total: Vec<Fr> = rc[round * t..(round + 1) * t]
-                .iter()
-                .zip(&carried)
-                .map(|(c, a)| *c + a)
-                .collect();
-            words.push(total[0]);
-            total[0] = Fr::ZERO;
-            carried = mat_vec(t, mds, &total);
-            w_i = mat_vec(n, &m_hat_inv, &w_i);
-            words.extend_from_slice(&v_i);
-            words.extend_from_slice(&w_i);
-            v_i = mat_vec(n, &m_hat_t, &v_i);
-            power = mat_mul(n, &power, &m_hat);
+        words.extend_from_slice(Bn254Poseidon::mds(t));
+        // Partial round i: k_i, then v_i and w_i without the sparse matrix's
+        // m00 and the leading zero of its column.
+        let rows = fast.sparse_rows.chunks_exact(t);
+        let columns = fast.sparse_columns.chunks_exact(t);
+        for ((k, row), column) in fast.partial_constants.iter().zip(rows).zip(columns) {
+            words.push(*k);
+            words.extend_from_slice(&row[1..]);
+            words.extend_from_slice(&column[1..]);
         }
-        words.extend_from_slice(&power);
-
-        let post = (half + rp) * t;
-        words.extend(rc[post..post + t].iter().zip(&carried).map(|(c, a)| *c + a));
-        words.extend_from_slice(&rc[post + t..]);
+        // P: the lower-right block of diag(1, M̂^R_P).
+        for row in fast.post_partial_matrix.chunks_exact(t).skip(1) {
+            words.extend_from_slice(&row[1..]);
+        }
+        words.extend_from_slice(&fast.post_partial_constants);
+        words.extend_from_slice(&rc[(half + rp + 1) * t..]);
         debug_assert_eq!(words.len(), width_words(t));
         Some(Self {
             width: t,
@@ -201,7 +177,7 @@ impl ConstantsBlob {
                 let mut code = Vec::with_capacity(1 + 32 * chunk.len());
                 code.push(0u8);
                 for w in chunk {
-                    code.extend_from_slice(&fr_be_bytes(w));
+                    code.extend_from_slice(&be32(w));
                 }
                 code
             })
@@ -372,18 +348,10 @@ pub fn keccak256(bytes: &[u8]) -> [u8; 32] {
     Keccak256::digest(bytes).into()
 }
 
-/// The canonical big-endian bytes of a scalar field element.
-pub fn fr_be_bytes(x: &Fr) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    for (chunk, limb) in out.chunks_exact_mut(8).rev().zip(x.into_bigint().0) {
-        chunk.copy_from_slice(&limb.to_be_bytes());
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ark_ff::AdditiveGroup;
     use backstop_circuits::hash::FieldHasher;
 
     #[test]
@@ -408,13 +376,5 @@ mod tests {
         assert!(codes.iter().all(|c| c.len() <= 24_576));
         let total: usize = WIDTHS.iter().map(|&t| width_words(t)).sum();
         assert_eq!(total, blob().unwrap().words.len());
-    }
-
-    #[test]
-    fn field_elements_are_big_endian() {
-        let mut one = [0u8; 32];
-        one[31] = 1;
-        assert_eq!(fr_be_bytes(&Fr::ONE), one);
-        assert_eq!(fr_be_bytes(&Fr::from(0x0102u64))[30..], [1, 2]);
     }
 }
