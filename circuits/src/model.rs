@@ -368,8 +368,9 @@ impl EpochParams {
     }
 }
 
-/// `10^e` for `e ≤ 36`.
-pub(crate) fn pow10(e: u32) -> I256 {
+/// `10^e` for `e ≤ 76` (the largest power of ten an [`I256`] holds; the scales
+/// above need `e ≤ 36`).
+pub fn pow10(e: u32) -> I256 {
     I256::from(10u8).pow(e)
 }
 
