@@ -54,11 +54,11 @@
 //! batch 0 of the same epoch (`K − b − 1 = 2`, `inv = 1/2`, `is_last = 0`) the five
 //! equalities are void.
 
-use super::layout::{MARGIN_COLUMNS, grid, query_grid};
+use super::layout::{Grid, MARGIN_COLUMNS, grid, query_grid};
 use super::poseidon::Cell;
 use super::range::pow2;
 use ff::Field;
-use halo2_proofs::circuit::{Layouter, Region, Value};
+use halo2_proofs::circuit::{Layouter, Value};
 use halo2_proofs::plonk::{
     Advice, Column, ConstraintSystem, Constraints, Error, Expression, Fixed, Selector,
 };
@@ -308,22 +308,6 @@ impl FrameChip {
         Self { config }
     }
 
-    fn put(
-        &self,
-        region: &mut Region<'_, Fp>,
-        index: usize,
-        name: &str,
-        value: Value<Fp>,
-    ) -> Result<Cell, Error> {
-        let (row, column) = grid(index);
-        region.assign_advice(
-            || name.to_owned(),
-            self.config.advice[column],
-            row,
-            || value,
-        )
-    }
-
     /// Lays out `batch inputs`.
     ///
     /// # Errors
@@ -341,11 +325,12 @@ impl FrameChip {
             || "batch inputs",
             |mut region| {
                 let region = &mut region;
+                let g = Grid(&self.config.advice);
                 self.config.q_inputs.enable(region, 0)?;
                 let mut cells =
                     Vec::with_capacity(inputs::MARKET_PARAMS + values.market_params.len());
                 for (i, v) in values.witnesses.iter().enumerate() {
-                    cells.push(self.put(region, i, "input", *v)?);
+                    cells.push(g.put(region, 0, i, "input", *v)?);
                 }
                 for (i, c) in [
                     (inputs::ZERO, Fp::ZERO),
@@ -364,8 +349,9 @@ impl FrameChip {
                     )?);
                 }
                 for (m, v) in values.market_params.iter().enumerate() {
-                    cells.push(self.put(
+                    cells.push(g.put(
                         region,
+                        0,
                         inputs::MARKET_PARAMS + m,
                         "market parameter",
                         *v,
@@ -396,6 +382,7 @@ impl FrameChip {
             |mut region| {
                 use outputs::*;
                 let region = &mut region;
+                let g = Grid(&self.config.advice);
                 self.config.q_outputs.enable(region, 0)?;
                 region.assign_fixed(
                     || "2^solvency_bits",
@@ -404,16 +391,20 @@ impl FrameChip {
                     || Value::known(solvency_shift),
                 )?;
                 for (i, cell) in copies.iter().enumerate() {
-                    let (row, column) = grid(i);
-                    cell.copy_advice(|| "copy", region, self.config.advice[column], row)?;
+                    g.copy(region, 0, i, "copy", cell)?;
                 }
-                let id_bound = self.put(region, ID_BOUND, "u_id", values.id_bound)?;
-                self.put(region, SOLVENT_SIGN, "s_sol", values.solvent_sign)?;
+                let id_bound = g.put(region, 0, ID_BOUND, "u_id", values.id_bound)?;
+                g.put(region, 0, SOLVENT_SIGN, "s_sol", values.solvent_sign)?;
                 let solvency_window =
-                    self.put(region, SOLVENCY_WINDOW, "u_sol", values.solvency_window)?;
-                self.put(region, COVERED_SIGN, "s_cov", values.covered_sign)?;
-                let insurance_window =
-                    self.put(region, INSURANCE_WINDOW, "u_cov", values.insurance_window)?;
+                    g.put(region, 0, SOLVENCY_WINDOW, "u_sol", values.solvency_window)?;
+                g.put(region, 0, COVERED_SIGN, "s_cov", values.covered_sign)?;
+                let insurance_window = g.put(
+                    region,
+                    0,
+                    INSURANCE_WINDOW,
+                    "u_cov",
+                    values.insurance_window,
+                )?;
                 Ok(OutputCells {
                     id_bound,
                     solvency_window,

@@ -2,7 +2,7 @@
 //! exact row count of a shape's layout.
 
 use ff::Field;
-use halo2_proofs::circuit::Value;
+use halo2_proofs::circuit::{AssignedCell, Region, Value};
 use halo2_proofs::plonk::{
     Advice, Any, Assigned, Assignment, Column, ConstraintSystem, Error, Expression, Fixed,
     Instance, Selector, VirtualCells,
@@ -39,6 +39,41 @@ pub(crate) fn query_grid<F: Field>(
 ) -> Expression<F> {
     let (row, column) = grid(index);
     meta.query_advice(columns[column], Rotation(base + row as i32))
+}
+
+/// The advice columns of a grid, placing and copying its cells by index (the
+/// margin and frame chips' regions).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Grid<'a>(pub(crate) &'a [Column<Advice>; MARGIN_COLUMNS]);
+
+impl Grid<'_> {
+    /// Assigns `value` to cell `index` of the grid whose first row is row `base`
+    /// of `region`.
+    pub(crate) fn put<F: Field>(
+        self,
+        region: &mut Region<'_, F>,
+        base: usize,
+        index: usize,
+        name: &str,
+        value: Value<F>,
+    ) -> Result<AssignedCell<F, F>, Error> {
+        let (row, column) = grid(index);
+        region.assign_advice(|| name.to_owned(), self.0[column], base + row, || value)
+    }
+
+    /// Copies `cell` into cell `index` of the grid whose first row is row `base`
+    /// of `region`.
+    pub(crate) fn copy<F: Field>(
+        self,
+        region: &mut Region<'_, F>,
+        base: usize,
+        index: usize,
+        name: &str,
+        cell: &AssignedCell<F, F>,
+    ) -> Result<AssignedCell<F, F>, Error> {
+        let (row, column) = grid(index);
+        cell.copy_advice(|| name.to_owned(), region, self.0[column], base + row)
+    }
 }
 
 /// An [`Assignment`] that only records the highest row anything touches: the

@@ -80,14 +80,14 @@
 //! (`M + 1` of 63 bits), `gap` (64), `u_tv` and `u_sl` are copies into
 //! [`super::range::RangeCheckChip`] regions.
 
-use super::layout::{MARGIN_COLUMNS, grid, grid_rows, query_grid};
+use super::layout::{Grid, MARGIN_COLUMNS, grid_rows, query_grid};
 use super::poseidon::Cell;
 use super::range::{bit, pow2};
 use super::trace::{AccountTrace, lane_shift};
 use crate::bounds::BPS_DENOMINATOR;
 use crate::native::commit::PADDING_FLAG_BIT;
 use ff::Field;
-use halo2_proofs::circuit::{Layouter, Region, Value};
+use halo2_proofs::circuit::{Layouter, Value};
 use halo2_proofs::plonk::{
     Advice, Column, ConstraintSystem, Constraints, Error, Expression, Fixed, Selector,
 };
@@ -437,40 +437,6 @@ impl MarginChip {
         Self { config }
     }
 
-    fn put(
-        &self,
-        region: &mut Region<'_, Fp>,
-        base: usize,
-        index: usize,
-        name: &str,
-        value: Value<Fp>,
-    ) -> Result<Cell, Error> {
-        let (row, column) = grid(index);
-        region.assign_advice(
-            || name.to_owned(),
-            self.config.advice[column],
-            base + row,
-            || value,
-        )
-    }
-
-    fn copy(
-        &self,
-        region: &mut Region<'_, Fp>,
-        base: usize,
-        index: usize,
-        name: &str,
-        cell: &Cell,
-    ) -> Result<Cell, Error> {
-        let (row, column) = grid(index);
-        cell.copy_advice(
-            || name.to_owned(),
-            region,
-            self.config.advice[column],
-            base + row,
-        )
-    }
-
     /// Lays out slot `index` of a batch with `markets` markets; `t` is its trace
     /// (`None` for key generation).
     ///
@@ -498,6 +464,7 @@ impl MarginChip {
             |mut region| {
                 use account::*;
                 let region = &mut region;
+                let g = Grid(&self.config.advice);
                 let base = lanes * LANE_ROWS;
                 self.config.q_account.enable(region, base)?;
                 region.assign_fixed(
@@ -512,56 +479,56 @@ impl MarginChip {
                     base,
                     || Value::known(inputs.slack_shift),
                 )?;
-                let id = self.put(region, base, ID, "id", known(t, |t| t.id))?;
-                let pad = self.put(region, base, PAD, "pad", known(t, |t| bit(t.pad)))?;
-                let salt = self.put(region, base, SALT, "salt", known(t, |t| t.salt))?;
-                self.copy(region, base, PREV_PAD, "prev_pad", &inputs.prev_pad)?;
-                self.copy(region, base, NEXT_ID_IN, "next_id_in", &inputs.next_id)?;
-                let next_id = self.put(
+                let id = g.put(region, base, ID, "id", known(t, |t| t.id))?;
+                let pad = g.put(region, base, PAD, "pad", known(t, |t| bit(t.pad)))?;
+                let salt = g.put(region, base, SALT, "salt", known(t, |t| t.salt))?;
+                g.copy(region, base, PREV_PAD, "prev_pad", &inputs.prev_pad)?;
+                g.copy(region, base, NEXT_ID_IN, "next_id_in", &inputs.next_id)?;
+                let next_id = g.put(
                     region,
                     base,
                     NEXT_ID_OUT,
                     "next_id_out",
                     known(t, |t| t.next_id_out),
                 )?;
-                let gap = self.put(region, base, GAP, "gap", known(t, |t| t.gap))?;
-                self.copy(region, base, IS_LAST, "is_last", &inputs.is_last)?;
-                self.copy(region, base, LIABILITIES_IN, "L_in", &inputs.liabilities)?;
-                let liabilities = self.put(
+                let gap = g.put(region, base, GAP, "gap", known(t, |t| t.gap))?;
+                g.copy(region, base, IS_LAST, "is_last", &inputs.is_last)?;
+                g.copy(region, base, LIABILITIES_IN, "L_in", &inputs.liabilities)?;
+                let liabilities = g.put(
                     region,
                     base,
                     LIABILITIES_OUT,
                     "L_out",
                     known(t, |t| t.liabilities_out),
                 )?;
-                self.copy(region, base, BAD_DEBT_IN, "D_in", &inputs.bad_debt)?;
-                let bad_debt = self.put(
+                g.copy(region, base, BAD_DEBT_IN, "D_in", &inputs.bad_debt)?;
+                let bad_debt = g.put(
                     region,
                     base,
                     BAD_DEBT_OUT,
                     "D_out",
                     known(t, |t| t.bad_debt_out),
                 )?;
-                self.copy(region, base, PRODUCT_IN, "P_in", &inputs.product)?;
-                let product = self.put(
+                g.copy(region, base, PRODUCT_IN, "P_in", &inputs.product)?;
+                let product = g.put(
                     region,
                     base,
                     PRODUCT_OUT,
                     "P_out",
                     known(t, |t| t.product_out),
                 )?;
-                self.copy(region, base, CHALLENGE, "z", &inputs.challenge)?;
-                self.put(region, base, TV_SIGN, "s_tv", known(t, |t| bit(t.tv_sign)))?;
+                g.copy(region, base, CHALLENGE, "z", &inputs.challenge)?;
+                g.put(region, base, TV_SIGN, "s_tv", known(t, |t| bit(t.tv_sign)))?;
                 let tv_window =
-                    self.put(region, base, TV_WINDOW, "u_tv", known(t, |t| t.tv_window))?;
-                self.put(
+                    g.put(region, base, TV_WINDOW, "u_tv", known(t, |t| t.tv_window))?;
+                g.put(
                     region,
                     base,
                     SLACK_SIGN,
                     "s_ok",
                     known(t, |t| bit(t.slack_sign)),
                 )?;
-                let slack_window = self.put(
+                let slack_window = g.put(
                     region,
                     base,
                     SLACK_WINDOW,
@@ -576,12 +543,12 @@ impl MarginChip {
                     let l = t.map(|t| &t.lanes[j]);
                     if j == 0 {
                         self.config.q_balance.enable(region, row)?;
-                        self.copy(region, row, lane::FACTOR, "f_q", &inputs.quote_scale)?;
-                        self.copy(region, row, lane::REQUIREMENT, "id", &id)?;
+                        g.copy(region, row, lane::FACTOR, "f_q", &inputs.quote_scale)?;
+                        g.copy(region, row, lane::REQUIREMENT, "id", &id)?;
                     } else {
                         self.config.q_market.enable(region, row)?;
-                        self.copy(region, row, lane::FACTOR, "uv", &inputs.unit_value[j - 1])?;
-                        self.copy(
+                        g.copy(region, row, lane::FACTOR, "uv", &inputs.unit_value[j - 1])?;
+                        g.copy(
                             region,
                             row,
                             lane::REQUIREMENT,
@@ -589,17 +556,17 @@ impl MarginChip {
                             &inputs.unit_requirement[j - 1],
                         )?;
                     }
-                    magnitudes.push(self.put(
+                    magnitudes.push(g.put(
                         region,
                         row,
                         lane::MAGNITUDE,
                         "r",
                         known(l, |l| l.magnitude),
                     )?);
-                    self.put(region, row, lane::SIGN, "s", known(l, |l| bit(l.sign)))?;
-                    self.put(region, row, lane::TV, "tv", known(l, |l| l.tv))?;
-                    self.put(region, row, lane::MR, "mr", known(l, |l| l.mr))?;
-                    self.copy(region, row, lane::PAD, "pad", &pad)?;
+                    g.put(region, row, lane::SIGN, "s", known(l, |l| bit(l.sign)))?;
+                    g.put(region, row, lane::TV, "tv", known(l, |l| l.tv))?;
+                    g.put(region, row, lane::MR, "mr", known(l, |l| l.mr))?;
+                    g.copy(region, row, lane::PAD, "pad", &pad)?;
                     // Word k starts at lane 0 (k = 0) or lane 3k − 1.
                     if j == 0 || j % 3 == 2 {
                         let k = (j + 1) / 3;
@@ -609,7 +576,7 @@ impl MarginChip {
                             let n = (lanes - j).min(3);
                             self.config.q_word[n - 1].enable(region, row)?;
                         }
-                        word_cells.push(self.put(
+                        word_cells.push(g.put(
                             region,
                             row,
                             lane::WORD,
