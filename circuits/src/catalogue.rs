@@ -819,26 +819,80 @@ pub(crate) fn leaf_that_does_not_open_to_the_committed_root<H: FieldHasher>() ->
         )
 }
 
-/// Every attack of the catalogue, in `docs/SPEC.md` §8's order.
-pub(crate) fn all<H: FieldHasher>() -> Vec<Attack<H::F>> {
-    vec![
-        liquidatable_account_published_as_healthy::<H>(),
-        healthy_account_published_as_liquidatable::<H>(),
-        negative_balance_wrapped_around_the_field::<H>(),
-        negative_size_wrapped_around_the_field::<H>(),
-        values_one_past_their_bounds::<H>(),
-        wrong_price_or_margin_rate::<H>(),
-        unsorted_ids_within_a_batch::<H>(),
-        repeated_id_within_a_batch::<H>(),
-        repeated_id_across_the_chain::<H>(),
-        id_at_or_above_two_to_the_64::<H>(),
-        padding_leaf_holding_funds::<H>(),
-        padding_before_a_real_account_or_outside_the_last_batch::<H>(),
-        batch_dropped_repeated_or_reordered::<H>(),
-        tampered_chain_commitment::<H>(),
-        totals_that_do_not_match_the_accounts::<H>(),
-        leaf_that_does_not_open_to_the_committed_root::<H>(),
-    ]
+/// The list of attacks, once: `attacks!(all)` defines [`all`]; a backend's tests
+/// invoke `attacks!(tests, assert_attack, H)` for one `#[test] fn attack_<name>`
+/// per attack (in `docs/SPEC.md` §8's order), each calling `assert_attack` on the
+/// attack built over the hasher `H`, so that every backend runs every attack
+/// under its own name.
+macro_rules! attacks {
+    ($mode:ident $(, $arg:tt)*) => {
+        $crate::catalogue::attacks!(@expand $mode [$($arg),*]
+            attack_liquidatable_account_published_as_healthy: liquidatable_account_published_as_healthy,
+            attack_healthy_account_published_as_liquidatable: healthy_account_published_as_liquidatable,
+            attack_negative_balance_wrapped_around_the_field: negative_balance_wrapped_around_the_field,
+            attack_negative_size_wrapped_around_the_field: negative_size_wrapped_around_the_field,
+            attack_values_one_past_their_bounds: values_one_past_their_bounds,
+            attack_wrong_price_or_margin_rate: wrong_price_or_margin_rate,
+            attack_unsorted_ids_within_a_batch: unsorted_ids_within_a_batch,
+            attack_repeated_id_within_a_batch: repeated_id_within_a_batch,
+            attack_repeated_id_across_the_chain: repeated_id_across_the_chain,
+            attack_id_at_or_above_two_to_the_64: id_at_or_above_two_to_the_64,
+            attack_padding_leaf_holding_funds: padding_leaf_holding_funds,
+            attack_padding_before_a_real_account_or_outside_the_last_batch: padding_before_a_real_account_or_outside_the_last_batch,
+            attack_batch_dropped_repeated_or_reordered: batch_dropped_repeated_or_reordered,
+            attack_tampered_chain_commitment: tampered_chain_commitment,
+            attack_totals_that_do_not_match_the_accounts: totals_that_do_not_match_the_accounts,
+            attack_leaf_that_does_not_open_to_the_committed_root: leaf_that_does_not_open_to_the_committed_root,
+        );
+    };
+    (@expand all [] $($test:ident: $attack:ident,)*) => {
+        /// Every attack of the catalogue, in `docs/SPEC.md` §8's order.
+        pub(crate) fn all<H: FieldHasher>() -> Vec<Attack<H::F>> {
+            vec![$($attack::<H>(),)*]
+        }
+    };
+    (@expand tests [$assert:tt, $hasher:tt] $($test:ident: $attack:ident,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                $assert($crate::catalogue::$attack::<$hasher>());
+            }
+        )*
+    };
+}
+pub(crate) use attacks;
+
+attacks!(all);
+
+/// The honest batches of a 3-batch epoch and of [`single`], restamped (with
+/// claimed outputs, and for [`single`] also with derived ones): the native
+/// restamp gives each exactly the prover's `x_b` (asserted here), and each must
+/// satisfy the circuit.
+pub(crate) fn restamped_honest<H: FieldHasher>() -> Vec<Case<H::F>> {
+    let (shape, w) = epoch::<H>(20, 2, 8);
+    let mut cases = Vec::new();
+    for b in 0..w.batches.len() {
+        let mut a = honest(&w, b);
+        let x = a.public_input;
+        restamp::<H>(&mut a);
+        assert_eq!(a.public_input, x, "batch {b}");
+        cases.push(Case {
+            name: "a batch of 3, restamped",
+            shape,
+            assignment: a,
+        });
+    }
+    let (shape, w) = single::<H>();
+    let mut a = honest(&w, 0);
+    let x = a.public_input;
+    restamp_with::<H>(&mut a, Outputs::Derived);
+    assert_eq!(a.public_input, x, "derived outputs equal the honest ones");
+    cases.push(Case {
+        name: "the single batch, outputs derived",
+        shape,
+        assignment: a,
+    });
+    cases
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::assignment::{BatchAssignment, SlotAssignment};
 use super::batch::BatchCircuit;
 use super::bits::pow2;
 use super::names::testing::{Probe, first_unsatisfied};
-use crate::catalogue::{self, Attack, Lane, LaneWrite, Relation, epoch, honest, restamp, single};
+use crate::catalogue::{self, Attack, Lane, LaneWrite, Relation, epoch, honest};
 use crate::hash::{Bn254Poseidon, FieldHasher};
 use crate::shape::CircuitShape;
 use ark_bn254::Fr;
@@ -276,100 +276,13 @@ fn assert_attack(attack: Attack<Fr>) {
     }
 }
 
+/// The native restamp the lies use agrees with the prover on honest batches
+/// ([`catalogue::restamped_honest`] asserts the equality), which satisfy.
 #[test]
 fn restamp_agrees_with_the_prover() {
-    use crate::assignment::testing::{Outputs, restamp_with};
-    let (shape, w) = epoch::<H>(20, 2, 8);
-    for b in 0..w.batches.len() {
-        let mut a = honest(&w, b);
-        let x = a.public_input;
-        restamp::<H>(&mut a);
-        assert_eq!(a.public_input, x, "batch {b}");
-        assert!(satisfied(shape, a));
+    for case in catalogue::restamped_honest::<H>() {
+        assert!(satisfied(case.shape, case.assignment), "{}", case.name);
     }
-    let (_, w) = single::<H>();
-    let mut a = honest(&w, 0);
-    let x = a.public_input;
-    restamp_with::<H>(&mut a, Outputs::Derived);
-    assert_eq!(a.public_input, x, "derived outputs equal the honest ones");
 }
 
-#[test]
-fn attack_liquidatable_account_published_as_healthy() {
-    assert_attack(catalogue::liquidatable_account_published_as_healthy::<H>());
-}
-
-#[test]
-fn attack_healthy_account_published_as_liquidatable() {
-    assert_attack(catalogue::healthy_account_published_as_liquidatable::<H>());
-}
-
-#[test]
-fn attack_negative_balance_wrapped_around_the_field() {
-    assert_attack(catalogue::negative_balance_wrapped_around_the_field::<H>());
-}
-
-#[test]
-fn attack_negative_size_wrapped_around_the_field() {
-    assert_attack(catalogue::negative_size_wrapped_around_the_field::<H>());
-}
-
-#[test]
-fn attack_values_one_past_their_bounds() {
-    assert_attack(catalogue::values_one_past_their_bounds::<H>());
-}
-
-#[test]
-fn attack_wrong_price_or_margin_rate() {
-    assert_attack(catalogue::wrong_price_or_margin_rate::<H>());
-}
-
-#[test]
-fn attack_unsorted_ids_within_a_batch() {
-    assert_attack(catalogue::unsorted_ids_within_a_batch::<H>());
-}
-
-#[test]
-fn attack_repeated_id_within_a_batch() {
-    assert_attack(catalogue::repeated_id_within_a_batch::<H>());
-}
-
-#[test]
-fn attack_repeated_id_across_the_chain() {
-    assert_attack(catalogue::repeated_id_across_the_chain::<H>());
-}
-
-#[test]
-fn attack_id_at_or_above_two_to_the_64() {
-    assert_attack(catalogue::id_at_or_above_two_to_the_64::<H>());
-}
-
-#[test]
-fn attack_padding_leaf_holding_funds() {
-    assert_attack(catalogue::padding_leaf_holding_funds::<H>());
-}
-
-#[test]
-fn attack_padding_before_a_real_account_or_outside_the_last_batch() {
-    assert_attack(catalogue::padding_before_a_real_account_or_outside_the_last_batch::<H>());
-}
-
-#[test]
-fn attack_batch_dropped_repeated_or_reordered() {
-    assert_attack(catalogue::batch_dropped_repeated_or_reordered::<H>());
-}
-
-#[test]
-fn attack_tampered_chain_commitment() {
-    assert_attack(catalogue::tampered_chain_commitment::<H>());
-}
-
-#[test]
-fn attack_totals_that_do_not_match_the_accounts() {
-    assert_attack(catalogue::totals_that_do_not_match_the_accounts::<H>());
-}
-
-#[test]
-fn attack_leaf_that_does_not_open_to_the_committed_root() {
-    assert_attack(catalogue::leaf_that_does_not_open_to_the_committed_root::<H>());
-}
+catalogue::attacks!(tests, assert_attack, H);
