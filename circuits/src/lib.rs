@@ -10,6 +10,8 @@
 
 pub(crate) mod assignment;
 pub mod bounds;
+#[cfg(test)]
+mod catalogue;
 pub mod decimal;
 pub mod halo2;
 pub mod hash;

@@ -1,23 +1,23 @@
 //! The halo2 batch circuit against the native engine, and the soundness catalogue
-//! of the Groth16 circuit (`crate::r1cs`'s tests) replayed on Pasta: every attack is
-//! a named malicious assignment, with a satisfied control, and each asserts the
-//! exact gate constraints, lookups or equalities MockProver reports.
+//! (`docs/SPEC.md` §6.3, described once in [`crate::catalogue`], shared with the
+//! Groth16 tests) on Pasta: every attack is a named malicious assignment, with a
+//! satisfied control, and each asserts the exact gate constraints, lookups or
+//! equalities MockProver reports.
 
 use super::assignment::{BatchAssignment, SlotAssignment};
 use super::circuit::Halo2BatchCircuit;
 use super::layout::{MARGIN_COLUMNS, POSEIDON_CHIPS, RANGE_COLUMNS};
 use super::poseidon::{self, PoseidonConfig, PoseidonPool};
 use super::range::{RangeCheckChip, RangeCheckConfig, pow2, words};
+use crate::assignment::testing::{Outputs, restamp_with};
+use crate::catalogue::{
+    self, Attack, Lane, Output, Relation, epoch, honest, lane_of, minus, single,
+};
 use crate::hash::{FieldHasher, PastaPoseidon};
-use crate::model::{
-    Account, AccountId, Balance, EpochParams, MarginBps, Market, Price, Size, Snapshot,
-};
-use crate::native::commit::{
-    BatchSize, absorb_chain, challenge, liquidation_commitment, liquidation_product,
-};
+use crate::native::commit::{BatchSize, absorb_chain};
 use crate::secret::VenueSecret;
 use crate::shape::CircuitShape;
-use crate::witness::{EpochWitness, build_epoch};
+use crate::witness::build_epoch;
 use ethnum::U256;
 use ff::Field;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
@@ -30,46 +30,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
 
 type H = PastaPoseidon;
-
-/// The book of the Groth16 tests: ids 10, 20, …; some accounts liquidatable, some
-/// underwater.
-fn book(n: u64, markets: usize) -> Snapshot {
-    let ms = (0..markets)
-        .map(|i| {
-            Market::new(
-                &format!("M{i}"),
-                Price::new(200_000 + 1_000 * i as i128).unwrap(),
-                2,
-                4,
-                MarginBps::new(500).unwrap(),
-            )
-            .unwrap()
-        })
-        .collect();
-    let params = EpochParams::new(77, 6, 10u128.pow(15), 10u128.pow(10), ms).unwrap();
-    let accounts = (0..n)
-        .map(|i| {
-            let size = (i as i128 % 7 - 3) * 10_000;
-            let balance = (i as i128 * 37 % 11 - 2) * 100_000_000;
-            Account::new(
-                AccountId::new(10 * (i + 1)),
-                Balance::new(balance).unwrap(),
-                vec![Size::new(size).unwrap(); markets],
-            )
-        })
-        .collect();
-    Snapshot::new(params, accounts).unwrap()
-}
-
-fn epoch(n: u64, markets: usize, b: u64) -> (CircuitShape, EpochWitness<H>) {
-    let shape = CircuitShape::new(b, markets).unwrap();
-    let w = build_epoch::<H>(
-        &book(n, markets),
-        &VenueSecret::demo(),
-        BatchSize::new(b).unwrap(),
-    );
-    (shape, w)
-}
 
 /// `k` per shape, computed once.
 fn k_of(shape: CircuitShape) -> u32 {
@@ -176,7 +136,7 @@ fn assert_instance_mismatch(shape: CircuitShape, a: BatchAssignment) {
 
 #[test]
 fn honest_batches_satisfy() {
-    let (shape, w) = epoch(20, 2, 8);
+    let (shape, w) = epoch::<H>(20, 2, 8);
     assert_eq!(w.batches.len(), 3);
     assert!(!w.evaluation.liquidations.is_empty() && w.evaluation.bad_debt > 0);
     for b in &w.batches {
@@ -189,7 +149,7 @@ fn honest_batches_satisfy() {
 
 #[test]
 fn a_witness_of_another_shape_is_refused() {
-    let (_, w) = epoch(20, 2, 8);
+    let (_, w) = epoch::<H>(20, 2, 8);
     let other = CircuitShape::new(8, 3).unwrap();
     assert!(Halo2BatchCircuit::new(other, &w.batches[0]).is_err());
     let other = CircuitShape::new(64, 2).unwrap();
@@ -205,7 +165,7 @@ fn a_witness_of_another_shape_is_refused() {
 #[test]
 fn k_is_the_smallest_that_fits() {
     for (n, b, m) in [(5u64, 8u64, 1usize), (8, 8, 3), (7, 8, 8), (60, 64, 2)] {
-        let (shape, w) = epoch(n, m, b);
+        let (shape, w) = epoch::<H>(n, m, b);
         let k = Halo2BatchCircuit::k(shape);
         let circuit = Halo2BatchCircuit::new(shape, &w.batches[0]).unwrap();
         MockProver::run(k, &circuit, circuit.public_inputs())
@@ -492,45 +452,11 @@ fn every_fixture_agrees_with_the_native_engine() {
 }
 
 // ---------------------------------------------------------------------------
-// The soundness catalogue (`docs/SPEC.md` §6.3), case by case as in the Groth16
-// tests (`crate::r1cs`).
-//
-// Each attack starts from an honest assignment, applies one lie, and — where the
-// attacker would also publish a statement consistent with the lie — recomputes
-// the public input with `restamp`, a native re-implementation of what the circuit
-// computes from a *raw* assignment (no range checks: it follows wrapped or
-// out-of-range values). Each control (the same construction without the lie) is
-// satisfied, so no test passes vacuously; each attack asserts the exact failures.
+// The soundness catalogue (`docs/SPEC.md` §6.3): the attacks of
+// [`crate::catalogue`] over Pasta, each relation mapped to the gate constraint,
+// range-check lookup or equality MockProver reports. Every control must be
+// satisfied, and every lie must fail exactly at the failures of its relations.
 // ---------------------------------------------------------------------------
-
-fn fp_u256(v: U256) -> Fp {
-    H::from_u256(v)
-}
-
-use crate::assignment::testing::Outputs;
-
-/// The shared native restamp ([`crate::assignment::testing::restamp_with`]).
-fn restamp_with(a: &mut BatchAssignment, outputs: Outputs) {
-    crate::assignment::testing::restamp_with::<H>(a, outputs);
-}
-
-/// [`restamp_with`] keeping the claimed outputs.
-fn restamp(a: &mut BatchAssignment) {
-    restamp_with(a, Outputs::Claimed);
-}
-
-/// A one-batch epoch (so the batch is also the last) with liquidations and bad
-/// debt.
-fn single() -> (CircuitShape, EpochWitness<H>) {
-    let (shape, w) = epoch(7, 2, 8);
-    assert_eq!(w.batches.len(), 1);
-    assert!(w.evaluation.liquidations.len() >= 2);
-    (shape, w)
-}
-
-fn honest(w: &EpochWitness<H>, b: usize) -> BatchAssignment {
-    BatchAssignment::from(&w.batches[b])
-}
 
 /// The region name of slot `j`'s range check `what` (`balance lane`,
 /// `size lane m`, `id gap`, `TV sign`, `slack sign`) at `bits` bits.
@@ -538,400 +464,99 @@ fn check(j: usize, what: &str, bits: u32) -> Failure {
     lookup(&format!("range check: slot {j} {what} ({bits} bits)"))
 }
 
+/// What MockProver reports when `r` breaks. A signed lane is checked as a sign and
+/// a 63-bit magnitude (`super::margin`), which refuses both a lane at or above
+/// `2^64` and the lane 0 (`−2^63`) in its magnitude check.
+fn failures_of(r: Relation) -> Vec<Failure> {
+    let lane_check = |slot: usize, lane: Lane| match lane {
+        Lane::Balance => check(slot, "balance lane", 63),
+        Lane::Size(m) => check(slot, &format!("size lane {m}"), 63),
+    };
+    match r {
+        Relation::LaneRange { slot, lane } | Relation::LaneNonzero { slot, lane } => {
+            vec![lane_check(slot, lane)]
+        }
+        Relation::PaddingEmpty { lane, .. } => vec![match lane {
+            Some(Lane::Balance) => gate("balance lane", "padding lane holds 2^63"),
+            Some(Lane::Size(_)) => gate("market lane", "padding lane holds 2^63"),
+            None => gate("account", "padding id is 0"),
+        }],
+        Relation::PaddingBeforeReal { .. } => vec![gate("account", "no real slot after padding")],
+        Relation::PaddingNotLast { .. } => {
+            vec![gate("account", "padding only in the last batch")]
+        }
+        Relation::IdOrder { slot } => vec![check(slot, "id gap", 64)],
+        Relation::IdBound => vec![lookup("range check: final id bound (65 bits)")],
+        Relation::Opens(output) => vec![gate(
+            "batch outputs",
+            match output {
+                Output::AccountsCommitment => "accounts commitment",
+                Output::LiquidationProduct => "liquidation product",
+                Output::BadDebt => "bad debt",
+                Output::Solvent => "solvent",
+                Output::InsuranceCovered => "insurance covered",
+            },
+        )],
+        Relation::PublicInput => instance_mismatch().into_iter().collect(),
+    }
+}
+
+/// Every control satisfied; every lie failing exactly at its relations.
+#[track_caller]
+fn assert_attack(attack: Attack<Fp>) {
+    for control in attack.controls {
+        assert_eq!(
+            failures(control.shape, control.assignment),
+            BTreeSet::new(),
+            "{}: control '{}'",
+            attack.name,
+            control.name
+        );
+    }
+    for lie in attack.lies {
+        let expected: BTreeSet<Failure> =
+            lie.fails_at.iter().flat_map(|r| failures_of(*r)).collect();
+        let got = failures(lie.case.shape, lie.case.assignment);
+        assert_eq!(got, expected, "{}: lie '{}'", attack.name, lie.case.name);
+    }
+}
+
+/// The native restamp the lies use agrees with the prover on honest batches
+/// ([`catalogue::restamped_honest`] asserts the equality), which satisfy.
 #[test]
 fn restamp_agrees_with_the_prover() {
-    let (shape, w) = epoch(20, 2, 8);
-    for b in 0..w.batches.len() {
-        let mut a = honest(&w, b);
-        let x = a.public_input;
-        restamp(&mut a);
-        assert_eq!(a.public_input, x, "batch {b}");
-        assert!(satisfied(shape, a));
+    for case in catalogue::restamped_honest::<H>() {
+        assert!(satisfied(case.shape, case.assignment), "{}", case.name);
     }
-    let (_, w) = single();
-    let mut a = honest(&w, 0);
-    let x = a.public_input;
-    restamp_with(&mut a, Outputs::Derived);
-    assert_eq!(a.public_input, x, "derived outputs equal the honest ones");
 }
 
 #[test]
 fn wrong_public_input_is_unsatisfied() {
-    let (shape, w) = epoch(9, 2, 8);
+    let (shape, w) = epoch::<H>(9, 2, 8);
     assert!(satisfied(shape, honest(&w, 0)), "control");
     let mut a = honest(&w, 0);
     a.public_input += Fp::from(1u64);
     assert_instance_mismatch(shape, a);
 }
 
-/// Publishes `claimed` as the liquidation set of a one-batch epoch.
-fn claim_liquidations(w: &EpochWitness<H>, claimed: &[AccountId]) -> BatchAssignment {
-    let mut a = honest(w, 0);
-    let z = challenge::<H>(
-        w.commitment.params_hash,
-        w.commitment.accounts_commitment,
-        liquidation_commitment::<H>(claimed),
-    );
-    a.challenge = z;
-    a.liquidation_product = liquidation_product::<H>(z, claimed);
-    restamp(&mut a);
-    a
-}
+catalogue::attacks!(tests, assert_attack, H);
 
+/// Beside [`catalogue::negative_balance_wrapped_around_the_field`]: the raw
+/// 256-bit lane `p − 5 + 2^63` is, in this field, the honest lane `2^63 − 5` (it
+/// differs from it only as a 256-bit integer): the same leaf, the same balance −5,
+/// accepted. (The Groth16 circuit takes a raw
+/// lane's low 64 bits, so no test there gives it this value.)
 #[test]
-fn attack_liquidatable_account_published_as_healthy() {
-    let (shape, w) = single();
-    let truth = w.evaluation.liquidations.clone();
-    assert!(satisfied(shape, claim_liquidations(&w, &truth)), "control");
-    let hidden: Vec<_> = truth[1..].to_vec();
-    assert_fails(
-        shape,
-        claim_liquidations(&w, &hidden),
-        &[gate("batch outputs", "liquidation product")],
-    );
-}
-
-#[test]
-fn attack_healthy_account_published_as_liquidatable() {
-    let (shape, w) = single();
-    let healthy = w.batches[0]
-        .slots
-        .iter()
-        .filter_map(|s| s.account.as_ref())
-        .map(|a| a.id())
-        .find(|id| !w.evaluation.liquidations.contains(id))
-        .unwrap();
-    let mut claimed = w.evaluation.liquidations.clone();
-    assert!(
-        satisfied(shape, claim_liquidations(&w, &claimed)),
-        "control"
-    );
-    claimed.push(healthy);
-    claimed.sort();
-    assert_fails(
-        shape,
-        claim_liquidations(&w, &claimed),
-        &[gate("batch outputs", "liquidation product")],
-    );
-}
-
-/// Runs `lie` on slot `j`'s raw data and restamps with derived outputs.
-fn lie_about_slot(j: usize, lie: impl Fn(&mut SlotAssignment)) -> (CircuitShape, BatchAssignment) {
-    let (shape, w) = single();
+fn a_raw_lane_congruent_to_an_honest_one_is_that_lane() {
+    let (shape, w) = single::<H>();
     let mut a = honest(&w, 0);
-    lie(&mut a.slots[j]);
-    restamp_with(&mut a, Outputs::Derived);
-    (shape, a)
-}
-
-#[track_caller]
-fn assert_lie_accepted(j: usize, lie: impl Fn(&mut SlotAssignment)) {
-    let (shape, a) = lie_about_slot(j, lie);
-    assert_fails(shape, a, &[]);
-}
-
-#[track_caller]
-fn assert_lie_fails(j: usize, lie: impl Fn(&mut SlotAssignment), expected: &[Failure]) {
-    let (shape, a) = lie_about_slot(j, lie);
-    assert_fails(shape, a, expected);
-}
-
-fn lane_of(v: i128) -> U256 {
-    U256::from((v + (1i128 << 63)) as u128)
-}
-
-/// `p − v` as a raw 256-bit lane.
-fn minus(v: u64) -> U256 {
-    U256::from_le_bytes(H::to_le_bytes(&-Fp::from(v)))
-}
-
-#[test]
-fn attack_negative_balance_wrapped_around_the_field() {
-    // Control: a balance of −5 units, offset into its lane, is fine.
-    assert_lie_accepted(2, |s| s.balance_lane = lane_of(-5));
-    // The lie: −5 written as the field element p − 5 (no offset), a "lane" far
-    // above 2^64: its magnitude part fails the 63-bit check whichever sign.
-    assert_lie_fails(
-        2,
-        |s| s.balance_lane = minus(5),
-        &[check(2, "balance lane", 63)],
-    );
-    // The Groth16 test also tries p − 5 + 2^63. In this field that *is* the
-    // honest lane 2^63 − 5 (it only differs from it as a 256-bit integer, whose
-    // low 64 bits the Groth16 circuit keeps): the same leaf, the same balance −5,
-    // accepted.
-    let (shape, a) = lie_about_slot(2, |s| s.balance_lane = minus(5) + lane_of(0));
+    let slot: &mut SlotAssignment = &mut a.slots[2];
+    slot.balance_lane = minus::<H>(5) + lane_of(0);
+    restamp_with::<H>(&mut a, Outputs::Derived);
     assert_eq!(fp_u256(a.slots[2].balance_lane), fp_u256(lane_of(-5)));
     assert_fails(shape, a, &[]);
 }
 
-#[test]
-fn attack_negative_size_wrapped_around_the_field() {
-    assert_lie_accepted(3, |s| s.size_lanes[1] = lane_of(-7));
-    assert_lie_fails(
-        3,
-        |s| s.size_lanes[1] = minus(7),
-        &[check(3, "size lane 1", 63)],
-    );
-}
-
-#[test]
-fn attack_values_one_past_their_bounds() {
-    let max = (1i128 << 63) - 1;
-    // At the bounds: |v| = 2^63 − 1 is allowed for balances and sizes.
-    assert_lie_accepted(1, |s| s.balance_lane = lane_of(max));
-    assert_lie_accepted(1, |s| s.balance_lane = lane_of(-max));
-    assert_lie_accepted(1, |s| s.size_lanes[0] = lane_of(-max));
-    assert_lie_accepted(1, |s| s.size_lanes[1] = lane_of(max));
-    // One past: −2^63 (lane 0) and +2^63 (lane 2^64).
-    let balance = [check(1, "balance lane", 63)];
-    assert_lie_fails(1, |s| s.balance_lane = lane_of(-max - 1), &balance);
-    assert_lie_fails(1, |s| s.balance_lane = lane_of(max + 1), &balance);
-    assert_lie_fails(
-        1,
-        |s| s.size_lanes[0] = lane_of(-max - 1),
-        &[check(1, "size lane 0", 63)],
-    );
-    assert_lie_fails(
-        1,
-        |s| s.size_lanes[1] = lane_of(max + 1),
-        &[check(1, "size lane 1", 63)],
-    );
-}
-
-#[test]
-fn attack_wrong_price_or_margin_rate() {
-    let (shape, w) = single();
-    assert!(satisfied(shape, honest(&w, 0)), "control");
-    // The published parameters fix x_b; the prover evaluates with other ones.
-    // x_b commits to the published parameters, so the instance equality breaks;
-    // the final state evaluated with the wrong ones no longer opens into the
-    // published outputs either (one account's bad debt moves by its size).
-    let mut a = honest(&w, 0);
-    a.params.unit_value[0] += Fp::from(1u64);
-    let mut expected: Vec<Failure> = instance_mismatch().into_iter().collect();
-    expected.push(gate("batch outputs", "bad debt"));
-    assert_fails(shape, a, &expected);
-    let mut a = honest(&w, 0);
-    a.params.unit_requirement[1] -= Fp::from(1u64);
-    assert_instance_mismatch(shape, a);
-    let mut a = honest(&w, 0);
-    a.params.quote_scale = Fp::from(10u64);
-    let mut expected: Vec<Failure> = instance_mismatch().into_iter().collect();
-    expected.push(gate("batch outputs", "bad debt"));
-    expected.push(gate("batch outputs", "liquidation product"));
-    assert_fails(shape, a, &expected);
-}
-
-#[test]
-fn attack_unsorted_ids_within_a_batch() {
-    let (shape, w) = single();
-    // Control: two accounts' data swapped, ids left in order.
-    let mut control = honest(&w, 0);
-    control.slots.swap(1, 2);
-    let (id1, id2) = (control.slots[1].id, control.slots[2].id);
-    control.slots[1].id = id2;
-    control.slots[2].id = id1;
-    restamp_with(&mut control, Outputs::Derived);
-    assert!(satisfied(shape, control));
-    let mut a = honest(&w, 0);
-    a.slots.swap(1, 2);
-    restamp_with(&mut a, Outputs::Derived);
-    assert_fails(shape, a, &[check(2, "id gap", 64)]);
-}
-
-#[test]
-fn attack_repeated_id_within_a_batch() {
-    let (shape, w) = single();
-    // Control: the smallest id above the previous one.
-    let mut control = honest(&w, 0);
-    control.slots[3].id = control.slots[2].id + Fp::ONE;
-    restamp_with(&mut control, Outputs::Derived);
-    assert!(satisfied(shape, control));
-    let mut a = honest(&w, 0);
-    a.slots[3].id = a.slots[2].id;
-    restamp_with(&mut a, Outputs::Derived);
-    assert_fails(shape, a, &[check(3, "id gap", 64)]);
-}
-
-#[test]
-fn attack_repeated_id_across_the_chain() {
-    // Batch 1 starts with an id already used in batch 0.
-    let (shape, w) = epoch(20, 2, 8);
-    let last_of_batch_0 = w.batches[0].slots[7].account.as_ref().unwrap().id().get();
-    let mut control = honest(&w, 1);
-    restamp(&mut control);
-    assert!(satisfied(shape, control));
-    let mut a = honest(&w, 1);
-    a.slots[0].id = Fp::from(last_of_batch_0);
-    restamp(&mut a);
-    assert_fails(shape, a, &[check(0, "id gap", 64)]);
-}
-
-#[test]
-fn attack_id_at_or_above_two_to_the_64() {
-    // The last real id must stay below 2^64: its successor bound is checked.
-    let (shape, w) = single();
-    let mut control = honest(&w, 0);
-    let last_real = control.slots.iter().rposition(|s| !s.pad).unwrap();
-    control.slots[last_real].id = Fp::from(u64::MAX);
-    restamp_with(&mut control, Outputs::Derived);
-    assert!(satisfied(shape, control), "control: the id 2^64 − 1");
-    let mut a = honest(&w, 0);
-    a.slots[last_real].id = fp_u256(U256::ONE << 64);
-    restamp_with(&mut a, Outputs::Derived);
-    assert_fails(shape, a, &[lookup("range check: final id bound (65 bits)")]);
-}
-
-#[test]
-fn attack_padding_leaf_holding_funds() {
-    let (_, w) = single();
-    let pad = w.batches[0]
-        .slots
-        .iter()
-        .position(|s| s.account.is_none())
-        .unwrap();
-    assert_lie_accepted(pad, |_| ());
-    assert_lie_fails(
-        pad,
-        |s| s.balance_lane = lane_of(1_000),
-        &[gate("balance lane", "padding lane holds 2^63")],
-    );
-    assert_lie_fails(
-        pad,
-        |s| s.size_lanes[1] = lane_of(-1),
-        &[gate("market lane", "padding lane holds 2^63")],
-    );
-    assert_lie_fails(
-        pad,
-        |s| s.id = Fp::from(999u64),
-        &[gate("account", "padding id is 0")],
-    );
-}
-
-/// Turns a real slot into a padding slot (its data zeroed).
-fn make_padding(s: &mut SlotAssignment) {
-    s.pad = true;
-    s.id = Fp::from(0u64);
-    s.balance_lane = lane_of(0);
-    s.size_lanes = vec![lane_of(0); s.size_lanes.len()];
-}
-
-#[test]
-fn attack_padding_before_a_real_account_or_outside_the_last_batch() {
-    let (shape, w) = single();
-    // Control: the last real account turned into padding (a smaller epoch).
-    let mut control = honest(&w, 0);
-    let last_real = control.slots.iter().rposition(|s| !s.pad).unwrap();
-    make_padding(&mut control.slots[last_real]);
-    restamp_with(&mut control, Outputs::Derived);
-    assert!(satisfied(shape, control));
-    // A real account marked as padding in the middle of the batch.
-    let mut a = honest(&w, 0);
-    make_padding(&mut a.slots[1]);
-    restamp_with(&mut a, Outputs::Derived);
-    assert_fails(shape, a, &[gate("account", "no real slot after padding")]);
-    // A padding slot in a batch that is not the last.
-    let (shape, w) = epoch(20, 2, 8);
-    let mut a = honest(&w, 0);
-    make_padding(&mut a.slots[7]);
-    restamp(&mut a);
-    assert_fails(
-        shape,
-        a,
-        &[gate("account", "padding only in the last batch")],
-    );
-}
-
-#[test]
-fn attack_batch_dropped_repeated_or_reordered() {
-    let (shape, w) = epoch(30, 2, 8);
-    assert_eq!(w.batches.len(), 4);
-    let x: Vec<Fp> = w.batches.iter().map(|b| b.public_input()).collect();
-    assert!(satisfied(shape, honest(&w, 2)), "control");
-    // Batch 2's witness presented as batch 1 (batch 1 dropped).
-    let mut a = honest(&w, 2);
-    a.batch = Fp::from(1u64);
-    a.public_input = x[1];
-    assert_instance_mismatch(shape, a);
-    // Batch 1's witness presented again as batch 2 (repeated).
-    let mut a = honest(&w, 1);
-    a.batch = Fp::from(2u64);
-    a.public_input = x[2];
-    assert_instance_mismatch(shape, a);
-    // Batches 1 and 2 swapped.
-    let mut a = honest(&w, 2);
-    a.public_input = x[1];
-    assert_instance_mismatch(shape, a);
-    // A non-last batch claiming to be the last (K = b + 1) cannot open the outputs.
-    let mut a = honest(&w, 1);
-    a.batch_count = Fp::from(2u64);
-    restamp(&mut a);
-    assert_fails(
-        shape,
-        a,
-        &[
-            gate("batch outputs", "accounts commitment"),
-            gate("batch outputs", "bad debt"),
-            gate("batch outputs", "liquidation product"),
-        ],
-    );
-}
-
-#[test]
-fn attack_tampered_chain_commitment() {
-    let (shape, w) = epoch(20, 2, 8);
-    assert!(satisfied(shape, honest(&w, 1)), "control");
-    // Carrying less liability into batch 1 than batch 0 committed to.
-    let mut a = honest(&w, 1);
-    a.state_in.total_liabilities -= Fp::from(1u64);
-    assert_instance_mismatch(shape, a.clone());
-    // Even with a restamped public input, the verifier's x_1 uses the published C_0.
-    restamp(&mut a);
-    let published = w.batches[1].public_input();
-    assert_ne!(a.public_input, published);
-    assert!(satisfied(shape, a.clone()), "consistent with itself");
-    a.public_input = published;
-    assert_instance_mismatch(shape, a);
-    // Another blinding for the same state.
-    let mut a = honest(&w, 1);
-    a.blind_in += Fp::from(1u64);
-    assert_instance_mismatch(shape, a);
-}
-
-#[test]
-fn attack_totals_that_do_not_match_the_accounts() {
-    let (shape, w) = single();
-    let mut control = honest(&w, 0);
-    restamp(&mut control);
-    assert!(satisfied(shape, control));
-    let mut a = honest(&w, 0);
-    a.bad_debt -= Fp::from(1u64);
-    restamp(&mut a);
-    assert_fails(shape, a, &[gate("batch outputs", "bad debt")]);
-    let mut a = honest(&w, 0);
-    a.insurance_covered = !a.insurance_covered;
-    restamp(&mut a);
-    assert_fails(shape, a, &[gate("batch outputs", "insurance covered")]);
-    let mut a = honest(&w, 0);
-    a.solvent = !a.solvent;
-    restamp(&mut a);
-    assert_fails(shape, a, &[gate("batch outputs", "solvent")]);
-}
-
-#[test]
-fn attack_leaf_that_does_not_open_to_the_committed_root() {
-    let (shape, w) = single();
-    // The published accounts commitment stays; the prover's leaf differs.
-    let mut control = honest(&w, 0);
-    restamp(&mut control);
-    assert!(satisfied(shape, control));
-    let mut a = honest(&w, 0);
-    a.slots[4].salt += Fp::from(1u64);
-    restamp(&mut a);
-    assert_fails(shape, a, &[gate("batch outputs", "accounts commitment")]);
-    let mut a = honest(&w, 0);
-    a.slots[4].balance_lane += U256::ONE;
-    restamp(&mut a);
-    assert_fails(shape, a, &[gate("batch outputs", "accounts commitment")]);
+fn fp_u256(v: U256) -> Fp {
+    H::from_u256(v)
 }

@@ -328,6 +328,44 @@ pub(crate) mod testing {
                 first
             })
         }
+
+        /// The witnesses first used by a constraint of block `name` or of a block
+        /// below it (`name.…`), in the order of their allocation.
+        pub(crate) fn witnesses_under(&self, name: &str) -> Vec<usize> {
+            let below = format!("{name}.");
+            let mut witnesses: Vec<usize> = self
+                .fresh
+                .iter()
+                .zip(&self.names)
+                .filter(|(_, n)| *n == name || n.starts_with(&below))
+                .flat_map(|(fresh, _)| fresh.iter().copied())
+                .collect();
+            witnesses.sort_unstable();
+            witnesses
+        }
+
+        /// Sets each witness `w` of `values` to its `v`, as an attacker writing the
+        /// proving system's witness vector would, and returns the name of the
+        /// first unsatisfied constraint (`None`: satisfied). The witnesses are
+        /// restored.
+        pub(crate) fn with_witnesses(&self, values: &[(usize, Fr)]) -> Option<String> {
+            let swap = |values: &[(usize, Fr)]| -> Vec<(usize, Fr)> {
+                let mut cs = self.cs.borrow_mut().expect("a constraint system");
+                values
+                    .iter()
+                    .map(|&(w, v)| {
+                        let old = std::mem::replace(&mut cs.assignments.witness_assignment[w], v);
+                        (w, old)
+                    })
+                    .collect()
+            };
+            tracing::dispatcher::with_default(&self.recorder, || {
+                let old = swap(values);
+                let report = self.cs.which_is_unsatisfied().expect("prove mode");
+                swap(&old);
+                report.map(|r| report_name(&r))
+            })
+        }
     }
 }
 

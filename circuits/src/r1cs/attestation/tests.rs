@@ -6,9 +6,7 @@ use super::witness::AttestationAssignment;
 use super::*;
 use crate::assignment::testing::params_hash as raw_params_hash;
 use crate::hash::{Bn254Poseidon, FieldHasher};
-use crate::model::{
-    Account, AccountId, Balance, EpochParams, MarginBps, Market, Price, Size, Snapshot,
-};
+use crate::model::Snapshot;
 use crate::native::attestation::*;
 use crate::native::commit::{
     BatchSize, BatchTree, absorb_chain, account_salt, commit_epoch, params_hash, root_from_path,
@@ -45,33 +43,10 @@ fn raw_leaf(a: &AttestationAssignment) -> Fr {
     absorb_chain::<Bn254Poseidon>(a.salt, &words)
 }
 
-/// A small book: `n` accounts, 2 markets, ids 10, 20, …
+/// The shared book ([`crate::catalogue::book_with`]) at `epoch`: `n` accounts, 2
+/// markets, ids 10, 20, …, the second market half the first's size, reversed.
 fn book(epoch: u64, n: u64) -> Snapshot {
-    let ms = (0..2)
-        .map(|i| {
-            Market::new(
-                &format!("M{i}"),
-                Price::new(200_000 + 1_000 * i as i128).unwrap(),
-                2,
-                4,
-                MarginBps::new(500).unwrap(),
-            )
-            .unwrap()
-        })
-        .collect();
-    let params = EpochParams::new(epoch, 6, 10u128.pow(15), 10u128.pow(10), ms).unwrap();
-    let accounts = (0..n)
-        .map(|i| {
-            let size = (i as i128 % 7 - 3) * 10_000;
-            let balance = (i as i128 * 37 % 11 - 2) * 100_000_000;
-            Account::new(
-                AccountId::new(10 * (i + 1)),
-                Balance::new(balance).unwrap(),
-                vec![Size::new(size).unwrap(), Size::new(-size / 2).unwrap()],
-            )
-        })
-        .collect();
-    Snapshot::new(params, accounts).unwrap()
+    crate::catalogue::book_with(epoch, n, 2, |size, m| if m == 0 { size } else { -size / 2 })
 }
 
 /// Everything an attester of account `index` of `book(epoch, 20)` holds, at `B = 8`.

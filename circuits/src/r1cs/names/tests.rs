@@ -5,10 +5,10 @@
 
 use super::testing::{Probe, first_unsatisfied};
 use crate::assignment::testing::{Outputs, restamp_with};
+use crate::catalogue::{epoch, lane_of};
 use crate::hash::{Bn254Poseidon, FieldHasher};
 use crate::r1cs::assignment::BatchAssignment;
 use crate::r1cs::batch::BatchCircuit;
-use crate::r1cs::tests::epoch;
 use ark_bn254::Fr;
 use ethnum::U256;
 
@@ -66,13 +66,8 @@ fn batch_names() -> Vec<String> {
 
 /// The one batch of a 7-account epoch (slot 7 is padding), honest.
 fn single() -> (crate::shape::CircuitShape, BatchAssignment) {
-    let (shape, w) = epoch(7, 2, 8);
-    assert_eq!(w.batches.len(), 1);
+    let (shape, w) = crate::catalogue::single::<H>();
     (shape, BatchAssignment::from(&w.batches[0]))
-}
-
-fn lane_of(v: i128) -> U256 {
-    U256::from((v + (1i128 << 63)) as u128)
 }
 
 #[test]
@@ -193,7 +188,7 @@ fn each_checking_block_catches_its_attack_by_name() {
         );
     }
     // A padding slot in a batch that is not the last (its data zeroed).
-    let (shape, w) = epoch(20, 2, 8);
+    let (shape, w) = epoch::<H>(20, 2, 8);
     let mut a = BatchAssignment::from(&w.batches[0]);
     let s = &mut a.slots[7];
     s.pad = true;
