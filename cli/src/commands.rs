@@ -240,7 +240,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             keys,
         } => {
             let shape = CircuitShape::new(batch_size, markets)
-                .map_err(|e| ProverError::Usage(e.to_string()))?;
+                .map_err(|e| CliError::Usage(e.to_string()))?;
             match backend {
                 BackendArg::Groth16 => {
                     let dir = keys.unwrap_or_else(|| default_keys_dir(shape));
@@ -463,7 +463,7 @@ struct ProveArgs<'a> {
     secret_file: Option<&'a Path>,
 }
 
-fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, ProverError> {
+fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
     check_replaceable(args.out)?;
     let snapshot = snapshot::load(args.snapshot)?;
     let secret = secret::load(args.secret_file)?;
@@ -475,7 +475,7 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, ProverError> {
     }
     .unwrap_or(64);
     let shape = CircuitShape::new(b, snapshot.params().markets().len())
-        .map_err(|e| ProverError::Usage(e.to_string()))?;
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let batches = shape.batch_size().batch_count(snapshot.accounts().len());
     let bar = || progress_bar(batches as u64, !quiet && std::io::stderr().is_terminal());
     let started;
@@ -509,7 +509,7 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, ProverError> {
     })
 }
 
-fn cmd_prove(args: &ProveArgs<'_>, json: bool) -> Result<(), ProverError> {
+fn cmd_prove(args: &ProveArgs<'_>, json: bool) -> Result<(), CliError> {
     let p = prove_to(args, json)?;
     let out = args.out;
     if json {

@@ -10,6 +10,7 @@
 //! The checking logic lives in `backstop_verifier` (`inclusion`, `attestation`,
 //! `audit`), usable without this crate.
 
+use crate::error::CliError;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
 use backstop_circuits::native::attestation::{AttestationClaim, attestation_tree_root};
 use backstop_circuits::native::commit::BatchSize;
@@ -166,7 +167,7 @@ fn parse_format(name: &str) -> Result<Format, String> {
 }
 
 /// Runs one of [`UsersCommand`].
-pub fn run(command: UsersCommand) -> Result<(), ProverError> {
+pub fn run(command: UsersCommand) -> Result<(), CliError> {
     match command {
         UsersCommand::Inclusion(InclusionCommand::Prove {
             snapshot,
@@ -210,7 +211,7 @@ pub fn run(command: UsersCommand) -> Result<(), ProverError> {
                     secret_file,
                 },
                 _ => {
-                    return Err(ProverError::Usage(
+                    return Err(CliError::Usage(
                         "attest needs --inclusion PROOF.json, or --snapshot DIR with --account ID"
                             .into(),
                     ));
@@ -343,7 +344,7 @@ fn cmd_inclusion_prove(
     all: bool,
     out: Option<&Path>,
     secret_file: Option<&Path>,
-) -> Result<(), ProverError> {
+) -> Result<(), CliError> {
     match (all, account, out) {
         (true, _, Some(out)) => {
             let started = Instant::now();
@@ -370,12 +371,12 @@ fn cmd_inclusion_prove(
                 None => out!(
                     "{}",
                     serde_json::to_string_pretty(&proof)
-                        .map_err(|e| ProverError::Usage(e.to_string()))?
+                        .map_err(|e| CliError::Usage(e.to_string()))?
                 ),
             }
             Ok(())
         }
-        _ => Err(ProverError::Usage(
+        _ => Err(CliError::Usage(
             "inclusion prove needs --account ID, or --all with --out DIR".into(),
         )),
     }
@@ -406,7 +407,7 @@ fn cmd_inclusion_verify(
     check_proofs: bool,
     key: Option<&Path>,
     json: bool,
-) -> Result<(), ProverError> {
+) -> Result<(), CliError> {
     let (statement, _) = read_statement(epoch_dir)?;
     let report = backstop_verifier::inclusion::verify_inclusion_file(proof_path, &statement)?;
     if check_proofs {
@@ -446,7 +447,7 @@ fn cmd_inclusion_verify(
         );
     }
     if !consistent {
-        let err = ProverError::LiquidationMismatch {
+        let err = CliError::LiquidationMismatch {
             account: report.account_id.clone(),
             actual: if report.liquidatable {
                 "liquidatable"
@@ -493,12 +494,12 @@ fn attestation_error(e: impl ToString) -> ProverError {
 }
 
 /// Makes a margin attestation file (see `backstop attest`).
-fn cmd_attest(args: &AttestArgs<'_>) -> Result<(), ProverError> {
+fn cmd_attest(args: &AttestArgs<'_>) -> Result<(), CliError> {
     let (statement, statement_bytes) = read_statement(args.epoch_dir)?;
     if statement.file().backend != Backend::Groth16Bn254 {
-        return Err(ProverError::Attestation(
-            "margin attestations exist for groth16-bn254 epochs only".into(),
-        ));
+        return Err(
+            attestation_error("margin attestations exist for groth16-bn254 epochs only").into(),
+        );
     }
     let (proof, roots) = match &args.source {
         Source::Proof(path) => {
@@ -589,7 +590,7 @@ fn cmd_verify_attestation(
     epoch_dir: &Path,
     key: Option<&Path>,
     json: bool,
-) -> Result<(), ProverError> {
+) -> Result<(), CliError> {
     let (statement, statement_bytes) = read_statement(epoch_dir)?;
     let bytes = std::fs::read(path).map_err(|e| ProverError::io(path, e))?;
     let file: AttestationFile = serde_json::from_slice(&bytes)
@@ -627,14 +628,14 @@ fn cmd_audit(
     params: &Path,
     reserves: Option<&Path>,
     format: Format,
-) -> Result<(), ProverError> {
+) -> Result<(), CliError> {
     let key = key.map(backstop_verifier::read_verifying_key).transpose()?;
     let report = audit_epoch(epoch_dir, key.as_ref(), params, reserves);
     print_out(&report.render(format));
     if report.ok() {
         Ok(())
     } else {
-        Err(ProverError::Audit(match &report.failure {
+        Err(CliError::Audit(match &report.failure {
             Some(f) => format!("the epoch does not verify: {f}"),
             None => "the reserves attestation does not match the statement's reserves".into(),
         }))

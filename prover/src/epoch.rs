@@ -24,7 +24,7 @@ pub(crate) fn prove_batches<H: FieldHasher, P: Send>(
     on_batch: &(dyn Fn(u64) + Sync),
 ) -> Result<(StatementFile, Vec<P>), ProverError> {
     if snapshot.params().markets().len() != shape.markets() {
-        return Err(ProverError::Usage(format!(
+        return Err(ProverError::Refused(format!(
             "the snapshot has {} markets but the keys are for shape {}",
             snapshot.params().markets().len(),
             shape.id()

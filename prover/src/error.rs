@@ -5,7 +5,7 @@ use backstop_circuits::snapshot::SnapshotError;
 use std::path::PathBuf;
 use thiserror::Error;
 
-/// Why a `backstop` command failed.
+/// Why loading, proving, exporting or writing an epoch failed.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ProverError {
@@ -81,28 +81,13 @@ pub enum ProverError {
     /// The snapshot or secret does not reproduce the published epoch.
     #[error("{0}")]
     EpochMismatch(String),
-    /// The published liquidation set is wrong about an account that is included.
-    #[error(
-        "THE VENUE'S LIQUIDATION SET IS WRONG ABOUT ACCOUNT {account}: at the published prices it is {actual}, \
-         but the published liquidation set {listed}"
-    )]
-    LiquidationMismatch {
-        /// The account id.
-        account: String,
-        /// "liquidatable" or "healthy".
-        actual: &'static str,
-        /// "lists it" or "does not list it".
-        listed: &'static str,
-    },
     /// A margin attestation could not be made or does not verify.
     #[error("attestation: {0}")]
     Attestation(String),
-    /// The audit found a problem (the report says which).
-    #[error("audit: {0}")]
-    Audit(String),
-    /// A command-line argument that clap cannot check by itself.
+    /// An input the library refuses: a snapshot whose markets do not fit the
+    /// keys, an output directory that is not its own to replace.
     #[error("{0}")]
-    Usage(String),
+    Refused(String),
 }
 
 impl ProverError {

@@ -176,7 +176,7 @@ impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
             if out.join(BATCH_ROOTS_FILE).is_file() || is_empty_dir(out) {
                 Ok(())
             } else {
-                Err(ProverError::Usage(format!(
+                Err(ProverError::Refused(format!(
                     "{} exists and is not a directory of inclusion proofs; refusing to replace it",
                     out.display()
                 )))

@@ -33,7 +33,7 @@ pub fn write_dir_atomically(
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| ProverError::Usage(format!("{}: not a directory name", dir.display())))?;
+        .ok_or_else(|| ProverError::Refused(format!("{}: not a directory name", dir.display())))?;
     std::fs::create_dir_all(&parent).map_err(|e| ProverError::io(&parent, e))?;
     let replacing = dir.symlink_metadata().is_ok();
     if replacing {
@@ -129,7 +129,7 @@ pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), ProverErro
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| ProverError::Usage(format!("{}: not a file name", path.display())))?;
+        .ok_or_else(|| ProverError::Refused(format!("{}: not a file name", path.display())))?;
     std::fs::create_dir_all(&parent).map_err(|e| ProverError::io(&parent, e))?;
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}.tmp-"))
@@ -156,7 +156,7 @@ pub fn check_replaceable(dir: &Path) -> Result<(), ProverError> {
             .map(|mut d| d.next().is_none())
             .unwrap_or(false);
         if !ours && !empty {
-            return Err(ProverError::Usage(format!(
+            return Err(ProverError::Refused(format!(
                 "{} exists and is not an output of backstop; refusing to replace it",
                 dir.display()
             )));

@@ -44,6 +44,42 @@ fn f(v: f64, places: usize) -> String {
     }
 }
 
+/// The cells of a table row, each as its `Display` text.
+macro_rules! cells {
+    ($($cell:expr),* $(,)?) => {
+        [$($cell.to_string()),*]
+    };
+}
+use cells;
+
+/// A table's header row and alignment row, one letter of `align` per column: `l`
+/// (`---`) or `r` (`---:`). A blank name is a column with no heading (`| |`).
+fn header(o: &mut String, names: &[&str], align: &str) {
+    for name in names {
+        o.push('|');
+        if !name.is_empty() {
+            o.push(' ');
+            o.push_str(name);
+        }
+        o.push(' ');
+    }
+    o.push_str("|\n");
+    row(
+        o,
+        align.chars().map(|a| if a == 'r' { "---:" } else { "---" }),
+    );
+}
+
+/// A table row: `| a | b |`.
+fn row(o: &mut String, cells: impl IntoIterator<Item = impl AsRef<str>>) {
+    for cell in cells {
+        o.push_str("| ");
+        o.push_str(cell.as_ref());
+        o.push(' ');
+    }
+    o.push_str("|\n");
+}
+
 fn mib(v: Option<f64>) -> String {
     v.map_or_else(|| "–".into(), |m| format!("{} MiB", f(m, 0)))
 }
@@ -134,19 +170,15 @@ pub fn markdown(r: &Report) -> String {
     );
 
     let _ = writeln!(o, "## Targets (M = 8)\n");
-    let _ = writeln!(
-        o,
-        "| target | wanted | measured | | note |\n| --- | --- | --- | --- | --- |"
+    header(
+        &mut o,
+        &["target", "wanted", "measured", "", "note"],
+        "lllll",
     );
     for t in &r.targets {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} |",
-            t.name,
-            t.target,
-            t.measured,
-            yes_no(t.met),
-            t.note
+        row(
+            &mut o,
+            cells![t.name, t.target, t.measured, yes_no(t.met), t.note],
         );
     }
     let _ = writeln!(

@@ -1,6 +1,7 @@
 //! The sections of PERFORMANCE.md, one function each.
 
 use super::*;
+use backstop_circuits::r1cs::cost::CostLine;
 
 pub(super) fn constraints(o: &mut String, r: &Report) {
     let d = &r.breakdown;
@@ -14,24 +15,12 @@ pub(super) fn constraints(o: &mut String, r: &Report) {
          `circuits/src/r1cs/tests.rs::shape_is_pinned`.\n"
     );
     let _ = writeln!(o, "### Per account at M = {}\n", d.markets);
-    let _ = writeln!(
+    cost_lines(
         o,
-        "| gadget | count × each | constraints |\n| --- | ---: | ---: |"
-    );
-    for l in &d.per_account {
-        let _ = writeln!(
-            o,
-            "| {} | {} × {} | {} |",
-            l.part,
-            f(l.count, 0),
-            f(l.each, 0),
-            f(l.total, 0)
-        );
-    }
-    let _ = writeln!(
-        o,
-        "| **subtotal** | | **{}** |",
-        f(d.per_account_marginal, 0)
+        "gadget",
+        &d.per_account,
+        "subtotal",
+        d.per_account_marginal,
     );
     let _ = writeln!(
         o,
@@ -41,25 +30,14 @@ pub(super) fn constraints(o: &mut String, r: &Report) {
         d.batch_size
     );
     let _ = writeln!(o, "### Per batch\n");
-    let _ = writeln!(
+    cost_lines(
         o,
-        "| part | count × each | constraints |\n| --- | ---: | ---: |"
+        "part",
+        &d.per_batch,
+        "fixed per batch",
+        d.per_batch_fixed,
     );
-    for l in &d.per_batch {
-        let _ = writeln!(
-            o,
-            "| {} | {} × {} | {} |",
-            l.part,
-            f(l.count, 0),
-            f(l.each, 0),
-            f(l.total, 0)
-        );
-    }
-    let _ = writeln!(
-        o,
-        "| **fixed per batch** | | **{}** |\n",
-        f(d.per_batch_fixed, 0)
-    );
+    let _ = writeln!(o);
     let _ = writeln!(
         o,
         "So a batch costs `{}·B + {}·(B − 1)/7 + {}` constraints.\n",
@@ -68,18 +46,15 @@ pub(super) fn constraints(o: &mut String, r: &Report) {
         f(d.per_batch_fixed, 0)
     );
     let _ = writeln!(o, "### Totals\n");
-    let _ = writeln!(
-        o,
-        "| shape | constraints | per account |\n| --- | ---: | ---: |"
-    );
+    header(o, &["shape", "constraints", "per account"], "lrr");
     for s in &r.totals {
-        let _ = writeln!(
+        row(
             o,
-            "| B = {}, M = {} | {} | {} |",
-            s.batch_size,
-            s.markets,
-            int(s.constraints as u64),
-            f(s.per_account, 1)
+            cells![
+                format!("B = {}, M = {}", s.batch_size, s.markets),
+                int(s.constraints as u64),
+                f(s.per_account, 1)
+            ],
         );
     }
     let _ = writeln!(o);
@@ -95,18 +70,16 @@ pub(super) fn halo2_layout(o: &mut String, r: &Report) {
          words: 110 lookups per account at M = 8); the six Poseidon chips and four account \
          columns fill in beside them (see `circuits/src/halo2/mod.rs`).\n"
     );
-    let _ = writeln!(
-        o,
-        "| B | rows | per account | k |\n| ---: | ---: | ---: | ---: |"
-    );
+    header(o, &["B", "rows", "per account", "k"], "rrrr");
     for l in &r.halo2_layouts {
-        let _ = writeln!(
+        row(
             o,
-            "| {} | {} | {} | {} |",
-            l.batch_size,
-            int(l.rows as u64),
-            f(l.rows_per_account, 1),
-            l.k
+            cells![
+                l.batch_size,
+                int(l.rows as u64),
+                f(l.rows_per_account, 1),
+                l.k
+            ],
         );
     }
     if let [.., a, b] = &r.halo2_layouts[..] {
@@ -136,51 +109,64 @@ pub(super) fn proving(o: &mut String, r: &Report) {
          key, median of 50.\n",
         r.machine.cores
     );
-    let _ = writeln!(
+    let parallel = format!("{} batches in parallel", r.machine.cores);
+    header(
         o,
-        "| B | constraints | setup | prove (median) | CPU | accounts/s | per core-s | per CPU-s | verify | peak RSS: 1 batch | {} batches in parallel | setup peak |",
-        r.machine.cores
-    );
-    let _ = writeln!(
-        o,
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        &[
+            "B",
+            "constraints",
+            "setup",
+            "prove (median)",
+            "CPU",
+            "accounts/s",
+            "per core-s",
+            "per CPU-s",
+            "verify",
+            "peak RSS: 1 batch",
+            &parallel,
+            "setup peak",
+        ],
+        "rrrrrrrrrrrr",
     );
     for g in &r.groth16 {
-        let _ = writeln!(
+        let repetitions = g.proofs.iter().map(|c| f(c.wall_s, 2)).collect::<Vec<_>>();
+        row(
             o,
-            "| {} | {} | {} | {} ({}) | {} | {} | {} | {} | {} ms | {} | {} | {} |",
-            g.batch_size,
-            int(g.constraints as u64),
-            secs(g.setup_s),
-            secs(g.prove_s),
-            g.proofs
-                .iter()
-                .map(|c| f(c.wall_s, 2))
-                .collect::<Vec<_>>()
-                .join(", "),
-            secs(g.prove_cpu_s),
-            f(g.accounts_per_s(), 1),
-            f(g.accounts_per_s() / cores, 1),
-            f(g.batch_size as f64 / g.prove_cpu_s, 1),
-            f(g.verify_ms, 2),
-            mib(g.prove_peak_rss_mib),
-            mib(g.epoch_peak_rss_mib),
-            mib(g.setup_peak_rss_mib),
+            cells![
+                g.batch_size,
+                int(g.constraints as u64),
+                secs(g.setup_s),
+                format!("{} ({})", secs(g.prove_s), repetitions.join(", ")),
+                secs(g.prove_cpu_s),
+                f(g.accounts_per_s(), 1),
+                f(g.accounts_per_s() / cores, 1),
+                f(g.batch_size as f64 / g.prove_cpu_s, 1),
+                format!("{} ms", f(g.verify_ms, 2)),
+                mib(g.prove_peak_rss_mib),
+                mib(g.epoch_peak_rss_mib),
+                mib(g.setup_peak_rss_mib),
+            ],
         );
     }
-    let _ = writeln!(
+    let _ = writeln!(o);
+    header(
         o,
-        "\n| B | proof | verifying key | proving key | key load |\n| ---: | ---: | ---: | ---: | ---: |"
+        &["B", "proof", "verifying key", "proving key", "key load"],
+        "rrrrr",
     );
     for g in &r.groth16 {
-        let _ = writeln!(
+        row(
             o,
-            "| {} | {} B (compressed) | {} B | {} MiB (uncompressed) | {} |",
-            g.batch_size,
-            g.proof_bytes,
-            g.verifying_key_bytes,
-            f(g.proving_key_bytes as f64 / 1048576.0, 1),
-            secs(g.key_load_s)
+            cells![
+                g.batch_size,
+                format!("{} B (compressed)", g.proof_bytes),
+                format!("{} B", g.verifying_key_bytes),
+                format!(
+                    "{} MiB (uncompressed)",
+                    f(g.proving_key_bytes as f64 / 1048576.0, 1)
+                ),
+                secs(g.key_load_s)
+            ],
         );
     }
     let _ = writeln!(o);
@@ -199,63 +185,87 @@ pub(super) fn kernels(o: &mut String, r: &Report) {
          `ark_groth16`'s `create_proof_with_reduction`, each timed, with the MSMs on the \
          proof's **own** scalars.\n"
     );
-    let _ = writeln!(
+    header(
         o,
-        "| B | domain | 7 FFTs | MSM A (G1) | MSM B (G1) | MSM B (G2) | MSM L (G1) | MSM H (G1) | kernel bound | prove | **ratio** |"
-    );
-    let _ = writeln!(
-        o,
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        &[
+            "B",
+            "domain",
+            "7 FFTs",
+            "MSM A (G1)",
+            "MSM B (G1)",
+            "MSM B (G2)",
+            "MSM L (G1)",
+            "MSM H (G1)",
+            "kernel bound",
+            "prove",
+            "**ratio**",
+        ],
+        "rrrrrrrrrrr",
     );
     for g in &r.groth16 {
         let k = &g.kernels;
-        let _ = writeln!(
+        let m = &k.msm_random;
+        row(
             o,
-            "| {} | 2^{} | {} | {} | {} | {} | {} | {} | {} | {} | **{}** |",
-            g.batch_size,
-            k.sizes.domain.trailing_zeros(),
-            secs(k.fft_total()),
-            secs(k.msm_random.a_g1),
-            secs(k.msm_random.b_g1),
-            secs(k.msm_random.b_g2),
-            secs(k.msm_random.l_g1),
-            secs(k.msm_random.h_g1),
-            secs(k.total()),
-            secs(g.prove_s),
-            f(g.ratio_random(), 2)
+            cells![
+                g.batch_size,
+                format!("2^{}", k.sizes.domain.trailing_zeros()),
+                secs(k.fft_total()),
+                secs(m.a_g1),
+                secs(m.b_g1),
+                secs(m.b_g2),
+                secs(m.l_g1),
+                secs(m.h_g1),
+                secs(k.total()),
+                secs(g.prove_s),
+                format!("**{}**", f(g.ratio_random(), 2))
+            ],
         );
     }
     let _ = writeln!(
         o,
         "\nThe proof dissected (MSMs on the proof's own scalars):\n"
     );
-    let _ = writeln!(
+    header(
         o,
-        "| B | synthesis | `to_matrices` | witness map (7 FFTs inside) | scalar conversion | MSM A | MSM B (G1) | MSM B (G2) | MSM L | MSM H | sum of steps | own-scalar kernels (MSMs + FFTs) | prove / own-scalar kernels |"
-    );
-    let _ = writeln!(
-        o,
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        &[
+            "B",
+            "synthesis",
+            "`to_matrices`",
+            "witness map (7 FFTs inside)",
+            "scalar conversion",
+            "MSM A",
+            "MSM B (G1)",
+            "MSM B (G2)",
+            "MSM L",
+            "MSM H",
+            "sum of steps",
+            "own-scalar kernels (MSMs + FFTs)",
+            "prove / own-scalar kernels",
+        ],
+        "rrrrrrrrrrrrr",
     );
     for g in &r.groth16 {
         let d = &g.dissection;
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            g.batch_size,
-            secs(d.synthesis_s),
-            secs(d.to_matrices_s),
-            secs(d.witness_map_s),
-            secs(d.conversions_s),
-            secs(d.msm.a_g1),
-            secs(d.msm.b_g1),
-            secs(d.msm.b_g2),
-            secs(d.msm.l_g1),
-            secs(d.msm.h_g1),
-            secs(d.total_s),
-            secs(g.kernel_actual_s()),
-            f(g.ratio_actual(), 2)
+        let mut cells = cells![g.batch_size].to_vec();
+        cells.extend(
+            [
+                d.synthesis_s,
+                d.to_matrices_s,
+                d.witness_map_s,
+                d.conversions_s,
+                d.msm.a_g1,
+                d.msm.b_g1,
+                d.msm.b_g2,
+                d.msm.l_g1,
+                d.msm.h_g1,
+                d.total_s,
+                g.kernel_actual_s(),
+            ]
+            .map(secs),
         );
+        cells.push(f(g.ratio_actual(), 2));
+        row(o, cells);
     }
     let _ = writeln!(
         o,
@@ -263,29 +273,31 @@ pub(super) fn kernels(o: &mut String, r: &Report) {
          assignment alone is synthesized (no constraints kept, no inlining, no \
          `to_matrices`), then `Groth16::create_proof_with_reduction_and_matrices`:\n"
     );
-    let _ = writeln!(
+    header(
         o,
-        "| B | assignment-only synthesis | same assignment | whole proof | verified | vs `prove_batch` |\n| ---: | ---: | --- | ---: | --- | ---: |"
+        &[
+            "B",
+            "assignment-only synthesis",
+            "same assignment",
+            "whole proof",
+            "verified",
+            "vs `prove_batch`",
+        ],
+        "rrlrlr",
     );
+    let yes = |ok: bool| if ok { "yes" } else { "**no**" };
     for g in &r.groth16 {
         let d = &g.dissection;
-        let _ = writeln!(
+        row(
             o,
-            "| {} | {} | {} | {} | {} | {}× |",
-            g.batch_size,
-            secs(d.assignment_only_s),
-            if d.assignment_only_matches {
-                "yes"
-            } else {
-                "**no**"
-            },
-            secs(d.precomputed_prove_s),
-            if d.precomputed_verified {
-                "yes"
-            } else {
-                "**no**"
-            },
-            f(g.prove_s / d.precomputed_prove_s, 2)
+            cells![
+                g.batch_size,
+                secs(d.assignment_only_s),
+                yes(d.assignment_only_matches),
+                secs(d.precomputed_prove_s),
+                yes(d.precomputed_verified),
+                format!("{}×", f(g.prove_s / d.precomputed_prove_s, 2))
+            ],
         );
     }
     if let Some(g) = recommended(r) {
@@ -384,13 +396,22 @@ pub(super) fn halo2(o: &mut String, r: &Report) {
          Blake2b transcript, `verify_proof` with `SingleVerifier`), one batch in a fresh \
          child process (its peak RSS includes the parameters and keys).\n"
     );
-    let _ = writeln!(
+    header(
         o,
-        "| B | k | rows | params + keygen | prove | CPU | per account | vs Groth16 (same B) | verify | proof | peak RSS |"
-    );
-    let _ = writeln!(
-        o,
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        &[
+            "B",
+            "k",
+            "rows",
+            "params + keygen",
+            "prove",
+            "CPU",
+            "per account",
+            "vs Groth16 (same B)",
+            "verify",
+            "proof",
+            "peak RSS",
+        ],
+        "rrrrrrrrrrr",
     );
     for h in &r.halo2 {
         match h {
@@ -403,20 +424,21 @@ pub(super) fn halo2(o: &mut String, r: &Report) {
                         || "–".into(),
                         |g| format!("{}×", f(h.prove.wall_s / g.prove_s, 2)),
                     );
-                let _ = writeln!(
+                row(
                     o,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} ms | {} B | {} |",
-                    h.batch_size,
-                    h.k,
-                    int(h.rows as u64),
-                    secs(h.keygen_s),
-                    secs(h.prove.wall_s),
-                    secs(h.prove.cpu_s),
-                    secs(h.prove.wall_s / h.batch_size as f64),
-                    vs,
-                    f(h.verify_s * 1e3, 1),
-                    int(h.proof_bytes as u64),
-                    mib(h.peak_rss_mib)
+                    cells![
+                        h.batch_size,
+                        h.k,
+                        int(h.rows as u64),
+                        secs(h.keygen_s),
+                        secs(h.prove.wall_s),
+                        secs(h.prove.cpu_s),
+                        secs(h.prove.wall_s / h.batch_size as f64),
+                        vs,
+                        format!("{} ms", f(h.verify_s * 1e3, 1)),
+                        format!("{} B", int(h.proof_bytes as u64)),
+                        mib(h.peak_rss_mib)
+                    ],
                 );
             }
             Err(e) => {
@@ -449,34 +471,44 @@ pub(super) fn scaling(o: &mut String, r: &Report) {
             ""
         }
     );
-    let _ = writeln!(
+    header(
         o,
-        "| accounts | batches | native evaluation | per account | witness | per account | prove epoch | CPU | accounts/s | verify epoch dir | |"
-    );
-    let _ = writeln!(
-        o,
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+        &[
+            "accounts",
+            "batches",
+            "native evaluation",
+            "per account",
+            "witness",
+            "per account",
+            "prove epoch",
+            "CPU",
+            "accounts/s",
+            "verify epoch dir",
+            "",
+        ],
+        "rrrrrrrrrrl",
     );
     for p in &s.points {
-        let _ = writeln!(
+        row(
             o,
-            "| {} | {} | {} | {} µs | {} | {} µs | {} | {} | {} | {} | {} |",
-            int(p.accounts as u64),
-            p.batches,
-            secs(p.native_s),
-            f(1e6 * p.native_s / p.accounts as f64, 2),
-            secs(p.witness_s),
-            f(1e6 * p.witness_s / p.accounts as f64, 1),
-            secs(p.prove_s),
-            p.prove.map_or_else(|| "–".into(), |c| secs(c.cpu_s)),
-            f(p.accounts as f64 / p.prove_s, 1),
-            p.verify_epoch_ms
-                .map_or_else(|| "–".into(), |v| format!("{} ms", f(v, 1))),
-            if p.measured {
-                "measured"
-            } else {
-                "*extrapolated*"
-            }
+            cells![
+                int(p.accounts as u64),
+                p.batches,
+                secs(p.native_s),
+                format!("{} µs", f(1e6 * p.native_s / p.accounts as f64, 2)),
+                secs(p.witness_s),
+                format!("{} µs", f(1e6 * p.witness_s / p.accounts as f64, 1)),
+                secs(p.prove_s),
+                p.prove.map_or_else(|| "–".into(), |c| secs(c.cpu_s)),
+                f(p.accounts as f64 / p.prove_s, 1),
+                p.verify_epoch_ms
+                    .map_or_else(|| "–".into(), |v| format!("{} ms", f(v, 1))),
+                if p.measured {
+                    "measured"
+                } else {
+                    "*extrapolated*"
+                }
+            ],
         );
     }
     let _ = writeln!(
@@ -489,9 +521,9 @@ pub(super) fn scaling(o: &mut String, r: &Report) {
         hours(s.witness_per_account_s * 1e6),
         f(s.witness_per_account_s * 1e6, 1)
     );
-    let _ = writeln!(o, "| workers | time for 10^6 accounts |\n| ---: | ---: |");
+    header(o, &["workers", "time for 10^6 accounts"], "rr");
     for (w, t) in &s.million {
-        let _ = writeln!(o, "| {w} | {} |", hours(*t));
+        row(o, cells![w, hours(*t)]);
     }
     let _ = writeln!(o);
 }
@@ -509,27 +541,17 @@ pub(super) fn gas(o: &mut String, r: &Report) {
          cost.\n",
         g.note
     );
-    let _ = writeln!(
-        o,
-        "| what | execution gas | total gas |\n| --- | ---: | ---: |"
-    );
+    header(o, &["what", "execution gas", "total gas"], "lrr");
     for (b, (total, exec)) in g.verify.iter().enumerate() {
-        let _ = writeln!(
-            o,
-            "| `verifyProof`, batch {b} | {} | {} |",
-            int(*exec),
-            int(*total)
-        );
+        let what = format!("`verifyProof`, batch {b}");
+        row(o, cells![what, int(*exec), int(*total)]);
     }
     for s in &g.submit {
-        let _ = writeln!(
-            o,
-            "| `submitEpoch`, K = {} ({} liquidations) | {} | {} |",
-            s.batches,
-            s.liquidations,
-            int(s.execution),
-            int(s.total)
+        let what = format!(
+            "`submitEpoch`, K = {} ({} liquidations)",
+            s.batches, s.liquidations
         );
+        row(o, cells![what, int(s.execution), int(s.total)]);
     }
     if !g.deployment.is_empty() {
         let _ = writeln!(o, "\nDeployment gas ({}).", g.deployment);
@@ -546,7 +568,7 @@ pub(super) fn users(o: &mut String, r: &Report) {
     let i = &r.inclusion;
     let a = &r.attestation;
     let _ = writeln!(o, "## Inclusion proofs and attestations\n");
-    let _ = writeln!(o, "| what | figure |\n| --- | --- |");
+    header(o, &["what", "figure"], "ll");
     let _ = writeln!(
         o,
         "| `VenueEpoch::prove_all` (as `inclusion prove --all`), {} accounts × 8 markets, B = {} | {}, {} proofs/s, {} bytes per proof (JSON) |",
@@ -577,4 +599,15 @@ pub(super) fn users(o: &mut String, r: &Report) {
         o,
         "Details of the proof format in [INCLUSION.md](INCLUSION.md).\n"
     );
+}
+
+/// A table of cost lines (`part`, `count × each`, `total`), headed `first`, and
+/// its bold `total` row.
+fn cost_lines(o: &mut String, first: &str, lines: &[CostLine], label: &str, total: f64) {
+    header(o, &[first, "count × each", "constraints"], "lrr");
+    for l in lines {
+        let each = format!("{} × {}", f(l.count, 0), f(l.each, 0));
+        row(o, cells![l.part, each, f(l.total, 0)]);
+    }
+    let _ = writeln!(o, "| **{label}** | | **{}** |", f(total, 0));
 }

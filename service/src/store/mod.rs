@@ -1,0 +1,246 @@
+//! The service's durable state: epochs and their batch tasks, in SQLite (the
+//! default, embedded) or PostgreSQL (shared by `backstop worker` processes on any
+//! number of machines).
+//!
+//! One implementation serves both through sqlx's `Any` driver: the SQL is written
+//! once with `?` placeholders (rewritten to `$n` for PostgreSQL) and sticks to
+//! types both databases share (`BIGINT` numbers, `TEXT`; times are Unix
+//! milliseconds). The only dialect difference is in claiming: PostgreSQL claims
+//! with `FOR UPDATE SKIP LOCKED`, so that concurrent workers skip each other's
+//! rows instead of queueing on them; SQLite serialises writers, so the same
+//! `UPDATE … RETURNING` is atomic there without it.
+//!
+//! ## Leases
+//!
+//! A claimed task is `leased` to one worker until `lease_until_ms`; the worker
+//! extends the lease by heartbeats while it proves. A task whose lease ran out
+//! (its worker died or was cut off) is claimable again. The claim increments
+//! `attempts`, and `(worker, attempts)` is the lease's fencing token: a heartbeat
+//! or release from a worker that lost its lease changes nothing.
+//!
+//! ## Files
+//!
+//! `schema` (the tables), `epochs` (submission, lookup, failure, retention),
+//! `tasks` (batch tasks and their leases), `finalization` (an epoch's
+//! verification lease); this file connects and runs the SQL.
+
+mod epochs;
+mod finalization;
+mod schema;
+mod tasks;
+
+pub use epochs::{EpochRow, NewEpoch, Submitted, state};
+pub use tasks::{Lease, TaskRow, task_state};
+
+use crate::ServiceError;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Executor, Row};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://…`) and creates the schema.
+    /// A SQLite file and its directory are created if missing.
+    pub async fn connect(url: &str) -> Result<Self, ServiceError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
+            let file = path.split('?').next().unwrap_or(path);
+            if let Some(parent) = std::path::Path::new(file).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| ServiceError::Io {
+                    path: parent.to_path_buf(),
+                    error: e,
+                })?;
+            }
+            let url = if url.contains("mode=") {
+                url.to_owned()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned())
+        } else {
+            return Err(ServiceError::Config(format!(
+                "--db {url}: expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE"
+            )));
+        };
+        let max = match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 8,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(&url)
+            .await?;
+        let store = Self { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn sql(&self, query: &str) -> String {
+        placeholders(self.backend, query)
+    }
+
+    /// `FOR UPDATE SKIP LOCKED` where the database has it.
+    fn skip_locked(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<(), ServiceError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Runs `query` (with `?` placeholders) on `on`: the rows it changed.
+    async fn execute<'c>(
+        &self,
+        on: impl Executor<'c, Database = Any>,
+        query: &str,
+        params: &[Param<'_>],
+    ) -> Result<u64, ServiceError> {
+        let sql = self.sql(query);
+        Ok(bind(&sql, params).execute(on).await?.rows_affected())
+    }
+
+    /// Runs `query` on `on`: its row, if any.
+    async fn fetch_optional<'c>(
+        &self,
+        on: impl Executor<'c, Database = Any>,
+        query: &str,
+        params: &[Param<'_>],
+    ) -> Result<Option<AnyRow>, ServiceError> {
+        let sql = self.sql(query);
+        Ok(bind(&sql, params).fetch_optional(on).await?)
+    }
+
+    /// Runs `query` on the pool: all its rows.
+    async fn fetch_all(
+        &self,
+        query: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<AnyRow>, ServiceError> {
+        let sql = self.sql(query);
+        Ok(bind(&sql, params).fetch_all(&self.pool).await?)
+    }
+
+    /// Row counts of `table` by its `state` column, for `/metrics`.
+    async fn state_counts(&self, table: &str) -> Result<Vec<(String, i64)>, ServiceError> {
+        let rows = self
+            .fetch_all(
+                &format!("SELECT state, COUNT(*) AS n FROM {table} GROUP BY state"),
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+            .collect()
+    }
+}
+
+/// A query parameter: the schema has numbers (`BIGINT`) and text only.
+#[derive(Debug, Clone, Copy)]
+enum Param<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+impl From<i64> for Param<'_> {
+    fn from(v: i64) -> Self {
+        Self::Int(v)
+    }
+}
+
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(v: &'a str) -> Self {
+        Self::Text(v)
+    }
+}
+
+/// `sql` with `params` bound in order.
+fn bind<'q>(sql: &'q str, params: &[Param<'q>]) -> Query<'q, Any, AnyArguments<'q>> {
+    params
+        .iter()
+        .fold(sqlx::query(sql), |query, param| match *param {
+            Param::Int(v) => query.bind(v),
+            Param::Text(v) => query.bind(v),
+        })
+}
+
+/// Rewrites `?` placeholders to `$1, $2, …` for PostgreSQL.
+fn placeholders(backend: Backend, query: &str) -> String {
+    match backend {
+        Backend::Sqlite => query.to_owned(),
+        Backend::Postgres => {
+            let mut out = String::with_capacity(query.len() + 8);
+            let mut n = 0;
+            for c in query.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(
+            placeholders(Backend::Postgres, "a = ? AND b = ?"),
+            "a = $1 AND b = $2"
+        );
+        assert_eq!(
+            placeholders(Backend::Sqlite, "a = ? AND b = ?"),
+            "a = ? AND b = ?"
+        );
+    }
+}
