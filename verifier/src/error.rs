@@ -66,6 +66,19 @@ pub enum VerifyError {
         /// The number of proofs given.
         got: u64,
     },
+    /// halo2 IPA parameters that are not `Params::new(k)`: their SHA-256 is not the
+    /// pinned one (`backstop_verifier::halo2::PINNED_PARAMS_SHA256`).
+    #[error(
+        "halo2 IPA parameters for k = {k} are not the derived ones: SHA-256 {got}, expected {expected}"
+    )]
+    Halo2Params {
+        /// `k`.
+        k: u32,
+        /// SHA-256 of `Params::new(k)`'s encoding.
+        expected: String,
+        /// SHA-256 of the parameters given.
+        got: String,
+    },
     /// halo2 keys derived for one shape were given for a statement of another.
     #[error("halo2 keys for shape {got}, but the statement's shape is {expected}")]
     ShapeMismatch {
