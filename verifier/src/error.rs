@@ -79,8 +79,9 @@ pub enum VerifyError {
         /// SHA-256 of the parameters given.
         got: String,
     },
-    /// halo2 keys derived for one shape were given for a statement of another.
-    #[error("halo2 keys for shape {got}, but the statement's shape is {expected}")]
+    /// Keys for one shape were given for a statement of another: halo2 keys derived
+    /// for another shape, or a Groth16 key whose `keys.json` records another shape.
+    #[error("keys for shape {got}, but the statement's shape is {expected}")]
     ShapeMismatch {
         /// The statement's shape id.
         expected: String,
