@@ -66,8 +66,22 @@ pub enum VerifyError {
         /// The number of proofs given.
         got: u64,
     },
-    /// halo2 keys derived for one shape were given for a statement of another.
-    #[error("halo2 keys for shape {got}, but the statement's shape is {expected}")]
+    /// halo2 IPA parameters that are not `Params::new(k)`: their SHA-256 is not the
+    /// pinned one (`backstop_verifier::halo2::PINNED_PARAMS_SHA256`).
+    #[error(
+        "halo2 IPA parameters for k = {k} are not the derived ones: SHA-256 {got}, expected {expected}"
+    )]
+    Halo2Params {
+        /// `k`.
+        k: u32,
+        /// SHA-256 of `Params::new(k)`'s encoding.
+        expected: String,
+        /// SHA-256 of the parameters given.
+        got: String,
+    },
+    /// Keys for one shape were given for a statement of another: halo2 keys derived
+    /// for another shape, or a Groth16 key whose `keys.json` records another shape.
+    #[error("keys for shape {got}, but the statement's shape is {expected}")]
     ShapeMismatch {
         /// The statement's shape id.
         expected: String,

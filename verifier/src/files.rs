@@ -4,12 +4,15 @@
 
 use crate::artifacts::{
     PROOFS_DIR, STATEMENT_FILE, VERIFYING_KEY_FILE, decode_proof, decode_verifying_key, proof_path,
+    verifying_key_hash,
 };
 use crate::checks::{check_backend, check_groth16_key};
 use crate::error::VerifyError;
 use ark_bn254::Bn254;
 use ark_groth16::{Proof, VerifyingKey};
+use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{Backend, EpochStatement};
+use serde::Deserialize;
 use std::path::Path;
 
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>, VerifyError> {
@@ -37,6 +40,81 @@ pub fn read_statement_and_bytes(
 pub fn read_verifying_key(path: &Path) -> Result<VerifyingKey<Bn254>, VerifyError> {
     decode_verifying_key(&read(path)?)
         .map_err(|e| VerifyError::VerifyingKey(format!("{}: {e}", path.display())))
+}
+
+/// The description file of a Groth16 keys directory, written by the prover's setup
+/// (`backstop_prover::keys::KeysFile`) beside `verifying_key.bin`.
+pub const KEYS_FILE: &str = "keys.json";
+
+/// A trusted Groth16 verifying key with the circuit shape its setup recorded.
+///
+/// A Groth16 verifying key does not reveal its shape (every shape's key has the
+/// same single public input), so the shape comes from the key's provenance: the
+/// `keys.json` of its keys directory ([`read_trusted_key`]).
+#[derive(Debug, Clone)]
+pub struct TrustedGroth16Key {
+    /// The verifying key.
+    pub verifying_key: VerifyingKey<Bn254>,
+    /// The shape `keys.json` records for it.
+    pub shape: CircuitShape,
+}
+
+/// The fields of `keys.json` the verifier reads (the prover's `KeysFile` has more).
+#[derive(Deserialize)]
+struct KeysDescription {
+    backend: Backend,
+    shape: String,
+    batch_size: u64,
+    markets: usize,
+    verifying_key_hash: String,
+}
+
+/// Reads a trusted Groth16 key with its shape: `path` is a keys directory (as
+/// `backstop setup` writes it) or its `verifying_key.bin`, whose directory must hold
+/// the `keys.json` recording the shape. Refused as [`VerifyError::VerifyingKey`]
+/// unless `keys.json` describes Groth16 keys, its shape id is the one its `B` and `M`
+/// make, and its `verifying_key_hash` is the key's.
+pub fn read_trusted_key(path: &Path) -> Result<TrustedGroth16Key, VerifyError> {
+    let (dir, key_path) = if path.is_dir() {
+        (path.to_path_buf(), path.join(VERIFYING_KEY_FILE))
+    } else {
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        (dir, path.to_path_buf())
+    };
+    let verifying_key = read_verifying_key(&key_path)?;
+    let desc_path = dir.join(KEYS_FILE);
+    let refuse = |reason: String| {
+        VerifyError::VerifyingKey(format!(
+            "{}: {reason} (the trusted key's shape is read from it)",
+            desc_path.display()
+        ))
+    };
+    let desc: KeysDescription =
+        serde_json::from_slice(&read(&desc_path)?).map_err(|e| refuse(e.to_string()))?;
+    if desc.backend != Backend::Groth16Bn254 {
+        return Err(refuse(format!("{} keys, not groth16-bn254", desc.backend)));
+    }
+    let shape =
+        CircuitShape::new(desc.batch_size, desc.markets).map_err(|e| refuse(format!("{e}")))?;
+    if shape.id() != desc.shape {
+        return Err(refuse(format!(
+            "names shape {} but B = {} and M = {} make {}",
+            desc.shape,
+            desc.batch_size,
+            desc.markets,
+            shape.id()
+        )));
+    }
+    if verifying_key_hash(&verifying_key) != desc.verifying_key_hash {
+        return Err(refuse(format!(
+            "its verifying_key_hash is not the hash of {}",
+            key_path.display()
+        )));
+    }
+    Ok(TrustedGroth16Key {
+        verifying_key,
+        shape,
+    })
 }
 
 /// A Groth16 epoch directory, read and checked for form but **not verified**: what

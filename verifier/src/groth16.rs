@@ -4,7 +4,7 @@
 use crate::artifacts::{VERIFYING_KEY_FILE, decode_proof};
 use crate::checks::{Verified, check_backend, check_groth16_key, check_proof_count};
 use crate::error::VerifyError;
-use crate::files::{read_proofs, read_statement, read_verifying_key};
+use crate::files::{TrustedGroth16Key, read_proofs, read_statement, read_verifying_key};
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, PreparedVerifyingKey, VerifyingKey, prepare_verifying_key};
 use backstop_circuits::hash::Bn254Poseidon;
@@ -16,12 +16,38 @@ use std::path::Path;
 ///
 /// Reads the directory and calls [`verify_groth16`]. The key is checked before the
 /// proofs directory is read, so a wrong key is reported as such whatever the proofs.
+/// A bare key carries no shape, so the statement's shape is not checked against
+/// it: [`verify_epoch_dir_with_trusted_key`] does, with the shape the key's
+/// `keys.json` records.
 pub fn verify_epoch_dir(
     epoch_dir: &Path,
     trusted_key: Option<&VerifyingKey<Bn254>>,
 ) -> Result<Verified, VerifyError> {
     let statement = read_statement(epoch_dir)?;
     check_backend(&statement, Backend::Groth16Bn254)?;
+    verify_read_epoch_dir(epoch_dir, statement, trusted_key)
+}
+
+/// [`verify_epoch_dir`] with a trusted key read with its shape
+/// ([`crate::read_trusted_key`]): a key for another shape than the statement's is
+/// refused as [`VerifyError::ShapeMismatch`], naming both, before anything else of
+/// the key is checked and before the proofs are read.
+pub fn verify_epoch_dir_with_trusted_key(
+    epoch_dir: &Path,
+    trusted_key: &TrustedGroth16Key,
+) -> Result<Verified, VerifyError> {
+    let statement = read_statement(epoch_dir)?;
+    check_backend(&statement, Backend::Groth16Bn254)?;
+    check_key_shape(&statement, trusted_key)?;
+    verify_read_epoch_dir(epoch_dir, statement, Some(&trusted_key.verifying_key))
+}
+
+/// [`verify_epoch_dir`] after reading the statement and checking its backend.
+fn verify_read_epoch_dir(
+    epoch_dir: &Path,
+    statement: EpochStatement,
+    trusted_key: Option<&VerifyingKey<Bn254>>,
+) -> Result<Verified, VerifyError> {
     let own_key;
     let vk = match trusted_key {
         Some(vk) => vk,
@@ -50,6 +76,12 @@ pub fn verify_epoch_dir(
 /// and verified. Proofs are taken as bytes, not decoded [`ark_groth16::Proof`]s, so
 /// that the core is the one place that decides what a well-formed proof is (the
 /// bytes a venue publishes), and reports a malformed one with its batch index.
+///
+/// What is **not** checked here: that `vk` was made for the statement's shape. A
+/// Groth16 key does not reveal its shape (one public input for every `B`, `M`), and
+/// `x_b` does not bind `B` (§6.4), so a statement relabelled with another `B` that
+/// names a trusted key of the real one would pass. Where the key's provenance is
+/// known, use [`verify_groth16_with_trusted_key`].
 pub fn verify_groth16<P: AsRef<[u8]>>(
     statement: &EpochStatement,
     proofs: &[P],
@@ -58,6 +90,35 @@ pub fn verify_groth16<P: AsRef<[u8]>>(
     check_backend(statement, Backend::Groth16Bn254)?;
     check_groth16_key(statement, vk)?;
     verify_groth16_proofs(statement, proofs, vk)
+}
+
+/// [`verify_groth16`] with a trusted key read with its shape
+/// ([`crate::read_trusted_key`]): after the backend, a key recorded for another
+/// shape than the statement's is refused as [`VerifyError::ShapeMismatch`] (naming
+/// both shapes); then as [`verify_groth16`].
+pub fn verify_groth16_with_trusted_key<P: AsRef<[u8]>>(
+    statement: &EpochStatement,
+    proofs: &[P],
+    trusted_key: &TrustedGroth16Key,
+) -> Result<(), VerifyError> {
+    check_backend(statement, Backend::Groth16Bn254)?;
+    check_key_shape(statement, trusted_key)?;
+    verify_groth16(statement, proofs, &trusted_key.verifying_key)
+}
+
+/// Refuses a trusted key whose recorded shape is not the statement's.
+fn check_key_shape(
+    statement: &EpochStatement,
+    trusted_key: &TrustedGroth16Key,
+) -> Result<(), VerifyError> {
+    if trusted_key.shape == statement.shape() {
+        Ok(())
+    } else {
+        Err(VerifyError::ShapeMismatch {
+            expected: statement.shape().id(),
+            got: trusted_key.shape.id(),
+        })
+    }
 }
 
 /// [`verify_groth16`] after the backend and key checks.

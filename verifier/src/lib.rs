@@ -32,7 +32,10 @@ pub use checks::Verified;
 pub use epoch::verify_epoch;
 pub use error::VerifyError;
 pub use files::{
-    Groth16EpochFiles, read_groth16_epoch, read_proofs, read_statement, read_statement_and_bytes,
-    read_verifying_key,
+    Groth16EpochFiles, KEYS_FILE, TrustedGroth16Key, read_groth16_epoch, read_proofs,
+    read_statement, read_statement_and_bytes, read_trusted_key, read_verifying_key,
 };
-pub use groth16::{verify_epoch_dir, verify_groth16};
+pub use groth16::{
+    verify_epoch_dir, verify_epoch_dir_with_trusted_key, verify_groth16,
+    verify_groth16_with_trusted_key,
+};

@@ -1,18 +1,16 @@
 //! The halo2 IPA parameter cache (`backstop_verifier::halo2::params`) against what
 //! `docs/SPEC.md` §7.4 says of it:
 //!
-//! > Parameters are cached per `k` in `…/ipa-pasta-k<k>.bin` (setup writes them; a
-//! > missing or unreadable cache is regenerated). […] a tampered cache changes the
-//! > fixed commitments and therefore the key hash, so it fails closed.
+//! > A cache file is used only if its SHA-256 is the one pinned for its `k`
+//! > (`PINNED_PARAMS_SHA256`); any other file — missing, truncated, undecodable, for
+//! > another `k`, or tampered anywhere, the monomial basis `g` and the IPA base `u`
+//! > included — is not used: the parameters are derived (`Params::new(k)`) and the
+//! > cache rewritten atomically. For a `k` without a pin the cache is neither read
+//! > nor written.
 //!
-//! What holds: a missing, truncated, empty or undecodable cache, or one for another
-//! `k`, is regenerated and rewritten; a tampered cache that changes the Lagrange
-//! basis or the blinding base `w` changes the verifying key's hash, and the epoch
-//! is refused at the key-hash check. What does not: a cache whose monomial basis
-//! `g` or IPA base `u` was changed (the file still decodes) is trusted as it is —
-//! the verifying key, built from the Lagrange basis and `w` alone, keeps its hash,
-//! and verification goes on with the tampered parameters. The test asserting SPEC's
-//! claim for those is `#[ignore]`d with the reason.
+//! Why the pin is needed, shown here in memory: a tampered Lagrange basis or `w`
+//! changes the verifying key's hash, but a tampered `g` or `u` decodes and keeps it,
+//! so the key-hash check alone would accept such parameters.
 //!
 //! The epoch directories here are built without the prover (this crate must not
 //! depend on it): a real halo2 statement for a small book whose
@@ -36,10 +34,13 @@ use backstop_circuits::statement::{Backend, PublicOutputs, publish};
 use backstop_verifier::VerifyError;
 use backstop_verifier::artifacts::{STATEMENT_FILE, proof_path};
 use backstop_verifier::halo2::{
-    params, params_path, verify_epoch_dir, verifying_key, verifying_key_hash,
+    Halo2VerifierKeys, params, params_path, pinned_params_sha256, verify_epoch_dir, verifying_key,
+    verifying_key_hash,
 };
 use halo2_proofs::poly::commitment::Params;
 use pasta_curves::vesta;
+use sha2::{Digest, Sha256};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -220,6 +221,41 @@ fn a_missing_cache_is_generated_and_written() {
     let p = params(&dir, k()).unwrap();
     assert_eq!(to_bytes(&p), honest().0);
     assert_eq!(std::fs::read(params_path(&dir, k())).unwrap(), honest().0);
+    // Written through a temporary sibling renamed into place: nothing else is left.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+/// The honest bytes are the pinned ones, and a cache holding them is used as it is:
+/// not rewritten (the file keeps its inode).
+#[test]
+fn a_cache_with_the_pinned_hash_is_used_and_not_rewritten() {
+    assert_eq!(
+        Some(hex::encode(Sha256::digest(&honest().0)).as_str()),
+        pinned_params_sha256(k())
+    );
+    let scratch = Scratch::new();
+    let dir = cache_with(&scratch, &honest().0);
+    let inode = std::fs::metadata(params_path(&dir, k())).unwrap().ino();
+    assert_eq!(to_bytes(&params(&dir, k()).unwrap()), honest().0);
+    assert_eq!(
+        std::fs::metadata(params_path(&dir, k())).unwrap().ino(),
+        inode,
+        "the pinned cache was rewritten"
+    );
+}
+
+/// Asserts that `params` did not use the cache holding `bytes`: it returns the
+/// derived parameters and rewrote the file with them.
+fn assert_regenerated(label: &str, bytes: &[u8]) {
+    let scratch = Scratch::new();
+    let dir = cache_with(&scratch, bytes);
+    let p = params(&dir, k()).unwrap_or_else(|e| panic!("{label}: {e}"));
+    assert_eq!(p.k(), k(), "{label}");
+    assert!(to_bytes(&p) == honest().0, "{label}: not regenerated");
+    assert!(
+        std::fs::read(params_path(&dir, k())).unwrap() == honest().0,
+        "{label}: the cache was not rewritten"
+    );
 }
 
 /// Truncated, empty, undecodable (a point that is not on the curve) or for another
@@ -232,34 +268,35 @@ fn an_unreadable_cache_is_regenerated_and_rewritten() {
     not_a_point[g_lagrange(5)..g_lagrange(5) + POINT].fill(0xff);
     let mut other_k = honest_bytes.clone();
     other_k[..HEADER].copy_from_slice(&(k() - 1).to_le_bytes());
-    let cases: [(&str, Vec<u8>); 4] = [
+    let cases: [(&str, Vec<u8>); 5] = [
         ("empty", Vec::new()),
         (
             "one byte short",
             honest_bytes[..honest_bytes.len() - 1].to_vec(),
         ),
+        ("one byte more", [honest_bytes.as_slice(), &[0]].concat()),
         ("not a point", not_a_point),
         // Decodes as parameters for k − 1 (with trailing bytes): not for k.
         ("another k", other_k),
     ];
     for (label, bytes) in cases {
-        let scratch = Scratch::new();
-        let dir = cache_with(&scratch, &bytes);
-        let p = params(&dir, k()).unwrap_or_else(|e| panic!("{label}: {e}"));
-        assert_eq!(p.k(), k(), "{label}");
-        assert!(to_bytes(&p) == *honest_bytes, "{label}: not regenerated");
-        assert!(
-            std::fs::read(params_path(&dir, k())).unwrap() == *honest_bytes,
-            "{label}: the cache was not rewritten"
-        );
+        assert_regenerated(label, &bytes);
     }
 }
 
-/// The Lagrange basis and `w` make the fixed and permutation commitments of the
-/// verifying key: tampering with them changes the key hash, and the epoch is
-/// refused by it (SPEC §7.4's "fails closed" holds for these).
+/// The tampered parameters decoded in memory, and the hash of the verifying key
+/// they give.
+fn decoded(bytes: &[u8]) -> (Params<vesta::Affine>, String) {
+    let p = Params::<vesta::Affine>::read(&mut &bytes[..]).unwrap();
+    let hash = verifying_key_hash(&verifying_key(&p, shape()).unwrap());
+    (p, hash)
+}
+
+/// In memory: the Lagrange basis and `w` make the fixed and permutation commitments
+/// of the verifying key, so tampering with them changes the key hash (the epoch
+/// would be refused by it even without the pin).
 #[test]
-fn a_tampered_lagrange_basis_or_w_changes_the_key_hash_and_is_refused() {
+fn a_tampered_lagrange_basis_or_w_changes_the_key_hash() {
     for (label, bytes) in [
         (
             "g_lagrange[0] <-> g_lagrange[1]",
@@ -267,46 +304,19 @@ fn a_tampered_lagrange_basis_or_w_changes_the_key_hash_and_is_refused() {
         ),
         ("w negated", negated(w())),
     ] {
-        // The tampered file decodes and is used as it is…
-        let scratch = Scratch::new();
-        let dir = cache_with(&scratch, &bytes);
-        assert!(
-            to_bytes(&params(&dir, k()).unwrap()) == bytes,
-            "{label}: the cache was not used"
-        );
-        // …and the key it gives has another hash.
-        match verify_with_cache(&bytes) {
-            Err(VerifyError::VerifyingKeyMismatch { expected, got }) => {
-                assert_eq!(expected, honest().1, "{label}");
-                assert_ne!(got, honest().1, "{label}");
-            }
-            other => panic!("{label}: not refused by the key hash: {other:?}"),
-        }
+        let (_, hash) = decoded(&bytes);
+        assert_ne!(hash, honest().1, "{label}");
     }
 }
 
-/// What is true of a tampered monomial basis `g` or IPA base `u`: the file decodes,
-/// `params` returns it unchanged (it is trusted, not regenerated), the verifying key
-/// keeps the honest hash, and verification goes past the key-hash check to the
-/// proofs with the tampered parameters (here the junk proof is refused, as with the
-/// honest cache).
+/// In memory: a tampered monomial basis `g` or IPA base `u` decodes and keeps the
+/// verifying key's hash — the key-hash check cannot see it, which is why a cache
+/// must match the pinned hash to be used.
 #[test]
-fn a_tampered_g_or_u_still_decodes_keeps_the_key_hash_and_is_trusted() {
+fn a_tampered_g_or_u_still_decodes_and_keeps_the_key_hash() {
     for (label, bytes) in tampered_g_or_u() {
-        let scratch = Scratch::new();
-        let dir = cache_with(&scratch, &bytes);
-        let p = params(&dir, k()).unwrap();
-        assert!(to_bytes(&p) == bytes, "{label}: the cache was not used");
-        assert!(
-            std::fs::read(params_path(&dir, k())).unwrap() == bytes,
-            "{label}: the cache was rewritten"
-        );
-        // Past the key-hash check, to the proof.
-        let err = verify_with_cache(&bytes).unwrap_err();
-        assert!(
-            matches!(err, VerifyError::InvalidProof { batch: 0 }),
-            "{label}: {err}"
-        );
+        let (_, hash) = decoded(&bytes);
+        assert_eq!(hash, honest().1, "{label}");
     }
 }
 
@@ -317,19 +327,94 @@ fn tampered_g_or_u() -> [(&'static str, Vec<u8>); 2] {
     ]
 }
 
-/// SPEC §7.4's claim, for every tampering that still decodes: "a tampered cache
-/// changes the fixed commitments and therefore the key hash, so it fails closed".
+/// A cache whose monomial basis `g` was changed (two generators swapped: it still
+/// decodes, and the key hash would pass) is not used: regenerated and rewritten,
+/// and the epoch is verified with the derived parameters (past the key hash to the
+/// junk proof, as with the honest cache).
 #[test]
-#[ignore = "false: SPEC §7.4 says a tampered IPA parameter cache changes the key hash and fails \
-            closed, but the verifying key is built from g_lagrange and w only; a cache with a \
-            tampered g or u decodes, is trusted by verifier::halo2::params, keeps the key hash \
-            and is used to verify proofs (see a_tampered_g_or_u_still_decodes_keeps_the_key_hash_and_is_trusted)"]
-fn every_tampered_cache_that_decodes_is_refused_at_the_key_hash() {
+fn a_cache_with_a_tampered_g_is_regenerated_not_used() {
+    let bytes = swapped(g(0), g(1));
+    assert_regenerated("g[0] <-> g[1]", &bytes);
+    let err = verify_with_cache(&bytes).unwrap_err();
+    assert!(
+        matches!(err, VerifyError::InvalidProof { batch: 0 }),
+        "{err}"
+    );
+}
+
+/// A cache whose IPA base `u` was changed (negated: it still decodes, and the key
+/// hash would pass) is not used: regenerated and rewritten, as for `g`.
+#[test]
+fn a_cache_with_a_tampered_u_is_regenerated_not_used() {
+    let bytes = negated(u());
+    assert_regenerated("u negated", &bytes);
+    let err = verify_with_cache(&bytes).unwrap_err();
+    assert!(
+        matches!(err, VerifyError::InvalidProof { batch: 0 }),
+        "{err}"
+    );
+}
+
+/// The in-memory constructor refuses parameters with a tampered `g` or `u` by their
+/// hash, naming both hashes.
+#[test]
+fn halo2_verifier_keys_refuse_parameters_with_a_tampered_g_or_u() {
     for (label, bytes) in tampered_g_or_u() {
+        let (p, _) = decoded(&bytes);
+        match Halo2VerifierKeys::new(p, shape()) {
+            Err(VerifyError::Halo2Params {
+                k: got_k,
+                expected,
+                got,
+            }) => {
+                assert_eq!(got_k, k(), "{label}");
+                assert_eq!(
+                    Some(expected.as_str()),
+                    pinned_params_sha256(k()),
+                    "{label}"
+                );
+                assert_eq!(got, hex::encode(Sha256::digest(&bytes)), "{label}");
+            }
+            other => panic!("{label}: {other:?}"),
+        }
+    }
+}
+
+/// For a `k` without a pin, nothing could tell a tampered cache: the parameters are
+/// derived, and the cache is neither used nor written over.
+#[test]
+fn for_a_k_without_a_pin_the_cache_is_neither_read_nor_written() {
+    let k = 10;
+    assert_eq!(pinned_params_sha256(k), None);
+    let derived = to_bytes(&Params::<vesta::Affine>::new(k));
+    let mut tampered = derived.clone();
+    tampered[HEADER + POINT - 1] ^= 0x80; // g[0] negated: still decodes
+    let scratch = Scratch::new();
+    let dir = scratch.path().join("halo2-params");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(params_path(&dir, k), &tampered).unwrap();
+    assert!(to_bytes(&params(&dir, k).unwrap()) == derived);
+    assert!(std::fs::read(params_path(&dir, k)).unwrap() == tampered);
+}
+
+/// SPEC §7.4's claim, for every tampering that still decodes (`g`, `u`, the
+/// Lagrange basis, `w`): a tampered cache is never used. Each is regenerated, so the
+/// epoch goes past the key-hash check with the derived parameters; none reaches the
+/// proofs with the tampered ones.
+#[test]
+fn every_tampered_cache_that_decodes_is_never_used() {
+    let mut cases = tampered_g_or_u().to_vec();
+    cases.push((
+        "g_lagrange[0] <-> g_lagrange[1]",
+        swapped(g_lagrange(0), g_lagrange(1)),
+    ));
+    cases.push(("w negated", negated(w())));
+    for (label, bytes) in cases {
+        assert_regenerated(label, &bytes);
         let err = verify_with_cache(&bytes).unwrap_err();
         assert!(
-            matches!(err, VerifyError::VerifyingKeyMismatch { .. }),
-            "{label}: refused by {err}, not by the key hash"
+            matches!(err, VerifyError::InvalidProof { batch: 0 }),
+            "{label}: {err}"
         );
     }
 }

@@ -1,0 +1,367 @@
+//! A trusted Groth16 key is checked against the statement's shape.
+//!
+//! A Groth16 verifying key does not reveal its shape: every shape's key has the one
+//! public input `x_b`, and `x_b` does not bind `B` (`docs/SPEC.md` §6.4). So a
+//! statement relabelled with another shape that names a trusted key of the real one
+//! passes the bare-key checks (shown here). The shape comes from the key's
+//! provenance: `read_trusted_key` reads it from the `keys.json` beside the key, and
+//! `verify_epoch_dir_with_trusted_key` / `verify_groth16_with_trusted_key` refuse a
+//! key recorded for another shape as `ShapeMismatch`, naming both shapes.
+//!
+//! The keys here are trapdoor keys (as in `standalone.rs`: their discrete logs are
+//! known, so proofs can be forged for any public input) in a keys directory laid out
+//! as `backstop setup` writes it: the shape check comes before any pairing, and the
+//! forged proofs show that nothing else would have refused the epoch.
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
+
+use ark_bn254::{Bn254, Fr, G1Projective, G2Projective};
+use ark_ec::{CurveGroup, PrimeGroup};
+use ark_groth16::{Proof, VerifyingKey};
+use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
+use backstop_circuits::shape::{CircuitShape, STATEMENT_VERSION};
+use backstop_circuits::statement::{
+    Backend, EpochStatement, PublishedMarket, PublishedShape, StatementFile,
+};
+use backstop_verifier::artifacts::{
+    PROOFS_DIR, STATEMENT_FILE, VERIFYING_KEY_FILE, proof_bytes, proof_path, verifying_key_bytes,
+    verifying_key_hash,
+};
+use backstop_verifier::{
+    KEYS_FILE, TrustedGroth16Key, VerifyError, read_trusted_key, verify_epoch_dir,
+    verify_epoch_dir_with_trusted_key, verify_groth16, verify_groth16_with_trusted_key,
+};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BATCHES: u64 = 2;
+
+/// A scratch directory removed on drop (this crate has no `tempfile`).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "backstop-key-shape-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A verifying key with known trapdoor (`alpha = a·G1`, `beta = b·G2`,
+/// `gamma = delta = G2`, `gamma_abc = [c0·G1, c1·G1]`) and one public input.
+struct TrapdoorKey {
+    vk: VerifyingKey<Bn254>,
+    ab: Fr,
+    c: [Fr; 2],
+}
+
+impl TrapdoorKey {
+    fn new(seed: u64) -> Self {
+        let (a, b) = (Fr::from(seed + 11), Fr::from(seed + 13));
+        let c = [Fr::from(seed * 100 + 17), Fr::from(seed * 100 + 18)];
+        let g1 = G1Projective::generator();
+        let g2 = G2Projective::generator();
+        let vk = VerifyingKey {
+            alpha_g1: (g1 * a).into_affine(),
+            beta_g2: (g2 * b).into_affine(),
+            gamma_g2: g2.into_affine(),
+            delta_g2: g2.into_affine(),
+            gamma_abc_g1: c.iter().map(|ci| (g1 * ci).into_affine()).collect(),
+        };
+        Self { vk, ab: a * b, c }
+    }
+
+    /// A proof that verifies for public input `x`.
+    fn forge(&self, x: Fr) -> Proof<Bn254> {
+        let c = Fr::from(1u64) - self.ab - self.c[0] - x * self.c[1];
+        Proof {
+            a: G1Projective::generator().into_affine(),
+            b: G2Projective::generator().into_affine(),
+            c: (G1Projective::generator() * c).into_affine(),
+        }
+    }
+}
+
+fn shape(b: u64, m: usize) -> CircuitShape {
+    CircuitShape::new(b, m).unwrap()
+}
+
+fn element(n: u64) -> String {
+    Bn254Poseidon::to_hex(&Bn254Poseidon::hash(&[Bn254Poseidon::from_u64(n)]))
+}
+
+/// A well-formed statement of `shape` (its `M` markets) naming `vk`.
+fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
+    let markets = (0..shape.markets())
+        .map(|i| PublishedMarket {
+            symbol: format!("M{i}"),
+            price: "100".into(),
+            price_decimals: 2,
+            size_decimals: 6,
+            maintenance_margin_bps: 50,
+        })
+        .collect();
+    EpochStatement::new(StatementFile {
+        version: STATEMENT_VERSION,
+        backend: Backend::Groth16Bn254,
+        shape: PublishedShape {
+            id: shape.id(),
+            batch_size: shape.batch_size().get() as u64,
+            markets: shape.markets(),
+        },
+        verifying_key_hash: verifying_key_hash(vk),
+        epoch: 7,
+        quote_decimals: 6,
+        reserves: "1000".into(),
+        insurance_fund: "10".into(),
+        markets,
+        batch_count: BATCHES,
+        accounts_commitment: element(1),
+        state_commitments: (0..BATCHES).map(|b| element(100 + b)).collect(),
+        liquidations: vec![],
+        bad_debt: "0".into(),
+        solvent: true,
+        insurance_covered: true,
+    })
+    .unwrap()
+}
+
+fn forged_proofs(key: &TrapdoorKey, statement: &EpochStatement) -> Vec<Vec<u8>> {
+    statement
+        .public_inputs::<Bn254Poseidon>()
+        .unwrap()
+        .into_iter()
+        .map(|x| proof_bytes(&key.forge(x)))
+        .collect()
+}
+
+/// An epoch directory holding `statement` and forged proofs under `key`.
+fn epoch_dir(scratch: &Scratch, key: &TrapdoorKey, statement: &EpochStatement) -> PathBuf {
+    let dir = scratch.path().join("epoch");
+    std::fs::create_dir_all(dir.join(PROOFS_DIR)).unwrap();
+    std::fs::write(
+        dir.join(STATEMENT_FILE),
+        serde_json::to_vec_pretty(statement.file()).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join(VERIFYING_KEY_FILE), verifying_key_bytes(&key.vk)).unwrap();
+    for (b, proof) in forged_proofs(key, statement).iter().enumerate() {
+        std::fs::write(proof_path(&dir, b as u64), proof).unwrap();
+    }
+    dir
+}
+
+/// `keys.json` as `backstop setup` writes it (`backstop_prover::keys::KeysFile`).
+fn keys_json(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> Value {
+    json!({
+        "backend": "groth16-bn254",
+        "shape": shape.id(),
+        "batch_size": shape.batch_size().get(),
+        "markets": shape.markets(),
+        "verifying_key_hash": verifying_key_hash(vk),
+        "setup": "single-party development setup: whoever ran it can forge proofs for these keys",
+        "constraints": 1234,
+    })
+}
+
+/// A keys directory holding `vk` and `desc` as its `keys.json`.
+fn keys_dir_with(scratch: &Scratch, vk: &VerifyingKey<Bn254>, desc: &Value) -> PathBuf {
+    let dir = scratch.path().join("keys");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(VERIFYING_KEY_FILE), verifying_key_bytes(vk)).unwrap();
+    std::fs::write(
+        dir.join(KEYS_FILE),
+        serde_json::to_vec_pretty(desc).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+/// The trusted key for `shape`, read back from its keys directory.
+fn trusted(scratch: &Scratch, key: &TrapdoorKey, shape: CircuitShape) -> TrustedGroth16Key {
+    let dir = keys_dir_with(scratch, &key.vk, &keys_json(shape, &key.vk));
+    let trusted = read_trusted_key(&dir).unwrap();
+    assert_eq!(trusted.shape, shape);
+    trusted
+}
+
+fn assert_shape_mismatch(
+    result: Result<impl std::fmt::Debug, VerifyError>,
+    statement: &str,
+    key: &str,
+) {
+    match result {
+        Err(VerifyError::ShapeMismatch { expected, got }) => {
+            assert_eq!(expected, statement);
+            assert_eq!(got, key);
+            let message = VerifyError::ShapeMismatch { expected, got }.to_string();
+            assert!(
+                message.contains(statement) && message.contains(key),
+                "{message}"
+            );
+        }
+        other => panic!("not refused by shape: {other:?}"),
+    }
+}
+
+/// The control: a key recorded for the statement's shape verifies (forged proofs
+/// under the trapdoor key), in memory and from the directory, from the keys
+/// directory or its `verifying_key.bin`.
+#[test]
+fn a_trusted_key_for_the_statements_shape_verifies() {
+    let scratch = Scratch::new();
+    let key = TrapdoorKey::new(1);
+    let statement = statement(shape(8, 2), &key.vk);
+    let dir = epoch_dir(&scratch, &key, &statement);
+    let trusted = trusted(&scratch, &key, shape(8, 2));
+    verify_groth16_with_trusted_key(&statement, &forged_proofs(&key, &statement), &trusted)
+        .unwrap();
+    let verified = verify_epoch_dir_with_trusted_key(&dir, &trusted).unwrap();
+    assert!(verified.trusted_key);
+    let by_file = read_trusted_key(&scratch.path().join("keys").join(VERIFYING_KEY_FILE)).unwrap();
+    verify_epoch_dir_with_trusted_key(&dir, &by_file).unwrap();
+}
+
+/// A key recorded for `B = 8, M = 1` against a `B = 8, M = 2` statement that names
+/// it: refused by shape, naming both, in memory and from the directory.
+#[test]
+fn a_trusted_key_for_b8_m1_is_refused_for_a_b8_m2_statement() {
+    let scratch = Scratch::new();
+    let key = TrapdoorKey::new(2);
+    let statement = statement(shape(8, 2), &key.vk);
+    let dir = epoch_dir(&scratch, &key, &statement);
+    let trusted = trusted(&scratch, &key, shape(8, 1));
+    let proofs = forged_proofs(&key, &statement);
+    assert_shape_mismatch(
+        verify_groth16_with_trusted_key(&statement, &proofs, &trusted),
+        "backstop.v1.B8.M2",
+        "backstop.v1.B8.M1",
+    );
+    assert_shape_mismatch(
+        verify_epoch_dir_with_trusted_key(&dir, &trusted),
+        "backstop.v1.B8.M2",
+        "backstop.v1.B8.M1",
+    );
+}
+
+/// The relabelling the check exists for: an epoch of `B = 8` whose statement says
+/// `B = 64` (and names the `B = 8` key). `x_b` does not bind `B`, so with the bare
+/// key every check passes; with the key's recorded shape it is refused.
+#[test]
+fn a_trusted_key_for_b8_is_refused_for_a_statement_relabelled_b64() {
+    let scratch = Scratch::new();
+    let key = TrapdoorKey::new(3);
+    let real = statement(shape(8, 1), &key.vk);
+    let mut file = real.file().clone();
+    file.shape = PublishedShape {
+        id: shape(64, 1).id(),
+        batch_size: 64,
+        markets: 1,
+    };
+    let relabelled = EpochStatement::new(file).unwrap();
+    // The same public inputs: the proofs of the real epoch fit the relabelled one.
+    assert_eq!(
+        relabelled.public_inputs::<Bn254Poseidon>().unwrap(),
+        real.public_inputs::<Bn254Poseidon>().unwrap()
+    );
+    let proofs = forged_proofs(&key, &real);
+    let dir = epoch_dir(&scratch, &key, &relabelled);
+    // The bare key cannot tell.
+    verify_groth16(&relabelled, &proofs, &key.vk).unwrap();
+    verify_epoch_dir(&dir, Some(&key.vk)).unwrap();
+    // Its provenance can.
+    let trusted = trusted(&scratch, &key, shape(8, 1));
+    assert_shape_mismatch(
+        verify_groth16_with_trusted_key(&relabelled, &proofs, &trusted),
+        "backstop.v1.B64.M1",
+        "backstop.v1.B8.M1",
+    );
+    assert_shape_mismatch(
+        verify_epoch_dir_with_trusted_key(&dir, &trusted),
+        "backstop.v1.B64.M1",
+        "backstop.v1.B8.M1",
+    );
+}
+
+/// A key for another shape that the statement does not name is refused by shape
+/// first (the clearer error), not by its hash.
+#[test]
+fn a_trusted_key_of_another_shape_and_hash_is_refused_by_shape() {
+    let scratch = Scratch::new();
+    let key = TrapdoorKey::new(4);
+    let other = TrapdoorKey::new(5);
+    let statement = statement(shape(8, 2), &key.vk);
+    let dir = epoch_dir(&scratch, &key, &statement);
+    let trusted = trusted(&scratch, &other, shape(8, 1));
+    assert_shape_mismatch(
+        verify_epoch_dir_with_trusted_key(&dir, &trusted),
+        "backstop.v1.B8.M2",
+        "backstop.v1.B8.M1",
+    );
+}
+
+/// `read_trusted_key` refuses a key without its `keys.json`, a `keys.json` whose
+/// hash is not the key's, whose shape id disagrees with its `B` and `M`, or that
+/// describes halo2 keys.
+#[test]
+fn read_trusted_key_refuses_a_missing_or_inconsistent_keys_json() {
+    let key = TrapdoorKey::new(6);
+    let other = TrapdoorKey::new(7);
+    let good = keys_json(shape(8, 1), &key.vk);
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut v = good.clone();
+        f(&mut v);
+        v
+    };
+    let cases = [
+        (
+            "hash of another key",
+            keys_json(shape(8, 1), &other.vk),
+            "verifying_key_hash",
+        ),
+        (
+            "shape id of another shape",
+            edit(&|v| v["shape"] = json!(shape(8, 2).id())),
+            "names shape",
+        ),
+        (
+            "halo2 keys",
+            edit(&|v| v["backend"] = json!("halo2-pasta")),
+            "not groth16-bn254",
+        ),
+        ("not json", json!("nope"), KEYS_FILE),
+    ];
+    for (label, desc, reason) in cases {
+        let scratch = Scratch::new();
+        let dir = keys_dir_with(&scratch, &key.vk, &desc);
+        match read_trusted_key(&dir) {
+            Err(VerifyError::VerifyingKey(message)) => {
+                assert!(message.contains(reason), "{label}: {message}");
+            }
+            other => panic!("{label}: {other:?}"),
+        }
+    }
+    // A bare key file: no keys.json beside it.
+    let scratch = Scratch::new();
+    let bare = scratch.path().join("key.bin");
+    std::fs::write(&bare, verifying_key_bytes(&key.vk)).unwrap();
+    match read_trusted_key(&bare) {
+        Err(VerifyError::Io { path, .. }) => assert!(path.ends_with(KEYS_FILE), "{path:?}"),
+        other => panic!("{other:?}"),
+    }
+}
