@@ -159,8 +159,10 @@ pub enum Command {
 pub struct EpochToCheck {
     /// The epoch directory.
     pub epoch_dir: PathBuf,
-    /// The trusted Groth16 verifying key (from the published setup); default: the
-    /// epoch directory's own copy. halo2 keys are derived from the circuit shape.
+    /// The trusted Groth16 verifying key (from the published setup): a keys directory
+    /// or its verifying_key.bin, with the keys.json recording its shape beside it;
+    /// default: the epoch directory's own copy. halo2 keys are derived from the
+    /// circuit shape.
     #[arg(long)]
     pub key: Option<PathBuf>,
     /// Where halo2's IPA parameters are cached (generated there if missing).
@@ -543,7 +545,7 @@ fn cmd_verify(
     params_dir: &Path,
     json: bool,
 ) -> Result<(), ProverError> {
-    let key = key.map(backstop_verifier::read_verifying_key).transpose()?;
+    let key = key.map(backstop_verifier::read_trusted_key).transpose()?;
     let started = Instant::now();
     let verified = backstop_verifier::verify_epoch(epoch_dir, key.as_ref(), params_dir)?;
     let system = match verified.statement.file().backend {

@@ -152,7 +152,8 @@ pub enum InclusionCommand {
         /// Also verify the epoch's batch proofs (with the directory's key, or --key).
         #[arg(long)]
         check_proofs: bool,
-        /// The trusted epoch verifying key, with --check-proofs.
+        /// The trusted epoch verifying key, with --check-proofs (a keys directory or
+        /// its verifying_key.bin, with the keys.json recording its shape beside it).
         #[arg(long, requires = "check_proofs")]
         key: Option<PathBuf>,
         /// Print one JSON object.
@@ -411,8 +412,10 @@ fn cmd_inclusion_verify(
     let (statement, _) = read_statement(epoch_dir)?;
     let report = backstop_verifier::inclusion::verify_inclusion_file(proof_path, &statement)?;
     if check_proofs {
-        let key = key.map(backstop_verifier::read_verifying_key).transpose()?;
-        backstop_verifier::verify_epoch_dir(epoch_dir, key.as_ref())?;
+        match key.map(backstop_verifier::read_trusted_key).transpose()? {
+            Some(key) => backstop_verifier::verify_epoch_dir_with_trusted_key(epoch_dir, &key)?,
+            None => backstop_verifier::verify_epoch_dir(epoch_dir, None)?,
+        };
     }
     let consistent = report.liquidation_consistent();
     if json {
@@ -629,7 +632,7 @@ fn cmd_audit(
     reserves: Option<&Path>,
     format: Format,
 ) -> Result<(), CliError> {
-    let key = key.map(backstop_verifier::read_verifying_key).transpose()?;
+    let key = key.map(backstop_verifier::read_trusted_key).transpose()?;
     let report = audit_epoch(epoch_dir, key.as_ref(), params, reserves);
     print_out(&report.render(format));
     if report.ok() {

@@ -823,9 +823,22 @@ fn the_verifying_key_of_another_shape_is_rejected() {
     let out = backstop(&["verify", s(&epoch.dir), "--key", s(&other)]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("verifying key hash"), "{stderr}");
+    // The trusted key's keys.json records its shape: refused by shape, naming both.
     assert!(
-        stderr.contains("does not match the statement's"),
+        stderr.contains("the keys are for shape backstop.v1.B8.M3, which does not match the statement's shape backstop.v1.B8.M4"),
+        "{stderr}"
+    );
+
+    // A trusted key without the keys.json that records its shape is refused.
+    let t = tempfile::tempdir().unwrap();
+    let bare = t.path().join("verifying_key.bin");
+    std::fs::copy(trusted_key(), &bare).unwrap();
+    let out = backstop(&["verify", s(&epoch.dir), "--key", s(&bare)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("keys.json"), "{stderr}");
+    assert!(
+        stderr.contains("the trusted key's shape is read from it"),
         "{stderr}"
     );
 

@@ -19,8 +19,8 @@ use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// The description file of a keys directory.
-pub const KEYS_FILE: &str = "keys.json";
+/// The description file of a keys directory (the verifier reads its shape).
+pub use backstop_verifier::KEYS_FILE;
 /// The proving key file of a keys directory (arkworks uncompressed encoding).
 pub const PROVING_KEY_FILE: &str = "proving_key.bin";
 /// What `keys.json` says about how the keys were made.

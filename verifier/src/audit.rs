@@ -7,9 +7,7 @@ use crate::artifacts::{PROOFS_DIR, VERIFYING_KEY_FILE};
 use crate::checks::Verified;
 use crate::epoch::verify_epoch;
 use crate::error::VerifyError;
-use crate::files::read_statement;
-use ark_bn254::Bn254;
-use ark_groth16::VerifyingKey;
+use crate::files::{TrustedGroth16Key, read_statement};
 use backstop_circuits::decimal::parse_unsigned_scaled;
 use backstop_circuits::statement::{Backend, EpochStatement, PublicOutputs};
 use serde::Serialize;
@@ -455,7 +453,7 @@ fn proven(statement: &EpochStatement) -> Vec<String> {
 /// `reserves_attestation` is read and matched against the statement's reserves.
 pub fn audit_epoch(
     epoch_dir: &Path,
-    trusted_key: Option<&VerifyingKey<Bn254>>,
+    trusted_key: Option<&TrustedGroth16Key>,
     halo2_params_dir: &Path,
     reserves_attestation: Option<&Path>,
 ) -> Report {

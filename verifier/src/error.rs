@@ -81,7 +81,7 @@ pub enum VerifyError {
     },
     /// Keys for one shape were given for a statement of another: halo2 keys derived
     /// for another shape, or a Groth16 key whose `keys.json` records another shape.
-    #[error("keys for shape {got}, but the statement's shape is {expected}")]
+    #[error("the keys are for shape {got}, which does not match the statement's shape {expected}")]
     ShapeMismatch {
         /// The statement's shape id.
         expected: String,

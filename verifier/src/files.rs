@@ -72,7 +72,7 @@ struct KeysDescription {
 /// Reads a trusted Groth16 key with its shape: `path` is a keys directory (as
 /// `backstop setup` writes it) or its `verifying_key.bin`, whose directory must hold
 /// the `keys.json` recording the shape. Refused as [`VerifyError::VerifyingKey`]
-/// unless `keys.json` describes Groth16 keys, its shape id is the one its `B` and `M`
+/// unless `keys.json` is readable, describes Groth16 keys, its shape id is the one its `B` and `M`
 /// make, and its `verifying_key_hash` is the key's.
 pub fn read_trusted_key(path: &Path) -> Result<TrustedGroth16Key, VerifyError> {
     let (dir, key_path) = if path.is_dir() {
@@ -89,8 +89,9 @@ pub fn read_trusted_key(path: &Path) -> Result<TrustedGroth16Key, VerifyError> {
             desc_path.display()
         ))
     };
+    let desc_bytes = std::fs::read(&desc_path).map_err(|e| refuse(format!("unreadable: {e}")))?;
     let desc: KeysDescription =
-        serde_json::from_slice(&read(&desc_path)?).map_err(|e| refuse(e.to_string()))?;
+        serde_json::from_slice(&desc_bytes).map_err(|e| refuse(e.to_string()))?;
     if desc.backend != Backend::Groth16Bn254 {
         return Err(refuse(format!("{} keys, not groth16-bn254", desc.backend)));
     }

@@ -44,7 +44,7 @@ pub const DEFAULT_PARAMS_DIR: &str = "backstop-keys/halo2-params";
 ///
 /// A change means halo2_proofs changed its parameters or their encoding: every
 /// cache is then regenerated. Regenerate the values with
-/// `CARGO_TARGET_DIR=/work/main/target cargo test -p backstop-verifier --lib
+/// `cargo test -p backstop-verifier --lib
 /// halo2::tests::all_params_hashes_are_pinned -- --ignored --nocapture` (minutes:
 /// it derives every pinned `k`) and copy the printed lines.
 pub const PINNED_PARAMS_SHA256: &[(u32, &str)] = &[
@@ -394,7 +394,7 @@ mod tests {
     /// A change means every published halo2 statement's key hash changes (and, if it
     /// came from halo2_proofs, that old proofs no longer verify): treat it as a new
     /// proof format. After an intended change, regenerate the values with
-    /// `CARGO_TARGET_DIR=/work/main/target cargo test -p backstop-verifier --lib
+    /// `cargo test -p backstop-verifier --lib
     /// halo2::tests::verifying_key_hashes_are_pinned -- --nocapture` and copy the
     /// printed lines.
     #[test]

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: backstop-verify EPOCH_DIR [--key VERIFYING_KEY_FILE] [--params HALO2_PARAMS_DIR]\n\
-                 Verifies with the proof system statement.json names: Groth16 with the given key (default: the\n\
+                 Verifies with the proof system statement.json names: Groth16 with the given key (a keys directory\n\
+                 or its verifying_key.bin, with the keys.json recording its shape beside it; default: the\n\
                  directory's own copy), or halo2 with IPA parameters cached in HALO2_PARAMS_DIR (default:\n\
                  backstop-keys/halo2-params; generated there when missing, no trusted setup).";
     let mut dir = None;
@@ -47,7 +48,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let key = match key
-        .map(|k| backstop_verifier::read_verifying_key(&k))
+        .map(|k| backstop_verifier::read_trusted_key(&k))
         .transpose()
     {
         Ok(k) => k,

@@ -14,10 +14,11 @@
 //! forged proofs show that nothing else would have refused the epoch.
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
-use ark_bn254::{Bn254, Fr, G1Projective, G2Projective};
-use ark_ec::{CurveGroup, PrimeGroup};
-use ark_groth16::{Proof, VerifyingKey};
-use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
+mod common;
+
+use ark_bn254::Bn254;
+use ark_groth16::VerifyingKey;
+use backstop_circuits::hash::Bn254Poseidon;
 use backstop_circuits::shape::{CircuitShape, STATEMENT_VERSION};
 use backstop_circuits::statement::{
     Backend, EpochStatement, PublishedMarket, PublishedShape, StatementFile,
@@ -30,79 +31,14 @@ use backstop_verifier::{
     KEYS_FILE, TrustedGroth16Key, VerifyError, read_trusted_key, verify_epoch_dir,
     verify_epoch_dir_with_trusted_key, verify_groth16, verify_groth16_with_trusted_key,
 };
+use common::{Scratch, TrapdoorKey, element, keys_dir_with, keys_json};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
 
 const BATCHES: u64 = 2;
 
-/// A scratch directory removed on drop (this crate has no `tempfile`).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "backstop-key-shape-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A verifying key with known trapdoor (`alpha = a·G1`, `beta = b·G2`,
-/// `gamma = delta = G2`, `gamma_abc = [c0·G1, c1·G1]`) and one public input.
-struct TrapdoorKey {
-    vk: VerifyingKey<Bn254>,
-    ab: Fr,
-    c: [Fr; 2],
-}
-
-impl TrapdoorKey {
-    fn new(seed: u64) -> Self {
-        let (a, b) = (Fr::from(seed + 11), Fr::from(seed + 13));
-        let c = [Fr::from(seed * 100 + 17), Fr::from(seed * 100 + 18)];
-        let g1 = G1Projective::generator();
-        let g2 = G2Projective::generator();
-        let vk = VerifyingKey {
-            alpha_g1: (g1 * a).into_affine(),
-            beta_g2: (g2 * b).into_affine(),
-            gamma_g2: g2.into_affine(),
-            delta_g2: g2.into_affine(),
-            gamma_abc_g1: c.iter().map(|ci| (g1 * ci).into_affine()).collect(),
-        };
-        Self { vk, ab: a * b, c }
-    }
-
-    /// A proof that verifies for public input `x`.
-    fn forge(&self, x: Fr) -> Proof<Bn254> {
-        let c = Fr::from(1u64) - self.ab - self.c[0] - x * self.c[1];
-        Proof {
-            a: G1Projective::generator().into_affine(),
-            b: G2Projective::generator().into_affine(),
-            c: (G1Projective::generator() * c).into_affine(),
-        }
-    }
-}
-
 fn shape(b: u64, m: usize) -> CircuitShape {
     CircuitShape::new(b, m).unwrap()
-}
-
-fn element(n: u64) -> String {
-    Bn254Poseidon::to_hex(&Bn254Poseidon::hash(&[Bn254Poseidon::from_u64(n)]))
 }
 
 /// A well-formed statement of `shape` (its `M` markets) naming `vk`.
@@ -166,32 +102,6 @@ fn epoch_dir(scratch: &Scratch, key: &TrapdoorKey, statement: &EpochStatement) -
     dir
 }
 
-/// `keys.json` as `backstop setup` writes it (`backstop_prover::keys::KeysFile`).
-fn keys_json(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> Value {
-    json!({
-        "backend": "groth16-bn254",
-        "shape": shape.id(),
-        "batch_size": shape.batch_size().get(),
-        "markets": shape.markets(),
-        "verifying_key_hash": verifying_key_hash(vk),
-        "setup": "single-party development setup: whoever ran it can forge proofs for these keys",
-        "constraints": 1234,
-    })
-}
-
-/// A keys directory holding `vk` and `desc` as its `keys.json`.
-fn keys_dir_with(scratch: &Scratch, vk: &VerifyingKey<Bn254>, desc: &Value) -> PathBuf {
-    let dir = scratch.path().join("keys");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(VERIFYING_KEY_FILE), verifying_key_bytes(vk)).unwrap();
-    std::fs::write(
-        dir.join(KEYS_FILE),
-        serde_json::to_vec_pretty(desc).unwrap(),
-    )
-    .unwrap();
-    dir
-}
-
 /// The trusted key for `shape`, read back from its keys directory.
 fn trusted(scratch: &Scratch, key: &TrapdoorKey, shape: CircuitShape) -> TrustedGroth16Key {
     let dir = keys_dir_with(scratch, &key.vk, &keys_json(shape, &key.vk));
@@ -224,8 +134,8 @@ fn assert_shape_mismatch(
 /// directory or its `verifying_key.bin`.
 #[test]
 fn a_trusted_key_for_the_statements_shape_verifies() {
-    let scratch = Scratch::new();
-    let key = TrapdoorKey::new(1);
+    let scratch = Scratch::new("key-shape");
+    let key = TrapdoorKey::new(1, 1);
     let statement = statement(shape(8, 2), &key.vk);
     let dir = epoch_dir(&scratch, &key, &statement);
     let trusted = trusted(&scratch, &key, shape(8, 2));
@@ -241,8 +151,8 @@ fn a_trusted_key_for_the_statements_shape_verifies() {
 /// it: refused by shape, naming both, in memory and from the directory.
 #[test]
 fn a_trusted_key_for_b8_m1_is_refused_for_a_b8_m2_statement() {
-    let scratch = Scratch::new();
-    let key = TrapdoorKey::new(2);
+    let scratch = Scratch::new("key-shape");
+    let key = TrapdoorKey::new(2, 1);
     let statement = statement(shape(8, 2), &key.vk);
     let dir = epoch_dir(&scratch, &key, &statement);
     let trusted = trusted(&scratch, &key, shape(8, 1));
@@ -264,8 +174,8 @@ fn a_trusted_key_for_b8_m1_is_refused_for_a_b8_m2_statement() {
 /// key every check passes; with the key's recorded shape it is refused.
 #[test]
 fn a_trusted_key_for_b8_is_refused_for_a_statement_relabelled_b64() {
-    let scratch = Scratch::new();
-    let key = TrapdoorKey::new(3);
+    let scratch = Scratch::new("key-shape");
+    let key = TrapdoorKey::new(3, 1);
     let real = statement(shape(8, 1), &key.vk);
     let mut file = real.file().clone();
     file.shape = PublishedShape {
@@ -302,9 +212,9 @@ fn a_trusted_key_for_b8_is_refused_for_a_statement_relabelled_b64() {
 /// first (the clearer error), not by its hash.
 #[test]
 fn a_trusted_key_of_another_shape_and_hash_is_refused_by_shape() {
-    let scratch = Scratch::new();
-    let key = TrapdoorKey::new(4);
-    let other = TrapdoorKey::new(5);
+    let scratch = Scratch::new("key-shape");
+    let key = TrapdoorKey::new(4, 1);
+    let other = TrapdoorKey::new(5, 1);
     let statement = statement(shape(8, 2), &key.vk);
     let dir = epoch_dir(&scratch, &key, &statement);
     let trusted = trusted(&scratch, &other, shape(8, 1));
@@ -320,8 +230,8 @@ fn a_trusted_key_of_another_shape_and_hash_is_refused_by_shape() {
 /// describes halo2 keys.
 #[test]
 fn read_trusted_key_refuses_a_missing_or_inconsistent_keys_json() {
-    let key = TrapdoorKey::new(6);
-    let other = TrapdoorKey::new(7);
+    let key = TrapdoorKey::new(6, 1);
+    let other = TrapdoorKey::new(7, 1);
     let good = keys_json(shape(8, 1), &key.vk);
     let edit = |f: &dyn Fn(&mut Value)| {
         let mut v = good.clone();
@@ -347,7 +257,7 @@ fn read_trusted_key_refuses_a_missing_or_inconsistent_keys_json() {
         ("not json", json!("nope"), KEYS_FILE),
     ];
     for (label, desc, reason) in cases {
-        let scratch = Scratch::new();
+        let scratch = Scratch::new("key-shape");
         let dir = keys_dir_with(&scratch, &key.vk, &desc);
         match read_trusted_key(&dir) {
             Err(VerifyError::VerifyingKey(message)) => {
@@ -357,11 +267,18 @@ fn read_trusted_key_refuses_a_missing_or_inconsistent_keys_json() {
         }
     }
     // A bare key file: no keys.json beside it.
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("key-shape");
     let bare = scratch.path().join("key.bin");
     std::fs::write(&bare, verifying_key_bytes(&key.vk)).unwrap();
     match read_trusted_key(&bare) {
-        Err(VerifyError::Io { path, .. }) => assert!(path.ends_with(KEYS_FILE), "{path:?}"),
+        Err(VerifyError::VerifyingKey(message)) => {
+            assert!(message.contains(KEYS_FILE), "{message}");
+            assert!(message.contains("unreadable"), "{message}");
+            assert!(
+                message.contains("the trusted key's shape is read from it"),
+                "{message}"
+            );
+        }
         other => panic!("{other:?}"),
     }
 }

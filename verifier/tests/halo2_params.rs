@@ -21,6 +21,8 @@
 //! and `cli/tests/halo2_cli.rs`.
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
+mod common;
+
 use backstop_circuits::halo2::Halo2BatchCircuit;
 use backstop_circuits::hash::PastaPoseidon;
 use backstop_circuits::model::{
@@ -37,44 +39,18 @@ use backstop_verifier::halo2::{
     Halo2VerifierKeys, params, params_path, pinned_params_sha256, verify_epoch_dir, verifying_key,
     verifying_key_hash,
 };
+use common::Scratch;
 use halo2_proofs::poly::commitment::Params;
 use pasta_curves::vesta;
 use sha2::{Digest, Sha256};
 use std::os::unix::fs::MetadataExt as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A compressed Vesta point.
 const POINT: usize = 32;
 /// The `k` little-endian bytes that start the file.
 const HEADER: usize = 4;
-
-/// A scratch directory removed on drop (this crate has no `tempfile`).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "backstop-halo2-params-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The smallest shape; `k = 11` (the range table's rows).
 fn shape() -> CircuitShape {
@@ -197,7 +173,7 @@ fn epoch_dir(scratch: &Scratch) -> PathBuf {
 
 /// Verifies the epoch with the cache holding `bytes`.
 fn verify_with_cache(bytes: &[u8]) -> Result<(), VerifyError> {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("halo2-params");
     let epoch = epoch_dir(&scratch);
     let cache = cache_with(&scratch, bytes);
     verify_epoch_dir(&epoch, &cache).map(|_| ())
@@ -216,7 +192,7 @@ fn with_an_honest_cache_the_key_hash_passes_and_the_junk_proof_is_refused() {
 
 #[test]
 fn a_missing_cache_is_generated_and_written() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("halo2-params");
     let dir = scratch.path().join("halo2-params");
     let p = params(&dir, k()).unwrap();
     assert_eq!(to_bytes(&p), honest().0);
@@ -233,7 +209,7 @@ fn a_cache_with_the_pinned_hash_is_used_and_not_rewritten() {
         Some(hex::encode(Sha256::digest(&honest().0)).as_str()),
         pinned_params_sha256(k())
     );
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("halo2-params");
     let dir = cache_with(&scratch, &honest().0);
     let inode = std::fs::metadata(params_path(&dir, k())).unwrap().ino();
     assert_eq!(to_bytes(&params(&dir, k()).unwrap()), honest().0);
@@ -247,7 +223,7 @@ fn a_cache_with_the_pinned_hash_is_used_and_not_rewritten() {
 /// Asserts that `params` did not use the cache holding `bytes`: it returns the
 /// derived parameters and rewrote the file with them.
 fn assert_regenerated(label: &str, bytes: &[u8]) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("halo2-params");
     let dir = cache_with(&scratch, bytes);
     let p = params(&dir, k()).unwrap_or_else(|e| panic!("{label}: {e}"));
     assert_eq!(p.k(), k(), "{label}");
@@ -389,7 +365,7 @@ fn for_a_k_without_a_pin_the_cache_is_neither_read_nor_written() {
     let derived = to_bytes(&Params::<vesta::Affine>::new(k));
     let mut tampered = derived.clone();
     tampered[HEADER + POINT - 1] ^= 0x80; // g[0] negated: still decodes
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("halo2-params");
     let dir = scratch.path().join("halo2-params");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(params_path(&dir, k), &tampered).unwrap();

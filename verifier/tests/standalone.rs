@@ -12,10 +12,11 @@
 //! soundness of the batch circuit.
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
-use ark_bn254::{Bn254, Fr, G1Projective, G2Projective};
-use ark_ec::{CurveGroup, PrimeGroup};
-use ark_groth16::{Proof, VerifyingKey};
-use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
+mod common;
+
+use ark_bn254::Bn254;
+use ark_groth16::VerifyingKey;
+use backstop_circuits::hash::Bn254Poseidon;
 use backstop_circuits::shape::{CircuitShape, STATEMENT_VERSION};
 use backstop_circuits::statement::{
     Backend, EpochStatement, PublishedMarket, PublishedShape, StatementFile,
@@ -27,10 +28,10 @@ use backstop_verifier::artifacts::{
 use backstop_verifier::{
     VerifyError, read_proofs, read_statement, verify_epoch_dir, verify_groth16,
 };
+use common::{Scratch, TrapdoorKey, element, keys_dir_at, keys_json};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const USAGE: &str = "usage: backstop-verify EPOCH_DIR [--key VERIFYING_KEY_FILE]";
 const BATCHES: u64 = 3;
@@ -48,75 +49,6 @@ fn text(bytes: &[u8]) -> String {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// A scratch directory removed on drop (this crate has no `tempfile`).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "backstop-verify-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A verifying key with known trapdoor: `alpha = a·G1`, `beta = b·G2`,
-/// `gamma = delta = G2`, `gamma_abc = [c0·G1, c1·G1, …]`.
-struct TrapdoorKey {
-    vk: VerifyingKey<Bn254>,
-    ab: Fr,
-    c: Vec<Fr>,
-}
-
-impl TrapdoorKey {
-    fn new(seed: u64, public_inputs: usize) -> Self {
-        let (a, b) = (Fr::from(seed + 11), Fr::from(seed + 13));
-        let c: Vec<Fr> = (0..=public_inputs as u64)
-            .map(|i| Fr::from(seed * 100 + 17 + i))
-            .collect();
-        let g1 = G1Projective::generator();
-        let g2 = G2Projective::generator();
-        let vk = VerifyingKey {
-            alpha_g1: (g1 * a).into_affine(),
-            beta_g2: (g2 * b).into_affine(),
-            gamma_g2: g2.into_affine(),
-            delta_g2: g2.into_affine(),
-            gamma_abc_g1: c.iter().map(|ci| (g1 * ci).into_affine()).collect(),
-        };
-        Self { vk, ab: a * b, c }
-    }
-
-    /// A proof that verifies for public input `x`: `A = G1`, `B = G2` and
-    /// `C = (1 − ab − c0 − x·c1)·G1`, so that `e(A, B) = e(α, β)·e(IC(x), γ)·e(C, δ)`.
-    fn forge(&self, x: Fr) -> Proof<Bn254> {
-        let one = Fr::from(1u64);
-        let c = one - self.ab - self.c[0] - x * self.c[1];
-        Proof {
-            a: G1Projective::generator().into_affine(),
-            b: G2Projective::generator().into_affine(),
-            c: (G1Projective::generator() * c).into_affine(),
-        }
-    }
-}
-
-fn element(n: u64) -> String {
-    Bn254Poseidon::to_hex(&Bn254Poseidon::hash(&[Bn254Poseidon::from_u64(n)]))
 }
 
 /// A well-formed statement of three batches of 8 over two markets.
@@ -186,15 +118,20 @@ fn forged_epoch(dir: &Path, key: &TrapdoorKey, statement: &StatementFile) {
     }
 }
 
-/// A scratch directory holding a forged epoch at `epoch/` and its key at `key.bin`.
+/// A scratch directory holding a forged epoch at `epoch/` and its keys directory at
+/// `keys/` (its `verifying_key.bin` beside the `keys.json` recording its shape).
 fn valid_epoch() -> (Scratch, PathBuf, PathBuf, TrapdoorKey) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("verify");
     let key = TrapdoorKey::new(1, 1);
     let dir = scratch.path().join("epoch");
     forged_epoch(&dir, &key, &statement(Backend::Groth16Bn254, &key.vk));
-    let key_file = scratch.path().join("key.bin");
-    std::fs::write(&key_file, verifying_key_bytes(&key.vk)).unwrap();
-    (scratch, dir, key_file, key)
+    let shape = CircuitShape::new(8, 2).unwrap();
+    let keys = keys_dir_at(
+        &scratch.path().join("keys"),
+        &key.vk,
+        &keys_json(shape, &key.vk),
+    );
+    (scratch, dir, keys.join(VERIFYING_KEY_FILE), key)
 }
 
 fn edit_statement(dir: &Path, edit: impl FnOnce(&mut Value)) {
@@ -253,7 +190,7 @@ fn usage_errors_exit_2_with_the_usage() {
 
 #[test]
 fn a_missing_or_empty_directory_is_refused() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("verify");
     let missing = scratch.path().join("no-such-epoch");
     assert_rejected(
         &missing,
@@ -481,7 +418,7 @@ fn malformed_statements_are_refused_naming_the_field() {
 /// derives the halo2 key of the shape and finds that the statement names another.
 #[test]
 fn a_statement_for_the_halo2_backend_is_refused() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("verify");
     let key = TrapdoorKey::new(2, 1);
     let dir = scratch.path().join("epoch");
     forged_epoch(&dir, &key, &statement(Backend::Halo2Pasta, &key.vk));
@@ -513,10 +450,39 @@ fn bad_keys_are_refused() {
     std::fs::write(&truncated, &std::fs::read(&key_file).unwrap()[..100]).unwrap();
     assert_rejected(&dir, Some(&truncated), &["verifying key"]);
 
+    // The trusted key without the keys.json recording its shape, or recorded for
+    // another shape than the statement's.
+    let bare = scratch.path().join("bare.bin");
+    std::fs::copy(&key_file, &bare).unwrap();
+    assert_rejected(
+        &dir,
+        Some(&bare),
+        &["keys.json", "the trusted key's shape is read from it"],
+    );
+    let key = TrapdoorKey::new(1, 1);
+    let m1 = CircuitShape::new(8, 1).unwrap();
+    let for_m1 = keys_dir_at(
+        &scratch.path().join("m1-keys"),
+        &key.vk,
+        &keys_json(m1, &key.vk),
+    );
+    assert_rejected(
+        &dir,
+        Some(&for_m1),
+        &[
+            "the keys are for shape backstop.v1.B8.M1, which does not match the statement's shape backstop.v1.B8.M2",
+        ],
+    );
+
     // Another key: refused by hash, from --key and in the directory.
     let other = TrapdoorKey::new(3, 1);
-    let other_file = scratch.path().join("other.bin");
-    std::fs::write(&other_file, verifying_key_bytes(&other.vk)).unwrap();
+    let shape = CircuitShape::new(8, 2).unwrap();
+    let other_file = keys_dir_at(
+        &scratch.path().join("other-keys"),
+        &other.vk,
+        &keys_json(shape, &other.vk),
+    )
+    .join(VERIFYING_KEY_FILE);
     let mismatch = format!(
         "verifying key hash {} does not match the statement's {}",
         verifying_key_hash(&other.vk),
