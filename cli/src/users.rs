@@ -156,6 +156,10 @@ pub enum InclusionCommand {
         /// its verifying_key.bin, with the keys.json recording its shape beside it).
         #[arg(long, requires = "check_proofs")]
         key: Option<PathBuf>,
+        /// Where halo2's IPA parameters are cached, with --check-proofs on a halo2
+        /// epoch (generated there if missing).
+        #[arg(long, default_value = backstop_verifier::halo2::DEFAULT_PARAMS_DIR)]
+        params: PathBuf,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -190,8 +194,17 @@ pub fn run(command: UsersCommand) -> Result<(), CliError> {
             epoch,
             check_proofs,
             key,
+            params,
             json,
-        }) => cmd_inclusion_verify(&proof, &epoch, check_proofs, key.as_deref(), json),
+        }) => cmd_inclusion_verify(
+            &proof,
+            &epoch,
+            check_proofs.then_some(EpochProofs {
+                key: key.as_deref(),
+                params: &params,
+            }),
+            json,
+        ),
         UsersCommand::Attest {
             epoch,
             inclusion,
@@ -402,21 +415,31 @@ fn describe(report: &InclusionReport) -> String {
     )
 }
 
+/// What `inclusion verify --check-proofs` checks the epoch's batch proofs with.
+struct EpochProofs<'a> {
+    /// The trusted Groth16 key (default: the directory's own).
+    key: Option<&'a Path>,
+    /// The halo2 IPA parameter cache.
+    params: &'a Path,
+}
+
 fn cmd_inclusion_verify(
     proof_path: &Path,
     epoch_dir: &Path,
-    check_proofs: bool,
-    key: Option<&Path>,
+    check_proofs: Option<EpochProofs<'_>>,
     json: bool,
 ) -> Result<(), CliError> {
     let (statement, _) = read_statement(epoch_dir)?;
     let report = backstop_verifier::inclusion::verify_inclusion_file(proof_path, &statement)?;
-    if check_proofs {
-        match key.map(backstop_verifier::read_trusted_key).transpose()? {
-            Some(key) => backstop_verifier::verify_epoch_dir_with_trusted_key(epoch_dir, &key)?,
-            None => backstop_verifier::verify_epoch_dir(epoch_dir, None)?,
-        };
+    if let Some(with) = &check_proofs {
+        // Either backend, as `backstop verify` does.
+        let key = with
+            .key
+            .map(backstop_verifier::read_trusted_key)
+            .transpose()?;
+        backstop_verifier::verify_epoch(epoch_dir, key.as_ref(), with.params)?;
     }
+    let check_proofs = check_proofs.is_some();
     let consistent = report.liquidation_consistent();
     if json {
         let value = serde_json::json!({

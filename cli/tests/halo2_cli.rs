@@ -307,3 +307,63 @@ fn a_stray_or_missing_proof_is_rejected() {
     });
     refused(&verify(&dir), "extra proof", "not a proof of any");
 }
+
+/// An account owner checks their inclusion in a halo2 epoch and, with
+/// `--check-proofs`, the epoch's halo2 batch proofs; a tampered proof is refused.
+#[test]
+fn inclusion_verify_checks_halo2_batch_proofs() {
+    let e = epoch();
+    let root = e.params.parent().unwrap();
+    let accounts = std::fs::read_to_string(e.snapshot.join("accounts.csv")).unwrap();
+    let id = accounts.lines().nth(1).unwrap().split(',').next().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let proof = tmp.path().join("inclusion.json");
+    ok(
+        &backstop(&[
+            "inclusion",
+            "prove",
+            "--snapshot",
+            s(&e.snapshot),
+            "--epoch",
+            s(&e.dir),
+            "--account",
+            id,
+            "--secret-file",
+            s(&root.join("secret.hex")),
+            "--out",
+            s(&proof),
+        ]),
+        "inclusion prove on a halo2 epoch",
+    );
+    let check = |dir: &Path| {
+        backstop(&[
+            "inclusion",
+            "verify",
+            s(&proof),
+            "--epoch",
+            s(dir),
+            "--check-proofs",
+            "--params",
+            s(&e.params),
+            "--json",
+        ])
+    };
+    let out = check(&e.dir);
+    ok(&out, "inclusion verify --check-proofs on a halo2 epoch");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["included"], true);
+    assert_eq!(report["epoch_proofs_checked"], true);
+
+    let (_tmp, dir) = tampered(|d| {
+        let path = proof_path(d, 1);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x01;
+        std::fs::write(path, bytes).unwrap();
+    });
+    refused(
+        &check(&dir),
+        "flipped byte",
+        "batch 1: proof does not verify",
+    );
+}

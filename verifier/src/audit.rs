@@ -368,7 +368,7 @@ fn revealed(transparent: bool) -> Vec<String> {
         "the epoch's prices, decimals and maintenance margin rates, reserves and the insurance fund",
         "the accounts commitment (a hash chain over salted leaves: reveals no balance, position or id)",
         "hiding commitments to the running state after each batch (blinded: reveal no partial sum)",
-        "the batch count K and batch size B, hence the account count N only within ((K-1)·B, K·B]",
+        "the batch count K and batch size B, hence the account count N only within [(K-1)·B, K·B] (the proofs allow the last batch to be all padding)",
         "the liquidation set (ids of liquidatable accounts), the bad debt D, solvent and insurance_covered",
     ]
     .iter()
@@ -417,9 +417,11 @@ fn proven(statement: &EpochStatement) -> Vec<String> {
     };
     vec![
         format!(
-            "Every account in accounts commitment {} ({} to {} accounts in {k} batches of {b}) was evaluated at the published prices with exact integer arithmetic, cross-margined over {} markets; ids are distinct and every balance and size is within the bounds of SPEC §3.",
+            "Every account in accounts commitment {} (at least {} and at most {} accounts, in {k} batches of {b}) was evaluated at the published prices with exact integer arithmetic, cross-margined over {} markets; ids are distinct and every balance and size is within the bounds of SPEC §3.",
             f.accounts_commitment,
-            (k - 1) * b + 1,
+            // Batches 0 … K−2 hold only real accounts; the proofs do not require
+            // the last batch to hold one (SPEC §6.1), so (K−1)·B, not (K−1)·B + 1.
+            (k - 1) * b,
             k * b,
             f.markets.len()
         ),
@@ -584,6 +586,57 @@ pub fn audit_epoch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The account count claimed is what the proofs establish: `(K−1)·B ≤ N ≤ K·B`
+    /// (the last batch may be all padding, SPEC §6.1), not `(K−1)·B + 1`.
+    #[test]
+    fn the_account_count_claimed_is_the_proven_range() {
+        use backstop_circuits::shape::{CircuitShape, STATEMENT_VERSION};
+        use backstop_circuits::statement::{
+            Backend, PublishedMarket, PublishedShape, StatementFile,
+        };
+        let shape = CircuitShape::new(8, 1).unwrap();
+        let element = format!("0x{}", "00".repeat(31) + "01");
+        let statement = EpochStatement::new(StatementFile {
+            version: STATEMENT_VERSION,
+            backend: Backend::Groth16Bn254,
+            shape: PublishedShape {
+                id: shape.id(),
+                batch_size: 8,
+                markets: 1,
+            },
+            verifying_key_hash: "00".repeat(32),
+            epoch: 1,
+            quote_decimals: 6,
+            reserves: "1".into(),
+            insurance_fund: "1".into(),
+            markets: vec![PublishedMarket {
+                symbol: "M0".into(),
+                price: "1".into(),
+                price_decimals: 0,
+                size_decimals: 0,
+                maintenance_margin_bps: 500,
+            }],
+            batch_count: 3,
+            accounts_commitment: element.clone(),
+            state_commitments: vec![element; 3],
+            liquidations: vec![],
+            bad_debt: "0".into(),
+            solvent: true,
+            insurance_covered: true,
+        })
+        .unwrap();
+        let claim = &proven(&statement)[0];
+        assert!(
+            claim.contains("(at least 16 and at most 24 accounts, in 3 batches of 8)"),
+            "{claim}"
+        );
+        let revealed = revealed(false).join("\n");
+        assert!(
+            revealed.contains("N only within [(K-1)·B, K·B]"),
+            "{revealed}"
+        );
+    }
 
     #[test]
     fn a_missing_epoch_gives_a_failed_report_in_every_format() {
