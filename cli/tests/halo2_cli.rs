@@ -189,15 +189,18 @@ fn a_halo2_epoch_verifies_with_every_verifier() {
     assert!(text.contains("Setup: none to trust"), "{text}");
 }
 
+/// Flips one bit in the middle of batch `b`'s proof in epoch directory `d`.
+fn flip_middle_byte(d: &Path, b: u64) {
+    let path = proof_path(d, b);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
 #[test]
 fn a_flipped_byte_is_rejected() {
-    let (_tmp, dir) = tampered(|d| {
-        let path = proof_path(d, 1);
-        let mut bytes = std::fs::read(&path).unwrap();
-        let mid = bytes.len() / 2;
-        bytes[mid] ^= 0x01;
-        std::fs::write(path, bytes).unwrap();
-    });
+    let (_tmp, dir) = tampered(|d| flip_middle_byte(d, 1));
     refused(
         &verify(&dir),
         "flipped byte",
@@ -354,13 +357,7 @@ fn inclusion_verify_checks_halo2_batch_proofs() {
     assert_eq!(report["included"], true);
     assert_eq!(report["epoch_proofs_checked"], true);
 
-    let (_tmp, dir) = tampered(|d| {
-        let path = proof_path(d, 1);
-        let mut bytes = std::fs::read(&path).unwrap();
-        let mid = bytes.len() / 2;
-        bytes[mid] ^= 0x01;
-        std::fs::write(path, bytes).unwrap();
-    });
+    let (_tmp, dir) = tampered(|d| flip_middle_byte(d, 1));
     refused(
         &check(&dir),
         "flipped byte",
