@@ -157,12 +157,32 @@ pub(crate) mod testing {
     /// The module path of this crate's namespaces (arkworks' own spans are left out).
     const CRATE: &str = "backstop_circuits";
 
-    /// A subscriber recording the constraint names.
+    /// The subscriber recording the constraint names: one for the whole test
+    /// process, never dropped.
+    ///
+    /// `tracing` caches, per callsite, whether any live dispatcher wants its spans.
+    /// While at most one dispatcher is alive, tracing-core asks only the default
+    /// dispatcher *of the thread that registers or rebuilds the callsite*; tests run
+    /// on parallel threads, so a namespace first entered by a test without a
+    /// recorder was cached as disabled for every thread, and its constraints then
+    /// had no trace (reported as `R1CS - <index>`; seen once in CI). A second
+    /// dispatcher kept alive beside the recorder makes tracing-core ask every live
+    /// dispatcher instead, so a callsite is enabled wherever the recorder is the
+    /// default; the cache is rebuilt on every use so that no callsite registered
+    /// before the two existed stays disabled.
     fn recorder() -> Dispatch {
-        Dispatch::new(
-            tracing_subscriber::Registry::default()
-                .with(ConstraintLayer::new(TracingMode::OnlyConstraints)),
-        )
+        static RECORDERS: std::sync::LazyLock<[Dispatch; 2]> = std::sync::LazyLock::new(|| {
+            [
+                Dispatch::new(
+                    tracing_subscriber::Registry::default()
+                        .with(ConstraintLayer::new(TracingMode::OnlyConstraints)),
+                ),
+                Dispatch::new(tracing_core::subscriber::NoSubscriber::default()),
+            ]
+        });
+        let recorder = RECORDERS[0].clone();
+        tracing::callsite::rebuild_interest_cache();
+        recorder
     }
 
     /// The dotted name of a constraint's namespaces, outermost first.
