@@ -41,6 +41,8 @@ pub(crate) struct ParamsAssignment<F> {
     pub(crate) insurance_fund: F,
     pub(crate) unit_value: Vec<F>,
     pub(crate) unit_requirement: Vec<F>,
+    /// The descriptor `d` (`crate::descriptor`).
+    pub(crate) descriptor: F,
 }
 
 impl<F> ParamsAssignment<F> {
@@ -54,6 +56,7 @@ impl<F> ParamsAssignment<F> {
             insurance_fund: field_from_i256::<H>(p.insurance_fund),
             unit_value: embed(&p.unit_value),
             unit_requirement: embed(&p.unit_requirement),
+            descriptor: H::from_u256(p.descriptor),
         }
     }
 }
@@ -198,6 +201,7 @@ pub(crate) mod testing {
             p.quote_scale,
             p.reserves,
             p.insurance_fund,
+            p.descriptor,
         ]);
         let per_market: Vec<H::F> = p
             .unit_value

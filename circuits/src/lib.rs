@@ -13,8 +13,10 @@ pub mod bounds;
 #[cfg(test)]
 mod catalogue;
 pub mod decimal;
+pub mod descriptor;
 pub mod halo2;
 pub mod hash;
+pub mod json;
 pub mod model;
 pub mod native;
 pub mod r1cs;
@@ -22,4 +24,5 @@ pub mod secret;
 pub mod shape;
 pub mod snapshot;
 pub mod statement;
+pub mod tamper;
 pub mod witness;

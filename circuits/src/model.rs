@@ -9,6 +9,7 @@ use crate::bounds::{
     BALANCE_BITS, MAX_ACCOUNTS, MAX_DECIMALS, MAX_MARKETS, MAX_MM_BPS, MAX_SCALE_EXPONENT,
     SIZE_BITS,
 };
+use crate::descriptor::VenueAddress;
 use ethnum::I256;
 use thiserror::Error;
 
@@ -277,6 +278,7 @@ pub struct EpochParams {
     reserves: u128,
     insurance_fund: u128,
     markets: Vec<Market>,
+    venue: VenueAddress,
 }
 
 impl EpochParams {
@@ -305,6 +307,7 @@ impl EpochParams {
             reserves,
             insurance_fund,
             markets,
+            venue: VenueAddress::default(),
         };
         let e = params.common_exponent();
         if e - quote_decimals > MAX_SCALE_EXPONENT {
@@ -321,6 +324,17 @@ impl EpochParams {
             }
         }
         Ok(params)
+    }
+    /// The same parameters published by `venue` (`docs/SPEC.md` §7.5). A snapshot
+    /// names no venue; the prover sets the address of the key that signs the
+    /// statement, and the descriptor (§5.5) binds it.
+    pub fn with_venue(mut self, venue: VenueAddress) -> Self {
+        self.venue = venue;
+        self
+    }
+    /// The venue publishing the epoch (the zero address until one is set).
+    pub fn venue(&self) -> VenueAddress {
+        self.venue
     }
     /// The epoch id.
     pub fn epoch(&self) -> u64 {
@@ -436,6 +450,11 @@ impl Snapshot {
             return Err(ModelError::DuplicateAccount(w[0].id.get()));
         }
         Ok(Self { params, accounts })
+    }
+    /// The same snapshot published by `venue` ([`EpochParams::with_venue`]).
+    pub fn with_venue(mut self, venue: VenueAddress) -> Self {
+        self.params.venue = venue;
+        self
     }
     /// The public parameters.
     pub fn params(&self) -> &EpochParams {

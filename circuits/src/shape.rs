@@ -14,7 +14,7 @@ use ethnum::I256;
 use thiserror::Error;
 
 /// The version of the statement encoding; part of every shape id.
-pub const STATEMENT_VERSION: u32 = 1;
+pub const STATEMENT_VERSION: u32 = 2;
 
 /// Why a shape was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -91,7 +91,7 @@ impl CircuitShape {
     pub fn markets(&self) -> usize {
         self.markets
     }
-    /// A stable identifier, e.g. `backstop.v1.B64.M8`.
+    /// A stable identifier, e.g. `backstop.v2.B64.M8`.
     pub fn id(&self) -> String {
         format!(
             "backstop.v{STATEMENT_VERSION}.B{}.M{}",
@@ -173,7 +173,7 @@ mod tests {
     #[test]
     fn widths_for_eight_markets() {
         let s = CircuitShape::new(64, 8).unwrap();
-        assert_eq!(s.id(), "backstop.v1.B64.M8");
+        assert_eq!(s.id(), "backstop.v2.B64.M8");
         assert_eq!(
             (s.tv_bits(), s.slack_bits(), s.solvency_bits()),
             (190, 205, 222)

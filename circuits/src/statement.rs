@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublicOutputs {
-    /// The epoch id.
+    /// The epoch id (a decimal string in JSON, `crate::json`).
+    #[serde(with = "crate::json::u64_string")]
     pub epoch: u64,
     /// Ids of liquidatable accounts, ascending, as decimal strings (u64 does not fit
     /// a JSON number exactly in every reader).
@@ -42,6 +43,7 @@ impl PublicOutputs {
 
 use crate::bounds::MAX_ACCOUNTS;
 use crate::decimal::{DecimalError, parse_unsigned_scaled, parse_unsigned_u256};
+use crate::descriptor::VenueAddress;
 use crate::hash::FieldHasher;
 use crate::model::{AccountId, MarginBps, Market, ModelError, Price, check_decimals};
 use crate::native::commit::{
@@ -61,6 +63,16 @@ pub enum Backend {
     /// halo2 with IPA over Pasta (transparent path).
     #[serde(rename = "halo2-pasta")]
     Halo2Pasta,
+}
+
+impl Backend {
+    /// The backend's byte in the statement hash (`docs/SPEC.md` §7.5).
+    pub fn id(self) -> u8 {
+        match self {
+            Backend::Groth16Bn254 => 1,
+            Backend::Halo2Pasta => 2,
+        }
+    }
 }
 
 impl core::fmt::Display for Backend {
@@ -95,6 +107,7 @@ pub struct PublishedShape {
     /// [`CircuitShape::id`].
     pub id: String,
     /// `B`.
+    #[serde(with = "crate::json::u64_string")]
     pub batch_size: u64,
     /// `M`.
     pub markets: usize,
@@ -113,7 +126,10 @@ pub struct StatementFile {
     pub shape: PublishedShape,
     /// SHA-256 of the verifying key's canonical bytes, hex.
     pub verifying_key_hash: String,
+    /// The venue's address, `0x` + 40 lowercase hex digits (`docs/SPEC.md` §7.5).
+    pub venue: String,
     /// The epoch id.
+    #[serde(with = "crate::json::u64_string")]
     pub epoch: u64,
     /// Decimals of the quote currency.
     pub quote_decimals: u32,
@@ -124,6 +140,7 @@ pub struct StatementFile {
     /// The markets with their oracle prices.
     pub markets: Vec<PublishedMarket>,
     /// `K`.
+    #[serde(with = "crate::json::u64_string")]
     pub batch_count: u64,
     /// The accounts commitment `a_K`.
     pub accounts_commitment: String,
@@ -137,6 +154,10 @@ pub struct StatementFile {
     pub solvent: bool,
     /// `D ≤ insurance_fund`.
     pub insurance_covered: bool,
+    /// The venue's signature of the statement hash (`docs/SPEC.md` §7.5): `0x` +
+    /// 130 hex digits, `r ‖ s ‖ v`. Absent until the venue signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// Why a published statement was refused.
@@ -159,9 +180,34 @@ pub enum StatementError {
     Shape(#[from] ShapeError),
     /// Another statement version.
     #[error(
-        "statement version {0} is not supported (this build reads version {STATEMENT_VERSION})"
+        "statement version {0} is not supported (this build reads version {STATEMENT_VERSION}; \
+         a version 1 statement bound fewer of its fields and is not reinterpreted)"
     )]
-    Version(u32),
+    Version(u64),
+}
+
+/// The domain of the statement hash (`docs/SPEC.md` §7.5).
+pub const STATEMENT_DOMAIN: &[u8] = b"backstop.statement.v2";
+
+/// Refuses a second spelling of an exact decimal: the canonical one is the shortest
+/// with at least `min_places` fractional digits (what [`publish`] writes), so that a
+/// value has one spelling and a reader cannot be shown `1.50` where `1.5` was signed.
+fn canonical(
+    field: &str,
+    text: &str,
+    value: I256,
+    decimals: u32,
+    min_places: u32,
+) -> Result<(), StatementError> {
+    let expected = crate::decimal::format_scaled(value, decimals, min_places);
+    if text == expected {
+        Ok(())
+    } else {
+        Err(field_error(
+            field,
+            format!("{text:?} is not the canonical spelling {expected:?}"),
+        ))
+    }
 }
 
 fn field_error(field: impl Into<String>, reason: impl ToString) -> StatementError {
@@ -187,24 +233,37 @@ impl EpochStatement {
     /// per batch, liquidations strictly ascending, `D` exact.
     pub fn new(file: StatementFile) -> Result<Self, StatementError> {
         if file.version != STATEMENT_VERSION {
-            return Err(StatementError::Version(file.version));
+            return Err(StatementError::Version(file.version.into()));
         }
+        let venue = VenueAddress::parse(&file.venue)
+            .ok_or_else(|| field_error("venue", "not 0x + 40 lowercase hex digits"))?;
         let q = check_decimals("quote_decimals", file.quote_decimals.into())?;
         let reserve_bound = "0 <= value < 2^128 minimal quote units";
         let reserves = parse_unsigned_scaled(&file.reserves, q, reserve_bound)
             .map_err(|e| field_error("reserves", e))?;
+        canonical("reserves", &file.reserves, reserves.into(), q, 0)?;
         let insurance = parse_unsigned_scaled(&file.insurance_fund, q, reserve_bound)
             .map_err(|e| field_error("insurance_fund", e))?;
+        canonical(
+            "insurance_fund",
+            &file.insurance_fund,
+            insurance.into(),
+            q,
+            0,
+        )?;
         let mut markets = Vec::with_capacity(file.markets.len());
         for (i, m) in file.markets.iter().enumerate() {
             let pd = check_decimals("price_decimals", m.price_decimals.into())?;
+            let field = format!("markets[{i}].price");
             let price = parse_unsigned_scaled(&m.price, pd, "0 <= price < 2^64")
-                .map_err(|e| field_error(format!("markets[{i}].price"), e))?;
+                .map_err(|e| field_error(&field, e))?;
+            canonical(&field, &m.price, price.into(), pd, 0)?;
             let price = Price::new(price as i128)?;
             let mm = MarginBps::new(m.maintenance_margin_bps.into())?;
             markets.push(Market::new(&m.symbol, price, pd, m.size_decimals, mm)?);
         }
-        let params = EpochParams::new(file.epoch, q, reserves, insurance, markets)?;
+        let params =
+            EpochParams::new(file.epoch, q, reserves, insurance, markets)?.with_venue(venue);
         let shape = CircuitShape::new(file.shape.batch_size, file.shape.markets)?;
         if shape.id() != file.shape.id || shape.markets() != params.markets().len() {
             return Err(field_error(
@@ -225,12 +284,7 @@ impl EpochStatement {
         }
         let mut liquidations = Vec::with_capacity(file.liquidations.len());
         for (i, id) in file.liquidations.iter().enumerate() {
-            let canonical = !id.is_empty()
-                && id.bytes().all(|b| b.is_ascii_digit())
-                && (id.len() == 1 || !id.starts_with('0'));
-            let id = canonical
-                .then(|| id.parse::<u64>().ok())
-                .flatten()
+            let id = crate::json::parse_u64(id)
                 .ok_or_else(|| field_error(format!("liquidations[{i}]"), "not a canonical u64"))?;
             if liquidations
                 .last()
@@ -249,6 +303,7 @@ impl EpochStatement {
         if bad_debt >= (ethnum::U256::ONE << crate::bounds::TOTAL_BITS) {
             return Err(field_error("bad_debt", "D < 2^226 common units"));
         }
+        canonical("bad_debt", &file.bad_debt, bad_debt.as_i256(), e, q)?;
         Ok(Self {
             file,
             params,
@@ -258,11 +313,48 @@ impl EpochStatement {
         })
     }
 
-    /// Parses and validates `statement.json` bytes.
+    /// Parses and validates `statement.json` bytes. The version is read first, so
+    /// that a statement of another version is refused as such, not as a field of
+    /// this version's layout that does not parse.
     pub fn from_json(bytes: &[u8]) -> Result<Self, StatementError> {
-        let file: StatementFile =
+        let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| field_error("statement.json", e))?;
+        match value.get("version").and_then(serde_json::Value::as_u64) {
+            Some(v) if v == u64::from(STATEMENT_VERSION) => {}
+            Some(v) => return Err(StatementError::Version(v)),
+            None => return Err(field_error("version", "missing or not an integer")),
+        }
+        let file: StatementFile =
+            serde_json::from_value(value).map_err(|e| field_error("statement.json", e))?;
         Self::new(file)
+    }
+
+    /// The venue that publishes the statement (its `venue` field).
+    pub fn venue(&self) -> VenueAddress {
+        self.params.venue()
+    }
+
+    /// The statement hash the venue signs (`docs/SPEC.md` §7.5):
+    /// `keccak256("backstop.statement.v2" ‖ backend ‖ verifying_key_hash ‖ x_0 ‖ … ‖
+    /// x_{K−1})`, with the backend one byte (1: Groth16 over BN254, 2: halo2 over
+    /// Pasta), the key hash its 32 bytes and each public input its 32 big-endian
+    /// bytes. The public inputs bind every other field (§7.4), so the signature
+    /// covers the whole statement.
+    pub fn statement_hash<H: FieldHasher>(&self) -> Result<[u8; 32], StatementError> {
+        use sha3::{Digest, Keccak256};
+        let mut key_hash = [0u8; 32];
+        hex::decode_to_slice(&self.file.verifying_key_hash, &mut key_hash)
+            .map_err(|_| field_error("verifying_key_hash", "not 64 hex digits"))?;
+        let mut k = Keccak256::new();
+        k.update(STATEMENT_DOMAIN);
+        k.update([self.file.backend.id()]);
+        k.update(key_hash);
+        for x in self.public_inputs::<H>()? {
+            let mut be = H::to_le_bytes(&x);
+            be.reverse();
+            k.update(be);
+        }
+        Ok(k.finalize().into())
     }
 
     /// The published file.
@@ -364,6 +456,7 @@ pub fn publish<H: FieldHasher>(
             markets: shape.markets(),
         },
         verifying_key_hash,
+        venue: params.venue().to_string(),
         epoch: params.epoch(),
         quote_decimals: params.quote_decimals(),
         reserves: crate::decimal::format_scaled(
@@ -397,5 +490,6 @@ pub fn publish<H: FieldHasher>(
         bad_debt: outputs.bad_debt.clone(),
         solvent: outputs.solvent,
         insurance_covered: outputs.insurance_covered,
+        signature: None,
     }
 }

@@ -21,6 +21,8 @@ pub struct ParamsWitness {
     pub(crate) insurance_fund: I256,
     pub(crate) unit_value: Vec<I256>,
     pub(crate) unit_requirement: Vec<I256>,
+    /// The descriptor `d` of the raw parameters (`crate::descriptor`).
+    pub(crate) descriptor: ethnum::U256,
 }
 
 impl ParamsWitness {
@@ -34,6 +36,7 @@ impl ParamsWitness {
             quote_scale: scales.quote,
             unit_value: scales.unit_value,
             unit_requirement: scales.unit_requirement,
+            descriptor: crate::descriptor::descriptor(params),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The `backstop` command line: argument types and one function per subcommand.
 
 use crate::error::CliError;
+use backstop_circuits::descriptor::VenueAddress;
 use backstop_circuits::halo2::Halo2BatchCircuit;
 use backstop_circuits::native::evaluate;
 use backstop_circuits::shape::CircuitShape;
@@ -15,7 +16,7 @@ use backstop_prover::keys::{
     Groth16Keys, KEYS_FILE, SETUP_WARNING, default_keys_dir, keys_batch_size,
 };
 use backstop_prover::output::check_replaceable;
-use backstop_prover::secret;
+use backstop_prover::{secret, venue};
 use backstop_verifier::halo2::DEFAULT_PARAMS_DIR;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -98,6 +99,11 @@ pub enum Command {
         /// A file holding the venue secret (64 hex characters).
         #[arg(long)]
         secret_file: Option<PathBuf>,
+        /// A file holding the venue's signing key (64 hex characters): its address is
+        /// bound into every proof and it signs statement.json; default: the
+        /// BACKSTOP_VENUE_KEY variable, else the public demo key.
+        #[arg(long)]
+        venue_key_file: Option<PathBuf>,
         /// Print one JSON object instead of progress and text.
         #[arg(long)]
         json: bool,
@@ -151,6 +157,28 @@ pub enum Command {
         /// BACKSTOP_VENUE_SECRET variable, else the public demo secret.
         #[arg(long)]
         secret_file: Option<PathBuf>,
+        /// A file holding the venue's signing key; default: the BACKSTOP_VENUE_KEY
+        /// variable, else the public demo key.
+        #[arg(long)]
+        venue_key_file: Option<PathBuf>,
+    },
+    /// Statement tools for a venue's own tooling.
+    #[command(subcommand)]
+    Statement(StatementCommand),
+}
+
+/// `backstop statement …`.
+#[derive(Debug, Subcommand)]
+pub enum StatementCommand {
+    /// Sign an epoch directory's statement.json in place with the venue key (the
+    /// statement must name that key's venue).
+    Sign {
+        /// The epoch directory.
+        epoch_dir: PathBuf,
+        /// A file holding the venue's signing key; default: the BACKSTOP_VENUE_KEY
+        /// variable, else the public demo key.
+        #[arg(long)]
+        venue_key_file: Option<PathBuf>,
     },
 }
 
@@ -168,6 +196,40 @@ pub struct EpochToCheck {
     /// Where halo2's IPA parameters are cached (generated there if missing).
     #[arg(long, default_value = backstop_verifier::halo2::DEFAULT_PARAMS_DIR)]
     pub params: PathBuf,
+    /// The trusted venue address (0x + 40 hex digits): a statement of any other
+    /// venue is refused. Without it the signature is checked against the venue the
+    /// statement names, which anyone could be.
+    #[arg(long)]
+    pub venue_key: Option<String>,
+    /// The venue's previous statement.json: this epoch's id must be above it.
+    #[arg(long)]
+    pub previous: Option<PathBuf>,
+}
+
+impl EpochToCheck {
+    /// What the venue must be: the trusted address and the previous statement.
+    pub fn venue_expectation(
+        &self,
+    ) -> Result<backstop_verifier::audit::VenueExpectation, ProverError> {
+        Ok(backstop_verifier::audit::VenueExpectation {
+            trusted: self
+                .venue_key
+                .as_deref()
+                .map(backstop_verifier::venue::parse_venue)
+                .transpose()?,
+            previous: self.previous.clone(),
+        })
+    }
+
+    /// Checks the venue's signature of a verified statement, the trusted venue and
+    /// the previous statement; returns the venue and whether it was pinned.
+    pub fn check_venue(
+        &self,
+        statement: &backstop_circuits::statement::EpochStatement,
+    ) -> Result<(VenueAddress, bool), ProverError> {
+        let expected = self.venue_expectation()?;
+        Ok((expected.check(statement)?, expected.trusted.is_some()))
+    }
 }
 
 /// Export formats.
@@ -262,6 +324,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             keys,
             batch_size,
             secret_file,
+            venue_key_file,
             json,
         } => Ok(cmd_prove(
             &ProveArgs {
@@ -271,15 +334,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 keys_dir: keys.as_deref(),
                 batch_size,
                 secret_file: secret_file.as_deref(),
+                venue_key_file: venue_key_file.as_deref(),
             },
             json,
         )?),
-        Command::Verify { epoch, json } => Ok(cmd_verify(
-            &epoch.epoch_dir,
-            epoch.key.as_deref(),
-            &epoch.params,
-            json,
-        )?),
+        Command::Verify { epoch, json } => Ok(cmd_verify(&epoch, json)?),
+        Command::Statement(StatementCommand::Sign {
+            epoch_dir,
+            venue_key_file,
+        }) => Ok(cmd_sign(&epoch_dir, venue_key_file.as_deref())?),
         Command::Export(ExportCommand::Snarkjs { epoch_dir, out }) => {
             let summary = backstop_prover::export::snarkjs::export_snarkjs(&epoch_dir, &out)?;
             eprintln!(
@@ -310,6 +373,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             out,
             keys,
             secret_file,
+            venue_key_file,
         } => cmd_demo(
             &FixtureSpec {
                 scenario,
@@ -322,6 +386,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             &out,
             keys.as_deref(),
             secret_file.as_deref(),
+            venue_key_file.as_deref(),
         ),
     }
 }
@@ -453,6 +518,10 @@ struct Proven {
     batches: usize,
     shape: CircuitShape,
     seconds: f64,
+    /// The venue address bound into the proofs.
+    venue: VenueAddress,
+    /// Whether the public demo key signed.
+    demo_venue: bool,
 }
 
 /// The arguments of `prove`.
@@ -463,12 +532,15 @@ struct ProveArgs<'a> {
     keys_dir: Option<&'a Path>,
     batch_size: Option<u64>,
     secret_file: Option<&'a Path>,
+    venue_key_file: Option<&'a Path>,
 }
 
 fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
     check_replaceable(args.out)?;
-    let snapshot = snapshot::load(args.snapshot)?;
     let secret = secret::load(args.secret_file)?;
+    let venue_key = venue::load(args.venue_key_file)?;
+    let venue = venue_key.address();
+    let snapshot = snapshot::load(args.snapshot)?.with_venue(venue);
     let b = match args.backend {
         BackendArg::Groth16 => args
             .batch_size
@@ -486,8 +558,9 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
             let keys = keys_for(shape, args.keys_dir, quiet)?;
             let bar = bar();
             started = Instant::now();
-            let proof = prove_epoch(&snapshot, &secret, &keys, &|_| bar.inc(1))?;
+            let mut proof = prove_epoch(&snapshot, &secret, &keys, &|_| bar.inc(1))?;
             bar.finish_and_clear();
+            venue_key.sign(&mut proof.statement)?;
             write_epoch_dir(args.out, &proof, &keys)?;
         }
         BackendArg::Halo2 => {
@@ -497,9 +570,10 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
             let keys = halo2_keys(shape, &dir, quiet)?;
             let bar = bar();
             started = Instant::now();
-            let proof =
+            let mut proof =
                 backstop_prover::halo2::prove_epoch(&snapshot, &secret, &keys, &|_| bar.inc(1))?;
             bar.finish_and_clear();
+            venue_key.sign(&mut proof.statement)?;
             backstop_prover::halo2::write_epoch_dir(args.out, &proof)?;
         }
     }
@@ -508,6 +582,8 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
         batches,
         shape,
         seconds: started.elapsed().as_secs_f64(),
+        venue,
+        demo_venue: venue_key.is_demo(),
     })
 }
 
@@ -521,6 +597,7 @@ fn cmd_prove(args: &ProveArgs<'_>, json: bool) -> Result<(), CliError> {
             "shape": p.shape.id(),
             "batches": p.batches,
             "prove_seconds": p.seconds,
+            "venue": p.venue.to_string(),
             "outputs": p.outputs,
         });
         println!("{report}");
@@ -534,20 +611,37 @@ fn cmd_prove(args: &ProveArgs<'_>, json: bool) -> Result<(), CliError> {
             p.seconds,
             out.display()
         );
+        println!("signed by venue {}", p.venue);
         println!("{}", to_json(&p.outputs));
     }
     Ok(())
 }
 
-fn cmd_verify(
-    epoch_dir: &Path,
-    key: Option<&Path>,
-    params_dir: &Path,
-    json: bool,
-) -> Result<(), ProverError> {
-    let key = key.map(backstop_verifier::read_trusted_key).transpose()?;
+/// `backstop statement sign`: re-signs `statement.json` in place (atomically).
+fn cmd_sign(epoch_dir: &Path, venue_key_file: Option<&Path>) -> Result<(), ProverError> {
+    let key = venue::load(venue_key_file)?;
+    let path = epoch_dir.join(backstop_verifier::artifacts::STATEMENT_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
+    let mut file: backstop_circuits::statement::StatementFile = serde_json::from_slice(&bytes)
+        .map_err(|e| ProverError::Refused(format!("{}: {e}", path.display())))?;
+    key.sign(&mut file)?;
+    backstop_prover::output::write_file_atomically(
+        &path,
+        &backstop_prover::output::json_bytes(&file),
+    )?;
+    eprintln!("signed {} as venue {}", path.display(), key.address());
+    Ok(())
+}
+
+fn cmd_verify(epoch: &EpochToCheck, json: bool) -> Result<(), ProverError> {
+    let key = epoch
+        .key
+        .as_deref()
+        .map(backstop_verifier::read_trusted_key)
+        .transpose()?;
     let started = Instant::now();
-    let verified = backstop_verifier::verify_epoch(epoch_dir, key.as_ref(), params_dir)?;
+    let verified = backstop_verifier::verify_epoch(&epoch.epoch_dir, key.as_ref(), &epoch.params)?;
+    let (venue, pinned) = epoch.check_venue(&verified.statement)?;
     let system = match verified.statement.file().backend {
         Backend::Groth16Bn254 => "Groth16",
         Backend::Halo2Pasta => "halo2",
@@ -559,6 +653,8 @@ fn cmd_verify(
             "verified": true,
             "backend": verified.statement.file().backend,
             "trusted_key": verified.trusted_key,
+            "venue": venue.to_string(),
+            "trusted_venue": pinned,
             "batches": verified.statement.file().batch_count,
             "verify_seconds": seconds,
             "outputs": outputs,
@@ -572,6 +668,12 @@ fn cmd_verify(
             seconds
         );
         println!("{}", to_json(&outputs));
+        println!("signed by venue {venue}");
+        if !pinned {
+            println!(
+                "note: the venue was not pinned; pass --venue-key with the venue's published address to require it"
+            );
+        }
         if !verified.trusted_key {
             println!(
                 "note: the verifying key was read from the epoch directory; pass --key with the published key to check it"
@@ -588,6 +690,7 @@ fn cmd_demo(
     out: &Path,
     keys_dir: Option<&Path>,
     secret_file: Option<&Path>,
+    venue_key_file: Option<&Path>,
 ) -> Result<(), CliError> {
     let snapshot_dir = out.join("snapshot");
     let epoch_dir = out.join("epoch");
@@ -600,6 +703,7 @@ fn cmd_demo(
             keys_dir,
             batch_size: Some(batch_size),
             secret_file,
+            venue_key_file,
         },
         false,
     )?;
@@ -609,6 +713,8 @@ fn cmd_demo(
     };
     let started = Instant::now();
     let verified = backstop_verifier::verify_epoch(&epoch_dir, None, &params_dir)?;
+    let signer =
+        backstop_verifier::venue::check_signature(&verified.statement, Some(proven.venue))?;
     let verify_seconds = started.elapsed().as_secs_f64();
     let statement = verified.statement.file();
     let snapshot = snapshot::load(&snapshot_dir)?;
@@ -637,6 +743,14 @@ fn cmd_demo(
     println!("Proven and published (statement.json):");
     println!("  {}", to_json(&proven.outputs));
     println!("  accounts commitment {}", statement.accounts_commitment);
+    println!(
+        "  signed by venue {signer}{}",
+        if proven.demo_venue {
+            " (the PUBLIC DEMO venue key: its signature proves nothing)"
+        } else {
+            ""
+        }
+    );
     println!();
     println!("Revealed: the epoch's prices and margin rates, reserves, the insurance fund,");
     println!("  the accounts commitment, hiding commitments to the running state, the batch");

@@ -256,6 +256,7 @@ pub fn run(command: UsersCommand) -> Result<(), CliError> {
             epoch.key.as_deref(),
             &epoch.params,
             reserves_attestation.as_deref(),
+            &epoch.venue_expectation()?,
             format,
         ),
     }
@@ -653,10 +654,11 @@ fn cmd_audit(
     key: Option<&Path>,
     params: &Path,
     reserves: Option<&Path>,
+    venue: &backstop_verifier::audit::VenueExpectation,
     format: Format,
 ) -> Result<(), CliError> {
     let key = key.map(backstop_verifier::read_trusted_key).transpose()?;
-    let report = audit_epoch(epoch_dir, key.as_ref(), params, reserves);
+    let report = audit_epoch(epoch_dir, key.as_ref(), params, reserves, venue);
     print_out(&report.render(format));
     if report.ok() {
         Ok(())

@@ -487,7 +487,7 @@ fn with_market_member(p: &Proven, index: usize, value: Token) -> Vec<u8> {
     let Token::Tuple(members) = statement_token(&p.statement).unwrap() else {
         unreachable!()
     };
-    let Token::Array(mut markets) = members[4].clone() else {
+    let Token::Array(mut markets) = members[5].clone() else {
         unreachable!()
     };
     let Token::Tuple(mut m0) = markets[0].clone() else {
@@ -495,7 +495,7 @@ fn with_market_member(p: &Proven, index: usize, value: Token) -> Vec<u8> {
     };
     m0[index] = value;
     markets[0] = Token::Tuple(m0);
-    with_member(p, 4, Token::Array(markets))
+    with_member(p, 5, Token::Array(markets))
 }
 
 /// Big-endian `a + b`, or `None` if it overflows 256 bits.
@@ -561,7 +561,7 @@ fn public_inputs_on_chain_match_the_off_chain_verifier() {
     let p = epoch(2);
     let check = |w: &mut World, statement: &EpochStatement, what: &str| {
         let call = encode_call(
-            "publicInputs((uint64,uint8,uint128,uint128,(uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32))",
+            "publicInputs((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32))",
             &[statement_token(statement).unwrap()],
         );
         let out = words(&output(&w.view(w.epochs, call)));
@@ -693,8 +693,8 @@ fn accept_and_read_epochs(ks: &[u64]) {
         let Token::Tuple(members) = statement_token(&p.statement).unwrap() else {
             unreachable!()
         };
-        assert_eq!(Token::Word(rec[8]), members[8], "bad debt");
-        assert_eq!(Token::Word(rec[9]), members[5], "accounts commitment");
+        assert_eq!(Token::Word(rec[8]), members[9], "bad debt");
+        assert_eq!(Token::Word(rec[9]), members[6], "accounts commitment");
         let liq = backstop_circuits::native::commit::liquidation_commitment::<Bn254Poseidon>(
             p.statement.liquidations(),
         );
@@ -704,7 +704,7 @@ fn accept_and_read_epochs(ks: &[u64]) {
         let encoded = encode_sequence(&[Token::Tuple(members)]);
         assert_eq!(rec[12], keccak256(&encoded), "statement hash");
         let call = encode_call(
-            "hashStatement((uint64,uint8,uint128,uint128,(uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32))",
+            "hashStatement((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32))",
             &[statement_token(&p.statement).unwrap()],
         );
         assert_eq!(output(&w.view(w.epochs, call)), rec[12]);
@@ -970,7 +970,7 @@ fn tampered_submissions_are_refused() {
     let Token::Tuple(mut members) = statement_token(&p.statement).unwrap() else {
         unreachable!()
     };
-    members[6] = Token::Array(vec![]);
+    members[7] = Token::Array(vec![]);
     let empty = encode_call(SUBMIT_EPOCH, &[Token::Tuple(members), Token::Array(vec![])]);
     submit(
         &mut w,
@@ -983,7 +983,7 @@ fn tampered_submissions_are_refused() {
     let too_big = Token::Word(r_plus(&Fr::from(0u64)));
     submit(
         &mut w,
-        with_member(p, 5, too_big.clone()),
+        with_member(p, 6, too_big.clone()),
         "CommitmentNotInField()",
         "a_K = r",
     );
@@ -997,7 +997,7 @@ fn tampered_submissions_are_refused() {
     states[1] = too_big;
     submit(
         &mut w,
-        with_member(p, 6, Token::Array(states)),
+        with_member(p, 7, Token::Array(states)),
         "CommitmentNotInField()",
         "C_1 = r",
     );
@@ -1005,7 +1005,7 @@ fn tampered_submissions_are_refused() {
     d[3] = 0x04; // 2^226
     submit(
         &mut w,
-        with_member(p, 8, Token::Word(d)),
+        with_member(p, 9, Token::Word(d)),
         "BadDebtOutOfBounds()",
         "D = 2^226",
     );
@@ -1014,7 +1014,7 @@ fn tampered_submissions_are_refused() {
     unsorted.swap(0, 1);
     submit(
         &mut w,
-        with_member(p, 7, Token::Array(unsorted)),
+        with_member(p, 8, Token::Array(unsorted)),
         "LiquidationsNotAscending(uint256)",
         "liquidations unsorted",
     );
@@ -1022,25 +1022,25 @@ fn tampered_submissions_are_refused() {
     repeated[1] = repeated[0].clone();
     submit(
         &mut w,
-        with_member(p, 7, Token::Array(repeated)),
+        with_member(p, 8, Token::Array(repeated)),
         "LiquidationsNotAscending(uint256)",
         "a liquidation repeated",
     );
     submit(
         &mut w,
-        with_member(p, 1, Token::uint(19)),
+        with_member(p, 2, Token::uint(19)),
         "DecimalsOutOfBounds(uint256)",
         "quote decimals 19",
     );
     submit(
         &mut w,
-        with_market_member(p, 1, Token::uint(19)),
+        with_market_member(p, 2, Token::uint(19)),
         "DecimalsOutOfBounds(uint256)",
         "price decimals 19",
     );
     submit(
         &mut w,
-        with_market_member(p, 3, Token::uint(10_001)),
+        with_market_member(p, 4, Token::uint(10_001)),
         "MarginRateOutOfBounds(uint256)",
         "margin 10001 bps",
     );
@@ -1049,18 +1049,18 @@ fn tampered_submissions_are_refused() {
         let Token::Tuple(members) = statement_token(&p.statement).unwrap() else {
             unreachable!()
         };
-        let Token::Array(mut markets) = members[4].clone() else {
+        let Token::Array(mut markets) = members[5].clone() else {
             unreachable!()
         };
         let Token::Tuple(mut m0) = markets[0].clone() else {
             unreachable!()
         };
-        m0[1] = Token::uint(18);
         m0[2] = Token::uint(18);
+        m0[3] = Token::uint(18);
         markets[0] = Token::Tuple(m0);
         let mut members = members;
-        members[4] = Token::Array(markets);
-        members[1] = Token::uint(0);
+        members[5] = Token::Array(markets);
+        members[2] = Token::uint(0);
         encode_call(
             SUBMIT_EPOCH,
             &[
@@ -1073,26 +1073,26 @@ fn tampered_submissions_are_refused() {
     let Token::Tuple(members) = statement_token(&p.statement).unwrap() else {
         unreachable!()
     };
-    let Token::Array(mut markets) = members[4].clone() else {
+    let Token::Array(mut markets) = members[5].clone() else {
         unreachable!()
     };
     markets.pop();
     submit(
         &mut w,
-        with_member(p, 4, Token::Array(markets)),
+        with_member(p, 5, Token::Array(markets)),
         "MarketCount(uint256)",
         "one market missing",
     );
     // Values wider than their ABI types: the decoder refuses them (empty revert data).
     let mut price = [0u8; 32];
     price[23] = 1; // 2^64
-    let r = w.submit(with_market_member(p, 0, Token::Word(price)));
+    let r = w.submit(with_market_member(p, 1, Token::Word(price)));
     assert_reverts_plain(&r, "a price of 2^64");
     let mut id = [0u8; 32];
     id[23] = 1;
     let mut wide_ids: Vec<Token> = ids.iter().map(|&i| Token::uint(i.into())).collect();
     wide_ids.push(Token::Word(id));
-    let r = w.submit(with_member(p, 7, Token::Array(wide_ids)));
+    let r = w.submit(with_member(p, 8, Token::Array(wide_ids)));
     assert_reverts_plain(&r, "an id of 2^64");
 
     // Another verifying key: named by the statement, or only used by the prover.

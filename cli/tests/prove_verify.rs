@@ -35,8 +35,8 @@ use tempfile::TempDir;
 mod common;
 use common::{backstop_verify_bin, copy_dir, ok, s, text};
 
-const SHAPE_M4: &str = "backstop.v1.B8.M4";
-const SHAPE_M3: &str = "backstop.v1.B8.M3";
+const SHAPE_M4: &str = "backstop.v2.B8.M4";
+const SHAPE_M3: &str = "backstop.v2.B8.M3";
 /// Batches of the calm fixture at `B = 8`: 48 accounts.
 const CALM_BATCHES: u64 = 6;
 const SECRET_HEX: &str = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
@@ -374,10 +374,18 @@ fn prove_then_verify_with_the_directory_key_and_the_trusted_key() {
     let printed: PublicOutputs = serde_json::from_str(stdout.lines().nth(1).unwrap()).unwrap();
     assert_eq!(printed, golden("calm"));
 
-    // With the trusted key: verified, no note.
+    // With the trusted key and the venue pinned: verified, no note.
     let key = trusted_key();
-    let out = backstop(&["verify", s(&epoch.dir), "--key", s(&key)]);
-    ok(&out, "backstop verify --key");
+    let venue = read_statement(&epoch.dir).unwrap().venue().to_string();
+    let out = backstop(&[
+        "verify",
+        s(&epoch.dir),
+        "--key",
+        s(&key),
+        "--venue-key",
+        &venue,
+    ]);
+    ok(&out, "backstop verify --key --venue-key");
     assert!(
         !text(&out.stdout).contains("note:"),
         "{}",
@@ -422,7 +430,7 @@ fn standalone_verifier_accepts_the_epoch_and_rejects_tampering() {
     let key = trusted_key();
     let out = backstop_verify(&[s(&epoch.dir), "--key", s(&key)]);
     ok(&out, "backstop-verify --key");
-    assert!(!text(&out.stdout).contains("note:"));
+    assert!(!text(&out.stdout).contains("note: the verifying key"));
 
     let (_t, swapped) = tampered(|d| swap_files(&proof_file(d, 1), &proof_file(d, 4)));
     let (_t2, unsolvent) = tampered(|d| edit_statement(d, |v| v["solvent"] = false.into()));
@@ -586,7 +594,9 @@ fn removed_batches_are_rejected() {
     // commitment per batch…
     let (_t, dir) = tampered(|d| {
         std::fs::remove_file(proof_file(d, 5)).unwrap();
-        edit_statement(d, |v| v["batch_count"] = (CALM_BATCHES - 1).into());
+        edit_statement(d, |v| {
+            v["batch_count"] = (CALM_BATCHES - 1).to_string().into()
+        });
     });
     assert_rejected(
         "K decremented",
@@ -597,7 +607,7 @@ fn removed_batches_are_rejected() {
     let (_t, dir) = tampered(|d| {
         std::fs::remove_file(proof_file(d, 5)).unwrap();
         edit_statement(d, |v| {
-            v["batch_count"] = (CALM_BATCHES - 1).into();
+            v["batch_count"] = (CALM_BATCHES - 1).to_string().into();
             v["state_commitments"].as_array_mut().unwrap().pop();
         });
     });
@@ -612,7 +622,7 @@ fn removed_batches_are_rejected() {
             std::fs::rename(proof_file(d, b), proof_file(d, b - 1)).unwrap();
         }
         edit_statement(d, |v| {
-            v["batch_count"] = (CALM_BATCHES - 1).into();
+            v["batch_count"] = (CALM_BATCHES - 1).to_string().into();
             v["state_commitments"].as_array_mut().unwrap().remove(0);
         });
     });
@@ -772,7 +782,7 @@ fn changed_published_outputs_are_rejected() {
         ),
         (
             "epoch changed",
-            Box::new(|v| v["epoch"] = 357_715.into()),
+            Box::new(|v| v["epoch"] = "357715".into()),
             "batch 0: proof does not verify",
         ),
         (
@@ -825,7 +835,7 @@ fn the_verifying_key_of_another_shape_is_rejected() {
     let stderr = text(&out.stderr);
     // The trusted key's keys.json records its shape: refused by shape, naming both.
     assert!(
-        stderr.contains("the keys are for shape backstop.v1.B8.M3, which does not match the statement's shape backstop.v1.B8.M4"),
+        stderr.contains("the keys are for shape backstop.v2.B8.M3, which does not match the statement's shape backstop.v2.B8.M4"),
         "{stderr}"
     );
 
@@ -895,7 +905,7 @@ fn prove_with_keys_of_another_shape_fails_naming_both_shapes() {
             SHAPE_M3,
             SHAPE_M4,
         ),
-        (calm.clone(), m4, Some("64"), "backstop.v1.B64.M4", SHAPE_M4),
+        (calm.clone(), m4, Some("64"), "backstop.v2.B64.M4", SHAPE_M4),
     ] {
         let mut args = vec![
             "prove",
@@ -1089,7 +1099,7 @@ fn prove_without_keys_runs_the_development_setup_loudly() {
     );
     let stderr = text(&dev.keys.setup.stderr);
     assert!(
-        stderr.contains("no keys in backstop-keys/backstop.v1.B8.M3"),
+        stderr.contains("no keys in backstop-keys/backstop.v2.B8.M3"),
         "{stderr}"
     );
     assert!(stderr.contains("running the development setup"), "{stderr}");
@@ -1135,5 +1145,174 @@ fn prove_without_keys_runs_the_development_setup_loudly() {
     ok(
         &backstop(&["verify", s(&tmp.path().join("epoch"))]),
         "verify",
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Statement v2: relabelling, the venue signature, the previous epoch.
+
+/// A venue key file of the attacker's (not the venue's).
+fn attacker_key_file(dir: &Path) -> PathBuf {
+    let path = dir.join("attacker.key");
+    std::fs::write(&path, "42".repeat(32)).unwrap();
+    path
+}
+
+/// `backstop statement sign DIR` with the default (demo) venue key, or `key_file`.
+fn sign(dir: &Path, key_file: Option<&Path>) {
+    let mut args = vec!["statement", "sign", s(dir)];
+    if let Some(k) = key_file {
+        args.extend(["--venue-key-file", s(k)]);
+    }
+    ok(&backstop(&args), "backstop statement sign");
+}
+
+/// Each relabelling that statement v1's derived parameters could not tell apart
+/// (and the attacker's own venue), signed again with the key of the venue it names:
+/// `backstop verify`, `backstop-verify` and `backstop audit` each refuse it at the
+/// proofs, batch 0 (SPEC §5.5: the descriptor binds the raw values).
+#[test]
+fn relabelled_statements_signed_again_are_refused_by_the_proofs() {
+    let honest = read_statement(&calm_epoch().dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let attacker_key = attacker_key_file(tmp.path());
+    let attacker = backstop_prover::venue::VenueKey::from_hex(
+        &std::fs::read_to_string(&attacker_key).unwrap(),
+    )
+    .unwrap()
+    .address();
+    let relabelled = backstop_circuits::tamper::relabellings(honest.file(), attacker);
+    assert_eq!(
+        relabelled.len(),
+        5,
+        "every relabelling applies to the calm epoch"
+    );
+    for (what, file) in relabelled {
+        let key = (file.venue == attacker.to_string()).then_some(attacker_key.as_path());
+        let (_t, dir) = tampered(|d| {
+            std::fs::write(
+                d.join("statement.json"),
+                serde_json::to_vec_pretty(&file).unwrap(),
+            )
+            .unwrap();
+        });
+        sign(&dir, key);
+        assert_rejected(what, &dir, &["batch 0: proof does not verify"]);
+        let out = backstop_verify(&[s(&dir)]);
+        assert_eq!(out.status.code(), Some(1), "{what}");
+        assert!(
+            text(&out.stderr).contains("batch 0: proof does not verify"),
+            "{what}"
+        );
+        let out = backstop(&["audit", s(&dir)]);
+        assert_ne!(out.status.code(), Some(0), "{what}");
+        assert!(
+            text(&out.stdout).contains("batch 0: proof does not verify"),
+            "{what}: {}",
+            text(&out.stdout)
+        );
+    }
+}
+
+/// An unsigned statement, one signed by another key, one of another venue than
+/// `--venue-key`, and an epoch id not above `--previous`: each refused, naming why.
+#[test]
+fn the_venue_signature_and_the_epoch_order_are_checked() {
+    let epoch = calm_epoch();
+    let venue = read_statement(&epoch.dir).unwrap().venue().to_string();
+    let out = backstop(&["verify", s(&epoch.dir), "--venue-key", &venue]);
+    ok(&out, "verify --venue-key");
+    assert!(text(&out.stdout).contains(&format!("signed by venue {venue}")));
+    assert!(!text(&out.stdout).contains("the venue was not pinned"));
+
+    let (_t, unsigned) = tampered(|d| {
+        edit_statement(d, |v| {
+            v.as_object_mut().unwrap().remove("signature");
+        })
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let attacker_key = attacker_key_file(tmp.path());
+    let (_t2, forged) = tampered(|d| {
+        let theirs = tempfile::tempdir().unwrap();
+        let mut copy = statement_json(d);
+        // The attacker's signature of the venue's statement: recovers to another
+        // address than the venue the statement names.
+        let attacker = backstop_prover::venue::VenueKey::from_hex(&"42".repeat(32)).unwrap();
+        copy["venue"] = attacker.address().to_string().into();
+        let dir = theirs.path().join("e");
+        copy_dir(d, &dir);
+        std::fs::write(
+            dir.join("statement.json"),
+            serde_json::to_vec(&copy).unwrap(),
+        )
+        .unwrap();
+        sign(&dir, Some(&attacker_key));
+        let signature = statement_json(&dir)["signature"].clone();
+        edit_statement(d, |v| v["signature"] = signature);
+    });
+    let other = format!("0x{}", "11".repeat(20));
+    let cases: Vec<(&str, &Path, Vec<&str>, &str)> = vec![
+        ("unsigned", &unsigned, vec![], "is not signed by its venue"),
+        (
+            "signed by another key",
+            &forged,
+            vec![],
+            "signed by venue 0x",
+        ),
+        (
+            "another venue than --venue-key",
+            &epoch.dir,
+            vec!["--venue-key", &other],
+            "the trusted venue (--venue-key) is 0x1111",
+        ),
+        (
+            "an epoch id not above --previous",
+            &epoch.dir,
+            vec!["--previous", s(&epoch.dir)],
+            "epoch 357714 is not above the previous statement's epoch 357714",
+        ),
+    ];
+    for (what, dir, extra, reason) in cases {
+        let mut args = vec!["verify", s(dir)];
+        args.extend(extra.iter().copied());
+        let out = backstop(&args);
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stderr).contains(reason),
+            "{what}: {}",
+            text(&out.stderr)
+        );
+        let mut args = vec![s(dir)];
+        args.extend(extra.iter().copied());
+        let out = backstop_verify(&args);
+        assert_eq!(out.status.code(), Some(1), "{what}");
+        assert!(
+            text(&out.stderr).contains(reason),
+            "{what}: {}",
+            text(&out.stderr)
+        );
+        let mut args = vec!["audit", s(dir)];
+        args.extend(extra.iter().copied());
+        let out = backstop(&args);
+        assert_ne!(out.status.code(), Some(0), "{what}");
+        assert!(
+            text(&out.stdout).contains(reason),
+            "{what}: {}",
+            text(&out.stdout)
+        );
+    }
+}
+
+/// A statement of version 1 is refused as such, not read as version 2.
+#[test]
+fn a_version_1_statement_is_refused_by_name() {
+    let (_t, dir) = tampered(|d| edit_statement(d, |v| v["version"] = 1.into()));
+    let out = backstop(&["verify", s(&dir)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr)
+            .contains("statement version 1 is not supported (this build reads version 2"),
+        "{}",
+        text(&out.stderr)
     );
 }

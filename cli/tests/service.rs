@@ -72,8 +72,8 @@ fn sqlite_epoch_is_proven_verified_published_and_its_inputs_deleted() {
         assert_eq!((attempts, stored), (1, 1), "{status}");
     }
     let statement = check_published(&addr, 41, &keys, tmp.path());
-    assert_eq!(statement["epoch"], 41);
-    assert_eq!(statement["batch_count"], 4);
+    assert_eq!(statement["epoch"], "41");
+    assert_eq!(statement["batch_count"], "4");
 
     // The same snapshot again: the same job. Another snapshot as epoch 41: 409.
     let again = http(&addr, "POST", "/v1/epochs", Some(TOKEN), Some(&body));

@@ -42,7 +42,8 @@ impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
         secret: &VenueSecret,
         snapshot_path: &Path,
     ) -> Result<Self, ProverError> {
-        if snapshot.params() != statement.params() {
+        // A snapshot names no venue: the statement's (bound by its proofs) is the one.
+        if snapshot.params().clone().with_venue(statement.venue()) != *statement.params() {
             return Err(ProverError::EpochMismatch(format!(
                 "the snapshot {} (epoch {}) does not have the published parameters of epoch {} (epoch, decimals, reserves, insurance fund, markets, prices or margin rates differ)",
                 snapshot_path.display(),
@@ -136,7 +137,7 @@ impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
         InclusionProof::new::<H>(ProofParts {
             backend: self.statement.file().backend,
             shape: &self.statement.file().shape,
-            params: self.snapshot.params(),
+            params: self.statement.params(),
             accounts_commitment,
             account,
             salt: account_salt::<H>(self.secret, epoch, account.id()),

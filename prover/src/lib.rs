@@ -29,5 +29,6 @@ pub mod inclusion;
 pub mod keys;
 pub mod output;
 pub mod secret;
+pub mod venue;
 
 pub use error::ProverError;

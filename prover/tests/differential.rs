@@ -351,7 +351,7 @@ maintenance_margin_bps = 100
     )
     .unwrap();
     let by_hand: PublicOutputs = serde_json::from_str(
-        r#"{"epoch": 12, "liquidations": ["5", "10", "40"], "bad_debt": "1000.500001",
+        r#"{"epoch": "12", "liquidations": ["5", "10", "40"], "bad_debt": "1000.500001",
             "solvent": true, "insurance_covered": false}"#,
     )
     .unwrap();

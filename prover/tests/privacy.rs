@@ -202,6 +202,8 @@ fn key_paths(value: &Value, path: &str, out: &mut BTreeSet<String>) {
 
 #[test]
 fn the_statement_has_exactly_the_documented_fields() {
+    // As the proving library writes it: `signature` is added when the venue signs
+    // (SPEC §7.5), and is the only other field.
     let statement: Value = serde_json::from_str(&statement_text()).unwrap();
     let mut paths = BTreeSet::new();
     key_paths(&statement, "", &mut paths);
@@ -213,6 +215,7 @@ fn the_statement_has_exactly_the_documented_fields() {
         "shape.batch_size",
         "shape.markets",
         "verifying_key_hash",
+        "venue",
         "epoch",
         "quote_decimals",
         "reserves",
@@ -239,11 +242,11 @@ fn the_statement_has_exactly_the_documented_fields() {
     // The values are the public ones.
     let eval = evaluation();
     let params = fixture().params();
-    assert_eq!(statement["version"], 1);
+    assert_eq!(statement["version"], 2);
     assert_eq!(statement["backend"], "groth16-bn254");
-    assert_eq!(statement["shape"]["id"], "backstop.v1.B8.M4");
-    assert_eq!(statement["epoch"], params.epoch());
-    assert_eq!(statement["batch_count"], 8);
+    assert_eq!(statement["shape"]["id"], "backstop.v2.B8.M4");
+    assert_eq!(statement["epoch"], params.epoch().to_string());
+    assert_eq!(statement["batch_count"], "8");
     assert_eq!(statement["state_commitments"].as_array().unwrap().len(), 8);
     assert_eq!(statement["markets"].as_array().unwrap().len(), 4);
     let liquidations: Vec<String> = eval.liquidations.iter().map(|id| id.to_string()).collect();

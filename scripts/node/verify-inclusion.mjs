@@ -67,7 +67,8 @@ if (proof.format !== "backstop.inclusion.v1") fail(2, "not a backstop.inclusion.
 if (statement.backend !== "groth16-bn254" || proof.backend !== "groth16-bn254") {
     fail(2, "this script checks groth16-bn254 epochs (BN254 Poseidon) only");
 }
-if (proof.epoch !== statement.epoch) fail(1, `the proof is for epoch ${proof.epoch}, the statement for ${statement.epoch}`);
+// statement.json v2 writes the epoch as a decimal string (SPEC §7.1).
+if (BigInt(proof.epoch) !== BigInt(statement.epoch)) fail(1, `the proof is for epoch ${proof.epoch}, the statement for ${statement.epoch}`);
 
 const poseidonWasm = await buildPoseidon();
 const F = poseidonWasm.F;
@@ -115,7 +116,7 @@ proof.path.forEach((step, level) => {
 const roots = (proof.batch_roots ??
     JSON.parse(readFileSync(join(dirname(proofPath), proof.batch_roots_file), "utf8")).batch_roots
 ).map((r, i) => element(r, `batch_roots[${i}]`));
-if (roots.length !== statement.batch_count) fail(1, `${roots.length} batch roots, the statement has ${statement.batch_count} batches`);
+if (BigInt(roots.length) !== BigInt(statement.batch_count)) fail(1, `${roots.length} batch roots, the statement has ${statement.batch_count} batches`);
 if (node !== roots[proof.batch]) {
     fail(1, "the account's data, salt and path do not lead to its batch root", { computed_root: hex(node) });
 }

@@ -134,6 +134,11 @@ pub struct ProverArgs {
     /// BACKSTOP_VENUE_SECRET variable, else the public demo secret.
     #[arg(long)]
     pub secret_file: Option<PathBuf>,
+    /// A file holding the venue's signing key (64 hex characters), whose address the
+    /// proofs bind and which signs each statement; default: the BACKSTOP_VENUE_KEY
+    /// variable, else the public demo key.
+    #[arg(long)]
+    pub venue_key_file: Option<PathBuf>,
     /// How long a claimed batch stays leased without a heartbeat (ms).
     #[arg(long, default_value_t = 15_000)]
     pub lease_ms: u64,
@@ -219,6 +224,8 @@ pub struct Service {
     pub keys: Groth16Keys,
     /// The venue secret.
     pub secret: VenueSecret,
+    /// The venue's signing key (its address is bound into every proof).
+    pub venue: backstop_prover::venue::VenueKey,
     /// Fingerprint of the secret: tasks are only claimed by processes holding it.
     pub secret_id: String,
     /// The circuit shape of the keys.
@@ -317,6 +324,7 @@ async fn open(
         )));
     }
     let secret = backstop_prover::secret::load(args.secret_file.as_deref())?;
+    let venue = backstop_prover::venue::load(args.venue_key_file.as_deref())?;
     let keys_dir = args.keys.clone();
     let keys = tokio::task::spawn_blocking(move || load_keys(&keys_dir, setup_shape))
         .await
@@ -330,6 +338,7 @@ async fn open(
         keys,
         secret_id: auth::secret_id(&secret),
         secret,
+        venue,
         loops: LoopConfig {
             lease: Duration::from_millis(args.lease_ms),
             heartbeat: Duration::from_millis(args.heartbeat_ms),

@@ -151,8 +151,9 @@ async fn witness(
                 "epoch {epoch}: the snapshot {key} is missing from the artifact store"
             ))
         })?;
-        let snapshot =
-            parse_json(&bytes, "snapshot.json").map_err(backstop_prover::ProverError::from)?;
+        let snapshot = parse_json(&bytes, "snapshot.json")
+            .map_err(backstop_prover::ProverError::from)?
+            .with_venue(svc2.venue.address());
         let w = match cached {
             Some(w) => w,
             None => Arc::new(build_epoch::<Bn254Poseidon>(
@@ -312,7 +313,7 @@ fn build_and_verify(
 ) -> Result<Finalized, ServiceError> {
     let keys = EpochKeys(epoch);
     let outputs = PublicOutputs::from_evaluation(snapshot.params(), &w.evaluation);
-    let statement = publish(
+    let mut statement = publish(
         Backend::Groth16Bn254,
         svc.shape,
         svc.keys.verifying_key_hash().to_owned(),
@@ -320,6 +321,7 @@ fn build_and_verify(
         &outputs,
         &w.commitment,
     );
+    svc.venue.sign(&mut statement)?;
     let vk = &svc.keys.proving_key().vk;
     svc.artifacts.put(
         &keys.public_file(VERIFYING_KEY_FILE),

@@ -9,6 +9,7 @@ use crate::epoch::verify_epoch;
 use crate::error::VerifyError;
 use crate::files::{TrustedGroth16Key, read_statement};
 use backstop_circuits::decimal::parse_unsigned_scaled;
+use backstop_circuits::descriptor::VenueAddress;
 use backstop_circuits::statement::{Backend, EpochStatement, PublicOutputs};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -68,6 +69,10 @@ pub struct ReservesAttestation {
 pub struct Report {
     /// The epoch directory.
     pub epoch_dir: String,
+    /// The venue the statement names (and its proofs bind).
+    pub venue: Option<String>,
+    /// Whether the venue was pinned by the auditor (`--venue-key`).
+    pub trusted_venue: bool,
     /// Whether every proof and the statement verified.
     pub verified: bool,
     /// The first failure, if any.
@@ -380,6 +385,26 @@ fn revealed(transparent: bool) -> Vec<String> {
     .collect()
 }
 
+/// What the audit expects of the venue: its address, and its previous statement.
+#[derive(Debug, Clone, Default)]
+pub struct VenueExpectation {
+    /// The trusted venue address (`--venue-key`).
+    pub trusted: Option<VenueAddress>,
+    /// The venue's previous `statement.json` (`--previous`).
+    pub previous: Option<std::path::PathBuf>,
+}
+
+impl VenueExpectation {
+    /// Checks the statement's signature, its venue and its epoch id; returns the venue.
+    pub fn check(&self, statement: &EpochStatement) -> Result<VenueAddress, VerifyError> {
+        let venue = crate::venue::check_signature(statement, self.trusted)?;
+        if let Some(path) = &self.previous {
+            crate::venue::check_previous(statement, &crate::files::read_statement_at(path)?)?;
+        }
+        Ok(venue)
+    }
+}
+
 fn not_covered(
     transparent: bool,
     trusted_key: bool,
@@ -458,9 +483,11 @@ pub fn audit_epoch(
     trusted_key: Option<&TrustedGroth16Key>,
     halo2_params_dir: &Path,
     reserves_attestation: Option<&Path>,
+    venue: &VenueExpectation,
 ) -> Report {
     let statement = read_statement(epoch_dir);
     let result = verify_epoch(epoch_dir, trusted_key, halo2_params_dir);
+    let venue_result = statement.as_ref().ok().map(|s| venue.check(s));
     let st = statement.as_ref().ok();
     let transparent = st.is_some_and(|s| s.file().backend == Backend::Halo2Pasta);
     let system = if transparent { "halo2" } else { "Groth16" };
@@ -561,11 +588,51 @@ pub fn audit_epoch(
             detail: reserves_verdict(r),
         });
     }
-    let verified: Option<&Verified> = result.as_ref().ok();
+    let venue_check = match &venue_result {
+        None => Check {
+            name: "venue signature".into(),
+            status: Status::NotReached,
+            detail: "statement.json did not validate".into(),
+        },
+        Some(Ok(address)) => Check {
+            name: "venue signature".into(),
+            status: Status::Passed,
+            detail: format!(
+                "statement.json is signed by venue {address}, the venue its proofs bind{}{}",
+                if venue.trusted.is_some() {
+                    ", the trusted venue given to the audit"
+                } else {
+                    " (not pinned: pass --venue-key with the venue's published address)"
+                },
+                if venue.previous.is_some() {
+                    "; its epoch id is above the previous statement's"
+                } else {
+                    ""
+                }
+            ),
+        },
+        Some(Err(e)) => Check {
+            name: "venue signature".into(),
+            status: Status::Failed,
+            detail: e.to_string(),
+        },
+    };
+    checks.insert(1, venue_check);
+    let venue_error = venue_result
+        .as_ref()
+        .and_then(|r| r.as_ref().err())
+        .map(ToString::to_string);
+    let failure = failure.or(venue_error);
+    let verified: Option<&Verified> = result
+        .as_ref()
+        .ok()
+        .filter(|_| matches!(venue_result, Some(Ok(_))));
     Report {
         epoch_dir: epoch_dir.display().to_string(),
         verified: verified.is_some(),
         failure,
+        venue: st.map(|s| s.venue().to_string()),
+        trusted_venue: venue.trusted.is_some(),
         epoch: st.map(|s| s.file().epoch),
         backend: st.map(|s| s.file().backend),
         shape: st.map(|s| s.file().shape.id.clone()),
@@ -606,6 +673,7 @@ mod tests {
                 markets: 1,
             },
             verifying_key_hash: "00".repeat(32),
+            venue: format!("0x{}", "00".repeat(20)),
             epoch: 1,
             quote_decimals: 6,
             reserves: "1".into(),
@@ -621,9 +689,10 @@ mod tests {
             accounts_commitment: element.clone(),
             state_commitments: vec![element; 3],
             liquidations: vec![],
-            bad_debt: "0".into(),
+            bad_debt: "0.000000".into(),
             solvent: true,
             insurance_covered: true,
+            signature: None,
         })
         .unwrap();
         let claim = &proven(&statement)[0];
@@ -641,7 +710,7 @@ mod tests {
     #[test]
     fn a_missing_epoch_gives_a_failed_report_in_every_format() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("no-such-epoch");
-        let report = audit_epoch(&dir, None, &dir, None);
+        let report = audit_epoch(&dir, None, &dir, None, &VenueExpectation::default());
         assert!(!report.verified && !report.ok());
         assert!(report.proven.is_empty());
         assert_eq!(report.checks[0].status, Status::Failed);

@@ -8,6 +8,30 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum VerifyError {
+    /// The statement carries no venue signature.
+    #[error("statement.json is not signed by its venue (sign it with `backstop statement sign`)")]
+    Unsigned,
+    /// The venue signature does not decode.
+    #[error("venue signature: {0}")]
+    Signature(String),
+    /// The statement is signed by, or names, another venue than the one expected.
+    #[error("signed by venue {got}, but {what} is {expected}")]
+    VenueMismatch {
+        /// The expected address.
+        expected: String,
+        /// The address found.
+        got: String,
+        /// What the expected address is.
+        what: &'static str,
+    },
+    /// The epoch id does not increase over the venue's previous statement.
+    #[error("epoch {epoch} is not above the previous statement's epoch {previous}")]
+    EpochNotIncreasing {
+        /// The previous statement's epoch.
+        previous: u64,
+        /// This statement's epoch.
+        epoch: u64,
+    },
     /// A file could not be read.
     #[error("{path}: {error}")]
     Io {

@@ -27,6 +27,16 @@ pub fn read_statement(epoch_dir: &Path) -> Result<EpochStatement, VerifyError> {
     Ok(read_statement_and_bytes(epoch_dir)?.0)
 }
 
+/// Reads a statement from an epoch directory or from a `statement.json` file itself
+/// (`--previous`).
+pub fn read_statement_at(path: &Path) -> Result<EpochStatement, VerifyError> {
+    if path.is_dir() {
+        read_statement(path)
+    } else {
+        Ok(EpochStatement::from_json(&read(path)?)?)
+    }
+}
+
 /// [`read_statement`], with the file's bytes as read (what an attestation binds by
 /// hash).
 pub fn read_statement_and_bytes(

@@ -405,13 +405,13 @@ mod tests {
                 8,
                 1,
                 11,
-                "321f6764435c30cdb7de711b588a52f0572b2a9857955f4d9013e181223e0200",
+                "68fc58f58fcf6e31b6e8a384608bb2211552f053c3c02defdbc1f1b1c4df473a",
             ),
             (
                 64,
                 8,
                 11,
-                "1445bedf52a1ab7b622443f14954f9f1c9df0f9df8563fdf022ca2c0917c1e0f",
+                "afdc4081bc34a0d284c715a422aacfecc3458571181574c0f3401b72e8b351cb",
             ),
         ];
         let params = Params::<vesta::Affine>::new(11);

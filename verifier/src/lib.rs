@@ -27,13 +27,15 @@ mod files;
 mod groth16;
 pub mod halo2;
 pub mod inclusion;
+pub mod venue;
 
 pub use checks::Verified;
 pub use epoch::verify_epoch;
 pub use error::VerifyError;
 pub use files::{
     Groth16EpochFiles, KEYS_FILE, TrustedGroth16Key, read_groth16_epoch, read_proofs,
-    read_statement, read_statement_and_bytes, read_trusted_key, read_verifying_key,
+    read_statement, read_statement_and_bytes, read_statement_at, read_trusted_key,
+    read_verifying_key,
 };
 pub use groth16::{
     verify_epoch_dir, verify_epoch_dir_with_trusted_key, verify_groth16,

@@ -1,5 +1,6 @@
-//! `backstop-verify EPOCH_DIR [--key VERIFYING_KEY] [--params HALO2_PARAMS_DIR]`: the
-//! auditor's standalone verifier, for either backend.
+//! `backstop-verify EPOCH_DIR [--key VERIFYING_KEY] [--params HALO2_PARAMS_DIR]
+//! [--venue-key ADDRESS] [--previous STATEMENT]`: the auditor's standalone verifier,
+//! for either backend.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,13 +8,17 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: backstop-verify EPOCH_DIR [--key VERIFYING_KEY_FILE] [--params HALO2_PARAMS_DIR]\n\
+                 [--venue-key ADDRESS] [--previous PREVIOUS_STATEMENT]\n\
                  Verifies with the proof system statement.json names: Groth16 with the given key (a keys directory\n\
                  or its verifying_key.bin, with the keys.json recording its shape beside it; default: the\n\
                  directory's own copy), or halo2 with IPA parameters cached in HALO2_PARAMS_DIR (default:\n\
-                 backstop-keys/halo2-params; generated there when missing, no trusted setup).";
+                 backstop-keys/halo2-params; generated there when missing, no trusted setup). The statement\n\
+                 must be signed by the venue it names; --venue-key requires that venue, --previous (an epoch\n\
+                 directory or statement.json) requires an epoch id above the venue's previous one.";
     let mut dir = None;
     let mut key = None;
     let mut params = PathBuf::from(backstop_verifier::halo2::DEFAULT_PARAMS_DIR);
+    let mut venue = backstop_verifier::audit::VenueExpectation::default();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -25,15 +30,22 @@ fn main() -> ExitCode {
                 println!("backstop-verify {}", env!("CARGO_PKG_VERSION"));
                 return ExitCode::SUCCESS;
             }
-            "--key" | "--params" => {
+            "--key" | "--params" | "--venue-key" | "--previous" => {
                 let Some(value) = it.next() else {
                     eprintln!("{arg} needs a value\n{usage}");
                     return ExitCode::from(2);
                 };
-                if arg == "--key" {
-                    key = Some(PathBuf::from(value));
-                } else {
-                    params = PathBuf::from(value);
+                match arg.as_str() {
+                    "--key" => key = Some(PathBuf::from(value)),
+                    "--params" => params = PathBuf::from(value),
+                    "--previous" => venue.previous = Some(PathBuf::from(value)),
+                    _ => match backstop_verifier::venue::parse_venue(value) {
+                        Ok(v) => venue.trusted = Some(v),
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return ExitCode::from(2);
+                        }
+                    },
                 }
             }
             other if !other.starts_with('-') && dir.is_none() => dir = Some(PathBuf::from(other)),
@@ -57,8 +69,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match backstop_verifier::verify_epoch(&dir, key.as_ref(), &params) {
-        Ok(v) => {
+    let verified = backstop_verifier::verify_epoch(&dir, key.as_ref(), &params)
+        .and_then(|v| venue.check(&v.statement).map(|signer| (v, signer)));
+    match verified {
+        Ok((v, signer)) => {
             let out = v.statement.outputs();
             println!(
                 "verified: epoch {} ({} batches of {}), {} liquidations, bad debt {}, solvent {}, insurance covered {}",
@@ -70,6 +84,12 @@ fn main() -> ExitCode {
                 out.solvent,
                 out.insurance_covered
             );
+            println!("signed by venue {signer}");
+            if venue.trusted.is_none() {
+                println!(
+                    "note: the venue was not pinned; pass --venue-key with the venue's published address to require it"
+                );
+            }
             if !v.trusted_key {
                 println!(
                     "note: the verifying key was read from the epoch directory; pass --key with the key from the published setup to check it is the right one"

@@ -61,6 +61,7 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
             markets: shape.markets(),
         },
         verifying_key_hash: verifying_key_hash(vk),
+        venue: format!("0x{}", "00".repeat(20)),
         epoch: 7,
         quote_decimals: 6,
         reserves: "1000".into(),
@@ -70,9 +71,10 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
         accounts_commitment: element(1),
         state_commitments: (0..BATCHES).map(|b| element(100 + b)).collect(),
         liquidations: vec![],
-        bad_debt: "0".into(),
+        bad_debt: "0.000000".into(),
         solvent: true,
         insurance_covered: true,
+        signature: None,
     })
     .unwrap()
 }
@@ -159,13 +161,13 @@ fn a_trusted_key_for_b8_m1_is_refused_for_a_b8_m2_statement() {
     let proofs = forged_proofs(&key, &statement);
     assert_shape_mismatch(
         verify_groth16_with_trusted_key(&statement, &proofs, &trusted),
-        "backstop.v1.B8.M2",
-        "backstop.v1.B8.M1",
+        "backstop.v2.B8.M2",
+        "backstop.v2.B8.M1",
     );
     assert_shape_mismatch(
         verify_epoch_dir_with_trusted_key(&dir, &trusted),
-        "backstop.v1.B8.M2",
-        "backstop.v1.B8.M1",
+        "backstop.v2.B8.M2",
+        "backstop.v2.B8.M1",
     );
 }
 
@@ -198,13 +200,13 @@ fn a_trusted_key_for_b8_is_refused_for_a_statement_relabelled_b64() {
     let trusted = trusted(&scratch, &key, shape(8, 1));
     assert_shape_mismatch(
         verify_groth16_with_trusted_key(&relabelled, &proofs, &trusted),
-        "backstop.v1.B64.M1",
-        "backstop.v1.B8.M1",
+        "backstop.v2.B64.M1",
+        "backstop.v2.B8.M1",
     );
     assert_shape_mismatch(
         verify_epoch_dir_with_trusted_key(&dir, &trusted),
-        "backstop.v1.B64.M1",
-        "backstop.v1.B8.M1",
+        "backstop.v2.B64.M1",
+        "backstop.v2.B8.M1",
     );
 }
 
@@ -220,8 +222,8 @@ fn a_trusted_key_of_another_shape_and_hash_is_refused_by_shape() {
     let trusted = trusted(&scratch, &other, shape(8, 1));
     assert_shape_mismatch(
         verify_epoch_dir_with_trusted_key(&dir, &trusted),
-        "backstop.v1.B8.M2",
-        "backstop.v1.B8.M1",
+        "backstop.v2.B8.M2",
+        "backstop.v2.B8.M1",
     );
 }
 

@@ -330,8 +330,8 @@ fn keys_of_another_shape_or_another_key_are_refused() {
     assert_ne!(other.verifying_key_hash(), e.keys.verifying_key_hash());
     match verify_halo2(&e.statement, &e.proofs, &other) {
         Err(VerifyError::ShapeMismatch { expected, got }) => {
-            assert_eq!(expected, "backstop.v1.B8.M1");
-            assert_eq!(got, "backstop.v1.B8.M2");
+            assert_eq!(expected, "backstop.v2.B8.M1");
+            assert_eq!(got, "backstop.v2.B8.M2");
         }
         other => panic!("{other:?}"),
     }
@@ -364,4 +364,30 @@ fn each_core_refuses_the_other_backend() {
         verify_groth16(&e.statement, &e.proofs, &vk),
         Err(VerifyError::Backend(Backend::Halo2Pasta))
     ));
+}
+
+/// The relabellings that left statement v1's derived parameters unchanged (more
+/// decimals with amounts rescaled, a decimal moved from sizes to prices, symbols
+/// swapped) and another venue: each is a valid statement, and the proofs refuse it
+/// (SPEC §5.5: the descriptor binds the raw values).
+#[test]
+fn relabelled_statements_are_refused_by_the_proofs() {
+    let e = epoch();
+    let other = backstop_circuits::descriptor::VenueAddress([0x42; 20]);
+    let relabelled = backstop_circuits::tamper::relabellings(e.statement.file(), other);
+    assert_eq!(
+        relabelled.len(),
+        4,
+        "M = 1: every relabelling but the symbol swap"
+    );
+    for (what, file) in relabelled {
+        let statement = EpochStatement::new(file).unwrap();
+        assert!(
+            matches!(
+                refused(&statement, &e.proofs),
+                VerifyError::InvalidProof { batch: 0 }
+            ),
+            "{what}"
+        );
+    }
 }

@@ -63,6 +63,7 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
             markets: 2,
         },
         verifying_key_hash: verifying_key_hash(vk),
+        venue: common::test_venue(),
         epoch: 42,
         quote_decimals: 6,
         reserves: "1000000.5".into(),
@@ -87,9 +88,10 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
         accounts_commitment: element(1),
         state_commitments: (0..BATCHES).map(|b| element(100 + b)).collect(),
         liquidations: vec!["5".into(), "17".into()],
-        bad_debt: "1.25".into(),
+        bad_debt: "1.250000".into(),
         solvent: true,
         insurance_covered: false,
+        signature: None,
     }
 }
 
@@ -100,6 +102,9 @@ fn write_json(path: &Path, value: &Value) {
 /// An epoch directory for `statement` with the trapdoor key and a forged proof per
 /// batch (for the public inputs the statement determines).
 fn forged_epoch(dir: &Path, key: &TrapdoorKey, statement: &StatementFile) {
+    let mut statement = statement.clone();
+    common::sign(&mut statement);
+    let statement = &statement;
     std::fs::create_dir_all(dir.join(PROOFS_DIR)).unwrap();
     write_json(
         &dir.join(STATEMENT_FILE),
@@ -216,7 +221,7 @@ fn a_forged_epoch_under_its_own_trapdoor_key_verifies() {
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains(
-            "verified: epoch 42 (3 batches of 8), 2 liquidations, bad debt 1.25, solvent true, \
+            "verified: epoch 42 (3 batches of 8), 2 liquidations, bad debt 1.250000, solvent true, \
              insurance covered false"
         ),
         "{stdout}"
@@ -225,7 +230,7 @@ fn a_forged_epoch_under_its_own_trapdoor_key_verifies() {
 
     let out = backstop_verify(&[s(&dir), "--key", s(&key_file)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(!text(&out.stdout).contains("note:"));
+    assert!(!text(&out.stdout).contains("note: the verifying key"));
 
     let verified = verify_epoch_dir(&dir, None).unwrap();
     assert!(!verified.trusted_key);
@@ -251,9 +256,9 @@ fn malformed_statements_are_refused_naming_the_field() {
             &["missing field `bad_debt`"],
         ),
         (
-            "version 2",
-            |v| v["version"] = 2.into(),
-            &["statement version 2 is not supported"],
+            "version 1",
+            |v| v["version"] = 1.into(),
+            &["statement version 1 is not supported"],
         ),
         (
             "bad debt with an exponent",
@@ -298,12 +303,12 @@ fn malformed_statements_are_refused_naming_the_field() {
         ),
         (
             "no batches",
-            |v| v["batch_count"] = 0.into(),
+            |v| v["batch_count"] = "0".into(),
             &["batch_count"],
         ),
         (
             "K·B above 2^32",
-            |v| v["batch_count"] = (1u64 << 29 | 1).into(),
+            |v| v["batch_count"] = (1u64 << 29 | 1).to_string().into(),
             &["batch_count"],
         ),
         (
@@ -313,13 +318,13 @@ fn malformed_statements_are_refused_naming_the_field() {
         ),
         (
             "shape for other markets",
-            |v| v["shape"]["id"] = "backstop.v1.B8.M3".into(),
+            |v| v["shape"]["id"] = "backstop.v2.B8.M3".into(),
             &["shape"],
         ),
         (
             "shape with 3 markets",
             |v| {
-                v["shape"]["id"] = "backstop.v1.B8.M3".into();
+                v["shape"]["id"] = "backstop.v2.B8.M3".into();
                 v["shape"]["markets"] = 3.into();
             },
             &["shape"],
@@ -327,8 +332,8 @@ fn malformed_statements_are_refused_naming_the_field() {
         (
             "batch size not a power of 8",
             |v| {
-                v["shape"]["id"] = "backstop.v1.B16.M2".into();
-                v["shape"]["batch_size"] = 16.into();
+                v["shape"]["id"] = "backstop.v2.B16.M2".into();
+                v["shape"]["batch_size"] = "16".into();
             },
             &["shape"],
         ),
@@ -470,7 +475,7 @@ fn bad_keys_are_refused() {
         &dir,
         Some(&for_m1),
         &[
-            "the keys are for shape backstop.v1.B8.M1, which does not match the statement's shape backstop.v1.B8.M2",
+            "the keys are for shape backstop.v2.B8.M1, which does not match the statement's shape backstop.v2.B8.M2",
         ],
     );
 
@@ -617,7 +622,7 @@ fn proofs_missing_malformed_stray_or_out_of_place_are_refused_naming_the_batch()
             case("truncated", &|d| {
                 std::fs::remove_file(proof_path(d, 2)).unwrap();
                 edit_statement(d, |v| {
-                    v["batch_count"] = 2.into();
+                    v["batch_count"] = "2".into();
                     v["state_commitments"].as_array_mut().unwrap().pop();
                 });
             }),
@@ -693,7 +698,9 @@ fn near_miss_proof_names_are_strays() {
 
 /// The forged epoch in memory: key, statement and one proof's bytes per batch.
 fn forged_in_memory(key: &TrapdoorKey) -> (EpochStatement, Vec<Vec<u8>>) {
-    let statement = EpochStatement::new(statement(Backend::Groth16Bn254, &key.vk)).unwrap();
+    let mut file = statement(Backend::Groth16Bn254, &key.vk);
+    common::sign(&mut file);
+    let statement = EpochStatement::new(file).unwrap();
     let proofs = statement
         .public_inputs::<Bn254Poseidon>()
         .unwrap()
@@ -795,7 +802,7 @@ fn the_groth16_core_refuses_a_statement_with_other_outputs() {
     type Edit = fn(&mut StatementFile);
     let cases: [(Edit, u64); 4] = [
         (|f| f.solvent = !f.solvent, 0),
-        (|f| f.bad_debt = "1.5".into(), 0),
+        (|f| f.bad_debt = "1.500000".into(), 0),
         (|f| f.liquidations = vec!["17".into()], 0),
         (|f| f.state_commitments[2] = element(999), 2),
     ];

@@ -239,6 +239,7 @@ impl Circuit<Fp> for Halo2BatchCircuit {
                 known(a, |a| a.state_in.accounts),
                 known(a, |a| a.blind_in),
                 known(a, |a| a.blind_out),
+                known(a, |a| a.params.descriptor),
             ],
             market_params: (0..markets)
                 .flat_map(|m| {
@@ -258,7 +259,7 @@ impl Circuit<Fp> for Halo2BatchCircuit {
         let c = |i: usize| cells.get(i).cloned();
 
         // SPEC §5.5: params_hash = absorb(H(TAG_PARAMS, epoch, M, f_q, reserves·f_q,
-        // insurance_fund·f_q), uv_0, ur_0, …).
+        // insurance_fund·f_q, d), uv_0, ur_0, …).
         let head = pool.hash(
             layouter,
             &[
@@ -268,6 +269,7 @@ impl Circuit<Fp> for Halo2BatchCircuit {
                 c(inputs::QUOTE_SCALE)?,
                 c(inputs::RESERVES)?,
                 c(inputs::INSURANCE)?,
+                c(inputs::DESCRIPTOR)?,
             ],
         )?;
         let market_params: Vec<Cell> = (0..2 * markets)

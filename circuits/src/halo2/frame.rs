@@ -88,14 +88,16 @@ pub mod inputs {
     pub const ACCOUNTS_IN: usize = 18;
     pub const BLIND_IN: usize = 19;
     pub const BLIND_OUT: usize = 20;
-    pub const ZERO: usize = 21;
-    pub const TAG_PARAMS: usize = 22;
-    pub const MARKETS: usize = 23;
-    pub const TAG_OUTPUTS: usize = 24;
-    pub const TAG_STATE: usize = 25;
-    pub const TAG_BATCH: usize = 26;
+    /// The descriptor `d` (SPEC §5.5).
+    pub const DESCRIPTOR: usize = 21;
+    pub const ZERO: usize = 22;
+    pub const TAG_PARAMS: usize = 23;
+    pub const MARKETS: usize = 24;
+    pub const TAG_OUTPUTS: usize = 25;
+    pub const TAG_STATE: usize = 26;
+    pub const TAG_BATCH: usize = 27;
     /// `uv_m` is cell `MARKET_PARAMS + 2m`, `ur_m` cell `MARKET_PARAMS + 2m + 1`.
-    pub const MARKET_PARAMS: usize = 27;
+    pub const MARKET_PARAMS: usize = 28;
 }
 
 /// Cells of the `batch outputs` region, in layout order.
@@ -243,7 +245,7 @@ impl FrameConfig {
 /// generation), in the order of [`inputs`].
 #[derive(Debug, Clone)]
 pub(crate) struct InputValues {
-    /// Cells `BATCH ..= BLIND_OUT` (the constants are not witnesses).
+    /// Cells `BATCH ..= DESCRIPTOR` (the constants are not witnesses).
     pub(crate) witnesses: Vec<Value<Fp>>,
     /// `uv_0, ur_0, …`.
     pub(crate) market_params: Vec<Value<Fp>>,
@@ -318,7 +320,7 @@ impl FrameChip {
         layouter: &mut impl Layouter<Fp>,
         values: &InputValues,
     ) -> Result<InputCells, Error> {
-        if values.witnesses.len() != inputs::BLIND_OUT + 1 {
+        if values.witnesses.len() != inputs::DESCRIPTOR + 1 {
             return Err(Error::Synthesis);
         }
         layouter.assign_region(

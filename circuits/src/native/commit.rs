@@ -265,9 +265,9 @@ pub fn accounts_chain_step<H: FieldHasher>(acc: H::F, batch_root: H::F) -> H::F 
     H::hash(&[acc, batch_root])
 }
 
-/// The hash of the epoch's public parameters, over exactly the quantities the
-/// circuits use (`docs/SPEC.md` §5.5):
-/// `absorb(H(TAG_PARAMS, epoch, M, f_q, reserves·f_q, insurance_fund·f_q),
+/// The hash of the epoch's public parameters, over the quantities the circuits use
+/// and the descriptor `d` of the raw published values (`docs/SPEC.md` §5.5):
+/// `absorb(H(TAG_PARAMS, epoch, M, f_q, reserves·f_q, insurance_fund·f_q, d),
 /// uv_0, ur_0, …, uv_{M−1}, ur_{M−1})` with `uv_m = price_m·f_m` and
 /// `ur_m = uv_m·mm_m`. The verifier derives all of them from validated published
 /// values, so the circuit needs no range checks on them.
@@ -280,6 +280,7 @@ pub fn params_hash<H: FieldHasher>(params: &EpochParams) -> H::F {
         H::from_u256(scales.quote.as_u256()),
         H::from_u256((I256::from(params.reserves()) * scales.quote).as_u256()),
         H::from_u256((I256::from(params.insurance_fund()) * scales.quote).as_u256()),
+        H::from_u256(crate::descriptor::descriptor(params)),
     ]);
     let per_market: Vec<H::F> = scales
         .unit_value

@@ -5,7 +5,7 @@
 //! commitments `C_{b−1}`, `C_b`, and the published outputs through `O`.
 //!
 //! Constraints per account at `M = 8` (the whole circuit is pinned by
-//! `tests::shape_is_pinned`: 97,328 at `B = 64`, i.e. `1410·B + 402·(B − 1)/7 + 3470`):
+//! `tests::shape_is_pinned`: 97,355 at `B = 64`, i.e. `1410·B + 402·(B − 1)/7 + 3497`):
 //!
 //! | part | constraints |
 //! | --- | --- |

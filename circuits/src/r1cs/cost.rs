@@ -214,7 +214,7 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
 
     // Per batch.
     let fixed = total as f64 - b as f64 * marginal - (nodes(b) * tree_node) as f64;
-    let params_hash = hash_cost(6)? + absorb_cost(2 * m)?;
+    let params_hash = hash_cost(7)? + absorb_cost(2 * m)?;
     let state = hash_cost(7)?;
     let seven = hash_cost(7)?;
     let chain = hash_cost(2)?;
@@ -224,7 +224,7 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
     let mut per_batch = vec![
         line(
             &format!(
-                "parameters hash: 6 inputs, then the {} unit values absorbed",
+                "parameters hash: 7 inputs (with the descriptor d), then the {} unit values absorbed",
                 2 * m
             ),
             1.0,

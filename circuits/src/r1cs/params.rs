@@ -22,13 +22,14 @@ pub(crate) struct ParamVars {
     pub(crate) unit_value: Vec<FpVar<Fr>>,
     pub(crate) unit_requirement: Vec<FpVar<Fr>>,
     /// `params_hash = absorb(H(TAG_PARAMS, epoch, M, f_q, reserves·f_q,
-    /// insurance_fund·f_q), uv_0, ur_0, …)`.
+    /// insurance_fund·f_q, d), uv_0, ur_0, …)`, `d` the descriptor of the raw
+    /// parameters.
     pub(crate) hash: FpVar<Fr>,
 }
 
 impl ParamVars {
     /// Allocates the parameters of `markets` markets (`values` is `None` in setup
-    /// mode) and hashes them, in the namespace `params.hash` (1,197 constraints at
+    /// mode) and hashes them, in the namespace `params.hash` (1,224 constraints at
     /// `M = 8`).
     pub(crate) fn alloc(
         cs: &ConstraintSystemRef<Fr>,
@@ -44,6 +45,7 @@ impl ParamVars {
         let quote_scale = witness(&|p| p.quote_scale)?;
         let reserves = witness(&|p| p.reserves)?;
         let insurance_fund = witness(&|p| p.insurance_fund)?;
+        let descriptor = witness(&|p| p.descriptor)?;
         let mut unit_value = Vec::with_capacity(markets);
         let mut unit_requirement = Vec::with_capacity(markets);
         let mut per_market = Vec::with_capacity(2 * markets);
@@ -65,6 +67,7 @@ impl ParamVars {
                 quote_scale.clone(),
                 reserves.clone(),
                 insurance_fund.clone(),
+                descriptor,
             ],
         )?;
         let hash = absorb(cs, head, &per_market)?;

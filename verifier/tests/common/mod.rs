@@ -116,3 +116,29 @@ pub fn keys_dir_at(dir: &Path, vk: &VerifyingKey<Bn254>, desc: &Value) -> PathBu
 pub fn keys_dir_with(scratch: &Scratch, vk: &VerifyingKey<Bn254>, desc: &Value) -> PathBuf {
     keys_dir_at(&scratch.path().join("keys"), vk, desc)
 }
+
+/// The test venue's signing key (secret scalar 7).
+pub fn test_venue_key() -> k256::ecdsa::SigningKey {
+    let mut scalar = [0u8; 32];
+    scalar[31] = 7;
+    k256::ecdsa::SigningKey::from_slice(&scalar).unwrap()
+}
+
+/// The test venue's address, as `statement.json` writes it.
+pub fn test_venue() -> String {
+    backstop_verifier::venue::address_of(test_venue_key().verifying_key()).to_string()
+}
+
+/// Signs `file` (which must be valid and name [`test_venue`]) as the venue does
+/// (SPEC §7.5).
+pub fn sign(file: &mut backstop_circuits::statement::StatementFile) {
+    file.signature = None;
+    let statement = backstop_circuits::statement::EpochStatement::new(file.clone()).unwrap();
+    let hash = backstop_verifier::venue::statement_hash(&statement).unwrap();
+    let (signature, id) = test_venue_key()
+        .sign_prehash_recoverable(&backstop_verifier::venue::signed_digest(&hash))
+        .unwrap();
+    let mut bytes = signature.to_bytes().to_vec();
+    bytes.push(27 + id.to_byte());
+    file.signature = Some(format!("0x{}", hex::encode(bytes)));
+}

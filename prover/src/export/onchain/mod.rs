@@ -27,6 +27,7 @@ use ark_ec::short_weierstrass::SWCurveConfig;
 use ark_ff::PrimeField;
 use ark_groth16::{Proof, VerifyingKey};
 use backstop_circuits::decimal::parse_unsigned_u256;
+use backstop_circuits::descriptor::symbol_word;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
 use backstop_circuits::native::commit::{tag, tags};
 use backstop_circuits::shape::CircuitShape;
@@ -45,7 +46,7 @@ pub const EPOCHS_FILE: &str = "BackstopEpochs.sol";
 pub const CHUNKS_FILE: &str = "poseidon-chunks.json";
 
 /// The epoch contract's submission function.
-pub const SUBMIT_EPOCH: &str = "submitEpoch((uint64,uint8,uint128,uint128,(uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32),uint256[8][])";
+pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32),uint256[8][])";
 /// The verifier's function.
 pub const VERIFY_PROOF: &str = "verifyProof(uint256[8],uint256)";
 
@@ -379,6 +380,7 @@ pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError>
         .iter()
         .map(|m| {
             Token::Tuple(vec![
+                Token::Word(symbol_word(m.symbol())),
                 Token::uint(m.price().get().into()),
                 Token::uint(m.price_decimals().into()),
                 Token::uint(m.size_decimals().into()),
@@ -401,7 +403,10 @@ pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError>
     let mut vk_hash = [0u8; 32];
     hex::decode_to_slice(&file.verifying_key_hash, &mut vk_hash)
         .map_err(|e| statement_error("verifying_key_hash", e))?;
+    let mut venue = [0u8; 32];
+    venue[12..].copy_from_slice(&statement.venue().0);
     Ok(Token::Tuple(vec![
+        Token::Word(venue),
         Token::uint(file.epoch.into()),
         Token::uint(file.quote_decimals.into()),
         Token::uint(params.reserves()),
