@@ -1198,20 +1198,32 @@ fn relabelled_statements_signed_again_are_refused_by_the_proofs() {
         });
         sign(&dir, key);
         assert_rejected(what, &dir, &["batch 0: proof does not verify"]);
-        let out = backstop_verify(&[s(&dir)]);
-        assert_eq!(out.status.code(), Some(1), "{what}");
-        assert!(
-            text(&out.stderr).contains("batch 0: proof does not verify"),
-            "{what}"
-        );
-        let out = backstop(&["audit", s(&dir)]);
-        assert_ne!(out.status.code(), Some(0), "{what}");
-        assert!(
-            text(&out.stdout).contains("batch 0: proof does not verify"),
-            "{what}: {}",
-            text(&out.stdout)
-        );
+        refused_by_backstop_verify_and_audit(what, &dir, &[], "batch 0: proof does not verify");
     }
+}
+
+/// `backstop-verify DIR EXTRA…` exits 1 saying `reason` on stderr, and `backstop audit
+/// DIR EXTRA…` fails with `reason` in its report.
+#[track_caller]
+fn refused_by_backstop_verify_and_audit(what: &str, dir: &Path, extra: &[&str], reason: &str) {
+    let mut args = vec![s(dir)];
+    args.extend(extra.iter().copied());
+    let out = backstop_verify(&args);
+    assert_eq!(out.status.code(), Some(1), "{what}");
+    assert!(
+        text(&out.stderr).contains(reason),
+        "{what}: {}",
+        text(&out.stderr)
+    );
+    let mut args = vec!["audit", s(dir)];
+    args.extend(extra.iter().copied());
+    let out = backstop(&args);
+    assert_ne!(out.status.code(), Some(0), "{what}");
+    assert!(
+        text(&out.stdout).contains(reason),
+        "{what}: {}",
+        text(&out.stdout)
+    );
 }
 
 /// An unsigned statement, one signed by another key, one of another venue than
@@ -1282,24 +1294,7 @@ fn the_venue_signature_and_the_epoch_order_are_checked() {
             "{what}: {}",
             text(&out.stderr)
         );
-        let mut args = vec![s(dir)];
-        args.extend(extra.iter().copied());
-        let out = backstop_verify(&args);
-        assert_eq!(out.status.code(), Some(1), "{what}");
-        assert!(
-            text(&out.stderr).contains(reason),
-            "{what}: {}",
-            text(&out.stderr)
-        );
-        let mut args = vec!["audit", s(dir)];
-        args.extend(extra.iter().copied());
-        let out = backstop(&args);
-        assert_ne!(out.status.code(), Some(0), "{what}");
-        assert!(
-            text(&out.stdout).contains(reason),
-            "{what}: {}",
-            text(&out.stdout)
-        );
+        refused_by_backstop_verify_and_audit(what, dir, &extra, reason);
     }
 }
 

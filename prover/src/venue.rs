@@ -9,7 +9,7 @@
 use crate::error::ProverError;
 use backstop_circuits::descriptor::VenueAddress;
 use backstop_circuits::statement::{EpochStatement, StatementFile};
-use backstop_verifier::venue::{address_of, signed_digest, statement_hash};
+use backstop_verifier::venue::{address_of, encode_signature, signed_digest, statement_hash};
 use k256::ecdsa::SigningKey;
 use std::path::Path;
 
@@ -102,9 +102,7 @@ impl VenueKey {
             .sign_prehash_recoverable(&signed_digest(&hash))
             .map_err(|e| ProverError::Refused(format!("signing failed: {e}")))?;
         // k256 signs with a low s (EIP-2), which the verifier requires.
-        let mut bytes = signature.to_bytes().to_vec();
-        bytes.push(27 + id.to_byte());
-        file.signature = Some(format!("0x{}", hex::encode(bytes)));
+        file.signature = Some(encode_signature(&signature, id));
         Ok(())
     }
 }

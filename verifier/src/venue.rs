@@ -42,6 +42,14 @@ pub fn statement_hash(statement: &EpochStatement) -> Result<[u8; 32], VerifyErro
     })
 }
 
+/// Writes a recoverable signature as `statement.json` carries it: `0x` + hex of
+/// `r ‖ s ‖ v`, `v = 27 + recovery id` (the encoding [`recover`] reads).
+pub fn encode_signature(signature: &Signature, id: RecoveryId) -> String {
+    let mut bytes = signature.to_bytes().to_vec();
+    bytes.push(27 + id.to_byte());
+    format!("0x{}", hex::encode(bytes))
+}
+
 /// Recovers the address that signed `statement_hash` with `signature` (`0x` + 130 hex
 /// digits, `r ‖ s ‖ v`, `v` 27 or 28). A high `s` is refused: only one of the two
 /// encodings of a signature is accepted, as EIP-2 requires of transactions.

@@ -138,7 +138,5 @@ pub fn sign(file: &mut backstop_circuits::statement::StatementFile) {
     let (signature, id) = test_venue_key()
         .sign_prehash_recoverable(&backstop_verifier::venue::signed_digest(&hash))
         .unwrap();
-    let mut bytes = signature.to_bytes().to_vec();
-    bytes.push(27 + id.to_byte());
-    file.signature = Some(format!("0x{}", hex::encode(bytes)));
+    file.signature = Some(backstop_verifier::venue::encode_signature(&signature, id));
 }
