@@ -185,6 +185,8 @@ pub(crate) enum Relation {
     PaddingBeforeReal { slot: usize },
     /// Padding only in the last batch.
     PaddingNotLast { slot: usize },
+    /// Slot 0 is real: the last batch holds an account, so `N ≥ 1` (§6.1).
+    FirstSlotReal,
     /// Slot `slot`'s id is at least the running `next_id` (strictly increasing ids,
     /// across the chain too).
     IdOrder { slot: usize },
@@ -486,6 +488,10 @@ pub(crate) fn wrong_price_or_margin_rate<H: FieldHasher>() -> Attack<H::F> {
     unit_requirement.params.unit_requirement[1] = unit_requirement.params.unit_requirement[1] - one;
     let mut quote_scale = honest(&w, 0);
     quote_scale.params.quote_scale = H::from_u64(10);
+    // SPEC §5.5: the descriptor of another reading of the statement (a relabelled
+    // one) with every derived parameter unchanged.
+    let mut descriptor = honest(&w, 0);
+    descriptor.params.descriptor = descriptor.params.descriptor + one;
     Attack::new("wrong price or margin rate")
         .control("the published parameters", shape, honest(&w, 0))
         .lie(
@@ -509,6 +515,12 @@ pub(crate) fn wrong_price_or_margin_rate<H: FieldHasher>() -> Attack<H::F> {
                 Relation::Opens(Output::BadDebt),
                 Relation::PublicInput,
             ],
+        )
+        .lie(
+            "another descriptor (a relabelled statement), derived values unchanged",
+            shape,
+            descriptor,
+            &[Relation::PublicInput],
         )
 }
 
@@ -666,6 +678,24 @@ pub(crate) fn padding_before_a_real_account_or_outside_the_last_batch<H: FieldHa
             not_last,
             &[Relation::PaddingNotLast { slot: 7 }],
         )
+}
+
+/// An epoch of no account: its one batch all padding (SPEC §6.1: `N ≥ 1`, slot 0
+/// is real). The control is the one-account epoch beside it.
+pub(crate) fn epoch_of_no_account<H: FieldHasher>() -> Attack<H::F> {
+    let zero = H::from_u64(0);
+    let (shape, w) = single::<H>();
+    let mut control = honest(&w, 0);
+    for s in &mut control.slots[1..] {
+        make_padding(s, zero);
+    }
+    restamp_with::<H>(&mut control, Outputs::Derived);
+    let mut lie = control.clone();
+    make_padding(&mut lie.slots[0], zero);
+    restamp_with::<H>(&mut lie, Outputs::Derived);
+    Attack::new("epoch of no account")
+        .control("one account, the other slots padding", shape, control)
+        .lie("every slot padding", shape, lie, &[Relation::FirstSlotReal])
 }
 
 /// Batches dropped, repeated or swapped, and a batch claiming to be the last.
@@ -839,6 +869,7 @@ macro_rules! attacks {
             attack_id_at_or_above_two_to_the_64: id_at_or_above_two_to_the_64,
             attack_padding_leaf_holding_funds: padding_leaf_holding_funds,
             attack_padding_before_a_real_account_or_outside_the_last_batch: padding_before_a_real_account_or_outside_the_last_batch,
+            attack_epoch_of_no_account: epoch_of_no_account,
             attack_batch_dropped_repeated_or_reordered: batch_dropped_repeated_or_reordered,
             attack_tampered_chain_commitment: tampered_chain_commitment,
             attack_totals_that_do_not_match_the_accounts: totals_that_do_not_match_the_accounts,
@@ -904,7 +935,7 @@ mod tests {
     /// told after synthesis are told about the lane their relation names.
     fn well_formed<H: FieldHasher>() {
         let attacks = all::<H>();
-        assert_eq!(attacks.len(), 16);
+        assert_eq!(attacks.len(), 17);
         let mut names = std::collections::BTreeSet::new();
         for attack in &attacks {
             assert!(names.insert(attack.name), "{}", attack.name);

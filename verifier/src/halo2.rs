@@ -405,13 +405,13 @@ mod tests {
                 8,
                 1,
                 11,
-                "68fc58f58fcf6e31b6e8a384608bb2211552f053c3c02defdbc1f1b1c4df473a",
+                "35a8a7b7be2e9a64bf99e57a2990bf6b0a3fb81f27a3f7f18ace29d6607008e4",
             ),
             (
                 64,
                 8,
                 11,
-                "afdc4081bc34a0d284c715a422aacfecc3458571181574c0f3401b72e8b351cb",
+                "eac6d99d798eddd89c584af5bbd88def68d93ea6b76d0e26a4de79e4545738b6",
             ),
         ];
         let params = Params::<vesta::Affine>::new(11);

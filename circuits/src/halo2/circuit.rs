@@ -315,7 +315,8 @@ impl Circuit<Fp> for Halo2BatchCircuit {
             bad_debt: c(inputs::BAD_DEBT_IN)?,
             product: c(inputs::PRODUCT_IN)?,
             prev_pad: c(inputs::ZERO)?,
-            is_last: c(inputs::IS_LAST)?,
+            // SPEC §6.1: slot 0 is real (N ≥ 1); later slots may pad in the last batch.
+            may_pad: c(inputs::ZERO)?,
             challenge: c(inputs::CHALLENGE)?,
             quote_scale: c(inputs::QUOTE_SCALE)?,
             unit_value: (0..markets)
@@ -363,6 +364,7 @@ impl Circuit<Fp> for Halo2BatchCircuit {
             account_inputs.bad_debt = out.bad_debt;
             account_inputs.product = out.product;
             account_inputs.prev_pad = out.pad;
+            account_inputs.may_pad = c(inputs::IS_LAST)?;
         }
 
         // SPEC §5.3: the batch root; §5.4: a_{b+1} = H(a_b, root_b).

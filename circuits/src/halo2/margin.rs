@@ -35,7 +35,7 @@
 //! | row | column 0 | column 1 | column 2 | column 3 |
 //! | --- | --- | --- | --- | --- |
 //! | 0 | `id` | `pad` | `salt` | `prev_pad` (copy) |
-//! | 1 | `next_id_in` (copy) | `next_id_out` | `gap` (64-bit check) | `is_last` (copy) |
+//! | 1 | `next_id_in` (copy) | `next_id_out` | `gap` (64-bit check) | `may_pad` (copy) |
 //! | 2 | `L_in` (copy) | `L_out` | `D_in` (copy) | `D_out` |
 //! | 3 | `P_in` (copy) | `P_out` | `z` (copy) | `s_tv` |
 //! | 4 | `u_tv` (`tv_bits` check) | `s_ok` | `u_sl` (`slack_bits` check) | |
@@ -49,7 +49,7 @@
 //! | constraint | relation | SPEC |
 //! | --- | --- | --- |
 //! | `pad is boolean` | `pad·(1 − pad) = 0` | §6.1 |
-//! | `padding only in the last batch` | `pad·(1 − is_last) = 0` | §6.1 |
+//! | `padding only in the last batch, after slot 0` | `pad·(1 − may_pad) = 0`, `may_pad` the batch's `is_last` but the constant 0 in slot 0 (so `N ≥ 1`) | §6.1 |
 //! | `no real slot after padding` | `prev_pad·(1 − pad) = 0` | §6.1 |
 //! | `padding id is 0` | `pad·id = 0` | §6.1 |
 //! | `id gap` | `gap = real·(id − next_id_in)` (checked in `[0, 2^64)`) | §6.3 (2) |
@@ -125,7 +125,7 @@ pub mod account {
     pub const NEXT_ID_IN: usize = 4;
     pub const NEXT_ID_OUT: usize = 5;
     pub const GAP: usize = 6;
-    pub const IS_LAST: usize = 7;
+    pub const MAY_PAD: usize = 7;
     pub const LIABILITIES_IN: usize = 8;
     pub const LIABILITIES_OUT: usize = 9;
     pub const BAD_DEBT_IN: usize = 10;
@@ -296,7 +296,7 @@ impl MarginConfig {
             let (id, pad, prev_pad) = (c(meta, ID), c(meta, PAD), c(meta, PREV_PAD));
             let (next_in, next_out, gap) =
                 (c(meta, NEXT_ID_IN), c(meta, NEXT_ID_OUT), c(meta, GAP));
-            let is_last = c(meta, IS_LAST);
+            let may_pad = c(meta, MAY_PAD);
             let (l_in, l_out) = (c(meta, LIABILITIES_IN), c(meta, LIABILITIES_OUT));
             let (d_in, d_out) = (c(meta, BAD_DEBT_IN), c(meta, BAD_DEBT_OUT));
             let (p_in, p_out, z) = (
@@ -319,9 +319,11 @@ impl MarginConfig {
                 [
                     ("pad is boolean", pad.clone() * (one() - pad.clone())),
                     // SPEC §6.1: padding only in the last batch, never before a real slot.
+                    // Slot 0 is never padding (its `may_pad` is the constant 0): the
+                    // last batch holds a real account, so N ≥ 1.
                     (
-                        "padding only in the last batch",
-                        pad.clone() * (one() - is_last),
+                        "padding only in the last batch, after slot 0",
+                        pad.clone() * (one() - may_pad),
                     ),
                     ("no real slot after padding", prev_pad * real.clone()),
                     ("padding id is 0", pad * id.clone()),
@@ -377,8 +379,9 @@ pub struct AccountInputs {
     pub product: Cell,
     /// The previous slot's padding flag (a constant 0 before the first slot).
     pub prev_pad: Cell,
-    /// The batch's `is_last`.
-    pub is_last: Cell,
+    /// Whether this slot may be padding: the batch's `is_last`, but a constant 0
+    /// in slot 0 (`docs/SPEC.md` §6.1: the last batch holds a real account).
+    pub may_pad: Cell,
     /// The challenge `z`.
     pub challenge: Cell,
     /// `f_q`.
@@ -492,7 +495,7 @@ impl MarginChip {
                     known(t, |t| t.next_id_out),
                 )?;
                 let gap = g.put(region, base, GAP, "gap", known(t, |t| t.gap))?;
-                g.copy(region, base, IS_LAST, "is_last", &inputs.is_last)?;
+                g.copy(region, base, MAY_PAD, "may_pad", &inputs.may_pad)?;
                 g.copy(region, base, LIABILITIES_IN, "L_in", &inputs.liabilities)?;
                 let liabilities = g.put(
                     region,

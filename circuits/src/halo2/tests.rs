@@ -482,8 +482,11 @@ fn failures_of(r: Relation) -> Vec<Failure> {
             None => gate("account", "padding id is 0"),
         }],
         Relation::PaddingBeforeReal { .. } => vec![gate("account", "no real slot after padding")],
-        Relation::PaddingNotLast { .. } => {
-            vec![gate("account", "padding only in the last batch")]
+        Relation::PaddingNotLast { .. } | Relation::FirstSlotReal => {
+            vec![gate(
+                "account",
+                "padding only in the last batch, after slot 0",
+            )]
         }
         Relation::IdOrder { slot } => vec![check(slot, "id gap", 64)],
         Relation::IdBound => vec![lookup("range check: final id bound (65 bits)")],

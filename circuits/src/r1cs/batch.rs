@@ -208,14 +208,20 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         for j in 0..shape.batch_size().get() {
             let _account = indexed(&cs, "account", j);
             let slot = a.map(|a| &a.slots[j]);
-            // SPEC §6.1: padding only in the last batch, and never before a real slot.
+            // SPEC §6.1: padding only in the last batch, never in slot 0 (the last
+            // batch holds a real account: N ≥ 1), and never before a real slot.
             let (pad_fp, real) = {
                 let _ns = ns!(cs, "padding.order");
                 let pad =
                     Boolean::new_witness(cs.clone(), || slot.map(|s| s.pad).ok_or(missing()))?;
                 let pad_fp = FpVar::from(pad.clone());
                 let real = FpVar::one() - &pad_fp;
-                pad_fp.mul_equals(&(FpVar::one() - &is_last_fp), &FpVar::zero())?;
+                let may_pad = if j == 0 {
+                    FpVar::zero()
+                } else {
+                    is_last_fp.clone()
+                };
+                pad_fp.mul_equals(&(FpVar::one() - may_pad), &FpVar::zero())?;
                 FpVar::from(previous_pad.clone()).mul_equals(&real, &FpVar::zero())?;
                 previous_pad = pad;
                 (pad_fp, real)

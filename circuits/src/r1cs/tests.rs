@@ -180,6 +180,7 @@ fn constraint_name(r: Relation) -> String {
         Relation::PaddingBeforeReal { slot } | Relation::PaddingNotLast { slot } => {
             format!("account[{slot}].padding.order")
         }
+        Relation::FirstSlotReal => "account[0].padding.order".to_owned(),
         Relation::IdOrder { slot } => format!("account[{slot}].id.order"),
         Relation::IdBound => "id.bound".to_owned(),
         Relation::Opens(_) => "outputs.open".to_owned(),
