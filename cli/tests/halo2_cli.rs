@@ -18,85 +18,21 @@ use std::sync::OnceLock;
 use tempfile::TempDir;
 
 mod common;
-use common::{backstop, backstop_verify_bin, copy_dir, ok, refused, s, text};
+use common::{
+    ProvenEpoch, backstop, backstop_verify_bin, copy_dir, ok, prove_epoch, refused, s, text,
+};
 
 const SECRET_HEX: &str = "0badc0ffee0ddf00d0000000000000000000000000000000000000000000c0de";
 const BATCHES: u64 = 3;
 
-struct Epoch {
-    _root: TempDir,
-    params: PathBuf,
-    snapshot: PathBuf,
-    dir: PathBuf,
-    setup_stderr: String,
-}
-
 /// Parameters, snapshot and proven epoch, made once by the CLI.
-fn epoch() -> &'static Epoch {
-    static EPOCH: OnceLock<Epoch> = OnceLock::new();
-    EPOCH.get_or_init(|| {
-        let root = tempfile::tempdir().unwrap();
-        let params = root.path().join("params");
-        let snapshot = root.path().join("snapshot");
-        let dir = root.path().join("epoch");
-        let secret = root.path().join("secret.hex");
-        std::fs::write(&secret, SECRET_HEX).unwrap();
-        ok(
-            &backstop(&[
-                "fixtures",
-                "--scenario",
-                "squeeze",
-                "--accounts",
-                "20",
-                "--markets",
-                "2",
-                "--out",
-                s(&snapshot),
-            ]),
-            "fixtures",
-        );
-        let setup = backstop(&[
-            "setup",
-            "--backend",
-            "halo2",
-            "--batch-size",
-            "8",
-            "--markets",
-            "2",
-            "--keys",
-            s(&params),
-        ]);
-        ok(&setup, "setup --backend halo2");
-        ok(
-            &backstop(&[
-                "prove",
-                "--backend",
-                "halo2",
-                "--snapshot",
-                s(&snapshot),
-                "--out",
-                s(&dir),
-                "--keys",
-                s(&params),
-                "--batch-size",
-                "8",
-                "--secret-file",
-                s(&secret),
-            ]),
-            "prove --backend halo2",
-        );
-        Epoch {
-            _root: root,
-            params,
-            snapshot,
-            dir,
-            setup_stderr: text(&setup.stderr),
-        }
-    })
+fn epoch() -> &'static ProvenEpoch {
+    static EPOCH: OnceLock<ProvenEpoch> = OnceLock::new();
+    EPOCH.get_or_init(|| prove_epoch("halo2", "squeeze", "20", "2", SECRET_HEX))
 }
 
 fn verify(dir: &Path) -> Output {
-    backstop(&["verify", s(dir), "--params", s(&epoch().params)])
+    backstop(&["verify", s(dir), "--params", s(&epoch().keys)])
 }
 
 /// A private copy of the shared epoch, changed by `tamper`.
@@ -128,7 +64,7 @@ fn setup_caches_transparent_parameters() {
         "halo2 has no setup to trust:\n{}",
         e.setup_stderr
     );
-    let files: Vec<String> = std::fs::read_dir(&e.params)
+    let files: Vec<String> = std::fs::read_dir(&e.keys)
         .unwrap()
         .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -155,7 +91,7 @@ fn a_halo2_epoch_verifies_with_every_verifier() {
     let out = verify(&e.dir);
     ok(&out, "verify");
     assert!(text(&out.stdout).contains("3 halo2 batch proofs"));
-    let out = backstop(&["verify", s(&e.dir), "--params", s(&e.params), "--json"]);
+    let out = backstop(&["verify", s(&e.dir), "--params", s(&e.keys), "--json"]);
     ok(&out, "verify --json");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["backend"], "halo2-pasta");
@@ -166,7 +102,7 @@ fn a_halo2_epoch_verifies_with_every_verifier() {
     assert_eq!(proven, native);
 
     let out = Command::new(backstop_verify_bin())
-        .args([s(&e.dir), "--params", s(&e.params)])
+        .args([s(&e.dir), "--params", s(&e.keys)])
         .output()
         .unwrap();
     ok(&out, "backstop-verify");
@@ -176,7 +112,7 @@ fn a_halo2_epoch_verifies_with_every_verifier() {
         "audit",
         s(&e.dir),
         "--params",
-        s(&e.params),
+        s(&e.keys),
         "--format",
         "json",
     ]);
@@ -268,7 +204,7 @@ fn a_changed_output_is_a_wrong_public_input() {
 #[test]
 fn a_groth16_key_or_backend_is_refused() {
     let e = epoch();
-    let vk = e.params.join("not-a-key.bin");
+    let vk = e.keys.join("not-a-key.bin");
     std::fs::write(&vk, [0u8; 8]).unwrap();
     // A key for a transparent epoch: refused by name before anything else.
     let key = tempfile::tempdir().unwrap();
@@ -289,7 +225,7 @@ fn a_groth16_key_or_backend_is_refused() {
         "verify",
         s(&e.dir),
         "--params",
-        s(&e.params),
+        s(&e.keys),
         "--key",
         s(&keys_dir.join("verifying_key.bin")),
     ]);
@@ -316,7 +252,7 @@ fn a_stray_or_missing_proof_is_rejected() {
 #[test]
 fn inclusion_verify_checks_halo2_batch_proofs() {
     let e = epoch();
-    let root = e.params.parent().unwrap();
+    let root = e.keys.parent().unwrap();
     let accounts = std::fs::read_to_string(e.snapshot.join("accounts.csv")).unwrap();
     let id = accounts.lines().nth(1).unwrap().split(',').next().unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -347,7 +283,7 @@ fn inclusion_verify_checks_halo2_batch_proofs() {
             s(dir),
             "--check-proofs",
             "--params",
-            s(&e.params),
+            s(&e.keys),
             "--json",
         ])
     };

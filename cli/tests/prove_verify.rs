@@ -33,7 +33,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tempfile::TempDir;
 
 mod common;
-use common::{backstop_verify_bin, copy_dir, ok, s, text};
+use common::{attacker_key_file, backstop_verify_bin, copy_dir, ok, s, statement_sign, text};
 
 const SHAPE_M4: &str = "backstop.v2.B8.M4";
 const SHAPE_M3: &str = "backstop.v2.B8.M3";
@@ -1151,20 +1151,9 @@ fn prove_without_keys_runs_the_development_setup_loudly() {
 // ---------------------------------------------------------------------------------
 // Statement v2: relabelling, the venue signature, the previous epoch.
 
-/// A venue key file of the attacker's (not the venue's).
-fn attacker_key_file(dir: &Path) -> PathBuf {
-    let path = dir.join("attacker.key");
-    std::fs::write(&path, "42".repeat(32)).unwrap();
-    path
-}
-
 /// `backstop statement sign DIR` with the default (demo) venue key, or `key_file`.
 fn sign(dir: &Path, key_file: Option<&Path>) {
-    let mut args = vec!["statement", "sign", s(dir)];
-    if let Some(k) = key_file {
-        args.extend(["--venue-key-file", s(k)]);
-    }
-    ok(&backstop(&args), "backstop statement sign");
+    ok(&statement_sign(dir, key_file), "backstop statement sign");
 }
 
 /// Each relabelling that statement v1's derived parameters could not tell apart

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use tempfile::TempDir;
 
 /// Runs this package's `backstop` binary, without a venue secret in the environment.
 pub fn backstop(args: &[&str]) -> Output {
@@ -120,4 +121,104 @@ pub fn backstop_verify_bin() -> &'static Path {
         }
         bin
     })
+}
+
+/// A generated snapshot proven by the CLI at `B = 8`, with the demo venue key, in a
+/// temporary directory that also holds the venue secret (`secret.hex`).
+pub struct ProvenEpoch {
+    /// Keeps the directory.
+    pub root: TempDir,
+    /// The keys directory: Groth16 keys, or halo2's IPA parameter cache.
+    pub keys: PathBuf,
+    /// The snapshot `backstop fixtures` wrote.
+    pub snapshot: PathBuf,
+    /// The epoch directory.
+    pub dir: PathBuf,
+    /// What `backstop setup` printed on stderr.
+    pub setup_stderr: String,
+}
+
+/// `backstop fixtures --scenario SCENARIO --accounts ACCOUNTS --markets MARKETS`,
+/// then `backstop setup` and `backstop prove`, both with `--backend BACKEND
+/// --batch-size 8`, proving with the venue secret `secret_hex`.
+pub fn prove_epoch(
+    backend: &str,
+    scenario: &str,
+    accounts: &str,
+    markets: &str,
+    secret_hex: &str,
+) -> ProvenEpoch {
+    let root = tempfile::tempdir().unwrap();
+    let keys = root.path().join("keys");
+    let snapshot = root.path().join("snapshot");
+    let dir = root.path().join("epoch");
+    let secret = root.path().join("secret.hex");
+    std::fs::write(&secret, secret_hex).unwrap();
+    ok(
+        &backstop(&[
+            "fixtures",
+            "--scenario",
+            scenario,
+            "--accounts",
+            accounts,
+            "--markets",
+            markets,
+            "--out",
+            s(&snapshot),
+        ]),
+        "fixtures",
+    );
+    let setup = backstop(&[
+        "setup",
+        "--backend",
+        backend,
+        "--batch-size",
+        "8",
+        "--markets",
+        markets,
+        "--keys",
+        s(&keys),
+    ]);
+    ok(&setup, &format!("setup --backend {backend}"));
+    ok(
+        &backstop(&[
+            "prove",
+            "--backend",
+            backend,
+            "--snapshot",
+            s(&snapshot),
+            "--out",
+            s(&dir),
+            "--keys",
+            s(&keys),
+            "--batch-size",
+            "8",
+            "--secret-file",
+            s(&secret),
+        ]),
+        &format!("prove --backend {backend}"),
+    );
+    ProvenEpoch {
+        root,
+        keys,
+        snapshot,
+        dir,
+        setup_stderr: text(&setup.stderr),
+    }
+}
+
+/// A venue key file of the attacker's (not the venue's): 64 hex characters.
+pub fn attacker_key_file(dir: &Path) -> PathBuf {
+    let path = dir.join("attacker.key");
+    std::fs::write(&path, "42".repeat(32)).unwrap();
+    path
+}
+
+/// `backstop statement sign DIR`, with the default (demo) venue key or `key_file`.
+pub fn statement_sign(dir: &Path, key_file: Option<&Path>) -> Output {
+    let mut args = vec!["statement", "sign", s(dir)];
+    if let Some(k) = key_file {
+        args.extend(["--venue-key-file", s(k)]);
+    }
+    backstop(&args)
 }
