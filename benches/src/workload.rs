@@ -7,7 +7,7 @@ use ark_bn254::Fr;
 use backstop_circuits::hash::{Bn254Poseidon, PastaPoseidon};
 use backstop_circuits::model::Snapshot;
 use backstop_circuits::native::attestation::AttestationClaim;
-use backstop_circuits::native::commit::{account_salt, secret_element};
+use backstop_circuits::native::commit::{leaf_salt, secret_element};
 use backstop_circuits::r1cs::attestation::{AttestationInputs, AttestationWitness};
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
@@ -88,7 +88,7 @@ pub fn attestation_witness() -> Result<AttestationWitness, BenchError> {
             AttestationWitness::new(AttestationInputs {
                 params,
                 account,
-                salt: account_salt::<Bn254Poseidon>(secret, params.epoch(), account.id()),
+                salt: leaf_salt::<Bn254Poseidon>(secret, params.epoch(), account),
                 batch_size: epoch.commitment.batch_size,
                 batch: i / b,
                 batch_path: &tree.path(i % b),

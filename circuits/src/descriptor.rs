@@ -54,6 +54,7 @@ impl core::fmt::Display for VenueAddress {
 ///   ‖ reserves (uint128) ‖ insurance_fund (uint128) ‖ M (uint8)
 ///   ‖ for each market: symbol (32 bytes) ‖ price (uint64)
 ///                      ‖ price_decimals (uint8) ‖ size_decimals (uint8) ‖ mm_bps (uint16)
+///   ‖ owner_binding (uint8: 0 none, 1 partial, 2 all)
 /// ```
 ///
 /// A symbol is its ASCII bytes padded on the right with zero bytes to 32 (Solidity's
@@ -77,6 +78,7 @@ pub fn descriptor_bytes(params: &EpochParams) -> Vec<u8> {
         out.push(m.size_decimals() as u8);
         out.extend_from_slice(&m.maintenance_margin_bps().get().to_be_bytes());
     }
+    out.push(params.owner_binding().code());
     out
 }
 
@@ -98,7 +100,7 @@ pub fn descriptor(params: &EpochParams) -> U256 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{MarginBps, Market, Price};
+    use crate::model::{MarginBps, Market, OwnerBinding, Price};
 
     fn params(q: u32, markets: &[(&str, u64, u32, u32, u16)]) -> EpochParams {
         let markets = markets
@@ -153,7 +155,8 @@ mod tests {
         );
         let swapped = params(2, &[("ETH", 30_000, 0, 3, 500), ("BTC", 2_000, 1, 2, 700)]);
         let venue = honest.clone().with_venue(VenueAddress([1; 20]));
-        for other in [one_more_decimal, moved, swapped, venue] {
+        let owners = honest.clone().with_owner_binding(OwnerBinding::All);
+        for other in [one_more_decimal, moved, swapped, venue, owners] {
             assert_ne!(descriptor(&other), d, "{other:?}");
         }
         assert!(d < (U256::ONE << 248));
@@ -176,6 +179,11 @@ mod tests {
         expected.extend(654_321u64.to_be_bytes());
         expected.extend([1, 4]);
         expected.extend(250u16.to_be_bytes());
+        expected.push(0);
         assert_eq!(descriptor_bytes(&p), expected);
+        let mut partial = expected.clone();
+        *partial.last_mut().unwrap() = 1;
+        let p = p.with_owner_binding(OwnerBinding::Partial);
+        assert_eq!(descriptor_bytes(&p), partial);
     }
 }

@@ -37,6 +37,20 @@ pub mod u64_string {
     }
 }
 
+/// `#[serde(with = "backstop_circuits::json::opt_u64_string")]`: an optional `u64`
+/// as a canonical decimal string, or `null`.
+pub mod opt_u64_string {
+    use super::*;
+
+    /// Writes the decimal string, or `null`.
+    pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -279,6 +279,7 @@ pub struct EpochParams {
     insurance_fund: u128,
     markets: Vec<Market>,
     venue: VenueAddress,
+    owner_binding: OwnerBinding,
 }
 
 impl EpochParams {
@@ -308,6 +309,7 @@ impl EpochParams {
             insurance_fund,
             markets,
             venue: VenueAddress::default(),
+            owner_binding: OwnerBinding::None,
         };
         let e = params.common_exponent();
         if e - quote_decimals > MAX_SCALE_EXPONENT {
@@ -335,6 +337,16 @@ impl EpochParams {
     /// The venue publishing the epoch (the zero address until one is set).
     pub fn venue(&self) -> VenueAddress {
         self.venue
+    }
+    /// The same parameters declaring `binding` ([`Snapshot::new`] derives it from the
+    /// accounts; a statement reader takes it from `statement.json`).
+    pub fn with_owner_binding(mut self, binding: OwnerBinding) -> Self {
+        self.owner_binding = binding;
+        self
+    }
+    /// Which accounts carry an owner commitment (`docs/SPEC.md` §5.2).
+    pub fn owner_binding(&self) -> OwnerBinding {
+        self.owner_binding
     }
     /// The epoch id.
     pub fn epoch(&self) -> u64 {
@@ -388,13 +400,91 @@ pub fn pow10(e: u32) -> I256 {
     I256::from(10u8).pow(e)
 }
 
-/// One account: its id, quote balance and a size in every market (dense, in the
-/// order of [`EpochParams::markets`]; zero where it holds no position).
+/// An owner commitment (`docs/SPEC.md` §5.2): 32 bytes the owner can recompute from
+/// something only they hold (`backstop owner commitment` derives it from a secret
+/// file), written `0x` + 64 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OwnerCommitment(pub [u8; 32]);
+
+impl OwnerCommitment {
+    /// Parses `0x` + 64 lowercase hex digits (one spelling per value).
+    pub fn parse(text: &str) -> Option<Self> {
+        let digits = text.strip_prefix("0x")?;
+        if digits.len() != 64
+            || !digits
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(digits, &mut out).ok()?;
+        Some(Self(out))
+    }
+}
+
+impl core::fmt::Display for OwnerCommitment {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+/// Which accounts of an epoch carry an owner commitment: a declaration of the venue,
+/// bound by the descriptor (`docs/SPEC.md` §5.5) and checkable by each owner only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OwnerBinding {
+    /// No account does.
+    #[default]
+    None,
+    /// Some accounts do, others do not.
+    Partial,
+    /// Every account does.
+    All,
+}
+
+impl OwnerBinding {
+    /// The binding of these accounts.
+    pub fn of(accounts: &[Account]) -> Self {
+        let bound = accounts.iter().filter(|a| a.owner.is_some()).count();
+        match bound {
+            0 => Self::None,
+            n if n == accounts.len() => Self::All,
+            _ => Self::Partial,
+        }
+    }
+    /// The statement's spelling: `none`, `partial` or `all`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Partial => "partial",
+            Self::All => "all",
+        }
+    }
+    /// Parses [`Self::as_str`]'s spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::None, Self::Partial, Self::All]
+            .into_iter()
+            .find(|b| b.as_str() == text)
+    }
+    /// The descriptor's byte: 0, 1 or 2.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::None => 0,
+            Self::Partial => 1,
+            Self::All => 2,
+        }
+    }
+}
+
+/// One account: its id, quote balance, a size in every market (dense, in the
+/// order of [`EpochParams::markets`]; zero where it holds no position), and its
+/// owner commitment if the venue was given one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     id: AccountId,
     quote_balance: Balance,
     sizes: Vec<Size>,
+    owner: Option<OwnerCommitment>,
 }
 
 impl Account {
@@ -404,7 +494,17 @@ impl Account {
             id,
             quote_balance,
             sizes,
+            owner: None,
         }
+    }
+    /// The same account bound to `owner` (`docs/SPEC.md` §5.2).
+    pub fn with_owner(mut self, owner: Option<OwnerCommitment>) -> Self {
+        self.owner = owner;
+        self
+    }
+    /// The owner commitment, if any.
+    pub fn owner(&self) -> Option<OwnerCommitment> {
+        self.owner
     }
     /// The id.
     pub fn id(&self) -> AccountId {
@@ -429,7 +529,8 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Validates and sorts: at least one and at most 2^32 accounts, distinct ids,
-    /// one size per market each.
+    /// one size per market each. The parameters' owner binding is derived from the
+    /// accounts.
     pub fn new(params: EpochParams, mut accounts: Vec<Account>) -> Result<Self, ModelError> {
         if accounts.is_empty() {
             return Err(ModelError::Empty);
@@ -449,6 +550,7 @@ impl Snapshot {
         if let Some(w) = accounts.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(ModelError::DuplicateAccount(w[0].id.get()));
         }
+        let params = params.with_owner_binding(OwnerBinding::of(&accounts));
         Ok(Self { params, accounts })
     }
     /// The same snapshot published by `venue` ([`EpochParams::with_venue`]).

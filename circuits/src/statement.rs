@@ -45,7 +45,7 @@ use crate::bounds::MAX_ACCOUNTS;
 use crate::decimal::{DecimalError, parse_unsigned_scaled, parse_unsigned_u256};
 use crate::descriptor::VenueAddress;
 use crate::hash::FieldHasher;
-use crate::model::{AccountId, MarginBps, Market, ModelError, Price, check_decimals};
+use crate::model::{AccountId, MarginBps, Market, ModelError, OwnerBinding, Price, check_decimals};
 use crate::native::commit::{
     OutputsOpening, RunningState, accounts_chain_start, batch_public_input, challenge,
     liquidation_commitment, liquidation_product, outputs_hash, params_hash, state_commitment,
@@ -128,6 +128,10 @@ pub struct StatementFile {
     pub verifying_key_hash: String,
     /// The venue's address, `0x` + 40 lowercase hex digits (`docs/SPEC.md` §7.5).
     pub venue: String,
+    /// Which accounts carry an owner commitment: `none`, `partial` or `all`
+    /// (`docs/SPEC.md` §5.2; the venue's declaration, bound by the descriptor and
+    /// checked by each owner).
+    pub owner_binding: String,
     /// The epoch id.
     #[serde(with = "crate::json::u64_string")]
     pub epoch: u64,
@@ -237,6 +241,8 @@ impl EpochStatement {
         }
         let venue = VenueAddress::parse(&file.venue)
             .ok_or_else(|| field_error("venue", "not 0x + 40 lowercase hex digits"))?;
+        let owner_binding = OwnerBinding::parse(&file.owner_binding)
+            .ok_or_else(|| field_error("owner_binding", "not one of none, partial, all"))?;
         let q = check_decimals("quote_decimals", file.quote_decimals.into())?;
         let reserve_bound = "0 <= value < 2^128 minimal quote units";
         let reserves = parse_unsigned_scaled(&file.reserves, q, reserve_bound)
@@ -262,8 +268,9 @@ impl EpochStatement {
             let mm = MarginBps::new(m.maintenance_margin_bps.into())?;
             markets.push(Market::new(&m.symbol, price, pd, m.size_decimals, mm)?);
         }
-        let params =
-            EpochParams::new(file.epoch, q, reserves, insurance, markets)?.with_venue(venue);
+        let params = EpochParams::new(file.epoch, q, reserves, insurance, markets)?
+            .with_venue(venue)
+            .with_owner_binding(owner_binding);
         let shape = CircuitShape::new(file.shape.batch_size, file.shape.markets)?;
         if shape.id() != file.shape.id || shape.markets() != params.markets().len() {
             return Err(field_error(
@@ -324,8 +331,16 @@ impl EpochStatement {
             Some(v) => return Err(StatementError::Version(v)),
             None => return Err(field_error("version", "missing or not an integer")),
         }
-        let file: StatementFile =
-            serde_json::from_value(value).map_err(|e| field_error("statement.json", e))?;
+        // The path of the field at fault (`markets[1].symbol`, `epoch`), not only why.
+        let file: StatementFile = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let at = if path == "." {
+                "statement.json".to_owned()
+            } else {
+                path
+            };
+            field_error(&at, e.into_inner())
+        })?;
         Self::new(file)
     }
 
@@ -457,6 +472,7 @@ pub fn publish<H: FieldHasher>(
         },
         verifying_key_hash,
         venue: params.venue().to_string(),
+        owner_binding: params.owner_binding().as_str().to_owned(),
         epoch: params.epoch(),
         quote_decimals: params.quote_decimals(),
         reserves: crate::decimal::format_scaled(

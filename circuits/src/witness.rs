@@ -5,7 +5,7 @@
 use crate::hash::FieldHasher;
 use crate::model::{Account, Snapshot};
 use crate::native::commit::{
-    BatchSize, EpochCommitment, OutputsOpening, RunningState, account_salt, commit_epoch,
+    BatchSize, EpochCommitment, OutputsOpening, RunningState, commit_epoch, leaf_salt,
     padding_salt, secret_element, state_blinding,
 };
 use crate::native::{EpochEvaluation, Scales, evaluate};
@@ -110,7 +110,7 @@ pub fn build_epoch<H: FieldHasher>(
                     match accounts.get(slot) {
                         Some(a) => SlotWitness {
                             account: Some(a.clone()),
-                            salt: account_salt::<H>(s, epoch, a.id()),
+                            salt: leaf_salt::<H>(s, epoch, a),
                         },
                         None => SlotWitness {
                             account: None,

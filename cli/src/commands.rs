@@ -201,7 +201,8 @@ pub struct EpochToCheck {
     /// statement names, which anyone could be.
     #[arg(long)]
     pub venue_key: Option<String>,
-    /// The venue's previous statement.json: this epoch's id must be above it.
+    /// The venue's previous statement: its statement.json or its epoch directory.
+    /// This epoch's id must be above it.
     #[arg(long)]
     pub previous: Option<PathBuf>,
 }

@@ -12,6 +12,7 @@
 
 use crate::error::CliError;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
+use backstop_circuits::model::OwnerCommitment;
 use backstop_circuits::native::attestation::{AttestationClaim, attestation_tree_root};
 use backstop_circuits::native::commit::BatchSize;
 use backstop_circuits::r1cs::attestation::{AttestationInputs, AttestationWitness};
@@ -29,8 +30,8 @@ use backstop_verifier::attestation::{
 };
 use backstop_verifier::audit::{Format, audit_epoch};
 use backstop_verifier::inclusion::{
-    ChainedRoots, InclusionProof, InclusionReport, open_proof, read_proof, resolve_batch_roots,
-    verify_inclusion_for_statement,
+    ChainedRoots, InclusionProof, InclusionReport, open_proof, owner_commitment_from_secret,
+    read_proof, resolve_batch_roots, verify_inclusion_for_statement,
 };
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,9 @@ pub enum UsersCommand {
     /// Inclusion proofs: a user's evidence that their account is in an epoch.
     #[command(subcommand)]
     Inclusion(InclusionCommand),
+    /// Owner commitments: bind an account's leaf to something only its owner holds.
+    #[command(subcommand)]
+    Owner(OwnerCommand),
     /// Prove that a committed account has TV >= R·MR (and TV >= X), revealing
     /// nothing else: a small Groth16 proof for a counterparty.
     Attest {
@@ -160,9 +164,34 @@ pub enum InclusionCommand {
         /// epoch (generated there if missing).
         #[arg(long, default_value = backstop_verifier::halo2::DEFAULT_PARAMS_DIR)]
         params: PathBuf,
+        /// Your owner commitment (0x + 64 hex digits): the leaf must be bound to it.
+        #[arg(long, conflicts_with = "owner_secret_file")]
+        owner: Option<String>,
+        /// A file holding your owner secret: its commitment
+        /// (`backstop owner commitment`) must be the leaf's owner.
+        #[arg(long)]
+        owner_secret_file: Option<PathBuf>,
+        /// The trusted venue address (0x + 40 hex digits): the statement must be
+        /// signed by it. With --check-proofs and without it, the signature is checked
+        /// against the venue the statement names.
+        #[arg(long)]
+        venue_key: Option<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `backstop owner …`.
+#[derive(Debug, Subcommand)]
+pub enum OwnerCommand {
+    /// Print the owner commitment of a secret (give it to the venue for the
+    /// `owner` column of accounts.csv; keep the secret).
+    Commitment {
+        /// A file holding your owner secret (any bytes; one trailing newline is
+        /// ignored).
+        #[arg(long)]
+        owner_secret_file: PathBuf,
     },
 }
 
@@ -195,6 +224,9 @@ pub fn run(command: UsersCommand) -> Result<(), CliError> {
             check_proofs,
             key,
             params,
+            owner,
+            owner_secret_file,
+            venue_key,
             json,
         }) => cmd_inclusion_verify(
             &proof,
@@ -203,8 +235,17 @@ pub fn run(command: UsersCommand) -> Result<(), CliError> {
                 key: key.as_deref(),
                 params: &params,
             }),
+            &OwnerCheck {
+                owner: owner.as_deref(),
+                secret_file: owner_secret_file.as_deref(),
+                venue_key: venue_key.as_deref(),
+            },
             json,
         ),
+        UsersCommand::Owner(OwnerCommand::Commitment { owner_secret_file }) => {
+            out!("{}", read_owner_secret(&owner_secret_file)?);
+            Ok(())
+        }
         UsersCommand::Attest {
             epoch,
             inclusion,
@@ -404,13 +445,14 @@ fn describe(report: &InclusionReport) -> String {
         "healthy (TV >= MR)"
     };
     format!(
-        "INCLUDED: account {} is in epoch {}'s accounts commitment {} (batch {}, slot {})\n  \
+        "INCLUDED: account {} is in epoch {}'s accounts commitment {} (batch {}, slot {}, index {})\n  \
          at the published prices: total value {}, maintenance requirement {} (quote units): {health}",
         report.account_id,
         report.epoch,
         report.accounts_commitment,
         report.batch,
         report.slot,
+        report.index,
         report.total_value,
         report.maintenance_requirement
     )
@@ -424,14 +466,64 @@ struct EpochProofs<'a> {
     params: &'a Path,
 }
 
+/// Who `inclusion verify` checks: the owner (by commitment or secret file) and the
+/// venue.
+struct OwnerCheck<'a> {
+    owner: Option<&'a str>,
+    secret_file: Option<&'a Path>,
+    venue_key: Option<&'a str>,
+}
+
+/// The owner commitment of the secret in `path` (never printed or logged).
+fn read_owner_secret(path: &Path) -> Result<OwnerCommitment, CliError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| CliError::Usage(format!("--owner-secret-file {}: {e}", path.display())))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(CliError::Usage(format!(
+            "--owner-secret-file {}: the file is empty",
+            path.display()
+        )));
+    }
+    Ok(owner_commitment_from_secret(&bytes))
+}
+
+impl OwnerCheck<'_> {
+    /// The owner commitment to check the leaf against, if one was given.
+    fn expected(&self) -> Result<Option<OwnerCommitment>, CliError> {
+        match (self.owner, self.secret_file) {
+            (Some(text), _) => OwnerCommitment::parse(text.trim())
+                .map(Some)
+                .ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "--owner {text:?}: not an owner commitment, 0x + 64 lowercase hex digits"
+                    ))
+                }),
+            (None, Some(path)) => read_owner_secret(path).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
 fn cmd_inclusion_verify(
     proof_path: &Path,
     epoch_dir: &Path,
     check_proofs: Option<EpochProofs<'_>>,
+    who: &OwnerCheck<'_>,
     json: bool,
 ) -> Result<(), CliError> {
+    let expected_owner = who.expected()?;
     let (statement, _) = read_statement(epoch_dir)?;
     let report = backstop_verifier::inclusion::verify_inclusion_file(proof_path, &statement)?;
+    if let Some(owner) = &expected_owner {
+        report.check_owner(owner)?;
+    }
+    if check_proofs.is_some() || who.venue_key.is_some() {
+        let trusted = who
+            .venue_key
+            .map(backstop_verifier::venue::parse_venue)
+            .transpose()?;
+        backstop_verifier::venue::check_signature(&statement, trusted)?;
+    }
     if let Some(with) = &check_proofs {
         // Either backend, as `backstop verify` does.
         let key = with
@@ -447,6 +539,7 @@ fn cmd_inclusion_verify(
             "included": true,
             "liquidation_status_consistent": consistent,
             "epoch_proofs_checked": check_proofs,
+            "owner_checked": expected_owner.is_some(),
             "report": report,
         });
         out!("{value}");
@@ -460,8 +553,17 @@ fn cmd_inclusion_verify(
                 (false, _) => "WRONG (see below)",
             }
         );
+        match (&report.owner, expected_owner.is_some()) {
+            (Some(o), true) => out!("  owner: the leaf is bound to your owner commitment {o}"),
+            (Some(o), false) => out!(
+                "  owner: the leaf is bound to owner commitment {o}; pass --owner-secret-file to check it is yours"
+            ),
+            (None, _) => out!(
+                "  owner: the leaf is bound to no owner commitment (another owner with the same balance and positions could be shown this leaf)"
+            ),
+        }
         if check_proofs {
-            out!("  the epoch's batch proofs verify");
+            out!("  the epoch's batch proofs verify, and the venue's signature");
         } else {
             out!(
                 "  note: this checked the account against statement.json; check the epoch's proofs too (backstop audit, or --check-proofs)"

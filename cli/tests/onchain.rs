@@ -561,7 +561,7 @@ fn public_inputs_on_chain_match_the_off_chain_verifier() {
     let p = epoch(2);
     let check = |w: &mut World, statement: &EpochStatement, what: &str| {
         let call = encode_call(
-            "publicInputs((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32))",
+            "publicInputs((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8))",
             &[statement_token(statement).unwrap()],
         );
         let out = words(&output(&w.view(w.epochs, call)));
@@ -704,7 +704,7 @@ fn accept_and_read_epochs(ks: &[u64]) {
         let encoded = encode_sequence(&[Token::Tuple(members)]);
         assert_eq!(rec[12], keccak256(&encoded), "statement hash");
         let call = encode_call(
-            "hashStatement((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32))",
+            "hashStatement((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8))",
             &[statement_token(&p.statement).unwrap()],
         );
         assert_eq!(output(&w.view(w.epochs, call)), rec[12]);

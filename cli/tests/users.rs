@@ -88,6 +88,10 @@ struct Epoch {
     /// Ids in order, and the liquidated ones.
     ids: Vec<u64>,
     liquidated: Vec<u64>,
+    /// The one account bound to an owner commitment (the first healthy one), and
+    /// its owner's secret file.
+    owned: u64,
+    owner_secret: PathBuf,
 }
 
 fn epoch() -> &'static Epoch {
@@ -114,6 +118,37 @@ fn epoch() -> &'static Epoch {
             ]),
             "fixtures",
         );
+        // The first healthy account is bound to its owner (SPEC §5.2): the owner's
+        // commitment, from `backstop owner commitment`, in the `owner` column.
+        let eval = evaluate(&snapshot::load(&snap).unwrap());
+        let owned = snapshot::load(&snap)
+            .unwrap()
+            .accounts()
+            .iter()
+            .map(|a| a.id())
+            .find(|id| !eval.liquidations.contains(id))
+            .unwrap()
+            .get();
+        let owner_secret = dir.join("owner.secret");
+        std::fs::write(&owner_secret, "the owner's own secret\n").unwrap();
+        let out = backstop(&[
+            "owner",
+            "commitment",
+            "--owner-secret-file",
+            s(&owner_secret),
+        ]);
+        ok(&out, "owner commitment");
+        let commitment = text(&out.stdout).trim().to_owned();
+        let csv = std::fs::read_to_string(snap.join("accounts.csv")).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("account_id,quote_balance"));
+        let mut bound = String::from("account_id,quote_balance,owner\n");
+        for line in lines {
+            let id: u64 = line.split(',').next().unwrap().parse().unwrap();
+            let owner = if id == owned { commitment.as_str() } else { "" };
+            bound.push_str(&format!("{line},{owner}\n"));
+        }
+        std::fs::write(snap.join("accounts.csv"), bound).unwrap();
         let keys = dir.join("keys");
         let epoch_dir = dir.join("epoch");
         ok(
@@ -143,6 +178,8 @@ fn epoch() -> &'static Epoch {
             secret,
             ids: snapshot.accounts().iter().map(|a| a.id().get()).collect(),
             liquidated: eval.liquidations.iter().map(|a| a.get()).collect(),
+            owned,
+            owner_secret,
         }
     })
 }
@@ -235,8 +272,79 @@ fn inclusion_proofs_verify_for_healthy_and_liquidated_accounts() {
     ]);
     ok(&out, "inclusion prove to stdout");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["format"], "backstop.inclusion.v1");
+    assert_eq!(v["format"], "backstop.inclusion.v2");
+    assert_eq!(
+        v["epoch"],
+        Value::String(v["epoch"].as_str().unwrap().to_owned())
+    );
     assert_eq!(v["batch_roots"].as_array().unwrap().len(), 1);
+}
+
+/// Owner binding end to end (SPEC §5.2): the owner's secret file checks their
+/// leaf; another owner's secret, or a commitment given by hand, is refused naming
+/// both commitments; an unbound account refuses any owner check; the statement and
+/// the audit say the binding is partial.
+#[test]
+fn inclusion_verify_checks_the_owner() {
+    let e = epoch();
+    let dir = scratch("owner");
+    let proof = dir.join("owned.json");
+    ok(&prove_inclusion(e.owned, &proof), "inclusion prove");
+    let secret = s(&e.owner_secret);
+    let out = verify_inclusion(&proof, &e.epoch, &["--owner-secret-file", secret]);
+    ok(&out, "inclusion verify --owner-secret-file");
+    assert!(
+        text(&out.stdout).contains("owner: the leaf is bound to your owner commitment"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = backstop(&["owner", "commitment", "--owner-secret-file", secret]);
+    let mine = text(&out.stdout).trim().to_owned();
+    ok(
+        &verify_inclusion(&proof, &e.epoch, &["--owner", &mine]),
+        "--owner",
+    );
+    let other = dir.join("other.secret");
+    std::fs::write(&other, "another owner's secret").unwrap();
+    for extra in [
+        vec!["--owner-secret-file", s(&other)],
+        vec![
+            "--owner",
+            "0x1111111111111111111111111111111111111111111111111111111111111111",
+        ],
+    ] {
+        let out = verify_inclusion(&proof, &e.epoch, &extra);
+        refused(
+            &out,
+            "another owner",
+            "this proof does not show that the account is yours",
+        );
+        assert!(text(&out.stderr).contains(&mine), "{}", text(&out.stderr));
+    }
+    // An unbound account: an owner check is refused, naming none.
+    let plain = dir.join("plain.json");
+    let unbound = *e.ids.iter().find(|&&i| i != e.owned).unwrap();
+    ok(&prove_inclusion(unbound, &plain), "inclusion prove");
+    let out = verify_inclusion(&plain, &e.epoch, &["--owner-secret-file", secret]);
+    refused(&out, "an unbound leaf", "the leaf is bound to owner none");
+    let out = verify_inclusion(&plain, &e.epoch, &[]);
+    ok(&out, "inclusion verify without an owner");
+    assert!(text(&out.stdout).contains("bound to no owner commitment"));
+    // The secret is never printed.
+    let out = verify_inclusion(&proof, &e.epoch, &["--owner-secret-file", secret]);
+    assert!(!text(&out.stdout).contains("the owner's own secret"));
+    assert!(!text(&out.stderr).contains("the owner's own secret"));
+    // The statement and the audit say the binding is partial.
+    let statement: Value =
+        serde_json::from_slice(&std::fs::read(e.epoch.join("statement.json")).unwrap()).unwrap();
+    assert_eq!(statement["owner_binding"], "partial");
+    let out = backstop(&["audit", s(&e.epoch), "--format", "text"]);
+    assert!(
+        text(&out.stdout).contains("Owner binding: partial"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(text(&out.stdout).contains("used for some accounts only"));
 }
 
 #[test]
@@ -361,7 +469,8 @@ fn inclusion_verify_refuses_tampering_and_flags_a_lying_venue() {
         "the salt",
     );
     let bad = write("epoch.json", &|v| {
-        v["epoch"] = Value::from(v["epoch"].as_u64().unwrap() + 1);
+        let next = v["epoch"].as_str().unwrap().parse::<u64>().unwrap() + 1;
+        v["epoch"] = Value::from(next.to_string());
     });
     refused(
         &verify_inclusion(&bad, &e.epoch, &[]),

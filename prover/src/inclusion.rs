@@ -12,7 +12,7 @@ use backstop_circuits::hash::FieldHasher;
 use backstop_circuits::model::Snapshot;
 use backstop_circuits::native::attestation::chain_roots;
 use backstop_circuits::native::commit::{
-    BatchSize, BatchTree, account_salt, leaf, leaf_words, padding_salt, secret_element,
+    BatchSize, BatchTree, account_salt, leaf, leaf_salt, leaf_words, padding_salt, secret_element,
 };
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::statement::EpochStatement;
@@ -87,7 +87,7 @@ impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
                 let slot = batch * b + j;
                 match accounts.get(slot) {
                     Some(a) => leaf::<H>(
-                        account_salt::<H>(self.secret, epoch, a.id()),
+                        leaf_salt::<H>(self.secret, epoch, a),
                         &leaf_words(Some(a), markets),
                     ),
                     None => leaf::<H>(

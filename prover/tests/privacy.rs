@@ -216,6 +216,7 @@ fn the_statement_has_exactly_the_documented_fields() {
         "shape.markets",
         "verifying_key_hash",
         "venue",
+        "owner_binding",
         "epoch",
         "quote_decimals",
         "reserves",

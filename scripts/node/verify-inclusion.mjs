@@ -63,11 +63,12 @@ function decimal(text, decimals, what) {
 
 const proof = JSON.parse(readFileSync(proofPath, "utf8"));
 const statement = JSON.parse(readFileSync(statementPath, "utf8"));
-if (proof.format !== "backstop.inclusion.v1") fail(2, "not a backstop.inclusion.v1 proof");
+if (proof.format !== "backstop.inclusion.v2") fail(2, "not a backstop.inclusion.v2 proof");
 if (statement.backend !== "groth16-bn254" || proof.backend !== "groth16-bn254") {
     fail(2, "this script checks groth16-bn254 epochs (BN254 Poseidon) only");
 }
-// statement.json v2 writes the epoch as a decimal string (SPEC §7.1).
+// v2 artifacts write the epoch as a decimal string (SPEC §7.1), never a number.
+if (typeof proof.epoch !== "string" || typeof statement.epoch !== "string") fail(2, "epoch: not a decimal string");
 if (BigInt(proof.epoch) !== BigInt(statement.epoch)) fail(1, `the proof is for epoch ${proof.epoch}, the statement for ${statement.epoch}`);
 
 const poseidonWasm = await buildPoseidon();
@@ -101,7 +102,14 @@ const words = [];
 for (let i = 0; i < lanes.length; i += 3) {
     words.push(lanes.slice(i, i + 3).reduce((w, l, j) => w + (l << (64n * BigInt(j))), 0n));
 }
-const salt = element(proof.salt, "salt");
+// The leaf salt: the venue's salt, bound to the owner commitment if the proof names
+// one: H(TAG_OWNER, salt, o_hi, o_lo) with the commitment's 128-bit halves.
+let salt = element(proof.salt, "salt");
+if (proof.owner !== undefined) {
+    if (typeof proof.owner !== "string" || !/^0x[0-9a-f]{64}$/.test(proof.owner)) fail(2, "owner: not 0x + 64 lowercase hex digits");
+    const o = BigInt(proof.owner);
+    salt = H([tag("backstop.owner.v1"), salt, o >> 128n, o & ((1n << 128n) - 1n)]);
+}
 const leaf = absorb(salt, words);
 
 // 2. Up the path to the batch root (SPEC §5.3).

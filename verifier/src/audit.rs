@@ -10,6 +10,7 @@ use crate::error::VerifyError;
 use crate::files::{TrustedGroth16Key, read_statement};
 use backstop_circuits::decimal::parse_unsigned_scaled;
 use backstop_circuits::descriptor::VenueAddress;
+use backstop_circuits::model::OwnerBinding;
 use backstop_circuits::statement::{Backend, EpochStatement, PublicOutputs};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -77,8 +78,12 @@ pub struct Report {
     pub verified: bool,
     /// The first failure, if any.
     pub failure: Option<String>,
-    /// The epoch id, if the statement could be read.
+    /// The epoch id, if the statement could be read (a decimal string in JSON).
+    #[serde(serialize_with = "backstop_circuits::json::opt_u64_string::serialize")]
     pub epoch: Option<u64>,
+    /// Which accounts the venue declares bound to an owner commitment (`none`,
+    /// `partial`, `all`), if the statement could be read.
+    pub owner_binding: Option<String>,
     /// The proof system the statement names.
     pub backend: Option<Backend>,
     /// The circuit shape id.
@@ -192,6 +197,9 @@ impl Report {
         if let Some(c) = &self.accounts_commitment {
             let _ = writeln!(s, "- Accounts commitment: `{c}`");
         }
+        if let Some(o) = &self.owner_binding {
+            let _ = writeln!(s, "- Owner binding: {o}");
+        }
         if let Some(h) = &self.verifying_key_hash {
             let who = if self.backend == Some(Backend::Halo2Pasta) {
                 "derived from the circuit shape by this audit"
@@ -259,6 +267,9 @@ impl Report {
         }
         if let Some(c) = &self.accounts_commitment {
             let _ = writeln!(s, "Accounts commitment: {c}");
+        }
+        if let Some(o) = &self.owner_binding {
+            let _ = writeln!(s, "Owner binding: {o}");
         }
         if let Some(o) = &self.outputs {
             let _ = writeln!(
@@ -373,7 +384,7 @@ fn revealed(transparent: bool) -> Vec<String> {
         "the epoch's prices, decimals and maintenance margin rates, reserves and the insurance fund",
         "the accounts commitment (a hash chain over salted leaves: reveals no balance, position or id)",
         "hiding commitments to the running state after each batch (blinded: reveal no partial sum)",
-        "the batch count K and batch size B, hence the account count N only within [(K-1)·B, K·B] (the proofs allow the last batch to be all padding)",
+        "the batch count K and batch size B, hence the account count N within [(K-1)·B + 1, K·B]",
         "the liquidation set (ids of liquidatable accounts), the bad debt D, solvent and insurance_covered",
     ]
     .iter()
@@ -405,10 +416,43 @@ impl VenueExpectation {
     }
 }
 
+/// The fraction of owners who must check their inclusion proofs, each
+/// independently, for at least one of `m` omitted or altered accounts to be found
+/// with probability `p`: `1 − (1 − p)^(1/m)`.
+pub fn checking_fraction(m: u32, p: f64) -> f64 {
+    1.0 - (1.0 - p).powf(1.0 / f64::from(m))
+}
+
+fn owner_limits(binding: Option<OwnerBinding>) -> Vec<String> {
+    let table = [1, 10, 100, 1000]
+        .iter()
+        .map(|&m| format!("{m} account(s): {:.2}%", 100.0 * checking_fraction(m, 0.95)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let binding = match binding {
+        Some(OwnerBinding::All) => {
+            "Owner binding: used for every account (the venue's declaration, bound by the proofs but not checked by them). Each leaf absorbs its owner's commitment, so two owners cannot be shown one leaf; each owner confirms theirs with `backstop inclusion verify PROOF.json --epoch EPOCH_DIR --owner-secret-file F`."
+        }
+        Some(OwnerBinding::Partial) => {
+            "Owner binding: used for some accounts only (the venue's declaration). Owners of unbound accounts can be shown one shared leaf when their states are identical (two owners told they are both one account, liabilities understated); only owners who check with --owner-secret-file (or --owner) are protected."
+        }
+        _ => {
+            "Owner binding: NOT used. Account ids and salts are the venue's choice, so owners with identical states (say both at 1,000.00 and flat) can each be shown the same leaf, one committed account, understating liabilities; no check by either owner detects it. Owner commitments in accounts.csv (`owner` column) close this."
+        }
+    };
+    vec![
+        binding.to_owned(),
+        format!(
+            "Completeness of the account set: the proofs cover exactly the accounts the venue committed to. An account left out, or committed with altered data, is detected only by its owner checking their inclusion proof (`backstop inclusion verify PROOF.json --epoch EPOCH_DIR`); leaving out an underwater account lowers both liabilities and bad debt. If owners check independently, the fraction who must check to find at least one of m omitted or altered accounts with 95% probability is 1 − 0.05^(1/m): {table}."
+        ),
+    ]
+}
+
 fn not_covered(
     transparent: bool,
     trusted_key: bool,
     reserves: Option<&ReservesAttestation>,
+    owner_binding: Option<OwnerBinding>,
 ) -> Vec<String> {
     let mut v = Vec::new();
     v.push(match reserves {
@@ -422,10 +466,10 @@ fn not_covered(
     } else {
         "Trusted setup: the verifying key was taken from the epoch directory itself, so this audit only shows the venue was consistent with itself. Pass --key with a key from a setup you trust; keys from a single-party setup let whoever ran it forge proofs, unless they come from a multi-party ceremony.".to_owned()
     });
-    v.push("Completeness of the account set: the proofs cover exactly the accounts the venue committed to. An account left out, or committed with altered data, is detected only by its owner: every user must check their own inclusion proof (`backstop inclusion verify PROOF.json --epoch EPOCH_DIR`).".to_owned());
     v.push("The venue secret: salts and state blindings derive from it. It must stay secret; if it leaks (or the public demo secret was used), every leaf can be opened by guessing account data. Nothing in the published artifacts shows which secret was used.".to_owned());
     v.push("Prices: oracle prices and margin rates are taken as published. The proofs establish the liquidation set at these prices, not that the prices were the market's.".to_owned());
     v.push("Liabilities L are proven against reserves but not published; only solvent = (L <= reserves) is.".to_owned());
+    v.extend(owner_limits(owner_binding));
     v
 }
 
@@ -444,9 +488,9 @@ fn proven(statement: &EpochStatement) -> Vec<String> {
         format!(
             "Every account in accounts commitment {} (at least {} and at most {} accounts, in {k} batches of {b}) was evaluated at the published prices with exact integer arithmetic, cross-margined over {} markets; ids are distinct and every balance and size is within the bounds of SPEC §3.",
             f.accounts_commitment,
-            // Batches 0 … K−2 hold only real accounts; the proofs do not require
-            // the last batch to hold one (SPEC §6.1), so (K−1)·B, not (K−1)·B + 1.
-            (k - 1) * b,
+            // Batches 0 … K−2 hold only real accounts and slot 0 of the last batch
+            // is real (SPEC §6.1), so (K−1)·B + 1.
+            (k - 1) * b + 1,
             k * b,
             f.markets.len()
         ),
@@ -634,6 +678,7 @@ pub fn audit_epoch(
         venue: st.map(|s| s.venue().to_string()),
         trusted_venue: venue.trusted.is_some(),
         epoch: st.map(|s| s.file().epoch),
+        owner_binding: st.map(|s| s.params().owner_binding().as_str().to_owned()),
         backend: st.map(|s| s.file().backend),
         shape: st.map(|s| s.file().shape.id.clone()),
         batch_count: st.map(|s| s.file().batch_count),
@@ -645,7 +690,12 @@ pub fn audit_epoch(
         proven: verified.map_or_else(Vec::new, |v| proven(&v.statement)),
         revealed: revealed(transparent),
         checks,
-        not_covered: not_covered(transparent, trusted_key.is_some(), reserves.as_ref()),
+        not_covered: not_covered(
+            transparent,
+            trusted_key.is_some(),
+            reserves.as_ref(),
+            st.map(|s| s.params().owner_binding()),
+        ),
         reserves_attestation: reserves,
     }
 }
@@ -654,8 +704,8 @@ pub fn audit_epoch(
 mod tests {
     use super::*;
 
-    /// The account count claimed is what the proofs establish: `(K−1)·B ≤ N ≤ K·B`
-    /// (the last batch may be all padding, SPEC §6.1), not `(K−1)·B + 1`.
+    /// The account count claimed is what the proofs establish: `(K−1)·B < N ≤ K·B`
+    /// (slot 0 of the last batch is real, SPEC §6.1).
     #[test]
     fn the_account_count_claimed_is_the_proven_range() {
         use backstop_circuits::shape::{CircuitShape, STATEMENT_VERSION};
@@ -674,6 +724,7 @@ mod tests {
             },
             verifying_key_hash: "00".repeat(32),
             venue: format!("0x{}", "00".repeat(20)),
+            owner_binding: "none".into(),
             epoch: 1,
             quote_decimals: 6,
             reserves: "1".into(),
@@ -697,14 +748,32 @@ mod tests {
         .unwrap();
         let claim = &proven(&statement)[0];
         assert!(
-            claim.contains("(at least 16 and at most 24 accounts, in 3 batches of 8)"),
+            claim.contains("(at least 17 and at most 24 accounts, in 3 batches of 8)"),
             "{claim}"
         );
         let revealed = revealed(false).join("\n");
         assert!(
-            revealed.contains("N only within [(K-1)·B, K·B]"),
+            revealed.contains("N within [(K-1)·B + 1, K·B]"),
             "{revealed}"
         );
+    }
+
+    /// The owner-only limits name the binding in use and the checking fractions:
+    /// one omitted account needs 95% of owners to check, a hundred need 2.95%.
+    #[test]
+    fn owner_limits_say_what_only_owners_can_detect() {
+        assert!((checking_fraction(1, 0.95) - 0.95).abs() < 1e-12);
+        assert!((checking_fraction(100, 0.95) - 0.0295).abs() < 1e-4);
+        let none = owner_limits(Some(OwnerBinding::None)).join("\n");
+        assert!(none.contains("Owner binding: NOT used"), "{none}");
+        assert!(
+            none.contains("1 account(s): 95.00%; 10 account(s): 25.89%; 100 account(s): 2.95%"),
+            "{none}"
+        );
+        let all = owner_limits(Some(OwnerBinding::All)).join("\n");
+        assert!(all.contains("used for every account"), "{all}");
+        let partial = owner_limits(Some(OwnerBinding::Partial)).join("\n");
+        assert!(partial.contains("some accounts only"), "{partial}");
     }
 
     #[test]
@@ -719,7 +788,7 @@ mod tests {
                 .iter()
                 .all(|c| c.status == Status::NotReached)
         );
-        assert_eq!(report.not_covered.len(), 6);
+        assert_eq!(report.not_covered.len(), 7);
         let json: serde_json::Value = serde_json::from_str(&report.render(Format::Json)).unwrap();
         assert_eq!(json["verified"], false);
         assert!(report.render(Format::Markdown).contains("**Result: FAILED"));

@@ -29,10 +29,10 @@ pub use format::{
 
 use backstop_circuits::decimal::format_scaled;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
-use backstop_circuits::model::Account;
+use backstop_circuits::model::{Account, OwnerCommitment};
 use backstop_circuits::native::commit::{
     PathStep, TREE_ARITY, account_salt, accounts_chain_start, accounts_chain_step, leaf,
-    leaf_words, root_from_path, secret_element,
+    leaf_words, owner_salt, root_from_path, secret_element,
 };
 use backstop_circuits::native::risk::{Scales, account_risk};
 use backstop_circuits::secret::VenueSecret;
@@ -41,19 +41,39 @@ use format::{PROOF, element, field};
 use serde::Serialize;
 use std::path::Path;
 
+/// The domain of owner commitments derived from a secret ([`owner_commitment_from_secret`]).
+pub const OWNER_SECRET_DOMAIN: &[u8] = b"backstop.owner-secret.v1";
+
+/// The owner commitment of an owner's secret (`docs/SPEC.md` §5.2):
+/// `keccak256("backstop.owner-secret.v1" ‖ secret)`, the secret being a file's bytes
+/// with one trailing newline (`\n` or `\r\n`) removed. The owner gives the venue
+/// this commitment, never the secret; `backstop owner commitment` prints it.
+pub fn owner_commitment_from_secret(secret: &[u8]) -> OwnerCommitment {
+    use sha3::{Digest, Keccak256};
+    let secret = secret.strip_suffix(b"\n").unwrap_or(secret);
+    let secret = secret.strip_suffix(b"\r").unwrap_or(secret);
+    let mut h = Keccak256::new();
+    h.update(OWNER_SECRET_DOMAIN);
+    h.update(secret);
+    OwnerCommitment(h.finalize().into())
+}
+
 /// What a successful inclusion check established about one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InclusionReport {
     /// The account id.
     pub account_id: String,
-    /// The epoch.
+    /// The epoch (a decimal string in JSON).
+    #[serde(serialize_with = "backstop_circuits::json::u64_string::serialize")]
     pub epoch: u64,
     /// The accounts commitment the account is in.
     pub accounts_commitment: String,
     /// The batch index.
     pub batch: u64,
-    /// The global slot `b·B + j`.
+    /// The slot `j` within the batch, `0..B`.
     pub slot: u64,
+    /// The account's index in the epoch, `b·B + j` (its place in id order).
+    pub index: u64,
     /// `TV` in quote units, exact.
     pub total_value: String,
     /// `MR` in quote units, exact.
@@ -64,12 +84,29 @@ pub struct InclusionReport {
     pub listed_as_liquidatable: bool,
     /// The salt is the one the public demo secret gives: the leaf hides nothing.
     pub demo_secret: bool,
+    /// The owner commitment the leaf is bound to (`docs/SPEC.md` §5.2), if any.
+    pub owner: Option<String>,
 }
 
 impl InclusionReport {
     /// Whether the published liquidation set is right about this account.
     pub fn liquidation_consistent(&self) -> bool {
         self.liquidatable == self.listed_as_liquidatable
+    }
+
+    /// Checks that the leaf is bound to `expected`, the owner commitment its owner
+    /// recomputed from what only they hold: a leaf bound to another owner, or to
+    /// none, is not shown to be theirs (two owners cannot share one leaf).
+    pub fn check_owner(&self, expected: &OwnerCommitment) -> Result<(), InclusionError> {
+        let expected = expected.to_string();
+        if self.owner.as_deref() == Some(expected.as_str()) {
+            Ok(())
+        } else {
+            Err(InclusionError::Owner {
+                expected,
+                bound: self.owner.clone().unwrap_or_else(|| "none".into()),
+            })
+        }
     }
 }
 
@@ -78,8 +115,11 @@ impl InclusionReport {
 pub struct OpenedProof<F> {
     /// The account.
     pub account: Account,
-    /// Its salt.
+    /// The salt its leaf absorbs: the venue's salt, bound to the owner commitment
+    /// if the proof names one ([`owner_salt`]).
     pub salt: F,
+    /// The venue's salt, as written in the proof.
+    pub venue_salt: F,
     /// Its path to the batch root.
     pub path: Vec<PathStep<F>>,
 }
@@ -229,9 +269,18 @@ pub fn open_proof<H: FieldHasher>(
             siblings,
         });
     }
+    let owner = match &proof.owner {
+        None => None,
+        Some(text) => Some(
+            OwnerCommitment::parse(text)
+                .ok_or_else(|| field(PROOF, "owner", "not 0x + 64 lowercase hex digits"))?,
+        ),
+    };
+    let venue_salt = element::<H>(PROOF, "salt", &proof.salt)?;
     Ok(OpenedProof {
-        account: parse_account(&proof.account, statement.params())?,
-        salt: element::<H>(PROOF, "salt", &proof.salt)?,
+        account: parse_account(&proof.account, statement.params())?.with_owner(owner),
+        salt: owner_salt::<H>(venue_salt, owner),
+        venue_salt,
         path,
     })
 }
@@ -241,7 +290,8 @@ pub fn open_proof<H: FieldHasher>(
 ///
 /// 1. the batch roots chain `a_0 = H(TAG_ACCOUNTS, epoch)`, `a_{b+1} = H(a_b, root_b)`
 ///    to the statement's `accounts_commitment` (§5.4),
-/// 2. the leaf of the account's data with its salt and padding flag 0 (§5.2),
+/// 2. the leaf of the account's data with its salt (bound to the proof's owner
+///    commitment, if it names one) and padding flag 0 (§5.2),
 /// 3. up the path to a batch root equal to `batch_roots[batch]` (§5.3);
 ///
 /// then evaluates the account at the published prices and compares with the
@@ -301,7 +351,8 @@ pub fn verify_inclusion_chained<H: FieldHasher>(
         epoch: params.epoch(),
         accounts_commitment: file.accounts_commitment.clone(),
         batch: proof.batch,
-        slot: proof.batch * statement.shape().batch_size().get() as u64 + proof.slot,
+        slot: proof.slot,
+        index: proof.batch * statement.shape().batch_size().get() as u64 + proof.slot,
         total_value: format_scaled(risk.total_value, scales.exponent, q),
         maintenance_requirement: format_scaled(risk.requirement_bps, scales.exponent + 4, q),
         liquidatable: risk.liquidatable,
@@ -309,7 +360,8 @@ pub fn verify_inclusion_chained<H: FieldHasher>(
             .liquidations()
             .binary_search(&account.id())
             .is_ok(),
-        demo_secret: demo == opened.salt,
+        demo_secret: demo == opened.venue_salt,
+        owner: account.owner().map(|o| o.to_string()),
     })
 }
 

@@ -62,6 +62,7 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
         },
         verifying_key_hash: verifying_key_hash(vk),
         venue: format!("0x{}", "00".repeat(20)),
+        owner_binding: "none".into(),
         epoch: 7,
         quote_decimals: 6,
         reserves: "1000".into(),

@@ -13,11 +13,12 @@
 
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
 use backstop_circuits::model::{
-    Account, AccountId, Balance, EpochParams, MarginBps, Market, Price, Size, Snapshot,
+    Account, AccountId, Balance, EpochParams, MarginBps, Market, OwnerCommitment, Price, Size,
+    Snapshot,
 };
 use backstop_circuits::native::commit::{
-    BatchSize, EpochCommitment, account_salt, commit_epoch, leaf, leaf_words, secret_element, tag,
-    tags,
+    BatchSize, EpochCommitment, account_salt, commit_epoch, leaf, leaf_words, owner_salt,
+    secret_element, tag, tags,
 };
 use backstop_circuits::native::evaluate;
 use backstop_circuits::secret::VenueSecret;
@@ -27,7 +28,8 @@ use backstop_circuits::statement::{
 };
 use backstop_verifier::inclusion::{
     BATCH_ROOTS_FILE, BatchRootsFile, InclusionError, InclusionProof, PositionData, ProofParts,
-    RootsPlacement, verify_inclusion, verify_inclusion_file, verify_inclusion_for_statement,
+    RootsPlacement, owner_commitment_from_secret, verify_inclusion, verify_inclusion_file,
+    verify_inclusion_for_statement,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -79,6 +81,7 @@ fn book(epoch: u64) -> Snapshot {
         (90_001, 123_456_789, -1, -1),
         (u64::MAX, 9_999_999_999, 200_000_000, -10_000_000),
     ];
+    // Account 1001 is bound to its owner (SPEC §5.2); the others are not.
     let accounts = rows
         .iter()
         .map(|&(id, bal, btc, eth)| {
@@ -87,9 +90,86 @@ fn book(epoch: u64) -> Snapshot {
                 Balance::new(bal).unwrap(),
                 vec![Size::new(btc).unwrap(), Size::new(eth).unwrap()],
             )
+            .with_owner((id == 1_001).then(alice))
         })
         .collect();
     Snapshot::new(params, accounts).unwrap()
+}
+
+/// The owner commitment of account 1001's owner.
+fn alice() -> OwnerCommitment {
+    owner_commitment_from_secret(b"alice's owner secret\n")
+}
+
+/// Another owner, whose account would be in the very same state.
+fn bob() -> OwnerCommitment {
+    owner_commitment_from_secret(b"bob's owner secret")
+}
+
+/// Two owners with identical states cannot be shown one leaf: the leaf absorbs
+/// the owner commitment (SPEC §5.2). Alice's proof verifies and is bound to her;
+/// shown to Bob it is refused by his owner check, and rewritten to name Bob it no
+/// longer opens to the batch root. An unbound leaf is refused to an owner check.
+#[test]
+fn two_owners_cannot_share_one_leaf() {
+    let e = bn(77);
+    let statement = e.statement();
+    assert_eq!(statement.file().owner_binding, "partial");
+    let index = 5;
+    assert_eq!(e.snapshot.accounts()[index].id().get(), 1_001);
+    let proof = e.proof(index);
+    assert_eq!(proof.owner, Some(alice().to_string()));
+    let roots = proof.batch_roots.clone().unwrap();
+    let report = verify_inclusion::<H>(&proof, &roots, &statement).unwrap();
+    report.check_owner(&alice()).unwrap();
+    let err = report.check_owner(&bob()).unwrap_err();
+    assert!(
+        matches!(&err, InclusionError::Owner { bound, expected } if *bound == alice().to_string() && *expected == bob().to_string()),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("does not show that the account is yours")
+    );
+    // The venue names Bob in the same proof: the leaf changes, the path fails.
+    let mut for_bob = proof.clone();
+    for_bob.owner = Some(bob().to_string());
+    assert!(matches!(
+        check(&for_bob, &statement),
+        Err(InclusionError::NotInBatch { account: 1_001, .. })
+    ));
+    // Dropping the owner from the proof fails the same way.
+    let mut unbound = proof;
+    unbound.owner = None;
+    assert!(matches!(
+        check(&unbound, &statement),
+        Err(InclusionError::NotInBatch { account: 1_001, .. })
+    ));
+    // An account without owner binding: an owner check is refused, naming none.
+    let plain = e.proof(1);
+    let report = verify_inclusion::<H>(&plain, &roots, &statement).unwrap();
+    assert!(matches!(
+        report.check_owner(&alice()),
+        Err(InclusionError::Owner { bound, .. }) if bound == "none"
+    ));
+    // A malformed owner is named.
+    let mut bad = e.proof(index);
+    bad.owner = Some("0xABC".into());
+    assert!(matches!(
+        check(&bad, &statement),
+        Err(InclusionError::Field { field, .. }) if field == "owner"
+    ));
+}
+
+/// The owner commitment of a secret: keccak256 of the domain and the secret, one
+/// trailing newline ignored, so `echo secret > file` and `printf secret` agree.
+#[test]
+fn owner_commitments_of_secrets() {
+    let a = owner_commitment_from_secret(b"alice's owner secret");
+    assert_eq!(a, alice());
+    assert_eq!(owner_commitment_from_secret(b"alice's owner secret\r\n"), a);
+    assert_ne!(owner_commitment_from_secret(b"alice's owner secret\n\n"), a);
+    assert_ne!(a, bob());
 }
 
 /// A committed epoch and its published statement (a dummy key hash: no proofs).
@@ -172,7 +252,8 @@ fn every_account_verifies_and_reports_its_liquidation_status() {
         let roots = proof.batch_roots.clone().unwrap();
         let report = verify_inclusion::<H>(&proof, &roots, &statement).unwrap();
         assert_eq!(report.account_id, a.id().to_string());
-        assert_eq!(report.slot, i as u64);
+        assert_eq!(report.index, i as u64);
+        assert_eq!(report.slot, i as u64 % B);
         assert_eq!(report.liquidatable, eval.liquidations.contains(&a.id()));
         assert!(report.liquidation_consistent(), "account {}", a.id());
         assert!(!report.demo_secret);
@@ -497,6 +578,7 @@ fn vectors() -> Value {
         .map(|&i| {
             let a = &e.snapshot.accounts()[i];
             let salt = account_salt::<H>(s, 77, a.id());
+            let leaf_salt = owner_salt::<H>(salt, a.owner());
             let words = leaf_words(Some(a), markets);
             let mut lanes = vec![a.id().get().to_string()];
             lanes
@@ -512,7 +594,9 @@ fn vectors() -> Value {
                 "lanes": lanes,
                 "words": words.iter().map(|w| format!("0x{w:064x}")).collect::<Vec<_>>(),
                 "salt": H::to_hex(&salt),
-                "leaf": H::to_hex(&leaf::<H>(salt, &words)),
+                "owner": a.owner().map(|o| o.to_string()),
+                "leaf_salt": H::to_hex(&leaf_salt),
+                "leaf": H::to_hex(&leaf::<H>(leaf_salt, &words)),
                 "batch": i / B as usize,
                 "batch_root": H::to_hex(&e.commitment.batches[i / B as usize].root()),
                 "proof": proof,
@@ -525,6 +609,7 @@ fn vectors() -> Value {
         "secret_element": H::to_hex(&s),
         "tags": {
             "backstop.salt.v1": H::to_hex(&tag::<H>(tags::SALT)),
+            "backstop.owner.v1": H::to_hex(&tag::<H>(tags::OWNER)),
             "backstop.accounts.v1": H::to_hex(&tag::<H>(tags::ACCOUNTS)),
         },
         "a_0": H::to_hex(&backstop_circuits::native::commit::accounts_chain_start::<H>(77)),

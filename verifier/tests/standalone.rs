@@ -64,6 +64,7 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
         },
         verifying_key_hash: verifying_key_hash(vk),
         venue: common::test_venue(),
+        owner_binding: "none".into(),
         epoch: 42,
         quote_decimals: 6,
         reserves: "1000000.5".into(),

@@ -7,7 +7,7 @@
 
 use crate::bounds::LANE_OFFSET;
 use crate::hash::{FieldHasher, MAX_HASH_INPUTS};
-use crate::model::{Account, AccountId, EpochParams, Snapshot};
+use crate::model::{Account, AccountId, EpochParams, OwnerCommitment, Snapshot};
 use crate::native::risk::{Scales, account_risk};
 use crate::secret::VenueSecret;
 use ethnum::{I256, U256};
@@ -17,6 +17,8 @@ use thiserror::Error;
 pub mod tags {
     /// Per-account salt.
     pub const SALT: &str = "backstop.salt.v1";
+    /// An account's salt bound to its owner commitment.
+    pub const OWNER: &str = "backstop.owner.v1";
     /// Salt of a padding leaf.
     pub const PAD_SALT: &str = "backstop.pad.v1";
     /// Blinding of a running-state commitment.
@@ -114,13 +116,37 @@ pub fn account_salt<H: FieldHasher>(secret: H::F, epoch: u64, id: AccountId) -> 
     ])
 }
 
-/// `pad_salt = H(TAG_PAD_SALT, secret, epoch, slot)` for global slot `slot = b·B + j`.
-pub fn padding_salt<H: FieldHasher>(secret: H::F, epoch: u64, slot: u64) -> H::F {
+/// The salt that enters an account's leaf (`docs/SPEC.md` §5.2): its `salt`, or,
+/// for an account with owner commitment `o`, `H(TAG_OWNER, salt, o_hi, o_lo)` with
+/// `o_hi`, `o_lo` the big-endian 128-bit halves of `o`. Only the owner's own check
+/// computes it from `o`; the circuits take the leaf salt as a witness, as before.
+pub fn owner_salt<H: FieldHasher>(salt: H::F, owner: Option<OwnerCommitment>) -> H::F {
+    match owner {
+        None => salt,
+        Some(o) => H::hash(&[
+            tag::<H>(tags::OWNER),
+            salt,
+            H::from_be_bytes_mod_order(&o.0[..16]),
+            H::from_be_bytes_mod_order(&o.0[16..]),
+        ]),
+    }
+}
+
+/// The leaf salt of `account`: [`account_salt`] bound to its owner by [`owner_salt`].
+pub fn leaf_salt<H: FieldHasher>(secret: H::F, epoch: u64, account: &Account) -> H::F {
+    owner_salt::<H>(
+        account_salt::<H>(secret, epoch, account.id()),
+        account.owner(),
+    )
+}
+
+/// `pad_salt = H(TAG_PAD_SALT, secret, epoch, i)` for slot `j` of batch `b`, `i = b·B + j`.
+pub fn padding_salt<H: FieldHasher>(secret: H::F, epoch: u64, index: u64) -> H::F {
     H::hash(&[
         tag::<H>(tags::PAD_SALT),
         secret,
         H::from_u64(epoch),
-        H::from_u64(slot),
+        H::from_u64(index),
     ])
 }
 
@@ -376,7 +402,7 @@ pub fn commit_epoch<H: FieldHasher>(
                 let slot = batch * b + j;
                 match accounts.get(slot) {
                     Some(a) => leaf::<H>(
-                        account_salt::<H>(secret, epoch, a.id()),
+                        leaf_salt::<H>(secret, epoch, a),
                         &leaf_words(Some(a), markets),
                     ),
                     None => leaf::<H>(

@@ -3,8 +3,11 @@
 use super::error::{Reason, SnapshotError};
 use super::fields::{Field, PARAM_KEYS, parse_balance, parse_params, parse_plain_u64, parse_size};
 use super::tree::{from_toml_table, line_of};
-use super::{ACCOUNTS_CSV, ACCOUNTS_HEADER, EPOCH_TOML, POSITIONS_CSV, POSITIONS_HEADER};
-use crate::model::{Account, AccountId, Balance, EpochParams, Size, Snapshot};
+use super::{
+    ACCOUNTS_CSV, ACCOUNTS_HEADER, ACCOUNTS_OWNER_HEADER, EPOCH_TOML, POSITIONS_CSV,
+    POSITIONS_HEADER,
+};
+use crate::model::{Account, AccountId, Balance, EpochParams, OwnerCommitment, Size, Snapshot};
 use std::collections::HashMap;
 use std::path::Path;
 use toml::de::DeTable;
@@ -54,7 +57,7 @@ pub fn parse_dir_contents(
     let accounts = table
         .rows
         .into_iter()
-        .map(|r| Account::new(AccountId::new(r.id), r.balance, r.sizes))
+        .map(|r| Account::new(AccountId::new(r.id), r.balance, r.sizes).with_owner(r.owner))
         .collect();
     Snapshot::new(params, accounts).map_err(|e| SnapshotError::new(ACCOUNTS_CSV, e))
 }
@@ -154,16 +157,29 @@ struct AccountRow {
     line: u64,
     balance: Balance,
     sizes: Vec<Size>,
+    owner: Option<OwnerCommitment>,
 }
 
+/// `accounts.csv` has two columns, or three with the `owner` column (an empty
+/// cell is an account without an owner commitment).
 fn parse_accounts(bytes: &[u8], params: &EpochParams) -> Result<AccountTable, SnapshotError> {
-    let rows = csv_rows::<2>(ACCOUNTS_CSV, bytes, ACCOUNTS_HEADER)?;
+    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let with_owner =
+        first_line.strip_suffix(b"\r").unwrap_or(first_line) == ACCOUNTS_OWNER_HEADER.as_bytes();
+    let rows: Vec<(u64, [&str; 3])> = if with_owner {
+        csv_rows::<3>(ACCOUNTS_CSV, bytes, ACCOUNTS_OWNER_HEADER)?
+    } else {
+        csv_rows::<2>(ACCOUNTS_CSV, bytes, ACCOUNTS_HEADER)?
+            .into_iter()
+            .map(|(line, [id, balance])| (line, [id, balance, ""]))
+            .collect()
+    };
     let mut table = AccountTable {
         rows: Vec::with_capacity(rows.len()),
         by_id: HashMap::with_capacity(rows.len()),
     };
     let markets = params.markets().len();
-    for (line, [id, balance]) in rows {
+    for (line, [id, balance, owner]) in rows {
         let at = |field: &str, reason: Reason| {
             SnapshotError::new(ACCOUNTS_CSV, reason)
                 .at_row(Some(line))
@@ -179,12 +195,20 @@ fn parse_accounts(bytes: &[u8], params: &EpochParams) -> Result<AccountTable, Sn
         }
         let balance =
             parse_balance(balance, params.quote_decimals()).map_err(|r| at("quote_balance", r))?;
+        let owner = match owner {
+            "" => None,
+            text => Some(
+                OwnerCommitment::parse(text)
+                    .ok_or_else(|| at("owner", Reason::NotOwner(text.into())))?,
+            ),
+        };
         table.by_id.insert(id, table.rows.len());
         table.rows.push(AccountRow {
             id,
             line,
             balance,
             sizes: vec![Size::ZERO; markets],
+            owner,
         });
     }
     Ok(table)

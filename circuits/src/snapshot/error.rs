@@ -86,6 +86,9 @@ pub enum Reason {
         /// Byte offset of the first invalid byte in the file.
         offset: usize,
     },
+    /// An owner commitment that is not `0x` + 64 lowercase hex digits.
+    #[error("{0:?} is not an owner commitment (0x + 64 lowercase hex digits, or empty for none)")]
+    NotOwner(String),
     /// The TOML or JSON document does not parse.
     #[error("syntax error: {0}")]
     Syntax(String),

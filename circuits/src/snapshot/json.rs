@@ -3,7 +3,7 @@
 use super::error::{Reason, SnapshotError};
 use super::fields::{Field, parse_balance, parse_params, parse_size};
 use super::tree::Item;
-use crate::model::{Account, AccountId, ModelError, Size, Snapshot};
+use crate::model::{Account, AccountId, ModelError, OwnerCommitment, Size, Snapshot};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -17,7 +17,7 @@ const DOC_KEYS: [&str; 6] = [
     "accounts",
 ];
 /// Keys of one account.
-const ACCOUNT_KEYS: [&str; 3] = ["account_id", "quote_balance", "positions"];
+const ACCOUNT_KEYS: [&str; 4] = ["account_id", "quote_balance", "positions", "owner"];
 /// Keys of one position.
 const POSITION_KEYS: [&str; 2] = ["market", "size"];
 
@@ -35,7 +35,8 @@ pub fn load_json_file(path: &Path) -> Result<Snapshot, SnapshotError> {
 ///
 /// Amounts (`reserves`, `insurance_fund`, `price`, `quote_balance`, `size`) must be
 /// decimal strings; `epoch` and `account_id` may be integers or strings of decimal
-/// digits; decimals and `maintenance_margin_bps` are integers. Unknown and repeated
+/// digits; decimals and `maintenance_margin_bps` are integers; an account's optional
+/// `owner` is `0x` + 64 lowercase hex digits. Unknown and repeated
 /// keys are refused. Errors carry a path such as `accounts[3].positions[0].size` and,
 /// as row, the index of the market or account (`None` at the top level).
 ///
@@ -100,7 +101,17 @@ pub fn parse_json(bytes: &[u8], source: &str) -> Result<Snapshot, SnapshotError>
                 }
             }
         }
-        accounts.push(Account::new(AccountId::new(id), balance, sizes));
+        let owner = match a.get("owner") {
+            None => None,
+            Some(f) => {
+                let text = f.str("a string")?;
+                Some(
+                    OwnerCommitment::parse(text)
+                        .ok_or_else(|| f.err(Reason::NotOwner(text.into())))?,
+                )
+            }
+        };
+        accounts.push(Account::new(AccountId::new(id), balance, sizes).with_owner(owner));
     }
     Snapshot::new(params, accounts).map_err(|e| match e {
         ModelError::Empty | ModelError::TooManyAccounts(_) => accounts_field.err(e),

@@ -53,6 +53,8 @@ pub const ACCOUNTS_CSV: &str = "accounts.csv";
 pub const POSITIONS_CSV: &str = "positions.csv";
 /// The required first line of `accounts.csv`.
 pub const ACCOUNTS_HEADER: &str = "account_id,quote_balance";
+/// The header of `accounts.csv` with owner commitments (`docs/SPEC.md` §4.2, §5.2).
+pub const ACCOUNTS_OWNER_HEADER: &str = "account_id,quote_balance,owner";
 /// The required first line of `positions.csv`.
 pub const POSITIONS_HEADER: &str = "account_id,market,size";
 

@@ -6,7 +6,8 @@ use super::write::{accounts_csv, epoch_toml, positions_csv};
 use super::*;
 use crate::decimal::DecimalError;
 use crate::model::{
-    Account, AccountId, Balance, EpochParams, MarginBps, Market, ModelError, Price, Size,
+    Account, AccountId, Balance, EpochParams, MarginBps, Market, ModelError, OwnerBinding,
+    OwnerCommitment, Price, Size,
 };
 use proptest::prelude::*;
 use std::path::PathBuf;
@@ -147,6 +148,54 @@ fn toml_errors_have_lines_and_paths() {
     let big = EPOCH.replace("epoch = 7", "epoch = \"18446744073709551615\"");
     let s = parse_dir_contents(big.as_bytes(), b"account_id,quote_balance\n0,0\n", None).unwrap();
     assert_eq!(s.params().epoch(), u64::MAX);
+}
+
+/// The optional `owner` column (SPEC §4.2, §5.2): an empty cell is an account
+/// without one, the snapshot's owner binding follows, and a malformed commitment
+/// is refused naming file, row and field, in both forms.
+#[test]
+fn owner_commitments_are_read_and_named() {
+    let o = format!("0x{}", "ab".repeat(32));
+    let csv = format!("account_id,quote_balance,owner\n1,5,{o}\n2,6,\n");
+    let s = parse_dir_contents(EPOCH.as_bytes(), csv.as_bytes(), None).unwrap();
+    assert_eq!(s.accounts()[0].owner(), OwnerCommitment::parse(&o));
+    assert_eq!(s.accounts()[1].owner(), None);
+    assert_eq!(s.params().owner_binding(), OwnerBinding::Partial);
+    assert_eq!(accounts_csv(&s), csv);
+    let all = format!("account_id,quote_balance,owner\n1,5,{o}\n");
+    let s = parse_dir_contents(EPOCH.as_bytes(), all.as_bytes(), None).unwrap();
+    assert_eq!(s.params().owner_binding(), OwnerBinding::All);
+    let none =
+        parse_dir_contents(EPOCH.as_bytes(), b"account_id,quote_balance\n1,5\n", None).unwrap();
+    assert_eq!(none.params().owner_binding(), OwnerBinding::None);
+    for bad in [
+        &o.to_uppercase().replace("0X", "0x")[..],
+        "0xab",
+        "ab",
+        &o[2..],
+    ] {
+        let csv = format!("account_id,quote_balance,owner\n1,5,{o}\n2,6,{bad}\n");
+        let e = parse_dir_contents(EPOCH.as_bytes(), csv.as_bytes(), None).unwrap_err();
+        assert_eq!(
+            (e.file.as_str(), e.row, e.field.as_deref()),
+            (ACCOUNTS_CSV, Some(3), Some("owner")),
+            "{e}"
+        );
+        assert!(e.to_string().contains("is not an owner commitment"), "{e}");
+    }
+    let json = format!(
+        r#"{{"epoch": "7", "quote_decimals": 2, "reserves": "1", "insurance_fund": "0",
+           "markets": [{{"symbol": "BTC", "price": "1", "price_decimals": 2,
+                        "size_decimals": 8, "maintenance_margin_bps": 500}}],
+           "accounts": [{{"account_id": "1", "quote_balance": "1", "owner": "{o}"}},
+                        {{"account_id": "2", "quote_balance": "1", "owner": "0x12"}}]}}"#
+    );
+    let e = parse_json(json.as_bytes(), "snapshot.json").unwrap_err();
+    assert_eq!(
+        (e.row, e.field.as_deref()),
+        (Some(1), Some("accounts[1].owner")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -393,22 +442,22 @@ fn snapshot_strategy() -> impl Strategy<Value = Snapshot> {
                 prop_oneof![any::<u64>(), 0u64..100],
                 amount_i64(),
                 prop::collection::vec(prop_oneof![2 => Just(0i64), 1 => amount_i64()], m),
+                prop::option::weighted(0.3, any::<[u8; 32]>()),
             );
             (Just(params), prop::collection::vec(account, 1..12))
         })
         .prop_filter_map("duplicate ids", |(params, accounts)| {
             let accounts = accounts
                 .into_iter()
-                .map(|(id, bal, sizes)| {
+                .map(|(id, bal, sizes, owner)| {
                     let sizes = sizes
                         .into_iter()
                         .map(|s| Size::new(s.into()).ok())
                         .collect::<Option<_>>()?;
-                    Some(Account::new(
-                        AccountId::new(id),
-                        Balance::new(bal.into()).ok()?,
-                        sizes,
-                    ))
+                    Some(
+                        Account::new(AccountId::new(id), Balance::new(bal.into()).ok()?, sizes)
+                            .with_owner(owner.map(OwnerCommitment)),
+                    )
                 })
                 .collect::<Option<Vec<_>>>()?;
             Snapshot::new(params, accounts).ok()

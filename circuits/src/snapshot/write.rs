@@ -1,6 +1,9 @@
 //! Canonical writers: the directory form and the JSON form.
 
-use super::{ACCOUNTS_CSV, ACCOUNTS_HEADER, EPOCH_TOML, POSITIONS_CSV, POSITIONS_HEADER};
+use super::{
+    ACCOUNTS_CSV, ACCOUNTS_HEADER, ACCOUNTS_OWNER_HEADER, EPOCH_TOML, POSITIONS_CSV,
+    POSITIONS_HEADER,
+};
 use crate::decimal::format_scaled;
 use crate::model::Snapshot;
 use ethnum::I256;
@@ -67,12 +70,28 @@ pub(crate) fn epoch_toml(s: &Snapshot) -> String {
     out
 }
 
-/// The canonical `accounts.csv`: accounts in id order.
+/// The canonical `accounts.csv`: accounts in id order, with the `owner` column
+/// exactly when some account has an owner commitment.
 pub(crate) fn accounts_csv(s: &Snapshot) -> String {
     let q = s.params().quote_decimals();
-    let mut out = format!("{ACCOUNTS_HEADER}\n");
+    let owners = s.accounts().iter().any(|a| a.owner().is_some());
+    let mut out = format!(
+        "{}\n",
+        if owners {
+            ACCOUNTS_OWNER_HEADER
+        } else {
+            ACCOUNTS_HEADER
+        }
+    );
     for a in s.accounts() {
-        let _ = writeln!(out, "{},{}", a.id(), amount(a.quote_balance().get(), q));
+        let _ = write!(out, "{},{}", a.id(), amount(a.quote_balance().get(), q));
+        if owners {
+            out.push(',');
+            if let Some(o) = a.owner() {
+                let _ = write!(out, "{o}");
+            }
+        }
+        out.push('\n');
     }
     out
 }
@@ -127,10 +146,14 @@ pub fn to_json(snapshot: &Snapshot) -> String {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
         let _ = write!(
             out,
-            "    {{\n      \"account_id\": \"{}\",\n      \"quote_balance\": {},\n      \"positions\": [",
+            "    {{\n      \"account_id\": \"{}\",\n      \"quote_balance\": {},\n",
             a.id(),
             quoted(&amount(a.quote_balance().get(), q))
         );
+        if let Some(o) = a.owner() {
+            let _ = writeln!(out, "      \"owner\": \"{o}\",");
+        }
+        out.push_str("      \"positions\": [");
         let mut first = true;
         for (m, size) in p.markets().iter().zip(a.sizes()) {
             if size.get() == 0 {

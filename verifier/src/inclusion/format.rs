@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// The `format` of an inclusion proof.
-pub const INCLUSION_FORMAT: &str = "backstop.inclusion.v1";
+pub const INCLUSION_FORMAT: &str = "backstop.inclusion.v2";
 /// The `format` of a shared batch-roots file.
-pub const BATCH_ROOTS_FORMAT: &str = "backstop.batch-roots.v1";
+pub const BATCH_ROOTS_FORMAT: &str = "backstop.batch-roots.v2";
 /// The name of the shared batch-roots file `backstop inclusion prove --all` writes.
 pub const BATCH_ROOTS_FILE: &str = "batch-roots.json";
 
@@ -60,7 +60,9 @@ pub struct InclusionProof {
     pub format: String,
     /// The proof system of the epoch (which fixes the hash).
     pub backend: Backend,
-    /// The epoch id.
+    /// The epoch id, a decimal string (a JSON number would lose precision above
+    /// 2^53 in JavaScript).
+    #[serde(with = "backstop_circuits::json::u64_string")]
     pub epoch: u64,
     /// The epoch's circuit shape (`B`, `M`).
     pub shape: PublishedShape,
@@ -70,6 +72,11 @@ pub struct InclusionProof {
     pub account: AccountData,
     /// The account's salt `H(TAG_SALT, secret, epoch, id)`.
     pub salt: String,
+    /// The account's owner commitment, if the venue bound the leaf to one
+    /// (`docs/SPEC.md` §5.2): the leaf then absorbs `H(TAG_OWNER, salt, o_hi, o_lo)`
+    /// instead of the salt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// The batch index `b`.
     pub batch: u64,
     /// The slot within the batch, `0..B` (the path's positions, read base 8).
@@ -92,7 +99,8 @@ pub struct BatchRootsFile {
     pub format: String,
     /// The proof system of the epoch.
     pub backend: Backend,
-    /// The epoch id.
+    /// The epoch id, a decimal string.
+    #[serde(with = "backstop_circuits::json::u64_string")]
     pub epoch: u64,
     /// The accounts commitment these roots chain to.
     pub accounts_commitment: String,
@@ -140,6 +148,18 @@ pub enum InclusionError {
         /// The statement's value.
         statement: String,
     },
+    /// The proof binds the account to another owner commitment than the one given,
+    /// or to none.
+    #[error(
+        "the leaf is bound to owner {bound}, not to your owner commitment {expected}: \
+         this proof does not show that the account is yours"
+    )]
+    Owner {
+        /// The owner commitment the user gave.
+        expected: String,
+        /// The proof's (`none` if it binds no owner).
+        bound: String,
+    },
     /// The account's data, salt and path do not lead to its batch root.
     #[error(
         "account {account}: its data, salt and path give batch root {computed}, but batch {batch}'s root is {expected}: \
@@ -184,7 +204,30 @@ pub fn read_proof(path: &Path) -> Result<InclusionProof, InclusionError> {
         path: path.to_path_buf(),
         error,
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| field(&path.display().to_string(), "(document)", e))
+    let name = path.display().to_string();
+    check_format(&bytes, &name, INCLUSION_FORMAT)?;
+    serde_json::from_slice(&bytes).map_err(|e| field(&name, "(document)", e))
+}
+
+/// Reads a document's `format` before anything else, so that a proof of another
+/// version is refused by its version, never reinterpreted.
+fn check_format(bytes: &[u8], file: &str, expected: &str) -> Result<(), InclusionError> {
+    #[derive(Deserialize)]
+    struct Format {
+        format: Option<String>,
+    }
+    let found = serde_json::from_slice::<Format>(bytes)
+        .map_err(|e| field(file, "(document)", e))?
+        .format;
+    match found {
+        Some(f) if f == expected => Ok(()),
+        Some(f) => Err(field(
+            file,
+            "format",
+            format!("{f:?} is not {expected}; this verifier reads only {expected}"),
+        )),
+        None => Err(field(file, "format", "missing")),
+    }
 }
 
 /// The batch roots of a proof: its own list, or the shared file it names, resolved
@@ -202,15 +245,9 @@ pub fn resolve_batch_roots(
                 error,
             })?;
             let file_name = path.display().to_string();
+            check_format(&bytes, &file_name, BATCH_ROOTS_FORMAT)?;
             let file: BatchRootsFile =
                 serde_json::from_slice(&bytes).map_err(|e| field(&file_name, "(document)", e))?;
-            if file.format != BATCH_ROOTS_FORMAT {
-                return Err(field(
-                    &file_name,
-                    "format",
-                    format!("expected {BATCH_ROOTS_FORMAT}"),
-                ));
-            }
             if file.epoch != proof.epoch || file.backend != proof.backend {
                 return Err(field(
                     &file_name,
@@ -330,7 +367,7 @@ pub struct ProofParts<'a, H: FieldHasher> {
     pub accounts_commitment: H::F,
     /// The account.
     pub account: &'a Account,
-    /// Its salt.
+    /// Its salt (the venue's, before any owner binding).
     pub salt: H::F,
     /// Its batch.
     pub batch: u64,
@@ -357,6 +394,7 @@ impl InclusionProof {
             accounts_commitment: H::to_hex(&parts.accounts_commitment),
             account: account_data(parts.account, parts.params),
             salt: H::to_hex(&parts.salt),
+            owner: parts.account.owner().map(|o| o.to_string()),
             batch: parts.batch,
             slot: parts.slot,
             path: parts

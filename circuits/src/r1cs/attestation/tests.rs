@@ -9,7 +9,7 @@ use crate::hash::{Bn254Poseidon, FieldHasher};
 use crate::model::Snapshot;
 use crate::native::attestation::*;
 use crate::native::commit::{
-    BatchSize, BatchTree, absorb_chain, account_salt, commit_epoch, params_hash, root_from_path,
+    BatchSize, BatchTree, absorb_chain, commit_epoch, leaf_salt, params_hash, root_from_path,
     secret_element, tag,
 };
 use crate::native::risk::{Scales, account_risk};
@@ -65,7 +65,7 @@ fn fixture(epoch: u64) -> Fixture {
     let salts = snapshot
         .accounts()
         .iter()
-        .map(|a| account_salt::<H>(s, epoch, a.id()))
+        .map(|a| leaf_salt::<H>(s, epoch, a))
         .collect();
     Fixture {
         roots: c.batches.iter().map(|t| t.root()).collect(),

@@ -45,6 +45,7 @@ contract BackstopEpochs {
         bool solvent;
         bool insuranceCovered;
         bytes32 verifyingKeyHash; // statement.json `verifying_key_hash`
+        uint8 ownerBinding; // 0 none, 1 partial, 2 all: the venue's declaration (SPEC §5.2)
     }
 
     /// What is recorded for an accepted epoch.
@@ -338,6 +339,7 @@ contract BackstopEpochs {
                 enc, mk.symbol, mk.price, mk.priceDecimals, mk.sizeDecimals, mk.maintenanceMarginBps
             );
         }
+        enc = abi.encodePacked(enc, s.ownerBinding);
         return uint256(keccak256(enc)) & ((1 << 248) - 1);
     }
 

@@ -46,7 +46,7 @@ pub const EPOCHS_FILE: &str = "BackstopEpochs.sol";
 pub const CHUNKS_FILE: &str = "poseidon-chunks.json";
 
 /// The epoch contract's submission function.
-pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32),uint256[8][])";
+pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8),uint256[8][])";
 /// The verifier's function.
 pub const VERIFY_PROOF: &str = "verifyProof(uint256[8],uint256)";
 
@@ -425,6 +425,7 @@ pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError>
         Token::bool(file.solvent),
         Token::bool(file.insurance_covered),
         Token::Word(vk_hash),
+        Token::uint(params.owner_binding().code().into()),
     ]))
 }
 
