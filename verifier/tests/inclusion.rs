@@ -534,11 +534,50 @@ fn proofs_with_a_shared_roots_file_verify() {
     assert!(
         matches!(verify_inclusion_file(&path, &e.statement()), Err(InclusionError::Field { field, .. }) if field == "epoch")
     );
+    // A v1 roots file is refused by its format, before its numeric epoch is read.
+    let mut v1 = serde_json::to_value(&shared).unwrap();
+    v1["format"] = json!("backstop.batch-roots.v1");
+    v1["epoch"] = json!(77);
+    std::fs::write(dir.join(BATCH_ROOTS_FILE), serde_json::to_vec(&v1).unwrap()).unwrap();
+    assert!(
+        matches!(verify_inclusion_file(&path, &e.statement()), Err(InclusionError::Field { field, reason, .. }) if field == "format" && reason.contains("backstop.batch-roots.v1"))
+    );
     std::fs::remove_file(dir.join(BATCH_ROOTS_FILE)).unwrap();
     assert!(matches!(
         verify_inclusion_file(&path, &e.statement()),
         Err(InclusionError::Io { .. })
     ));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A version 1 proof (format `backstop.inclusion.v1`, its epoch a JSON number) is
+/// refused by its format, naming the version, never reinterpreted; so is a proof
+/// without a format. A v2 proof with a numeric epoch is refused too.
+#[test]
+fn a_version_1_proof_is_refused_by_its_format() {
+    let e = bn(77);
+    let dir = scratch("v1");
+    let path = dir.join("7.json");
+    let mut v1 = serde_json::to_value(e.proof(1)).unwrap();
+    v1["format"] = json!("backstop.inclusion.v1");
+    v1["epoch"] = json!(77);
+    std::fs::write(&path, serde_json::to_vec(&v1).unwrap()).unwrap();
+    let err = verify_inclusion_file(&path, &e.statement()).unwrap_err();
+    assert!(
+        matches!(&err, InclusionError::Field { field, reason, .. } if field == "format" && reason.contains("\"backstop.inclusion.v1\" is not backstop.inclusion.v2")),
+        "{err}"
+    );
+    v1.as_object_mut().unwrap().remove("format");
+    std::fs::write(&path, serde_json::to_vec(&v1).unwrap()).unwrap();
+    let err = verify_inclusion_file(&path, &e.statement()).unwrap_err();
+    assert!(
+        matches!(&err, InclusionError::Field { field, .. } if field == "format"),
+        "{err}"
+    );
+    v1["format"] = json!("backstop.inclusion.v2");
+    std::fs::write(&path, serde_json::to_vec(&v1).unwrap()).unwrap();
+    let err = verify_inclusion_file(&path, &e.statement()).unwrap_err();
+    assert!(err.to_string().contains("expected a string"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
