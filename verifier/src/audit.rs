@@ -379,7 +379,9 @@ pub fn read_reserves_attestation(
     }
 }
 
-fn revealed(transparent: bool) -> Vec<String> {
+/// `system` names the proofs: `Groth16`, `halo2`, or `batch` when the statement
+/// could not be read (its backend unknown).
+fn revealed(system: &str) -> Vec<String> {
     [
         "the epoch's prices, decimals and maintenance margin rates, reserves and the insurance fund",
         "the accounts commitment (a hash chain over salted leaves: reveals no balance, position or id)",
@@ -390,8 +392,7 @@ fn revealed(transparent: bool) -> Vec<String> {
     .iter()
     .map(|s| (*s).to_owned())
     .chain(std::iter::once(format!(
-        "nothing else: balances, positions, other ids and total liabilities L stay hidden; {} proofs are zero-knowledge",
-        if transparent { "halo2" } else { "Groth16" }
+        "nothing else: balances, positions, other ids and total liabilities L stay hidden; {system} proofs are zero-knowledge"
     )))
     .collect()
 }
@@ -534,7 +535,13 @@ pub fn audit_epoch(
     let venue_result = statement.as_ref().ok().map(|s| venue.check(s));
     let st = statement.as_ref().ok();
     let transparent = st.is_some_and(|s| s.file().backend == Backend::Halo2Pasta);
-    let system = if transparent { "halo2" } else { "Groth16" };
+    // The backend is known only from a statement that was read; otherwise the
+    // report names no proof system it cannot know.
+    let system = match st.map(|s| s.file().backend) {
+        Some(Backend::Halo2Pasta) => "halo2",
+        Some(Backend::Groth16Bn254) => "Groth16",
+        None => "batch",
+    };
     let reserves = reserves_attestation.map(|p| read_reserves_attestation(p, st));
     let mut checks = Vec::new();
     let k = st.map_or(0, |s| s.file().batch_count);
@@ -688,7 +695,7 @@ pub fn audit_epoch(
         trusted_key: transparent || trusted_key.is_some(),
         verifying_key_hash: st.map(|s| s.file().verifying_key_hash.clone()),
         proven: verified.map_or_else(Vec::new, |v| proven(&v.statement)),
-        revealed: revealed(transparent),
+        revealed: revealed(system),
         checks,
         not_covered: not_covered(
             transparent,
@@ -751,7 +758,7 @@ mod tests {
             claim.contains("(at least 17 and at most 24 accounts, in 3 batches of 8)"),
             "{claim}"
         );
-        let revealed = revealed(false).join("\n");
+        let revealed = revealed("Groth16").join("\n");
         assert!(
             revealed.contains("N within [(K-1)·B + 1, K·B]"),
             "{revealed}"
@@ -797,6 +804,13 @@ mod tests {
                 .render(Format::Text)
                 .contains("[FAILED] statement.json")
         );
+        // Without a statement the backend is unknown: no proof system is named.
+        let text = report.render(Format::Text);
+        assert!(
+            !text.contains("Groth16 proofs") && !text.contains("halo2 proofs"),
+            "{text}"
+        );
+        assert!(text.contains("batch proofs"), "{text}");
     }
 
     #[test]
