@@ -27,17 +27,7 @@ impl VenueAddress {
     /// Parses `0x` + 40 hex digits. Lowercase only, so that one address has one
     /// spelling (an EIP-55 mixed-case checksum spelling is refused, not reinterpreted).
     pub fn parse(text: &str) -> Option<Self> {
-        let digits = text.strip_prefix("0x")?;
-        if digits.len() != 40
-            || !digits
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return None;
-        }
-        let mut out = [0u8; 20];
-        hex::decode_to_slice(digits, &mut out).ok()?;
-        Some(Self(out))
+        crate::json::lower_hex_bytes(text).map(Self)
     }
 }
 

@@ -16,6 +16,22 @@ pub fn parse_u64(text: &str) -> Option<u64> {
     canonical.then(|| text.parse().ok()).flatten()
 }
 
+/// `0x` + `2·N` lowercase hex digits as `N` bytes: the one spelling of an address
+/// or a commitment (mixed or upper case is refused, not reinterpreted).
+pub(crate) fn lower_hex_bytes<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let digits = text.strip_prefix("0x")?;
+    if digits.len() != 2 * N
+        || !digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    let mut out = [0u8; N];
+    hex::decode_to_slice(digits, &mut out).ok()?;
+    Some(out)
+}
+
 /// `#[serde(with = "backstop_circuits::json::u64_string")]`: a `u64` as a canonical
 /// decimal string.
 pub mod u64_string {

@@ -409,17 +409,7 @@ pub struct OwnerCommitment(pub [u8; 32]);
 impl OwnerCommitment {
     /// Parses `0x` + 64 lowercase hex digits (one spelling per value).
     pub fn parse(text: &str) -> Option<Self> {
-        let digits = text.strip_prefix("0x")?;
-        if digits.len() != 64
-            || !digits
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(digits, &mut out).ok()?;
-        Some(Self(out))
+        crate::json::lower_hex_bytes(text).map(Self)
     }
 }
 
