@@ -110,6 +110,8 @@ pub(crate) struct BatchAssignment<F> {
     pub(crate) bad_debt: F,
     pub(crate) solvent: bool,
     pub(crate) insurance_covered: bool,
+    /// `ℓ`: 0 if `L` is hidden, `L + 1` if disclosed (`docs/SPEC.md` §6.4).
+    pub(crate) disclosure: F,
     pub(crate) state_in: StateAssignment<F>,
     pub(crate) blind_in: F,
     pub(crate) blind_out: F,
@@ -155,6 +157,7 @@ impl<F: Copy> BatchAssignment<F> {
             bad_debt: field_from_i256::<H>(w.outputs.bad_debt),
             solvent: w.outputs.solvent,
             insurance_covered: w.outputs.insurance_covered,
+            disclosure: field_from_i256::<H>(w.outputs.disclosure()),
             state_in: StateAssignment::from_state::<H>(&w.state_in),
             blind_in: w.blind_in,
             blind_out: w.blind_out,
@@ -293,6 +296,9 @@ pub(crate) mod testing {
             a.bad_debt = d;
             a.solvent = non_negative::<H>(a.params.reserves - l);
             a.insurance_covered = non_negative::<H>(a.params.insurance_fund - d);
+            if a.disclosure != H::from_u64(0) {
+                a.disclosure = l + H::from_u64(1);
+            }
         }
         let p: H::F = a.state_in.liquidation_product
             * liquidated
@@ -319,6 +325,7 @@ pub(crate) mod testing {
             a.bad_debt,
             H::from_u64(u64::from(a.solvent)),
             H::from_u64(u64::from(a.insurance_covered)),
+            a.disclosure,
         ]);
         a.public_input = H::hash(&[
             tag::<H>(tags::BATCH),

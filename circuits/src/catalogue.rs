@@ -194,6 +194,8 @@ pub(crate) enum Relation {
     IdBound,
     /// The last batch opens its final state into this published output.
     Opens(Output),
+    /// A disclosed `L` is the final state's: `is_last·ℓ·(ℓ − L − 1) = 0` (§6.4).
+    DisclosedLiabilities,
     /// The public input is the `x_b` the circuit computes (§6.4).
     PublicInput,
 }
@@ -822,6 +824,62 @@ pub(crate) fn totals_that_do_not_match_the_accounts<H: FieldHasher>() -> Attack<
         )
 }
 
+/// [`single`] with its total liabilities disclosed (`ℓ = L + 1`).
+fn single_disclosed<H: FieldHasher>() -> (CircuitShape, EpochWitness<H>) {
+    let shape = CircuitShape::new(8, 2).unwrap();
+    let w = build_epoch::<H>(
+        &book(7, 2).with_liabilities_disclosed(true),
+        &VenueSecret::demo(),
+        BatchSize::new(8).unwrap(),
+    );
+    assert_eq!(w.outputs.liabilities, Some(w.evaluation.total_liabilities));
+    (shape, w)
+}
+
+/// A disclosed `L` other than the one the accounts give; a hidden `L` is left
+/// unconstrained, and only the last batch opens `ℓ` (§6.4).
+pub(crate) fn disclosed_liabilities_that_are_not_the_accounts<H: FieldHasher>() -> Attack<H::F> {
+    let (shape, w) = single_disclosed::<H>();
+    let mut control = honest(&w, 0);
+    restamp::<H>(&mut control);
+    let mut hidden = honest(&w, 0);
+    hidden.disclosure = H::from_u64(0);
+    restamp::<H>(&mut hidden);
+    // Not the last batch: ℓ is opened by the last batch only (every batch carries
+    // the same O, so the last one binds it for all).
+    let (shape3, w3) = epoch::<H>(20, 2, 8);
+    let mut first = honest(&w3, 0);
+    first.disclosure = H::from_u64(12_345);
+    restamp::<H>(&mut first);
+    let told = |delta: i64| {
+        let mut a = honest(&w, 0);
+        let one = H::from_u64(delta.unsigned_abs());
+        a.disclosure = if delta < 0 {
+            a.disclosure - one
+        } else {
+            a.disclosure + one
+        };
+        restamp::<H>(&mut a);
+        a
+    };
+    Attack::new("disclosed liabilities that are not the accounts'")
+        .control("the true L disclosed, restamped", shape, control)
+        .control("L hidden (ℓ = 0)", shape, hidden)
+        .control("batch 0 of 3 with any ℓ", shape3, first)
+        .lie(
+            "one unit less liabilities disclosed",
+            shape,
+            told(-1),
+            &[Relation::DisclosedLiabilities],
+        )
+        .lie(
+            "one unit more liabilities disclosed",
+            shape,
+            told(1),
+            &[Relation::DisclosedLiabilities],
+        )
+}
+
 /// The published accounts commitment stays; the prover's leaf differs.
 pub(crate) fn leaf_that_does_not_open_to_the_committed_root<H: FieldHasher>() -> Attack<H::F> {
     let (shape, w) = single::<H>();
@@ -873,6 +931,7 @@ macro_rules! attacks {
             attack_batch_dropped_repeated_or_reordered: batch_dropped_repeated_or_reordered,
             attack_tampered_chain_commitment: tampered_chain_commitment,
             attack_totals_that_do_not_match_the_accounts: totals_that_do_not_match_the_accounts,
+            attack_disclosed_liabilities_that_are_not_the_accounts: disclosed_liabilities_that_are_not_the_accounts,
             attack_leaf_that_does_not_open_to_the_committed_root: leaf_that_does_not_open_to_the_committed_root,
         );
     };
@@ -935,7 +994,7 @@ mod tests {
     /// told after synthesis are told about the lane their relation names.
     fn well_formed<H: FieldHasher>() {
         let attacks = all::<H>();
-        assert_eq!(attacks.len(), 17);
+        assert_eq!(attacks.len(), 18);
         let mut names = std::collections::BTreeSet::new();
         for attack in &attacks {
             assert!(names.insert(attack.name), "{}", attack.name);

@@ -280,6 +280,7 @@ pub struct EpochParams {
     markets: Vec<Market>,
     venue: VenueAddress,
     owner_binding: OwnerBinding,
+    liabilities_disclosed: bool,
 }
 
 impl EpochParams {
@@ -310,6 +311,7 @@ impl EpochParams {
             markets,
             venue: VenueAddress::default(),
             owner_binding: OwnerBinding::None,
+            liabilities_disclosed: false,
         };
         let e = params.common_exponent();
         if e - quote_decimals > MAX_SCALE_EXPONENT {
@@ -347,6 +349,18 @@ impl EpochParams {
     /// Which accounts carry an owner commitment (`docs/SPEC.md` §5.2).
     pub fn owner_binding(&self) -> OwnerBinding {
         self.owner_binding
+    }
+    /// The same parameters with total liabilities `L` disclosed or not
+    /// (`docs/SPEC.md` §6.4: the proofs then bind the published `L`; undisclosed, it
+    /// stays hidden). The venue chooses (`prove --disclose-liabilities`); a statement
+    /// reader takes it from whether `statement.json` has `liabilities`.
+    pub fn with_liabilities_disclosed(mut self, disclosed: bool) -> Self {
+        self.liabilities_disclosed = disclosed;
+        self
+    }
+    /// Whether the epoch publishes its total liabilities `L`.
+    pub fn liabilities_disclosed(&self) -> bool {
+        self.liabilities_disclosed
     }
     /// The epoch id.
     pub fn epoch(&self) -> u64 {
@@ -546,6 +560,12 @@ impl Snapshot {
     /// The same snapshot published by `venue` ([`EpochParams::with_venue`]).
     pub fn with_venue(mut self, venue: VenueAddress) -> Self {
         self.params.venue = venue;
+        self
+    }
+    /// The same snapshot, publishing its total liabilities or not
+    /// ([`EpochParams::with_liabilities_disclosed`]).
+    pub fn with_liabilities_disclosed(mut self, disclosed: bool) -> Self {
+        self.params.liabilities_disclosed = disclosed;
         self
     }
     /// The public parameters.

@@ -22,6 +22,10 @@ pub struct PublicOutputs {
     /// Total bad debt `D` in quote units, exact (at least `quote_decimals` places,
     /// more only where the value needs them).
     pub bad_debt: String,
+    /// Total liabilities `L` in quote units, exact like `bad_debt`, only if the venue
+    /// discloses it (`docs/SPEC.md` §6.4); absent, `L` stays hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liabilities: Option<String>,
     /// `L ≤ reserves`.
     pub solvent: bool,
     /// `D ≤ insurance_fund`.
@@ -35,6 +39,13 @@ impl PublicOutputs {
             epoch: eval.epoch,
             liquidations: eval.liquidations.iter().map(|id| id.to_string()).collect(),
             bad_debt: format_scaled(eval.bad_debt, eval.exponent, params.quote_decimals()),
+            liabilities: params.liabilities_disclosed().then(|| {
+                format_scaled(
+                    eval.total_liabilities,
+                    eval.exponent,
+                    params.quote_decimals(),
+                )
+            }),
             solvent: eval.solvent,
             insurance_covered: eval.insurance_covered,
         }
@@ -154,12 +165,15 @@ pub struct StatementFile {
     pub liquidations: Vec<String>,
     /// `D`, exact decimal in quote units.
     pub bad_debt: String,
+    /// `L`, exact decimal in quote units, only if the venue discloses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liabilities: Option<String>,
     /// `L ≤ reserves`.
     pub solvent: bool,
     /// `D ≤ insurance_fund`.
     pub insurance_covered: bool,
     /// The venue's signature of the statement hash (`docs/SPEC.md` §7.5): `0x` +
-    /// 130 hex digits, `r ‖ s ‖ v`. Absent until the venue signs.
+    /// 130 lowercase hex digits, `r ‖ s ‖ v`. Absent until the venue signs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
 }
@@ -229,6 +243,7 @@ pub struct EpochStatement {
     shape: CircuitShape,
     liquidations: Vec<AccountId>,
     bad_debt: I256,
+    liabilities: Option<I256>,
 }
 
 impl EpochStatement {
@@ -270,7 +285,8 @@ impl EpochStatement {
         }
         let params = EpochParams::new(file.epoch, q, reserves, insurance, markets)?
             .with_venue(venue)
-            .with_owner_binding(owner_binding);
+            .with_owner_binding(owner_binding)
+            .with_liabilities_disclosed(file.liabilities.is_some());
         let shape = CircuitShape::new(file.shape.batch_size, file.shape.markets)?;
         if shape.id() != file.shape.id || shape.markets() != params.markets().len() {
             return Err(field_error(
@@ -311,12 +327,26 @@ impl EpochStatement {
             return Err(field_error("bad_debt", "D < 2^226 common units"));
         }
         canonical("bad_debt", &file.bad_debt, bad_debt.as_i256(), e, q)?;
+        let liabilities = match &file.liabilities {
+            None => None,
+            Some(text) => {
+                let bound = "L < 2^226 common units";
+                let l = parse_unsigned_u256(text, e, bound)
+                    .map_err(|err: DecimalError| field_error("liabilities", err))?;
+                if l >= (ethnum::U256::ONE << crate::bounds::TOTAL_BITS) {
+                    return Err(field_error("liabilities", bound));
+                }
+                canonical("liabilities", text, l.as_i256(), e, q)?;
+                Some(l.as_i256())
+            }
+        };
         Ok(Self {
             file,
             params,
             shape,
             liquidations,
             bad_debt: bad_debt.as_i256(),
+            liabilities,
         })
     }
 
@@ -390,9 +420,14 @@ impl EpochStatement {
             epoch: self.file.epoch,
             liquidations: self.file.liquidations.clone(),
             bad_debt: self.file.bad_debt.clone(),
+            liabilities: self.file.liabilities.clone(),
             solvent: self.file.solvent,
             insurance_covered: self.file.insurance_covered,
         }
+    }
+    /// `L` in common units if the statement discloses it.
+    pub fn liabilities(&self) -> Option<I256> {
+        self.liabilities
     }
     /// The liquidation set.
     pub fn liquidations(&self) -> &[AccountId] {
@@ -432,6 +467,7 @@ impl EpochStatement {
             bad_debt: self.bad_debt,
             solvent: self.file.solvent,
             insurance_covered: self.file.insurance_covered,
+            liabilities: self.liabilities,
         });
         let initial = state_commitment::<H>(
             H::from_u64(0),
@@ -504,6 +540,7 @@ pub fn publish<H: FieldHasher>(
             .collect(),
         liquidations: outputs.liquidations.clone(),
         bad_debt: outputs.bad_debt.clone(),
+        liabilities: outputs.liabilities.clone(),
         solvent: outputs.solvent,
         insurance_covered: outputs.insurance_covered,
         signature: None,

@@ -27,8 +27,8 @@ fn one_more_place(text: &str, decimals: u32, min_places: u32) -> Option<String> 
 
 /// The relabellings of `file` that parse as valid statements, each with a name:
 /// - one more decimal on the quote currency and on every market's sizes, with
-///   reserves, insurance fund and bad debt written with one more decimal place
-///   (each reads ten times smaller);
+///   reserves, insurance fund, bad debt and (if disclosed) liabilities written with
+///   one more decimal place (each reads ten times smaller);
 /// - one decimal moved from each market's sizes to its price (prices read ten
 ///   times smaller, sizes ten times larger);
 /// - the first market's symbol renamed, and two markets' symbols swapped;
@@ -53,6 +53,9 @@ pub fn relabellings(
         rescaled.reserves = one_more_place(&file.reserves, q, 0)?;
         rescaled.insurance_fund = one_more_place(&file.insurance_fund, q, 0)?;
         rescaled.bad_debt = one_more_place(&file.bad_debt, e, q + 1)?;
+        if let Some(l) = &file.liabilities {
+            rescaled.liabilities = Some(one_more_place(l, e, q + 1)?);
+        }
         Some(())
     })();
     for m in &mut rescaled.markets {

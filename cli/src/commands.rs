@@ -104,6 +104,10 @@ pub enum Command {
         /// BACKSTOP_VENUE_KEY variable, else the public demo key.
         #[arg(long)]
         venue_key_file: Option<PathBuf>,
+        /// Publish total liabilities L in statement.json, bound by the proofs like
+        /// every other field (docs/SPEC.md §6.4); by default L stays hidden.
+        #[arg(long)]
+        disclose_liabilities: bool,
         /// Print one JSON object instead of progress and text.
         #[arg(long)]
         json: bool,
@@ -326,6 +330,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             batch_size,
             secret_file,
             venue_key_file,
+            disclose_liabilities,
             json,
         } => Ok(cmd_prove(
             &ProveArgs {
@@ -336,6 +341,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 batch_size,
                 secret_file: secret_file.as_deref(),
                 venue_key_file: venue_key_file.as_deref(),
+                disclose_liabilities,
             },
             json,
         )?),
@@ -534,6 +540,7 @@ struct ProveArgs<'a> {
     batch_size: Option<u64>,
     secret_file: Option<&'a Path>,
     venue_key_file: Option<&'a Path>,
+    disclose_liabilities: bool,
 }
 
 fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
@@ -541,7 +548,9 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
     let secret = secret::load(args.secret_file)?;
     let venue_key = venue::load(args.venue_key_file)?;
     let venue = venue_key.address();
-    let snapshot = snapshot::load(args.snapshot)?.with_venue(venue);
+    let snapshot = snapshot::load(args.snapshot)?
+        .with_venue(venue)
+        .with_liabilities_disclosed(args.disclose_liabilities);
     let b = match args.backend {
         BackendArg::Groth16 => args
             .batch_size
@@ -705,6 +714,7 @@ fn cmd_demo(
             batch_size: Some(batch_size),
             secret_file,
             venue_key_file,
+            disclose_liabilities: false,
         },
         false,
     )?;

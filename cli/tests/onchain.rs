@@ -155,7 +155,8 @@ struct Proven {
     proofs: Vec<Proof<Bn254>>,
 }
 
-/// The flash-crash fixture with `8·k` accounts, proven under `keys`.
+/// The flash-crash fixture with `8·k` accounts, proven under `keys`; `L` disclosed
+/// for `k = 1`.
 fn prove(k: u64, keys: &Groth16Keys) -> Proven {
     let snapshot = generate(&FixtureSpec {
         scenario: Scenario::FlashCrash,
@@ -163,7 +164,9 @@ fn prove(k: u64, keys: &Groth16Keys) -> Proven {
         markets: MARKETS,
         seed: k,
     })
-    .unwrap();
+    .unwrap()
+    // The one-batch epoch discloses L (SPEC §6.4); the others keep it hidden.
+    .with_liabilities_disclosed(k == 1);
     let start = Instant::now();
     let proof = prove_epoch(&snapshot, &VenueSecret::demo(), keys, &|_| {}).unwrap();
     eprintln!(
@@ -561,7 +564,7 @@ fn public_inputs_on_chain_match_the_off_chain_verifier() {
     let p = epoch(2);
     let check = |w: &mut World, statement: &EpochStatement, what: &str| {
         let call = encode_call(
-            "publicInputs((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8))",
+            "publicInputs((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256))",
             &[statement_token(statement).unwrap()],
         );
         let out = words(&output(&w.view(w.epochs, call)));
@@ -660,7 +663,7 @@ fn accept_and_read_epochs(ks: &[u64]) {
         let logs = r.logs();
         assert_eq!(logs.len(), 1);
         let topic = keccak256(
-            b"EpochAccepted(uint64,(bool,bool,bool,uint8,uint8,uint32,uint32,uint64,uint256,uint256,uint256,bytes32,bytes32),uint64[])",
+            b"EpochAccepted(uint64,(bool,bool,bool,uint8,uint8,uint32,uint32,uint64,uint256,uint256,uint256,bytes32,bytes32,bool,uint256),uint64[])",
         );
         assert_eq!(logs[0].data.topics()[0].as_slice(), topic);
         assert_eq!(
@@ -669,9 +672,9 @@ fn accept_and_read_epochs(ks: &[u64]) {
         );
         let data = words(&logs[0].data.data);
         let ids: Vec<u64> = p.statement.liquidations().iter().map(|i| i.get()).collect();
-        assert_eq!(word_u64(&data[14]) as usize, ids.len());
+        assert_eq!(word_u64(&data[16]) as usize, ids.len());
         assert_eq!(
-            data[15..].iter().map(word_u64).collect::<Vec<_>>(),
+            data[17..].iter().map(word_u64).collect::<Vec<_>>(),
             ids,
             "the event's liquidations"
         );
@@ -679,7 +682,7 @@ fn accept_and_read_epochs(ks: &[u64]) {
         // The record.
         let call = encode_call("epochs(uint64)", &[Token::uint(file.epoch.into())]);
         let rec = words(&output(&w.view(w.epochs, call)));
-        assert_eq!(rec[..13], data[..13], "epochs() and the event agree");
+        assert_eq!(rec[..15], data[..15], "epochs() and the event agree");
         assert_eq!(word_u64(&rec[0]), 1, "accepted");
         assert_eq!(word_u64(&rec[1]), u64::from(file.solvent));
         assert_eq!(word_u64(&rec[2]), u64::from(file.insurance_covered));
@@ -703,8 +706,15 @@ fn accept_and_read_epochs(ks: &[u64]) {
         assert_eq!(rec[11], keccak256(&packed), "liquidations hash");
         let encoded = encode_sequence(&[Token::Tuple(members)]);
         assert_eq!(rec[12], keccak256(&encoded), "statement hash");
+        let disclosed = p.statement.liabilities();
+        assert_eq!(word_u64(&rec[13]), u64::from(disclosed.is_some()));
+        assert_eq!(
+            rec[14],
+            disclosed.unwrap_or_default().as_u256().to_be_bytes(),
+            "liabilities"
+        );
         let call = encode_call(
-            "hashStatement((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8))",
+            "hashStatement((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256))",
             &[statement_token(&p.statement).unwrap()],
         );
         assert_eq!(output(&w.view(w.epochs, call)), rec[12]);
@@ -1008,6 +1018,43 @@ fn tampered_submissions_are_refused() {
         with_member(p, 9, Token::Word(d)),
         "BadDebtOutOfBounds()",
         "D = 2^226",
+    );
+    assert_eq!(
+        p.statement.liabilities(),
+        None,
+        "an epoch that keeps L hidden"
+    );
+    submit(
+        &mut w,
+        with_member(p, 15, Token::uint(1)),
+        "LiabilitiesOutOfBounds()",
+        "an undisclosed L that is not 0",
+    );
+    let disclose = |l: Token| {
+        let Token::Tuple(mut members) = statement_token(&p.statement).unwrap() else {
+            unreachable!()
+        };
+        members[14] = Token::bool(true);
+        members[15] = l;
+        encode_call(
+            SUBMIT_EPOCH,
+            &[
+                Token::Tuple(members),
+                Token::Array(p.proofs.iter().map(proof_token).collect()),
+            ],
+        )
+    };
+    submit(
+        &mut w,
+        disclose(Token::Word(d)),
+        "LiabilitiesOutOfBounds()",
+        "a disclosed L = 2^226",
+    );
+    submit(
+        &mut w,
+        disclose(Token::uint(0)),
+        invalid,
+        "L disclosed where the proofs keep it hidden",
     );
     let ids: Vec<u64> = p.statement.liquidations().iter().map(|i| i.get()).collect();
     let mut unsorted: Vec<Token> = ids.iter().map(|&i| Token::uint(i.into())).collect();

@@ -33,14 +33,22 @@ use std::time::Instant;
 
 mod common;
 use common::{
-    ProvenEpoch, attacker_key_file, backstop, backstop_verify_bin, copy_dir, prove_epoch, s,
+    ProvenEpoch, attacker_key_file, backstop, backstop_verify_bin, copy_dir, prove_epoch_with, s,
     statement_sign, text,
 };
 
 const SECRET_HEX: &str = "7a3d000000000000000000000000000000000000000000000000000000c0ffee";
 
+/// The Groth16 epoch discloses `L` (`prove --disclose-liabilities`), the halo2 one
+/// keeps it hidden, so that the catalogue tampers with a disclosed `liabilities` and
+/// [`every_mutation_is_refused`] adds one to a statement without it.
 fn epoch(backend: &str) -> ProvenEpoch {
-    prove_epoch(backend, "flash-crash", "9", "2", SECRET_HEX)
+    let extra: &[&str] = if backend == "groth16" {
+        &["--disclose-liabilities"]
+    } else {
+        &[]
+    };
+    prove_epoch_with(backend, "flash-crash", "9", "2", SECRET_HEX, extra)
 }
 
 /// Why the library refuses a statement before any proof is checked: it does not
@@ -242,7 +250,28 @@ fn every_mutation_is_refused(epoch: &ProvenEpoch, extra: &[&str]) -> usize {
     let attacker = VenueKey::from_hex(&std::fs::read_to_string(&attacker_key).unwrap())
         .unwrap()
         .address();
-    let mutations = catalogue(&statement, attacker);
+    let mut mutations = catalogue(&statement, attacker);
+    // An optional field the statement leaves out, added: `liabilities` (hidden L
+    // published as some value, as the bad debt's figure and as zero).
+    if statement.get("liabilities").is_none() {
+        // Zero, spelt canonically: quote_decimals places.
+        let q = statement["quote_decimals"].as_u64().unwrap() as usize;
+        let zero = if q == 0 {
+            "0".to_owned()
+        } else {
+            format!("0.{}", "0".repeat(q))
+        };
+        for l in [statement["bad_debt"].clone(), Value::String(zero)] {
+            let mut added = statement.clone();
+            added["liabilities"] = l.clone();
+            mutations.push(Mutation {
+                name: format!("liabilities {l} added to a statement that keeps L hidden"),
+                value: added,
+            });
+        }
+    } else {
+        assert!(mutations.iter().any(|m| m.name.contains("liabilities")));
+    }
     let mut keys = vec![UNKNOWN_KEY.to_owned()];
     all_keys(&statement, &mut keys);
     // Every relabelling applies to the epoch and is in the catalogue (under a generic

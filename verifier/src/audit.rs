@@ -380,8 +380,9 @@ pub fn read_reserves_attestation(
 }
 
 /// `system` names the proofs: `Groth16`, `halo2`, or `batch` when the statement
-/// could not be read (its backend unknown).
-fn revealed(system: &str) -> Vec<String> {
+/// could not be read (its backend unknown); `disclosed`: whether the statement
+/// publishes `L`.
+fn revealed(system: &str, disclosed: bool) -> Vec<String> {
     [
         "the epoch's prices, decimals and maintenance margin rates, reserves and the insurance fund",
         "the accounts commitment (a hash chain over salted leaves: reveals no balance, position or id)",
@@ -391,9 +392,19 @@ fn revealed(system: &str) -> Vec<String> {
     ]
     .iter()
     .map(|s| (*s).to_owned())
-    .chain(std::iter::once(format!(
-        "nothing else: balances, positions, other ids and total liabilities L stay hidden; {system} proofs are zero-knowledge"
-    )))
+    .chain(disclosed.then(|| {
+        "total liabilities L, which the venue chose to disclose (prove --disclose-liabilities)"
+            .to_owned()
+    }))
+    .chain(std::iter::once(if disclosed {
+        format!(
+            "nothing else: balances, positions and other ids stay hidden; {system} proofs are zero-knowledge"
+        )
+    } else {
+        format!(
+            "nothing else: balances, positions, other ids and total liabilities L stay hidden; {system} proofs are zero-knowledge"
+        )
+    }))
     .collect()
 }
 
@@ -454,6 +465,7 @@ fn not_covered(
     trusted_key: bool,
     reserves: Option<&ReservesAttestation>,
     owner_binding: Option<OwnerBinding>,
+    disclosed: bool,
 ) -> Vec<String> {
     let mut v = Vec::new();
     v.push(match reserves {
@@ -469,7 +481,9 @@ fn not_covered(
     });
     v.push("The venue secret: salts and state blindings derive from it. It must stay secret; if it leaks (or the public demo secret was used), every leaf can be opened by guessing account data. Nothing in the published artifacts shows which secret was used.".to_owned());
     v.push("Prices: oracle prices and margin rates are taken as published. The proofs establish the liquidation set at these prices, not that the prices were the market's.".to_owned());
-    v.push("Liabilities L are proven against reserves but not published; only solvent = (L <= reserves) is.".to_owned());
+    if !disclosed {
+        v.push("Liabilities L are proven against reserves but not published; only solvent = (L <= reserves) is.".to_owned());
+    }
     v.extend(owner_limits(owner_binding));
     v
 }
@@ -504,12 +518,20 @@ fn proven(statement: &EpochStatement) -> Vec<String> {
             "Bad debt (sum of negative equity) D = {} quote units, exactly.",
             f.bad_debt
         ),
-        format!(
-            "solvent = {}: total liabilities L {} reserves {}.",
-            f.solvent,
-            if f.solvent { "<=" } else { ">" },
-            f.reserves
-        ),
+        match &f.liabilities {
+            Some(l) => format!(
+                "Total liabilities (sum of positive equity) L = {l} quote units, exactly; solvent = {}: L {} reserves {}.",
+                f.solvent,
+                if f.solvent { "<=" } else { ">" },
+                f.reserves
+            ),
+            None => format!(
+                "solvent = {}: total liabilities L {} reserves {}.",
+                f.solvent,
+                if f.solvent { "<=" } else { ">" },
+                f.reserves
+            ),
+        },
         format!(
             "insurance_covered = {}: D {} insurance fund {}.",
             f.insurance_covered,
@@ -537,6 +559,7 @@ pub fn audit_epoch(
     let transparent = st.is_some_and(|s| s.file().backend == Backend::Halo2Pasta);
     // The backend is known only from a statement that was read; otherwise the
     // report names no proof system it cannot know.
+    let disclosed = st.is_some_and(|s| s.file().liabilities.is_some());
     let system = match st.map(|s| s.file().backend) {
         Some(Backend::Halo2Pasta) => "halo2",
         Some(Backend::Groth16Bn254) => "Groth16",
@@ -695,13 +718,14 @@ pub fn audit_epoch(
         trusted_key: transparent || trusted_key.is_some(),
         verifying_key_hash: st.map(|s| s.file().verifying_key_hash.clone()),
         proven: verified.map_or_else(Vec::new, |v| proven(&v.statement)),
-        revealed: revealed(system),
+        revealed: revealed(system, disclosed),
         checks,
         not_covered: not_covered(
             transparent,
             trusted_key.is_some(),
             reserves.as_ref(),
             st.map(|s| s.params().owner_binding()),
+            disclosed,
         ),
         reserves_attestation: reserves,
     }
@@ -748,6 +772,7 @@ mod tests {
             state_commitments: vec![element; 3],
             liquidations: vec![],
             bad_debt: "0.000000".into(),
+            liabilities: None,
             solvent: true,
             insurance_covered: true,
             signature: None,
@@ -758,7 +783,7 @@ mod tests {
             claim.contains("(at least 17 and at most 24 accounts, in 3 batches of 8)"),
             "{claim}"
         );
-        let revealed = revealed("Groth16").join("\n");
+        let revealed = revealed("Groth16", false).join("\n");
         assert!(
             revealed.contains("N within [(K-1)·B + 1, K·B]"),
             "{revealed}"

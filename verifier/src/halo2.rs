@@ -405,13 +405,13 @@ mod tests {
                 8,
                 1,
                 11,
-                "35a8a7b7be2e9a64bf99e57a2990bf6b0a3fb81f27a3f7f18ace29d6607008e4",
+                "0a840766d729edd053a7888cfc7956b8291a84ffdbaadb603162c67fb25c2056",
             ),
             (
                 64,
                 8,
                 11,
-                "eac6d99d798eddd89c584af5bbd88def68d93ea6b76d0e26a4de79e4545738b6",
+                "ede9066af51594963388f5d2713d36e201ffff12cdfb84513bf091f8604b32ea",
             ),
         ];
         let params = Params::<vesta::Affine>::new(11);

@@ -73,6 +73,7 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
         state_commitments: (0..BATCHES).map(|b| element(100 + b)).collect(),
         liquidations: vec![],
         bad_debt: "0.000000".into(),
+        liabilities: None,
         solvent: true,
         insurance_covered: true,
         signature: None,

@@ -90,6 +90,7 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
         state_commitments: (0..BATCHES).map(|b| element(100 + b)).collect(),
         liquidations: vec!["5".into(), "17".into()],
         bad_debt: "1.250000".into(),
+        liabilities: None,
         solvent: true,
         insurance_covered: false,
         signature: None,

@@ -240,6 +240,7 @@ impl Circuit<Fp> for Halo2BatchCircuit {
                 known(a, |a| a.blind_in),
                 known(a, |a| a.blind_out),
                 known(a, |a| a.params.descriptor),
+                known(a, |a| a.disclosure),
             ],
             market_params: (0..markets)
                 .flat_map(|m| {
@@ -278,7 +279,7 @@ impl Circuit<Fp> for Halo2BatchCircuit {
         let params_hash = pool.absorb(layouter, head, &market_params)?;
 
         // SPEC §6.4: O = H(TAG_OUTPUTS, accounts_commitment, z, P_target, D, solvent,
-        // insurance_covered).
+        // insurance_covered, ℓ).
         let outputs_hash = pool.hash(
             layouter,
             &[
@@ -289,6 +290,7 @@ impl Circuit<Fp> for Halo2BatchCircuit {
                 c(inputs::BAD_DEBT)?,
                 c(inputs::SOLVENT)?,
                 c(inputs::COVERED)?,
+                c(inputs::DISCLOSURE)?,
             ],
         )?;
 
@@ -415,6 +417,7 @@ impl Circuit<Fp> for Halo2BatchCircuit {
             account_inputs.bad_debt.clone(),
             account_inputs.product.clone(),
             accounts_out,
+            c(inputs::DISCLOSURE)?,
         ];
         let out = frame.assign_outputs(layouter, &copies, out_values, pow2(solvency_bits))?;
         range.copy_check(layouter, "final id bound", &out.id_bound, ID_BOUND_BITS)?;

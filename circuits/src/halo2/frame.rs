@@ -11,7 +11,8 @@
 //! Cells: `b`, `K`, `inv`, `is_last`, `solvent`, `insurance_covered` (the gate's),
 //! then the epoch, `f_q`, `reserves·f_q`, `insurance_fund·f_q`, the published
 //! accounts commitment, `z`, `P_target`, `D`, the opening of `S_{b−1}` (`next_id`,
-//! `L`, `D`, `P`, `a_b`), both blindings, the constants (a zero, the tags, `M`) and
+//! `L`, `D`, `P`, `a_b`), both blindings, the descriptor `d`, the disclosure word `ℓ`
+//! (§6.4), the constants (a zero, the tags, `M`) and
 //! `uv_0, ur_0, …, uv_{M−1}, ur_{M−1}`. The gate `batch inputs` enforces
 //!
 //! | constraint | relation |
@@ -31,8 +32,8 @@
 //! | 0 | `is_last` (copy) | `reserves·f_q` (copy) | `insurance_fund·f_q` (copy) | accounts commitment (copy) |
 //! | 1 | published `D` (copy) | `P_target` (copy) | `solvent` (copy) | `insurance_covered` (copy) |
 //! | 2 | `next_id` after the batch (copy) | `L` (copy) | `D` (copy) | `P` (copy) |
-//! | 3 | `a_{b+1}` (copy of the chain hash) | `u_id` (65-bit check) | `s_sol` | `u_sol` (`solvency_bits` check) |
-//! | 4 | `s_cov` | `u_cov` (`solvency_bits` check) | | |
+//! | 3 | `a_{b+1}` (copy of the chain hash) | `ℓ` (copy) | `u_id` (65-bit check) | `s_sol` |
+//! | 4 | `u_sol` (`solvency_bits` check) | `s_cov` | `u_cov` (`solvency_bits` check) | |
 //!
 //! The fixed column `shift` holds `2^solvency_bits` on row 0. The gate
 //! `batch outputs`:
@@ -47,12 +48,13 @@
 //! | `liquidation product` | `is_last·(P − P_target) = 0` | §6.3, §5.6 |
 //! | `solvent` | `is_last·(s_sol − solvent) = 0` | §6.3 |
 //! | `insurance covered` | `is_last·(s_cov − insurance_covered) = 0` | §6.3 |
+//! | `disclosed liabilities` | `is_last·ℓ·(ℓ − L − 1) = 0` | §6.4 |
 //!
 //! Worked example: the last batch (`b = 2`, `K = 3`: `K − b − 1 = 0`, `inv = 0`,
 //! `is_last = 1`) with `L = 7`, `reserves·f_q = 5`: `s_sol = 0`,
 //! `u_sol = 5 − 7 + 2^solvency_bits`, and the published `solvent` must be 0. In
-//! batch 0 of the same epoch (`K − b − 1 = 2`, `inv = 1/2`, `is_last = 0`) the five
-//! equalities are void.
+//! batch 0 of the same epoch (`K − b − 1 = 2`, `inv = 1/2`, `is_last = 0`) the six
+//! relations gated by `is_last` are void.
 
 use super::layout::{Grid, MARGIN_COLUMNS, grid, query_grid};
 use super::poseidon::Cell;
@@ -90,14 +92,16 @@ pub mod inputs {
     pub const BLIND_OUT: usize = 20;
     /// The descriptor `d` (SPEC §5.5).
     pub const DESCRIPTOR: usize = 21;
-    pub const ZERO: usize = 22;
-    pub const TAG_PARAMS: usize = 23;
-    pub const MARKETS: usize = 24;
-    pub const TAG_OUTPUTS: usize = 25;
-    pub const TAG_STATE: usize = 26;
-    pub const TAG_BATCH: usize = 27;
+    /// `ℓ`: 0 if `L` is hidden, `L + 1` if disclosed (SPEC §6.4).
+    pub const DISCLOSURE: usize = 22;
+    pub const ZERO: usize = 23;
+    pub const TAG_PARAMS: usize = 24;
+    pub const MARKETS: usize = 25;
+    pub const TAG_OUTPUTS: usize = 26;
+    pub const TAG_STATE: usize = 27;
+    pub const TAG_BATCH: usize = 28;
     /// `uv_m` is cell `MARKET_PARAMS + 2m`, `ur_m` cell `MARKET_PARAMS + 2m + 1`.
-    pub const MARKET_PARAMS: usize = 28;
+    pub const MARKET_PARAMS: usize = 29;
 }
 
 /// Cells of the `batch outputs` region, in layout order.
@@ -116,13 +120,15 @@ pub mod outputs {
     pub const BAD_DEBT_OUT: usize = 10;
     pub const PRODUCT_OUT: usize = 11;
     pub const ACCOUNTS_OUT: usize = 12;
-    pub const ID_BOUND: usize = 13;
-    pub const SOLVENT_SIGN: usize = 14;
-    pub const SOLVENCY_WINDOW: usize = 15;
-    pub const COVERED_SIGN: usize = 16;
-    pub const INSURANCE_WINDOW: usize = 17;
+    /// `ℓ` (copy of the input cell).
+    pub const DISCLOSURE: usize = 13;
+    pub const ID_BOUND: usize = 14;
+    pub const SOLVENT_SIGN: usize = 15;
+    pub const SOLVENCY_WINDOW: usize = 16;
+    pub const COVERED_SIGN: usize = 17;
+    pub const INSURANCE_WINDOW: usize = 18;
     /// Cells of the region.
-    pub const CELLS: usize = 18;
+    pub const CELLS: usize = 19;
 }
 
 /// Configuration of the frame chip (on the margin chip's columns).
@@ -202,6 +208,7 @@ impl FrameConfig {
                 c(meta, SOLVENCY_WINDOW),
             );
             let (s_cov, u_cov) = (c(meta, COVERED_SIGN), c(meta, INSURANCE_WINDOW));
+            let disclosure = c(meta, DISCLOSURE);
             let shift = meta.query_fixed(shift);
             Constraints::with_selector(
                 q,
@@ -218,7 +225,7 @@ impl FrameConfig {
                     ),
                     (
                         "solvency window",
-                        u_sol - (reserves - l) - (one() - s_sol.clone()) * shift.clone(),
+                        u_sol - (reserves - l.clone()) - (one() - s_sol.clone()) * shift.clone(),
                     ),
                     (
                         "covered sign is boolean",
@@ -233,7 +240,12 @@ impl FrameConfig {
                     ("bad debt", is_last.clone() * (d - d_pub)),
                     ("liquidation product", is_last.clone() * (p - p_target)),
                     ("solvent", is_last.clone() * (s_sol - solvent)),
-                    ("insurance covered", is_last * (s_cov - covered)),
+                    ("insurance covered", is_last.clone() * (s_cov - covered)),
+                    // SPEC §6.4: ℓ = 0 (L hidden) or ℓ = L + 1 (L disclosed).
+                    (
+                        "disclosed liabilities",
+                        is_last * disclosure.clone() * (disclosure - l - one()),
+                    ),
                 ],
             )
         });
@@ -245,7 +257,7 @@ impl FrameConfig {
 /// generation), in the order of [`inputs`].
 #[derive(Debug, Clone)]
 pub(crate) struct InputValues {
-    /// Cells `BATCH ..= DESCRIPTOR` (the constants are not witnesses).
+    /// Cells `BATCH ..= DISCLOSURE` (the constants are not witnesses).
     pub(crate) witnesses: Vec<Value<Fp>>,
     /// `uv_0, ur_0, …`.
     pub(crate) market_params: Vec<Value<Fp>>,
@@ -320,7 +332,7 @@ impl FrameChip {
         layouter: &mut impl Layouter<Fp>,
         values: &InputValues,
     ) -> Result<InputCells, Error> {
-        if values.witnesses.len() != inputs::DESCRIPTOR + 1 {
+        if values.witnesses.len() != inputs::DISCLOSURE + 1 {
             return Err(Error::Synthesis);
         }
         layouter.assign_region(
@@ -365,7 +377,7 @@ impl FrameChip {
     }
 
     /// Lays out `batch outputs`: `copies` are the cells of [`outputs`]
-    /// `IS_LAST ..= ACCOUNTS_OUT` in order.
+    /// `IS_LAST ..= DISCLOSURE` in order.
     ///
     /// # Errors
     /// [`Error::Synthesis`] if `copies` has the wrong length; the layouter's errors.
@@ -376,7 +388,7 @@ impl FrameChip {
         values: OutputValues,
         solvency_shift: Fp,
     ) -> Result<OutputCells, Error> {
-        if copies.len() != outputs::ACCOUNTS_OUT + 1 {
+        if copies.len() != outputs::DISCLOSURE + 1 {
             return Err(Error::Synthesis);
         }
         layouter.assign_region(

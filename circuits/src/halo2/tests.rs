@@ -500,6 +500,9 @@ fn failures_of(r: Relation) -> Vec<Failure> {
                 Output::InsuranceCovered => "insurance covered",
             },
         )],
+        Relation::DisclosedLiabilities => {
+            vec![gate("batch outputs", "disclosed liabilities")]
+        }
         Relation::PublicInput => instance_mismatch().into_iter().collect(),
     }
 }

@@ -490,9 +490,21 @@ pub struct OutputsOpening<F> {
     pub solvent: bool,
     /// `D ≤ insurance_fund·f_q`.
     pub insurance_covered: bool,
+    /// `L` in common units if the venue discloses it, `None` if it stays hidden.
+    pub liabilities: Option<I256>,
 }
 
-/// `O = H(TAG_OUTPUTS, accounts_commitment, z, P_target, D, solvent, insurance_covered)`.
+impl<F> OutputsOpening<F> {
+    /// `ℓ`, the disclosure word of `O`: `0` if `L` is hidden, `L + 1` if it is
+    /// disclosed (`docs/SPEC.md` §6.4). The last batch proves `ℓ·(ℓ − L − 1) = 0`,
+    /// so a disclosed `L` is the proven one and an undisclosed one is unconstrained.
+    pub fn disclosure(&self) -> I256 {
+        self.liabilities.map_or(I256::ZERO, |l| l + I256::ONE)
+    }
+}
+
+/// `O = H(TAG_OUTPUTS, accounts_commitment, z, P_target, D, solvent, insurance_covered,
+/// ℓ)` with `ℓ` = [`OutputsOpening::disclosure`].
 pub fn outputs_hash<H: FieldHasher>(o: &OutputsOpening<H::F>) -> H::F {
     H::hash(&[
         tag::<H>(tags::OUTPUTS),
@@ -502,6 +514,7 @@ pub fn outputs_hash<H: FieldHasher>(o: &OutputsOpening<H::F>) -> H::F {
         H::from_u256(o.bad_debt.as_u256()),
         H::from_u64(o.solvent.into()),
         H::from_u64(o.insurance_covered.into()),
+        H::from_u256(o.disclosure().as_u256()),
     ])
 }
 
@@ -532,8 +545,13 @@ impl<H: FieldHasher> EpochCommitment<H> {
         self.batches.len()
     }
 
-    /// The outputs opening of this epoch, given its evaluation.
-    pub fn outputs(&self, eval: &crate::native::EpochEvaluation) -> OutputsOpening<H::F> {
+    /// The outputs opening of this epoch, given its evaluation; `L` is disclosed if
+    /// `disclose` ([`crate::model::EpochParams::liabilities_disclosed`]).
+    pub fn outputs(
+        &self,
+        eval: &crate::native::EpochEvaluation,
+        disclose: bool,
+    ) -> OutputsOpening<H::F> {
         OutputsOpening {
             accounts_commitment: self.accounts_commitment,
             challenge: self.challenge,
@@ -541,6 +559,7 @@ impl<H: FieldHasher> EpochCommitment<H> {
             bad_debt: eval.bad_debt,
             solvent: eval.solvent,
             insurance_covered: eval.insurance_covered,
+            liabilities: disclose.then_some(eval.total_liabilities),
         }
     }
 

@@ -5,7 +5,7 @@
 //! commitments `C_{b−1}`, `C_b`, and the published outputs through `O`.
 //!
 //! Constraints per account at `M = 8` (the whole circuit is pinned by
-//! `tests::shape_is_pinned`: 97,355 at `B = 64`, i.e. `1410·B + 402·(B − 1)/7 + 3497`):
+//! `tests::shape_is_pinned`: 97,378 at `B = 64`, i.e. `1410·B + 402·(B − 1)/7 + 3520`):
 //!
 //! | part | constraints |
 //! | --- | --- |
@@ -172,6 +172,8 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
             let _ns = ns!(cs, "outputs.flags");
             (flag(&|a| a.solvent)?, flag(&|a| a.insurance_covered)?)
         };
+        // ℓ: 0 if L is hidden, L + 1 if disclosed (SPEC §6.4).
+        let disclosure = witness(&|a| a.disclosure)?;
         let outputs_hash = {
             let _ns = ns!(cs, "outputs.hash");
             poseidon(
@@ -184,6 +186,7 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
                     published_bad_debt.clone(),
                     FpVar::from(published_solvent.clone()),
                     FpVar::from(published_covered.clone()),
+                    disclosure.clone(),
                 ],
             )?
         };
@@ -343,6 +346,14 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
                 .conditional_enforce_equal(&target_product, &is_last)?;
             solvent.conditional_enforce_equal(&published_solvent, &is_last)?;
             covered.conditional_enforce_equal(&published_covered, &is_last)?;
+        }
+        // SPEC §6.4: a disclosed L is the proven one: is_last·ℓ·(ℓ − L − 1) = 0, so
+        // ℓ = 0 (hidden: nothing is said of L) or ℓ = L + 1.
+        {
+            let _ns = ns!(cs, "outputs.liabilities");
+            let gated = &is_last_fp * &disclosure;
+            let opened = &disclosure - &state_out.total_liabilities - Fr::ONE;
+            gated.mul_equals(&opened, &FpVar::zero())?;
         }
 
         // SPEC §6.4: x_b = H(TAG_BATCH, params_hash, b, K, C_{b−1}, C_b, O).

@@ -216,6 +216,7 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
     let fixed = total as f64 - b as f64 * marginal - (nodes(b) * tree_node) as f64;
     let params_hash = hash_cost(7)? + absorb_cost(2 * m)?;
     let state = hash_cost(7)?;
+    let outputs = hash_cost(8)?;
     let seven = hash_cost(7)?;
     let chain = hash_cost(2)?;
     let solvency_bits = shape.solvency_bits() as usize;
@@ -231,11 +232,8 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
             params_hash as f64,
         ),
         line("state commitments in and out (7 inputs)", 2.0, state as f64),
-        line(
-            "outputs hash O and public input x_b (7 inputs)",
-            2.0,
-            seven as f64,
-        ),
+        line("outputs hash O (8 inputs, with ℓ)", 1.0, outputs as f64),
+        line("public input x_b (7 inputs)", 1.0, seven as f64),
         line("accounts chain step (2 inputs)", 1.0, chain as f64),
         line(
             &format!("solvency and insurance signs ({solvency_bits} bits)"),
@@ -246,7 +244,7 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
     ];
     let measured: f64 = per_batch.iter().map(|l| l.total).sum();
     per_batch.push(line(
-        "remainder: booleans, is_last, last-batch equalities, less constant hash inputs",
+        "remainder: booleans, is_last, last-batch equalities, disclosed L, less constant hash inputs",
         1.0,
         fixed - measured,
     ));

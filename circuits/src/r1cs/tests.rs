@@ -63,7 +63,7 @@ fn shape_is_pinned() {
         n as f64 / 64.0
     );
     assert_eq!(cs.num_instance_variables(), 2, "ONE and x_b");
-    assert_eq!(n, 97_355);
+    assert_eq!(n, 97_378);
 }
 
 #[test]
@@ -88,11 +88,11 @@ fn print_constraint_breakdown() {
 #[test]
 fn breakdown_is_pinned_and_adds_up() {
     let d = super::breakdown(CircuitShape::new(64, 8).unwrap()).unwrap();
-    assert_eq!(d.total, 97_355);
+    assert_eq!(d.total, 97_378);
     assert_eq!(d.tree_node, 402);
     assert_eq!(d.tree_nodes, 9);
     assert_eq!(d.per_account_marginal, 1410.0);
-    assert_eq!(d.per_batch_fixed, 3497.0);
+    assert_eq!(d.per_batch_fixed, 3520.0);
     let account: f64 = d.per_account.iter().map(|l| l.total).sum();
     let batch: f64 = d.per_batch.iter().map(|l| l.total).sum();
     assert_eq!(account, d.per_account_marginal);
@@ -184,6 +184,7 @@ fn constraint_name(r: Relation) -> String {
         Relation::IdOrder { slot } => format!("account[{slot}].id.order"),
         Relation::IdBound => "id.bound".to_owned(),
         Relation::Opens(_) => "outputs.open".to_owned(),
+        Relation::DisclosedLiabilities => "outputs.liabilities".to_owned(),
         Relation::PublicInput => "public_input".to_owned(),
     }
 }

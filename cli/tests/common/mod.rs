@@ -148,6 +148,18 @@ pub fn prove_epoch(
     markets: &str,
     secret_hex: &str,
 ) -> ProvenEpoch {
+    prove_epoch_with(backend, scenario, accounts, markets, secret_hex, &[])
+}
+
+/// [`prove_epoch`] with `extra` arguments to `backstop prove`.
+pub fn prove_epoch_with(
+    backend: &str,
+    scenario: &str,
+    accounts: &str,
+    markets: &str,
+    secret_hex: &str,
+    extra: &[&str],
+) -> ProvenEpoch {
     let root = tempfile::tempdir().unwrap();
     let keys = root.path().join("keys");
     let snapshot = root.path().join("snapshot");
@@ -181,21 +193,27 @@ pub fn prove_epoch(
     ]);
     ok(&setup, &format!("setup --backend {backend}"));
     ok(
-        &backstop(&[
-            "prove",
-            "--backend",
-            backend,
-            "--snapshot",
-            s(&snapshot),
-            "--out",
-            s(&dir),
-            "--keys",
-            s(&keys),
-            "--batch-size",
-            "8",
-            "--secret-file",
-            s(&secret),
-        ]),
+        &backstop(
+            &[
+                "prove",
+                "--backend",
+                backend,
+                "--snapshot",
+                s(&snapshot),
+                "--out",
+                s(&dir),
+                "--keys",
+                s(&keys),
+                "--batch-size",
+                "8",
+                "--secret-file",
+                s(&secret),
+            ]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect::<Vec<_>>(),
+        ),
         &format!("prove --backend {backend}"),
     );
     ProvenEpoch {

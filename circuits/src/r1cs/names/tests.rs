@@ -36,7 +36,7 @@ const ACCOUNT: [&str; 17] = [
 ];
 
 /// The names before the slots and after them.
-const FRAME: ([&str; 5], [&str; 8]) = (
+const FRAME: ([&str; 5], [&str; 9]) = (
     [
         "params.hash",
         "batch.is_last",
@@ -52,6 +52,7 @@ const FRAME: ([&str; 5], [&str; 8]) = (
         "solvency.reserves",
         "solvency.insurance",
         "outputs.open",
+        "outputs.liabilities",
         "public_input",
     ],
 );
@@ -104,7 +105,7 @@ fn a_witness_tampered_with_in_a_block_fails_at_its_name() {
 type Lie = (&'static str, Outputs, fn(&mut BatchAssignment));
 
 /// Each checking block's own attack, and the block expected to catch it.
-const LIES: [(Lie, &str); 11] = [
+const LIES: [(Lie, &str); 12] = [
     (
         ("a padding slot holding funds", Outputs::Derived, |a| {
             a.slots[7].balance_lane = lane_of(1_000)
@@ -171,6 +172,13 @@ const LIES: [(Lie, &str); 11] = [
             a.solvent = !a.solvent
         }),
         "outputs.open",
+    ),
+    (
+        // ℓ = 5 where L is not 4.
+        ("liabilities of 4 disclosed", Outputs::Claimed, |a| {
+            a.disclosure = Fr::from(5u64)
+        }),
+        "outputs.liabilities",
     ),
 ];
 

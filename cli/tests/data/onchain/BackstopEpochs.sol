@@ -46,6 +46,8 @@ contract BackstopEpochs {
         bool insuranceCovered;
         bytes32 verifyingKeyHash; // statement.json `verifying_key_hash`
         uint8 ownerBinding; // 0 none, 1 partial, 2 all: the venue's declaration (SPEC §5.2)
+        bool liabilitiesDisclosed; // statement.json has `liabilities`
+        uint256 liabilities; // L in common units if disclosed (< 2^226), else 0
     }
 
     /// What is recorded for an accepted epoch.
@@ -63,6 +65,8 @@ contract BackstopEpochs {
         uint256 liquidationCommitment; // Poseidon commitment to the set (SPEC §5.6)
         bytes32 liquidationsHash; // keccak256(abi.encodePacked(uint64[] liquidations))
         bytes32 statementHash; // keccak256(abi.encode(statement))
+        bool liabilitiesDisclosed; // whether the venue disclosed L
+        uint256 liabilities; // L in common units if disclosed, else 0
     }
 
     /// The batch size B of the circuit shape.
@@ -138,6 +142,8 @@ contract BackstopEpochs {
     error LiquidationsNotAscending(uint256 index);
     /// D ≥ 2^226.
     error BadDebtOutOfBounds();
+    /// A disclosed L is not below 2^226, or an undisclosed one is not 0.
+    error LiabilitiesOutOfBounds();
     /// Batch `batch`'s proof does not verify.
     error InvalidProof(uint256 batch);
     /// No accepted epoch with this id.
@@ -164,15 +170,15 @@ contract BackstopEpochs {
             bytes32(0x27efbca257da47d94f5b6ba2dd55db998e05c3c14b8672a4eb7b39e3e6a33abb),
             bytes32(0x468311c57431fac117ac83b0b25c0d16f22056e1dc47d32a0c9317f5975e23c6),
             bytes32(0xdad91cb78108f60faaee362592f155524100050b9c80eef14f8481075a99b0c6),
-            bytes32(0xcb918aaeef842193be0460faa80f6a2db760285ce4f30cfd582d55fe626f87f5),
-            bytes32(0xedeb573c766efef7e322b3498148e490ec3e57bd68219d9120cabe8cf05cedc8),
-            bytes32(0xe14bfb8b584e6a18419eca9f8cf0b5f357a5e6299ed3bd7600e0189e96829ca6),
-            bytes32(0xcd9635b211d3b776a14092b4d955b75b826370b37aa72d36f4fb74743db2c141),
-            bytes32(0x3dfa84d5e45a7d477ed9d39edb1a71cda6459a63c92e111a1575936008773dd0),
-            bytes32(0xa64db827d90de9227823efbe4660403e94a27900f600a6b5fa715669d569c440),
-            bytes32(0x43c9e1524b5e1004c79aaf3b830a9009f8da493fc58e93552862bb023bee6e38),
-            bytes32(0xe3b5a8fbfea788e304f95d2802914d4fb0df8dfa3d33457a2fb71bb20197300b),
-            bytes32(0x0140684347041da01a7037cf9253f8c16715a2b79df2b193a9b56ec6d7a5d766),
+            bytes32(0x2146704d77f3f8f527ba361415a1cfe3cf33ba7d8581c4b370c30bbbfe41fe53),
+            bytes32(0x85284cc9f28e613ce655bf6568ec889650a0a1976bcc1bd00f26c3b76d961d35),
+            bytes32(0x6e5b833fe328a0093e0236420392c3770f040159efc50b6c031cbdb074866712),
+            bytes32(0x2a7ca63e05beae77f7946cf39b806f0f6785ec8a3d97c2453cb96dab005ccbf0),
+            bytes32(0x5d59f65b4ba4be62a9c95628bb82e18c5a54f0a7b7baa05f523c46949466be13),
+            bytes32(0x6ef0c2cea6a77e19a7d8bed82783147fba1a6d85c8933248adddcbd06511ea43),
+            bytes32(0x73fdba12ab287743ff903419cbf4303044edf2def2561affa29d51e7938be654),
+            bytes32(0x5115e0b7dd6fa8e0b47ca35f41474abd0b43e943c22154c57a0f6de1bb9dd2ca),
+            bytes32(0x34975bbec589363fc7758d942896be0716b225e2ccb1fb0136b739a776a2a442),
             bytes32(0xdb746d367b042050820ee8b87b550da55325ccf8eb76ee9962c8b11a56cbb8f5),
             bytes32(0x300e96cdd7b3356afb32c9a8f30c1060ce4732dbe0cc185ebedb759ce02fb33f),
             bytes32(0x2c03b5b8bc93fa977ad37126f9d7a21ed868f45b59596fac54ff559a5aadad4f),
@@ -306,12 +312,15 @@ contract BackstopEpochs {
         r.batchCount = uint32(s.stateCommitments.length);
         r.liquidationCount = uint32(s.liquidations.length);
         r.badDebt = s.badDebt;
+        r.liabilitiesDisclosed = s.liabilitiesDisclosed;
+        r.liabilities = s.liabilities;
         r.accountsCommitment = s.accountsCommitment;
         r.liquidationsHash = keccak256(abi.encodePacked(s.liquidations));
     }
 
     /// The checks of SPEC §7.1 beyond the parameters: 1 ≤ K, K·B ≤ 2^32, commitments
-    /// below r, D < 2^226, liquidations strictly ascending.
+    /// below r, D < 2^226, L < 2^226 if disclosed and 0 if not, liquidations strictly
+    /// ascending.
     function _validate(Statement calldata s) internal pure {
         uint256 k = s.stateCommitments.length;
         if (k == 0 || k * BATCH_SIZE > MAX_ACCOUNTS) revert BatchCount(k);
@@ -320,6 +329,9 @@ contract BackstopEpochs {
             if (s.stateCommitments[b] >= R) revert CommitmentNotInField();
         }
         if (s.badDebt >= MAX_BAD_DEBT) revert BadDebtOutOfBounds();
+        if (s.liabilitiesDisclosed ? s.liabilities >= MAX_BAD_DEBT : s.liabilities != 0) {
+            revert LiabilitiesOutOfBounds();
+        }
         uint64[] calldata ids = s.liquidations;
         for (uint256 i = 0; i < ids.length; ++i) {
             // Reading each id also checks that it fits 64 bits.
@@ -381,9 +393,10 @@ contract BackstopEpochs {
         exponent = uint8(e);
     }
 
-    /// O = H(TAG_OUTPUTS, a_K, z, P_target, D, solvent, insurance_covered) with
+    /// O = H(TAG_OUTPUTS, a_K, z, P_target, D, solvent, insurance_covered, ℓ) with
     /// z = H(TAG_CHALLENGE, params, a_K, liq), liq = absorb(H(TAG_LIQUIDATIONS, n),
-    /// ids) and P_target = Π (z − id) (SPEC §5.6, §6.4); also returns liq.
+    /// ids), P_target = Π (z − id) and ℓ = L + 1 if L is disclosed, else 0
+    /// (SPEC §5.6, §6.4); also returns liq.
     function _outputsHash(Statement calldata s, uint256 params) internal view returns (uint256 outputs, uint256 liq) {
         uint64[] calldata ids = s.liquidations;
         uint256 n = ids.length;
@@ -403,6 +416,7 @@ contract BackstopEpochs {
         uint256 badDebt = s.badDebt;
         bool solvent = s.solvent;
         bool covered = s.insuranceCovered;
+        uint256 disclosure = s.liabilitiesDisclosed ? s.liabilities + 1 : 0;
         assembly ("memory-safe") {
             mstore(POSEIDON_STATE, 0)
             mstore(add(POSEIDON_STATE, 0x20), TAG_OUTPUTS)
@@ -412,8 +426,9 @@ contract BackstopEpochs {
             mstore(add(POSEIDON_STATE, 0xa0), badDebt)
             mstore(add(POSEIDON_STATE, 0xc0), solvent)
             mstore(add(POSEIDON_STATE, 0xe0), covered)
+            mstore(add(POSEIDON_STATE, 0x100), disclosure)
         }
-        outputs = _permute(8);
+        outputs = _permute(9);
     }
 
     /// x_b = H(TAG_BATCH, params, b, K, C_{b−1}, C_b, O) for every batch, with
@@ -456,7 +471,7 @@ contract BackstopEpochs {
 
     /// The widest Poseidon a statement with n liquidations needs.
     function _maxWidth(uint256 n) internal pure returns (uint256 t) {
-        t = PARAMS_MAX_WIDTH > 8 ? PARAMS_MAX_WIDTH : 8;
+        t = PARAMS_MAX_WIDTH > 9 ? PARAMS_MAX_WIDTH : 9;
         uint256 liq = n >= 15 ? 17 : n + 2;
         if (liq > t) t = liq;
     }
@@ -491,10 +506,10 @@ contract BackstopEpochs {
             case 5 { offset := 322 partialRounds := 60 }
             case 7 { offset := 943 partialRounds := 63 }
             case 8 { offset := 1903 partialRounds := 64 }
-            case 17 { offset := 3040 partialRounds := 68 }
-            case 4 { offset := 5965 partialRounds := 56 }
-            case 6 { offset := 6414 partialRounds := 60 }
-            case 9 { offset := 7183 partialRounds := 63 }
+            case 9 { offset := 3040 partialRounds := 63 }
+            case 17 { offset := 4328 partialRounds := 68 }
+            case 4 { offset := 7253 partialRounds := 56 }
+            case 6 { offset := 7702 partialRounds := 60 }
             case 10 { offset := 8471 partialRounds := 60 }
             case 11 { offset := 9872 partialRounds := 66 }
             case 12 { offset := 11567 partialRounds := 60 }
@@ -707,6 +722,39 @@ contract BackstopEpochs {
                     mds8(r)
                 }
             }
+            function mds9(r) {
+                for { let i := 0 } lt(i, 0x120) { i := add(i, 0x20) } {
+                    let m := add(0x960, mul(i, 9))
+                    mstore(add(0xa0, i), addmod(addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r), mulmod(mload(add(m, 0x100)), mload(0x3c0), r), r))
+                }
+            }
+            function perm9(r) {
+                for { let c := 0x4e0 } lt(c, 0x960) { c := add(c, 0x120) } {
+                    arkSbox(c, 0x120, r)
+                    mds9(r)
+                }
+                let m00 := mload(0x960)
+                for { let p := 0x1380 } lt(p, 0x9960) { p := add(p, 0x220) } {
+                    let x := addmod(mload(0xa0), mload(p), r)
+                    let x2 := mulmod(x, x, r)
+                    x := mulmod(mulmod(x2, x2, r), x, r)
+                    let s0 := addmod(addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r), mulmod(mload(add(p, 0x100)), mload(0x1a0), r), r)
+                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x120)), x, r), r))
+                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x140)), x, r), r))
+                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x160)), x, r), r))
+                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x180)), x, r), r))
+                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x1a0)), x, r), r))
+                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x1c0)), x, r), r))
+                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x1e0)), x, r), r))
+                    mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(add(p, 0x200)), x, r), r))
+                    mstore(0xa0, s0)
+                }
+                postMatrix(0x9960, 8, r)
+                for { let c := 0xa160 } lt(c, 0xa5e0) { c := add(c, 0x120) } {
+                    arkSbox(c, 0x120, r)
+                    mds9(r)
+                }
+            }
             function mds17(r) {
                 for { let i := 0 } lt(i, 0x220) { i := add(i, 0x20) } {
                     let m := add(0xd60, mul(i, 17))
@@ -804,39 +852,6 @@ contract BackstopEpochs {
                 for { let c := 0x6200 } lt(c, 0x6500) { c := add(c, 0xc0) } {
                     arkSbox(c, 0xc0, r)
                     mds6(r)
-                }
-            }
-            function mds9(r) {
-                for { let i := 0 } lt(i, 0x120) { i := add(i, 0x20) } {
-                    let m := add(0x960, mul(i, 9))
-                    mstore(add(0xa0, i), addmod(addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r), mulmod(mload(add(m, 0x100)), mload(0x3c0), r), r))
-                }
-            }
-            function perm9(r) {
-                for { let c := 0x4e0 } lt(c, 0x960) { c := add(c, 0x120) } {
-                    arkSbox(c, 0x120, r)
-                    mds9(r)
-                }
-                let m00 := mload(0x960)
-                for { let p := 0x1380 } lt(p, 0x9960) { p := add(p, 0x220) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r), mulmod(mload(add(p, 0x100)), mload(0x1a0), r), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x120)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x140)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x160)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x180)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x1a0)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x1c0)), x, r), r))
-                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x1e0)), x, r), r))
-                    mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(add(p, 0x200)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x9960, 8, r)
-                for { let c := 0xa160 } lt(c, 0xa5e0) { c := add(c, 0x120) } {
-                    arkSbox(c, 0x120, r)
-                    mds9(r)
                 }
             }
             function mds10(r) {
@@ -1121,10 +1136,10 @@ contract BackstopEpochs {
             case 5 { perm5(r) }
             case 7 { perm7(r) }
             case 8 { perm8(r) }
+            case 9 { perm9(r) }
             case 17 { perm17(r) }
             case 4 { perm4(r) }
             case 6 { perm6(r) }
-            case 9 { perm9(r) }
             case 10 { perm10(r) }
             case 11 { perm11(r) }
             case 12 { perm12(r) }

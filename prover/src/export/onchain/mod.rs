@@ -46,7 +46,7 @@ pub const EPOCHS_FILE: &str = "BackstopEpochs.sol";
 pub const CHUNKS_FILE: &str = "poseidon-chunks.json";
 
 /// The epoch contract's submission function.
-pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8),uint256[8][])";
+pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256),uint256[8][])";
 /// The verifier's function.
 pub const VERIFY_PROOF: &str = "verifyProof(uint256[8],uint256)";
 
@@ -400,6 +400,7 @@ pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError>
         "D < 2^226 common units",
     )
     .map_err(|e| statement_error("bad_debt", e))?;
+    let liabilities = statement.liabilities().map(|l| l.as_u256());
     let mut vk_hash = [0u8; 32];
     hex::decode_to_slice(&file.verifying_key_hash, &mut vk_hash)
         .map_err(|e| statement_error("verifying_key_hash", e))?;
@@ -426,6 +427,8 @@ pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError>
         Token::bool(file.insurance_covered),
         Token::Word(vk_hash),
         Token::uint(params.owner_binding().code().into()),
+        Token::bool(liabilities.is_some()),
+        Token::Word(liabilities.unwrap_or_default().to_be_bytes()),
     ]))
 }
 

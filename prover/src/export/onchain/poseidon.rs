@@ -4,7 +4,7 @@
 //! # Why data contracts
 //!
 //! The epoch contract recomputes every public input (`docs/SPEC.md` §6.4). That needs
-//! widths `t = 3, 5, 7, 8` for fixed hashes, the parameters' chunk widths, and every
+//! widths `t = 3, 5, 7, 8, 9` for fixed hashes, the parameters' chunk widths, and every
 //! width `3..=17` for the liquidation-set commitment (§5.6), whose last chunk holds
 //! `n mod 15` ids. The constants of those 15 widths are about 700 KB in the layout
 //! below, far beyond a contract's 24,576-byte code limit, so they live in
@@ -49,7 +49,7 @@ use std::sync::OnceLock;
 /// The widths in the order they appear in the constants: the ones every epoch
 /// submission uses first (so they share few data contracts), then 17 (full chunks of
 /// 15 liquidated ids), then the rest.
-pub const WIDTHS: [usize; 15] = [3, 5, 7, 8, 17, 4, 6, 9, 10, 11, 12, 13, 14, 15, 16];
+pub const WIDTHS: [usize; 15] = [3, 5, 7, 8, 9, 17, 4, 6, 10, 11, 12, 13, 14, 15, 16];
 
 /// 32-byte words of constants per data contract: `1 + 32·767 = 24,545` bytes of code,
 /// under the 24,576-byte limit (EIP-170).
