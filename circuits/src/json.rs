@@ -16,9 +16,9 @@ pub fn parse_u64(text: &str) -> Option<u64> {
     canonical.then(|| text.parse().ok()).flatten()
 }
 
-/// `0x` + `2·N` lowercase hex digits as `N` bytes: the one spelling of an address
-/// or a commitment (mixed or upper case is refused, not reinterpreted).
-pub(crate) fn lower_hex_bytes<const N: usize>(text: &str) -> Option<[u8; N]> {
+/// `0x` + `2·N` lowercase hex digits as `N` bytes: the one spelling of an address,
+/// a commitment or a signature (mixed or upper case is refused, not reinterpreted).
+pub fn lower_hex_bytes<const N: usize>(text: &str) -> Option<[u8; N]> {
     let digits = text.strip_prefix("0x")?;
     if digits.len() != 2 * N
         || !digits

@@ -659,6 +659,13 @@ fn display_names_file_row_and_field() {
         "snapshot.json row 1, field accounts[1].positions[0].size: \"-1.2500001\" has more than 6 \
          decimal places (would need rounding)"
     );
+    // A wrong accounts.csv header names both headers the file may have.
+    let e = load_case(&catalogue().join("accounts_wrong_header")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "accounts.csv row 1: expected header \"account_id,quote_balance\" or \
+         \"account_id,quote_balance,owner\", found \"account,quote_balance\""
+    );
 }
 
 #[test]

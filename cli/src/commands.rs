@@ -632,8 +632,12 @@ fn cmd_sign(epoch_dir: &Path, venue_key_file: Option<&Path>) -> Result<(), Prove
     let key = venue::load(venue_key_file)?;
     let path = epoch_dir.join(backstop_verifier::artifacts::STATEMENT_FILE);
     let bytes = std::fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
-    let mut file: backstop_circuits::statement::StatementFile = serde_json::from_slice(&bytes)
-        .map_err(|e| ProverError::Refused(format!("{}: {e}", path.display())))?;
+    // Read as every verifier reads it: the version first, then the field at fault named
+    // by its path (`markets[1].symbol`), not a bare serde error.
+    let mut file = backstop_circuits::statement::EpochStatement::from_json(&bytes)
+        .map_err(|e| ProverError::Refused(format!("{}: {e}", path.display())))?
+        .file()
+        .clone();
     key.sign(&mut file)?;
     backstop_prover::output::write_file_atomically(
         &path,

@@ -1251,9 +1251,23 @@ fn the_venue_signature_and_the_epoch_order_are_checked() {
         let signature = statement_json(&dir)["signature"].clone();
         edit_statement(d, |v| v["signature"] = signature);
     });
+    // The venue's own signature, re-spelt in upper case: the same value, another
+    // spelling, which a relayer could otherwise write without changing anything bound.
+    let (_t3, upper) = tampered(|d| {
+        edit_statement(d, |v| {
+            let signature = v["signature"].as_str().unwrap();
+            v["signature"] = format!("0x{}", signature[2..].to_ascii_uppercase()).into();
+        })
+    });
     let other = format!("0x{}", "11".repeat(20));
     let cases: Vec<(&str, &Path, Vec<&str>, &str)> = vec![
         ("unsigned", &unsigned, vec![], "is not signed by its venue"),
+        (
+            "the signature in upper case",
+            &upper,
+            vec![],
+            "not 0x + 130 lowercase hex digits",
+        ),
         (
             "signed by another key",
             &forged,
@@ -1284,6 +1298,34 @@ fn the_venue_signature_and_the_epoch_order_are_checked() {
             text(&out.stderr)
         );
         refused_by_backstop_verify_and_audit(what, dir, &extra, reason);
+    }
+}
+
+/// `statement sign` reads a statement as the verifiers do: a field that does not
+/// parse is named by its path, and another version by its number; nothing is
+/// written.
+#[test]
+fn statement_sign_names_the_field_it_refuses() {
+    for (edit, needle) in [
+        (
+            (|v: &mut Value| v["markets"][1]["price_decimals"] = "two".into()) as fn(&mut Value),
+            "markets[1].price_decimals",
+        ),
+        (
+            |v: &mut Value| v["version"] = 1.into(),
+            "statement version 1",
+        ),
+    ] {
+        let (_t, dir) = tampered(|d| edit_statement(d, edit));
+        let before = std::fs::read(dir.join("statement.json")).unwrap();
+        let out = statement_sign(&dir, None);
+        assert!(!out.status.success(), "{needle}");
+        assert!(
+            text(&out.stderr).contains(needle),
+            "{needle}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(std::fs::read(dir.join("statement.json")).unwrap(), before);
     }
 }
 

@@ -50,17 +50,15 @@ pub fn encode_signature(signature: &Signature, id: RecoveryId) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
-/// Recovers the address that signed `statement_hash` with `signature` (`0x` + 130 hex
-/// digits, `r ‖ s ‖ v`, `v` 27 or 28). A high `s` is refused: only one of the two
-/// encodings of a signature is accepted, as EIP-2 requires of transactions.
+/// Recovers the address that signed `statement_hash` with `signature` (`0x` + 130
+/// lowercase hex digits, `r ‖ s ‖ v`, `v` 27 or 28). A high `s` or an upper-case
+/// digit is refused: only one encoding and one spelling of a signature is accepted
+/// (EIP-2 requires the low `s` of transactions).
 pub fn recover(statement_hash: &[u8; 32], signature: &str) -> Result<VenueAddress, VerifyError> {
     let bad = |why: &str| VerifyError::Signature(why.to_owned());
-    let digits = signature
-        .strip_prefix("0x")
-        .filter(|d| d.len() == 130 && d.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| bad("not 0x + 130 hex digits (r ‖ s ‖ v)"))?;
-    let mut bytes = [0u8; 65];
-    hex::decode_to_slice(digits, &mut bytes).map_err(|_| bad("not hex"))?;
+    // One spelling per signature: lowercase, as `prove` and `statement sign` write it.
+    let bytes: [u8; 65] = backstop_circuits::json::lower_hex_bytes(signature)
+        .ok_or_else(|| bad("not 0x + 130 lowercase hex digits (r ‖ s ‖ v)"))?;
     let signature =
         Signature::from_slice(&bytes[..64]).map_err(|_| bad("r or s is not a valid scalar"))?;
     if signature.normalize_s().is_some() {

@@ -112,20 +112,22 @@ fn csv_lines<'a>(file: &'static str, bytes: &'a [u8]) -> Result<Vec<Line<'a>>, S
     Ok(lines)
 }
 
-/// Checks the header and splits each further line into exactly `N` columns.
+/// Checks the header (`headers[0]`) and splits each further line into exactly `N`
+/// columns; a wrong header is refused naming every header the file may have
+/// (`headers`).
 fn csv_rows<'a, const N: usize>(
     file: &'static str,
     bytes: &'a [u8],
-    header: &'static str,
+    headers: &'static [&'static str],
 ) -> Result<Vec<(u64, [&'a str; N])>, SnapshotError> {
     let lines = csv_lines(file, bytes)?;
     let mut lines = lines.into_iter();
     let found = lines.next().map(|l| l.text).unwrap_or_default();
-    if found != header {
+    if Some(&found) != headers.first() {
         return Err(SnapshotError::new(
             file,
             Reason::WrongHeader {
-                expected: header,
+                expected: headers,
                 found: found.to_owned(),
             },
         )
@@ -167,12 +169,16 @@ fn parse_accounts(bytes: &[u8], params: &EpochParams) -> Result<AccountTable, Sn
     let with_owner =
         first_line.strip_suffix(b"\r").unwrap_or(first_line) == ACCOUNTS_OWNER_HEADER.as_bytes();
     let rows: Vec<(u64, [&str; 3])> = if with_owner {
-        csv_rows::<3>(ACCOUNTS_CSV, bytes, ACCOUNTS_OWNER_HEADER)?
+        csv_rows::<3>(ACCOUNTS_CSV, bytes, &[ACCOUNTS_OWNER_HEADER])?
     } else {
-        csv_rows::<2>(ACCOUNTS_CSV, bytes, ACCOUNTS_HEADER)?
-            .into_iter()
-            .map(|(line, [id, balance])| (line, [id, balance, ""]))
-            .collect()
+        csv_rows::<2>(
+            ACCOUNTS_CSV,
+            bytes,
+            &[ACCOUNTS_HEADER, ACCOUNTS_OWNER_HEADER],
+        )?
+        .into_iter()
+        .map(|(line, [id, balance])| (line, [id, balance, ""]))
+        .collect()
     };
     let mut table = AccountTable {
         rows: Vec::with_capacity(rows.len()),
@@ -219,7 +225,7 @@ fn parse_positions(
     params: &EpochParams,
     table: &mut AccountTable,
 ) -> Result<(), SnapshotError> {
-    let rows = csv_rows::<3>(POSITIONS_CSV, bytes, POSITIONS_HEADER)?;
+    let rows = csv_rows::<3>(POSITIONS_CSV, bytes, &[POSITIONS_HEADER])?;
     let mut seen: HashMap<(u64, usize), u64> = HashMap::new();
     for (line, [id, symbol, size]) in rows {
         let at = |field: &str, reason: Reason| {

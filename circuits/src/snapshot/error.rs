@@ -112,10 +112,10 @@ pub enum Reason {
         found: &'static str,
     },
     /// The first line of a CSV file is not the required header.
-    #[error("expected header {expected:?}, found {found:?}")]
+    #[error("expected header {}, found {found:?}", one_of(expected))]
     WrongHeader {
-        /// The required header.
-        expected: &'static str,
+        /// The headers the file may have.
+        expected: &'static [&'static str],
         /// The first line as found (empty for an empty file).
         found: String,
     },
@@ -180,4 +180,13 @@ impl From<std::io::Error> for Reason {
             message: e.to_string(),
         }
     }
+}
+
+/// `"a"`, or `"a" or "b"`: the headers a file may have, quoted.
+fn one_of(headers: &[&str]) -> String {
+    headers
+        .iter()
+        .map(|h| format!("{h:?}"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
