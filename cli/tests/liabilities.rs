@@ -110,6 +110,31 @@ fn disclosed_liabilities_are_bound(backend: &str) {
     );
     assert!(!report.contains("Liabilities L are proven against reserves but not published"));
 
+    // Inclusion proofs of a disclosed epoch: the snapshot matches its statement.
+    let first = snap.accounts()[0].id().to_string();
+    let proof = e.root.path().join("inclusion.json");
+    ok(
+        &backstop(&[
+            "inclusion",
+            "prove",
+            "--snapshot",
+            s(&e.snapshot),
+            "--epoch",
+            s(&e.dir),
+            "--account",
+            &first,
+            "--secret-file",
+            s(&e.root.path().join("secret.hex")),
+            "--out",
+            s(&proof),
+        ]),
+        "inclusion prove on a disclosed epoch",
+    );
+    ok(
+        &backstop(&["inclusion", "verify", s(&proof), "--epoch", s(&e.dir)]),
+        "inclusion verify on a disclosed epoch",
+    );
+
     let why = "proof does not verify";
     let less = one_unit_less(&expected);
     refused(

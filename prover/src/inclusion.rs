@@ -42,8 +42,14 @@ impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
         secret: &VenueSecret,
         snapshot_path: &Path,
     ) -> Result<Self, ProverError> {
-        // A snapshot names no venue: the statement's (bound by its proofs) is the one.
-        if snapshot.params().clone().with_venue(statement.venue()) != *statement.params() {
+        // A snapshot names no venue and no disclosure choice: the statement's (bound by
+        // its proofs) are the ones.
+        let published = snapshot
+            .params()
+            .clone()
+            .with_venue(statement.venue())
+            .with_liabilities_disclosed(statement.params().liabilities_disclosed());
+        if published != *statement.params() {
             return Err(ProverError::EpochMismatch(format!(
                 "the snapshot {} (epoch {}) does not have the published parameters of epoch {} (epoch, decimals, reserves, insurance fund, markets, prices or margin rates differ)",
                 snapshot_path.display(),
