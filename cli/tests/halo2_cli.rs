@@ -19,7 +19,8 @@ use tempfile::TempDir;
 
 mod common;
 use common::{
-    ProvenEpoch, backstop, backstop_verify_bin, copy_dir, ok, prove_epoch, refused, s, text,
+    ProvenEpoch, backstop, backstop_verify_bin, copy_dir, inclusion_prove, ok, prove_epoch,
+    refused, s, text,
 };
 
 const SECRET_HEX: &str = "0badc0ffee0ddf00d0000000000000000000000000000000000000000000c0de";
@@ -252,26 +253,12 @@ fn a_stray_or_missing_proof_is_rejected() {
 #[test]
 fn inclusion_verify_checks_halo2_batch_proofs() {
     let e = epoch();
-    let root = e.keys.parent().unwrap();
     let accounts = std::fs::read_to_string(e.snapshot.join("accounts.csv")).unwrap();
     let id = accounts.lines().nth(1).unwrap().split(',').next().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let proof = tmp.path().join("inclusion.json");
     ok(
-        &backstop(&[
-            "inclusion",
-            "prove",
-            "--snapshot",
-            s(&e.snapshot),
-            "--epoch",
-            s(&e.dir),
-            "--account",
-            id,
-            "--secret-file",
-            s(&root.join("secret.hex")),
-            "--out",
-            s(&proof),
-        ]),
+        &inclusion_prove(e, id, &proof),
         "inclusion prove on a halo2 epoch",
     );
     let check = |dir: &Path| {

@@ -13,7 +13,8 @@ use std::path::Path;
 
 mod common;
 use common::{
-    ProvenEpoch, backstop, copy_dir, ok, prove_epoch_with, refused, s, statement_sign, text,
+    ProvenEpoch, backstop, copy_dir, inclusion_prove, ok, prove_epoch_with, refused, s,
+    statement_sign, text,
 };
 
 const SECRET_HEX: &str = "5eed000000000000000000000000000000000000000000000000000000000001";
@@ -24,12 +25,14 @@ fn epoch(backend: &str, extra: &[&str]) -> ProvenEpoch {
     prove_epoch_with(backend, "flash-crash", "9", "2", SECRET_HEX, extra)
 }
 
-/// The arguments every verifier of `backend` takes besides the epoch directory.
-fn verifier_args(backend: &str, e: &ProvenEpoch) -> Vec<String> {
-    match backend {
-        "halo2" => vec!["--params".into(), s(&e.keys).into()],
-        _ => vec![],
+/// `backstop COMMAND DIR` (`verify` or `audit`) with the arguments every verifier of
+/// `backend` takes besides the epoch directory (halo2: the epoch's IPA parameters).
+fn check(command: &str, backend: &str, e: &ProvenEpoch, dir: &Path) -> std::process::Output {
+    let mut args = vec![command, s(dir)];
+    if backend == "halo2" {
+        args.extend(["--params", s(&e.keys)]);
     }
+    backstop(&args)
 }
 
 fn read_statement(dir: &Path) -> Value {
@@ -54,10 +57,7 @@ fn verify_edited(
     )
     .unwrap();
     ok(&statement_sign(&dir, None), "statement sign");
-    let args = verifier_args(backend, e);
-    let mut all = vec!["verify", s(&dir)];
-    all.extend(args.iter().map(String::as_str));
-    backstop(&all)
+    check("verify", backend, e, &dir)
 }
 
 /// One less unit in the last place of an exact decimal ("12.50" → "12.49").
@@ -89,19 +89,14 @@ fn disclosed_liabilities_are_bound(backend: &str) {
     );
     assert_eq!(statement["liabilities"], Value::String(expected.clone()));
 
-    let args = verifier_args(backend, &e);
-    let mut verify = vec!["verify", s(&e.dir)];
-    verify.extend(args.iter().map(String::as_str));
-    let out = backstop(&verify);
+    let out = check("verify", backend, &e, &e.dir);
     ok(&out, "verify a disclosed epoch");
     assert!(
         text(&out.stdout).contains(&expected),
         "verify prints L: {}",
         text(&out.stdout)
     );
-    let mut audit = vec!["audit", s(&e.dir)];
-    audit.extend(args.iter().map(String::as_str));
-    let out = backstop(&audit);
+    let out = check("audit", backend, &e, &e.dir);
     ok(&out, "audit a disclosed epoch");
     let report = text(&out.stdout);
     assert!(
@@ -114,20 +109,7 @@ fn disclosed_liabilities_are_bound(backend: &str) {
     let first = snap.accounts()[0].id().to_string();
     let proof = e.root.path().join("inclusion.json");
     ok(
-        &backstop(&[
-            "inclusion",
-            "prove",
-            "--snapshot",
-            s(&e.snapshot),
-            "--epoch",
-            s(&e.dir),
-            "--account",
-            &first,
-            "--secret-file",
-            s(&e.root.path().join("secret.hex")),
-            "--out",
-            s(&proof),
-        ]),
+        &inclusion_prove(&e, &first, &proof),
         "inclusion prove on a disclosed epoch",
     );
     ok(
@@ -153,10 +135,7 @@ fn disclosed_liabilities_are_bound(backend: &str) {
     // An epoch that keeps L hidden: publishing any L is refused, the true one too.
     let hidden = epoch(backend, &[]);
     assert!(read_statement(&hidden.dir).get("liabilities").is_none());
-    let hidden_args = verifier_args(backend, &hidden);
-    let mut audit = vec!["audit", s(&hidden.dir)];
-    audit.extend(hidden_args.iter().map(String::as_str));
-    let out = backstop(&audit);
+    let out = check("audit", backend, &hidden, &hidden.dir);
     ok(&out, "audit a hidden epoch");
     assert!(
         text(&out.stdout).contains("Liabilities L are proven against reserves but not published")

@@ -225,6 +225,25 @@ pub fn prove_epoch_with(
     }
 }
 
+/// `backstop inclusion prove` of `account` in the proven epoch `e` (its snapshot and
+/// venue secret), written to `out`.
+pub fn inclusion_prove(e: &ProvenEpoch, account: &str, out: &Path) -> Output {
+    backstop(&[
+        "inclusion",
+        "prove",
+        "--snapshot",
+        s(&e.snapshot),
+        "--epoch",
+        s(&e.dir),
+        "--account",
+        account,
+        "--secret-file",
+        s(&e.root.path().join("secret.hex")),
+        "--out",
+        s(out),
+    ])
+}
+
 /// A venue key file of the attacker's (not the venue's): 64 hex characters.
 pub fn attacker_key_file(dir: &Path) -> PathBuf {
     let path = dir.join("attacker.key");
