@@ -562,6 +562,12 @@ impl Snapshot {
         self.params.venue = venue;
         self
     }
+    /// The same accounts and parameters under another epoch id (for tests and demos
+    /// that need several epochs of one book).
+    pub fn with_epoch(mut self, epoch: u64) -> Self {
+        self.params.epoch = epoch;
+        self
+    }
     /// The same snapshot, publishing its total liabilities or not
     /// ([`EpochParams::with_liabilities_disclosed`]).
     pub fn with_liabilities_disclosed(mut self, disclosed: bool) -> Self {

@@ -30,12 +30,14 @@ use backstop_fixtures::{FixtureSpec, Scenario, generate};
 use backstop_prover::export::onchain::abi::{Token, encode_call, encode_sequence, selector};
 use backstop_prover::export::onchain::poseidon::keccak256;
 use backstop_prover::export::onchain::{
-    CHUNKS_FILE, EPOCHS_FILE, SUBMIT_EPOCH, VERIFIER_FILE, VERIFY_PROOF, epoch_calldata, fr_token,
-    poseidon_chunks, proof_token, proof_words, solidity_sources, statement_token, submit_calldata,
+    CHUNKS_FILE, EPOCHS_FILE, SUBMIT_EPOCH, VERIFIER_FILE, VERIFY_BATCH, VERIFY_PROOF,
+    epoch_calldata, fr_token, poseidon_chunks, proof_token, proof_words, signature_token,
+    solidity_sources, statement_token, submit_calldata,
 };
 use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
 use backstop_prover::keys::Groth16Keys;
 use backstop_prover::keys::SINGLE_PARTY_SETUP;
+use backstop_prover::venue::VenueKey;
 use backstop_verifier::artifacts::{VERIFYING_KEY_FILE, decode_verifying_key, verifying_key_bytes};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -46,6 +48,7 @@ use revm::handler::MainnetContext;
 use revm::primitives::{Address, TxKind};
 use revm::{Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -155,22 +158,45 @@ struct Proven {
     proofs: Vec<Proof<Bn254>>,
 }
 
-/// The flash-crash fixture with `8·k` accounts, proven under `keys`; `L` disclosed
-/// for `k = 1`.
+/// The venue the test contracts are deployed for: the public demo key.
+fn venue_key() -> VenueKey {
+    VenueKey::demo()
+}
+
+/// Another venue's key.
+fn other_venue_key() -> VenueKey {
+    VenueKey::from_hex(&"42".repeat(32)).unwrap()
+}
+
+/// The flash-crash fixture with `8·k` accounts (seed `k`), proven under `keys` and
+/// signed by the test venue; `L` disclosed for `k = 1`.
 fn prove(k: u64, keys: &Groth16Keys) -> Proven {
-    let snapshot = generate(&FixtureSpec {
+    prove_as(k, None, keys, &venue_key())
+}
+
+/// The flash-crash fixture with `8·k` accounts (seed `k`), under epoch id `epoch`
+/// (else the fixture's), proven under `keys` for `venue` and signed by it.
+fn prove_as(k: u64, epoch: Option<u64>, keys: &Groth16Keys, venue: &VenueKey) -> Proven {
+    let mut snapshot = generate(&FixtureSpec {
         scenario: Scenario::FlashCrash,
         accounts: (BATCH_SIZE * k) as usize,
         markets: MARKETS,
         seed: k,
     })
-    .unwrap()
-    // The one-batch epoch discloses L (SPEC §6.4); the others keep it hidden.
-    .with_liabilities_disclosed(k == 1);
+    .unwrap();
+    if let Some(epoch) = epoch {
+        snapshot = snapshot.with_epoch(epoch);
+    }
+    let snapshot = snapshot
+        .with_venue(venue.address())
+        // The one-batch epoch discloses L (SPEC §6.4); the others keep it hidden.
+        .with_liabilities_disclosed(k == 1);
     let start = Instant::now();
-    let proof = prove_epoch(&snapshot, &VenueSecret::demo(), keys, &|_| {}).unwrap();
+    let mut proof = prove_epoch(&snapshot, &VenueSecret::demo(), keys, &|_| {}).unwrap();
+    venue.sign(&mut proof.statement).unwrap();
     eprintln!(
-        "proved K = {k} ({} liquidations): {:.1} s",
+        "proved K = {k}, epoch {} ({} liquidations): {:.1} s",
+        proof.statement.epoch,
         proof.statement.liquidations.len(),
         start.elapsed().as_secs_f64()
     );
@@ -283,18 +309,23 @@ fn compile_with_solc(dir: &Path) -> Value {
 
 type Evm = MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>;
 
+/// The default sender: a relayer, neither the venue nor a registered submitter.
 const CALLER: Address = Address::repeat_byte(0x11);
 /// Osaka caps a transaction's gas at 2^24 (EIP-7825).
 const GAS_LIMIT: u64 = 1 << 24;
 
 struct World {
     evm: Evm,
-    nonce: u64,
+    nonces: HashMap<Address, u64>,
     verifier: Address,
     epochs: Address,
     chunks: Vec<Address>,
     /// Gas of deploying the Poseidon data contracts, the verifier and the epoch contract.
     deploy_gas: [u64; 3],
+}
+
+fn venue_address() -> Address {
+    Address::from(venue_key().address().0)
 }
 
 fn intrinsic_gas(data: &[u8]) -> u64 {
@@ -305,10 +336,14 @@ fn intrinsic_gas(data: &[u8]) -> u64 {
             .sum::<u64>()
 }
 
-fn address_token(a: Address) -> Token {
+fn address_word(a: Address) -> [u8; 32] {
     let mut w = [0u8; 32];
     w[12..].copy_from_slice(a.as_slice());
-    Token::Word(w)
+    w
+}
+
+fn address_token(a: Address) -> Token {
+    Token::Word(address_word(a))
 }
 
 impl World {
@@ -316,7 +351,7 @@ impl World {
         let ctx = Context::mainnet().with_db(CacheDB::new(EmptyDB::default()));
         Self {
             evm: ctx.build_mainnet(),
-            nonce: 0,
+            nonces: HashMap::new(),
             verifier: Address::ZERO,
             epochs: Address::ZERO,
             chunks: Vec::new(),
@@ -334,42 +369,49 @@ impl World {
             w.deploy_gas[0] += gas;
         }
         (w.verifier, w.deploy_gas[1]) = w.deploy(c.verifier.clone());
-        let init = w.epochs_initcode(w.verifier, &w.chunks.clone());
+        let init = w.epochs_initcode(w.verifier, &w.chunks.clone(), venue_address());
         (w.epochs, w.deploy_gas[2]) = w.deploy(init);
         w
     }
 
-    fn epochs_initcode(&self, verifier: Address, chunks: &[Address]) -> Vec<u8> {
+    fn epochs_initcode(&self, verifier: Address, chunks: &[Address], venue: Address) -> Vec<u8> {
         let mut init = compiled().epochs.clone();
         init.extend(encode_sequence(&[
             address_token(verifier),
             Token::FixedArray(chunks.iter().copied().map(address_token).collect()),
+            address_token(venue),
         ]));
         init
     }
 
-    fn tx(&self, kind: TxKind, data: Vec<u8>) -> TxEnv {
+    fn tx(&self, from: Address, kind: TxKind, data: Vec<u8>) -> TxEnv {
         TxEnv::builder()
-            .caller(CALLER)
+            .caller(from)
             .kind(kind)
             .data(data.into())
             .gas_limit(GAS_LIMIT)
-            .nonce(self.nonce)
+            .nonce(self.nonces.get(&from).copied().unwrap_or(0))
             .build()
             .unwrap()
     }
 
-    /// Runs a transaction and commits it.
+    /// Runs a transaction from [`CALLER`] and commits it.
     fn send(&mut self, kind: TxKind, data: Vec<u8>) -> ExecutionResult {
-        let tx = self.tx(kind, data);
+        self.send_from(CALLER, kind, data)
+    }
+
+    /// Runs a transaction from `from` and commits it (revm checks no signature: the
+    /// sender is whoever the test says).
+    fn send_from(&mut self, from: Address, kind: TxKind, data: Vec<u8>) -> ExecutionResult {
+        let tx = self.tx(from, kind, data);
         let result = self.evm.transact_commit(tx).unwrap();
-        self.nonce += 1;
+        *self.nonces.entry(from).or_default() += 1;
         result
     }
 
     /// Runs a call without committing it.
     fn view(&mut self, to: Address, data: Vec<u8>) -> ExecutionResult {
-        let tx = self.tx(TxKind::Call(to), data);
+        let tx = self.tx(CALLER, TxKind::Call(to), data);
         self.evm.transact(tx).unwrap().result
     }
 
@@ -385,7 +427,24 @@ impl World {
     fn submit(&mut self, calldata: Vec<u8>) -> ExecutionResult {
         self.send(TxKind::Call(self.epochs), calldata)
     }
+
+    /// The venue registers `submitter`, sending `setSubmitter` itself.
+    fn register(&mut self, submitter: Address) {
+        let call = encode_call(
+            SET_SUBMITTER,
+            &[
+                address_token(submitter),
+                Token::bool(true),
+                Token::Bytes(Vec::new()),
+            ],
+        );
+        let r = self.send_from(venue_address(), TxKind::Call(self.epochs), call);
+        assert!(r.is_success(), "{r:?}");
+    }
 }
+
+const SET_SUBMITTER: &str = "setSubmitter(address,bool,bytes)";
+const ROTATE_VENUE_KEY: &str = "rotateVenueKey(address,bytes)";
 
 #[track_caller]
 fn output(result: &ExecutionResult) -> Vec<u8> {
@@ -463,34 +522,46 @@ fn inputs(p: &Proven) -> Vec<Fr> {
 /// A change to a statement file.
 type Change = Box<dyn Fn(&mut StatementFile)>;
 
-/// A statement file changed by `f`, revalidated.
+/// A statement file changed by `f`, revalidated, without a signature (its submitter
+/// must be registered).
 fn tampered(p: &Proven, f: impl FnOnce(&mut StatementFile)) -> EpochStatement {
     let mut file = p.statement.file().clone();
     f(&mut file);
+    file.signature = None;
     EpochStatement::new(file).unwrap()
 }
 
-/// The calldata of `submitEpoch` with the statement tuple's member `index` replaced.
-fn with_member(p: &Proven, index: usize, value: Token) -> Vec<u8> {
-    let Token::Tuple(mut members) = statement_token(&p.statement).unwrap() else {
+/// The members of the statement tuple of `p`.
+fn members(p: &Proven) -> Vec<Token> {
+    let Token::Tuple(members) = statement_token(&p.statement).unwrap() else {
         unreachable!()
     };
-    members[index] = value;
+    members
+}
+
+/// The calldata of an unsigned `submitEpoch(members, proofs, "")`.
+fn unsigned_call(members: Vec<Token>, proofs: &[Proof<Bn254>]) -> Vec<u8> {
     encode_call(
         SUBMIT_EPOCH,
         &[
             Token::Tuple(members),
-            Token::Array(p.proofs.iter().map(proof_token).collect()),
+            Token::Array(proofs.iter().map(proof_token).collect()),
+            Token::Bytes(Vec::new()),
         ],
     )
 }
 
+/// The calldata of an unsigned `submitEpoch` with the statement tuple's member
+/// `index` replaced.
+fn with_member(p: &Proven, index: usize, value: Token) -> Vec<u8> {
+    let mut members = members(p);
+    members[index] = value;
+    unsigned_call(members, &p.proofs)
+}
+
 /// The markets array with market 0's member `index` replaced.
 fn with_market_member(p: &Proven, index: usize, value: Token) -> Vec<u8> {
-    let Token::Tuple(members) = statement_token(&p.statement).unwrap() else {
-        unreachable!()
-    };
-    let Token::Array(mut markets) = members[5].clone() else {
+    let Token::Array(mut markets) = members(p)[5].clone() else {
         unreachable!()
     };
     let Token::Tuple(mut m0) = markets[0].clone() else {
@@ -628,6 +699,11 @@ fn gas_report() {
             r.tx_gas_used() - intrinsic
         );
     }
+    let valid = valid_pairs();
+    for k in [1, 2, 4, 8, 16] {
+        let pairs: Vec<Pair> = (0..k).map(|i| valid[i % valid.len()]).collect();
+        batch_gas(&mut w, &pairs);
+    }
 }
 
 /// Submits the epochs with `K` in `ks`, checks the event, the record, the
@@ -663,7 +739,7 @@ fn accept_and_read_epochs(ks: &[u64]) {
         let logs = r.logs();
         assert_eq!(logs.len(), 1);
         let topic = keccak256(
-            b"EpochAccepted(uint64,(bool,bool,bool,uint8,uint8,uint32,uint32,uint64,uint256,uint256,uint256,bytes32,bytes32,bool,uint256),uint64[])",
+            b"EpochAccepted(uint64,(bool,bool,bool,uint8,uint8,uint32,uint32,uint64,uint256,uint256,uint256,bytes32,bytes32,bool,uint256,address),uint64[])",
         );
         assert_eq!(logs[0].data.topics()[0].as_slice(), topic);
         assert_eq!(
@@ -672,9 +748,9 @@ fn accept_and_read_epochs(ks: &[u64]) {
         );
         let data = words(&logs[0].data.data);
         let ids: Vec<u64> = p.statement.liquidations().iter().map(|i| i.get()).collect();
-        assert_eq!(word_u64(&data[16]) as usize, ids.len());
+        assert_eq!(word_u64(&data[17]) as usize, ids.len());
         assert_eq!(
-            data[17..].iter().map(word_u64).collect::<Vec<_>>(),
+            data[18..].iter().map(word_u64).collect::<Vec<_>>(),
             ids,
             "the event's liquidations"
         );
@@ -682,7 +758,8 @@ fn accept_and_read_epochs(ks: &[u64]) {
         // The record.
         let call = encode_call("epochs(uint64)", &[Token::uint(file.epoch.into())]);
         let rec = words(&output(&w.view(w.epochs, call)));
-        assert_eq!(rec[..15], data[..15], "epochs() and the event agree");
+        assert_eq!(rec[..16], data[..16], "epochs() and the event agree");
+        assert_eq!(rec[15], address_word(venue_address()), "the venue");
         assert_eq!(word_u64(&rec[0]), 1, "accepted");
         assert_eq!(word_u64(&rec[1]), u64::from(file.solvent));
         assert_eq!(word_u64(&rec[2]), u64::from(file.insurance_covered));
@@ -770,7 +847,11 @@ fn accept_and_read_epochs(ks: &[u64]) {
 
         // A replay is refused.
         let again = w.submit(submit_calldata(&p.statement, &p.proofs).unwrap());
-        assert_reverts(&again, "EpochAlreadyAccepted(uint64)", "a replayed epoch");
+        assert_reverts(
+            &again,
+            "EpochNotIncreasing(uint64,uint64)",
+            "a replayed epoch",
+        );
     }
     for line in report {
         eprintln!("{line}");
@@ -871,12 +952,15 @@ fn tampered_submissions_are_refused() {
     assert_eq!(p.proofs.len(), 2);
     let honest = submit_calldata(&p.statement, &p.proofs).unwrap();
     let mut w = World::new();
+    // The sender is a registered submitter, so tampered statements need no signature
+    // and reach the proofs: this is the venue's own relayer (or the venue) attacking.
+    w.register(CALLER);
     let submit = |w: &mut World, calldata: Vec<u8>, error: &str, what: &str| {
         let r = w.submit(calldata);
         assert_reverts(&r, error, what);
         eprintln!("refused: {what}");
     };
-    let invalid = "InvalidProof(uint256)";
+    let invalid = "InvalidProofs()";
 
     // A flipped byte in a proof (one that leaves the points well formed).
     let proofs = vec![p.proofs[0].clone(), p.proofs[0].clone()];
@@ -887,7 +971,9 @@ fn tampered_submissions_are_refused() {
         "batch 0's proof as batch 1's",
     );
     let mut bytes = honest.clone();
-    let last_proof_word = bytes.len() - 32;
+    // The calldata ends with the last proof, then the signature's length word and its
+    // 65 bytes padded to 3 words.
+    let last_proof_word = bytes.len() - 4 * 32 - 32;
     bytes[last_proof_word + 31] ^= 0x01; // C.y of the last proof: off the curve
     let r = w.submit(bytes);
     assert_reverts(&r, "PointNotOnCurve()", "a flipped byte in C.y");
@@ -977,11 +1063,9 @@ fn tampered_submissions_are_refused() {
         invalid,
         "batch 0 dropped (K = 1)",
     );
-    let Token::Tuple(mut members) = statement_token(&p.statement).unwrap() else {
-        unreachable!()
-    };
-    members[7] = Token::Array(vec![]);
-    let empty = encode_call(SUBMIT_EPOCH, &[Token::Tuple(members), Token::Array(vec![])]);
+    let mut no_batches = members(p);
+    no_batches[7] = Token::Array(vec![]);
+    let empty = unsigned_call(no_batches, &[]);
     submit(
         &mut w,
         empty,
@@ -1031,18 +1115,10 @@ fn tampered_submissions_are_refused() {
         "an undisclosed L that is not 0",
     );
     let disclose = |l: Token| {
-        let Token::Tuple(mut members) = statement_token(&p.statement).unwrap() else {
-            unreachable!()
-        };
+        let mut members = members(p);
         members[14] = Token::bool(true);
         members[15] = l;
-        encode_call(
-            SUBMIT_EPOCH,
-            &[
-                Token::Tuple(members),
-                Token::Array(p.proofs.iter().map(proof_token).collect()),
-            ],
-        )
+        unsigned_call(members, &p.proofs)
     };
     submit(
         &mut w,
@@ -1093,9 +1169,7 @@ fn tampered_submissions_are_refused() {
     );
     // q = 0 with a market at 18 + 18 decimals: E − q = 36.
     let spread = {
-        let Token::Tuple(members) = statement_token(&p.statement).unwrap() else {
-            unreachable!()
-        };
+        let mut members = members(p);
         let Token::Array(mut markets) = members[5].clone() else {
             unreachable!()
         };
@@ -1105,22 +1179,12 @@ fn tampered_submissions_are_refused() {
         m0[2] = Token::uint(18);
         m0[3] = Token::uint(18);
         markets[0] = Token::Tuple(m0);
-        let mut members = members;
         members[5] = Token::Array(markets);
         members[2] = Token::uint(0);
-        encode_call(
-            SUBMIT_EPOCH,
-            &[
-                Token::Tuple(members),
-                Token::Array(p.proofs.iter().map(proof_token).collect()),
-            ],
-        )
+        unsigned_call(members, &p.proofs)
     };
     submit(&mut w, spread, "ScaleOutOfBounds(uint256)", "E − q = 36");
-    let Token::Tuple(members) = statement_token(&p.statement).unwrap() else {
-        unreachable!()
-    };
-    let Token::Array(mut markets) = members[5].clone() else {
+    let Token::Array(mut markets) = members(p)[5].clone() else {
         unreachable!()
     };
     markets.pop();
@@ -1167,7 +1231,12 @@ fn tampered_submissions_are_refused() {
     );
     assert_eq!(words(&output(&w.view(w.epochs, call)))[0], uint_word(0));
     assert!(w.submit(honest.clone()).is_success());
-    submit(&mut w, honest, "EpochAlreadyAccepted(uint64)", "a replay");
+    submit(
+        &mut w,
+        honest,
+        "EpochNotIncreasing(uint64,uint64)",
+        "a replay",
+    );
 }
 
 #[test]
@@ -1175,7 +1244,7 @@ fn deployment_checks_the_poseidon_data_contracts_and_the_verifier() {
     let mut w = World::new();
     let mut chunks = w.chunks.clone();
     chunks.swap(3, 4);
-    let init = w.epochs_initcode(w.verifier, &chunks);
+    let init = w.epochs_initcode(w.verifier, &chunks, venue_address());
     let r = w.send(TxKind::Create, init);
     assert_reverts(
         &r,
@@ -1189,8 +1258,15 @@ fn deployment_checks_the_poseidon_data_contracts_and_the_verifier() {
     let call = encode_call("VERIFIER()", &[]);
     assert_eq!(output(&w.view(w.epochs, call))[12..], w.verifier[..]);
     // A contract that is not a verifier.
-    let init = w.epochs_initcode(w.chunks[0], &w.chunks.clone());
+    let init = w.epochs_initcode(w.chunks[0], &w.chunks.clone(), venue_address());
     assert!(!w.send(TxKind::Create, init).is_success());
+    // No venue.
+    let init = w.epochs_initcode(w.verifier, &w.chunks.clone(), Address::ZERO);
+    assert_reverts(
+        &w.send(TxKind::Create, init),
+        "ZeroVenue()",
+        "the zero address as venue",
+    );
 }
 
 #[test]
@@ -1316,4 +1392,422 @@ fn cli_exports_solidity_and_calldata() {
     let out = backstop(&[Path::new("export"), Path::new("calldata"), &epoch_dir]);
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
+}
+
+// ---- batched verification ---------------------------------------------------------
+
+/// A proof's words and its public input.
+type Pair = ([[u8; 32]; 8], [u8; 32]);
+
+/// The `(proof, input)` pairs of the `K = 1` and `K = 2` epochs: three valid pairs
+/// for the batch verifier, which does not care which epoch a pair comes from.
+fn valid_pairs() -> Vec<Pair> {
+    [epoch(1), epoch(2)]
+        .into_iter()
+        .flat_map(|p| {
+            p.proofs
+                .iter()
+                .zip(inputs(p))
+                .map(|(proof, x)| (proof_words(proof), fr_word(&x)))
+        })
+        .collect()
+}
+
+/// The calldata of `verifyBatch(proofs, inputs)`.
+fn batch_call(proofs: &[[[u8; 32]; 8]], inputs: &[[u8; 32]]) -> Vec<u8> {
+    encode_call(
+        VERIFY_BATCH,
+        &[
+            Token::Array(
+                proofs
+                    .iter()
+                    .map(|p| Token::FixedArray(p.iter().copied().map(Token::Word).collect()))
+                    .collect(),
+            ),
+            Token::Array(inputs.iter().copied().map(Token::Word).collect()),
+        ],
+    )
+}
+
+fn pairs_call(pairs: &[Pair]) -> Vec<u8> {
+    let (proofs, inputs): (Vec<_>, Vec<_>) = pairs.iter().copied().unzip();
+    batch_call(&proofs, &inputs)
+}
+
+/// Verifies `pairs` with `verifyBatch`, asserts that they are accepted and prints
+/// the gas.
+fn batch_gas(w: &mut World, pairs: &[Pair]) {
+    let call = pairs_call(pairs);
+    let intrinsic = intrinsic_gas(&call);
+    let r = w.view(w.verifier, call);
+    assert_eq!(output(&r), uint_word(1), "{} valid proofs", pairs.len());
+    eprintln!(
+        "gas: verifyBatch K = {}: {} total, {} execution",
+        pairs.len(),
+        r.tx_gas_used(),
+        r.tx_gas_used() - intrinsic
+    );
+}
+
+/// Whether `verifyBatch` accepts (`Some(true)`), returns false (`Some(false)`), or
+/// reverts (`None`).
+fn batch_verdict(w: &mut World, pairs: &[Pair]) -> Option<bool> {
+    match w.view(w.verifier, pairs_call(pairs)) {
+        ExecutionResult::Success { output, .. } => Some(output.data()[..] == uint_word(1)),
+        ExecutionResult::Revert { .. } => None,
+        other => panic!("verifyBatch halted: {other:?}"),
+    }
+}
+
+#[test]
+fn batch_verification_refuses_a_bad_proof_at_every_position() {
+    let mut w = World::new();
+    let valid = valid_pairs();
+    let n = valid.len();
+    for k in 1..=8 {
+        let pairs: Vec<Pair> = (0..k).map(|i| valid[i % n]).collect();
+        batch_gas(&mut w, &pairs);
+        // A bad proof at each position: a valid proof, but of another input.
+        for bad in 0..k {
+            let mut pairs = pairs.clone();
+            pairs[bad].1 = valid[(bad % n + 1) % n].1;
+            assert_eq!(
+                batch_verdict(&mut w, &pairs),
+                Some(false),
+                "K = {k}, a bad proof at position {bad}"
+            );
+        }
+    }
+    // Two bad proofs that would cancel in an unweighted sum: two inputs swapped,
+    // and two proofs swapped.
+    let mut swapped = valid.clone();
+    (swapped[0].1, swapped[1].1) = (valid[1].1, valid[0].1);
+    assert_eq!(
+        batch_verdict(&mut w, &swapped),
+        Some(false),
+        "inputs swapped"
+    );
+    let mut swapped = valid.clone();
+    (swapped[0].0, swapped[2].0) = (valid[2].0, valid[0].0);
+    assert_eq!(
+        batch_verdict(&mut w, &swapped),
+        Some(false),
+        "proofs swapped"
+    );
+
+    // Malformed data at any position reverts with its error.
+    for bad in 0..n {
+        let mut pairs = valid.clone();
+        pairs[bad].0[7][31] ^= 1; // C.y: off the curve
+        let r = w.view(w.verifier, pairs_call(&pairs));
+        assert_reverts(
+            &r,
+            "PointNotOnCurve()",
+            &format!("C off the curve at {bad}"),
+        );
+        let mut pairs = valid.clone();
+        pairs[bad].1 = r_plus(&Fr::from(0u64));
+        let r = w.view(w.verifier, pairs_call(&pairs));
+        assert_reverts(&r, "InputNotInField()", &format!("input = r at {bad}"));
+    }
+    // Every flipped byte of every proof is refused (a revert or false).
+    for bad in 0..n {
+        for byte in (0..256).step_by(11) {
+            let mut pairs = valid.clone();
+            pairs[bad].0[byte / 32][byte % 32] ^= 0x10;
+            assert_ne!(
+                batch_verdict(&mut w, &pairs),
+                Some(true),
+                "proof {bad}, flipped byte {byte}"
+            );
+        }
+    }
+    // No proof, or not one input per proof.
+    let shape = "BatchShape(uint256,uint256)";
+    assert_reverts(&w.view(w.verifier, batch_call(&[], &[])), shape, "no proof");
+    let (proofs, inputs): (Vec<_>, Vec<_>) = valid.iter().copied().unzip();
+    let r = w.view(w.verifier, batch_call(&proofs, &inputs[..n - 1]));
+    assert_reverts(&r, shape, "an input missing");
+}
+
+// ---- only the venue, in order -------------------------------------------------------
+
+/// The calldata of `submitEpoch` for `p` with `signature` in place of its own.
+fn signed_call(p: &Proven, signature: Vec<u8>) -> Vec<u8> {
+    encode_call(
+        SUBMIT_EPOCH,
+        &[
+            Token::Tuple(members(p)),
+            Token::Array(p.proofs.iter().map(proof_token).collect()),
+            Token::Bytes(signature),
+        ],
+    )
+}
+
+fn signature_bytes(p: &Proven) -> Vec<u8> {
+    match signature_token(&p.statement).unwrap() {
+        Token::Bytes(b) => b,
+        _ => unreachable!(),
+    }
+}
+
+/// `venueActionHash(action)` as docs/ONCHAIN.md defines it, for the test chain (id 1).
+fn venue_action_hash(w: &World, nonce: u64, action: [u8; 32]) -> [u8; 32] {
+    let mut data = b"backstop.venue-action.v1".to_vec();
+    data.extend(uint_word(1));
+    data.extend(w.epochs.as_slice());
+    data.extend(uint_word(nonce.into()));
+    data.extend(action);
+    keccak256(&data)
+}
+
+/// The action of `rotateVenueKey(next)`: keccak256(abi.encode("rotate", next)).
+fn rotate_action(next: Address) -> [u8; 32] {
+    keccak256(&encode_sequence(&[
+        Token::Bytes(b"rotate".to_vec()),
+        address_token(next),
+    ]))
+}
+
+/// The action of `setSubmitter(who, allowed)`.
+fn submitter_action(who: Address, allowed: bool) -> [u8; 32] {
+    keccak256(&encode_sequence(&[
+        Token::Bytes(b"submitter".to_vec()),
+        address_token(who),
+        Token::bool(allowed),
+    ]))
+}
+
+#[test]
+fn only_the_venue_publishes_and_epoch_ids_increase() {
+    let keys = main_keys();
+    let (venue, other) = (venue_key(), other_venue_key());
+    let other_address = Address::from(other.address().0);
+    let at = |id: u64, key: &VenueKey| prove_as(1, Some(id), keys, key);
+    let (e100, e200, e300, o400) = (
+        at(100, &venue),
+        at(200, &venue),
+        at(300, &venue),
+        at(400, &other),
+    );
+    let mut w = World::new();
+    let epochs = w.epochs;
+    let not_authorized = "NotAuthorized(address)";
+    let bad_signature = "InvalidSignature()";
+
+    // A relayer without a signature.
+    let unsigned = tampered(&e200, |_| {});
+    let r = w.submit(submit_calldata(&unsigned, &e200.proofs).unwrap());
+    assert_reverts(&r, not_authorized, "an unsigned epoch from a relayer");
+
+    // Bad signatures of the right statement.
+    let good = signature_bytes(&e200);
+    let n = be_bytes(k256_order());
+    let mut high_s = good.clone();
+    let s: [u8; 32] = good[32..64].try_into().unwrap();
+    high_s[32..64].copy_from_slice(&sub_be(n, s));
+    high_s[64] = 55 - good[64]; // the other recovery id: the same key, malleated
+    let statement_hash = backstop_verifier::venue::statement_hash(&e200.statement).unwrap();
+    let mut flipped_r = good.clone();
+    flipped_r[5] ^= 1;
+    let mut v29 = good.clone();
+    v29[64] = 29;
+    let cases: [(&str, Vec<u8>); 5] = [
+        ("a flipped bit in r", flipped_r),
+        ("s above n/2 (the signature malleated)", high_s),
+        ("v = 29", v29),
+        ("64 bytes", good[..64].to_vec()),
+        (
+            "another key's signature of the statement",
+            other.sign_hash(&statement_hash).unwrap().to_vec(),
+        ),
+    ];
+    for (what, signature) in cases {
+        assert_reverts(
+            &w.submit(signed_call(&e200, signature)),
+            bad_signature,
+            what,
+        );
+    }
+    // A relayer changing a recorded field under the venue's signature.
+    let mut changed = members(&e200);
+    changed[10] = Token::bool(!e200.statement.file().solvent);
+    let call = encode_call(
+        SUBMIT_EPOCH,
+        &[
+            Token::Tuple(changed),
+            Token::Array(e200.proofs.iter().map(proof_token).collect()),
+            Token::Bytes(good.clone()),
+        ],
+    );
+    assert_reverts(
+        &w.submit(call),
+        bad_signature,
+        "solvent flipped, signature kept",
+    );
+    // Another venue's epoch: same keys, same shape, its own valid signature.
+    let r = w.submit(submit_calldata(&o400.statement, &o400.proofs).unwrap());
+    assert_reverts(
+        &r,
+        "VenueMismatch(address,address)",
+        "another venue's epoch",
+    );
+
+    // The venue's signature, relayed by anyone: accepted. Then ids must increase.
+    let r = w.submit(submit_calldata(&e200.statement, &e200.proofs).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    eprintln!(
+        "gas: submitEpoch K = 1, signed, relayed: {}",
+        r.tx_gas_used()
+    );
+    let increasing = "EpochNotIncreasing(uint64,uint64)";
+    for (what, p) in [("a replay", &e200), ("an earlier epoch", &e100)] {
+        let r = w.submit(submit_calldata(&p.statement, &p.proofs).unwrap());
+        assert_reverts(&r, increasing, what);
+    }
+
+    // Submitters: only the venue registers them.
+    let s1 = Address::repeat_byte(0x51);
+    let call = encode_call(
+        SET_SUBMITTER,
+        &[address_token(s1), Token::bool(true), Token::Bytes(vec![])],
+    );
+    assert_reverts(
+        &w.submit(call),
+        not_authorized,
+        "a relayer registering itself",
+    );
+    w.register(s1);
+    let is_submitter = |w: &mut World, who: Address| {
+        let call = encode_call("isSubmitter(address)", &[address_token(who)]);
+        output(&w.view(epochs, call)) == uint_word(1)
+    };
+    assert!(is_submitter(&mut w, s1) && is_submitter(&mut w, venue_address()));
+    assert!(!is_submitter(&mut w, CALLER));
+    // A registered submitter needs no signature.
+    let unsigned = tampered(&e300, |_| {});
+    let r = w.send_from(
+        s1,
+        TxKind::Call(epochs),
+        submit_calldata(&unsigned, &e300.proofs).unwrap(),
+    );
+    assert!(r.is_success(), "{r:?}");
+    eprintln!(
+        "gas: submitEpoch K = 1, unsigned, registered submitter: {}",
+        r.tx_gas_used()
+    );
+
+    // A venue action by signature, relayed: good once.
+    let s2 = Address::repeat_byte(0x52);
+    let action = submitter_action(s2, true);
+    let hash = venue_action_hash(&w, 0, action);
+    let call = encode_call("venueActionHash(bytes32)", &[Token::Word(action)]);
+    assert_eq!(output(&w.view(epochs, call)), hash, "venueActionHash");
+    let signature = venue.sign_hash(&hash).unwrap().to_vec();
+    let call = encode_call(
+        SET_SUBMITTER,
+        &[
+            address_token(s2),
+            Token::bool(true),
+            Token::Bytes(signature),
+        ],
+    );
+    let r = w.submit(call.clone());
+    assert!(r.is_success(), "{r:?}");
+    assert_eq!(
+        r.logs()[0].data.topics()[0].as_slice(),
+        keccak256(b"SubmitterSet(address,address,bool)")
+    );
+    assert!(is_submitter(&mut w, s2));
+    assert_reverts(&w.submit(call), bad_signature, "a replayed venue action");
+
+    // Rotation by the venue's signature, relayed.
+    let old_rotation = |w: &World| {
+        let hash = venue_action_hash(w, 1, rotate_action(other_address));
+        encode_call(
+            ROTATE_VENUE_KEY,
+            &[
+                address_token(other_address),
+                Token::Bytes(venue.sign_hash(&hash).unwrap().to_vec()),
+            ],
+        )
+    };
+    let rotation = old_rotation(&w);
+    let r = w.submit(rotation.clone());
+    assert!(r.is_success(), "{r:?}");
+    let log = &r.logs()[0];
+    assert_eq!(
+        log.data.topics()[0].as_slice(),
+        keccak256(b"VenueKeyRotated(address,address,uint64)")
+    );
+    assert_eq!(
+        log.data.topics()[1].as_slice(),
+        address_word(venue_address())
+    );
+    assert_eq!(log.data.topics()[2].as_slice(), address_word(other_address));
+    assert_eq!(words(&log.data.data)[0], uint_word(300), "the latest epoch");
+    let call = encode_call("venue()", &[]);
+    assert_eq!(output(&w.view(epochs, call)), address_word(other_address));
+    assert_reverts(&w.submit(rotation), bad_signature, "the rotation replayed");
+    let call = encode_call(
+        ROTATE_VENUE_KEY,
+        &[address_token(venue_address()), Token::Bytes(vec![])],
+    );
+    let r = w.send_from(venue_address(), TxKind::Call(epochs), call);
+    assert_reverts(&r, not_authorized, "the old key rotating back");
+
+    // The rotation revoked the old key's submitters; the old key's epochs are refused.
+    assert!(!is_submitter(&mut w, s1) && !is_submitter(&mut w, s2));
+    let unsigned = tampered(&o400, |_| {});
+    let r = w.send_from(
+        s1,
+        TxKind::Call(epochs),
+        submit_calldata(&unsigned, &o400.proofs).unwrap(),
+    );
+    assert_reverts(&r, not_authorized, "a revoked submitter");
+    let later = at(500, &venue);
+    let r = w.submit(submit_calldata(&later.statement, &later.proofs).unwrap());
+    assert_reverts(&r, "VenueMismatch(address,address)", "the old key's epoch");
+    // The new key's epoch is accepted and records its venue.
+    let r = w.submit(submit_calldata(&o400.statement, &o400.proofs).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    let call = encode_call("epochs(uint64)", &[Token::uint(400)]);
+    let rec = words(&output(&w.view(epochs, call)));
+    assert_eq!(
+        rec[15],
+        address_word(other_address),
+        "the new venue recorded"
+    );
+    let call = encode_call("epochs(uint64)", &[Token::uint(300)]);
+    let rec = words(&output(&w.view(epochs, call)));
+    assert_eq!(
+        rec[15],
+        address_word(venue_address()),
+        "earlier epochs keep theirs"
+    );
+}
+
+/// The order `n` of secp256k1.
+fn k256_order() -> ark_ff::BigInt<4> {
+    use ark_ff::BigInt;
+    // n = 0xffffffff ffffffff ffffffff fffffffe baaedce6 af48a03b bfd25e8c d0364141
+    BigInt::new([
+        0xbfd2_5e8c_d036_4141,
+        0xbaae_dce6_af48_a03b,
+        0xffff_ffff_ffff_fffe,
+        0xffff_ffff_ffff_ffff,
+    ])
+}
+
+/// Big-endian `a − b` for `a ≥ b`.
+fn sub_be(a: [u8; 32], b: [u8; 32]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let d = i16::from(a[i]) - i16::from(b[i]) - borrow;
+        out[i] = d.rem_euclid(256) as u8;
+        borrow = i16::from(d < 0);
+    }
+    assert_eq!(borrow, 0);
+    out
 }

@@ -9,7 +9,7 @@
 use crate::error::ProverError;
 use backstop_circuits::descriptor::VenueAddress;
 use backstop_circuits::statement::{EpochStatement, StatementFile};
-use backstop_verifier::venue::{address_of, encode_signature, signed_digest, statement_hash};
+use backstop_verifier::venue::{address_of, signed_digest, statement_hash};
 use k256::ecdsa::SigningKey;
 use std::path::Path;
 
@@ -97,13 +97,24 @@ impl VenueKey {
         }
         let hash = statement_hash(&statement)
             .map_err(|e| ProverError::Refused(format!("statement.json: {e}")))?;
+        file.signature = Some(format!("0x{}", hex::encode(self.sign_hash(&hash)?)));
+        Ok(())
+    }
+
+    /// Signs a 32-byte hash as `personal_sign` does: the EIP-191 digest of `hash`
+    /// (`docs/SPEC.md` §7.5), as `r ‖ s ‖ v` with a low `s` and `v` 27 or 28, the form
+    /// the verifier and the epoch contract's `ecrecover` check. The epoch contract's
+    /// venue actions (`docs/ONCHAIN.md`) are signed this way too.
+    pub fn sign_hash(&self, hash: &[u8; 32]) -> Result<[u8; 65], ProverError> {
         let (signature, id) = self
             .key
-            .sign_prehash_recoverable(&signed_digest(&hash))
+            .sign_prehash_recoverable(&signed_digest(hash))
             .map_err(|e| ProverError::Refused(format!("signing failed: {e}")))?;
         // k256 signs with a low s (EIP-2), which the verifier requires.
-        file.signature = Some(encode_signature(&signature, id));
-        Ok(())
+        let mut out = [0u8; 65];
+        out[..64].copy_from_slice(&signature.to_bytes());
+        out[64] = 27 + id.to_byte();
+        Ok(out)
     }
 }
 

@@ -6,17 +6,22 @@ pragma solidity ^0.8.25;
 /// @notice What the epoch contract needs from a BackstopVerifier.
 interface IBackstopVerifier {
     function verifyProof(uint256[8] calldata proof, uint256 input) external view returns (bool);
+    function verifyBatch(uint256[8][] calldata proofs, uint256[] calldata inputs) external view returns (bool);
     function VERIFYING_KEY_HASH() external view returns (bytes32);
     function BATCH_SIZE() external view returns (uint256);
     function MARKETS() external view returns (uint256);
 }
 
 /// @title Backstop epochs for circuit shape backstop.v2.B8.M2
-/// @notice Accepts a liquidation epoch proven by Backstop (docs/SPEC.md): its published
-/// statement and one Groth16 proof per batch. The contract validates the statement
-/// (the bounds of SPEC §3 and §7.1), recomputes every batch's public input x_b from
-/// it (SPEC §5, §6.4, with circomlib's Poseidon), has the verifier bound at
-/// deployment check every proof, and records the epoch's outputs once.
+/// @notice Accepts the liquidation epochs of one venue proven by Backstop
+/// (docs/SPEC.md): each epoch's published statement and one Groth16 proof per batch.
+/// The contract validates the statement (the bounds of SPEC §3 and §7.1), recomputes
+/// every batch's public input x_b from it (SPEC §5, §6.4, with circomlib's Poseidon),
+/// has the verifier bound at deployment check all proofs in one batched pairing
+/// check, and records the epoch's outputs. Only the venue bound at deployment
+/// publishes: a submission carries the venue's signature over the statement (SPEC
+/// §7.5) or comes from the venue or an address it registered, and epoch ids strictly
+/// increase. The venue may rotate its key.
 /// @dev Poseidon's constants live in POSEIDON_CHUNKS data contracts whose code hashes
 /// are fixed below and checked at deployment (see docs/ONCHAIN.md).
 contract BackstopEpochs {
@@ -67,6 +72,7 @@ contract BackstopEpochs {
         bytes32 statementHash; // keccak256(abi.encode(statement))
         bool liabilitiesDisclosed; // whether the venue disclosed L
         uint256 liabilities; // L in common units if disclosed, else 0
+        address venue; // the venue key that published the epoch
     }
 
     /// The batch size B of the circuit shape.
@@ -87,9 +93,20 @@ contract BackstopEpochs {
 
     mapping(uint64 => EpochResult) internal results;
 
-    /// The highest accepted epoch id (check `epochs(latestEpoch).accepted`: false
-    /// while no epoch was accepted).
+    /// The latest accepted epoch id, the highest (check `epochs(latestEpoch).accepted`:
+    /// false while no epoch was accepted).
     uint64 public latestEpoch;
+
+    /// The venue's current signing-key address (SPEC §7.5): every statement must name
+    /// it, and only it signs epochs, registers submitters and rotates itself.
+    address public venue;
+    /// Venue actions (rotation, submitter changes) authorized by signature so far: the
+    /// next one must sign this nonce.
+    uint256 public venueNonce;
+    // Submitters are registered for the current key generation only: a rotation
+    // revokes every registration the previous key made.
+    uint256 internal keyGeneration;
+    mapping(address => uint256) internal submitterGeneration;
 
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant MAX_ACCOUNTS = 1 << 32;
@@ -107,6 +124,13 @@ contract BackstopEpochs {
     uint256 internal constant TAG_BATCH = 0x0000000000000000000000000000006261636b73746f702e62617463682e7631;
     // The descriptor's domain (SPEC §5.5).
     bytes22 internal constant DESCRIPTOR_DOMAIN = "backstop.descriptor.v2";
+    // The statement hash's domain and the Groth16 backend's code (SPEC §7.5).
+    bytes21 internal constant STATEMENT_DOMAIN = "backstop.statement.v2";
+    uint8 internal constant BACKEND_GROTH16 = 1;
+    // The domain of a venue action's signed hash (docs/ONCHAIN.md).
+    bytes24 internal constant ACTION_DOMAIN = "backstop.venue-action.v1";
+    // s of a signature must be at most n/2 (EIP-2), n the secp256k1 group order.
+    uint256 internal constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
     // Poseidon works at fixed memory addresses, the first memory an entry point
     // allocates: [loaded width][state: 17 words][scratch: 17 words][constants of the
@@ -120,8 +144,17 @@ contract BackstopEpochs {
     error VerifierShapeMismatch();
     /// Data contract `index` does not hold the expected Poseidon constants.
     error PoseidonChunkMismatch(uint256 index);
-    /// The epoch was already accepted.
-    error EpochAlreadyAccepted(uint64 epoch);
+    /// The epoch id is not above the latest accepted one.
+    error EpochNotIncreasing(uint64 latest, uint64 epoch);
+    /// The statement names another venue than the contract's.
+    error VenueMismatch(address expected, address got);
+    /// No signature, and the sender is neither the venue nor a registered submitter.
+    error NotAuthorized(address sender);
+    /// The signature is malformed (not 65 bytes, v not 27 or 28, s above n/2) or does
+    /// not recover to the venue.
+    error InvalidSignature();
+    /// The zero address cannot be a venue.
+    error ZeroVenue();
     /// The statement names another verifying key.
     error VerifyingKeyMismatch(bytes32 expected, bytes32 got);
     /// Not exactly MARKETS markets.
@@ -144,8 +177,8 @@ contract BackstopEpochs {
     error BadDebtOutOfBounds();
     /// A disclosed L is not below 2^226, or an undisclosed one is not 0.
     error LiabilitiesOutOfBounds();
-    /// Batch `batch`'s proof does not verify.
-    error InvalidProof(uint256 batch);
+    /// The batch proofs do not verify against the statement's public inputs.
+    error InvalidProofs();
     /// No accepted epoch with this id.
     error UnknownEpoch(uint64 epoch);
     /// The liquidation list does not match the recorded one.
@@ -157,13 +190,22 @@ contract BackstopEpochs {
 
     /// @notice An epoch was accepted.
     event EpochAccepted(uint64 indexed epoch, EpochResult result, uint64[] liquidations);
+    /// @notice The venue key changed (at deployment, `previous` is the zero address).
+    event VenueKeyRotated(address indexed previous, address indexed next, uint64 latestEpoch);
+    /// @notice The venue registered or removed a submitter.
+    event SubmitterSet(address indexed venue, address indexed submitter, bool allowed);
 
     /// @param verifier the BackstopVerifier generated from the epoch's verifying key
     /// @param chunks the Poseidon constants data contracts, in order
-    constructor(IBackstopVerifier verifier, address[30] memory chunks) {
+    /// @param venueKey the venue's signing-key address (statement.json `venue`)
+    constructor(IBackstopVerifier verifier, address[30] memory chunks, address venueKey) {
         if (verifier.BATCH_SIZE() != BATCH_SIZE || verifier.MARKETS() != MARKETS) {
             revert VerifierShapeMismatch();
         }
+        if (venueKey == address(0)) revert ZeroVenue();
+        venue = venueKey;
+        keyGeneration = 1;
+        emit VenueKeyRotated(address(0), venueKey, 0);
         VERIFIER = verifier;
         VERIFYING_KEY_HASH = verifier.VERIFYING_KEY_HASH();
         bytes32[30] memory expected = [
@@ -206,31 +248,104 @@ contract BackstopEpochs {
 
     // ---- submission ------------------------------------------------------------
 
-    /// @notice Accepts an epoch: validates the statement, recomputes each batch's
-    /// public input from it, verifies batch b's proof against x_b for every b, and
-    /// records the outputs. Reverts on anything else, and for an epoch already
-    /// accepted.
-    /// @param s the published statement
+    /// @notice Accepts an epoch of the venue: checks who publishes it, validates the
+    /// statement, recomputes each batch's public input from it, verifies all proofs
+    /// against them in one batched check, and records the outputs. Reverts on
+    /// anything else, and for an epoch id not above the latest accepted one.
+    /// @param s the published statement; it must name `venue`
     /// @param proofs one proof per batch, in batch order, each
     /// [A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y]
-    function submitEpoch(Statement calldata s, uint256[8][] calldata proofs) external {
+    /// @param signature the venue's signature of the statement (statement.json
+    /// `signature`, r ‖ s ‖ v), or empty when the venue or a registered submitter sends
+    function submitEpoch(Statement calldata s, uint256[8][] calldata proofs, bytes calldata signature) external {
         _allocatePoseidon(_maxWidth(s.liquidations.length));
-        if (results[s.epoch].accepted) revert EpochAlreadyAccepted(s.epoch);
+        if (s.venue != venue) revert VenueMismatch(venue, s.venue);
+        if (signature.length == 0 && msg.sender != venue && submitterGeneration[msg.sender] != keyGeneration) {
+            revert NotAuthorized(msg.sender);
+        }
+        if (results[latestEpoch].accepted && s.epoch <= latestEpoch) {
+            revert EpochNotIncreasing(latestEpoch, s.epoch);
+        }
         if (s.verifyingKeyHash != VERIFYING_KEY_HASH) {
             revert VerifyingKeyMismatch(VERIFYING_KEY_HASH, s.verifyingKeyHash);
         }
         uint256 k = s.stateCommitments.length;
         if (proofs.length != k) revert ProofCount(k, proofs.length);
         (uint256[] memory inputs, EpochResult memory r,) = _evaluate(s);
-        for (uint256 b = 0; b < k; ++b) {
-            if (!VERIFIER.verifyProof(proofs[b], inputs[b])) revert InvalidProof(b);
+        if (signature.length != 0) {
+            // statement_hash = keccak256("backstop.statement.v2" ‖ 1 ‖ vk hash ‖ x_0 ‖ … ‖ x_{K−1})
+            bytes32 h = keccak256(abi.encodePacked(STATEMENT_DOMAIN, BACKEND_GROTH16, VERIFYING_KEY_HASH, inputs));
+            if (_recover(h, signature) != venue) revert InvalidSignature();
         }
+        if (!VERIFIER.verifyBatch(proofs, inputs)) revert InvalidProofs();
         r.accepted = true;
+        r.venue = venue;
         r.acceptedAtBlock = uint64(block.number);
         r.statementHash = keccak256(abi.encode(s));
         results[s.epoch] = r;
-        if (s.epoch > latestEpoch) latestEpoch = s.epoch;
+        latestEpoch = s.epoch;
         emit EpochAccepted(s.epoch, r, s.liquidations);
+    }
+
+    // ---- the venue ---------------------------------------------------------------
+
+    /// @notice Rotates the venue key: from now on statements must name `next` and be
+    /// signed by it, and every submitter the previous key registered is revoked.
+    /// Accepted epochs stay as they are.
+    /// @param signature empty when the venue key sends this, else its signature of
+    /// `venueActionHash(keccak256(abi.encode("rotate", next)))`
+    function rotateVenueKey(address next, bytes calldata signature) external {
+        _authorizeVenueAction(keccak256(abi.encode("rotate", next)), signature);
+        if (next == address(0)) revert ZeroVenue();
+        emit VenueKeyRotated(venue, next, latestEpoch);
+        venue = next;
+        ++keyGeneration;
+    }
+
+    /// @notice Registers (`allowed`) or removes a submitter: an address that may
+    /// submit the venue's epochs without a signature.
+    /// @param signature empty when the venue key sends this, else its signature of
+    /// `venueActionHash(keccak256(abi.encode("submitter", submitter, allowed)))`
+    function setSubmitter(address submitter, bool allowed, bytes calldata signature) external {
+        _authorizeVenueAction(keccak256(abi.encode("submitter", submitter, allowed)), signature);
+        submitterGeneration[submitter] = allowed ? keyGeneration : 0;
+        emit SubmitterSet(venue, submitter, allowed);
+    }
+
+    /// @notice Whether `who` may submit without a signature (the venue or a submitter
+    /// the current venue key registered).
+    function isSubmitter(address who) external view returns (bool) {
+        return who == venue || submitterGeneration[who] == keyGeneration;
+    }
+
+    /// @notice The hash the venue signs (EIP-191) to authorize `action` as the next
+    /// venue action: keccak256("backstop.venue-action.v1" ‖ chain id ‖ this contract
+    /// ‖ venueNonce ‖ action), so that a signature is good once, here.
+    function venueActionHash(bytes32 action) public view returns (bytes32) {
+        return keccak256(abi.encodePacked(ACTION_DOMAIN, block.chainid, address(this), venueNonce, action));
+    }
+
+    function _authorizeVenueAction(bytes32 action, bytes calldata signature) internal {
+        if (signature.length == 0) {
+            if (msg.sender != venue) revert NotAuthorized(msg.sender);
+            return;
+        }
+        if (_recover(venueActionHash(action), signature) != venue) revert InvalidSignature();
+        ++venueNonce;
+    }
+
+    /// The signer of the EIP-191 digest of `hash` (SPEC §7.5); reverts with
+    /// InvalidSignature unless the signature is 65 bytes r ‖ s ‖ v with v 27 or 28 and
+    /// s ≤ n/2, and recovers to an address.
+    function _recover(bytes32 hash, bytes calldata signature) internal view returns (address signer) {
+        if (signature.length != 65) revert InvalidSignature();
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (uint256(s) > HALF_N || (v != 27 && v != 28)) revert InvalidSignature();
+        bytes32 digest = keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n32", hash));
+        signer = ecrecover(digest, v, r, s);
+        if (signer == address(0)) revert InvalidSignature();
     }
 
     // ---- reading results -------------------------------------------------------

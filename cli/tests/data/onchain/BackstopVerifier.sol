@@ -4,9 +4,10 @@
 pragma solidity ^0.8.25;
 
 /// @title Backstop batch-proof verifier for circuit shape backstop.v2.B8.M2
-/// @notice Checks one Groth16 proof over BN254 of Backstop's batch circuit against
-/// its single public input x_b (docs/SPEC.md §6.4), with the EVM precompiles ecAdd
-/// (0x06), ecMul (0x07) and ecPairing (0x08).
+/// @notice Checks Groth16 proofs over BN254 of Backstop's batch circuit against their
+/// single public inputs x_b (docs/SPEC.md §6.4), with the EVM precompiles ecAdd
+/// (0x06), ecMul (0x07) and ecPairing (0x08): one proof (`verifyProof`, 4 pairings)
+/// or all K proofs of an epoch at once (`verifyBatch`, K + 3 pairings).
 /// @dev Reverts on malformed data: an input not below the scalar field order r
 /// (InputNotInField), a proof coordinate not below the base field order q
 /// (CoordinateNotInField), a proof point not on its curve, the point at infinity
@@ -17,6 +18,13 @@ pragma solidity ^0.8.25;
 /// does not hold. The key is embedded as constants, with alpha, gamma and delta
 /// negated so that the check is the single product
 ///     e(A, B) · e(−alpha, beta) · e(vk_x, −gamma) · e(C, −delta) = 1.
+/// `verifyBatch` checks the random linear combination of the K equations with
+/// coefficients ρ^b, ρ = keccak256(BATCH_DOMAIN ‖ VERIFYING_KEY_HASH ‖ K ‖ proofs ‖
+/// inputs) mod r (docs/ONCHAIN.md):
+///     Π_b e(ρ^b·A_b, B_b) · e(−(Σρ^b)·alpha, beta)
+///         · e((Σρ^b)·IC0 + (Σρ^b·x_b)·IC1, −gamma) · e(Σρ^b·C_b, −delta) = 1.
+/// If any one equation fails, the combination holds for at most K − 1 values of ρ
+/// out of r, and ρ is fixed only once every proof and input is.
 contract BackstopVerifier {
     /// SHA-256 of the arkworks-compressed verifying key: `verifying_key_hash` in
     /// keys.json and statement.json.
@@ -34,6 +42,11 @@ contract BackstopVerifier {
     error PointNotOnCurve();
     /// A precompile call failed.
     error PrecompileFailed();
+    /// `verifyBatch` was given no proof, or not one input per proof.
+    error BatchShape(uint256 proofs, uint256 inputs);
+
+    /// The domain of `verifyBatch`'s coefficients.
+    bytes32 internal constant BATCH_DOMAIN = "backstop.groth16-batch.v1";
 
     // BN254: scalar field order r, base field order q.
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -68,6 +81,170 @@ contract BackstopVerifier {
     /// @param input the public input x_b, below r
     /// @return valid whether the pairing equation holds
     function verifyProof(uint256[8] calldata proof, uint256 input) external view returns (bool valid) {
+        uint256 at;
+        assembly ("memory-safe") {
+            at := proof
+        }
+        _checkWellFormed(at, input);
+        assembly ("memory-safe") {
+            function fail(selector) {
+                mstore(0, shl(224, selector))
+                revert(0, 4)
+            }
+            // Pairing input: four (G1, G2) pairs of 6 words at p; scratch at p + 0x300.
+            let p := mload(0x40)
+            let s := add(p, 0x300)
+            // vk_x = IC0 + input · IC1, written into the third pair.
+            mstore(s, IC1_X)
+            mstore(add(s, 0x20), IC1_Y)
+            mstore(add(s, 0x40), input)
+            if iszero(staticcall(gas(), 0x07, s, 0x60, add(s, 0x40), 0x40)) { fail(0x84e81692) }
+            mstore(s, IC0_X)
+            mstore(add(s, 0x20), IC0_Y)
+            if iszero(staticcall(gas(), 0x06, s, 0x80, add(p, 0x180), 0x40)) { fail(0x84e81692) }
+
+            calldatacopy(p, proof, 0xc0) // (A, B)
+            mstore(add(p, 0xc0), ALPHA_NEG_X)
+            mstore(add(p, 0xe0), ALPHA_NEG_Y)
+            mstore(add(p, 0x100), BETA_X_C1)
+            mstore(add(p, 0x120), BETA_X_C0)
+            mstore(add(p, 0x140), BETA_Y_C1)
+            mstore(add(p, 0x160), BETA_Y_C0)
+            mstore(add(p, 0x1c0), GAMMA_NEG_X_C1)
+            mstore(add(p, 0x1e0), GAMMA_NEG_X_C0)
+            mstore(add(p, 0x200), GAMMA_NEG_Y_C1)
+            mstore(add(p, 0x220), GAMMA_NEG_Y_C0)
+            calldatacopy(add(p, 0x240), add(proof, 0xc0), 0x40) // C
+            mstore(add(p, 0x280), DELTA_NEG_X_C1)
+            mstore(add(p, 0x2a0), DELTA_NEG_X_C0)
+            mstore(add(p, 0x2c0), DELTA_NEG_Y_C1)
+            mstore(add(p, 0x2e0), DELTA_NEG_Y_C0)
+            if iszero(staticcall(gas(), 0x08, p, 0x300, p, 0x20)) { fail(0x84e81692) }
+            valid := eq(mload(p), 1)
+        }
+    }
+
+    /// @notice Verifies all proofs of an epoch with one pairing check (K + 3 pairings).
+    /// @param proofs one proof per batch, each as `verifyProof` takes it
+    /// @param inputs the public input of each proof, below r
+    /// @return valid whether every proof's pairing equation holds (up to a
+    /// probability of (K − 1)/r that a bad proof passes)
+    function verifyBatch(uint256[8][] calldata proofs, uint256[] calldata inputs)
+        external
+        view
+        returns (bool valid)
+    {
+        uint256 k = proofs.length;
+        if (k == 0 || inputs.length != k) revert BatchShape(k, inputs.length);
+        uint256 proofsAt;
+        uint256 inputsAt;
+        assembly ("memory-safe") {
+            proofsAt := proofs.offset
+            inputsAt := inputs.offset
+        }
+        for (uint256 b = 0; b < k; ++b) {
+            _checkWellFormed(proofsAt + 0x100 * b, inputs[b]);
+        }
+        // ρ = keccak256(BATCH_DOMAIN ‖ VERIFYING_KEY_HASH ‖ K ‖ proofs ‖ inputs) mod r.
+        bytes32 domain = BATCH_DOMAIN;
+        bytes32 keyHash = VERIFYING_KEY_HASH;
+        uint256 rho;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, domain)
+            mstore(add(p, 0x20), keyHash)
+            mstore(add(p, 0x40), k)
+            calldatacopy(add(p, 0x60), proofsAt, shl(8, k))
+            calldatacopy(add(add(p, 0x60), shl(8, k)), inputsAt, shl(5, k))
+            rho := mod(keccak256(p, add(0x60, mul(0x120, k))), R)
+        }
+        return _batchPairing(proofsAt, inputsAt, k, rho);
+    }
+
+    /// The pairing check of `verifyBatch` for the K proofs and inputs at calldata
+    /// offsets `proofsAt` and `inputsAt`, with coefficients ρ^b.
+    function _batchPairing(uint256 proofsAt, uint256 inputsAt, uint256 k, uint256 rho)
+        private
+        view
+        returns (bool valid)
+    {
+        assembly ("memory-safe") {
+            function fail(selector) {
+                mstore(0, shl(224, selector))
+                revert(0, 4)
+            }
+            // Pairing input: K + 3 pairs of 6 words at p; the pair K + 2 holds the sum
+            // of ρ^b·C_b; scratch (0x80 bytes) after the pairs.
+            let p := mload(0x40)
+            let sumC := add(p, mul(0xc0, add(k, 2)))
+            let s := add(p, mul(0xc0, add(k, 3)))
+            let coeff := 1
+            let sumR := 0
+            let sumX := 0
+            for { let b := 0 } lt(b, k) { b := add(b, 1) } {
+                let proof := add(proofsAt, shl(8, b))
+                // (ρ^b·A_b, B_b)
+                calldatacopy(s, proof, 0x40)
+                mstore(add(s, 0x40), coeff)
+                if iszero(staticcall(gas(), 0x07, s, 0x60, add(p, mul(0xc0, b)), 0x40)) {
+                    fail(0x84e81692)
+                }
+                calldatacopy(add(add(p, mul(0xc0, b)), 0x40), add(proof, 0x40), 0x80)
+                // sumC += ρ^b·C_b
+                calldatacopy(s, add(proof, 0xc0), 0x40)
+                mstore(add(s, 0x40), coeff)
+                switch b
+                case 0 {
+                    if iszero(staticcall(gas(), 0x07, s, 0x60, sumC, 0x40)) { fail(0x84e81692) }
+                }
+                default {
+                    if iszero(staticcall(gas(), 0x07, s, 0x60, s, 0x40)) { fail(0x84e81692) }
+                    mcopy(add(s, 0x40), sumC, 0x40)
+                    if iszero(staticcall(gas(), 0x06, s, 0x80, sumC, 0x40)) { fail(0x84e81692) }
+                }
+                sumR := addmod(sumR, coeff, R)
+                sumX := addmod(sumX, mulmod(coeff, calldataload(add(inputsAt, shl(5, b))), R), R)
+                coeff := mulmod(coeff, rho, R)
+            }
+            // (−(Σρ^b)·alpha, beta)
+            let pair := add(p, mul(0xc0, k))
+            mstore(s, ALPHA_NEG_X)
+            mstore(add(s, 0x20), ALPHA_NEG_Y)
+            mstore(add(s, 0x40), sumR)
+            if iszero(staticcall(gas(), 0x07, s, 0x60, pair, 0x40)) { fail(0x84e81692) }
+            mstore(add(pair, 0x40), BETA_X_C1)
+            mstore(add(pair, 0x60), BETA_X_C0)
+            mstore(add(pair, 0x80), BETA_Y_C1)
+            mstore(add(pair, 0xa0), BETA_Y_C0)
+            // ((Σρ^b)·IC0 + (Σρ^b·x_b)·IC1, −gamma)
+            pair := add(pair, 0xc0)
+            mstore(s, IC1_X)
+            mstore(add(s, 0x20), IC1_Y)
+            mstore(add(s, 0x40), sumX)
+            if iszero(staticcall(gas(), 0x07, s, 0x60, pair, 0x40)) { fail(0x84e81692) }
+            mstore(s, IC0_X)
+            mstore(add(s, 0x20), IC0_Y)
+            mstore(add(s, 0x40), sumR)
+            if iszero(staticcall(gas(), 0x07, s, 0x60, s, 0x40)) { fail(0x84e81692) }
+            mcopy(add(s, 0x40), pair, 0x40)
+            if iszero(staticcall(gas(), 0x06, s, 0x80, pair, 0x40)) { fail(0x84e81692) }
+            mstore(add(pair, 0x40), GAMMA_NEG_X_C1)
+            mstore(add(pair, 0x60), GAMMA_NEG_X_C0)
+            mstore(add(pair, 0x80), GAMMA_NEG_Y_C1)
+            mstore(add(pair, 0xa0), GAMMA_NEG_Y_C0)
+            // (Σρ^b·C_b, −delta)
+            mstore(add(sumC, 0x40), DELTA_NEG_X_C1)
+            mstore(add(sumC, 0x60), DELTA_NEG_X_C0)
+            mstore(add(sumC, 0x80), DELTA_NEG_Y_C1)
+            mstore(add(sumC, 0xa0), DELTA_NEG_Y_C0)
+            if iszero(staticcall(gas(), 0x08, p, mul(0xc0, add(k, 3)), p, 0x20)) { fail(0x84e81692) }
+            valid := eq(mload(p), 1)
+        }
+    }
+
+    /// Reverts unless the input is below r and the proof at calldata offset `proof`
+    /// has coordinates below q and points on their curves.
+    function _checkWellFormed(uint256 proof, uint256 input) private pure {
         assembly ("memory-safe") {
             function fail(selector) {
                 mstore(0, shl(224, selector))
@@ -99,37 +276,6 @@ contract BackstopVerifier {
             ))
             ok := and(ok, onG1(calldataload(add(proof, 0xc0)), calldataload(add(proof, 0xe0))))
             if iszero(ok) { fail(0xa3d28e13) }
-
-            // Pairing input: four (G1, G2) pairs of 6 words at p; scratch at p + 0x300.
-            let p := mload(0x40)
-            let s := add(p, 0x300)
-            // vk_x = IC0 + input · IC1, written into the third pair.
-            mstore(s, IC1_X)
-            mstore(add(s, 0x20), IC1_Y)
-            mstore(add(s, 0x40), input)
-            if iszero(staticcall(gas(), 0x07, s, 0x60, add(s, 0x40), 0x40)) { fail(0x84e81692) }
-            mstore(s, IC0_X)
-            mstore(add(s, 0x20), IC0_Y)
-            if iszero(staticcall(gas(), 0x06, s, 0x80, add(p, 0x180), 0x40)) { fail(0x84e81692) }
-
-            calldatacopy(p, proof, 0xc0) // (A, B)
-            mstore(add(p, 0xc0), ALPHA_NEG_X)
-            mstore(add(p, 0xe0), ALPHA_NEG_Y)
-            mstore(add(p, 0x100), BETA_X_C1)
-            mstore(add(p, 0x120), BETA_X_C0)
-            mstore(add(p, 0x140), BETA_Y_C1)
-            mstore(add(p, 0x160), BETA_Y_C0)
-            mstore(add(p, 0x1c0), GAMMA_NEG_X_C1)
-            mstore(add(p, 0x1e0), GAMMA_NEG_X_C0)
-            mstore(add(p, 0x200), GAMMA_NEG_Y_C1)
-            mstore(add(p, 0x220), GAMMA_NEG_Y_C0)
-            calldatacopy(add(p, 0x240), add(proof, 0xc0), 0x40) // C
-            mstore(add(p, 0x280), DELTA_NEG_X_C1)
-            mstore(add(p, 0x2a0), DELTA_NEG_X_C0)
-            mstore(add(p, 0x2c0), DELTA_NEG_Y_C1)
-            mstore(add(p, 0x2e0), DELTA_NEG_Y_C0)
-            if iszero(staticcall(gas(), 0x08, p, 0x300, p, 0x20)) { fail(0x84e81692) }
-            valid := eq(mload(p), 1)
         }
     }
 }

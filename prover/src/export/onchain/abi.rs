@@ -19,6 +19,8 @@ pub enum Token {
     FixedArray(Vec<Token>),
     /// A tuple (a struct).
     Tuple(Vec<Token>),
+    /// A byte string `bytes`.
+    Bytes(Vec<u8>),
 }
 
 impl Token {
@@ -38,7 +40,7 @@ impl Token {
     fn is_dynamic(&self) -> bool {
         match self {
             Token::Word(_) => false,
-            Token::Array(_) => true,
+            Token::Array(_) | Token::Bytes(_) => true,
             Token::FixedArray(items) | Token::Tuple(items) => items.iter().any(Token::is_dynamic),
         }
     }
@@ -53,6 +55,12 @@ impl Token {
                 out
             }
             Token::FixedArray(items) | Token::Tuple(items) => encode_sequence(items),
+            Token::Bytes(bytes) => {
+                let mut out = Token::uint(bytes.len() as u128).encode();
+                out.extend(bytes);
+                out.resize(32 + bytes.len().div_ceil(32) * 32, 0);
+                out
+            }
         }
     }
 }
@@ -169,5 +177,25 @@ mod tests {
         let words = hex_words(&encode_sequence(&[dy]));
         let n = |x: u64| format!("{x:064x}");
         assert_eq!(words, [n(0x20), n(7), n(0x40), n(0)]);
+    }
+
+    /// `sam("dave", true, [1, 2, 3])`, the `bytes` example of the Solidity ABI
+    /// specification.
+    #[test]
+    fn bytes_are_length_prefixed_and_right_padded() {
+        let args = [
+            Token::Bytes(b"dave".to_vec()),
+            Token::bool(true),
+            Token::Array(vec![Token::uint(1), Token::uint(2), Token::uint(3)]),
+        ];
+        let words = hex_words(&encode_sequence(&args));
+        let n = |x: u64| format!("{x:064x}");
+        let dave = format!("{}{}", hex::encode(b"dave"), "0".repeat(56));
+        assert_eq!(
+            words,
+            [n(0x60), n(1), n(0xa0), n(4), dave, n(3), n(1), n(2), n(3)]
+        );
+        let empty = hex_words(&encode_sequence(&[Token::Bytes(vec![])]));
+        assert_eq!(empty, [n(0x20), n(0)]);
     }
 }

@@ -10,7 +10,8 @@
 //!     poseidon-chunks.json   the Poseidon constants data contracts to deploy first
 //!   ```
 //! * `backstop export calldata EPOCH_DIR` prints [`epoch_calldata`], the calldata
-//!   of `submitEpoch(statement, proofs)` for an epoch directory, `0x` and hex.
+//!   of `submitEpoch(statement, proofs, signature)` for an epoch directory, `0x` and
+//!   hex.
 //!
 //! The templates are Backstop's own (`BackstopVerifier.sol.tmpl`,
 //! `BackstopEpochs.sol.tmpl` beside this file); [`poseidon`] derives the constants of
@@ -46,9 +47,11 @@ pub const EPOCHS_FILE: &str = "BackstopEpochs.sol";
 pub const CHUNKS_FILE: &str = "poseidon-chunks.json";
 
 /// The epoch contract's submission function.
-pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256),uint256[8][])";
-/// The verifier's function.
+pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256),uint256[8][],bytes)";
+/// The verifier's function for one proof.
 pub const VERIFY_PROOF: &str = "verifyProof(uint256[8],uint256)";
+/// The verifier's function for all proofs of an epoch.
+pub const VERIFY_BATCH: &str = "verifyBatch(uint256[8][],uint256[])";
 
 const VERIFIER_TEMPLATE: &str = include_str!("BackstopVerifier.sol.tmpl");
 const EPOCHS_TEMPLATE: &str = include_str!("BackstopEpochs.sol.tmpl");
@@ -432,7 +435,19 @@ pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError>
     ]))
 }
 
-/// The calldata of `submitEpoch(statement, proofs)`.
+/// The `bytes` token of the statement's signature (`r ‖ s ‖ v`), empty for an
+/// unsigned statement (which only the venue or a registered submitter can submit).
+pub fn signature_token(statement: &EpochStatement) -> Result<Token, ProverError> {
+    match statement.file().signature.as_deref() {
+        None => Ok(Token::Bytes(Vec::new())),
+        Some(text) => backstop_circuits::json::lower_hex_bytes::<65>(text)
+            .map(|bytes| Token::Bytes(bytes.to_vec()))
+            .ok_or_else(|| statement_error("signature", "not 0x + 130 lowercase hex digits")),
+    }
+}
+
+/// The calldata of `submitEpoch(statement, proofs, signature)`, with the statement's
+/// own signature.
 pub fn submit_calldata(
     statement: &EpochStatement,
     proofs: &[Proof<Bn254>],
@@ -442,6 +457,7 @@ pub fn submit_calldata(
         &[
             statement_token(statement)?,
             Token::Array(proofs.iter().map(proof_token).collect()),
+            signature_token(statement)?,
         ],
     ))
 }
