@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --release -p backstop-benches -- report          # docs/PERFORMANCE.md, docs/performance.json
 //! cargo run --release -p backstop-benches -- report --quick  # tiny sizes (CI smoke)
+//! cargo run --release -p backstop-benches -- gas             # only the on-chain gas, into both
 //! ```
 
 use backstop_benches::BenchError;
@@ -57,6 +58,14 @@ enum Command {
         /// Output directory (default: the JSON file's directory).
         #[arg(long)]
         out_dir: Option<PathBuf>,
+    },
+    /// Re-measures only the on-chain gas into a performance.json written by `report`
+    /// and rewrites PERFORMANCE.md (after a contract change; gas does not depend on
+    /// the machine).
+    Gas {
+        /// The performance.json to update (default: the workspace's docs/performance.json).
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Groth16 at one batch size only: setup, one proof, the proof dissected and the
     /// kernel bound, printed as JSON (no files written).
@@ -146,6 +155,16 @@ fn run(cli: Cli) -> Result<(), BenchError> {
                 .or_else(|| json.parent().map(PathBuf::from))
                 .unwrap_or_else(|| PathBuf::from("."));
             report::rerender(&json, &out)
+        }
+        Command::Gas { json } => {
+            let json = json.unwrap_or_else(|| {
+                backstop_benches::machine::workspace_root().join("docs/performance.json")
+            });
+            let out = json
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."));
+            report::regas(&json, &out)
         }
         Command::Dissect { batch_size } => json(&report::dissect(batch_size)?),
         Command::ChildHalo2 { batch_size } => json(&backstop_benches::halo2::run(batch_size)?),

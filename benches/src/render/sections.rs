@@ -546,6 +546,10 @@ pub(super) fn gas(o: &mut String, r: &Report) {
         let what = format!("`verifyProof`, batch {b}");
         row(o, cells![what, int(*exec), int(*total)]);
     }
+    for (k, total, exec) in &g.verify_batch {
+        let what = format!("`verifyBatch`, K = {k} proofs");
+        row(o, cells![what, int(*exec), int(*total)]);
+    }
     for s in &g.submit {
         let what = format!(
             "`submitEpoch`, K = {} ({} liquidations)",
@@ -558,9 +562,11 @@ pub(super) fn gas(o: &mut String, r: &Report) {
     }
     let _ = writeln!(
         o,
-        "\nA batch verification is one pairing check with one public input, so its gas \
-         does not depend on `B` or `M`; most of it is the BN254 precompiles. \
-         See [ONCHAIN.md](ONCHAIN.md).\n"
+        "\nA proof has one public input, so verification gas does not depend on `B` or \
+         `M`; most of it is the BN254 precompiles. `verifyProof` checks one proof with 4 \
+         pairings; `verifyBatch` (what `submitEpoch` calls) checks all `K` proofs of an \
+         epoch with `K + 3`. `submitEpoch` also recomputes every public input with Poseidon \
+         on chain. See [ONCHAIN.md](ONCHAIN.md).\n"
     );
 }
 

@@ -357,7 +357,7 @@ pub fn parse_gas(text: &str, command: &str) -> Gas {
     let mut gas = Gas {
         measured: true,
         note: format!(
-            "`{command}` (B = 8, M = 2; one public input, so the verification gas does not depend on the shape)"
+            "`{command}` (B = 8, M = 2; one public input per proof, so the verification gas does not depend on the shape)"
         ),
         ..Gas::default()
     };
@@ -366,6 +366,11 @@ pub fn parse_gas(text: &str, command: &str) -> Gas {
             // "batch {b}: {total} total, {execution} execution"
             if let [_, total, execution] = numbers(rest)[..] {
                 gas.verify.push((total, execution));
+            }
+        } else if let Some(rest) = line.strip_prefix("verifyBatch") {
+            // "K = {k}: {total} total, {execution} execution"
+            if let [k, total, execution] = numbers(rest)[..] {
+                gas.verify_batch.push((k, total, execution));
             }
         } else if let Some(rest) = line.strip_prefix("submitEpoch") {
             // "K = {k} ({l} liquidations): {total} total, {exec} execution, {n} bytes of calldata"
@@ -516,4 +521,28 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
     report.recommended_batch_size = crate::render::recommend(&report);
     report.targets = crate::render::targets(&report);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_gas;
+
+    #[test]
+    fn gas_lines_are_parsed_by_kind() {
+        let text = "\
+gas: deployment: 30 Poseidon data contracts 1, verifier 2, epoch contract 3
+gas: verifyProof batch 0: 216286 total, 190626 execution
+gas: verifyBatch K = 4: 400000 total, 365749 execution
+gas: submitEpoch K = 2 (7 liquidations): 1301207 total, 1262691 execution, 1988 bytes of calldata
+other output
+";
+        let gas = parse_gas(text, "cmd");
+        assert!(gas.measured);
+        assert_eq!(gas.verify, [(216_286, 190_626)]);
+        assert_eq!(gas.verify_batch, [(4, 400_000, 365_749)]);
+        assert_eq!(gas.submit.len(), 1);
+        assert_eq!((gas.submit[0].batches, gas.submit[0].liquidations), (2, 7));
+        assert!(gas.deployment.starts_with("deployment: 30"));
+        assert!(!parse_gas("nothing", "cmd").measured);
+    }
 }

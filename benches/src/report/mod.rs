@@ -291,6 +291,9 @@ pub struct Gas {
     pub note: String,
     /// `verifyProof` per batch: (total, execution).
     pub verify: Vec<(u64, u64)>,
+    /// `verifyBatch` of `K` proofs: (K, total, execution).
+    #[serde(default)]
+    pub verify_batch: Vec<(u64, u64, u64)>,
     /// `submitEpoch`.
     pub submit: Vec<SubmitGas>,
     /// The deployment line as printed.
@@ -486,9 +489,29 @@ pub fn run(opts: &Options) -> Result<Report, BenchError> {
 /// Re-renders `PERFORMANCE.md` (and rewrites `performance.json` with re-checked
 /// targets) from a `performance.json` already measured.
 pub fn rerender(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
+    rewrite(json, out_dir, |_| {})
+}
+
+/// Re-measures only the on-chain gas (the ignored `gas_report` test, deterministic on
+/// any machine) into the report of `json`, then rewrites both files like
+/// [`rerender`]: for a contract change without rerunning the whole report.
+pub fn regas(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
+    let gas = measure::measure_gas();
+    if !gas.measured {
+        return Err(BenchError::Other(gas.note));
+    }
+    rewrite(json, out_dir, |report| report.gas = gas)
+}
+
+fn rewrite(
+    json: &Path,
+    out_dir: &Path,
+    change: impl FnOnce(&mut Report),
+) -> Result<(), BenchError> {
     let bytes = std::fs::read(json).map_err(|e| BenchError::io(json, e))?;
     let mut report: Report = serde_json::from_slice(&bytes)
         .map_err(|e| BenchError::Other(format!("{}: {e}", json.display())))?;
+    change(&mut report);
     report.recommended_batch_size = crate::render::recommend(&report);
     report.targets = crate::render::targets(&report);
     let bytes = serde_json::to_vec_pretty(&report).map_err(|e| BenchError::Other(e.to_string()))?;
