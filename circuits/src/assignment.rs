@@ -191,7 +191,9 @@ impl<F: Copy> BatchAssignment<F> {
 pub(crate) mod testing {
     use super::{BatchAssignment, ParamsAssignment, non_negative};
     use crate::hash::FieldHasher;
-    use crate::native::commit::{TREE_ARITY, absorb_chain, tag, tags};
+    use crate::native::commit::{
+        TREE_ARITY, absorb_chain, be_word, challenge, liquidations_hash_of_words, tag, tags,
+    };
     use ethnum::U256;
 
     /// `params_hash` over raw parameters, natively (`docs/SPEC.md` §5.5): what an
@@ -283,13 +285,9 @@ pub(crate) mod testing {
         let accounts = H::hash(&[a.state_in.accounts, leaves[0]]);
         let params = params_hash::<H>(&a.params);
         if outputs == Outputs::Derived {
-            let head = H::hash(&[
-                tag::<H>(tags::LIQUIDATIONS),
-                H::from_u64(liquidated.len() as u64),
-            ]);
-            let liq = absorb_chain::<H>(head, &liquidated);
+            let liq = liquidations_hash_of_words(liquidated.iter().map(be_word::<H>));
             a.accounts_commitment = accounts;
-            a.challenge = H::hash(&[tag::<H>(tags::CHALLENGE), params, accounts, liq]);
+            a.challenge = challenge::<H>(params, accounts, liq);
             a.liquidation_product = liquidated
                 .iter()
                 .fold(H::from_u64(1), |acc, id| acc * (a.challenge - *id));

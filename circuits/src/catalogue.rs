@@ -25,7 +25,7 @@ use crate::hash::FieldHasher;
 use crate::model::{
     Account, AccountId, Balance, EpochParams, MarginBps, Market, Price, Size, Snapshot,
 };
-use crate::native::commit::{BatchSize, challenge, liquidation_commitment, liquidation_product};
+use crate::native::commit::{BatchSize, challenge, liquidation_product, liquidations_hash};
 use crate::secret::VenueSecret;
 use crate::shape::CircuitShape;
 use crate::witness::{EpochWitness, build_epoch};
@@ -132,7 +132,7 @@ pub(crate) fn claim_liquidations<H: FieldHasher>(
     let z = challenge::<H>(
         w.commitment.params_hash,
         w.commitment.accounts_commitment,
-        liquidation_commitment::<H>(claimed),
+        liquidations_hash(claimed),
     );
     a.challenge = z;
     a.liquidation_product = liquidation_product::<H>(z, claimed);

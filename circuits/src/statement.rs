@@ -59,7 +59,7 @@ use crate::hash::FieldHasher;
 use crate::model::{AccountId, MarginBps, Market, ModelError, OwnerBinding, Price, check_decimals};
 use crate::native::commit::{
     OutputsOpening, RunningState, accounts_chain_start, batch_public_input, challenge,
-    liquidation_commitment, liquidation_product, outputs_hash, params_hash, state_commitment,
+    liquidation_product, liquidations_hash, outputs_hash, params_hash, state_commitment,
 };
 use crate::shape::{CircuitShape, STATEMENT_VERSION, ShapeError};
 use ethnum::I256;
@@ -455,11 +455,7 @@ impl EpochStatement {
             .map(|(i, c)| Self::element::<H>(&format!("state_commitments[{i}]"), c))
             .collect::<Result<Vec<_>, _>>()?;
         let params = params_hash::<H>(&self.params);
-        let z = challenge::<H>(
-            params,
-            accounts,
-            liquidation_commitment::<H>(&self.liquidations),
-        );
+        let z = challenge::<H>(params, accounts, liquidations_hash(&self.liquidations));
         let outputs = outputs_hash::<H>(&OutputsOpening {
             accounts_commitment: accounts,
             challenge: z,

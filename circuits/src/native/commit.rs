@@ -29,10 +29,6 @@ pub mod tags {
     pub const STATE: &str = "backstop.state.v1";
     /// Epoch parameters hash.
     pub const PARAMS: &str = "backstop.params.v1";
-    /// Liquidation-set commitment.
-    pub const LIQUIDATIONS: &str = "backstop.liqset.v1";
-    /// The liquidation-set challenge `z`.
-    pub const CHALLENGE: &str = "backstop.challenge.v1";
     /// The published outputs of an epoch.
     pub const OUTPUTS: &str = "backstop.outputs.v1";
     /// One batch's public input.
@@ -317,17 +313,49 @@ pub fn params_hash<H: FieldHasher>(params: &EpochParams) -> H::F {
     absorb_chain::<H>(head, &per_market)
 }
 
-/// The liquidation-set commitment (`docs/SPEC.md` §5.6):
-/// `absorb_chain(H(TAG_LIQ, count), ids)`, ids ascending.
-pub fn liquidation_commitment<H: FieldHasher>(ids: &[AccountId]) -> H::F {
-    let head = H::hash(&[tag::<H>(tags::LIQUIDATIONS), H::from_u64(ids.len() as u64)]);
-    let elems: Vec<H::F> = ids.iter().map(|id| H::from_u64(id.get())).collect();
-    absorb_chain::<H>(head, &elems)
+/// The domain of the challenge's Keccak-256 preimage (`docs/SPEC.md` §5.6).
+pub const CHALLENGE_DOMAIN: &[u8] = b"backstop.challenge.v2";
+
+/// The liquidation-set hash (`docs/SPEC.md` §5.6): Keccak-256 of the ids in ascending
+/// order, each as a 32-byte big-endian word (Solidity's
+/// `keccak256(abi.encodePacked(uint64[] ids))`).
+pub fn liquidations_hash(ids: &[AccountId]) -> [u8; 32] {
+    liquidations_hash_of_words(ids.iter().map(|id| {
+        let mut w = [0u8; 32];
+        w[24..].copy_from_slice(&id.get().to_be_bytes());
+        w
+    }))
 }
 
-/// The challenge `z = H(TAG_CHALLENGE, params_hash, accounts_commitment, liq_commitment)`.
-pub fn challenge<H: FieldHasher>(params: H::F, accounts: H::F, liquidations: H::F) -> H::F {
-    H::hash(&[tag::<H>(tags::CHALLENGE), params, accounts, liquidations])
+/// [`liquidations_hash`] of ids given as 32-byte big-endian words (for assignments
+/// whose ids are arbitrary field elements).
+pub fn liquidations_hash_of_words(words: impl IntoIterator<Item = [u8; 32]>) -> [u8; 32] {
+    use sha3::{Digest, Keccak256};
+    let mut k = Keccak256::new();
+    for w in words {
+        k.update(w);
+    }
+    k.finalize().into()
+}
+
+/// The big-endian 32 bytes of a field element.
+pub fn be_word<H: FieldHasher>(x: &H::F) -> [u8; 32] {
+    let mut w = H::to_le_bytes(x);
+    w.reverse();
+    w
+}
+
+/// The challenge `z = keccak256("backstop.challenge.v2" ‖ params_hash ‖
+/// accounts_commitment ‖ liquidations_hash) mod p` (`docs/SPEC.md` §5.6): only
+/// verifiers compute it, so it costs no constraint and an EVM computes it cheaply.
+pub fn challenge<H: FieldHasher>(params: H::F, accounts: H::F, liquidations: [u8; 32]) -> H::F {
+    use sha3::{Digest, Keccak256};
+    let mut k = Keccak256::new();
+    k.update(CHALLENGE_DOMAIN);
+    k.update(be_word::<H>(&params));
+    k.update(be_word::<H>(&accounts));
+    k.update(liquidations);
+    H::from_be_bytes_mod_order(&k.finalize())
 }
 
 /// The running state carried between batches (`docs/SPEC.md` §6.2).
@@ -370,8 +398,8 @@ pub struct EpochCommitment<H: FieldHasher> {
     pub accounts_commitment: H::F,
     /// The parameters hash.
     pub params_hash: H::F,
-    /// The liquidation-set commitment.
-    pub liquidation_commitment: H::F,
+    /// The liquidation-set hash.
+    pub liquidations_hash: [u8; 32],
     /// The challenge `z`.
     pub challenge: H::F,
     /// `K + 1` states: the initial one, then the state after each batch.
@@ -428,8 +456,8 @@ pub fn commit_epoch<H: FieldHasher>(
         .map(|(a, _)| a.id())
         .collect();
     let params_hash = params_hash::<H>(params);
-    let liquidation_commitment = liquidation_commitment::<H>(&liquidated);
-    let z = challenge::<H>(params_hash, accounts_commitment, liquidation_commitment);
+    let liquidations_hash = liquidations_hash(&liquidated);
+    let z = challenge::<H>(params_hash, accounts_commitment, liquidations_hash);
 
     let mut state = RunningState {
         next_id: 0,
@@ -461,7 +489,7 @@ pub fn commit_epoch<H: FieldHasher>(
         batches,
         accounts_commitment,
         params_hash,
-        liquidation_commitment,
+        liquidations_hash,
         challenge: z,
         states,
         state_commitments,

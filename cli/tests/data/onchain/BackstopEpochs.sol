@@ -67,8 +67,7 @@ contract BackstopEpochs {
         uint64 acceptedAtBlock;
         uint256 badDebt; // D in common units
         uint256 accountsCommitment; // a_K (SPEC §5.4)
-        uint256 liquidationCommitment; // Poseidon commitment to the set (SPEC §5.6)
-        bytes32 liquidationsHash; // keccak256(abi.encodePacked(uint64[] liquidations))
+        bytes32 liquidationsHash; // keccak256(abi.encodePacked(uint64[] liquidations)) (SPEC §5.6)
         bytes32 statementHash; // keccak256(abi.encode(statement))
         bool liabilitiesDisclosed; // whether the venue disclosed L
         uint256 liabilities; // L in common units if disclosed, else 0
@@ -118,12 +117,12 @@ contract BackstopEpochs {
     uint256 internal constant TAG_ACCOUNTS = 0x0000000000000000000000006261636b73746f702e6163636f756e74732e7631;
     uint256 internal constant TAG_STATE = 0x0000000000000000000000000000006261636b73746f702e73746174652e7631;
     uint256 internal constant TAG_PARAMS = 0x00000000000000000000000000006261636b73746f702e706172616d732e7631;
-    uint256 internal constant TAG_LIQUIDATIONS = 0x00000000000000000000000000006261636b73746f702e6c69717365742e7631;
-    uint256 internal constant TAG_CHALLENGE = 0x00000000000000000000006261636b73746f702e6368616c6c656e67652e7631;
     uint256 internal constant TAG_OUTPUTS = 0x000000000000000000000000006261636b73746f702e6f7574707574732e7631;
     uint256 internal constant TAG_BATCH = 0x0000000000000000000000000000006261636b73746f702e62617463682e7631;
     // The descriptor's domain (SPEC §5.5).
     bytes22 internal constant DESCRIPTOR_DOMAIN = "backstop.descriptor.v2";
+    // The challenge's domain (SPEC §5.6).
+    bytes21 internal constant CHALLENGE_DOMAIN = "backstop.challenge.v2";
     // The statement hash's domain and the Groth16 backend's code (SPEC §7.5).
     bytes21 internal constant STATEMENT_DOMAIN = "backstop.statement.v2";
     uint8 internal constant BACKEND_GROTH16 = 1;
@@ -258,7 +257,7 @@ contract BackstopEpochs {
     /// @param signature the venue's signature of the statement (statement.json
     /// `signature`, r ‖ s ‖ v), or empty when the venue or a registered submitter sends
     function submitEpoch(Statement calldata s, uint256[8][] calldata proofs, bytes calldata signature) external {
-        _allocatePoseidon(_maxWidth(s.liquidations.length));
+        _allocatePoseidon(_maxWidth());
         if (s.venue != venue) revert VenueMismatch(venue, s.venue);
         if (signature.length == 0 && msg.sender != venue && submitterGeneration[msg.sender] != keyGeneration) {
             revert NotAuthorized(msg.sender);
@@ -392,7 +391,7 @@ contract BackstopEpochs {
         view
         returns (uint256[] memory inputs, uint256 paramsHash)
     {
-        _allocatePoseidon(_maxWidth(s.liquidations.length));
+        _allocatePoseidon(_maxWidth());
         (inputs,, paramsHash) = _evaluate(s);
     }
 
@@ -419,7 +418,7 @@ contract BackstopEpochs {
         (params, r.exponent) = _paramsHash(s);
         uint256 start = _hash2(TAG_ACCOUNTS, s.epoch);
         uint256 outputs;
-        (outputs, r.liquidationCommitment) = _outputsHash(s, params);
+        (outputs, r.liquidationsHash) = _outputsHash(s, params);
         inputs = _batchInputs(s, params, outputs, start);
         r.solvent = s.solvent;
         r.insuranceCovered = s.insuranceCovered;
@@ -430,7 +429,6 @@ contract BackstopEpochs {
         r.liabilitiesDisclosed = s.liabilitiesDisclosed;
         r.liabilities = s.liabilities;
         r.accountsCommitment = s.accountsCommitment;
-        r.liquidationsHash = keccak256(abi.encodePacked(s.liquidations));
     }
 
     /// The checks of SPEC §7.1 beyond the parameters: 1 ≤ K, K·B ≤ 2^32, commitments
@@ -509,20 +507,14 @@ contract BackstopEpochs {
     }
 
     /// O = H(TAG_OUTPUTS, a_K, z, P_target, D, solvent, insurance_covered, ℓ) with
-    /// z = H(TAG_CHALLENGE, params, a_K, liq), liq = absorb(H(TAG_LIQUIDATIONS, n),
-    /// ids), P_target = Π (z − id) and ℓ = L + 1 if L is disclosed, else 0
-    /// (SPEC §5.6, §6.4); also returns liq.
-    function _outputsHash(Statement calldata s, uint256 params) internal view returns (uint256 outputs, uint256 liq) {
+    /// z = keccak256("backstop.challenge.v2" ‖ params ‖ a_K ‖ liq) mod r,
+    /// liq = keccak256(abi.encodePacked(ids)), P_target = Π (z − id) and ℓ = L + 1 if L
+    /// is disclosed, else 0 (SPEC §5.6, §6.4); also returns liq.
+    function _outputsHash(Statement calldata s, uint256 params) internal view returns (uint256 outputs, bytes32 liq) {
         uint64[] calldata ids = s.liquidations;
         uint256 n = ids.length;
-        uint256 src;
-        assembly ("memory-safe") {
-            src := mload(0x40)
-            mstore(0x40, add(src, shl(5, n)))
-            calldatacopy(src, ids.offset, shl(5, n))
-        }
-        liq = _absorb(_hash2(TAG_LIQUIDATIONS, n), src, n);
-        uint256 z = _hash4(TAG_CHALLENGE, params, s.accountsCommitment, liq);
+        liq = keccak256(abi.encodePacked(ids));
+        uint256 z = uint256(keccak256(abi.encodePacked(CHALLENGE_DOMAIN, params, s.accountsCommitment, liq))) % R;
         uint256 product = 1;
         for (uint256 i = 0; i < n; ++i) {
             product = mulmod(product, addmod(z, R - ids[i], R), R);
@@ -584,11 +576,9 @@ contract BackstopEpochs {
         }
     }
 
-    /// The widest Poseidon a statement with n liquidations needs.
-    function _maxWidth(uint256 n) internal pure returns (uint256 t) {
-        t = PARAMS_MAX_WIDTH > 9 ? PARAMS_MAX_WIDTH : 9;
-        uint256 liq = n >= 15 ? 17 : n + 2;
-        if (liq > t) t = liq;
+    /// The widest Poseidon a statement needs: the parameters' chunks, or O's 9.
+    function _maxWidth() internal pure returns (uint256) {
+        return PARAMS_MAX_WIDTH > 9 ? PARAMS_MAX_WIDTH : 9;
     }
 
     // ---- Poseidon ----------------------------------------------------------------
@@ -663,17 +653,6 @@ contract BackstopEpochs {
             mstore(add(POSEIDON_STATE, 0x40), b)
         }
         return _permute(3);
-    }
-
-    function _hash4(uint256 a, uint256 b, uint256 c, uint256 d) internal view returns (uint256) {
-        assembly ("memory-safe") {
-            mstore(POSEIDON_STATE, 0)
-            mstore(add(POSEIDON_STATE, 0x20), a)
-            mstore(add(POSEIDON_STATE, 0x40), b)
-            mstore(add(POSEIDON_STATE, 0x60), c)
-            mstore(add(POSEIDON_STATE, 0x80), d)
-        }
-        return _permute(5);
     }
 
     function _hash7(uint256 a, uint256 b, uint256 c, uint256 d, uint256 e, uint256 f, uint256 g) internal view returns (uint256) {

@@ -287,8 +287,6 @@ pub fn solidity_sources(
             ("TAG_ACCOUNTS", tag_hex(tags::ACCOUNTS)),
             ("TAG_STATE", tag_hex(tags::STATE)),
             ("TAG_PARAMS", tag_hex(tags::PARAMS)),
-            ("TAG_LIQUIDATIONS", tag_hex(tags::LIQUIDATIONS)),
-            ("TAG_CHALLENGE", tag_hex(tags::CHALLENGE)),
             ("TAG_OUTPUTS", tag_hex(tags::OUTPUTS)),
             ("TAG_BATCH", tag_hex(tags::BATCH)),
             ("SEL_POSEIDON_MEMORY", selector_hex("PoseidonMemory()")),
