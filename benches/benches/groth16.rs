@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)]
 
 use backstop_benches::{groth16, workload};
+use backstop_circuits::hash::Bn254Poseidon;
 use backstop_prover::keys::Groth16Keys;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -22,10 +23,10 @@ fn prove_verify(c: &mut Criterion) {
         });
         let proof = groth16::prove(&keys, witness).unwrap();
         let pvk = ark_groth16::prepare_verifying_key(&keys.proving_key().vk);
-        let x = witness.public_input();
+        let x = witness.open_inputs::<Bn254Poseidon>();
         g.throughput(Throughput::Elements(1));
         g.bench_function(format!("verify/B={b}"), |bench| {
-            bench.iter(|| groth16::verify(&pvk, &proof, x).unwrap())
+            bench.iter(|| groth16::verify(&pvk, &proof, &x).unwrap())
         });
         let sizes = groth16::dissect(&keys, witness).unwrap().sizes;
         g.bench_function(format!("kernel_bound/B={b}"), |bench| {

@@ -26,6 +26,7 @@ use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal,
     R1CS_PREDICATE_LABEL, SynthesisMode,
 };
+use backstop_circuits::hash::Bn254Poseidon;
 use backstop_circuits::r1cs::BatchCircuit;
 use backstop_circuits::witness::BatchWitness;
 use backstop_prover::groth16::prove_batch;
@@ -43,13 +44,13 @@ pub fn prove(keys: &Groth16Keys, witness: &BatchWitness<Fr>) -> Result<Proof<Bn2
     Ok(prove_batch(keys, witness)?)
 }
 
-/// Verifies one batch proof against its public input.
+/// Verifies one proof against its public inputs.
 pub fn verify(
     pvk: &ark_groth16::PreparedVerifyingKey<Bn254>,
     proof: &Proof<Bn254>,
-    public_input: Fr,
+    public_inputs: &[Fr],
 ) -> Result<(), BenchError> {
-    match Groth16::<Bn254>::verify_proof(pvk, proof, &[public_input]) {
+    match Groth16::<Bn254>::verify_proof(pvk, proof, public_inputs) {
         Ok(true) => Ok(()),
         Ok(false) => Err(BenchError::Verify(
             "a measured proof does not verify".into(),
@@ -227,7 +228,8 @@ pub fn dissect(keys: &Groth16Keys, witness: &BatchWitness<Fr>) -> Result<Dissect
     });
     let (assignment, assignment_only_s, proof) = fast?;
     let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
-    let precomputed_verified = verify(&pvk, &proof, witness.public_input()).is_ok();
+    let precomputed_verified =
+        verify(&pvk, &proof, &witness.open_inputs::<Bn254Poseidon>()).is_ok();
     Ok(Dissection {
         sizes,
         synthesis_s,

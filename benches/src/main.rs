@@ -67,6 +67,14 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Re-counts only the constraints (breakdown, totals, each Groth16 row) into a
+    /// performance.json written by `report` and rewrites PERFORMANCE.md (after a
+    /// circuit change; the counts do not depend on the machine, the timings stay).
+    Constraints {
+        /// The performance.json to update (default: the workspace's docs/performance.json).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Groth16 at one batch size only: setup, one proof, the proof dissected and the
     /// kernel bound, printed as JSON (no files written).
     Dissect {
@@ -157,14 +165,12 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             report::rerender(&json, &out)
         }
         Command::Gas { json } => {
-            let json = json.unwrap_or_else(|| {
-                backstop_benches::machine::workspace_root().join("docs/performance.json")
-            });
-            let out = json
-                .parent()
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("."));
+            let (json, out) = report_files(json);
             report::regas(&json, &out)
+        }
+        Command::Constraints { json } => {
+            let (json, out) = report_files(json);
+            report::recount(&json, &out)
         }
         Command::Dissect { batch_size } => json(&report::dissect(batch_size)?),
         Command::ChildHalo2 { batch_size } => json(&backstop_benches::halo2::run(batch_size)?),
@@ -179,4 +185,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The performance.json to update (default: the workspace's docs/performance.json)
+/// and the directory its files are rewritten in.
+fn report_files(json: Option<PathBuf>) -> (PathBuf, PathBuf) {
+    let json = json.unwrap_or_else(|| {
+        backstop_benches::machine::workspace_root().join("docs/performance.json")
+    });
+    let out = json
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    (json, out)
 }

@@ -100,7 +100,13 @@ impl<F: Copy> StateAssignment<F> {
 /// Everything one batch circuit reads (`docs/SPEC.md` §6.3, §6.4).
 #[derive(Debug, Clone)]
 pub(crate) struct BatchAssignment<F> {
+    /// The hashed layout's `x_b` (halo2's public input; the Groth16 catalogue's
+    /// digest of the verifier's open inputs, `testing::open_digest`).
     pub(crate) public_input: F,
+    /// The open layout's `C_{b−1}` (0 for `b = 0`) and `C_b` (§6.4); halo2 computes
+    /// both inside `x_b` instead.
+    pub(crate) commitment_in: F,
+    pub(crate) commitment_out: F,
     pub(crate) batch: F,
     pub(crate) batch_count: F,
     pub(crate) params: ParamsAssignment<F>,
@@ -148,6 +154,12 @@ impl<F: Copy> BatchAssignment<F> {
             .collect();
         Self {
             public_input: w.public_input,
+            commitment_in: if w.batch == 0 {
+                H::from_u64(0)
+            } else {
+                w.commitment_in
+            },
+            commitment_out: w.commitment_out,
             batch: H::from_u64(w.batch),
             batch_count: H::from_u64(w.batch_count),
             params: ParamsAssignment::from_witness::<H>(&w.params),
@@ -283,11 +295,10 @@ pub(crate) mod testing {
             leaves = leaves.chunks(TREE_ARITY).map(H::hash).collect();
         }
         let accounts = H::hash(&[a.state_in.accounts, leaves[0]]);
-        let params = params_hash::<H>(&a.params);
         if outputs == Outputs::Derived {
             let liq = liquidations_hash_of_words(liquidated.iter().map(be_word::<H>));
             a.accounts_commitment = accounts;
-            a.challenge = challenge::<H>(params, accounts, liq);
+            a.challenge = challenge::<H>(a.params.descriptor, accounts, liq);
             a.liquidation_product = liquidated
                 .iter()
                 .fold(H::from_u64(1), |acc, id| acc * (a.challenge - *id));
@@ -315,6 +326,18 @@ pub(crate) mod testing {
             si.accounts,
         );
         let c_out = commit(a.blind_out, next_id, l, d, p, accounts);
+        a.commitment_in = if a.batch == H::from_u64(0) {
+            H::from_u64(0)
+        } else {
+            c_in
+        };
+        a.commitment_out = c_out;
+        a.public_input = batch_digest::<H>(a, c_in, c_out);
+    }
+
+    /// The hashed layout's `x_b = H(TAG_BATCH, params_hash, b, K, C_{b−1}, C_b, O)`
+    /// of `a`'s parameters, position and outputs, with the given chain ends.
+    fn batch_digest<H: FieldHasher>(a: &BatchAssignment<H::F>, c_in: H::F, c_out: H::F) -> H::F {
         let o = H::hash(&[
             tag::<H>(tags::OUTPUTS),
             a.accounts_commitment,
@@ -325,14 +348,31 @@ pub(crate) mod testing {
             H::from_u64(u64::from(a.insurance_covered)),
             a.disclosure,
         ]);
-        a.public_input = H::hash(&[
+        H::hash(&[
             tag::<H>(tags::BATCH),
-            params,
+            params_hash::<H>(&a.params),
             a.batch,
             a.batch_count,
             c_in,
             c_out,
             o,
-        ]);
+        ])
+    }
+
+    /// The Groth16 catalogue's stand-in for "the instance is the verifier's": the
+    /// hashed layout's `x_b` over the open inputs the R1CS circuit assigns from `a`
+    /// (`C_{b−1}` read as `C_init` of the epoch for `b = 0`, whose open input is 0).
+    /// `x_b` is a Poseidon digest of every open input, so it equals the published
+    /// `x_b` exactly when the instance is the published one.
+    pub(crate) fn open_digest<H: FieldHasher>(a: &BatchAssignment<H::F>) -> H::F {
+        let state_in = if a.batch == H::from_u64(0) {
+            let start = H::hash(&[tag::<H>(tags::ACCOUNTS), a.params.epoch]);
+            let one = H::from_u64(1);
+            let zero = H::from_u64(0);
+            H::hash(&[tag::<H>(tags::STATE), zero, zero, zero, zero, one, start])
+        } else {
+            a.commitment_in
+        };
+        batch_digest::<H>(a, state_in, a.commitment_out)
     }
 }

@@ -130,7 +130,7 @@ pub(crate) fn claim_liquidations<H: FieldHasher>(
 ) -> BatchAssignment<H::F> {
     let mut a = honest(w, 0);
     let z = challenge::<H>(
-        w.commitment.params_hash,
+        w.batches[0].params.descriptor_element::<H>(),
         w.commitment.accounts_commitment,
         liquidations_hash(claimed),
     );
@@ -196,7 +196,9 @@ pub(crate) enum Relation {
     Opens(Output),
     /// A disclosed `L` is the final state's: `is_last·ℓ·(ℓ − L − 1) = 0` (§6.4).
     DisclosedLiabilities,
-    /// The public input is the `x_b` the circuit computes (§6.4).
+    /// The public input is the verifier's (§6.4): halo2's `x_b` is the one the circuit
+    /// computes; Groth16's open inputs are the ones the circuit reads (compared
+    /// through their digest `x_b`, `assignment::testing::open_digest`).
     PublicInput,
 }
 

@@ -16,6 +16,7 @@ pub mod decimal;
 pub mod descriptor;
 pub mod halo2;
 pub mod hash;
+pub mod inputs;
 pub mod json;
 pub mod model;
 pub mod native;

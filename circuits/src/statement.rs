@@ -56,12 +56,14 @@ use crate::bounds::MAX_ACCOUNTS;
 use crate::decimal::{DecimalError, parse_unsigned_scaled, parse_unsigned_u256};
 use crate::descriptor::VenueAddress;
 use crate::hash::FieldHasher;
+use crate::inputs::open_inputs;
 use crate::model::{AccountId, MarginBps, Market, ModelError, OwnerBinding, Price, check_decimals};
 use crate::native::commit::{
     OutputsOpening, RunningState, accounts_chain_start, batch_public_input, challenge,
     liquidation_product, liquidations_hash, outputs_hash, params_hash, state_commitment,
 };
 use crate::shape::{CircuitShape, STATEMENT_VERSION, ShapeError};
+use crate::witness::ParamsWitness;
 use ethnum::I256;
 use thiserror::Error;
 
@@ -380,10 +382,11 @@ impl EpochStatement {
     }
 
     /// The statement hash the venue signs (`docs/SPEC.md` §7.5):
-    /// `keccak256("backstop.statement.v2" ‖ backend ‖ verifying_key_hash ‖ x_0 ‖ … ‖
-    /// x_{K−1})`, with the backend one byte (1: Groth16 over BN254, 2: halo2 over
-    /// Pasta), the key hash its 32 bytes and each public input its 32 big-endian
-    /// bytes. The public inputs bind every other field (§7.4), so the signature
+    /// `keccak256("backstop.statement.v2" ‖ backend ‖ verifying_key_hash ‖ w_1 ‖ … ‖
+    /// w_n)`, with the backend one byte (1: Groth16 over BN254, 2: halo2 over
+    /// Pasta), the key hash its 32 bytes and each word `w_i` of
+    /// [`EpochStatement::signed_words`] its 32 big-endian bytes. The words fix every
+    /// batch's public inputs, which bind every other field (§7.4), so the signature
     /// covers the whole statement.
     pub fn statement_hash<H: FieldHasher>(&self) -> Result<[u8; 32], StatementError> {
         use sha3::{Digest, Keccak256};
@@ -394,12 +397,31 @@ impl EpochStatement {
         k.update(STATEMENT_DOMAIN);
         k.update([self.file.backend.id()]);
         k.update(key_hash);
-        for x in self.public_inputs::<H>()? {
+        for x in self.signed_words::<H>()? {
             let mut be = H::to_le_bytes(&x);
             be.reverse();
             k.update(be);
         }
         Ok(k.finalize().into())
+    }
+
+    /// The field elements the statement hash covers (§7.5): for Groth16 the open
+    /// inputs every batch shares (parameters and outputs, `12 + 2M`), then `K`,
+    /// then `C_0 … C_{K−1}` (together they give every batch's inputs); for halo2
+    /// `x_0 … x_{K−1}`.
+    pub fn signed_words<H: FieldHasher>(&self) -> Result<Vec<H::F>, StatementError> {
+        let inputs = self.public_inputs::<H>()?;
+        if self.file.backend != Backend::Groth16Bn254 {
+            return Ok(inputs.into_iter().flatten().collect());
+        }
+        let Some(first) = inputs.first() else {
+            return Ok(Vec::new());
+        };
+        let shared = first.len() - crate::inputs::OPEN_CHAIN;
+        let mut words = first[..shared].to_vec();
+        words.push(H::from_u64(self.file.batch_count));
+        words.extend(inputs.iter().map(|x| x[x.len() - 1]));
+        Ok(words)
     }
 
     /// The published file.
@@ -443,9 +465,11 @@ impl EpochStatement {
         })
     }
 
-    /// Every batch's public input `x_b`, computed from published data alone
-    /// (`docs/SPEC.md` §6.4).
-    pub fn public_inputs<H: FieldHasher>(&self) -> Result<Vec<H::F>, StatementError> {
+    /// Every batch's public inputs in the layout of the statement's backend,
+    /// computed from published data alone (`docs/SPEC.md` §6.4): the open layout
+    /// (`16 + 2M` values, [`crate::inputs::open_inputs`]) for Groth16, the single
+    /// `x_b` for halo2.
+    pub fn public_inputs<H: FieldHasher>(&self) -> Result<Vec<Vec<H::F>>, StatementError> {
         let accounts = Self::element::<H>("accounts_commitment", &self.file.accounts_commitment)?;
         let states = self
             .file
@@ -454,9 +478,10 @@ impl EpochStatement {
             .enumerate()
             .map(|(i, c)| Self::element::<H>(&format!("state_commitments[{i}]"), c))
             .collect::<Result<Vec<_>, _>>()?;
-        let params = params_hash::<H>(&self.params);
-        let z = challenge::<H>(params, accounts, liquidations_hash(&self.liquidations));
-        let outputs = outputs_hash::<H>(&OutputsOpening {
+        let params = ParamsWitness::new(&self.params);
+        let d = params.descriptor_element::<H>();
+        let z = challenge::<H>(d, accounts, liquidations_hash(&self.liquidations));
+        let outputs = OutputsOpening {
             accounts_commitment: accounts,
             challenge: z,
             liquidation_product: liquidation_product::<H>(z, &self.liquidations),
@@ -464,9 +489,21 @@ impl EpochStatement {
             solvent: self.file.solvent,
             insurance_covered: self.file.insurance_covered,
             liabilities: self.liabilities,
-        });
+        };
+        let k = self.file.batch_count;
+        let zero = H::from_u64(0);
+        if self.file.backend == Backend::Groth16Bn254 {
+            return Ok((0..states.len())
+                .map(|b| {
+                    let previous = if b == 0 { zero } else { states[b - 1] };
+                    open_inputs::<H>(&params, b as u64, k, previous, states[b], &outputs)
+                })
+                .collect());
+        }
+        let o = outputs_hash::<H>(&outputs);
+        let params_hash = params_hash::<H>(&self.params);
         let initial = state_commitment::<H>(
-            H::from_u64(0),
+            zero,
             &RunningState {
                 next_id: 0,
                 total_liabilities: I256::ZERO,
@@ -475,11 +512,17 @@ impl EpochStatement {
                 accounts: accounts_chain_start::<H>(self.params.epoch()),
             },
         );
-        let k = self.file.batch_count;
         Ok((0..states.len())
             .map(|b| {
                 let previous = if b == 0 { initial } else { states[b - 1] };
-                batch_public_input::<H>(params, b as u64, k, previous, states[b], outputs)
+                vec![batch_public_input::<H>(
+                    params_hash,
+                    b as u64,
+                    k,
+                    previous,
+                    states[b],
+                    o,
+                )]
             })
             .collect())
     }

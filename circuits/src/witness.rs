@@ -26,6 +26,11 @@ pub struct ParamsWitness {
 }
 
 impl ParamsWitness {
+    /// `d` as `H` embeds it (`d < 2^248`).
+    pub fn descriptor_element<H: FieldHasher>(&self) -> H::F {
+        H::from_u256(self.descriptor)
+    }
+
     /// Derives the parameters from a validated snapshot's public part.
     pub fn new(params: &crate::model::EpochParams) -> Self {
         let scales = Scales::new(params);
@@ -59,6 +64,10 @@ pub struct BatchWitness<F> {
     pub(crate) blind_in: F,
     pub(crate) blind_out: F,
     pub(crate) slots: Vec<SlotWitness<F>>,
+    /// `C_{b−1}` (`C_init` for `b = 0`) and `C_b` (`docs/SPEC.md` §6.2).
+    pub(crate) commitment_in: F,
+    pub(crate) commitment_out: F,
+    /// The hashed layout's `x_b` (§6.4).
     pub(crate) public_input: F,
 }
 
@@ -67,9 +76,23 @@ impl<F: Copy> BatchWitness<F> {
     pub fn batch(&self) -> u64 {
         self.batch
     }
-    /// The public input `x_b` this witness satisfies.
+    /// The hashed layout's public input `x_b` (halo2's; `docs/SPEC.md` §6.4).
     pub fn public_input(&self) -> F {
         self.public_input
+    }
+}
+
+impl<F: Copy> BatchWitness<F> {
+    /// The open layout's public inputs (Groth16's; `docs/SPEC.md` §6.4).
+    pub fn open_inputs<H: FieldHasher<F = F>>(&self) -> Vec<F> {
+        crate::inputs::open_inputs::<H>(
+            &self.params,
+            self.batch,
+            self.batch_count,
+            self.commitment_in,
+            self.commitment_out,
+            &self.outputs,
+        )
     }
 }
 
@@ -133,6 +156,8 @@ pub fn build_epoch<H: FieldHasher>(
                 blind_in,
                 blind_out: state_blinding::<H>(s, epoch, batch as u64),
                 slots,
+                commitment_in: commitment.state_commitments[batch],
+                commitment_out: commitment.state_commitments[batch + 1],
                 public_input: public_inputs[batch],
             }
         })

@@ -27,12 +27,13 @@ use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{EpochStatement, StatementFile};
 use backstop_fixtures::{FixtureSpec, Scenario, generate};
-use backstop_prover::export::onchain::abi::{Token, encode_call, encode_sequence, selector};
-use backstop_prover::export::onchain::poseidon::keccak256;
+use backstop_prover::export::onchain::abi::{
+    Token, encode_call, encode_sequence, keccak256, selector,
+};
 use backstop_prover::export::onchain::{
-    CHUNKS_FILE, EPOCHS_FILE, SUBMIT_EPOCH, VERIFIER_FILE, VERIFY_BATCH, VERIFY_PROOF,
-    epoch_calldata, fr_token, poseidon_chunks, proof_token, proof_words, signature_token,
-    solidity_sources, statement_token, submit_calldata,
+    EPOCHS_FILE, SUBMIT_EPOCH, VERIFIER_FILE, epoch_calldata, fr_token, proof_token, proof_words,
+    shared_input_count, signature_token, solidity_sources, statement_token, submit_calldata,
+    verify_batch_signature, verify_proof_signature,
 };
 use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
 use backstop_prover::keys::Groth16Keys;
@@ -319,9 +320,8 @@ struct World {
     nonces: HashMap<Address, u64>,
     verifier: Address,
     epochs: Address,
-    chunks: Vec<Address>,
-    /// Gas of deploying the Poseidon data contracts, the verifier and the epoch contract.
-    deploy_gas: [u64; 3],
+    /// Gas of deploying the verifier and the epoch contract.
+    deploy_gas: [u64; 2],
 }
 
 fn venue_address() -> Address {
@@ -354,31 +354,24 @@ impl World {
             nonces: HashMap::new(),
             verifier: Address::ZERO,
             epochs: Address::ZERO,
-            chunks: Vec::new(),
-            deploy_gas: [0; 3],
+            deploy_gas: [0; 2],
         }
     }
 
-    /// Poseidon data contracts, the verifier and the epoch contract, deployed.
+    /// The verifier and the epoch contract, deployed: everything an integrator needs.
     fn new() -> Self {
         let c = compiled();
         let mut w = Self::bare();
-        for chunk in poseidon_chunks().unwrap().chunks {
-            let (address, gas) = w.deploy(hex_bytes(&Value::String(chunk.deployment_code)));
-            w.chunks.push(address);
-            w.deploy_gas[0] += gas;
-        }
-        (w.verifier, w.deploy_gas[1]) = w.deploy(c.verifier.clone());
-        let init = w.epochs_initcode(w.verifier, &w.chunks.clone(), venue_address());
-        (w.epochs, w.deploy_gas[2]) = w.deploy(init);
+        (w.verifier, w.deploy_gas[0]) = w.deploy(c.verifier.clone());
+        let init = w.epochs_initcode(w.verifier, venue_address());
+        (w.epochs, w.deploy_gas[1]) = w.deploy(init);
         w
     }
 
-    fn epochs_initcode(&self, verifier: Address, chunks: &[Address], venue: Address) -> Vec<u8> {
+    fn epochs_initcode(&self, verifier: Address, venue: Address) -> Vec<u8> {
         let mut init = compiled().epochs.clone();
         init.extend(encode_sequence(&[
             address_token(verifier),
-            Token::FixedArray(chunks.iter().copied().map(address_token).collect()),
             address_token(venue),
         ]));
         init
@@ -504,19 +497,25 @@ fn uint_word(v: u128) -> [u8; 32] {
     }
 }
 
-/// The calldata of `verifyProof(proof, input)`.
-fn verify_call(proof: &[[u8; 32]; 8], input: [u8; 32]) -> Vec<u8> {
+/// The calldata of `verifyProof(proof, inputs)`.
+fn verify_call(proof: &[[u8; 32]; 8], inputs: &[[u8; 32]]) -> Vec<u8> {
     encode_call(
-        VERIFY_PROOF,
+        &verify_proof_signature(MARKETS),
         &[
             Token::FixedArray(proof.iter().copied().map(Token::Word).collect()),
-            Token::Word(input),
+            Token::FixedArray(inputs.iter().copied().map(Token::Word).collect()),
         ],
     )
 }
 
-fn inputs(p: &Proven) -> Vec<Fr> {
-    p.statement.public_inputs::<Bn254Poseidon>().unwrap()
+/// Every batch's public inputs, as words.
+fn inputs(p: &Proven) -> Vec<Vec<[u8; 32]>> {
+    p.statement
+        .public_inputs::<Bn254Poseidon>()
+        .unwrap()
+        .iter()
+        .map(|x| x.iter().map(fr_word).collect())
+        .collect()
 }
 
 /// A change to a statement file.
@@ -597,39 +596,6 @@ fn r_plus(x: &Fr) -> [u8; 32] {
 // ---- tests ----------------------------------------------------------------------------
 
 #[test]
-fn poseidon_on_chain_matches_circomlib_at_every_width() {
-    let mut w = World::new();
-    for n in 2..=16u64 {
-        let xs: Vec<Fr> = (0..n)
-            .map(|i| Fr::from(i * 1_000_003 + n) - Fr::from(7u64))
-            .collect();
-        let call = encode_call(
-            "poseidon(uint256[])",
-            &[Token::Array(xs.iter().map(fr_token).collect())],
-        );
-        let r = w.view(w.epochs, call);
-        let gas = r.tx_gas_used();
-        assert_eq!(
-            output(&r),
-            fr_word(&Bn254Poseidon::hash(&xs)),
-            "width {}",
-            n + 1
-        );
-        eprintln!("gas: poseidon width {:2}: {gas} (whole call)", n + 1);
-    }
-    for n in [0u64, 1, 17] {
-        let call = encode_call(
-            "poseidon(uint256[])",
-            &[Token::Array(
-                (0..n).map(|i| Token::uint(i.into())).collect(),
-            )],
-        );
-        let r = w.view(w.epochs, call);
-        assert_reverts(&r, "PoseidonInputCount(uint256)", &format!("{n} inputs"));
-    }
-}
-
-#[test]
 fn public_inputs_on_chain_match_the_off_chain_verifier() {
     let mut w = World::new();
     let p = epoch(2);
@@ -640,14 +606,19 @@ fn public_inputs_on_chain_match_the_off_chain_verifier() {
         );
         let out = words(&output(&w.view(w.epochs, call)));
         let expected = statement.public_inputs::<Bn254Poseidon>().unwrap();
-        assert_eq!(word_u64(&out[0]), 0x40, "{what}");
-        assert_eq!(word_u64(&out[2]) as usize, expected.len(), "{what}");
-        let got: Vec<[u8; 32]> = out[3..].to_vec();
-        assert_eq!(
-            got,
-            expected.iter().map(fr_word).collect::<Vec<_>>(),
-            "{what}"
-        );
+        // uint256[][]: offset, K, K offsets, then each array (length, items).
+        assert_eq!(word_u64(&out[0]), 0x20, "{what}");
+        let k = word_u64(&out[1]) as usize;
+        assert_eq!(k, expected.len(), "{what}");
+        for (b, x) in expected.iter().enumerate() {
+            let at = 2 + word_u64(&out[2 + b]) as usize / 32;
+            assert_eq!(word_u64(&out[at]) as usize, x.len(), "{what}: batch {b}");
+            assert_eq!(
+                out[at + 1..at + 1 + x.len()],
+                x.iter().map(fr_word).collect::<Vec<_>>()[..],
+                "{what}: batch {b}"
+            );
+        }
     };
     check(&mut w, &p.statement, "the proven K = 2 epoch");
     // Liquidation sets of several sizes (the set enters z through its keccak hash).
@@ -688,7 +659,7 @@ fn gas_report() {
     let mut w = World::new();
     let p = epoch(4);
     for (b, (proof, x)) in p.proofs.iter().zip(inputs(p)).enumerate() {
-        let call = verify_call(&proof_words(proof), fr_word(&x));
+        let call = verify_call(&proof_words(proof), &x);
         let intrinsic = intrinsic_gas(&call);
         let r = w.view(w.verifier, call);
         assert_eq!(output(&r), uint_word(1));
@@ -698,10 +669,8 @@ fn gas_report() {
             r.tx_gas_used() - intrinsic
         );
     }
-    let valid = valid_pairs();
-    for k in [1, 2, 4, 8, 16] {
-        let pairs: Vec<Pair> = (0..k).map(|i| valid[i % valid.len()]).collect();
-        batch_gas(&mut w, &pairs);
+    for k in [1, 2, 4] {
+        batch_gas(&mut w, &Batch::of(epoch(k)));
     }
 }
 
@@ -714,11 +683,10 @@ fn accept_and_read_epochs(ks: &[u64]) {
         let mut w = World::new();
         if k == 1 {
             eprintln!(
-                "gas: deployment: {} Poseidon data contracts {}, verifier {}, epoch contract {}",
-                w.chunks.len(),
+                "gas: deployment: verifier {}, epoch contract {}, total {}",
                 w.deploy_gas[0],
                 w.deploy_gas[1],
-                w.deploy_gas[2]
+                w.deploy_gas[0] + w.deploy_gas[1]
             );
         }
         let calldata = submit_calldata(&p.statement, &p.proofs).unwrap();
@@ -864,10 +832,10 @@ fn verifier_accepts_valid_proofs_and_refuses_malformed_ones() {
     let p = epoch(2);
     let xs = inputs(p);
     let words0 = proof_words(&p.proofs[0]);
-    let x0 = fr_word(&xs[0]);
+    let x0 = &xs[0];
 
     for (b, (proof, x)) in p.proofs.iter().zip(&xs).enumerate() {
-        let call = verify_call(&proof_words(proof), fr_word(x));
+        let call = verify_call(&proof_words(proof), x);
         let intrinsic = intrinsic_gas(&call);
         let r = w.view(w.verifier, call);
         assert_eq!(output(&r), uint_word(1), "batch {b}");
@@ -877,19 +845,32 @@ fn verifier_accepts_valid_proofs_and_refuses_malformed_ones() {
             r.tx_gas_used() - intrinsic
         );
     }
-    // A valid proof against another batch's input, and batch 1's proof for batch 0.
-    let r = w.view(w.verifier, verify_call(&words0, fr_word(&xs[1])));
-    assert_eq!(output(&r), uint_word(0), "another input");
+    // A valid proof against another batch's inputs, and batch 1's proof for batch 0.
+    let r = w.view(w.verifier, verify_call(&words0, &xs[1]));
+    assert_eq!(output(&r), uint_word(0), "another batch's inputs");
     let r = w.view(w.verifier, verify_call(&proof_words(&p.proofs[1]), x0));
     assert_eq!(output(&r), uint_word(0), "another batch's proof");
+    // Each input plus one (SPEC §6.4: every open input is bound).
+    for i in 0..x0.len() {
+        let mut x = x0.clone();
+        x[i] = fr_word(&(Fr::from_be_bytes_mod_order(&x[i]) + Fr::from(1u64)));
+        let r = w.view(w.verifier, verify_call(&words0, &x));
+        assert_eq!(output(&r), uint_word(0), "input {i} plus one");
+    }
 
-    // Inputs at or above r.
-    let r = w.view(w.verifier, verify_call(&words0, r_plus(&Fr::from(0u64))));
-    assert_reverts(&r, "InputNotInField()", "input = r");
-    let r = w.view(w.verifier, verify_call(&words0, r_plus(&xs[0])));
-    assert_reverts(&r, "InputNotInField()", "input = x + r");
-    let r = w.view(w.verifier, verify_call(&words0, [0xff; 32]));
-    assert_reverts(&r, "InputNotInField()", "input = 2^256 − 1");
+    // Inputs at or above r, at every position.
+    for i in 0..x0.len() {
+        for (value, what) in [
+            (r_plus(&Fr::from(0u64)), "r"),
+            (r_plus(&Fr::from_be_bytes_mod_order(&x0[i])), "x + r"),
+            ([0xff; 32], "2^256 − 1"),
+        ] {
+            let mut x = x0.clone();
+            x[i] = value;
+            let r = w.view(w.verifier, verify_call(&words0, &x));
+            assert_reverts(&r, "InputNotInField()", &format!("input {i} = {what}"));
+        }
+    }
 
     // Coordinates at or above q: A.y + q is the same point modulo q.
     let q = be_bytes(Fq::MODULUS);
@@ -1240,28 +1221,24 @@ fn tampered_submissions_are_refused() {
 }
 
 #[test]
-fn deployment_checks_the_poseidon_data_contracts_and_the_verifier() {
+fn deployment_checks_the_verifier_and_the_venue() {
     let mut w = World::new();
-    let mut chunks = w.chunks.clone();
-    chunks.swap(3, 4);
-    let init = w.epochs_initcode(w.verifier, &chunks, venue_address());
-    let r = w.send(TxKind::Create, init);
-    assert_reverts(
-        &r,
-        "PoseidonChunkMismatch(uint256)",
-        "swapped data contracts",
-    );
+    // Everything an integrator deploys: the verifier and the epoch contract, no
+    // constant tables (docs/ONCHAIN.md).
+    let total = w.deploy_gas[0] + w.deploy_gas[1];
+    eprintln!("gas: deployment total {total}");
+    assert!(total <= 5_000_000, "deployment costs {total} gas");
     // The recorded verifier and key.
     let call = encode_call("VERIFYING_KEY_HASH()", &[]);
     let vk_hash = output(&w.view(w.epochs, call));
     assert_eq!(hex::encode(vk_hash), main_keys().verifying_key_hash());
     let call = encode_call("VERIFIER()", &[]);
     assert_eq!(output(&w.view(w.epochs, call))[12..], w.verifier[..]);
-    // A contract that is not a verifier.
-    let init = w.epochs_initcode(w.chunks[0], &w.chunks.clone(), venue_address());
-    assert!(!w.send(TxKind::Create, init).is_success());
+    // An address that is not a verifier (no code).
+    let init = w.epochs_initcode(Address::repeat_byte(0x22), venue_address());
+    assert!(!w.send(TxKind::Create, init).is_success(), "no code");
     // No venue.
-    let init = w.epochs_initcode(w.verifier, &w.chunks.clone(), Address::ZERO);
+    let init = w.epochs_initcode(w.verifier, Address::ZERO);
     assert_reverts(
         &w.send(TxKind::Create, init),
         "ZeroVenue()",
@@ -1301,7 +1278,12 @@ fn generated_solidity_and_bytecode_are_reproducible() {
     let ids = &fresh["contracts"]["BackstopEpochs"]["methodIdentifiers"];
     assert_eq!(ids[SUBMIT_EPOCH], hex::encode(selector(SUBMIT_EPOCH)));
     let ids = &fresh["contracts"]["BackstopVerifier"]["methodIdentifiers"];
-    assert_eq!(ids[VERIFY_PROOF], hex::encode(selector(VERIFY_PROOF)));
+    for signature in [
+        verify_proof_signature(MARKETS),
+        verify_batch_signature(MARKETS),
+    ] {
+        assert_eq!(ids[&signature], hex::encode(selector(&signature)));
+    }
 }
 
 #[test]
@@ -1342,12 +1324,6 @@ fn cli_exports_solidity_and_calldata() {
             "{name}"
         );
     }
-    let chunks: Value =
-        serde_json::from_slice(&std::fs::read(out_dir.join(CHUNKS_FILE)).unwrap()).unwrap();
-    assert_eq!(
-        chunks["chunks"].as_array().unwrap().len(),
-        poseidon_chunks().unwrap().chunks.len()
-    );
     // A second export replaces the first; a directory holding anything else is refused.
     let again = backstop(&[
         Path::new("export"),
@@ -1396,54 +1372,58 @@ fn cli_exports_solidity_and_calldata() {
 
 // ---- batched verification ---------------------------------------------------------
 
-/// A proof's words and its public input.
-type Pair = ([[u8; 32]; 8], [u8; 32]);
-
-/// The `(proof, input)` pairs of the `K = 1` and `K = 2` epochs: three valid pairs
-/// for the batch verifier, which does not care which epoch a pair comes from.
-fn valid_pairs() -> Vec<Pair> {
-    [epoch(1), epoch(2)]
-        .into_iter()
-        .flat_map(|p| {
-            p.proofs
-                .iter()
-                .zip(inputs(p))
-                .map(|(proof, x)| (proof_words(proof), fr_word(&x)))
-        })
-        .collect()
+/// The arguments of `verifyBatch`: an epoch's proofs, the inputs its batches share
+/// and its state commitments (docs/SPEC.md §6.4).
+#[derive(Clone)]
+struct Batch {
+    proofs: Vec<[[u8; 32]; 8]>,
+    shared: Vec<[u8; 32]>,
+    states: Vec<[u8; 32]>,
 }
 
-/// The calldata of `verifyBatch(proofs, inputs)`.
-fn batch_call(proofs: &[[[u8; 32]; 8]], inputs: &[[u8; 32]]) -> Vec<u8> {
-    encode_call(
-        VERIFY_BATCH,
-        &[
-            Token::Array(
-                proofs
-                    .iter()
-                    .map(|p| Token::FixedArray(p.iter().copied().map(Token::Word).collect()))
-                    .collect(),
-            ),
-            Token::Array(inputs.iter().copied().map(Token::Word).collect()),
-        ],
-    )
+impl Batch {
+    fn of(p: &Proven) -> Self {
+        let xs = inputs(p);
+        let shared = shared_input_count(MARKETS);
+        Self {
+            proofs: p.proofs.iter().map(proof_words).collect(),
+            shared: xs[0][..shared].to_vec(),
+            states: xs.iter().map(|x| x[x.len() - 1]).collect(),
+        }
+    }
+
+    fn call(&self) -> Vec<u8> {
+        encode_call(
+            &verify_batch_signature(MARKETS),
+            &[
+                Token::Array(
+                    self.proofs
+                        .iter()
+                        .map(|p| Token::FixedArray(p.iter().copied().map(Token::Word).collect()))
+                        .collect(),
+                ),
+                Token::FixedArray(self.shared.iter().copied().map(Token::Word).collect()),
+                Token::Array(self.states.iter().copied().map(Token::Word).collect()),
+            ],
+        )
+    }
 }
 
-fn pairs_call(pairs: &[Pair]) -> Vec<u8> {
-    let (proofs, inputs): (Vec<_>, Vec<_>) = pairs.iter().copied().unzip();
-    batch_call(&proofs, &inputs)
-}
-
-/// Verifies `pairs` with `verifyBatch`, asserts that they are accepted and prints
-/// the gas.
-fn batch_gas(w: &mut World, pairs: &[Pair]) {
-    let call = pairs_call(pairs);
+/// Verifies `batch` with `verifyBatch`, asserts that it is accepted and prints the
+/// gas.
+fn batch_gas(w: &mut World, batch: &Batch) {
+    let call = batch.call();
     let intrinsic = intrinsic_gas(&call);
     let r = w.view(w.verifier, call);
-    assert_eq!(output(&r), uint_word(1), "{} valid proofs", pairs.len());
+    assert_eq!(
+        output(&r),
+        uint_word(1),
+        "{} valid proofs",
+        batch.proofs.len()
+    );
     eprintln!(
         "gas: verifyBatch K = {}: {} total, {} execution",
-        pairs.len(),
+        batch.proofs.len(),
         r.tx_gas_used(),
         r.tx_gas_used() - intrinsic
     );
@@ -1451,83 +1431,111 @@ fn batch_gas(w: &mut World, pairs: &[Pair]) {
 
 /// Whether `verifyBatch` accepts (`Some(true)`), returns false (`Some(false)`), or
 /// reverts (`None`).
-fn batch_verdict(w: &mut World, pairs: &[Pair]) -> Option<bool> {
-    match w.view(w.verifier, pairs_call(pairs)) {
+fn batch_verdict(w: &mut World, batch: &Batch) -> Option<bool> {
+    match w.view(w.verifier, batch.call()) {
         ExecutionResult::Success { output, .. } => Some(output.data()[..] == uint_word(1)),
         ExecutionResult::Revert { .. } => None,
         other => panic!("verifyBatch halted: {other:?}"),
     }
 }
 
+fn plus_one(x: [u8; 32]) -> [u8; 32] {
+    fr_word(&(Fr::from_be_bytes_mod_order(&x) + Fr::from(1u64)))
+}
+
 #[test]
 fn batch_verification_refuses_a_bad_proof_at_every_position() {
     let mut w = World::new();
-    let valid = valid_pairs();
-    let n = valid.len();
-    for k in 1..=8 {
-        let pairs: Vec<Pair> = (0..k).map(|i| valid[i % n]).collect();
-        batch_gas(&mut w, &pairs);
-        // A bad proof at each position: a valid proof, but of another input.
-        for bad in 0..k {
-            let mut pairs = pairs.clone();
-            pairs[bad].1 = valid[(bad % n + 1) % n].1;
-            assert_eq!(
-                batch_verdict(&mut w, &pairs),
-                Some(false),
-                "K = {k}, a bad proof at position {bad}"
-            );
+    let stranger = proof_words(&epoch(2).proofs[1]);
+    for k in [1, 2, 4] {
+        let valid = Batch::of(epoch(k));
+        batch_gas(&mut w, &valid);
+        // A bad proof at each position: a valid proof, of another statement.
+        for bad in 0..k as usize {
+            let mut batch = valid.clone();
+            batch.proofs[bad] = if k == 2 {
+                proof_words(&epoch(1).proofs[0])
+            } else {
+                stranger
+            };
+            let mut refused = |batch: &Batch, what: String| {
+                assert_eq!(batch_verdict(&mut w, batch), Some(false), "K = {k}, {what}");
+            };
+            refused(&batch, format!("a bad proof at position {bad}"));
+            // A state commitment plus one at each position.
+            let mut batch = valid.clone();
+            batch.states[bad] = plus_one(batch.states[bad]);
+            refused(&batch, format!("C_{bad} plus one"));
+        }
+        // Each shared input plus one.
+        for i in 0..valid.shared.len() {
+            let mut batch = valid.clone();
+            batch.shared[i] = plus_one(batch.shared[i]);
+            let verdict = batch_verdict(&mut w, &batch);
+            assert_eq!(verdict, Some(false), "K = {k}, shared input {i} plus one");
         }
     }
-    // Two bad proofs that would cancel in an unweighted sum: two inputs swapped,
-    // and two proofs swapped.
+    // Two bad proofs that would cancel in an unweighted sum: two proofs swapped,
+    // and two state commitments swapped.
+    let valid = Batch::of(epoch(4));
     let mut swapped = valid.clone();
-    (swapped[0].1, swapped[1].1) = (valid[1].1, valid[0].1);
-    assert_eq!(
-        batch_verdict(&mut w, &swapped),
-        Some(false),
-        "inputs swapped"
-    );
-    let mut swapped = valid.clone();
-    (swapped[0].0, swapped[2].0) = (valid[2].0, valid[0].0);
+    swapped.proofs.swap(0, 2);
     assert_eq!(
         batch_verdict(&mut w, &swapped),
         Some(false),
         "proofs swapped"
     );
+    let mut swapped = valid.clone();
+    swapped.states.swap(1, 2);
+    assert_eq!(
+        batch_verdict(&mut w, &swapped),
+        Some(false),
+        "states swapped"
+    );
 
     // Malformed data at any position reverts with its error.
+    let n = valid.proofs.len();
     for bad in 0..n {
-        let mut pairs = valid.clone();
-        pairs[bad].0[7][31] ^= 1; // C.y: off the curve
-        let r = w.view(w.verifier, pairs_call(&pairs));
+        let mut batch = valid.clone();
+        batch.proofs[bad][7][31] ^= 1; // C.y: off the curve
+        let r = w.view(w.verifier, batch.call());
         assert_reverts(
             &r,
             "PointNotOnCurve()",
             &format!("C off the curve at {bad}"),
         );
-        let mut pairs = valid.clone();
-        pairs[bad].1 = r_plus(&Fr::from(0u64));
-        let r = w.view(w.verifier, pairs_call(&pairs));
-        assert_reverts(&r, "InputNotInField()", &format!("input = r at {bad}"));
+        let mut batch = valid.clone();
+        batch.states[bad] = r_plus(&Fr::from(0u64));
+        let r = w.view(w.verifier, batch.call());
+        assert_reverts(&r, "InputNotInField()", &format!("C_{bad} = r"));
+    }
+    for i in 0..valid.shared.len() {
+        let mut batch = valid.clone();
+        batch.shared[i] = r_plus(&Fr::from_be_bytes_mod_order(&batch.shared[i]));
+        let r = w.view(w.verifier, batch.call());
+        assert_reverts(&r, "InputNotInField()", &format!("shared input {i} + r"));
     }
     // Every flipped byte of every proof is refused (a revert or false).
     for bad in 0..n {
         for byte in (0..256).step_by(11) {
-            let mut pairs = valid.clone();
-            pairs[bad].0[byte / 32][byte % 32] ^= 0x10;
+            let mut batch = valid.clone();
+            batch.proofs[bad][byte / 32][byte % 32] ^= 0x10;
             assert_ne!(
-                batch_verdict(&mut w, &pairs),
+                batch_verdict(&mut w, &batch),
                 Some(true),
                 "proof {bad}, flipped byte {byte}"
             );
         }
     }
-    // No proof, or not one input per proof.
+    // No proof, or not one state commitment per proof.
     let shape = "BatchShape(uint256,uint256)";
-    assert_reverts(&w.view(w.verifier, batch_call(&[], &[])), shape, "no proof");
-    let (proofs, inputs): (Vec<_>, Vec<_>) = valid.iter().copied().unzip();
-    let r = w.view(w.verifier, batch_call(&proofs, &inputs[..n - 1]));
-    assert_reverts(&r, shape, "an input missing");
+    let mut empty = valid.clone();
+    empty.proofs.clear();
+    empty.states.clear();
+    assert_reverts(&w.view(w.verifier, empty.call()), shape, "no proof");
+    let mut short = valid.clone();
+    short.states.pop();
+    assert_reverts(&w.view(w.verifier, short.call()), shape, "a state missing");
 }
 
 // ---- only the venue, in order -------------------------------------------------------

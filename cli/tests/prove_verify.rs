@@ -319,7 +319,11 @@ fn setup_warns_and_writes_the_keys() {
     assert!(desc.constraints > 1000, "{}", desc.constraints);
     let vk = read_verifying_key(&keys.dir.join("verifying_key.bin")).unwrap();
     assert_eq!(desc.verifying_key_hash, verifying_key_hash(&vk));
-    assert_eq!(vk.gamma_abc_g1.len(), 2, "one public input");
+    assert_eq!(
+        vk.gamma_abc_g1.len(),
+        1 + backstop_circuits::inputs::open_input_count(4),
+        "the open inputs (SPEC §6.4)"
+    );
     assert!(
         std::fs::metadata(keys.dir.join("proving_key.bin"))
             .unwrap()
@@ -495,7 +499,7 @@ fn every_single_bit_flip_of_a_proof_is_rejected_by_the_library() {
     let pvk = prepare_verifying_key(&vk);
     let honest = std::fs::read(proof_file(&epoch.dir, 2)).unwrap();
     let proof = decode_proof(&honest).unwrap();
-    assert!(Groth16::<Bn254>::verify_proof(&pvk, &proof, &[inputs[2]]).unwrap());
+    assert!(Groth16::<Bn254>::verify_proof(&pvk, &proof, &inputs[2]).unwrap());
 
     // All 8 bits of all 128 bytes: 1,024 flipped proofs, each refused by decoding
     // (not a point, not in the subgroup, a non-canonical coordinate) or by the pairing.
@@ -509,7 +513,7 @@ fn every_single_bit_flip_of_a_proof_is_rejected_by_the_library() {
                 Err(_) => undecodable += 1,
                 Ok(p) => {
                     assert!(
-                        !Groth16::<Bn254>::verify_proof(&pvk, &p, &[inputs[2]]).unwrap_or(false),
+                        !Groth16::<Bn254>::verify_proof(&pvk, &p, &inputs[2]).unwrap_or(false),
                         "byte {byte} bit {bit} flipped still verifies"
                     );
                     unverified += 1;
@@ -539,19 +543,23 @@ fn a_wrong_public_input_does_not_verify() {
         let proof =
             decode_proof(&std::fs::read(proof_file(&epoch.dir, b as u64)).unwrap()).unwrap();
         assert!(
-            Groth16::<Bn254>::verify_proof(&pvk, &proof, &[*x]).unwrap(),
+            Groth16::<Bn254>::verify_proof(&pvk, &proof, x).unwrap(),
             "batch {b}"
         );
-        let plus_one = *x + Fr::from(1u64);
+        // Every open input (SPEC §6.4) plus one.
+        for i in 0..x.len() {
+            let mut plus_one = x.clone();
+            plus_one[i] += Fr::from(1u64);
+            assert!(
+                !Groth16::<Bn254>::verify_proof(&pvk, &proof, &plus_one).unwrap(),
+                "batch {b} with input {i} plus one"
+            );
+        }
+        // Another batch's inputs.
+        let other = &inputs[(b + 1) % inputs.len()];
         assert!(
-            !Groth16::<Bn254>::verify_proof(&pvk, &proof, &[plus_one]).unwrap(),
-            "batch {b} with x_b + 1"
-        );
-        // Another batch's input.
-        let other = inputs[(b + 1) % inputs.len()];
-        assert!(
-            !Groth16::<Bn254>::verify_proof(&pvk, &proof, &[other]).unwrap(),
-            "batch {b} with another batch's input"
+            !Groth16::<Bn254>::verify_proof(&pvk, &proof, other).unwrap(),
+            "batch {b} with another batch's inputs"
         );
     }
 }
@@ -867,9 +875,15 @@ fn the_verifying_key_of_another_shape_is_rejected() {
         std::fs::copy(&other, d.join("verifying_key.bin")).unwrap();
         edit_statement(d, |v| v["verifying_key_hash"] = other_hash.clone().into());
     });
+    // The key of another `M` has another number of public inputs (SPEC §6.4).
     let out = backstop(&["verify", s(&dir)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("batch 0: proof does not verify"));
+    assert!(
+        text(&out.stderr)
+            .contains("expects 22 public inputs, the batch circuit of 4 markets has 24"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = backstop(&["verify", s(&dir), "--key", s(&trusted_key())]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("does not match the statement's"));

@@ -76,11 +76,11 @@ fn keys(markets: usize) -> &'static Groth16Keys {
 /// Synthesizes the batch circuit from `witness` with `x` as its public input in
 /// place of the witness's own, and reports whether every constraint holds: the
 /// circuit recomputes `x_b` from the private witness.
-fn circuit_accepts(shape: CircuitShape, witness: &BatchWitness<Fr>, x: Fr) -> bool {
+fn circuit_accepts(shape: CircuitShape, witness: &BatchWitness<Fr>, xs: &[Vec<Fr>]) -> Vec<bool> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     // No cached values of linear combinations: each is evaluated from the
-    // variables' assignments when checked, so the replaced `x` is what counts.
+    // variables' assignments when checked, so the replaced inputs are what counts.
     cs.set_mode(SynthesisMode::Prove {
         construct_matrices: true,
         generate_lc_assignments: false,
@@ -90,13 +90,17 @@ fn circuit_accepts(shape: CircuitShape, witness: &BatchWitness<Fr>, x: Fr) -> bo
         .generate_constraints(cs.clone())
         .unwrap();
     cs.finalize();
-    {
-        let mut inner = cs.borrow_mut().unwrap();
-        let instance = &mut inner.assignments.instance_assignment;
-        assert_eq!(instance.len(), 2, "ONE and x_b");
-        instance[1] = x;
-    }
-    cs.is_satisfied().unwrap()
+    xs.iter()
+        .map(|x| {
+            {
+                let mut inner = cs.borrow_mut().unwrap();
+                let instance = &mut inner.assignments.instance_assignment;
+                assert_eq!(instance.len(), 1 + x.len(), "ONE and the open inputs");
+                instance[1..].copy_from_slice(x);
+            }
+            cs.is_satisfied().unwrap()
+        })
+        .collect()
 }
 
 /// Proves `snapshot` at `B = 8`, writes and verifies the epoch directory, and checks
@@ -160,18 +164,30 @@ fn prove_and_check(label: &str, snapshot: &Snapshot, expected: Option<&PublicOut
     // and the commitments are the native ones.
     let witness = build_epoch::<Bn254Poseidon>(snapshot, &secret, keys.shape().batch_size());
     let inputs = statement.public_inputs::<Bn254Poseidon>().unwrap();
-    let expected_inputs: Vec<_> = witness.batches.iter().map(|w| w.public_input()).collect();
+    let expected_inputs: Vec<_> = witness
+        .batches
+        .iter()
+        .map(|w| w.open_inputs::<Bn254Poseidon>())
+        .collect();
     assert_eq!(inputs, expected_inputs, "{label}: public inputs");
-    // Independent: the batch circuit recomputes each x_b from the batch's private
-    // witness and accepts the statement's, and no other.
+    // Independent: the batch circuit, synthesized from each batch's private witness,
+    // accepts the statement's inputs, and refuses them with either end of the chain
+    // moved (`C_{b−1}`, `C_b`: the inputs every batch reads whatever its accounts;
+    // which block reads each of the others is tested input by input in
+    // `backstop_circuits::r1cs::names`).
     for (b, (w, x)) in witness.batches.iter().zip(&inputs).enumerate() {
-        assert!(
-            circuit_accepts(keys.shape(), w, *x),
-            "{label}: batch {b}: the circuit refuses the statement's x_b"
-        );
-        assert!(
-            !circuit_accepts(keys.shape(), w, *x + Fr::from(1u64)),
-            "{label}: batch {b}: the circuit accepts another x_b"
+        let n = x.len();
+        let mut candidates = vec![x.clone()];
+        for i in [n - 2, n - 1] {
+            let mut other = x.clone();
+            other[i] += Fr::from(1u64);
+            candidates.push(other);
+        }
+        let accepted = circuit_accepts(keys.shape(), w, &candidates);
+        assert_eq!(
+            accepted,
+            [true, false, false],
+            "{label}: batch {b}: the statement's inputs, C_(b-1) + 1, C_b + 1"
         );
     }
     assert_eq!(
@@ -237,7 +253,11 @@ fn prove_halo2(label: &str, snapshot: &Snapshot) -> PublicOutputs {
     assert_eq!(statement.file().backend, Backend::Halo2Pasta, "{label}");
     assert_eq!(statement.params(), snapshot.params(), "{label}: parameters");
     let witness = build_epoch::<PastaPoseidon>(snapshot, &secret(), keys.shape().batch_size());
-    let expected_inputs: Vec<_> = witness.batches.iter().map(|w| w.public_input()).collect();
+    let expected_inputs: Vec<_> = witness
+        .batches
+        .iter()
+        .map(|w| vec![w.public_input()])
+        .collect();
     assert_eq!(
         statement.public_inputs::<PastaPoseidon>().unwrap(),
         expected_inputs,

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
 use backstop_circuits::hash::Bn254Poseidon;
+use backstop_circuits::inputs::open_input_count;
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
 use backstop_fixtures::{FixtureSpec, Scenario, generate};
@@ -241,17 +242,19 @@ fn snarkjs_verifies_every_exported_batch_and_rejects_tampering() {
             "verification_key.json"
         ]
     );
-    let expected_inputs: Vec<String> = read_statement(&epoch_dir)
+    let expected_inputs: Vec<Vec<String>> = read_statement(&epoch_dir)
         .unwrap()
         .public_inputs::<Bn254Poseidon>()
         .unwrap()
         .iter()
-        .map(ToString::to_string)
+        .map(|x| x.iter().map(ToString::to_string).collect())
         .collect();
     assert_eq!(summary.public_inputs, expected_inputs);
+    let inputs = open_input_count(2);
     for (b, x) in expected_inputs.iter().enumerate() {
+        assert_eq!(x.len(), inputs);
         let public = read_json(&out_dir.join(public_file_name(b as u64)));
-        assert_eq!(public, serde_json::json!([x]));
+        assert_eq!(public, serde_json::json!(x));
         let p: SnarkjsProof =
             serde_json::from_value(read_json(&out_dir.join(proof_file_name(b as u64)))).unwrap();
         assert_eq!(
@@ -263,10 +266,10 @@ fn snarkjs_verifies_every_exported_batch_and_rejects_tampering() {
     }
     let vk_json = read_json(&out_dir.join(VERIFICATION_KEY_FILE));
     let vk: SnarkjsVerificationKey = serde_json::from_value(vk_json.clone()).unwrap();
-    assert_eq!(vk.n_public, 1);
-    assert_eq!(vk.ic.len(), 2);
+    assert_eq!(vk.n_public, inputs);
+    assert_eq!(vk.ic.len(), inputs + 1);
     assert_eq!(
-        vk_json["nPublic"], 1,
+        vk_json["nPublic"], inputs,
         "nPublic is a JSON number, as snarkjs writes it"
     );
 
@@ -298,16 +301,19 @@ fn snarkjs_verifies_every_exported_batch_and_rejects_tampering() {
     assert_eq!(report["batches"].as_array().unwrap().len(), 2, "{report}");
     eprintln!("verify-export.mjs: {report}");
 
-    // Tampering. A public input changed by one.
-    let x0 = &summary.public_inputs[0];
-    write_json(&out_dir.join("public_x.json"), &[decimal_plus_one(x0)]);
-    assert_rejected(
-        &out_dir,
-        "public_x.json",
-        "proof_0.json",
-        "x_0 + 1",
-        "Invalid proof",
-    );
+    // Tampering. Each public input of batch 0 changed by one.
+    for i in 0..inputs {
+        let mut x0 = summary.public_inputs[0].clone();
+        x0[i] = decimal_plus_one(&x0[i]);
+        write_json(&out_dir.join("public_x.json"), &x0);
+        assert_rejected(
+            &out_dir,
+            "public_x.json",
+            "proof_0.json",
+            &format!("input {i} of batch 0 plus one"),
+            "Invalid proof",
+        );
+    }
     // Another batch's (valid) input: the pairing check itself must fail.
     assert_rejected(
         &out_dir,

@@ -5,6 +5,7 @@ use crate::artifacts::verifying_key_hash;
 use crate::error::VerifyError;
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
+use backstop_circuits::inputs::open_input_count;
 use backstop_circuits::statement::{Backend, EpochStatement};
 
 /// What a successful verification established.
@@ -35,11 +36,13 @@ pub(crate) fn check_groth16_key(
     vk: &VerifyingKey<Bn254>,
 ) -> Result<(), VerifyError> {
     check_key_hash(statement, verifying_key_hash(vk))?;
-    // One public input per batch proof: x_b (SPEC §6.4).
-    if vk.gamma_abc_g1.len() != 2 {
+    // The open layout's public inputs (SPEC §6.4): 16 + 2M.
+    let inputs = open_input_count(statement.shape().markets());
+    if vk.gamma_abc_g1.len() != inputs + 1 {
         return Err(VerifyError::VerifyingKey(format!(
-            "expects {} public inputs, the batch circuit has 1",
-            vk.gamma_abc_g1.len().saturating_sub(1)
+            "expects {} public inputs, the batch circuit of {} markets has {inputs}",
+            vk.gamma_abc_g1.len().saturating_sub(1),
+            statement.shape().markets()
         )));
     }
     Ok(())

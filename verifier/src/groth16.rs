@@ -67,20 +67,20 @@ fn verify_read_epoch_dir(
 
 /// Verifies a Groth16 epoch in memory: `proofs[b]` is batch `b`'s proof in its
 /// canonical encoding (arkworks compressed, [`artifacts::GROTH16_PROOF_BYTES`]
-/// bytes, as in `proofs/batch-NNNNNN.bin`), checked against the public input this
-/// function computes from `statement`.
+/// bytes, as in `proofs/batch-NNNNNN.bin`), checked against the public inputs this
+/// function computes from `statement` (the open layout, `docs/SPEC.md` §6.4).
 ///
 /// Checks, in order: the statement's backend; `vk` against the statement's
-/// `verifying_key_hash` and its public-input count (1); one proof per batch; then
+/// `verifying_key_hash` and its public-input count (`16 + 2M`); one proof per batch; then
 /// each proof, decoded (points on the curve and in the subgroup, no trailing bytes)
 /// and verified. Proofs are taken as bytes, not decoded [`ark_groth16::Proof`]s, so
 /// that the core is the one place that decides what a well-formed proof is (the
 /// bytes a venue publishes), and reports a malformed one with its batch index.
 ///
-/// What is **not** checked here: that `vk` was made for the statement's shape. A
-/// Groth16 key does not reveal its shape (one public input for every `B`, `M`), and
-/// `x_b` does not bind `B` (§6.4), so a statement relabelled with another `B` that
-/// names a trusted key of the real one would pass. Where the key's provenance is
+/// What is **not** checked here: that `vk` was made for the statement's batch size.
+/// A Groth16 key reveals `M` (its input count) but not `B`, and no public input
+/// binds `B` (§6.4), so a statement relabelled with another `B` that names a
+/// trusted key of the real one would pass. Where the key's provenance is
 /// known, use [`verify_groth16_with_trusted_key`].
 pub fn verify_groth16<P: AsRef<[u8]>>(
     statement: &EpochStatement,
@@ -131,7 +131,7 @@ fn verify_groth16_proofs<P: AsRef<[u8]>>(
     let inputs = statement.public_inputs::<Bn254Poseidon>()?;
     let pvk = prepare_verifying_key(vk);
     for (b, (proof, x)) in proofs.iter().zip(inputs).enumerate() {
-        verify_batch(&pvk, b as u64, proof.as_ref(), x)?;
+        verify_batch(&pvk, b as u64, proof.as_ref(), &x)?;
     }
     Ok(())
 }
@@ -140,13 +140,13 @@ fn verify_batch(
     pvk: &PreparedVerifyingKey<Bn254>,
     batch: u64,
     proof: &[u8],
-    public_input: Fr,
+    public_inputs: &[Fr],
 ) -> Result<(), VerifyError> {
     let proof = decode_proof(proof).map_err(|e| VerifyError::MalformedProof {
         batch,
         reason: e.to_string(),
     })?;
-    match Groth16::<Bn254>::verify_proof(pvk, &proof, &[public_input]) {
+    match Groth16::<Bn254>::verify_proof(pvk, &proof, public_inputs) {
         Ok(true) => Ok(()),
         _ => Err(VerifyError::InvalidProof { batch }),
     }

@@ -328,7 +328,7 @@ fn verify_halo2_proofs<P: AsRef<[u8]>>(
     check_proof_count(statement, proofs.len())?;
     let inputs = statement.public_inputs::<PastaPoseidon>()?;
     for (b, (proof, x)) in proofs.iter().zip(inputs).enumerate() {
-        verify_batch(keys, b as u64, proof.as_ref(), x)?;
+        verify_batch(keys, b as u64, proof.as_ref(), &x)?;
     }
     Ok(())
 }
@@ -337,18 +337,17 @@ fn verify_batch(
     keys: &Halo2VerifierKeys,
     batch: u64,
     proof: &[u8],
-    public_input: pallas::Base,
+    instance: &[pallas::Base],
 ) -> Result<(), VerifyError> {
     // The transcript reads from `rest`, which is left holding what it did not read.
     let mut rest = proof;
     let mut transcript = Blake2bRead::<_, vesta::Affine, Challenge255<_>>::init(&mut rest);
     let strategy = SingleVerifier::new(&keys.params);
-    let instance = [public_input];
     if verify_proof(
         &keys.params,
         &keys.vk,
         strategy,
-        &[&[&instance]],
+        &[&[instance]],
         &mut transcript,
     )
     .is_err()

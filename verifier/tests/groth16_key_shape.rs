@@ -19,6 +19,7 @@ mod common;
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
 use backstop_circuits::hash::Bn254Poseidon;
+use backstop_circuits::inputs::open_input_count;
 use backstop_circuits::shape::{CircuitShape, STATEMENT_VERSION};
 use backstop_circuits::statement::{
     Backend, EpochStatement, PublishedMarket, PublishedShape, StatementFile,
@@ -86,7 +87,7 @@ fn forged_proofs(key: &TrapdoorKey, statement: &EpochStatement) -> Vec<Vec<u8>> 
         .public_inputs::<Bn254Poseidon>()
         .unwrap()
         .into_iter()
-        .map(|x| proof_bytes(&key.forge(x)))
+        .map(|x| proof_bytes(&key.forge(&x)))
         .collect()
 }
 
@@ -139,7 +140,7 @@ fn assert_shape_mismatch(
 #[test]
 fn a_trusted_key_for_the_statements_shape_verifies() {
     let scratch = Scratch::new("key-shape");
-    let key = TrapdoorKey::new(1, 1);
+    let key = TrapdoorKey::new(1, open_input_count(2));
     let statement = statement(shape(8, 2), &key.vk);
     let dir = epoch_dir(&scratch, &key, &statement);
     let trusted = trusted(&scratch, &key, shape(8, 2));
@@ -156,7 +157,7 @@ fn a_trusted_key_for_the_statements_shape_verifies() {
 #[test]
 fn a_trusted_key_for_b8_m1_is_refused_for_a_b8_m2_statement() {
     let scratch = Scratch::new("key-shape");
-    let key = TrapdoorKey::new(2, 1);
+    let key = TrapdoorKey::new(2, open_input_count(2));
     let statement = statement(shape(8, 2), &key.vk);
     let dir = epoch_dir(&scratch, &key, &statement);
     let trusted = trusted(&scratch, &key, shape(8, 1));
@@ -179,7 +180,7 @@ fn a_trusted_key_for_b8_m1_is_refused_for_a_b8_m2_statement() {
 #[test]
 fn a_trusted_key_for_b8_is_refused_for_a_statement_relabelled_b64() {
     let scratch = Scratch::new("key-shape");
-    let key = TrapdoorKey::new(3, 1);
+    let key = TrapdoorKey::new(3, open_input_count(1));
     let real = statement(shape(8, 1), &key.vk);
     let mut file = real.file().clone();
     file.shape = PublishedShape {
@@ -217,8 +218,8 @@ fn a_trusted_key_for_b8_is_refused_for_a_statement_relabelled_b64() {
 #[test]
 fn a_trusted_key_of_another_shape_and_hash_is_refused_by_shape() {
     let scratch = Scratch::new("key-shape");
-    let key = TrapdoorKey::new(4, 1);
-    let other = TrapdoorKey::new(5, 1);
+    let key = TrapdoorKey::new(4, open_input_count(2));
+    let other = TrapdoorKey::new(5, open_input_count(2));
     let statement = statement(shape(8, 2), &key.vk);
     let dir = epoch_dir(&scratch, &key, &statement);
     let trusted = trusted(&scratch, &other, shape(8, 1));
@@ -234,8 +235,8 @@ fn a_trusted_key_of_another_shape_and_hash_is_refused_by_shape() {
 /// describes halo2 keys.
 #[test]
 fn read_trusted_key_refuses_a_missing_or_inconsistent_keys_json() {
-    let key = TrapdoorKey::new(6, 1);
-    let other = TrapdoorKey::new(7, 1);
+    let key = TrapdoorKey::new(6, open_input_count(1));
+    let other = TrapdoorKey::new(7, open_input_count(1));
     let good = keys_json(shape(8, 1), &key.vk);
     let edit = |f: &dyn Fn(&mut Value)| {
         let mut v = good.clone();

@@ -93,7 +93,11 @@ fn epoch() -> &'static Epoch {
         ))
         .unwrap();
         assert_eq!(statement.file().batch_count, BATCHES);
-        let inputs: Vec<_> = witness.batches.iter().map(|w| w.public_input()).collect();
+        let inputs: Vec<_> = witness
+            .batches
+            .iter()
+            .map(|w| vec![w.public_input()])
+            .collect();
         assert_eq!(statement.public_inputs::<PastaPoseidon>().unwrap(), inputs);
         Epoch {
             keys,

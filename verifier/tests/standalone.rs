@@ -17,6 +17,7 @@ mod common;
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
 use backstop_circuits::hash::Bn254Poseidon;
+use backstop_circuits::inputs::open_input_count;
 use backstop_circuits::shape::{CircuitShape, STATEMENT_VERSION};
 use backstop_circuits::statement::{
     Backend, EpochStatement, PublishedMarket, PublishedShape, StatementFile,
@@ -113,13 +114,17 @@ fn forged_epoch(dir: &Path, key: &TrapdoorKey, statement: &StatementFile) {
         &serde_json::to_value(statement).unwrap(),
     );
     std::fs::write(dir.join(VERIFYING_KEY_FILE), verifying_key_bytes(&key.vk)).unwrap();
-    let inputs = EpochStatement::new(statement.clone())
+    // Proofs for the Groth16 layout of the inputs, whatever backend the statement
+    // names (a statement naming halo2 is refused before its proofs are read).
+    let mut groth16 = statement.clone();
+    groth16.backend = Backend::Groth16Bn254;
+    let inputs = EpochStatement::new(groth16)
         .unwrap()
         .public_inputs::<Bn254Poseidon>()
         .unwrap();
     assert_eq!(inputs.len() as u64, statement.batch_count);
     for (b, x) in inputs.into_iter().enumerate() {
-        let bytes = proof_bytes(&key.forge(x));
+        let bytes = proof_bytes(&key.forge(&x));
         assert_eq!(bytes.len(), GROTH16_PROOF_BYTES);
         std::fs::write(proof_path(dir, b as u64), bytes).unwrap();
     }
@@ -129,7 +134,7 @@ fn forged_epoch(dir: &Path, key: &TrapdoorKey, statement: &StatementFile) {
 /// `keys/` (its `verifying_key.bin` beside the `keys.json` recording its shape).
 fn valid_epoch() -> (Scratch, PathBuf, PathBuf, TrapdoorKey) {
     let scratch = Scratch::new("verify");
-    let key = TrapdoorKey::new(1, 1);
+    let key = TrapdoorKey::new(1, open_input_count(2));
     let dir = scratch.path().join("epoch");
     forged_epoch(&dir, &key, &statement(Backend::Groth16Bn254, &key.vk));
     let shape = CircuitShape::new(8, 2).unwrap();
@@ -426,7 +431,7 @@ fn malformed_statements_are_refused_naming_the_field() {
 #[test]
 fn a_statement_for_the_halo2_backend_is_refused() {
     let scratch = Scratch::new("verify");
-    let key = TrapdoorKey::new(2, 1);
+    let key = TrapdoorKey::new(2, open_input_count(2));
     let dir = scratch.path().join("epoch");
     forged_epoch(&dir, &key, &statement(Backend::Halo2Pasta, &key.vk));
     let params = scratch.path().join("halo2-params");
@@ -466,7 +471,7 @@ fn bad_keys_are_refused() {
         Some(&bare),
         &["keys.json", "the trusted key's shape is read from it"],
     );
-    let key = TrapdoorKey::new(1, 1);
+    let key = TrapdoorKey::new(1, open_input_count(2));
     let m1 = CircuitShape::new(8, 1).unwrap();
     let for_m1 = keys_dir_at(
         &scratch.path().join("m1-keys"),
@@ -482,7 +487,7 @@ fn bad_keys_are_refused() {
     );
 
     // Another key: refused by hash, from --key and in the directory.
-    let other = TrapdoorKey::new(3, 1);
+    let other = TrapdoorKey::new(3, open_input_count(2));
     let shape = CircuitShape::new(8, 2).unwrap();
     let other_file = keys_dir_at(
         &scratch.path().join("other-keys"),
@@ -493,7 +498,7 @@ fn bad_keys_are_refused() {
     let mismatch = format!(
         "verifying key hash {} does not match the statement's {}",
         verifying_key_hash(&other.vk),
-        verifying_key_hash(&TrapdoorKey::new(1, 1).vk)
+        verifying_key_hash(&TrapdoorKey::new(1, open_input_count(2)).vk)
     );
     assert_rejected(&dir, Some(&other_file), &[&mismatch]);
     std::fs::copy(&other_file, dir.join(VERIFYING_KEY_FILE)).unwrap();
@@ -512,8 +517,8 @@ fn bad_keys_are_refused() {
     std::fs::write(dir.join(VERIFYING_KEY_FILE), [0u8; 10]).unwrap();
     assert_rejected(&dir, None, &["verifying key", VERIFYING_KEY_FILE]);
 
-    // A key for two public inputs, named by the statement: refused by its size.
-    let wide = TrapdoorKey::new(4, 2);
+    // A key for one public input too many, named by the statement: refused by its size.
+    let wide = TrapdoorKey::new(4, open_input_count(2) + 1);
     let wide_dir = scratch.path().join("wide");
     let mut wide_statement = statement(Backend::Groth16Bn254, &wide.vk);
     wide_statement.verifying_key_hash = verifying_key_hash(&wide.vk);
@@ -530,7 +535,7 @@ fn bad_keys_are_refused() {
     assert_rejected(
         &wide_dir,
         None,
-        &["expects 2 public inputs, the batch circuit has 1"],
+        &["expects 21 public inputs, the batch circuit of 2 markets has 20"],
     );
 }
 
@@ -707,7 +712,7 @@ fn forged_in_memory(key: &TrapdoorKey) -> (EpochStatement, Vec<Vec<u8>>) {
         .public_inputs::<Bn254Poseidon>()
         .unwrap()
         .into_iter()
-        .map(|x| proof_bytes(&key.forge(x)))
+        .map(|x| proof_bytes(&key.forge(&x)))
         .collect();
     (statement, proofs)
 }
@@ -736,7 +741,7 @@ fn the_groth16_core_accepts_the_epoch_the_directory_holds() {
 
 #[test]
 fn the_groth16_core_refuses_a_wrong_proof_count() {
-    let key = TrapdoorKey::new(1, 1);
+    let key = TrapdoorKey::new(1, open_input_count(2));
     let (statement, proofs) = forged_in_memory(&key);
     let mut more = proofs.clone();
     more.push(proofs[0].clone());
@@ -758,7 +763,7 @@ fn the_groth16_core_refuses_a_wrong_proof_count() {
 
 #[test]
 fn the_groth16_core_refuses_swapped_flipped_or_extended_proofs() {
-    let key = TrapdoorKey::new(1, 1);
+    let key = TrapdoorKey::new(1, open_input_count(2));
     let (statement, proofs) = forged_in_memory(&key);
     let mut swapped = proofs.clone();
     swapped.swap(0, 2);
@@ -799,7 +804,7 @@ fn the_groth16_core_refuses_swapped_flipped_or_extended_proofs() {
 /// `x_b`) fail batch 0, a changed state commitment the first batch it enters.
 #[test]
 fn the_groth16_core_refuses_a_statement_with_other_outputs() {
-    let key = TrapdoorKey::new(1, 1);
+    let key = TrapdoorKey::new(1, open_input_count(2));
     let (statement, proofs) = forged_in_memory(&key);
     type Edit = fn(&mut StatementFile);
     let cases: [(Edit, u64); 4] = [
@@ -822,9 +827,9 @@ fn the_groth16_core_refuses_a_statement_with_other_outputs() {
 /// public inputs by its size; a halo2 statement by its backend.
 #[test]
 fn the_groth16_core_refuses_another_key_or_backend() {
-    let key = TrapdoorKey::new(1, 1);
+    let key = TrapdoorKey::new(1, open_input_count(2));
     let (statement, proofs) = forged_in_memory(&key);
-    let other = TrapdoorKey::new(3, 1);
+    let other = TrapdoorKey::new(3, open_input_count(2));
     match verify_groth16(&statement, &proofs, &other.vk) {
         Err(VerifyError::VerifyingKeyMismatch { expected, got }) => {
             assert_eq!(expected, verifying_key_hash(&key.vk));
@@ -832,13 +837,16 @@ fn the_groth16_core_refuses_another_key_or_backend() {
         }
         result => panic!("{result:?}"),
     }
-    let wide = TrapdoorKey::new(4, 2);
+    let wide = TrapdoorKey::new(4, open_input_count(2) + 1);
     let named = edited(&statement, |f| {
         f.verifying_key_hash = verifying_key_hash(&wide.vk)
     });
     match verify_groth16(&named, &proofs, &wide.vk) {
         Err(VerifyError::VerifyingKey(reason)) => {
-            assert_eq!(reason, "expects 2 public inputs, the batch circuit has 1");
+            assert_eq!(
+                reason,
+                "expects 21 public inputs, the batch circuit of 2 markets has 20"
+            );
         }
         result => panic!("{result:?}"),
     }

@@ -134,6 +134,9 @@ pub fn markdown(r: &Report) -> String {
         r.mode,
         hours(r.duration_s)
     );
+    for note in &r.notes {
+        let _ = writeln!(o, "**Since that run:** {note}\n");
+    }
     let _ = writeln!(o, "## Machine\n");
     let _ = writeln!(o, "| | |\n| --- | --- |");
     let _ = writeln!(o, "| CPU | {} |", m.cpu_model);

@@ -562,11 +562,13 @@ pub(super) fn gas(o: &mut String, r: &Report) {
     }
     let _ = writeln!(
         o,
-        "\nA proof has one public input, so verification gas does not depend on `B` or \
-         `M`; most of it is the BN254 precompiles. `verifyProof` checks one proof with 4 \
-         pairings; `verifyBatch` (what `submitEpoch` calls) checks all `K` proofs of an \
-         epoch with `K + 3`. `submitEpoch` also recomputes every public input with Poseidon \
-         on chain. See [ONCHAIN.md](ONCHAIN.md).\n"
+        "\nA proof has `16 + 2M` open public inputs (SPEC §6.4), so verification gas \
+         depends on `M` (one scalar multiplication per input position, whatever `K`) but \
+         not on `B`; most of it is the BN254 precompiles. `verifyProof` checks one proof \
+         with 4 pairings; `verifyBatch` (what `submitEpoch` calls) checks all `K` proofs \
+         of an epoch with `K + 3`. `submitEpoch` derives every public input from the \
+         statement with integer arithmetic and Keccak-256: no Poseidon on chain. See \
+         [ONCHAIN.md](ONCHAIN.md).\n"
     );
 }
 

@@ -123,7 +123,7 @@ pub fn targets(r: &Report) -> Vec<Target> {
             target: "< 5 ms".into(),
             measured: format!("{} ms", f(g.verify_ms, 2)),
             met: Some(g.verify_ms < 5.0),
-            note: "one pairing check with a prepared key; one public input".into(),
+            note: "one pairing check with a prepared key; 16 + 2M open public inputs".into(),
         });
     }
     // halo2 against Groth16 at the largest batch size both measured.
@@ -178,7 +178,28 @@ pub fn targets(r: &Report) -> Vec<Target> {
                 .join("; "),
         }),
     }
-    let gas = r.gas.verify.iter().map(|v| v.1).max();
+    // An epoch's batches are verified together (`verifyBatch`): the cost of one more
+    // batch is the slope between the smallest and largest measured K; a lone
+    // `verifyProof` is stated beside it.
+    let single = r.gas.verify.iter().map(|v| v.1).max();
+    let slope = {
+        let b = &r.gas.verify_batch;
+        match (b.iter().min_by_key(|v| v.0), b.iter().max_by_key(|v| v.0)) {
+            (Some(lo), Some(hi)) if hi.0 > lo.0 => {
+                Some((hi.2.saturating_sub(lo.2)) / (hi.0 - lo.0))
+            }
+            _ => None,
+        }
+    };
+    let gas = slope.or(single);
+    let how = match (slope, single) {
+        (Some(_), Some(one)) => format!(
+            "per further batch in `verifyBatch`; one proof alone (`verifyProof`) costs {}",
+            int(one)
+        ),
+        (Some(_), None) => "per further batch in `verifyBatch`".to_owned(),
+        _ => "one proof alone (`verifyProof`)".to_owned(),
+    };
     t.push(Target {
         name: "gas per batch verification, on chain".into(),
         target: "≤ 200,000".into(),
@@ -191,9 +212,9 @@ pub fn targets(r: &Report) -> Vec<Target> {
             || r.gas.note.clone(),
             |g| {
                 if g <= 200_000 {
-                    format!("{} below", int(200_000 - g))
+                    format!("{} below; {how}", int(200_000 - g))
                 } else {
-                    format!("{} over", int(g - 200_000))
+                    format!("{} over; {how}", int(g - 200_000))
                 }
             },
         ),

@@ -54,10 +54,10 @@ pub(super) fn measure_groth16(
     let dissection = groth16::dissect(&keys, &witness)?;
     let kernels = groth16::kernel_bound(keys.proving_key(), dissection.sizes)?;
     let pvk = ark_groth16::prepare_verifying_key(&keys.proving_key().vk);
-    let x: Fr = witness.public_input();
+    let x: Vec<Fr> = witness.open_inputs::<Bn254Poseidon>();
     let mut verify = Vec::new();
     for _ in 0..50 {
-        let (ok, s) = timed(|| groth16::verify(&pvk, &proof, x));
+        let (ok, s) = timed(|| groth16::verify(&pvk, &proof, &x));
         ok?;
         verify.push(s * 1e3);
     }
@@ -283,7 +283,7 @@ pub(super) fn measure_attestation() -> Result<Attestation, BenchError> {
     let pvk = ark_groth16::prepare_verifying_key(&keys.proving_key().vk);
     let mut verify = Vec::new();
     for _ in 0..20 {
-        let (ok, s) = timed(|| groth16::verify(&pvk, &parsed, witness.public_input()));
+        let (ok, s) = timed(|| groth16::verify(&pvk, &parsed, &[witness.public_input()]));
         ok?;
         verify.push(s * 1e3);
     }
@@ -357,7 +357,7 @@ pub fn parse_gas(text: &str, command: &str) -> Gas {
     let mut gas = Gas {
         measured: true,
         note: format!(
-            "`{command}` (B = 8, M = 2; one public input per proof, so the verification gas does not depend on the shape)"
+            "`{command}` (B = 8, M = 2: 20 public inputs per proof; verification gas depends on M, not on B)"
         ),
         ..Gas::default()
     };
@@ -517,6 +517,7 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
         gas,
         recommended_batch_size: 0,
         targets: Vec::new(),
+        notes: Vec::new(),
     };
     report.recommended_batch_size = crate::render::recommend(&report);
     report.targets = crate::render::targets(&report);
@@ -530,7 +531,7 @@ mod tests {
     #[test]
     fn gas_lines_are_parsed_by_kind() {
         let text = "\
-gas: deployment: 30 Poseidon data contracts 1, verifier 2, epoch contract 3
+gas: deployment: verifier 2, epoch contract 3, total 5
 gas: verifyProof batch 0: 216286 total, 190626 execution
 gas: verifyBatch K = 4: 400000 total, 365749 execution
 gas: submitEpoch K = 2 (7 liquidations): 1301207 total, 1262691 execution, 1988 bytes of calldata
@@ -542,7 +543,7 @@ other output
         assert_eq!(gas.verify_batch, [(4, 400_000, 365_749)]);
         assert_eq!(gas.submit.len(), 1);
         assert_eq!((gas.submit[0].batches, gas.submit[0].liquidations), (2, 7));
-        assert!(gas.deployment.starts_with("deployment: 30"));
+        assert!(gas.deployment.starts_with("deployment: verifier 2"));
         assert!(!parse_gas("nothing", "cmd").measured);
     }
 }

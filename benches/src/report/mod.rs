@@ -350,6 +350,9 @@ pub struct Report {
     pub recommended_batch_size: usize,
     /// The issue's targets.
     pub targets: Vec<Target>,
+    /// What was re-measured after the run (`gas`, `constraints`), newest last.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 fn say(msg: &str) {
@@ -500,7 +503,56 @@ pub fn regas(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
     if !gas.measured {
         return Err(BenchError::Other(gas.note));
     }
-    rewrite(json, out_dir, |report| report.gas = gas)
+    rewrite(json, out_dir, |report| {
+        report.gas = gas;
+        let note = "On-chain gas re-measured after the run (`backstop-benches gas`).";
+        if !report.notes.iter().any(|n| n == note) {
+            report.notes.push(note.to_owned());
+        }
+    })
+}
+
+/// Re-counts only the constraints (deterministic: synthesis in setup mode) into the
+/// report of `json`: the breakdown, every total and each Groth16 row's count, for a
+/// circuit change without rerunning the whole report. The timings stay as measured;
+/// the rendered report says so when a count changed.
+pub fn recount(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
+    let bytes = std::fs::read(json).map_err(|e| BenchError::io(json, e))?;
+    let report: Report = serde_json::from_slice(&bytes)
+        .map_err(|e| BenchError::Other(format!("{}: {e}", json.display())))?;
+    let shape = |b: usize, m: usize| {
+        backstop_circuits::shape::CircuitShape::new(b as u64, m).map_err(BenchError::from)
+    };
+    let fresh = breakdown(shape(
+        report.breakdown.batch_size,
+        report.breakdown.markets,
+    )?)?;
+    let mut totals = report.totals.clone();
+    for t in &mut totals {
+        t.constraints = constraint_count(shape(t.batch_size, t.markets)?)?;
+        t.per_account = t.constraints as f64 / t.batch_size as f64;
+    }
+    let mut groth16 = report.groth16.clone();
+    let mut moved = Vec::new();
+    for g in &mut groth16 {
+        let n = constraint_count(shape(g.batch_size, MARKETS)?)?;
+        if n != g.constraints {
+            moved.push(format!("B = {}: {} → {n}", g.batch_size, g.constraints));
+        }
+        g.constraints = n;
+    }
+    rewrite(json, out_dir, |r| {
+        r.breakdown = fresh;
+        r.totals = totals;
+        r.groth16 = groth16;
+        if !moved.is_empty() {
+            r.notes.push(format!(
+                "Constraint counts re-counted after a circuit change ({}); the timings \
+                 were measured on the earlier circuit.",
+                moved.join(", ")
+            ));
+        }
+    })
 }
 
 fn rewrite(

@@ -443,7 +443,7 @@ fn every_fixture_agrees_with_the_native_engine() {
         assert_eq!(xs.len(), w.batches.len());
         for (b, batch) in w.batches.iter().enumerate() {
             let circuit = Halo2BatchCircuit::new(shape, batch).unwrap();
-            let prover = MockProver::run(k_of(shape), &circuit, vec![vec![xs[b]]]).unwrap();
+            let prover = MockProver::run(k_of(shape), &circuit, vec![xs[b].clone()]).unwrap();
             assert_eq!(prover.verify(), Ok(()), "{} batch {b}", dir.display());
             batches += 1;
         }

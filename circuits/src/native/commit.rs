@@ -314,7 +314,7 @@ pub fn params_hash<H: FieldHasher>(params: &EpochParams) -> H::F {
 }
 
 /// The domain of the challenge's Keccak-256 preimage (`docs/SPEC.md` §5.6).
-pub const CHALLENGE_DOMAIN: &[u8] = b"backstop.challenge.v2";
+pub const CHALLENGE_DOMAIN: &[u8] = b"backstop.challenge.v3";
 
 /// The liquidation-set hash (`docs/SPEC.md` §5.6): Keccak-256 of the ids in ascending
 /// order, each as a 32-byte big-endian word (Solidity's
@@ -345,14 +345,15 @@ pub fn be_word<H: FieldHasher>(x: &H::F) -> [u8; 32] {
     w
 }
 
-/// The challenge `z = keccak256("backstop.challenge.v2" ‖ params_hash ‖
-/// accounts_commitment ‖ liquidations_hash) mod p` (`docs/SPEC.md` §5.6): only
-/// verifiers compute it, so it costs no constraint and an EVM computes it cheaply.
-pub fn challenge<H: FieldHasher>(params: H::F, accounts: H::F, liquidations: [u8; 32]) -> H::F {
+/// The challenge `z = keccak256("backstop.challenge.v3" ‖ d ‖ accounts_commitment ‖
+/// liquidations_hash) mod p` (`docs/SPEC.md` §5.6), `d` the descriptor of the raw
+/// parameters (§5.5), which fixes every derived one: only verifiers compute it, so
+/// it costs no constraint, and an EVM computes it with Keccak alone.
+pub fn challenge<H: FieldHasher>(descriptor: H::F, accounts: H::F, liquidations: [u8; 32]) -> H::F {
     use sha3::{Digest, Keccak256};
     let mut k = Keccak256::new();
     k.update(CHALLENGE_DOMAIN);
-    k.update(be_word::<H>(&params));
+    k.update(be_word::<H>(&descriptor));
     k.update(be_word::<H>(&accounts));
     k.update(liquidations);
     H::from_be_bytes_mod_order(&k.finalize())
@@ -457,7 +458,8 @@ pub fn commit_epoch<H: FieldHasher>(
         .collect();
     let params_hash = params_hash::<H>(params);
     let liquidations_hash = liquidations_hash(&liquidated);
-    let z = challenge::<H>(params_hash, accounts_commitment, liquidations_hash);
+    let d = H::from_u256(crate::descriptor::descriptor(params));
+    let z = challenge::<H>(d, accounts_commitment, liquidations_hash);
 
     let mut state = RunningState {
         next_id: 0,

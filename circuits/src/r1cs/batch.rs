@@ -1,11 +1,12 @@
 //! The Groth16 batch circuit: `B` accounts × `M` markets (`docs/SPEC.md` §6.3).
 //!
-//! One public input, `x_b` (§6.4). Everything else is a witness, bound to `x_b` by
-//! Poseidon: the parameters through `params_hash`, the chain through the state
-//! commitments `C_{b−1}`, `C_b`, and the published outputs through `O`.
+//! The public inputs are the open layout of §6.4 (`16 + 2M` values: the parameters,
+//! the published outputs, `b`, `K`, `C_{b−1}`, `C_b`), which a verifier forms with
+//! no hash of its own; the batch's state is a witness opened from `C_{b−1}` (from
+//! `S_init` for batch 0) and committed to as `C_b`.
 //!
 //! Constraints per account at `M = 8` (the whole circuit is pinned by
-//! `tests::shape_is_pinned`: 97,378 at `B = 64`, i.e. `1410·B + 402·(B − 1)/7 + 3520`):
+//! `tests::shape_is_pinned`: 95,624 at `B = 64`, i.e. `1410·B + 402·(B − 1)/7 + 1766`):
 //!
 //! | part | constraints |
 //! | --- | --- |
@@ -19,8 +20,8 @@
 //! | leaf: Poseidon over salt and 4 words (t = 6) | 321 |
 //! | 8-ary tree: `(B − 1)/7` nodes of 402 | ≈ 57 |
 //!
-//! plus a fixed cost per batch (parameters hash, state commitments, solvency
-//! comparisons, public input), reported in `docs/PERFORMANCE.md`. The per-account
+//! plus a fixed cost per batch (state commitments, `a_0`, solvency comparisons, the
+//! chain ends), reported in `docs/PERFORMANCE.md`. The per-account
 //! lanes, `TV`, `MR'` and leaf are shared with the attestation circuit
 //! (`r1cs/account.rs`); every block of constraints is named ([`super::names`]).
 
@@ -143,52 +144,41 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         let witness = |f: &dyn Fn(&BatchAssignment) -> Fr| {
             FpVar::new_witness(cs.clone(), || a.map(f).ok_or(missing()))
         };
-        let flag = |f: &dyn Fn(&BatchAssignment) -> bool| {
-            Boolean::new_witness(cs.clone(), || a.map(f).ok_or(missing()))
+
+        // The public inputs in the open layout's order (SPEC §6.4): the parameters
+        // (§5.5), the published outputs, then b, K, C_{b−1}, C_b. The verifier forms
+        // every one of them from the published statement.
+        let input = |f: &dyn Fn(&BatchAssignment) -> Fr| {
+            FpVar::new_input(cs.clone(), || a.map(f).ok_or(missing()))
         };
+        let params = ParamVars::alloc_inputs(&cs, a.map(|a| &a.params), markets)?;
+        let accounts_commitment = input(&|a| a.accounts_commitment)?;
+        let challenge = input(&|a| a.challenge)?;
+        let target_product = input(&|a| a.liquidation_product)?;
+        let published_bad_debt = input(&|a| a.bad_debt)?;
+        let (published_solvent, published_covered) = {
+            let _ns = ns!(cs, "outputs.flags");
+            let flag = |f: &dyn Fn(&BatchAssignment) -> bool| {
+                Boolean::new_input(cs.clone(), || a.map(f).ok_or(missing()))
+            };
+            (flag(&|a| a.solvent)?, flag(&|a| a.insurance_covered)?)
+        };
+        // ℓ: 0 if L is hidden, L + 1 if disclosed (SPEC §6.4).
+        let disclosure = input(&|a| a.disclosure)?;
+        let batch = input(&|a| a.batch)?;
+        let batch_count = input(&|a| a.batch_count)?;
+        let public_in = input(&|a| a.commitment_in)?;
+        let public_out = input(&|a| a.commitment_out)?;
 
-        // The single public input x_b (SPEC §6.4).
-        let public_input =
-            FpVar::new_input(cs.clone(), || a.map(|a| a.public_input).ok_or(missing()))?;
-
-        // Parameters, bound through params_hash (SPEC §5.5).
-        let params = ParamVars::alloc(&cs, a.map(|a| &a.params), markets)?;
-
-        // Batch index and count; the last batch opens the final state (SPEC §6.3).
-        let batch = witness(&|a| a.batch)?;
-        let batch_count = witness(&|a| a.batch_count)?;
+        // The last batch opens the final state (SPEC §6.3); the first opens S_init.
         let is_last = {
             let _ns = ns!(cs, "batch.is_last");
             (&batch_count - &batch - Fr::ONE).is_zero()?
         };
         let is_last_fp = FpVar::from(is_last.clone());
-
-        // Published outputs, bound through O (SPEC §6.4).
-        let accounts_commitment = witness(&|a| a.accounts_commitment)?;
-        let challenge = witness(&|a| a.challenge)?;
-        let target_product = witness(&|a| a.liquidation_product)?;
-        let published_bad_debt = witness(&|a| a.bad_debt)?;
-        let (published_solvent, published_covered) = {
-            let _ns = ns!(cs, "outputs.flags");
-            (flag(&|a| a.solvent)?, flag(&|a| a.insurance_covered)?)
-        };
-        // ℓ: 0 if L is hidden, L + 1 if disclosed (SPEC §6.4).
-        let disclosure = witness(&|a| a.disclosure)?;
-        let outputs_hash = {
-            let _ns = ns!(cs, "outputs.hash");
-            poseidon(
-                cs.clone(),
-                &[
-                    tag_const(tags::OUTPUTS),
-                    accounts_commitment.clone(),
-                    challenge.clone(),
-                    target_product.clone(),
-                    published_bad_debt.clone(),
-                    FpVar::from(published_solvent.clone()),
-                    FpVar::from(published_covered.clone()),
-                    disclosure.clone(),
-                ],
-            )?
+        let is_first = {
+            let _ns = ns!(cs, "batch.is_first");
+            batch.is_zero()?
         };
 
         // Open C_{b−1} (SPEC §6.2).
@@ -356,22 +346,28 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
             gated.mul_equals(&opened, &FpVar::zero())?;
         }
 
-        // SPEC §6.4: x_b = H(TAG_BATCH, params_hash, b, K, C_{b−1}, C_b, O).
+        // SPEC §6.2, §6.4: the chain's ends are the public C_{b−1} and C_b. For
+        // b > 0 the state carried in opens C_{b−1}; batch 0's is S_init = (0, 0, 0,
+        // 1, a_0), a_0 = H(TAG_ACCOUNTS, epoch), under the input C_{−1} = 0.
         let _ns = ns!(cs, "public_input");
-        let x = poseidon(
+        commitment_in.conditional_enforce_equal(&public_in, &!is_first.clone())?;
+        public_in.conditional_enforce_equal(&FpVar::zero(), &is_first)?;
+        let start = poseidon(
             cs.clone(),
-            &[
-                tag_const(tags::BATCH),
-                params.hash,
-                batch,
-                batch_count,
-                commitment_in,
-                commitment_out,
-                outputs_hash,
-            ],
+            &[tag_const(tags::ACCOUNTS), params.epoch.clone()],
         )?;
-        x.enforce_equal(&public_input)?;
-        debug_assert!(cs.is_in_setup_mode() || x.value().is_ok());
+        let initial = [
+            (&state_in.next_id, FpVar::zero()),
+            (&state_in.total_liabilities, FpVar::zero()),
+            (&state_in.bad_debt, FpVar::zero()),
+            (&state_in.liquidation_product, FpVar::one()),
+            (&state_in.accounts, start),
+        ];
+        for (value, expected) in initial {
+            value.conditional_enforce_equal(&expected, &is_first)?;
+        }
+        commitment_out.enforce_equal(&public_out)?;
+        debug_assert!(cs.is_in_setup_mode() || commitment_out.value().is_ok());
         Ok(())
     }
 }

@@ -11,10 +11,12 @@
 //!   liability, liquidation product) is the measured per-account marginal minus
 //!   those, where the marginal comes from two whole-circuit counts
 //!   (`B = 8` and `B = 64`) with the tree nodes taken out;
-//! - per batch: the hashes (parameters, state commitments, `O`, `x_b`, the accounts
-//!   chain step), the solvency signs and the final id bound are measured gadgets;
-//!   the remainder (booleans, `is_last`, conditional equalities, less the savings
-//!   of hashing constants such as domain tags) closes the whole-circuit count.
+//! - per batch: the hashes (state commitments, `a_0`, the accounts chain step), the
+//!   solvency signs and the final id bound are measured gadgets; the remainder
+//!   (booleans, `is_first`, `is_last`, conditional equalities, less the savings of
+//!   hashing constants such as domain tags) closes the whole-circuit count. The
+//!   public inputs are open (`docs/SPEC.md` §6.4): no parameters, outputs or batch
+//!   hash.
 
 use super::account::LANE_BITS;
 use super::batch::BatchCircuit;
@@ -214,26 +216,19 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
 
     // Per batch.
     let fixed = total as f64 - b as f64 * marginal - (nodes(b) * tree_node) as f64;
-    let params_hash = hash_cost(7)? + absorb_cost(2 * m)?;
     let state = hash_cost(7)?;
-    let outputs = hash_cost(8)?;
-    let seven = hash_cost(7)?;
+    let start = hash_cost(2)?;
     let chain = hash_cost(2)?;
     let solvency_bits = shape.solvency_bits() as usize;
     let solvency = sign(solvency_bits)?;
     let id_bound = range(ID_BOUND_BITS)?;
     let mut per_batch = vec![
-        line(
-            &format!(
-                "parameters hash: 7 inputs (with the descriptor d), then the {} unit values absorbed",
-                2 * m
-            ),
-            1.0,
-            params_hash as f64,
-        ),
         line("state commitments in and out (7 inputs)", 2.0, state as f64),
-        line("outputs hash O (8 inputs, with ℓ)", 1.0, outputs as f64),
-        line("public input x_b (7 inputs)", 1.0, seven as f64),
+        line(
+            "a_0 = H(TAG_ACCOUNTS, epoch), batch 0's initial state (2 inputs)",
+            1.0,
+            start as f64,
+        ),
         line("accounts chain step (2 inputs)", 1.0, chain as f64),
         line(
             &format!("solvency and insurance signs ({solvency_bits} bits)"),
@@ -244,7 +239,7 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
     ];
     let measured: f64 = per_batch.iter().map(|l| l.total).sum();
     per_batch.push(line(
-        "remainder: booleans, is_last, last-batch equalities, disclosed L, less constant hash inputs",
+        "remainder: input booleans, is_first, is_last, the chain ends, last-batch equalities, disclosed L, d squared, less constant hash inputs",
         1.0,
         fixed - measured,
     ));

@@ -364,6 +364,22 @@ pub(crate) mod testing {
             witnesses
         }
 
+        /// Sets public input `i` (0-based, after the constant one) to `v`, as a
+        /// verifier handed another instance would, and returns the name of the
+        /// first unsatisfied constraint. The input is restored.
+        pub(crate) fn with_input(&self, i: usize, v: Fr) -> Option<String> {
+            let swap = |v: Fr| {
+                let mut cs = self.cs.borrow_mut().expect("a constraint system");
+                std::mem::replace(&mut cs.assignments.instance_assignment[i + 1], v)
+            };
+            tracing::dispatcher::with_default(&self.recorder, || {
+                let old = swap(v);
+                let report = self.cs.which_is_unsatisfied().expect("prove mode");
+                swap(old);
+                report.map(|r| report_name(&r))
+            })
+        }
+
         /// Sets each witness `w` of `values` to its `v`, as an attacker writing the
         /// proving system's witness vector would, and returns the name of the
         /// first unsatisfied constraint (`None`: satisfied). The witnesses are

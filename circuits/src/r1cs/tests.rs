@@ -8,6 +8,7 @@ use super::assignment::{BatchAssignment, SlotAssignment};
 use super::batch::BatchCircuit;
 use super::bits::pow2;
 use super::names::testing::{Probe, first_unsatisfied};
+use crate::assignment::testing::open_digest;
 use crate::catalogue::{self, Attack, Lane, LaneWrite, Relation, epoch, honest};
 use crate::hash::{Bn254Poseidon, FieldHasher};
 use crate::shape::CircuitShape;
@@ -62,16 +63,50 @@ fn shape_is_pinned() {
         "B=64 M=8: {n} constraints, {:.1} per account",
         n as f64 / 64.0
     );
-    assert_eq!(cs.num_instance_variables(), 2, "ONE and x_b");
-    assert_eq!(n, 97_378);
+    assert_eq!(
+        cs.num_instance_variables(),
+        1 + crate::inputs::open_input_count(8),
+        "ONE and the open inputs"
+    );
+    assert_eq!(n, 95_624);
 }
 
 #[test]
 fn wrong_public_input_is_unsatisfied() {
     let (shape, w) = epoch::<H>(9, 2, 8);
     let mut a = BatchAssignment::from(&w.batches[0]);
-    a.public_input += Fr::from(1u64);
+    a.commitment_out += Fr::from(1u64);
     assert!(!satisfied(shape, a));
+}
+
+/// The open inputs of an assignment, as the verifier orders them.
+pub(crate) fn instance_of(a: &BatchAssignment) -> Vec<Fr> {
+    let shape = CircuitShape::new(a.slots.len() as u64, a.params.unit_value.len()).unwrap();
+    instance(shape, a.clone())
+}
+
+/// The instance of batch `b`'s synthesized circuit (without the leading one).
+fn instance(shape: CircuitShape, a: BatchAssignment) -> Vec<Fr> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    BatchCircuit::from_assignment(shape, a)
+        .unwrap()
+        .generate_constraints(cs.clone())
+        .unwrap();
+    cs.finalize();
+    let mut v = cs.instance_assignment().unwrap().to_vec();
+    v.remove(0);
+    v
+}
+
+/// The catalogue's verdict on an assignment in the open layout: the first
+/// unsatisfied constraint, else `public_input` if the instance the circuit assigns
+/// is not the verifier's (whose hashed digest `x_b` the assignment carries as
+/// `public_input`, [`open_digest`]).
+pub(crate) fn verdict(shape: CircuitShape, a: BatchAssignment) -> Option<String> {
+    let published = a.public_input;
+    let digest = open_digest::<H>(&a);
+    first_unsatisfied(circuit(shape, a))
+        .or_else(|| (digest != published).then(|| "public_input".to_owned()))
 }
 
 #[test]
@@ -88,11 +123,11 @@ fn print_constraint_breakdown() {
 #[test]
 fn breakdown_is_pinned_and_adds_up() {
     let d = super::breakdown(CircuitShape::new(64, 8).unwrap()).unwrap();
-    assert_eq!(d.total, 97_378);
+    assert_eq!(d.total, 95_624);
     assert_eq!(d.tree_node, 402);
     assert_eq!(d.tree_nodes, 9);
     assert_eq!(d.per_account_marginal, 1410.0);
-    assert_eq!(d.per_batch_fixed, 3520.0);
+    assert_eq!(d.per_batch_fixed, 1766.0);
     let account: f64 = d.per_account.iter().map(|l| l.total).sum();
     let batch: f64 = d.per_batch.iter().map(|l| l.total).sum();
     assert_eq!(account, d.per_account_marginal);
@@ -130,19 +165,21 @@ fn published_statement_reproduces_every_public_input() {
     let inputs = statement.public_inputs::<H>().unwrap();
     assert_eq!(inputs.len(), w.batches.len());
     for (b, x) in inputs.iter().enumerate() {
-        let mut a = honest(&w, b);
-        a.public_input = *x;
-        assert!(
-            satisfied(shape, a.clone()),
-            "batch {b} under the statement's x_b"
-        );
-        a.public_input += Fr::from(1u64);
-        assert!(!satisfied(shape, a), "batch {b} under x_b + 1");
+        assert_eq!(x.len(), crate::inputs::open_input_count(2));
+        let a = honest(&w, b);
+        assert!(satisfied(shape, a.clone()), "batch {b}");
+        assert_eq!(&instance(shape, a.clone()), x, "batch {b}'s instance");
+        // One more on any input: the instance is no longer the statement's.
+        for i in 0..x.len() {
+            let mut other = x.clone();
+            other[i] += Fr::from(1u64);
+            assert_ne!(instance(shape, a.clone()), other);
+        }
     }
     // The round trip.
-    let expected: Vec<Fr> = w.batches.iter().map(|b| b.public_input()).collect();
+    let expected: Vec<Vec<Fr>> = w.batches.iter().map(|b| b.open_inputs::<H>()).collect();
     assert_eq!(inputs, expected);
-    // A changed published output changes every public input.
+    // A changed published output changes every batch's inputs.
     let mut other = file.clone();
     other.solvent = !other.solvent;
     let changed = EpochStatement::new(other)
@@ -256,7 +293,7 @@ fn after_synthesis(shape: CircuitShape, write: &LaneWrite<Fr>) -> Option<String>
 fn assert_attack(attack: Attack<Fr>) {
     for control in attack.controls {
         assert_eq!(
-            first_unsatisfied(circuit(control.shape, control.assignment)),
+            verdict(control.shape, control.assignment),
             None,
             "{}: control '{}'",
             attack.name,
@@ -266,7 +303,7 @@ fn assert_attack(attack: Attack<Fr>) {
     for lie in attack.lies {
         let got = match &lie.after_synthesis {
             Some(write) => after_synthesis(lie.case.shape, write),
-            None => first_unsatisfied(circuit(lie.case.shape, lie.case.assignment)),
+            None => verdict(lie.case.shape, lie.case.assignment),
         };
         assert_eq!(
             got,

@@ -171,8 +171,9 @@ pub struct ExportSummary {
     /// SHA-256 of the exported verifying key's canonical arkworks bytes (the
     /// statement's `verifying_key_hash`).
     pub verifying_key_hash: String,
-    /// Each batch's public input `x_b`, decimal, as in `public_<b>.json`.
-    pub public_inputs: Vec<String>,
+    /// Each batch's public inputs (the open layout, `docs/SPEC.md` §6.4), decimal,
+    /// as in `public_<b>.json`.
+    pub public_inputs: Vec<Vec<String>>,
 }
 
 /// Exports the Groth16 epoch directory `epoch_dir` (`backstop_verifier::artifacts`)
@@ -212,13 +213,13 @@ pub fn export_snarkjs(epoch_dir: &Path, out_dir: &Path) -> Result<ExportSummary,
     )];
     let mut public_inputs = Vec::with_capacity(inputs.len());
     for ((b, x), proof) in (0u64..).zip(&inputs).zip(&proofs) {
-        let public = public_signals(std::slice::from_ref(x));
+        let public = public_signals(x);
         files.push((
             proof_file_name(b),
             json_bytes(&SnarkjsProof::from_arkworks(proof))?,
         ));
         files.push((public_file_name(b), json_bytes(&public)?));
-        public_inputs.extend(public);
+        public_inputs.push(public);
     }
     crate::output::write_export_dir(out_dir, &files, "a snarkjs export", is_export_file)?;
     Ok(ExportSummary {

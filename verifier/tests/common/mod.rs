@@ -70,10 +70,13 @@ impl TrapdoorKey {
         Self { vk, ab: a * b, c }
     }
 
-    /// A proof that verifies for the one public input `x`: `A = G1`, `B = G2` and
-    /// `C = (1 − ab − c0 − x·c1)·G1`, so that `e(A, B) = e(α, β)·e(IC(x), γ)·e(C, δ)`.
-    pub fn forge(&self, x: Fr) -> Proof<Bn254> {
-        let c = Fr::from(1u64) - self.ab - self.c[0] - x * self.c[1];
+    /// A proof that verifies for the public inputs `x`: `A = G1`, `B = G2` and
+    /// `C = (1 − ab − c0 − Σ x_j·c_{j+1})·G1`, so that
+    /// `e(A, B) = e(α, β)·e(IC(x), γ)·e(C, δ)`.
+    pub fn forge(&self, x: &[Fr]) -> Proof<Bn254> {
+        assert_eq!(x.len() + 1, self.c.len(), "one input per key point");
+        let ic: Fr = x.iter().zip(&self.c[1..]).map(|(x, c)| *x * c).sum();
+        let c = Fr::from(1u64) - self.ab - self.c[0] - ic;
         Proof {
             a: G1Projective::generator().into_affine(),
             b: G2Projective::generator().into_affine(),

@@ -130,8 +130,8 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
         let public_input =
             FpVar::new_input(cs.clone(), || a.map(|a| a.public_input).ok_or(missing()))?;
 
-        // Parameters, bound through params_hash (SPEC §5.5), as in the batch circuit.
-        let params = ParamVars::alloc(&cs, a.map(|a| &a.params), markets)?;
+        // Parameters, bound through params_hash (SPEC §5.5).
+        let (params, params_hash) = ParamVars::alloc_hashed(&cs, a.map(|a| &a.params), markets)?;
 
         // The claim: r < 2^32, X < 2^128 (range-checked by their bits; only the low
         // bits of a raw value can be assigned).
@@ -212,7 +212,7 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
                 tag_const(TAG_ATTEST),
                 accounts_commitment,
                 tree_root,
-                params.hash,
+                params_hash,
                 ratio,
                 min_equity,
                 context,

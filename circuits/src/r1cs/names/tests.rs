@@ -38,10 +38,10 @@ const ACCOUNT: [&str; 17] = [
 /// The names before the slots and after them.
 const FRAME: ([&str; 5], [&str; 9]) = (
     [
-        "params.hash",
-        "batch.is_last",
+        "params.descriptor",
         "outputs.flags",
-        "outputs.hash",
+        "batch.is_last",
+        "batch.is_first",
         "chain.state_in",
     ],
     [
@@ -95,9 +95,70 @@ fn a_witness_tampered_with_in_a_block_fails_at_its_name() {
             // whatever the id, which the id order then catches; no witness of its own.
             "account[0].padding.empty" => Some("account[0].id.order"),
             "outputs.open" => None,
+            // The flags are public inputs, checked boolean on their own (below).
+            "outputs.flags" => None,
             n => Some(n),
         };
         assert_eq!(probe.tamper(name).as_deref(), expected, "{name}");
+    }
+}
+
+/// The open inputs (SPEC §6.4) the circuit reads as booleans are checked boolean,
+/// and every other input enters a constraint of its own block: moving any of them
+/// by `2^40` (more than a range check's low bit can absorb) fails where it is read.
+#[test]
+fn each_public_input_fails_where_it_is_read() {
+    use crate::inputs::{OPEN_PARAMS_HEAD, open_input_count};
+    let (shape, a) = single();
+    let honest = crate::r1cs::tests::instance_of(&a);
+    let probe = Probe::new(BatchCircuit::from_assignment(shape, a).unwrap());
+    let m = 2;
+    let outputs = OPEN_PARAMS_HEAD + 2 * m;
+    let solvent = outputs + 4;
+    for flag in [solvent, solvent + 1] {
+        assert_eq!(
+            probe
+                .with_input(flag, honest[flag] + Fr::from(2u64))
+                .as_deref(),
+            Some("outputs.flags"),
+            "input {flag}"
+        );
+    }
+    let mut expected = vec![
+        "public_input",      // epoch: a_0 of batch 0
+        "account[0].tv",     // f_q
+        "solvency.reserves", // reserves·f_q
+        "solvency.insurance",
+        "params.descriptor",
+    ];
+    for _ in 0..m {
+        expected.extend(["account[0].tv", "account[0].mr"]);
+    }
+    expected.extend([
+        "outputs.open", // a_K
+        "account[0].liquidation",
+        "outputs.open",  // P_target
+        "outputs.open",  // D
+        "outputs.flags", // solvent, insurance_covered: checked apart, above
+        "outputs.flags",
+        "outputs.liabilities",
+        "batch.is_last", // b
+        "batch.is_last", // K
+        "public_input",  // C_{−1}
+        "public_input",  // C_0
+    ]);
+    assert_eq!(expected.len(), open_input_count(m));
+    for (i, name) in expected.iter().enumerate() {
+        if i == solvent || i == solvent + 1 {
+            continue;
+        }
+        assert_eq!(
+            probe
+                .with_input(i, honest[i] + Fr::from(1u64 << 40))
+                .as_deref(),
+            Some(*name),
+            "input {i}"
+        );
     }
 }
 
@@ -208,9 +269,15 @@ fn each_checking_block_catches_its_attack_by_name() {
         first_unsatisfied(BatchCircuit::from_assignment(shape, a).unwrap()).as_deref(),
         Some("account[7].padding.order")
     );
-    // Another public input.
+    // Another public input: C_b, or (batch 0) a nonzero C_{−1}.
     let (shape, mut a) = single();
-    a.public_input += Fr::from(1u64);
+    a.commitment_out += Fr::from(1u64);
+    assert_eq!(
+        first_unsatisfied(BatchCircuit::from_assignment(shape, a).unwrap()).as_deref(),
+        Some("public_input")
+    );
+    let (shape, mut a) = single();
+    a.commitment_in = Fr::from(1u64);
     assert_eq!(
         first_unsatisfied(BatchCircuit::from_assignment(shape, a).unwrap()).as_deref(),
         Some("public_input")

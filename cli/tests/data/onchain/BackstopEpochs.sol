@@ -5,8 +5,11 @@ pragma solidity ^0.8.25;
 
 /// @notice What the epoch contract needs from a BackstopVerifier.
 interface IBackstopVerifier {
-    function verifyProof(uint256[8] calldata proof, uint256 input) external view returns (bool);
-    function verifyBatch(uint256[8][] calldata proofs, uint256[] calldata inputs) external view returns (bool);
+    function verifyProof(uint256[8] calldata proof, uint256[20] calldata input) external view returns (bool);
+    function verifyBatch(uint256[8][] calldata proofs, uint256[16] calldata shared, uint256[] calldata states)
+        external
+        view
+        returns (bool);
     function VERIFYING_KEY_HASH() external view returns (bytes32);
     function BATCH_SIZE() external view returns (uint256);
     function MARKETS() external view returns (uint256);
@@ -15,15 +18,13 @@ interface IBackstopVerifier {
 /// @title Backstop epochs for circuit shape backstop.v2.B8.M2
 /// @notice Accepts the liquidation epochs of one venue proven by Backstop
 /// (docs/SPEC.md): each epoch's published statement and one Groth16 proof per batch.
-/// The contract validates the statement (the bounds of SPEC §3 and §7.1), recomputes
-/// every batch's public input x_b from it (SPEC §5, §6.4, with circomlib's Poseidon),
-/// has the verifier bound at deployment check all proofs in one batched pairing
-/// check, and records the epoch's outputs. Only the venue bound at deployment
+/// The contract validates the statement (the bounds of SPEC §3 and §7.1), derives
+/// every batch's public inputs from it (the open layout of SPEC §6.4: integer
+/// arithmetic and Keccak-256, no other hash), has the verifier bound at deployment
+/// check all proofs in one batched pairing check, and records the epoch's outputs. Only the venue bound at deployment
 /// publishes: a submission carries the venue's signature over the statement (SPEC
 /// §7.5) or comes from the venue or an address it registered, and epoch ids strictly
 /// increase. The venue may rotate its key.
-/// @dev Poseidon's constants live in POSEIDON_CHUNKS data contracts whose code hashes
-/// are fixed below and checked at deployment (see docs/ONCHAIN.md).
 contract BackstopEpochs {
     /// One market's published parameters. The symbol is not part of any hash and
     /// is not needed on chain.
@@ -78,17 +79,14 @@ contract BackstopEpochs {
     uint256 public constant BATCH_SIZE = 8;
     /// The number of markets M of the circuit shape.
     uint256 public constant MARKETS = 2;
-    /// The number of Poseidon constants data contracts.
-    uint256 public constant POSEIDON_CHUNKS = 30;
+    /// The public inputs every batch of an epoch shares (SPEC §6.4): 12 + 2M.
+    uint256 public constant SHARED_INPUTS = 16;
 
     /// The verifier every proof is checked by, fixed at deployment.
     IBackstopVerifier public immutable VERIFIER;
     /// The verifier's VERIFYING_KEY_HASH, recorded at deployment: every statement
     /// must name it.
     bytes32 public immutable VERIFYING_KEY_HASH;
-
-    /// The Poseidon constants data contracts, in order.
-    address[30] public poseidonChunks;
 
     mapping(uint64 => EpochResult) internal results;
 
@@ -110,19 +108,10 @@ contract BackstopEpochs {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant MAX_ACCOUNTS = 1 << 32;
     uint256 internal constant MAX_BAD_DEBT = 1 << 226;
-    uint256 internal constant CHUNK_WORDS = 767;
-    // The largest width the parameters hash uses for M = MARKETS.
-    uint256 internal constant PARAMS_MAX_WIDTH = 6;
-    // Domain tags: ASCII names read as big-endian integers (SPEC §5.0).
-    uint256 internal constant TAG_ACCOUNTS = 0x0000000000000000000000006261636b73746f702e6163636f756e74732e7631;
-    uint256 internal constant TAG_STATE = 0x0000000000000000000000000000006261636b73746f702e73746174652e7631;
-    uint256 internal constant TAG_PARAMS = 0x00000000000000000000000000006261636b73746f702e706172616d732e7631;
-    uint256 internal constant TAG_OUTPUTS = 0x000000000000000000000000006261636b73746f702e6f7574707574732e7631;
-    uint256 internal constant TAG_BATCH = 0x0000000000000000000000000000006261636b73746f702e62617463682e7631;
     // The descriptor's domain (SPEC §5.5).
     bytes22 internal constant DESCRIPTOR_DOMAIN = "backstop.descriptor.v2";
     // The challenge's domain (SPEC §5.6).
-    bytes21 internal constant CHALLENGE_DOMAIN = "backstop.challenge.v2";
+    bytes21 internal constant CHALLENGE_DOMAIN = "backstop.challenge.v3";
     // The statement hash's domain and the Groth16 backend's code (SPEC §7.5).
     bytes21 internal constant STATEMENT_DOMAIN = "backstop.statement.v2";
     uint8 internal constant BACKEND_GROTH16 = 1;
@@ -131,18 +120,8 @@ contract BackstopEpochs {
     // s of a signature must be at most n/2 (EIP-2), n the secp256k1 group order.
     uint256 internal constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
-    // Poseidon works at fixed memory addresses, the first memory an entry point
-    // allocates: [loaded width][state: 17 words][scratch: 17 words][constants of the
-    // loaded width]. The generated permutations address it directly.
-    uint256 internal constant POSEIDON_LOADED = 0x80;
-    uint256 internal constant POSEIDON_STATE = 0xa0;
-    uint256 internal constant POSEIDON_SCRATCH = 0x2c0;
-    uint256 internal constant POSEIDON_CONSTANTS = 0x4e0;
-
     /// The verifier was made for another circuit shape.
     error VerifierShapeMismatch();
-    /// Data contract `index` does not hold the expected Poseidon constants.
-    error PoseidonChunkMismatch(uint256 index);
     /// The epoch id is not above the latest accepted one.
     error EpochNotIncreasing(uint64 latest, uint64 epoch);
     /// The statement names another venue than the contract's.
@@ -182,10 +161,6 @@ contract BackstopEpochs {
     error UnknownEpoch(uint64 epoch);
     /// The liquidation list does not match the recorded one.
     error LiquidationsMismatch();
-    /// Poseidon takes 2 to 16 inputs here.
-    error PoseidonInputCount(uint256 count);
-    /// Internal: Poseidon's memory was not the call's first allocation.
-    error PoseidonMemory();
 
     /// @notice An epoch was accepted.
     event EpochAccepted(uint64 indexed epoch, EpochResult result, uint64[] liquidations);
@@ -195,9 +170,8 @@ contract BackstopEpochs {
     event SubmitterSet(address indexed venue, address indexed submitter, bool allowed);
 
     /// @param verifier the BackstopVerifier generated from the epoch's verifying key
-    /// @param chunks the Poseidon constants data contracts, in order
     /// @param venueKey the venue's signing-key address (statement.json `venue`)
-    constructor(IBackstopVerifier verifier, address[30] memory chunks, address venueKey) {
+    constructor(IBackstopVerifier verifier, address venueKey) {
         if (verifier.BATCH_SIZE() != BATCH_SIZE || verifier.MARKETS() != MARKETS) {
             revert VerifierShapeMismatch();
         }
@@ -207,48 +181,12 @@ contract BackstopEpochs {
         emit VenueKeyRotated(address(0), venueKey, 0);
         VERIFIER = verifier;
         VERIFYING_KEY_HASH = verifier.VERIFYING_KEY_HASH();
-        bytes32[30] memory expected = [
-            bytes32(0x27efbca257da47d94f5b6ba2dd55db998e05c3c14b8672a4eb7b39e3e6a33abb),
-            bytes32(0x468311c57431fac117ac83b0b25c0d16f22056e1dc47d32a0c9317f5975e23c6),
-            bytes32(0xdad91cb78108f60faaee362592f155524100050b9c80eef14f8481075a99b0c6),
-            bytes32(0x2146704d77f3f8f527ba361415a1cfe3cf33ba7d8581c4b370c30bbbfe41fe53),
-            bytes32(0x85284cc9f28e613ce655bf6568ec889650a0a1976bcc1bd00f26c3b76d961d35),
-            bytes32(0x6e5b833fe328a0093e0236420392c3770f040159efc50b6c031cbdb074866712),
-            bytes32(0x2a7ca63e05beae77f7946cf39b806f0f6785ec8a3d97c2453cb96dab005ccbf0),
-            bytes32(0x5d59f65b4ba4be62a9c95628bb82e18c5a54f0a7b7baa05f523c46949466be13),
-            bytes32(0x6ef0c2cea6a77e19a7d8bed82783147fba1a6d85c8933248adddcbd06511ea43),
-            bytes32(0x73fdba12ab287743ff903419cbf4303044edf2def2561affa29d51e7938be654),
-            bytes32(0x5115e0b7dd6fa8e0b47ca35f41474abd0b43e943c22154c57a0f6de1bb9dd2ca),
-            bytes32(0x34975bbec589363fc7758d942896be0716b225e2ccb1fb0136b739a776a2a442),
-            bytes32(0xdb746d367b042050820ee8b87b550da55325ccf8eb76ee9962c8b11a56cbb8f5),
-            bytes32(0x300e96cdd7b3356afb32c9a8f30c1060ce4732dbe0cc185ebedb759ce02fb33f),
-            bytes32(0x2c03b5b8bc93fa977ad37126f9d7a21ed868f45b59596fac54ff559a5aadad4f),
-            bytes32(0xd829c3de1d4ccc68a6a4af8daa5f3dcb3096d00e9c234faac0dc484c9779f8fd),
-            bytes32(0x7036003bb721dff93659cd7ee745c4af88dd92765bb5e25927679c91c28f9bea),
-            bytes32(0x95c76d05ed4d9c5f6096fd97bf28c64462c156f5a26855d6ba960ca1327bc8f8),
-            bytes32(0x2965a60174e38cdf69b5ebc00959396599ee1f0b36de444944247b186fad8171),
-            bytes32(0xdba32dca08708b885537829fef4d54376be9f144bba6b7c6d0710aedaa7c168f),
-            bytes32(0x3034ecd47117031745ec4547bbe3ee183a443731a1ff99aa68b618f1e9cc51c7),
-            bytes32(0xe8ef2aa0a24e5dd3881a6cc280fd1006e5c9cfb37deb951af81116bef9a596e4),
-            bytes32(0xce855b6f85aafeeb805b8fe7af20de1d4d44c12662e0671ed18fa91832c66a4c),
-            bytes32(0xeadfb8a8c4d8144b0f100c98c1cc43ffb79ad1d90d55ad8b34f79df388416751),
-            bytes32(0xbe2260ad93693eb8e5d851c473d96b6510e48a5c2cc0cd0186233c5bb6cd5e93),
-            bytes32(0xafdfb34520436a657720e89ef073ff563ad304a6b568eca1882f1e70dd002f1d),
-            bytes32(0xd0e1892a3ce56a9c40e22e39fb99ed921de40cad90579b3ac4e06316cb5a5bfc),
-            bytes32(0xc65e280cc5bd4bd16e1d8a69f48e1fd9db9cc8817fe4bf512907cab92b0d4818),
-            bytes32(0x6bf512bb50d9c7495fe3995b0fda1f0b6c8b2bca2ae42088538d5a434b5cccca),
-            bytes32(0x85e485e560b6cc22f487e513d0cb2bc2b6ad752876f468b600a26892855c531c)
-        ];
-        for (uint256 i = 0; i < 30; ++i) {
-            if (chunks[i].codehash != expected[i]) revert PoseidonChunkMismatch(i);
-            poseidonChunks[i] = chunks[i];
-        }
     }
 
     // ---- submission ------------------------------------------------------------
 
     /// @notice Accepts an epoch of the venue: checks who publishes it, validates the
-    /// statement, recomputes each batch's public input from it, verifies all proofs
+    /// statement, derives each batch's public inputs from it, verifies all proofs
     /// against them in one batched check, and records the outputs. Reverts on
     /// anything else, and for an epoch id not above the latest accepted one.
     /// @param s the published statement; it must name `venue`
@@ -257,7 +195,6 @@ contract BackstopEpochs {
     /// @param signature the venue's signature of the statement (statement.json
     /// `signature`, r ‖ s ‖ v), or empty when the venue or a registered submitter sends
     function submitEpoch(Statement calldata s, uint256[8][] calldata proofs, bytes calldata signature) external {
-        _allocatePoseidon(_maxWidth());
         if (s.venue != venue) revert VenueMismatch(venue, s.venue);
         if (signature.length == 0 && msg.sender != venue && submitterGeneration[msg.sender] != keyGeneration) {
             revert NotAuthorized(msg.sender);
@@ -270,13 +207,15 @@ contract BackstopEpochs {
         }
         uint256 k = s.stateCommitments.length;
         if (proofs.length != k) revert ProofCount(k, proofs.length);
-        (uint256[] memory inputs, EpochResult memory r,) = _evaluate(s);
+        (uint256[SHARED_INPUTS] memory shared, EpochResult memory r) = _evaluate(s);
         if (signature.length != 0) {
-            // statement_hash = keccak256("backstop.statement.v2" ‖ 1 ‖ vk hash ‖ x_0 ‖ … ‖ x_{K−1})
-            bytes32 h = keccak256(abi.encodePacked(STATEMENT_DOMAIN, BACKEND_GROTH16, VERIFYING_KEY_HASH, inputs));
+            // statement_hash = keccak256("backstop.statement.v2" ‖ 1 ‖ vk hash ‖ shared ‖ K ‖ C_0 ‖ … ‖ C_{K−1})
+            bytes32 h = keccak256(
+                abi.encodePacked(STATEMENT_DOMAIN, BACKEND_GROTH16, VERIFYING_KEY_HASH, shared, k, s.stateCommitments)
+            );
             if (_recover(h, signature) != venue) revert InvalidSignature();
         }
-        if (!VERIFIER.verifyBatch(proofs, inputs)) revert InvalidProofs();
+        if (!VERIFIER.verifyBatch(proofs, shared, s.stateCommitments)) revert InvalidProofs();
         r.accepted = true;
         r.venue = venue;
         r.acceptedAtBlock = uint64(block.number);
@@ -384,42 +323,41 @@ contract BackstopEpochs {
         return keccak256(abi.encode(s));
     }
 
-    /// @notice The public input of every batch as this contract derives it from a
-    /// statement (after validating it), and the parameters hash (SPEC §5.5).
-    function publicInputs(Statement calldata s)
-        external
-        view
-        returns (uint256[] memory inputs, uint256 paramsHash)
-    {
-        _allocatePoseidon(_maxWidth());
-        (inputs,, paramsHash) = _evaluate(s);
-    }
-
-    /// @notice circomlib's Poseidon of 2 to 16 inputs (widths 3 to 17), as used here.
-    function poseidon(uint256[] calldata inputs) external view returns (uint256) {
-        uint256 n = inputs.length;
-        if (n < 2 || n > 16) revert PoseidonInputCount(n);
-        _allocatePoseidon(n + 1);
-        assembly ("memory-safe") {
-            mstore(POSEIDON_STATE, 0)
-            calldatacopy(add(POSEIDON_STATE, 0x20), inputs.offset, shl(5, n))
+    /// @notice Every batch's public inputs as this contract derives them from a
+    /// statement (after validating it): the shared ones, then b, K, C_{b−1} (0 for
+    /// b = 0), C_b (SPEC §6.4).
+    function publicInputs(Statement calldata s) external pure returns (uint256[][] memory inputs) {
+        (uint256[SHARED_INPUTS] memory shared,) = _evaluate(s);
+        uint256[] calldata states = s.stateCommitments;
+        uint256 k = states.length;
+        inputs = new uint256[][](k);
+        for (uint256 b = 0; b < k; ++b) {
+            uint256[] memory x = new uint256[](SHARED_INPUTS + 4);
+            for (uint256 j = 0; j < SHARED_INPUTS; ++j) {
+                x[j] = shared[j];
+            }
+            x[SHARED_INPUTS] = b;
+            x[SHARED_INPUTS + 1] = k;
+            x[SHARED_INPUTS + 2] = b == 0 ? 0 : states[b - 1];
+            x[SHARED_INPUTS + 3] = states[b];
+            inputs[b] = x;
         }
-        return _permute(n + 1);
     }
 
     // ---- the statement's public inputs (SPEC §5, §6.4) ---------------------------
 
+    /// Validates the statement and derives the inputs every batch shares, in the open
+    /// layout's order: epoch, f_q, reserves·f_q, insurance·f_q, d, (uv_m, ur_m) per
+    /// market, a_K, z, P_target, D, solvent, insurance_covered, ℓ.
     function _evaluate(Statement calldata s)
         internal
-        view
-        returns (uint256[] memory inputs, EpochResult memory r, uint256 params)
+        pure
+        returns (uint256[SHARED_INPUTS] memory shared, EpochResult memory r)
     {
         _validate(s);
-        (params, r.exponent) = _paramsHash(s);
-        uint256 start = _hash2(TAG_ACCOUNTS, s.epoch);
-        uint256 outputs;
-        (outputs, r.liquidationsHash) = _outputsHash(s, params);
-        inputs = _batchInputs(s, params, outputs, start);
+        uint256 d;
+        (d, r.exponent) = _params(s, shared);
+        r.liquidationsHash = _outputs(s, d, shared);
         r.solvent = s.solvent;
         r.insuranceCovered = s.insuranceCovered;
         r.quoteDecimals = s.quoteDecimals;
@@ -468,11 +406,14 @@ contract BackstopEpochs {
         return uint256(keccak256(enc)) & ((1 << 248) - 1);
     }
 
-    /// Validates the parameters (SPEC §3) and hashes them (SPEC §5.5):
-    /// absorb(H(TAG_PARAMS, epoch, M, f_q, reserves·f_q, insurance·f_q, d), uv_0, ur_0, …)
-    /// with uv_m = price_m·f_m, ur_m = uv_m·mm_m and d the descriptor; returns the
-    /// hash and E.
-    function _paramsHash(Statement calldata s) internal view returns (uint256 h, uint8 exponent) {
+    /// Validates the parameters (SPEC §3) and writes them into `shared` (SPEC §5.5):
+    /// epoch, f_q, reserves·f_q, insurance·f_q, d, then uv_m = price_m·f_m and
+    /// ur_m = uv_m·mm_m per market; returns d and E.
+    function _params(Statement calldata s, uint256[SHARED_INPUTS] memory shared)
+        internal
+        pure
+        returns (uint256 d, uint8 exponent)
+    {
         Market[] calldata markets = s.markets;
         if (markets.length != MARKETS) revert MarketCount(markets.length);
         uint256 q = s.quoteDecimals;
@@ -487,761 +428,47 @@ contract BackstopEpochs {
         }
         if (e - q > 18) revert ScaleOutOfBounds(type(uint256).max);
         uint256 fq = 10 ** (e - q);
-        h = _hash7(
-            TAG_PARAMS, s.epoch, MARKETS, fq, uint256(s.reserves) * fq, uint256(s.insuranceFund) * fq, _descriptor(s)
-        );
-        uint256[] memory derived = new uint256[](2 * MARKETS);
+        d = _descriptor(s);
+        shared[0] = s.epoch;
+        shared[1] = fq;
+        shared[2] = uint256(s.reserves) * fq;
+        shared[3] = uint256(s.insuranceFund) * fq;
+        shared[4] = d;
         for (uint256 m = 0; m < MARKETS; ++m) {
             uint256 notional = uint256(markets[m].priceDecimals) + markets[m].sizeDecimals;
             if (e - notional > 18) revert ScaleOutOfBounds(m);
             uint256 unitValue = uint256(markets[m].price) * 10 ** (e - notional);
-            derived[2 * m] = unitValue;
-            derived[2 * m + 1] = unitValue * markets[m].maintenanceMarginBps;
+            shared[5 + 2 * m] = unitValue;
+            shared[6 + 2 * m] = unitValue * markets[m].maintenanceMarginBps;
         }
-        uint256 src;
-        assembly ("memory-safe") {
-            src := add(derived, 0x20)
-        }
-        h = _absorb(h, src, 2 * MARKETS);
         exponent = uint8(e);
     }
 
-    /// O = H(TAG_OUTPUTS, a_K, z, P_target, D, solvent, insurance_covered, ℓ) with
-    /// z = keccak256("backstop.challenge.v2" ‖ params ‖ a_K ‖ liq) mod r,
+    /// Writes the outputs into `shared` after the parameters: a_K, z, P_target, D,
+    /// solvent, insurance_covered, ℓ, with
+    /// z = keccak256("backstop.challenge.v3" ‖ d ‖ a_K ‖ liq) mod r,
     /// liq = keccak256(abi.encodePacked(ids)), P_target = Π (z − id) and ℓ = L + 1 if L
-    /// is disclosed, else 0 (SPEC §5.6, §6.4); also returns liq.
-    function _outputsHash(Statement calldata s, uint256 params) internal view returns (uint256 outputs, bytes32 liq) {
+    /// is disclosed, else 0 (SPEC §5.6, §6.4); returns liq.
+    function _outputs(Statement calldata s, uint256 d, uint256[SHARED_INPUTS] memory shared)
+        internal
+        pure
+        returns (bytes32 liq)
+    {
         uint64[] calldata ids = s.liquidations;
         uint256 n = ids.length;
         liq = keccak256(abi.encodePacked(ids));
-        uint256 z = uint256(keccak256(abi.encodePacked(CHALLENGE_DOMAIN, params, s.accountsCommitment, liq))) % R;
+        uint256 z = uint256(keccak256(abi.encodePacked(CHALLENGE_DOMAIN, d, s.accountsCommitment, liq))) % R;
         uint256 product = 1;
         for (uint256 i = 0; i < n; ++i) {
             product = mulmod(product, addmod(z, R - ids[i], R), R);
         }
-        uint256 accounts = s.accountsCommitment;
-        uint256 badDebt = s.badDebt;
-        bool solvent = s.solvent;
-        bool covered = s.insuranceCovered;
-        uint256 disclosure = s.liabilitiesDisclosed ? s.liabilities + 1 : 0;
-        assembly ("memory-safe") {
-            mstore(POSEIDON_STATE, 0)
-            mstore(add(POSEIDON_STATE, 0x20), TAG_OUTPUTS)
-            mstore(add(POSEIDON_STATE, 0x40), accounts)
-            mstore(add(POSEIDON_STATE, 0x60), z)
-            mstore(add(POSEIDON_STATE, 0x80), product)
-            mstore(add(POSEIDON_STATE, 0xa0), badDebt)
-            mstore(add(POSEIDON_STATE, 0xc0), solvent)
-            mstore(add(POSEIDON_STATE, 0xe0), covered)
-            mstore(add(POSEIDON_STATE, 0x100), disclosure)
-        }
-        outputs = _permute(9);
-    }
-
-    /// x_b = H(TAG_BATCH, params, b, K, C_{b−1}, C_b, O) for every batch, with
-    /// C_{−1} = C_init = H(TAG_STATE, 0, 0, 0, 0, 1, a_0) (SPEC §6).
-    function _batchInputs(Statement calldata s, uint256 params, uint256 outputs, uint256 start)
-        internal
-        view
-        returns (uint256[] memory inputs)
-    {
-        assembly ("memory-safe") {
-            mstore(POSEIDON_STATE, 0)
-            mstore(add(POSEIDON_STATE, 0x20), TAG_STATE)
-            mstore(add(POSEIDON_STATE, 0x40), 0)
-            mstore(add(POSEIDON_STATE, 0x60), 0)
-            mstore(add(POSEIDON_STATE, 0x80), 0)
-            mstore(add(POSEIDON_STATE, 0xa0), 0)
-            mstore(add(POSEIDON_STATE, 0xc0), 1)
-            mstore(add(POSEIDON_STATE, 0xe0), start)
-        }
-        uint256 previous = _permute(8);
-        uint256[] calldata states = s.stateCommitments;
-        uint256 k = states.length;
-        inputs = new uint256[](k);
-        for (uint256 b = 0; b < k; ++b) {
-            uint256 current = states[b];
-            assembly ("memory-safe") {
-                mstore(POSEIDON_STATE, 0)
-                mstore(add(POSEIDON_STATE, 0x20), TAG_BATCH)
-                mstore(add(POSEIDON_STATE, 0x40), params)
-                mstore(add(POSEIDON_STATE, 0x60), b)
-                mstore(add(POSEIDON_STATE, 0x80), k)
-                mstore(add(POSEIDON_STATE, 0xa0), previous)
-                mstore(add(POSEIDON_STATE, 0xc0), current)
-                mstore(add(POSEIDON_STATE, 0xe0), outputs)
-            }
-            inputs[b] = _permute(8);
-            previous = current;
-        }
-    }
-
-    /// The widest Poseidon a statement needs: the parameters' chunks, or O's 9.
-    function _maxWidth() internal pure returns (uint256) {
-        return PARAMS_MAX_WIDTH > 9 ? PARAMS_MAX_WIDTH : 9;
-    }
-
-    // ---- Poseidon ----------------------------------------------------------------
-
-    /// Allocates Poseidon's memory for widths up to `maxWidth` at its fixed address:
-    /// every entry point that hashes calls this first, before allocating any memory.
-    function _allocatePoseidon(uint256 maxWidth) internal pure {
-        uint256 end = POSEIDON_CONSTANTS + 32 * _widthWords(maxWidth);
-        assembly ("memory-safe") {
-            if iszero(eq(mload(0x40), POSEIDON_LOADED)) {
-                mstore(0, shl(224, 0x77ccbef8))
-                revert(0, 4)
-            }
-            mstore(0x40, end)
-            mstore(POSEIDON_LOADED, 0)
-        }
-    }
-
-    /// Words of width t's constants: 8t + t² + R_P·(2t − 1) + (t − 1)².
-    function _widthWords(uint256 t) internal pure returns (uint256) {
-        (, uint256 rp) = _layout(t);
-        return 8 * t + t * t + rp * (2 * t - 1) + (t - 1) * (t - 1);
-    }
-
-    /// Width t's first word in the constants and its number of partial rounds.
-    function _layout(uint256 t) internal pure returns (uint256 offset, uint256 partialRounds) {
-        assembly ("memory-safe") {
-            switch t
-            case 3 { offset := 0 partialRounds := 57 }
-            case 5 { offset := 322 partialRounds := 60 }
-            case 7 { offset := 943 partialRounds := 63 }
-            case 8 { offset := 1903 partialRounds := 64 }
-            case 9 { offset := 3040 partialRounds := 63 }
-            case 17 { offset := 4328 partialRounds := 68 }
-            case 4 { offset := 7253 partialRounds := 56 }
-            case 6 { offset := 7702 partialRounds := 60 }
-            case 10 { offset := 8471 partialRounds := 60 }
-            case 11 { offset := 9872 partialRounds := 66 }
-            case 12 { offset := 11567 partialRounds := 60 }
-            case 13 { offset := 13308 partialRounds := 65 }
-            case 14 { offset := 15350 partialRounds := 70 }
-            case 15 { offset := 17717 partialRounds := 60 }
-            case 16 { offset := 19998 partialRounds := 64 }
-            default {
-                mstore(0, shl(224, 0x92c9b7d3))
-                mstore(4, sub(t, 1))
-                revert(0, 0x24)
-            }
-        }
-    }
-
-    /// acc ← H(acc, chunk…) over chunks of at most 15 words at `src` (SPEC §5.0).
-    function _absorb(uint256 acc, uint256 src, uint256 n) internal view returns (uint256) {
-        while (n > 0) {
-            uint256 c = n < 15 ? n : 15;
-            assembly ("memory-safe") {
-                mstore(POSEIDON_STATE, 0)
-                mstore(add(POSEIDON_STATE, 0x20), acc)
-                mcopy(add(POSEIDON_STATE, 0x40), src, shl(5, c))
-            }
-            acc = _permute(c + 2);
-            src += 32 * c;
-            n -= c;
-        }
-        return acc;
-    }
-
-    function _hash2(uint256 a, uint256 b) internal view returns (uint256) {
-        assembly ("memory-safe") {
-            mstore(POSEIDON_STATE, 0)
-            mstore(add(POSEIDON_STATE, 0x20), a)
-            mstore(add(POSEIDON_STATE, 0x40), b)
-        }
-        return _permute(3);
-    }
-
-    function _hash7(uint256 a, uint256 b, uint256 c, uint256 d, uint256 e, uint256 f, uint256 g) internal view returns (uint256) {
-        assembly ("memory-safe") {
-            mstore(POSEIDON_STATE, 0)
-            mstore(add(POSEIDON_STATE, 0x20), a)
-            mstore(add(POSEIDON_STATE, 0x40), b)
-            mstore(add(POSEIDON_STATE, 0x60), c)
-            mstore(add(POSEIDON_STATE, 0x80), d)
-            mstore(add(POSEIDON_STATE, 0xa0), e)
-            mstore(add(POSEIDON_STATE, 0xc0), f)
-            mstore(add(POSEIDON_STATE, 0xe0), g)
-        }
-        return _permute(8);
-    }
-
-    /// Runs the Poseidon permutation of width t on the state and returns state[0];
-    /// loads width t's constants first unless they are the loaded ones.
-    function _permute(uint256 t) internal view returns (uint256 out) {
-        (uint256 offset, uint256 rp) = _layout(t);
-        uint256 words = 8 * t + t * t + rp * (2 * t - 1) + (t - 1) * (t - 1);
-        assembly ("memory-safe") {
-            // scratch ← sbox(state + c), t words (tb bytes).
-            function arkSbox(c, tb, r) {
-                for { let i := 0 } lt(i, tb) { i := add(i, 0x20) } {
-                    let x := addmod(mload(add(POSEIDON_STATE, i)), mload(add(c, i)), r)
-                    let x2 := mulmod(x, x, r)
-                    mstore(add(POSEIDON_SCRATCH, i), mulmod(mulmod(x2, x2, r), x, r))
-                }
-            }
-            // state[1..n] ← P · state[1..n] for the n × n matrix at m.
-            function postMatrix(m, n, r) {
-                let nb := shl(5, n)
-                mcopy(POSEIDON_SCRATCH, add(POSEIDON_STATE, 0x20), nb)
-                let end := add(POSEIDON_SCRATCH, nb)
-                for { let i := 0x20 } lt(i, add(nb, 0x20)) { i := add(i, 0x20) } {
-                    let acc := 0
-                    for { let j := POSEIDON_SCRATCH } lt(j, end) { j := add(j, 0x20) } {
-                        acc := addmod(acc, mulmod(mload(m), mload(j), r), r)
-                        m := add(m, 0x20)
-                    }
-                    mstore(add(POSEIDON_STATE, i), acc)
-                }
-            }
-            function mds3(r) {
-                for { let i := 0 } lt(i, 0x60) { i := add(i, 0x20) } {
-                    let m := add(0x660, mul(i, 3))
-                    mstore(add(0xa0, i), mod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), mulmod(mload(add(m, 0x40)), mload(0x300), r)), r))
-                }
-            }
-            function perm3(r) {
-                for { let c := 0x4e0 } lt(c, 0x660) { c := add(c, 0x60) } {
-                    arkSbox(c, 0x60, r)
-                    mds3(r)
-                }
-                let m00 := mload(0x660)
-                for { let p := 0x780 } lt(p, 0x2b20) { p := add(p, 0xa0) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := mod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), mulmod(mload(add(p, 0x40)), mload(0xe0), r)), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x60)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x80)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x2b20, 2, r)
-                for { let c := 0x2ba0 } lt(c, 0x2d20) { c := add(c, 0x60) } {
-                    arkSbox(c, 0x60, r)
-                    mds3(r)
-                }
-            }
-            function mds5(r) {
-                for { let i := 0 } lt(i, 0xa0) { i := add(i, 0x20) } {
-                    let m := add(0x760, mul(i, 5))
-                    mstore(add(0xa0, i), addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), mulmod(mload(add(m, 0x80)), mload(0x340), r), r))
-                }
-            }
-            function perm5(r) {
-                for { let c := 0x4e0 } lt(c, 0x760) { c := add(c, 0xa0) } {
-                    arkSbox(c, 0xa0, r)
-                    mds5(r)
-                }
-                let m00 := mload(0x760)
-                for { let p := 0xa80 } lt(p, 0x4e00) { p := add(p, 0x120) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), mulmod(mload(add(p, 0x80)), mload(0x120), r), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0xa0)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0xc0)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0xe0)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x100)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x4e00, 4, r)
-                for { let c := 0x5000 } lt(c, 0x5280) { c := add(c, 0xa0) } {
-                    arkSbox(c, 0xa0, r)
-                    mds5(r)
-                }
-            }
-            function mds7(r) {
-                for { let i := 0 } lt(i, 0xe0) { i := add(i, 0x20) } {
-                    let m := add(0x860, mul(i, 7))
-                    mstore(add(0xa0, i), addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), mulmod(mload(add(m, 0xc0)), mload(0x380), r)), r))
-                }
-            }
-            function perm7(r) {
-                for { let c := 0x4e0 } lt(c, 0x860) { c := add(c, 0xe0) } {
-                    arkSbox(c, 0xe0, r)
-                    mds7(r)
-                }
-                let m00 := mload(0x860)
-                for { let p := 0xe80 } lt(p, 0x74e0) { p := add(p, 0x1a0) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), mulmod(mload(add(p, 0xc0)), mload(0x160), r)), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0xe0)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x100)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x120)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x140)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x160)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x180)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x74e0, 6, r)
-                for { let c := 0x7960 } lt(c, 0x7ce0) { c := add(c, 0xe0) } {
-                    arkSbox(c, 0xe0, r)
-                    mds7(r)
-                }
-            }
-            function mds8(r) {
-                for { let i := 0 } lt(i, 0x100) { i := add(i, 0x20) } {
-                    let m := add(0x8e0, mul(i, 8))
-                    mstore(add(0xa0, i), addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r))
-                }
-            }
-            function perm8(r) {
-                for { let c := 0x4e0 } lt(c, 0x8e0) { c := add(c, 0x100) } {
-                    arkSbox(c, 0x100, r)
-                    mds8(r)
-                }
-                let m00 := mload(0x8e0)
-                for { let p := 0x10e0 } lt(p, 0x88e0) { p := add(p, 0x1e0) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x100)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x120)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x140)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x160)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x180)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x1a0)), x, r), r))
-                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x1c0)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x88e0, 7, r)
-                for { let c := 0x8f00 } lt(c, 0x9300) { c := add(c, 0x100) } {
-                    arkSbox(c, 0x100, r)
-                    mds8(r)
-                }
-            }
-            function mds9(r) {
-                for { let i := 0 } lt(i, 0x120) { i := add(i, 0x20) } {
-                    let m := add(0x960, mul(i, 9))
-                    mstore(add(0xa0, i), addmod(addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r), mulmod(mload(add(m, 0x100)), mload(0x3c0), r), r))
-                }
-            }
-            function perm9(r) {
-                for { let c := 0x4e0 } lt(c, 0x960) { c := add(c, 0x120) } {
-                    arkSbox(c, 0x120, r)
-                    mds9(r)
-                }
-                let m00 := mload(0x960)
-                for { let p := 0x1380 } lt(p, 0x9960) { p := add(p, 0x220) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r), mulmod(mload(add(p, 0x100)), mload(0x1a0), r), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x120)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x140)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x160)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x180)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x1a0)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x1c0)), x, r), r))
-                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x1e0)), x, r), r))
-                    mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(add(p, 0x200)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x9960, 8, r)
-                for { let c := 0xa160 } lt(c, 0xa5e0) { c := add(c, 0x120) } {
-                    arkSbox(c, 0x120, r)
-                    mds9(r)
-                }
-            }
-            function mds17(r) {
-                for { let i := 0 } lt(i, 0x220) { i := add(i, 0x20) } {
-                    let m := add(0xd60, mul(i, 17))
-                    mstore(add(0xa0, i), addmod(addmod(addmod(addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r), add(add(mulmod(mload(add(m, 0x100)), mload(0x3c0), r), mulmod(mload(add(m, 0x120)), mload(0x3e0), r)), add(mulmod(mload(add(m, 0x140)), mload(0x400), r), mulmod(mload(add(m, 0x160)), mload(0x420), r))), r), add(add(mulmod(mload(add(m, 0x180)), mload(0x440), r), mulmod(mload(add(m, 0x1a0)), mload(0x460), r)), add(mulmod(mload(add(m, 0x1c0)), mload(0x480), r), mulmod(mload(add(m, 0x1e0)), mload(0x4a0), r))), r), mulmod(mload(add(m, 0x200)), mload(0x4c0), r), r))
-                }
-            }
-            function perm17(r) {
-                for { let c := 0x4e0 } lt(c, 0xd60) { c := add(c, 0x220) } {
-                    arkSbox(c, 0x220, r)
-                    mds17(r)
-                }
-                let m00 := mload(0xd60)
-                for { let p := 0x3180 } lt(p, 0x14a00) { p := add(p, 0x420) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(addmod(addmod(addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r), add(add(mulmod(mload(add(p, 0x100)), mload(0x1a0), r), mulmod(mload(add(p, 0x120)), mload(0x1c0), r)), add(mulmod(mload(add(p, 0x140)), mload(0x1e0), r), mulmod(mload(add(p, 0x160)), mload(0x200), r))), r), add(add(mulmod(mload(add(p, 0x180)), mload(0x220), r), mulmod(mload(add(p, 0x1a0)), mload(0x240), r)), add(mulmod(mload(add(p, 0x1c0)), mload(0x260), r), mulmod(mload(add(p, 0x1e0)), mload(0x280), r))), r), mulmod(mload(add(p, 0x200)), mload(0x2a0), r), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x220)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x240)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x260)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x280)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x2a0)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x2c0)), x, r), r))
-                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x2e0)), x, r), r))
-                    mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(add(p, 0x300)), x, r), r))
-                    mstore(0x1c0, addmod(mload(0x1c0), mulmod(mload(add(p, 0x320)), x, r), r))
-                    mstore(0x1e0, addmod(mload(0x1e0), mulmod(mload(add(p, 0x340)), x, r), r))
-                    mstore(0x200, addmod(mload(0x200), mulmod(mload(add(p, 0x360)), x, r), r))
-                    mstore(0x220, addmod(mload(0x220), mulmod(mload(add(p, 0x380)), x, r), r))
-                    mstore(0x240, addmod(mload(0x240), mulmod(mload(add(p, 0x3a0)), x, r), r))
-                    mstore(0x260, addmod(mload(0x260), mulmod(mload(add(p, 0x3c0)), x, r), r))
-                    mstore(0x280, addmod(mload(0x280), mulmod(mload(add(p, 0x3e0)), x, r), r))
-                    mstore(0x2a0, addmod(mload(0x2a0), mulmod(mload(add(p, 0x400)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x14a00, 16, r)
-                for { let c := 0x16a00 } lt(c, 0x17280) { c := add(c, 0x220) } {
-                    arkSbox(c, 0x220, r)
-                    mds17(r)
-                }
-            }
-            function mds4(r) {
-                for { let i := 0 } lt(i, 0x80) { i := add(i, 0x20) } {
-                    let m := add(0x6e0, mul(i, 4))
-                    mstore(add(0xa0, i), mod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), r))
-                }
-            }
-            function perm4(r) {
-                for { let c := 0x4e0 } lt(c, 0x6e0) { c := add(c, 0x80) } {
-                    arkSbox(c, 0x80, r)
-                    mds4(r)
-                }
-                let m00 := mload(0x6e0)
-                for { let p := 0x8e0 } lt(p, 0x39e0) { p := add(p, 0xe0) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := mod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x80)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0xa0)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0xc0)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x39e0, 3, r)
-                for { let c := 0x3b00 } lt(c, 0x3d00) { c := add(c, 0x80) } {
-                    arkSbox(c, 0x80, r)
-                    mds4(r)
-                }
-            }
-            function mds6(r) {
-                for { let i := 0 } lt(i, 0xc0) { i := add(i, 0x20) } {
-                    let m := add(0x7e0, mul(i, 6))
-                    mstore(add(0xa0, i), addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), r))
-                }
-            }
-            function perm6(r) {
-                for { let c := 0x4e0 } lt(c, 0x7e0) { c := add(c, 0xc0) } {
-                    arkSbox(c, 0xc0, r)
-                    mds6(r)
-                }
-                let m00 := mload(0x7e0)
-                for { let p := 0xc60 } lt(p, 0x5ee0) { p := add(p, 0x160) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0xc0)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0xe0)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x100)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x120)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x140)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x5ee0, 5, r)
-                for { let c := 0x6200 } lt(c, 0x6500) { c := add(c, 0xc0) } {
-                    arkSbox(c, 0xc0, r)
-                    mds6(r)
-                }
-            }
-            function mds10(r) {
-                for { let i := 0 } lt(i, 0x140) { i := add(i, 0x20) } {
-                    let m := add(0x9e0, mul(i, 10))
-                    mstore(add(0xa0, i), addmod(addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r), add(mulmod(mload(add(m, 0x100)), mload(0x3c0), r), mulmod(mload(add(m, 0x120)), mload(0x3e0), r)), r))
-                }
-            }
-            function perm10(r) {
-                for { let c := 0x4e0 } lt(c, 0x9e0) { c := add(c, 0x140) } {
-                    arkSbox(c, 0x140, r)
-                    mds10(r)
-                }
-                let m00 := mload(0x9e0)
-                for { let p := 0x1660 } lt(p, 0xa4e0) { p := add(p, 0x260) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r), add(mulmod(mload(add(p, 0x100)), mload(0x1a0), r), mulmod(mload(add(p, 0x120)), mload(0x1c0), r)), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x140)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x160)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x180)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x1a0)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x1c0)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x1e0)), x, r), r))
-                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x200)), x, r), r))
-                    mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(add(p, 0x220)), x, r), r))
-                    mstore(0x1c0, addmod(mload(0x1c0), mulmod(mload(add(p, 0x240)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0xa4e0, 9, r)
-                for { let c := 0xaf00 } lt(c, 0xb400) { c := add(c, 0x140) } {
-                    arkSbox(c, 0x140, r)
-                    mds10(r)
-                }
-            }
-            function mds11(r) {
-                for { let i := 0 } lt(i, 0x160) { i := add(i, 0x20) } {
-                    let m := add(0xa60, mul(i, 11))
-                    mstore(add(0xa0, i), addmod(addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r), add(add(mulmod(mload(add(m, 0x100)), mload(0x3c0), r), mulmod(mload(add(m, 0x120)), mload(0x3e0), r)), mulmod(mload(add(m, 0x140)), mload(0x400), r)), r))
-                }
-            }
-            function perm11(r) {
-                for { let c := 0x4e0 } lt(c, 0xa60) { c := add(c, 0x160) } {
-                    arkSbox(c, 0x160, r)
-                    mds11(r)
-                }
-                let m00 := mload(0xa60)
-                for { let p := 0x1980 } lt(p, 0xc6c0) { p := add(p, 0x2a0) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r), add(add(mulmod(mload(add(p, 0x100)), mload(0x1a0), r), mulmod(mload(add(p, 0x120)), mload(0x1c0), r)), mulmod(mload(add(p, 0x140)), mload(0x1e0), r)), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x160)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x180)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x1a0)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x1c0)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x1e0)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x200)), x, r), r))
-                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x220)), x, r), r))
-                    mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(add(p, 0x240)), x, r), r))
-                    mstore(0x1c0, addmod(mload(0x1c0), mulmod(mload(add(p, 0x260)), x, r), r))
-                    mstore(0x1e0, addmod(mload(0x1e0), mulmod(mload(add(p, 0x280)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0xc6c0, 10, r)
-                for { let c := 0xd340 } lt(c, 0xd8c0) { c := add(c, 0x160) } {
-                    arkSbox(c, 0x160, r)
-                    mds11(r)
-                }
-            }
-            function mds12(r) {
-                for { let i := 0 } lt(i, 0x180) { i := add(i, 0x20) } {
-                    let m := add(0xae0, mul(i, 12))
-                    mstore(add(0xa0, i), addmod(addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r), add(add(mulmod(mload(add(m, 0x100)), mload(0x3c0), r), mulmod(mload(add(m, 0x120)), mload(0x3e0), r)), add(mulmod(mload(add(m, 0x140)), mload(0x400), r), mulmod(mload(add(m, 0x160)), mload(0x420), r))), r))
-                }
-            }
-            function perm12(r) {
-                for { let c := 0x4e0 } lt(c, 0xae0) { c := add(c, 0x180) } {
-                    arkSbox(c, 0x180, r)
-                    mds12(r)
-                }
-                let m00 := mload(0xae0)
-                for { let p := 0x1ce0 } lt(p, 0xc960) { p := add(p, 0x2e0) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r), add(add(mulmod(mload(add(p, 0x100)), mload(0x1a0), r), mulmod(mload(add(p, 0x120)), mload(0x1c0), r)), add(mulmod(mload(add(p, 0x140)), mload(0x1e0), r), mulmod(mload(add(p, 0x160)), mload(0x200), r))), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x180)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x1a0)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x1c0)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x1e0)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x200)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x220)), x, r), r))
-                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x240)), x, r), r))
-                    mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(add(p, 0x260)), x, r), r))
-                    mstore(0x1c0, addmod(mload(0x1c0), mulmod(mload(add(p, 0x280)), x, r), r))
-                    mstore(0x1e0, addmod(mload(0x1e0), mulmod(mload(add(p, 0x2a0)), x, r), r))
-                    mstore(0x200, addmod(mload(0x200), mulmod(mload(add(p, 0x2c0)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0xc960, 11, r)
-                for { let c := 0xd880 } lt(c, 0xde80) { c := add(c, 0x180) } {
-                    arkSbox(c, 0x180, r)
-                    mds12(r)
-                }
-            }
-            function mds13(r) {
-                for { let i := 0 } lt(i, 0x1a0) { i := add(i, 0x20) } {
-                    let m := add(0xb60, mul(i, 13))
-                    mstore(add(0xa0, i), addmod(addmod(addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r), add(add(mulmod(mload(add(m, 0x100)), mload(0x3c0), r), mulmod(mload(add(m, 0x120)), mload(0x3e0), r)), add(mulmod(mload(add(m, 0x140)), mload(0x400), r), mulmod(mload(add(m, 0x160)), mload(0x420), r))), r), mulmod(mload(add(m, 0x180)), mload(0x440), r), r))
-                }
-            }
-            function perm13(r) {
-                for { let c := 0x4e0 } lt(c, 0xb60) { c := add(c, 0x1a0) } {
-                    arkSbox(c, 0x1a0, r)
-                    mds13(r)
-                }
-                let m00 := mload(0xb60)
-                for { let p := 0x2080 } lt(p, 0xeba0) { p := add(p, 0x320) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(addmod(addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r), add(add(mulmod(mload(add(p, 0x100)), mload(0x1a0), r), mulmod(mload(add(p, 0x120)), mload(0x1c0), r)), add(mulmod(mload(add(p, 0x140)), mload(0x1e0), r), mulmod(mload(add(p, 0x160)), mload(0x200), r))), r), mulmod(mload(add(p, 0x180)), mload(0x220), r), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x1a0)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x1c0)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x1e0)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x200)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x220)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x240)), x, r), r))
-                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x260)), x, r), r))
-                    mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(add(p, 0x280)), x, r), r))
-                    mstore(0x1c0, addmod(mload(0x1c0), mulmod(mload(add(p, 0x2a0)), x, r), r))
-                    mstore(0x1e0, addmod(mload(0x1e0), mulmod(mload(add(p, 0x2c0)), x, r), r))
-                    mstore(0x200, addmod(mload(0x200), mulmod(mload(add(p, 0x2e0)), x, r), r))
-                    mstore(0x220, addmod(mload(0x220), mulmod(mload(add(p, 0x300)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0xeba0, 12, r)
-                for { let c := 0xfda0 } lt(c, 0x10420) { c := add(c, 0x1a0) } {
-                    arkSbox(c, 0x1a0, r)
-                    mds13(r)
-                }
-            }
-            function mds14(r) {
-                for { let i := 0 } lt(i, 0x1c0) { i := add(i, 0x20) } {
-                    let m := add(0xbe0, mul(i, 14))
-                    mstore(add(0xa0, i), addmod(addmod(addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r), add(add(mulmod(mload(add(m, 0x100)), mload(0x3c0), r), mulmod(mload(add(m, 0x120)), mload(0x3e0), r)), add(mulmod(mload(add(m, 0x140)), mload(0x400), r), mulmod(mload(add(m, 0x160)), mload(0x420), r))), r), add(mulmod(mload(add(m, 0x180)), mload(0x440), r), mulmod(mload(add(m, 0x1a0)), mload(0x460), r)), r))
-                }
-            }
-            function perm14(r) {
-                for { let c := 0x4e0 } lt(c, 0xbe0) { c := add(c, 0x1c0) } {
-                    arkSbox(c, 0x1c0, r)
-                    mds14(r)
-                }
-                let m00 := mload(0xbe0)
-                for { let p := 0x2460 } lt(p, 0x110a0) { p := add(p, 0x360) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(addmod(addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r), add(add(mulmod(mload(add(p, 0x100)), mload(0x1a0), r), mulmod(mload(add(p, 0x120)), mload(0x1c0), r)), add(mulmod(mload(add(p, 0x140)), mload(0x1e0), r), mulmod(mload(add(p, 0x160)), mload(0x200), r))), r), add(mulmod(mload(add(p, 0x180)), mload(0x220), r), mulmod(mload(add(p, 0x1a0)), mload(0x240), r)), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x1c0)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x1e0)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x200)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x220)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x240)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x260)), x, r), r))
-                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x280)), x, r), r))
-                    mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(add(p, 0x2a0)), x, r), r))
-                    mstore(0x1c0, addmod(mload(0x1c0), mulmod(mload(add(p, 0x2c0)), x, r), r))
-                    mstore(0x1e0, addmod(mload(0x1e0), mulmod(mload(add(p, 0x2e0)), x, r), r))
-                    mstore(0x200, addmod(mload(0x200), mulmod(mload(add(p, 0x300)), x, r), r))
-                    mstore(0x220, addmod(mload(0x220), mulmod(mload(add(p, 0x320)), x, r), r))
-                    mstore(0x240, addmod(mload(0x240), mulmod(mload(add(p, 0x340)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x110a0, 13, r)
-                for { let c := 0x125c0 } lt(c, 0x12cc0) { c := add(c, 0x1c0) } {
-                    arkSbox(c, 0x1c0, r)
-                    mds14(r)
-                }
-            }
-            function mds15(r) {
-                for { let i := 0 } lt(i, 0x1e0) { i := add(i, 0x20) } {
-                    let m := add(0xc60, mul(i, 15))
-                    mstore(add(0xa0, i), addmod(addmod(addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r), add(add(mulmod(mload(add(m, 0x100)), mload(0x3c0), r), mulmod(mload(add(m, 0x120)), mload(0x3e0), r)), add(mulmod(mload(add(m, 0x140)), mload(0x400), r), mulmod(mload(add(m, 0x160)), mload(0x420), r))), r), add(add(mulmod(mload(add(m, 0x180)), mload(0x440), r), mulmod(mload(add(m, 0x1a0)), mload(0x460), r)), mulmod(mload(add(m, 0x1c0)), mload(0x480), r)), r))
-                }
-            }
-            function perm15(r) {
-                for { let c := 0x4e0 } lt(c, 0xc60) { c := add(c, 0x1e0) } {
-                    arkSbox(c, 0x1e0, r)
-                    mds15(r)
-                }
-                let m00 := mload(0xc60)
-                for { let p := 0x2880 } lt(p, 0x10200) { p := add(p, 0x3a0) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(addmod(addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r), add(add(mulmod(mload(add(p, 0x100)), mload(0x1a0), r), mulmod(mload(add(p, 0x120)), mload(0x1c0), r)), add(mulmod(mload(add(p, 0x140)), mload(0x1e0), r), mulmod(mload(add(p, 0x160)), mload(0x200), r))), r), add(add(mulmod(mload(add(p, 0x180)), mload(0x220), r), mulmod(mload(add(p, 0x1a0)), mload(0x240), r)), mulmod(mload(add(p, 0x1c0)), mload(0x260), r)), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x1e0)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x200)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x220)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x240)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x260)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x280)), x, r), r))
-                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x2a0)), x, r), r))
-                    mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(add(p, 0x2c0)), x, r), r))
-                    mstore(0x1c0, addmod(mload(0x1c0), mulmod(mload(add(p, 0x2e0)), x, r), r))
-                    mstore(0x1e0, addmod(mload(0x1e0), mulmod(mload(add(p, 0x300)), x, r), r))
-                    mstore(0x200, addmod(mload(0x200), mulmod(mload(add(p, 0x320)), x, r), r))
-                    mstore(0x220, addmod(mload(0x220), mulmod(mload(add(p, 0x340)), x, r), r))
-                    mstore(0x240, addmod(mload(0x240), mulmod(mload(add(p, 0x360)), x, r), r))
-                    mstore(0x260, addmod(mload(0x260), mulmod(mload(add(p, 0x380)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x10200, 14, r)
-                for { let c := 0x11a80 } lt(c, 0x12200) { c := add(c, 0x1e0) } {
-                    arkSbox(c, 0x1e0, r)
-                    mds15(r)
-                }
-            }
-            function mds16(r) {
-                for { let i := 0 } lt(i, 0x200) { i := add(i, 0x20) } {
-                    let m := add(0xce0, mul(i, 16))
-                    mstore(add(0xa0, i), addmod(addmod(addmod(add(add(mulmod(mload(m), mload(0x2c0), r), mulmod(mload(add(m, 0x20)), mload(0x2e0), r)), add(mulmod(mload(add(m, 0x40)), mload(0x300), r), mulmod(mload(add(m, 0x60)), mload(0x320), r))), add(add(mulmod(mload(add(m, 0x80)), mload(0x340), r), mulmod(mload(add(m, 0xa0)), mload(0x360), r)), add(mulmod(mload(add(m, 0xc0)), mload(0x380), r), mulmod(mload(add(m, 0xe0)), mload(0x3a0), r))), r), add(add(mulmod(mload(add(m, 0x100)), mload(0x3c0), r), mulmod(mload(add(m, 0x120)), mload(0x3e0), r)), add(mulmod(mload(add(m, 0x140)), mload(0x400), r), mulmod(mload(add(m, 0x160)), mload(0x420), r))), r), add(add(mulmod(mload(add(m, 0x180)), mload(0x440), r), mulmod(mload(add(m, 0x1a0)), mload(0x460), r)), add(mulmod(mload(add(m, 0x1c0)), mload(0x480), r), mulmod(mload(add(m, 0x1e0)), mload(0x4a0), r))), r))
-                }
-            }
-            function perm16(r) {
-                for { let c := 0x4e0 } lt(c, 0xce0) { c := add(c, 0x200) } {
-                    arkSbox(c, 0x200, r)
-                    mds16(r)
-                }
-                let m00 := mload(0xce0)
-                for { let p := 0x2ce0 } lt(p, 0x124e0) { p := add(p, 0x3e0) } {
-                    let x := addmod(mload(0xa0), mload(p), r)
-                    let x2 := mulmod(x, x, r)
-                    x := mulmod(mulmod(x2, x2, r), x, r)
-                    let s0 := addmod(addmod(addmod(add(add(mulmod(m00, x, r), mulmod(mload(add(p, 0x20)), mload(0xc0), r)), add(mulmod(mload(add(p, 0x40)), mload(0xe0), r), mulmod(mload(add(p, 0x60)), mload(0x100), r))), add(add(mulmod(mload(add(p, 0x80)), mload(0x120), r), mulmod(mload(add(p, 0xa0)), mload(0x140), r)), add(mulmod(mload(add(p, 0xc0)), mload(0x160), r), mulmod(mload(add(p, 0xe0)), mload(0x180), r))), r), add(add(mulmod(mload(add(p, 0x100)), mload(0x1a0), r), mulmod(mload(add(p, 0x120)), mload(0x1c0), r)), add(mulmod(mload(add(p, 0x140)), mload(0x1e0), r), mulmod(mload(add(p, 0x160)), mload(0x200), r))), r), add(add(mulmod(mload(add(p, 0x180)), mload(0x220), r), mulmod(mload(add(p, 0x1a0)), mload(0x240), r)), add(mulmod(mload(add(p, 0x1c0)), mload(0x260), r), mulmod(mload(add(p, 0x1e0)), mload(0x280), r))), r)
-                    mstore(0xc0, addmod(mload(0xc0), mulmod(mload(add(p, 0x200)), x, r), r))
-                    mstore(0xe0, addmod(mload(0xe0), mulmod(mload(add(p, 0x220)), x, r), r))
-                    mstore(0x100, addmod(mload(0x100), mulmod(mload(add(p, 0x240)), x, r), r))
-                    mstore(0x120, addmod(mload(0x120), mulmod(mload(add(p, 0x260)), x, r), r))
-                    mstore(0x140, addmod(mload(0x140), mulmod(mload(add(p, 0x280)), x, r), r))
-                    mstore(0x160, addmod(mload(0x160), mulmod(mload(add(p, 0x2a0)), x, r), r))
-                    mstore(0x180, addmod(mload(0x180), mulmod(mload(add(p, 0x2c0)), x, r), r))
-                    mstore(0x1a0, addmod(mload(0x1a0), mulmod(mload(add(p, 0x2e0)), x, r), r))
-                    mstore(0x1c0, addmod(mload(0x1c0), mulmod(mload(add(p, 0x300)), x, r), r))
-                    mstore(0x1e0, addmod(mload(0x1e0), mulmod(mload(add(p, 0x320)), x, r), r))
-                    mstore(0x200, addmod(mload(0x200), mulmod(mload(add(p, 0x340)), x, r), r))
-                    mstore(0x220, addmod(mload(0x220), mulmod(mload(add(p, 0x360)), x, r), r))
-                    mstore(0x240, addmod(mload(0x240), mulmod(mload(add(p, 0x380)), x, r), r))
-                    mstore(0x260, addmod(mload(0x260), mulmod(mload(add(p, 0x3a0)), x, r), r))
-                    mstore(0x280, addmod(mload(0x280), mulmod(mload(add(p, 0x3c0)), x, r), r))
-                    mstore(0xa0, s0)
-                }
-                postMatrix(0x124e0, 15, r)
-                for { let c := 0x14100 } lt(c, 0x14900) { c := add(c, 0x200) } {
-                    arkSbox(c, 0x200, r)
-                    mds16(r)
-                }
-            }
-
-            if iszero(eq(mload(POSEIDON_LOADED), t)) {
-                // Copy `words` words from word `offset` of the concatenated chunks
-                // (each chunk's code is 0x00 followed by CHUNK_WORDS words).
-                let dst := POSEIDON_CONSTANTS
-                for { let left := words } left {} {
-                    let within := mod(offset, CHUNK_WORDS)
-                    let n := sub(CHUNK_WORDS, within)
-                    if lt(left, n) { n := left }
-                    let chunk := sload(add(poseidonChunks.slot, div(offset, CHUNK_WORDS)))
-                    extcodecopy(chunk, dst, add(1, shl(5, within)), shl(5, n))
-                    dst := add(dst, shl(5, n))
-                    offset := add(offset, n)
-                    left := sub(left, n)
-                }
-                mstore(POSEIDON_LOADED, t)
-            }
-            let r := R
-            switch t
-            case 3 { perm3(r) }
-            case 5 { perm5(r) }
-            case 7 { perm7(r) }
-            case 8 { perm8(r) }
-            case 9 { perm9(r) }
-            case 17 { perm17(r) }
-            case 4 { perm4(r) }
-            case 6 { perm6(r) }
-            case 10 { perm10(r) }
-            case 11 { perm11(r) }
-            case 12 { perm12(r) }
-            case 13 { perm13(r) }
-            case 14 { perm14(r) }
-            case 15 { perm15(r) }
-            case 16 { perm16(r) }
-            out := mload(POSEIDON_STATE)
-        }
+        uint256 o = 5 + 2 * MARKETS;
+        shared[o] = s.accountsCommitment;
+        shared[o + 1] = z;
+        shared[o + 2] = product;
+        shared[o + 3] = s.badDebt;
+        shared[o + 4] = s.solvent ? 1 : 0;
+        shared[o + 5] = s.insuranceCovered ? 1 : 0;
+        shared[o + 6] = s.liabilitiesDisclosed ? s.liabilities + 1 : 0;
     }
 }

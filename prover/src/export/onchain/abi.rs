@@ -5,8 +5,13 @@
 //! Encoding follows the Solidity ABI specification: static values in place, dynamic
 //! ones (`T[]`, and tuples or fixed arrays holding one) behind an offset.
 
-use super::poseidon::keccak256;
 use ark_ff::{BigInteger, PrimeField};
+use sha3::{Digest, Keccak256};
+
+/// Keccak-256.
+pub fn keccak256(bytes: &[u8]) -> [u8; 32] {
+    Keccak256::digest(bytes).into()
+}
 
 /// One ABI value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +71,7 @@ impl Token {
 }
 
 /// The canonical big-endian 32 bytes of a field element (BN254's base or scalar
-/// field): its word as a `uint256`, and how the Poseidon data contracts store
-/// constants.
+/// field): its word as a `uint256`.
 pub fn be32<F: PrimeField>(x: &F) -> [u8; 32] {
     let bytes = x.into_bigint().to_bytes_be();
     let mut out = [0u8; 32];

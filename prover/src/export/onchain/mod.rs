@@ -7,18 +7,16 @@
 //!   OUT_DIR/
 //!     BackstopVerifier.sol   the key's verifier (ecAdd, ecMul, ecPairing precompiles)
 //!     BackstopEpochs.sol     the epoch contract for the key's circuit shape
-//!     poseidon-chunks.json   the Poseidon constants data contracts to deploy first
 //!   ```
 //! * `backstop export calldata EPOCH_DIR` prints [`epoch_calldata`], the calldata
 //!   of `submitEpoch(statement, proofs, signature)` for an epoch directory, `0x` and
 //!   hex.
 //!
 //! The templates are Backstop's own (`BackstopVerifier.sol.tmpl`,
-//! `BackstopEpochs.sol.tmpl` beside this file); [`poseidon`] derives the constants of
-//! the on-chain Poseidon, [`abi`] encodes calls.
+//! `BackstopEpochs.sol.tmpl` beside this file); [`abi`] encodes calls. Nothing on
+//! chain hashes with Poseidon: the public inputs are open (`docs/SPEC.md` §6.4).
 
 pub mod abi;
-pub mod poseidon;
 
 use crate::error::ProverError;
 use abi::{Token, be32, encode_call, selector};
@@ -30,28 +28,39 @@ use ark_groth16::{Proof, VerifyingKey};
 use backstop_circuits::decimal::parse_unsigned_u256;
 use backstop_circuits::descriptor::symbol_word;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
-use backstop_circuits::native::commit::{tag, tags};
+use backstop_circuits::inputs::{OPEN_CHAIN, open_input_count};
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{EpochStatement, StatementFile};
 use backstop_verifier::artifacts::verifying_key_hash;
 use backstop_verifier::{VerifyError, read_groth16_epoch};
-use poseidon::{CHUNK_COUNT, CHUNK_WORDS, blob, deployment_code, keccak256};
-use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The verifier's file in a Solidity export directory.
 pub const VERIFIER_FILE: &str = "BackstopVerifier.sol";
 /// The epoch contract's file in a Solidity export directory.
 pub const EPOCHS_FILE: &str = "BackstopEpochs.sol";
-/// The Poseidon data contracts' file in a Solidity export directory.
-pub const CHUNKS_FILE: &str = "poseidon-chunks.json";
 
 /// The epoch contract's submission function.
 pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256),uint256[8][],bytes)";
-/// The verifier's function for one proof.
-pub const VERIFY_PROOF: &str = "verifyProof(uint256[8],uint256)";
-/// The verifier's function for all proofs of an epoch.
-pub const VERIFY_BATCH: &str = "verifyBatch(uint256[8][],uint256[])";
+/// The verifier's function for one proof, for `markets` markets.
+pub fn verify_proof_signature(markets: usize) -> String {
+    format!(
+        "verifyProof(uint256[8],uint256[{}])",
+        open_input_count(markets)
+    )
+}
+/// The verifier's function for all proofs of an epoch, for `markets` markets.
+pub fn verify_batch_signature(markets: usize) -> String {
+    format!(
+        "verifyBatch(uint256[8][],uint256[{}],uint256[])",
+        shared_input_count(markets)
+    )
+}
+
+/// The public inputs every batch of an epoch shares (`docs/SPEC.md` §6.4).
+pub fn shared_input_count(markets: usize) -> usize {
+    open_input_count(markets) - OPEN_CHAIN
+}
 
 const VERIFIER_TEMPLATE: &str = include_str!("BackstopVerifier.sol.tmpl");
 const EPOCHS_TEMPLATE: &str = include_str!("BackstopEpochs.sol.tmpl");
@@ -63,30 +72,6 @@ pub struct SoliditySources {
     pub verifier: String,
     /// `BackstopEpochs.sol`: depends on the circuit shape only.
     pub epochs: String,
-}
-
-/// One Poseidon constants data contract.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PoseidonChunk {
-    /// Its position in the epoch contract's constructor argument.
-    pub index: usize,
-    /// Keccak-256 of its code, `0x` + hex: what the epoch contract checks.
-    pub code_hash: String,
-    /// The creation code to deploy it (a contract-creation transaction's data).
-    pub deployment_code: String,
-}
-
-/// `poseidon-chunks.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PoseidonChunksFile {
-    /// What these are.
-    pub description: String,
-    /// 32-byte words per data contract (after its leading `0x00`).
-    pub chunk_words: usize,
-    /// The data contracts, in order.
-    pub chunks: Vec<PoseidonChunk>,
 }
 
 fn hex32(bytes: &[u8]) -> String {
@@ -154,27 +139,17 @@ fn selector_hex(signature: &str) -> String {
 
 /// The largest Poseidon width the parameters hash uses with `markets` markets: its
 /// `2M` derived values are absorbed in chunks of at most 15 (`docs/SPEC.md` §5.5).
-fn params_max_width(markets: usize) -> usize {
-    if 2 * markets >= 15 {
-        17
-    } else {
-        2 * markets + 2
-    }
-}
-
-fn no_constants() -> ProverError {
-    ProverError::Export("cannot derive the Poseidon constants".into())
-}
-
 /// Generates the verifier for `vk` and the epoch contract for `shape`.
 pub fn solidity_sources(
     vk: &VerifyingKey<Bn254>,
     shape: CircuitShape,
 ) -> Result<SoliditySources, ProverError> {
-    if vk.gamma_abc_g1.len() != 2 {
+    let inputs = open_input_count(shape.markets());
+    if vk.gamma_abc_g1.len() != inputs + 1 {
         return Err(ProverError::Export(format!(
-            "the verifying key expects {} public inputs, the batch circuit has 1",
-            vk.gamma_abc_g1.len().saturating_sub(1)
+            "the verifying key expects {} public inputs, the batch circuit of {} markets has {inputs}",
+            vk.gamma_abc_g1.len().saturating_sub(1),
+            shape.markets()
         )));
     }
     let vk_hash = verifying_key_hash(vk);
@@ -185,8 +160,22 @@ pub fn solidity_sources(
     let beta = g2_words(&vk.beta_g2);
     let gamma = g2_words(&(-vk.gamma_g2));
     let delta = g2_words(&(-vk.delta_g2));
-    let ic0 = g1_words(&vk.gamma_abc_g1[0]);
-    let ic1 = g1_words(&vk.gamma_abc_g1[1]);
+    let mut ic_constants = String::new();
+    let mut ic_terms = Vec::new();
+    for (j, point) in vk.gamma_abc_g1.iter().enumerate() {
+        let [x, y] = g1_words(point);
+        ic_constants.push_str(&format!(
+            "    uint256 internal constant IC{j}_X = {};\n    uint256 internal constant IC{j}_Y = {};\n",
+            hex32(&x),
+            hex32(&y)
+        ));
+        ic_terms.push(format!(
+            "            term(s, IC{j}_X, IC{j}_Y, mload(add(sc, {:#x})))",
+            32 * j
+        ));
+    }
+    let input_count = inputs.to_string();
+    let shared_count = shared_input_count(shape.markets()).to_string();
     let shape_id = shape.id();
     let b = shape.batch_size().get().to_string();
     let m = shape.markets().to_string();
@@ -216,11 +205,10 @@ pub fn solidity_sources(
             ("DELTA_NEG_X_C0", hex32(&delta[1])),
             ("DELTA_NEG_Y_C1", hex32(&delta[2])),
             ("DELTA_NEG_Y_C0", hex32(&delta[3])),
-            ("IC0_X", hex32(&ic0[0])),
-            ("IC0_Y", hex32(&ic0[1])),
-            ("IC1_X", hex32(&ic1[0])),
-            ("IC1_Y", hex32(&ic1[1])),
-            ("SEL_INPUT_NOT_IN_FIELD", selector_hex("InputNotInField()")),
+            ("INPUT_COUNT", input_count.clone()),
+            ("SHARED_COUNT", shared_count.clone()),
+            ("IC_CONSTANTS", ic_constants.trim_end().to_owned()),
+            ("IC_TERMS", ic_terms.join("\n")),
             (
                 "SEL_COORDINATE_NOT_IN_FIELD",
                 selector_hex("CoordinateNotInField()"),
@@ -230,126 +218,41 @@ pub fn solidity_sources(
         ],
     )?;
 
-    let blob = blob().ok_or_else(no_constants)?;
-    let chunk_hashes = blob
-        .chunk_codes()
-        .iter()
-        .map(|code| format!("            bytes32({})", hex32(&keccak256(code))))
-        .collect::<Vec<_>>()
-        .join(",\n");
-    let layout = blob
-        .widths
-        .iter()
-        .map(|(k, offset)| {
-            format!(
-                "            case {} {{ offset := {offset} partialRounds := {} }}",
-                k.width, k.partial_rounds
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let permutations: String = blob
-        .widths
-        .iter()
-        .map(|(k, _)| poseidon::yul_permutation(k.width, k.partial_rounds))
-        .collect();
-    let permutation_cases = blob
-        .widths
-        .iter()
-        .map(|(k, _)| format!("            case {t} {{ perm{t}(r) }}", t = k.width))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let tag_hex = |name: &str| hex32(&be32(&tag::<Bn254Poseidon>(name)));
     let epochs = fill(
         EPOCHS_TEMPLATE,
         &[
             ("SHAPE", shape_id),
             ("BATCH_SIZE", b),
             ("MARKETS", m),
-            ("CHUNK_COUNT", CHUNK_COUNT.to_string()),
-            ("CHUNK_WORDS", CHUNK_WORDS.to_string()),
-            ("CHUNK_HASHES", chunk_hashes),
-            ("LAYOUT_CASES", layout),
-            ("PERMUTATIONS", permutations),
-            ("PERMUTATION_CASES", permutation_cases),
-            ("POSEIDON_LOADED", format!("{:#x}", poseidon::MEM_LOADED)),
-            ("POSEIDON_STATE", format!("{:#x}", poseidon::MEM_STATE)),
-            ("POSEIDON_SCRATCH", format!("{:#x}", poseidon::MEM_SCRATCH)),
-            (
-                "POSEIDON_CONSTANTS",
-                format!("{:#x}", poseidon::MEM_CONSTANTS),
-            ),
-            (
-                "PARAMS_MAX_WIDTH",
-                params_max_width(shape.markets()).to_string(),
-            ),
+            ("INPUT_COUNT", input_count),
+            ("SHARED_COUNT", shared_count),
             ("R", r),
-            ("TAG_ACCOUNTS", tag_hex(tags::ACCOUNTS)),
-            ("TAG_STATE", tag_hex(tags::STATE)),
-            ("TAG_PARAMS", tag_hex(tags::PARAMS)),
-            ("TAG_OUTPUTS", tag_hex(tags::OUTPUTS)),
-            ("TAG_BATCH", tag_hex(tags::BATCH)),
-            ("SEL_POSEIDON_MEMORY", selector_hex("PoseidonMemory()")),
-            (
-                "SEL_POSEIDON_INPUT_COUNT",
-                selector_hex("PoseidonInputCount(uint256)"),
-            ),
         ],
     )?;
     Ok(SoliditySources { verifier, epochs })
 }
 
-/// The Poseidon constants data contracts (`poseidon-chunks.json`).
-pub fn poseidon_chunks() -> Result<PoseidonChunksFile, ProverError> {
-    let blob = blob().ok_or_else(no_constants)?;
-    let chunks = blob
-        .chunk_codes()
-        .iter()
-        .enumerate()
-        .map(|(index, code)| PoseidonChunk {
-            index,
-            code_hash: hex32(&keccak256(code)),
-            deployment_code: hex32(&deployment_code(code)),
-        })
-        .collect();
-    Ok(PoseidonChunksFile {
-        description: "circomlib Poseidon constants (BN254, widths 3..=17) for BackstopEpochs: \
-                      deploy each deployment_code as a contract, then pass the addresses in \
-                      order to the BackstopEpochs constructor. Independent of keys and shapes."
-            .into(),
-        chunk_words: CHUNK_WORDS,
-        chunks,
-    })
-}
-
-/// `backstop export solidity --keys DIR --out DIR`: writes the verifier, the epoch
-/// contract and the Poseidon data contracts for the keys in `keys` into `out`
+/// `backstop export solidity --keys DIR --out DIR`: writes the verifier and the
+/// epoch contract for the keys in `keys` into `out`
 /// (replacing a previous export there, and refusing a directory that holds anything
 /// else).
 pub fn export_solidity(keys: &Path, out: &Path) -> Result<(), ProverError> {
     let (shape, vk) = crate::keys::read_verifying_key(keys)?;
     let sources = solidity_sources(&vk, shape)?;
-    let chunks = poseidon_chunks()?;
-    let mut chunks_json =
-        serde_json::to_vec_pretty(&chunks).map_err(|e| ProverError::Export(e.to_string()))?;
-    chunks_json.push(b'\n');
     crate::output::write_export_dir(
         out,
         &[
             (VERIFIER_FILE, sources.verifier.into_bytes()),
             (EPOCHS_FILE, sources.epochs.into_bytes()),
-            (CHUNKS_FILE, chunks_json),
         ],
         "a Solidity export",
         |name| EXPORT_FILES.contains(&name),
     )?;
     eprintln!(
-        "wrote {VERIFIER_FILE} (verifying key {}), {EPOCHS_FILE} (shape {}) and {CHUNKS_FILE} \
-         ({} data contracts) to {}; compile with `node scripts/node/compile-solidity.mjs {}` \
-         (docs/ONCHAIN.md)",
+        "wrote {VERIFIER_FILE} (verifying key {}) and {EPOCHS_FILE} (shape {}) to {}; compile \
+         with `node scripts/node/compile-solidity.mjs {}` (docs/ONCHAIN.md)",
         verifying_key_hash(&vk),
         shape.id(),
-        chunks.chunks.len(),
         out.display(),
         out.display()
     );
@@ -471,20 +374,11 @@ pub fn epoch_calldata(epoch_dir: &Path) -> Result<Vec<u8>, ProverError> {
 
 // ---- the export directory -----------------------------------------------------------
 
-const EXPORT_FILES: [&str; 3] = [VERIFIER_FILE, EPOCHS_FILE, CHUNKS_FILE];
+const EXPORT_FILES: [&str; 2] = [VERIFIER_FILE, EPOCHS_FILE];
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn params_width_follows_the_chunking() {
-        assert_eq!(params_max_width(1), 4);
-        assert_eq!(params_max_width(2), 6);
-        assert_eq!(params_max_width(7), 16);
-        assert_eq!(params_max_width(8), 17);
-        assert_eq!(params_max_width(64), 17);
-    }
 
     #[test]
     fn fill_refuses_unknown_and_unfilled_placeholders() {
