@@ -21,8 +21,8 @@ interface IBackstopVerifier {
 /// The contract validates the statement (the bounds of SPEC §3 and §7.1), derives
 /// every batch's public inputs from it (the open layout of SPEC §6.4: integer
 /// arithmetic and Keccak-256, no other hash), has the verifier bound at deployment
-/// check all proofs in one batched pairing check, and records the epoch's outputs. Only the venue bound at deployment
-/// publishes: a submission carries the venue's signature over the statement (SPEC
+/// check all proofs in one batched pairing check, and records the epoch's outputs.
+/// Only the venue bound at deployment publishes: a submission carries the venue's signature over the statement (SPEC
 /// §7.5) or comes from the venue or an address it registered, and epoch ids strictly
 /// increase. The venue may rotate its key.
 contract BackstopEpochs {
