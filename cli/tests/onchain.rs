@@ -31,8 +31,9 @@ use backstop_prover::export::onchain::abi::{
     Token, encode_call, encode_sequence, keccak256, selector,
 };
 use backstop_prover::export::onchain::{
-    EPOCHS_FILE, SUBMIT_EPOCH, VERIFIER_FILE, epoch_calldata, fr_token, proof_token, proof_words,
-    shared_input_count, signature_token, solidity_sources, statement_token, submit_calldata,
+    EPOCHS_FILE, SUBMIT_BATCHES, SUBMIT_EPOCH, VERIFIER_FILE, epoch_calldata, finalize_calldata,
+    fr_token, proof_token, proof_words, shared_input_count, signature_token, solidity_sources,
+    statement_token, submit_batches_calldata, submit_calldata, verify_batch_range_signature,
     verify_batch_signature, verify_proof_signature,
 };
 use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
@@ -1392,20 +1393,28 @@ impl Batch {
         }
     }
 
+    fn tokens(&self, proofs: &[[[u8; 32]; 8]]) -> Vec<Token> {
+        vec![
+            Token::Array(
+                proofs
+                    .iter()
+                    .map(|p| Token::FixedArray(p.iter().copied().map(Token::Word).collect()))
+                    .collect(),
+            ),
+            Token::FixedArray(self.shared.iter().copied().map(Token::Word).collect()),
+            Token::Array(self.states.iter().copied().map(Token::Word).collect()),
+        ]
+    }
+
     fn call(&self) -> Vec<u8> {
-        encode_call(
-            &verify_batch_signature(MARKETS),
-            &[
-                Token::Array(
-                    self.proofs
-                        .iter()
-                        .map(|p| Token::FixedArray(p.iter().copied().map(Token::Word).collect()))
-                        .collect(),
-                ),
-                Token::FixedArray(self.shared.iter().copied().map(Token::Word).collect()),
-                Token::Array(self.states.iter().copied().map(Token::Word).collect()),
-            ],
-        )
+        encode_call(&verify_batch_signature(MARKETS), &self.tokens(&self.proofs))
+    }
+
+    /// `verifyBatchRange` of the proofs `proofs` as batches `first …`.
+    fn range_call(&self, proofs: &[[[u8; 32]; 8]], first: usize) -> Vec<u8> {
+        let mut tokens = self.tokens(proofs);
+        tokens.push(Token::uint(first as u128));
+        encode_call(&verify_batch_range_signature(MARKETS), &tokens)
     }
 }
 
@@ -1528,7 +1537,7 @@ fn batch_verification_refuses_a_bad_proof_at_every_position() {
         }
     }
     // No proof, or not one state commitment per proof.
-    let shape = "BatchShape(uint256,uint256)";
+    let shape = "BatchShape(uint256,uint256,uint256)";
     let mut empty = valid.clone();
     empty.proofs.clear();
     empty.states.clear();
@@ -1536,6 +1545,43 @@ fn batch_verification_refuses_a_bad_proof_at_every_position() {
     let mut short = valid.clone();
     short.states.pop();
     assert_reverts(&w.view(w.verifier, short.call()), shape, "a state missing");
+
+    // verifyBatchRange: every consecutive range of the K = 4 epoch verifies, as its
+    // own batches only, and a bad proof at any position of any range is refused.
+    let range_verdict = |w: &mut World, proofs: &[[[u8; 32]; 8]], first: usize| match w
+        .view(w.verifier, valid.range_call(proofs, first))
+    {
+        ExecutionResult::Success { output, .. } => Some(output.data()[..] == uint_word(1)),
+        ExecutionResult::Revert { .. } => None,
+        other => panic!("verifyBatchRange halted: {other:?}"),
+    };
+    for first in 0..n {
+        for end in first + 1..=n {
+            let chunk = &valid.proofs[first..end];
+            let what = format!("batches {first}..{end}");
+            assert_eq!(range_verdict(&mut w, chunk, first), Some(true), "{what}");
+            for bad in 0..chunk.len() {
+                let mut chunk = chunk.to_vec();
+                chunk[bad] = stranger;
+                let verdict = range_verdict(&mut w, &chunk, first);
+                assert_eq!(verdict, Some(false), "{what}, a bad proof at {bad}");
+            }
+            // The same proofs claimed as other batches.
+            if end < n {
+                let moved = range_verdict(&mut w, chunk, first + 1);
+                assert_eq!(moved, Some(false), "{what} claimed one batch later");
+            }
+        }
+    }
+    for (first, count) in [(0, 0), (4, 1), (3, 2), (5, 1), (usize::MAX, 1)] {
+        let chunk = &valid.proofs[..count];
+        let r = w.view(w.verifier, valid.range_call(chunk, first));
+        assert_reverts(
+            &r,
+            shape,
+            &format!("{count} proofs from batch {first} of 4"),
+        );
+    }
 }
 
 // ---- only the venue, in order -------------------------------------------------------
@@ -1818,4 +1864,203 @@ fn sub_be(a: [u8; 32], b: [u8; 32]) -> [u8; 32] {
     }
     assert_eq!(borrow, 0);
     out
+}
+
+// ---- chunked submission -------------------------------------------------------------
+
+/// `nextBatch(hashStatement(s))` for `p`'s statement.
+fn next_batch(w: &mut World, p: &Proven) -> u64 {
+    let members = statement_token(&p.statement).unwrap();
+    let hash = keccak256(&encode_sequence(&[members]));
+    let call = encode_call("nextBatch(bytes32)", &[Token::Word(hash)]);
+    word_u64(&words(&output(&w.view(w.epochs, call)))[0])
+}
+
+/// `submitBatches(p's statement, first, proofs, signature)` with any proofs.
+fn chunk_call(p: &Proven, first: u64, proofs: &[Proof<Bn254>], signature: Vec<u8>) -> Vec<u8> {
+    encode_call(
+        SUBMIT_BATCHES,
+        &[
+            Token::Tuple(members(p)),
+            Token::uint(first.into()),
+            Token::Array(proofs.iter().map(proof_token).collect()),
+            Token::Bytes(signature),
+        ],
+    )
+}
+
+#[test]
+fn chunked_submission_takes_every_batch_once_in_order() {
+    let p = epoch(4);
+    let other = epoch(2);
+    let file = p.statement.file();
+    let chunk = |range: std::ops::Range<usize>| {
+        submit_batches_calldata(&p.statement, &p.proofs, range).unwrap()
+    };
+    let finalize = || finalize_calldata(&p.statement).unwrap();
+    let incomplete = "EpochIncomplete(uint256,uint256)";
+    let out_of_order = "ChunkOutOfOrder(uint256,uint256)";
+
+    // The record a one-transaction submission makes, to compare with.
+    let mut single = World::new();
+    assert!(
+        single
+            .submit(submit_calldata(&p.statement, &p.proofs).unwrap())
+            .is_success()
+    );
+    let record_call = encode_call("epochs(uint64)", &[Token::uint(file.epoch.into())]);
+    let expected = output(&single.view(single.epochs, record_call.clone()));
+
+    let mut w = World::new();
+    assert_reverts(
+        &w.submit(finalize()),
+        incomplete,
+        "finalize before any chunk",
+    );
+    assert_reverts(
+        &w.submit(chunk(1..2)),
+        out_of_order,
+        "a first chunk from batch 1",
+    );
+    let r = w.submit(chunk(0..2));
+    assert!(r.is_success(), "chunk 0..2: {r:?}");
+    eprintln!("gas: submitBatches 0..2 of 4: {}", r.tx_gas_used());
+    let logs = r.logs();
+    assert_eq!(logs.len(), 1);
+    let topic = keccak256(b"BatchesVerified(uint64,bytes32,uint256,uint256,uint256)");
+    assert_eq!(logs[0].data.topics()[0].as_slice(), topic);
+    assert_eq!(
+        words(&logs[0].data.data),
+        [uint_word(0), uint_word(2), uint_word(4)],
+        "first, count, K"
+    );
+    assert_eq!(next_batch(&mut w, p), 2);
+
+    // Repeated, skipped, overlong, or finalized early: refused, progress unchanged.
+    assert_reverts(&w.submit(chunk(0..2)), out_of_order, "chunk 0..2 again");
+    assert_reverts(&w.submit(chunk(1..3)), out_of_order, "an overlapping chunk");
+    assert_reverts(&w.submit(chunk(3..4)), out_of_order, "batch 2 dropped");
+    let overlong = chunk_call(p, 2, &p.proofs[1..4], signature_bytes(p));
+    assert_reverts(
+        &w.submit(overlong),
+        "ProofCount(uint256,uint256)",
+        "3 proofs from batch 2 of 4",
+    );
+    let empty = chunk_call(p, 2, &[], signature_bytes(p));
+    assert_reverts(
+        &w.submit(empty),
+        "ProofCount(uint256,uint256)",
+        "an empty chunk",
+    );
+    assert_reverts(&w.submit(finalize()), incomplete, "finalize after 2 of 4");
+
+    // Another epoch's proofs, or a bad proof at either position, in this statement's
+    // chunk: refused.
+    let mixed = chunk_call(p, 2, &other.proofs, signature_bytes(p));
+    assert_reverts(
+        &w.submit(mixed),
+        "InvalidProofs()",
+        "another epoch's proofs",
+    );
+    for bad in 0..2 {
+        let mut proofs = p.proofs[2..4].to_vec();
+        proofs[bad] = other.proofs[bad].clone();
+        let call = chunk_call(p, 2, &proofs, signature_bytes(p));
+        assert_reverts(
+            &w.submit(call),
+            "InvalidProofs()",
+            &format!("a bad proof at {bad}"),
+        );
+    }
+    // The proofs of batches 0 and 1 again, claimed as batches 2 and 3.
+    let shifted = chunk_call(p, 2, &p.proofs[0..2], signature_bytes(p));
+    assert_reverts(
+        &w.submit(shifted),
+        "InvalidProofs()",
+        "batches 0..2 as 2..4",
+    );
+    // Another statement's chunks neither advance this one nor finalize it.
+    let r = w.submit(submit_batches_calldata(&other.statement, &other.proofs, 0..2).unwrap());
+    assert!(r.is_success(), "the other statement's chunk: {r:?}");
+    assert_eq!(next_batch(&mut w, other), 2);
+    assert_eq!(next_batch(&mut w, p), 2);
+    // Unsigned, from a relayer: refused.
+    let unsigned = chunk_call(p, 2, &p.proofs[2..4], Vec::new());
+    assert_reverts(
+        &w.submit(unsigned),
+        "NotAuthorized(address)",
+        "an unsigned chunk",
+    );
+
+    // The rest, then finalize: the record is the one-transaction submission's.
+    let r = w.submit(chunk(2..4));
+    assert!(r.is_success(), "chunk 2..4: {r:?}");
+    assert_eq!(next_batch(&mut w, p), 4);
+    let r = w.submit(finalize());
+    assert!(r.is_success(), "finalize: {r:?}");
+    eprintln!("gas: finalizeEpoch K = 4: {}", r.tx_gas_used());
+    assert_eq!(
+        output(&w.view(w.epochs, record_call)),
+        expected,
+        "the record"
+    );
+    assert_eq!(next_batch(&mut w, p), 0, "progress cleared");
+    assert_reverts(&w.submit(finalize()), incomplete, "finalized twice");
+    assert_reverts(
+        &w.submit(chunk(0..4)),
+        "EpochNotIncreasing(uint64,uint64)",
+        "a chunk of an accepted epoch",
+    );
+    // The other statement, complete but of a lower epoch id, cannot be finalized
+    // after it.
+    assert!(other.statement.file().epoch < file.epoch);
+    let r = w.submit(finalize_calldata(&other.statement).unwrap());
+    assert_reverts(
+        &r,
+        "EpochNotIncreasing(uint64,uint64)",
+        "a lower epoch finalized after",
+    );
+}
+
+#[test]
+fn chunked_submission_stops_at_a_venue_key_rotation() {
+    let p = epoch(2);
+    let next = Address::from(other_venue_key().address().0);
+    let rotate = || {
+        encode_call(
+            ROTATE_VENUE_KEY,
+            &[address_token(next), Token::Bytes(Vec::new())],
+        )
+    };
+    let chunk = |i: usize| submit_batches_calldata(&p.statement, &p.proofs, i..i + 1).unwrap();
+
+    // Rotated between chunks: the next chunk is refused.
+    let mut w = World::new();
+    assert!(w.submit(chunk(0)).is_success());
+    let epochs = w.epochs;
+    assert!(
+        w.send_from(venue_address(), TxKind::Call(epochs), rotate())
+            .is_success()
+    );
+    assert_reverts(
+        &w.submit(chunk(1)),
+        "VenueMismatch(address,address)",
+        "after rotation",
+    );
+
+    // Rotated after the last chunk: finalizing is refused.
+    let mut w = World::new();
+    assert!(w.submit(chunk(0)).is_success());
+    assert!(w.submit(chunk(1)).is_success());
+    let epochs = w.epochs;
+    assert!(
+        w.send_from(venue_address(), TxKind::Call(epochs), rotate())
+            .is_success()
+    );
+    let r = w.submit(finalize_calldata(&p.statement).unwrap());
+    assert_reverts(
+        &r,
+        "VenueMismatch(address,address)",
+        "finalize after rotation",
+    );
 }

@@ -10,6 +10,12 @@ interface IBackstopVerifier {
         external
         view
         returns (bool);
+    function verifyBatchRange(
+        uint256[8][] calldata proofs,
+        uint256[16] calldata shared,
+        uint256[] calldata states,
+        uint256 first
+    ) external view returns (bool);
     function VERIFYING_KEY_HASH() external view returns (bytes32);
     function BATCH_SIZE() external view returns (uint256);
     function MARKETS() external view returns (uint256);
@@ -89,6 +95,8 @@ contract BackstopEpochs {
     bytes32 public immutable VERIFYING_KEY_HASH;
 
     mapping(uint64 => EpochResult) internal results;
+    // Per statement hash: how many batches `submitBatches` has verified.
+    mapping(bytes32 => uint256) internal pendingBatches;
 
     /// The latest accepted epoch id, the highest (check `epochs(latestEpoch).accepted`:
     /// false while no epoch was accepted).
@@ -161,9 +169,18 @@ contract BackstopEpochs {
     error UnknownEpoch(uint64 epoch);
     /// The liquidation list does not match the recorded one.
     error LiquidationsMismatch();
+    /// A chunk does not start where the statement's verified batches end.
+    error ChunkOutOfOrder(uint256 expected, uint256 first);
+    /// `finalizeEpoch` before all K batches were verified.
+    error EpochIncomplete(uint256 verified, uint256 batches);
 
     /// @notice An epoch was accepted.
     event EpochAccepted(uint64 indexed epoch, EpochResult result, uint64[] liquidations);
+    /// @notice `submitBatches` verified batches first … first + count − 1 of the K of
+    /// the statement with hash `statementHash`.
+    event BatchesVerified(
+        uint64 indexed epoch, bytes32 indexed statementHash, uint256 first, uint256 count, uint256 batches
+    );
     /// @notice The venue key changed (at deployment, `previous` is the zero address).
     event VenueKeyRotated(address indexed previous, address indexed next, uint64 latestEpoch);
     /// @notice The venue registered or removed a submitter.
@@ -195,31 +212,113 @@ contract BackstopEpochs {
     /// @param signature the venue's signature of the statement (statement.json
     /// `signature`, r ‖ s ‖ v), or empty when the venue or a registered submitter sends
     function submitEpoch(Statement calldata s, uint256[8][] calldata proofs, bytes calldata signature) external {
+        uint256 k = s.stateCommitments.length;
+        if (proofs.length != k) revert ProofCount(k, proofs.length);
+        (uint256[SHARED_INPUTS] memory shared, EpochResult memory r) = _admit(s, signature);
+        if (!VERIFIER.verifyBatch(proofs, shared, s.stateCommitments)) revert InvalidProofs();
+        _record(s, r, keccak256(abi.encode(s)));
+    }
+
+    /// @notice Verifies one chunk of an epoch too large for one transaction: the
+    /// proofs of batches `first` … `first + n − 1`, under the same checks as
+    /// `submitEpoch` (who publishes, the statement, the epoch id). Chunks of a
+    /// statement must come in batch order, each starting where the previous one ended
+    /// (`nextBatch`), so none can be dropped, repeated or reordered; progress is kept
+    /// per statement hash, so chunks of different statements never mix.
+    /// `finalizeEpoch` records the epoch once all K batches are verified.
+    /// @param s the published statement, the same in every chunk
+    /// @param first the first batch of this chunk: `nextBatch(hashStatement(s))`
+    /// @param proofs the proofs of batches first … first + n − 1, n ≥ 1
+    /// @param signature as for `submitEpoch`
+    function submitBatches(
+        Statement calldata s,
+        uint256 first,
+        uint256[8][] calldata proofs,
+        bytes calldata signature
+    ) external {
+        (uint256[SHARED_INPUTS] memory shared,) = _admit(s, signature);
+        bytes32 key = _checkChunk(s, first, proofs.length);
+        if (!VERIFIER.verifyBatchRange(proofs, shared, s.stateCommitments, first)) revert InvalidProofs();
+        pendingBatches[key] = first + proofs.length;
+        emit BatchesVerified(s.epoch, key, first, proofs.length, s.stateCommitments.length);
+    }
+
+    /// @notice Records an epoch whose K batches `submitBatches` has all verified. Anyone
+    /// may call it (every chunk was already authorized); it fails if the venue key
+    /// rotated since, or an epoch with an id not below this one was accepted meanwhile.
+    function finalizeEpoch(Statement calldata s) external {
+        bytes32 key = keccak256(abi.encode(s));
+        uint256 k = s.stateCommitments.length;
+        uint256 done = pendingBatches[key];
+        if (k == 0 || done != k) revert EpochIncomplete(done, k);
+        if (s.venue != venue) revert VenueMismatch(venue, s.venue);
+        _checkIncreasing(s.epoch);
+        (, EpochResult memory r) = _evaluate(s);
+        delete pendingBatches[key];
+        _record(s, r, key);
+    }
+
+    /// @notice The first batch the next chunk of the statement with hash `statementHash`
+    /// (`hashStatement`) must start at: how many of its batches `submitBatches` has
+    /// verified (0 before its first chunk and after it is finalized).
+    function nextBatch(bytes32 statementHash) external view returns (uint256) {
+        return pendingBatches[statementHash];
+    }
+
+    /// Who publishes (SPEC §7.5, docs/ONCHAIN.md), the epoch id, the verifying key, the
+    /// statement (SPEC §7.1) and its signature; returns the shared inputs and the
+    /// result to record.
+    function _admit(Statement calldata s, bytes calldata signature)
+        internal
+        view
+        returns (uint256[SHARED_INPUTS] memory shared, EpochResult memory r)
+    {
         if (s.venue != venue) revert VenueMismatch(venue, s.venue);
         if (signature.length == 0 && msg.sender != venue && submitterGeneration[msg.sender] != keyGeneration) {
             revert NotAuthorized(msg.sender);
         }
-        if (results[latestEpoch].accepted && s.epoch <= latestEpoch) {
-            revert EpochNotIncreasing(latestEpoch, s.epoch);
-        }
+        _checkIncreasing(s.epoch);
         if (s.verifyingKeyHash != VERIFYING_KEY_HASH) {
             revert VerifyingKeyMismatch(VERIFYING_KEY_HASH, s.verifyingKeyHash);
         }
-        uint256 k = s.stateCommitments.length;
-        if (proofs.length != k) revert ProofCount(k, proofs.length);
-        (uint256[SHARED_INPUTS] memory shared, EpochResult memory r) = _evaluate(s);
+        (shared, r) = _evaluate(s);
         if (signature.length != 0) {
             // statement_hash = keccak256("backstop.statement.v2" ‖ 1 ‖ vk hash ‖ shared ‖ K ‖ C_0 ‖ … ‖ C_{K−1})
             bytes32 h = keccak256(
-                abi.encodePacked(STATEMENT_DOMAIN, BACKEND_GROTH16, VERIFYING_KEY_HASH, shared, k, s.stateCommitments)
+                abi.encodePacked(
+                    STATEMENT_DOMAIN,
+                    BACKEND_GROTH16,
+                    VERIFYING_KEY_HASH,
+                    shared,
+                    s.stateCommitments.length,
+                    s.stateCommitments
+                )
             );
             if (_recover(h, signature) != venue) revert InvalidSignature();
         }
-        if (!VERIFIER.verifyBatch(proofs, shared, s.stateCommitments)) revert InvalidProofs();
+    }
+
+    /// The statement's hash, once the chunk of `n` proofs from batch `first` is the
+    /// next one (it starts where the verified batches end) and within its K batches.
+    function _checkChunk(Statement calldata s, uint256 first, uint256 n) internal view returns (bytes32 key) {
+        key = keccak256(abi.encode(s));
+        uint256 next = pendingBatches[key];
+        if (first != next) revert ChunkOutOfOrder(next, first);
+        uint256 k = s.stateCommitments.length;
+        if (n == 0 || n > k - first) revert ProofCount(k - first, n);
+    }
+
+    function _checkIncreasing(uint64 epoch) internal view {
+        if (results[latestEpoch].accepted && epoch <= latestEpoch) {
+            revert EpochNotIncreasing(latestEpoch, epoch);
+        }
+    }
+
+    function _record(Statement calldata s, EpochResult memory r, bytes32 statementHash) internal {
         r.accepted = true;
         r.venue = venue;
         r.acceptedAtBlock = uint64(block.number);
-        r.statementHash = keccak256(abi.encode(s));
+        r.statementHash = statementHash;
         results[s.epoch] = r;
         latestEpoch = s.epoch;
         emit EpochAccepted(s.epoch, r, s.liquidations);

@@ -8,7 +8,8 @@ pragma solidity ^0.8.25;
 /// open public inputs (docs/SPEC.md §6.4: 20 values, the 16
 /// an epoch's batches share, then b, K, C_{b−1}, C_b), with the EVM precompiles
 /// ecAdd (0x06), ecMul (0x07) and ecPairing (0x08): one proof (`verifyProof`, 4
-/// pairings) or all K proofs of an epoch at once (`verifyBatch`, K + 3 pairings).
+/// pairings), all K proofs of an epoch at once (`verifyBatch`, K + 3 pairings), or
+/// a consecutive range of them (`verifyBatchRange`, for chunked submissions).
 /// @dev Reverts on malformed data: an input not below the scalar field order r
 /// (InputNotInField), a proof coordinate not below the base field order q
 /// (CoordinateNotInField), a proof point not on its curve, the point at infinity
@@ -20,8 +21,8 @@ pragma solidity ^0.8.25;
 /// negated so that the check is the single product
 ///     e(A, B) · e(−alpha, beta) · e(vk_x, −gamma) · e(C, −delta) = 1.
 /// `verifyBatch` checks the random linear combination of the K equations with
-/// coefficients ρ^b, ρ = keccak256(BATCH_DOMAIN ‖ VERIFYING_KEY_HASH ‖ K ‖ proofs ‖
-/// shared ‖ states) mod r (docs/ONCHAIN.md):
+/// coefficients ρ^b, ρ = keccak256(BATCH_DOMAIN ‖ VERIFYING_KEY_HASH ‖ K ‖ first ‖
+/// proofs ‖ shared ‖ states) mod r, first = 0 (docs/ONCHAIN.md):
 ///     Π_b e(ρ^b·A_b, B_b) · e(−(Σρ^b)·alpha, beta)
 ///         · e(Σ_b ρ^b·vk_x(b), −gamma) · e(Σρ^b·C_b, −delta) = 1,
 /// where Σ_b ρ^b·vk_x(b) = (Σρ^b)·IC0 + Σ_j (Σ_b ρ^b·x_{b,j})·IC_j costs one ecMul
@@ -49,8 +50,9 @@ contract BackstopVerifier {
     error PointNotOnCurve();
     /// A precompile call failed.
     error PrecompileFailed();
-    /// `verifyBatch` was given no proof, or not one state commitment per proof.
-    error BatchShape(uint256 proofs, uint256 states);
+    /// `verifyBatch` was given no proof or not one state commitment per proof, or
+    /// `verifyBatchRange` no proof or a range beyond the K batches.
+    error BatchShape(uint256 proofs, uint256 first, uint256 batches);
 
     /// The domain of `verifyBatch`'s coefficients.
     bytes32 internal constant BATCH_DOMAIN = "backstop.groth16-batch.v1";
@@ -185,34 +187,68 @@ contract BackstopVerifier {
         uint256[SHARED_INPUTS] calldata shared,
         uint256[] calldata states
     ) external view returns (bool valid) {
-        uint256 k = proofs.length;
-        if (k == 0 || states.length != k) revert BatchShape(k, states.length);
+        if (proofs.length != states.length) revert BatchShape(proofs.length, 0, states.length);
+        return _verifyRange(proofs, shared, states, 0);
+    }
+
+    /// @notice Verifies the proofs of batches `first` … `first + n − 1` of an epoch of
+    /// K = `states.length` batches with one pairing check (n + 3 pairings): what a
+    /// chunked submission checks per chunk. Batch b's inputs are as in `verifyBatch`.
+    /// @param proofs the n ≥ 1 proofs of batches first … first + n − 1, in order
+    /// @param shared the inputs every batch shares, below r
+    /// @param states all K state commitments C_0 … C_{K−1}, below r
+    /// @param first the index of the first proof's batch; first + n ≤ K
+    /// @return valid whether every given proof's pairing equation holds (up to a
+    /// probability of (n − 1)/r that a bad proof passes)
+    function verifyBatchRange(
+        uint256[8][] calldata proofs,
+        uint256[SHARED_INPUTS] calldata shared,
+        uint256[] calldata states,
+        uint256 first
+    ) external view returns (bool valid) {
+        return _verifyRange(proofs, shared, states, first);
+    }
+
+    function _verifyRange(
+        uint256[8][] calldata proofs,
+        uint256[SHARED_INPUTS] calldata shared,
+        uint256[] calldata states,
+        uint256 first
+    ) private view returns (bool valid) {
+        uint256 n = proofs.length;
+        uint256 k = states.length;
+        if (n == 0 || first > k || n > k - first) revert BatchShape(n, first, k);
         uint256 proofsAt;
         uint256 statesAt;
         assembly ("memory-safe") {
             proofsAt := proofs.offset
             statesAt := states.offset
         }
+        for (uint256 j = 0; j < n; ++j) {
+            _checkProof(proofsAt + 0x100 * j);
+        }
         for (uint256 b = 0; b < k; ++b) {
-            _checkProof(proofsAt + 0x100 * b);
             if (states[b] >= R) revert InputNotInField();
         }
         for (uint256 j = 0; j < SHARED_INPUTS; ++j) {
             if (shared[j] >= R) revert InputNotInField();
         }
-        uint256 rho = _rho(proofsAt, k, shared, statesAt);
-        (uint256[] memory scalars, uint256 sumR) = _scalars(shared, states, rho);
+        uint256 rho = _rho(proofsAt, n, shared, statesAt, k, first);
+        (uint256[] memory scalars, uint256 sumR) = _scalars(shared, states, first, n, rho);
         (uint256 vx, uint256 vy) = _inputCombination(scalars);
-        return _batchPairing(proofsAt, k, rho, sumR, vx, vy);
+        return _batchPairing(proofsAt, n, rho, sumR, vx, vy);
     }
 
-    /// ρ = keccak256(BATCH_DOMAIN ‖ VERIFYING_KEY_HASH ‖ K ‖ proofs ‖ shared ‖ states)
-    /// mod r: fixed only once every proof and input is.
-    function _rho(uint256 proofsAt, uint256 k, uint256[SHARED_INPUTS] calldata shared, uint256 statesAt)
-        private
-        pure
-        returns (uint256 rho)
-    {
+    /// ρ = keccak256(BATCH_DOMAIN ‖ VERIFYING_KEY_HASH ‖ K ‖ first ‖ proofs ‖ shared ‖
+    /// states) mod r: fixed only once every proof and input is.
+    function _rho(
+        uint256 proofsAt,
+        uint256 n,
+        uint256[SHARED_INPUTS] calldata shared,
+        uint256 statesAt,
+        uint256 k,
+        uint256 first
+    ) private pure returns (uint256 rho) {
         bytes32 domain = BATCH_DOMAIN;
         bytes32 keyHash = VERIFYING_KEY_HASH;
         assembly ("memory-safe") {
@@ -220,8 +256,9 @@ contract BackstopVerifier {
             mstore(p, domain)
             mstore(add(p, 0x20), keyHash)
             mstore(add(p, 0x40), k)
-            calldatacopy(add(p, 0x60), proofsAt, shl(8, k))
-            let q := add(add(p, 0x60), shl(8, k))
+            mstore(add(p, 0x60), first)
+            calldatacopy(add(p, 0x80), proofsAt, shl(8, n))
+            let q := add(add(p, 0x80), shl(8, n))
             calldatacopy(q, shared, mul(0x20, SHARED_INPUTS))
             q := add(q, mul(0x20, SHARED_INPUTS))
             calldatacopy(q, statesAt, shl(5, k))
@@ -229,19 +266,21 @@ contract BackstopVerifier {
         }
     }
 
-    /// The coefficient of each input point in Σ_b ρ^b·vk_x(b): Σρ^b for IC0 and every
-    /// shared input times it, then Σρ^b·b, K·Σρ^b, Σ_{b≥1} ρ^b·C_{b−1}, Σρ^b·C_b.
-    function _scalars(uint256[SHARED_INPUTS] calldata shared, uint256[] calldata states, uint256 rho)
-        private
-        pure
-        returns (uint256[] memory scalars, uint256 sumR)
-    {
-        uint256 k = states.length;
+    /// The coefficient of each input point in Σ_j ρ^j·vk_x(first + j): Σρ^j for IC0
+    /// and every shared input times it, then Σρ^j·b, K·Σρ^j, Σ_{b≥1} ρ^j·C_{b−1},
+    /// Σρ^j·C_b, with b = first + j.
+    function _scalars(
+        uint256[SHARED_INPUTS] calldata shared,
+        uint256[] calldata states,
+        uint256 first,
+        uint256 n,
+        uint256 rho
+    ) private pure returns (uint256[] memory scalars, uint256 sumR) {
         uint256 sumB;
         uint256 sumPrevious;
         uint256 sumCurrent;
         uint256 coeff = 1;
-        for (uint256 b = 0; b < k; ++b) {
+        for (uint256 b = first; b < first + n; ++b) {
             sumR = addmod(sumR, coeff, R);
             sumB = addmod(sumB, mulmod(coeff, b, R), R);
             if (b > 0) sumPrevious = addmod(sumPrevious, mulmod(coeff, states[b - 1], R), R);
@@ -254,7 +293,7 @@ contract BackstopVerifier {
             scalars[j + 1] = mulmod(shared[j], sumR, R);
         }
         scalars[SHARED_INPUTS + 1] = sumB;
-        scalars[SHARED_INPUTS + 2] = mulmod(k, sumR, R);
+        scalars[SHARED_INPUTS + 2] = mulmod(states.length, sumR, R);
         scalars[SHARED_INPUTS + 3] = sumPrevious;
         scalars[SHARED_INPUTS + 4] = sumCurrent;
     }

@@ -42,6 +42,10 @@ pub const EPOCHS_FILE: &str = "BackstopEpochs.sol";
 
 /// The epoch contract's submission function.
 pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256),uint256[8][],bytes)";
+/// The epoch contract's chunked submission: one chunk of batch proofs.
+pub const SUBMIT_BATCHES: &str = "submitBatches((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256),uint256,uint256[8][],bytes)";
+/// The epoch contract's chunked submission: recording the epoch once every chunk is in.
+pub const FINALIZE_EPOCH: &str = "finalizeEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256))";
 /// The verifier's function for one proof, for `markets` markets.
 pub fn verify_proof_signature(markets: usize) -> String {
     format!(
@@ -53,6 +57,14 @@ pub fn verify_proof_signature(markets: usize) -> String {
 pub fn verify_batch_signature(markets: usize) -> String {
     format!(
         "verifyBatch(uint256[8][],uint256[{}],uint256[])",
+        shared_input_count(markets)
+    )
+}
+
+/// The verifier's function for a consecutive range of an epoch's proofs.
+pub fn verify_batch_range_signature(markets: usize) -> String {
+    format!(
+        "verifyBatchRange(uint256[8][],uint256[{}],uint256[],uint256)",
         shared_input_count(markets)
     )
 }
@@ -361,6 +373,39 @@ pub fn submit_calldata(
             signature_token(statement)?,
         ],
     ))
+}
+
+/// The calldata of `submitBatches(statement, first, proofs[first..first + n],
+/// signature)`: one chunk of a chunked submission (docs/ONCHAIN.md), with the
+/// statement's own signature. `range` must lie within the proofs.
+pub fn submit_batches_calldata(
+    statement: &EpochStatement,
+    proofs: &[Proof<Bn254>],
+    range: std::ops::Range<usize>,
+) -> Result<Vec<u8>, ProverError> {
+    let chunk = proofs
+        .get(range.clone())
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            ProverError::Export(format!(
+                "chunk {range:?} is not a non-empty range of the {} proofs",
+                proofs.len()
+            ))
+        })?;
+    Ok(encode_call(
+        SUBMIT_BATCHES,
+        &[
+            statement_token(statement)?,
+            Token::uint(range.start as u128),
+            Token::Array(chunk.iter().map(proof_token).collect()),
+            signature_token(statement)?,
+        ],
+    ))
+}
+
+/// The calldata of `finalizeEpoch(statement)`.
+pub fn finalize_calldata(statement: &EpochStatement) -> Result<Vec<u8>, ProverError> {
+    Ok(encode_call(FINALIZE_EPOCH, &[statement_token(statement)?]))
 }
 
 /// Reads an epoch directory and returns the calldata that submits it: the statement
