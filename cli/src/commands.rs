@@ -249,14 +249,25 @@ pub enum ExportCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// A Solidity verifier for a Groth16 verifying key, and the epoch contract.
+    /// A Foundry project for a Groth16 verifying key: the verifier, the epoch
+    /// contract, the integrator's interface, an example consumer, forge tests, a
+    /// deployment script and deployment.json (docs/ONCHAIN.md).
     Solidity {
         /// The keys directory (made by `backstop setup`).
         #[arg(long)]
         keys: PathBuf,
-        /// The directory to write the Solidity sources to.
+        /// The project directory to write.
         #[arg(long)]
         out: PathBuf,
+        /// A proven, signed epoch of these keys: written as the forge tests'
+        /// fixture (test/EpochFixture.sol). Without it the tests that need an epoch
+        /// are left out.
+        #[arg(long)]
+        epoch: Option<PathBuf>,
+        /// The solc 0.8.37 that compiles deployment.json's creation code (else
+        /// $BACKSTOP_SOLC, else `solc` on PATH; scripts/node/solc works offline).
+        #[arg(long)]
+        solc: Option<PathBuf>,
     },
     /// The calldata that submits an epoch to the epoch contract, as hex on stdout.
     Calldata {
@@ -360,9 +371,19 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
-        Command::Export(ExportCommand::Solidity { keys, out }) => Ok(
-            backstop_prover::export::onchain::export_solidity(&keys, &out)?,
-        ),
+        Command::Export(ExportCommand::Solidity {
+            keys,
+            out,
+            epoch,
+            solc,
+        }) => Ok(backstop_prover::export::onchain::export_solidity(
+            backstop_prover::export::onchain::SolidityExport {
+                keys: &keys,
+                out: &out,
+                epoch: epoch.as_deref(),
+                solc: solc.as_deref(),
+            },
+        )?),
         Command::Export(ExportCommand::Calldata { epoch_dir }) => {
             let calldata = backstop_prover::export::onchain::epoch_calldata(&epoch_dir)?;
             println!("0x{}", hex::encode(calldata));

@@ -4,12 +4,13 @@
 //! epochs and reject every tampering, and recompute exactly the public inputs the
 //! off-chain verifier computes.
 //!
-//! The contracts are the committed bytecode of `tests/data/onchain/compiled.json`,
-//! generated from the committed test key `tests/data/onchain/verifying_key.bin`,
-//! which a ChaCha20-seeded setup ([`SEED`]) reproduces.
-//! `generated_solidity_and_bytecode_are_reproducible` regenerates the Solidity and
-//! recompiles it with the pinned solc (Node.js; `scripts/node/setup` installs it) and
-//! checks that both are unchanged. After a change to the circuit or the templates, run
+//! The contracts are deployed from the committed `deployment.json` of
+//! `tests/data/onchain/project/`, the `backstop export solidity` project of the
+//! committed test key `tests/data/onchain/verifying_key.bin`, which a
+//! ChaCha20-seeded setup ([`SEED`]) reproduces.
+//! `generated_solidity_and_bytecode_are_reproducible` exports the project again,
+//! compiling with the pinned solc (solcjs behind `scripts/node/solc`; Node.js,
+//! `scripts/node/setup` installs it), and checks that every file is unchanged. After a change to the circuit or the templates, run
 //! `BACKSTOP_BLESS_ONCHAIN=1 cargo test -p backstop-cli --test onchain` to rewrite
 //! the committed files, and review the diff.
 //!
@@ -30,9 +31,10 @@ use backstop_fixtures::{FixtureSpec, Scenario, generate};
 use backstop_prover::export::onchain::abi::{
     Token, encode_call, encode_sequence, keccak256, selector,
 };
+use backstop_prover::export::onchain::manifest::{DEPLOYMENT_FILE, Deployment, VENUE_PARAMETER};
 use backstop_prover::export::onchain::{
-    EPOCHS_FILE, SUBMIT_BATCHES, SUBMIT_EPOCH, VERIFIER_FILE, epoch_calldata, finalize_calldata,
-    fr_token, proof_token, proof_words, shared_input_count, signature_token, solidity_sources,
+    SUBMIT_BATCHES, SUBMIT_EPOCH, SolidityExport, epoch_calldata, export_solidity,
+    finalize_calldata, fr_token, proof_token, proof_words, shared_input_count, signature_token,
     statement_token, submit_batches_calldata, submit_calldata, verify_batch_range_signature,
     verify_batch_signature, verify_proof_signature,
 };
@@ -40,7 +42,7 @@ use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
 use backstop_prover::keys::Groth16Keys;
 use backstop_prover::keys::SINGLE_PARTY_SETUP;
 use backstop_prover::venue::VenueKey;
-use backstop_verifier::artifacts::{VERIFYING_KEY_FILE, decode_verifying_key, verifying_key_bytes};
+use backstop_verifier::artifacts::{VERIFYING_KEY_FILE, verifying_key_bytes};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use revm::context::TxEnv;
@@ -49,8 +51,7 @@ use revm::database::{CacheDB, EmptyDB};
 use revm::handler::MainnetContext;
 use revm::primitives::{Address, TxKind};
 use revm::{Context, ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
-use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -220,67 +221,43 @@ fn epoch(k: u64) -> &'static Proven {
     EPOCHS[i].get_or_init(|| prove(k, main_keys()))
 }
 
-/// The committed compiler output.
-struct Compiled {
-    verifier: Vec<u8>,
-    epochs: Vec<u8>,
-    json: Value,
-}
-
-fn hex_bytes(v: &Value) -> Vec<u8> {
-    hex::decode(v.as_str().unwrap().trim_start_matches("0x")).unwrap()
-}
-
-fn compiled() -> &'static Compiled {
-    static COMPILED: OnceLock<Compiled> = OnceLock::new();
-    COMPILED.get_or_init(|| {
+/// The committed project's deployment manifest (`tests/data/onchain/project/`).
+fn deployment() -> &'static Deployment {
+    static DEPLOYMENT: OnceLock<Deployment> = OnceLock::new();
+    DEPLOYMENT.get_or_init(|| {
         let _ = main_keys(); // the committed key must still be the seeded one
-        let path = data_dir().join("compiled.json");
         if bless() {
-            let json = compile_with_solc(&write_sources(&scratch().join("bless-sol")));
-            std::fs::write(&path, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+            export_project(&project_dir(), None);
         }
-        let json: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        Compiled {
-            verifier: hex_bytes(&json["contracts"]["BackstopVerifier"]["bytecode"]),
-            epochs: hex_bytes(&json["contracts"]["BackstopEpochs"]["bytecode"]),
-            json,
-        }
+        let path = project_dir().join(DEPLOYMENT_FILE);
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
     })
 }
 
-/// Generates the Solidity for the committed key into `dir` (and, when blessing, into
-/// the committed data).
-fn write_sources(dir: &Path) -> PathBuf {
-    let vk =
-        decode_verifying_key(&std::fs::read(data_dir().join(VERIFYING_KEY_FILE)).unwrap()).unwrap();
-    let sources = solidity_sources(&vk, shape()).unwrap();
-    std::fs::create_dir_all(dir).unwrap();
-    for (name, text) in [
-        (VERIFIER_FILE, &sources.verifier),
-        (EPOCHS_FILE, &sources.epochs),
-    ] {
-        std::fs::write(dir.join(name), text).unwrap();
-        if bless() {
-            std::fs::write(data_dir().join(name), text).unwrap();
-        }
-    }
-    dir.to_path_buf()
+/// The committed export of the test key (no epoch fixture).
+fn project_dir() -> PathBuf {
+    data_dir().join("project")
 }
 
-/// Compiles `dir` with `scripts/node/compile-solidity.mjs` (installing the pinned
-/// Node tools first if needed).
-fn compile_with_solc(dir: &Path) -> Value {
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        node_ok,
-        "this test compiles Solidity with solcjs and needs Node.js: `node` is not on PATH. \
-         Install Node.js (>= 18) and npm, then rerun."
-    );
-    if !node_dir().join("node_modules/.bin/solcjs").exists() {
+/// scripts/node/solc, after installing the pinned Node tools if needed.
+fn solc() -> PathBuf {
+    node_setup();
+    node_dir().join("solc")
+}
+
+/// Runs `scripts/node/setup` unless forge is already installed.
+fn node_setup() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let node_ok = Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            node_ok,
+            "this test compiles Solidity with solcjs and runs forge, and needs Node.js: \
+             `node` is not on PATH. Install Node.js (>= 20) and npm, then rerun."
+        );
         let out = Command::new("bash")
             .arg(node_dir().join("setup"))
             .output()
@@ -291,20 +268,39 @@ fn compile_with_solc(dir: &Path) -> Value {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-    }
+    });
+}
+
+/// `backstop export solidity` of the committed test key into `out` (with the epoch
+/// directory `epoch` as the forge tests' fixture, if given).
+fn export_project(out: &Path, epoch: Option<&Path>) {
     let start = Instant::now();
-    let out = Command::new("node")
-        .arg(node_dir().join("compile-solidity.mjs"))
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "compile-solidity.mjs failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("solc: {:.1} s", start.elapsed().as_secs_f64());
-    serde_json::from_slice(&out.stdout).unwrap()
+    let solc = solc();
+    export_solidity(SolidityExport {
+        keys: &keys_dir(SEED),
+        out,
+        epoch,
+        solc: Some(&solc),
+    })
+    .unwrap();
+    eprintln!("export solidity: {:.1} s", start.elapsed().as_secs_f64());
+}
+
+/// Every file under `dir`, by relative path.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            if entry.file_type().unwrap().is_dir() {
+                walk(&entry.path(), &format!("{name}/"), out);
+            } else {
+                out.insert(name, std::fs::read(entry.path()).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, "", &mut out);
+    out
 }
 
 // ---- the EVM ------------------------------------------------------------------------
@@ -360,17 +356,42 @@ impl World {
     }
 
     /// The verifier and the epoch contract, deployed: everything an integrator needs.
+    /// Deploys every contract of `deployment.json` in order, as any tool would from
+    /// the manifest alone, for the test venue.
     fn new() -> Self {
-        let c = compiled();
+        let d = deployment();
         let mut w = Self::bare();
-        (w.verifier, w.deploy_gas[0]) = w.deploy(c.verifier.clone());
-        let init = w.epochs_initcode(w.verifier, venue_address());
-        (w.epochs, w.deploy_gas[1]) = w.deploy(init);
+        let mut deployed: Vec<(String, Address)> = Vec::new();
+        for (i, contract) in d.contracts.iter().enumerate() {
+            let data = d
+                .deployment_data(
+                    i,
+                    &|name| {
+                        let found = deployed.iter().find(|(n, _)| n == name);
+                        found.map(|(_, a)| a.into_array())
+                    },
+                    &|name| (name == VENUE_PARAMETER).then(|| venue_address().into_array()),
+                )
+                .unwrap();
+            let (address, gas) = w.deploy(data);
+            deployed.push((contract.name.clone(), address));
+            w.deploy_gas[i] = gas;
+        }
+        assert_eq!(deployed.len(), 2, "the verifier and the epoch contract");
+        (w.verifier, w.epochs) = (deployed[0].1, deployed[1].1);
         w
     }
 
+    /// The epoch contract's deployment data with any constructor arguments.
     fn epochs_initcode(&self, verifier: Address, venue: Address) -> Vec<u8> {
-        let mut init = compiled().epochs.clone();
+        let d = deployment();
+        let mut init = d
+            .deployment_data(1, &|_| Some(verifier.into_array()), &|_| {
+                Some(venue.into_array())
+            })
+            .unwrap();
+        let creation = d.contracts[1].creation_code.trim_start_matches("0x").len() / 2;
+        init.truncate(creation);
         init.extend(encode_sequence(&[
             address_token(verifier),
             address_token(venue),
@@ -1249,41 +1270,45 @@ fn deployment_checks_the_verifier_and_the_venue() {
 
 #[test]
 fn generated_solidity_and_bytecode_are_reproducible() {
-    let c = compiled();
-    let dir = write_sources(&scratch().join("regenerated"));
-    for name in [VERIFIER_FILE, EPOCHS_FILE] {
-        assert_eq!(
-            std::fs::read_to_string(dir.join(name)).unwrap(),
-            std::fs::read_to_string(data_dir().join(name)).unwrap(),
+    let d = deployment(); // when blessing, this writes the committed project first
+    let committed = tree(&project_dir());
+    let dir = scratch().join("regenerated");
+    export_project(&dir, None);
+    let fresh = tree(&dir);
+    assert_eq!(
+        fresh.keys().collect::<Vec<_>>(),
+        committed.keys().collect::<Vec<_>>(),
+        "the exported files differ from the committed project; rerun with BACKSTOP_BLESS_ONCHAIN=1"
+    );
+    for (name, bytes) in &fresh {
+        assert!(
+            committed[name] == *bytes,
             "{name} differs from the committed one; rerun with BACKSTOP_BLESS_ONCHAIN=1"
         );
     }
-    let fresh = compile_with_solc(&dir);
-    assert_eq!(fresh["compiler"], c.json["compiler"]);
-    assert_eq!(fresh["settings"], c.json["settings"]);
-    for name in ["BackstopVerifier", "BackstopEpochs"] {
-        for field in ["bytecode", "deployedBytecode", "abi", "methodIdentifiers"] {
-            assert_eq!(
-                fresh["contracts"][name][field], c.json["contracts"][name][field],
-                "{name}.{field} differs from the committed compiler output; rerun with \
-                 BACKSTOP_BLESS_ONCHAIN=1"
-            );
-        }
-        let code = hex_bytes(&fresh["contracts"][name]["deployedBytecode"]);
+    assert_eq!(
+        d.compiler.version,
+        "0.8.37+commit.f401782d.Emscripten.clang"
+    );
+    assert_eq!(d.verifying_key_hash, main_keys().verifying_key_hash());
+    // The deployed code fits the contract size limit (EIP-170).
+    let w = World::new();
+    for (name, address) in [
+        ("BackstopVerifier", w.verifier),
+        ("BackstopEpochs", w.epochs),
+    ] {
+        let db = &w.evm.ctx.journaled_state.database;
+        let code = db.cache.accounts[&address]
+            .info
+            .code
+            .as_ref()
+            .unwrap()
+            .original_bytes();
         eprintln!("{name}: {} bytes of code", code.len());
         assert!(
             code.len() <= 24_576,
             "{name} exceeds the contract size limit"
         );
-    }
-    let ids = &fresh["contracts"]["BackstopEpochs"]["methodIdentifiers"];
-    assert_eq!(ids[SUBMIT_EPOCH], hex::encode(selector(SUBMIT_EPOCH)));
-    let ids = &fresh["contracts"]["BackstopVerifier"]["methodIdentifiers"];
-    for signature in [
-        verify_proof_signature(MARKETS),
-        verify_batch_signature(MARKETS),
-    ] {
-        assert_eq!(ids[&signature], hex::encode(selector(&signature)));
     }
 }
 
@@ -1305,47 +1330,63 @@ fn cli_exports_solidity_and_calldata() {
     };
 
     let out_dir = root.join("sol");
-    let out = backstop(&[
-        Path::new("export"),
-        Path::new("solidity"),
-        Path::new("--keys"),
-        &keys,
-        Path::new("--out"),
-        &out_dir,
-    ]);
+    let solc = solc();
+    let export = |epoch: Option<&Path>| {
+        let mut args = vec![
+            Path::new("export"),
+            Path::new("solidity"),
+            Path::new("--keys"),
+            &keys,
+            Path::new("--out"),
+            &out_dir,
+            Path::new("--solc"),
+            &solc,
+        ];
+        if let Some(epoch) = epoch {
+            args.extend([Path::new("--epoch"), epoch]);
+        }
+        backstop(&args)
+    };
+    let out = export(None);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for name in [VERIFIER_FILE, EPOCHS_FILE] {
-        assert_eq!(
-            std::fs::read(out_dir.join(name)).unwrap(),
-            std::fs::read(data_dir().join(name)).unwrap(),
-            "{name}"
+    assert_eq!(tree(&out_dir), tree(&project_dir()), "the CLI's export");
+    // A second export replaces the first, also after a forge build (out/, cache/); a
+    // directory holding anything else, or forge's deployment records, is refused.
+    std::fs::create_dir_all(out_dir.join("out/BackstopEpochs.sol")).unwrap();
+    std::fs::write(out_dir.join("cache/solidity-files-cache.json"), "{}")
+        .or_else(|_| {
+            std::fs::create_dir_all(out_dir.join("cache"))?;
+            std::fs::write(out_dir.join("cache/solidity-files-cache.json"), "{}")
+        })
+        .unwrap();
+    let again = export(Some(&epoch_dir));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(out_dir.join("test/EpochFixture.sol").is_file());
+    assert!(!out_dir.join("out").exists(), "build products replaced");
+    for intruder in ["notes.txt", "src/Mine.sol", "broadcast/run-latest.json"] {
+        let path = out_dir.join(intruder);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "mine").unwrap();
+        let refused = export(None);
+        assert!(!refused.status.success(), "{intruder}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains(intruder.split('/').next().unwrap()),
+            "{intruder}: {stderr}"
         );
+        std::fs::remove_file(&path).unwrap();
+        if intruder.contains('/') && !intruder.starts_with("src") {
+            std::fs::remove_dir(path.parent().unwrap()).unwrap();
+        }
     }
-    // A second export replaces the first; a directory holding anything else is refused.
-    let again = backstop(&[
-        Path::new("export"),
-        Path::new("solidity"),
-        Path::new("--keys"),
-        &keys,
-        Path::new("--out"),
-        &out_dir,
-    ]);
-    assert!(again.status.success());
-    std::fs::write(out_dir.join("notes.txt"), "mine").unwrap();
-    let refused = backstop(&[
-        Path::new("export"),
-        Path::new("solidity"),
-        Path::new("--keys"),
-        &keys,
-        Path::new("--out"),
-        &out_dir,
-    ]);
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("notes.txt"));
 
     let out = backstop(&[Path::new("export"), Path::new("calldata"), &epoch_dir]);
     assert!(
@@ -2063,4 +2104,59 @@ fn chunked_submission_stops_at_a_venue_key_rotation() {
         "VenueMismatch(address,address)",
         "finalize after rotation",
     );
+}
+
+// ---- the Foundry project -----------------------------------------------------------
+
+/// An epoch directory of `p` under the main keys.
+fn epoch_dir_of(p: &Proven, name: &str) -> PathBuf {
+    let dir = scratch().join(name);
+    let proof = backstop_prover::groth16::EpochProof {
+        statement: p.statement.file().clone(),
+        proofs: p.proofs.clone(),
+    };
+    write_epoch_dir(&dir, &proof, main_keys()).unwrap();
+    dir
+}
+
+/// forge, from the pinned npm package.
+fn forge() -> PathBuf {
+    node_setup();
+    node_dir().join("node_modules/.bin/forge")
+}
+
+/// The exported project's own forge tests, run by forge (compiling through
+/// scripts/node/solc, offline) on a proven two-batch epoch: acceptance, every
+/// tampering, the fuzz tests flipping proof and calldata bytes, chunked submission,
+/// the venue rules and the example lending market.
+#[test]
+fn exported_project_passes_its_forge_tests() {
+    let dir = scratch().join("forge-project");
+    let epoch_dir = epoch_dir_of(epoch(2), "forge-epoch");
+    export_project(&dir, Some(&epoch_dir));
+    let start = Instant::now();
+    let out = Command::new(forge())
+        .args(["test", "--root"])
+        .arg(&dir)
+        .env("FOUNDRY_SOLC", solc())
+        .env("FOUNDRY_OFFLINE", "true")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!(
+        "forge test: {:.1} s\n{stdout}",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(
+        out.status.success(),
+        "forge test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every test suite ran, none was skipped.
+    for suite in ["BackstopEpochsTest", "ExampleLendingMarketTest"] {
+        assert!(stdout.contains(suite), "no {suite} in forge's output");
+    }
+    assert!(stdout.contains("testFuzz_"), "no fuzz test ran");
+    assert!(!stdout.contains("0 tests passed"), "no test ran");
 }

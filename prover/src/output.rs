@@ -105,6 +105,69 @@ pub fn write_export_dir<N: AsRef<str>>(
     })
 }
 
+/// Writes `files` (path relative to `dir` with `/` separators, contents) as the
+/// directory tree `dir` with [`write_dir_atomically`]; an existing `dir` may be
+/// replaced only if every entry under it is accepted by `is_export_path(relative
+/// path, is_directory)`: a file must be accepted itself, a directory is either
+/// accepted whole (with everything under it) or searched. `what` names the export
+/// in the refusal.
+pub fn write_export_tree(
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    what: &str,
+    is_export_path: impl Fn(&str, bool) -> bool,
+) -> Result<(), ProverError> {
+    fn check(
+        at: &Path,
+        prefix: &str,
+        accept: &dyn Fn(&str, bool) -> bool,
+        refuse: &dyn Fn(&Path) -> ProverError,
+    ) -> Result<(), ProverError> {
+        for entry in std::fs::read_dir(at).map_err(|e| ProverError::io(at, e))? {
+            let entry = entry.map_err(|e| ProverError::io(at, e))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| ProverError::io(entry.path(), e))?;
+            match entry.file_name().to_str().map(|n| format!("{prefix}{n}")) {
+                Some(rel) if kind.is_dir() && accept(&rel, true) => {}
+                Some(rel) if kind.is_dir() => {
+                    check(&entry.path(), &format!("{rel}/"), accept, refuse)?
+                }
+                Some(rel) if kind.is_file() && accept(&rel, false) => {}
+                _ => return Err(refuse(&entry.path())),
+            }
+        }
+        Ok(())
+    }
+    let replaceable = |d: &Path| {
+        let refuse = |why: String| {
+            ProverError::Export(format!(
+                "{} {why}; refusing to replace it with {what}",
+                d.display()
+            ))
+        };
+        if !d.is_dir() {
+            return Err(refuse("exists and is not a directory".into()));
+        }
+        check(d, "", &is_export_path, &|path| {
+            refuse(format!(
+                "holds {}, which is not part of {what}",
+                path.display()
+            ))
+        })
+    };
+    write_dir_atomically(dir, replaceable, |tmp| {
+        for (file, bytes) in files {
+            let path = tmp.join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| ProverError::io(parent, e))?;
+            }
+            write_file(&path, bytes)?;
+        }
+        Ok(())
+    })
+}
+
 /// `value` as pretty JSON with a final newline: the form of every JSON file Backstop
 /// writes.
 pub fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {

@@ -2,21 +2,24 @@
 //! from a verifying key, an epoch contract that recomputes every public input from
 //! the published statement, and the calldata that submits an epoch to it.
 //!
-//! * `backstop export solidity --keys DIR --out DIR` ([`export_solidity`]) writes
-//!   ```text
-//!   OUT_DIR/
-//!     BackstopVerifier.sol   the key's verifier (ecAdd, ecMul, ecPairing precompiles)
-//!     BackstopEpochs.sol     the epoch contract for the key's circuit shape
-//!   ```
+//! * `backstop export solidity --keys DIR --out DIR [--epoch DIR] [--solc PATH]`
+//!   ([`export_solidity`]) writes the Foundry project of [`foundry`]: among others
+//!   `src/BackstopVerifier.sol` (the key's verifier: ecAdd, ecMul, ecPairing
+//!   precompiles), `src/BackstopEpochs.sol` (the epoch contract for the key's circuit
+//!   shape) and [`manifest`]'s `deployment.json`, compiled by [`compile`].
 //! * `backstop export calldata EPOCH_DIR` prints [`epoch_calldata`], the calldata
 //!   of `submitEpoch(statement, proofs, signature)` for an epoch directory, `0x` and
-//!   hex.
+//!   hex; [`submit_batches_calldata`] and [`finalize_calldata`] encode a chunked
+//!   submission.
 //!
 //! The templates are Backstop's own (`BackstopVerifier.sol.tmpl`,
 //! `BackstopEpochs.sol.tmpl` beside this file); [`abi`] encodes calls. Nothing on
 //! chain hashes with Poseidon: the public inputs are open (`docs/SPEC.md` §6.4).
 
 pub mod abi;
+pub mod compile;
+pub mod foundry;
+pub mod manifest;
 
 use crate::error::ProverError;
 use abi::{Token, be32, encode_call, selector};
@@ -35,10 +38,6 @@ use backstop_verifier::artifacts::verifying_key_hash;
 use backstop_verifier::{VerifyError, read_groth16_epoch};
 use std::path::Path;
 
-/// The verifier's file in a Solidity export directory.
-pub const VERIFIER_FILE: &str = "BackstopVerifier.sol";
-/// The epoch contract's file in a Solidity export directory.
-pub const EPOCHS_FILE: &str = "BackstopEpochs.sol";
 
 /// The epoch contract's submission function.
 pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256),uint256[8][],bytes)";
@@ -244,29 +243,80 @@ pub fn solidity_sources(
     Ok(SoliditySources { verifier, epochs })
 }
 
-/// `backstop export solidity --keys DIR --out DIR`: writes the verifier and the
-/// epoch contract for the keys in `keys` into `out`
-/// (replacing a previous export there, and refusing a directory that holds anything
-/// else).
-pub fn export_solidity(keys: &Path, out: &Path) -> Result<(), ProverError> {
-    let (shape, vk) = crate::keys::read_verifying_key(keys)?;
+/// What `backstop export solidity` is given.
+#[derive(Debug, Clone, Copy)]
+pub struct SolidityExport<'a> {
+    /// The keys directory.
+    pub keys: &'a Path,
+    /// The project directory to write.
+    pub out: &'a Path,
+    /// A proven epoch of these keys for the forge tests (`test/EpochFixture.sol`).
+    pub epoch: Option<&'a Path>,
+    /// The `solc` to compile `deployment.json`'s creation code with
+    /// ([`compile::find_solc`]).
+    pub solc: Option<&'a Path>,
+}
+
+/// `backstop export solidity --keys DIR --out DIR [--epoch DIR] [--solc PATH]`:
+/// writes the Foundry project of [`foundry`] for the keys in `keys` into `out`: the
+/// generated verifier and epoch contract, the static interface, example, tests and
+/// script, `deployment.json` (compiled with `solc`), and with `epoch` (verified
+/// first, against these keys) the tests' fixture; without it, the tests that need a
+/// fixture are left out. `out` is replaced atomically, and only if it holds nothing
+/// but an earlier export and forge's build directories.
+pub fn export_solidity(args: SolidityExport<'_>) -> Result<(), ProverError> {
+    let (shape, vk) = crate::keys::read_verifying_key(args.keys)?;
+    let vk_hash = verifying_key_hash(&vk);
     let sources = solidity_sources(&vk, shape)?;
-    crate::output::write_export_dir(
-        out,
-        &[
-            (VERIFIER_FILE, sources.verifier.into_bytes()),
-            (EPOCHS_FILE, sources.epochs.into_bytes()),
-        ],
-        "a Solidity export",
-        |name| EXPORT_FILES.contains(&name),
-    )?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        (foundry::VERIFIER_PATH.into(), sources.verifier.into_bytes()),
+        (foundry::EPOCHS_PATH.into(), sources.epochs.into_bytes()),
+    ];
+    for (path, text) in foundry::STATIC_FILES {
+        if args.epoch.is_none() && foundry::FIXTURE_TESTS.contains(&path) {
+            continue;
+        }
+        files.push((path.into(), text.as_bytes().to_vec()));
+    }
+    if let Some(epoch_dir) = args.epoch {
+        backstop_verifier::verify_epoch_dir(epoch_dir, Some(&vk))?;
+        let epoch = read_groth16_epoch(epoch_dir)?;
+        let fixture = foundry::epoch_fixture(&epoch.statement, &epoch.proofs)?;
+        files.push((foundry::FIXTURE_PATH.into(), fixture.into_bytes()));
+    }
+    let solc = compile::find_solc(args.solc)?;
+    let contract_sources: Vec<(String, String)> = files
+        .iter()
+        .filter(|(path, _)| path.starts_with("src/") && path.ends_with(".sol"))
+        .map(|(path, bytes)| (path.clone(), String::from_utf8_lossy(bytes).into_owned()))
+        .collect();
+    let compiled = compile::compile(&solc, &contract_sources)?;
+    let deployment = manifest::Deployment::new(&compiled, &shape.id(), &vk_hash.to_string())?;
+    files.push((
+        manifest::DEPLOYMENT_FILE.into(),
+        crate::output::json_bytes(&deployment),
+    ));
+    let ours: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
+    crate::output::write_export_tree(args.out, &files, "a Solidity export", |path, is_dir| {
+        if is_dir {
+            return foundry::BUILD_DIRS.contains(&path);
+        }
+        ours.iter().any(|p| p == path)
+            || foundry::FIXTURE_TESTS.contains(&path)
+            || path == foundry::FIXTURE_PATH
+    })?;
     eprintln!(
-        "wrote {VERIFIER_FILE} (verifying key {}) and {EPOCHS_FILE} (shape {}) to {}; compile \
-         with `node scripts/node/compile-solidity.mjs {}` (docs/ONCHAIN.md)",
-        verifying_key_hash(&vk),
+        "wrote a Foundry project for verifying key {vk_hash} (shape {}) to {}: src/, test/{}, \
+         script/, {} (compiled with solc {}); run `forge test` there (docs/ONCHAIN.md)",
         shape.id(),
-        out.display(),
-        out.display()
+        args.out.display(),
+        if args.epoch.is_some() {
+            ""
+        } else {
+            " (no epoch given: no epoch tests)"
+        },
+        manifest::DEPLOYMENT_FILE,
+        compiled.version,
     );
     Ok(())
 }
@@ -416,10 +466,6 @@ pub fn epoch_calldata(epoch_dir: &Path) -> Result<Vec<u8>, ProverError> {
     let epoch = read_groth16_epoch(epoch_dir)?;
     submit_calldata(&epoch.statement, &epoch.proofs)
 }
-
-// ---- the export directory -----------------------------------------------------------
-
-const EXPORT_FILES: [&str; 2] = [VERIFIER_FILE, EPOCHS_FILE];
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,8 @@
 // regenerate it.
 pragma solidity ^0.8.25;
 
+import {IBackstopEpochs} from "./IBackstopEpochs.sol";
+
 /// @notice What the epoch contract needs from a BackstopVerifier.
 interface IBackstopVerifier {
     function verifyProof(uint256[8] calldata proof, uint256[20] calldata input) external view returns (bool);
@@ -30,83 +32,32 @@ interface IBackstopVerifier {
 /// check all proofs in one batched pairing check, and records the epoch's outputs.
 /// Only the venue bound at deployment publishes: a submission carries the venue's signature over the statement (SPEC
 /// §7.5) or comes from the venue or an address it registered, and epoch ids strictly
-/// increase. The venue may rotate its key.
-contract BackstopEpochs {
-    /// One market's published parameters. The symbol is not part of any hash and
-    /// is not needed on chain.
-    struct Market {
-        bytes32 symbol; // ASCII, right-padded with zero bytes
-        uint64 price; // oracle price in minimal price units (< 2^64)
-        uint8 priceDecimals; // ≤ 18
-        uint8 sizeDecimals; // ≤ 18
-        uint16 maintenanceMarginBps; // ≤ 10000
-    }
-
-    /// An epoch's published statement (statement.json), with amounts as integers.
-    struct Statement {
-        address venue; // the venue's address, bound by the descriptor (SPEC §5.5)
-        uint64 epoch;
-        uint8 quoteDecimals; // ≤ 18
-        uint128 reserves; // minimal quote units
-        uint128 insuranceFund; // minimal quote units
-        Market[] markets; // exactly MARKETS, in the statement's order
-        uint256 accountsCommitment; // a_K, below r
-        uint256[] stateCommitments; // C_0 … C_{K−1}, below r: K = its length
-        uint64[] liquidations; // the liquidation set, strictly ascending
-        uint256 badDebt; // D in common units of 10^−E quote (< 2^226)
-        bool solvent;
-        bool insuranceCovered;
-        bytes32 verifyingKeyHash; // statement.json `verifying_key_hash`
-        uint8 ownerBinding; // 0 none, 1 partial, 2 all: the venue's declaration (SPEC §5.2)
-        bool liabilitiesDisclosed; // statement.json has `liabilities`
-        uint256 liabilities; // L in common units if disclosed (< 2^226), else 0
-    }
-
-    /// What is recorded for an accepted epoch.
-    struct EpochResult {
-        bool accepted;
-        bool solvent; // L ≤ reserves
-        bool insuranceCovered; // D ≤ insurance fund
-        uint8 exponent; // E: badDebt is in units of 10^−E quote
-        uint8 quoteDecimals;
-        uint32 batchCount; // K
-        uint32 liquidationCount;
-        uint64 acceptedAtBlock;
-        uint256 badDebt; // D in common units
-        uint256 accountsCommitment; // a_K (SPEC §5.4)
-        bytes32 liquidationsHash; // keccak256(abi.encodePacked(uint64[] liquidations)) (SPEC §5.6)
-        bytes32 statementHash; // keccak256(abi.encode(statement))
-        bool liabilitiesDisclosed; // whether the venue disclosed L
-        uint256 liabilities; // L in common units if disclosed, else 0
-        address venue; // the venue key that published the epoch
-    }
-
-    /// The batch size B of the circuit shape.
+/// increase. The venue may rotate its key. Its structs, errors, events and external
+/// functions are those of IBackstopEpochs (IBackstopEpochs.sol, the same for every
+/// shape), which integrators import.
+contract BackstopEpochs is IBackstopEpochs {
+    /// @inheritdoc IBackstopEpochs
     uint256 public constant BATCH_SIZE = 8;
-    /// The number of markets M of the circuit shape.
+    /// @inheritdoc IBackstopEpochs
     uint256 public constant MARKETS = 2;
-    /// The public inputs every batch of an epoch shares (SPEC §6.4): 12 + 2M.
+    /// @inheritdoc IBackstopEpochs
     uint256 public constant SHARED_INPUTS = 16;
 
     /// The verifier every proof is checked by, fixed at deployment.
     IBackstopVerifier public immutable VERIFIER;
-    /// The verifier's VERIFYING_KEY_HASH, recorded at deployment: every statement
-    /// must name it.
+    /// @inheritdoc IBackstopEpochs
     bytes32 public immutable VERIFYING_KEY_HASH;
 
     mapping(uint64 => EpochResult) internal results;
     // Per statement hash: how many batches `submitBatches` has verified.
     mapping(bytes32 => uint256) internal pendingBatches;
 
-    /// The latest accepted epoch id, the highest (check `epochs(latestEpoch).accepted`:
-    /// false while no epoch was accepted).
+    /// @inheritdoc IBackstopEpochs
     uint64 public latestEpoch;
 
-    /// The venue's current signing-key address (SPEC §7.5): every statement must name
-    /// it, and only it signs epochs, registers submitters and rotates itself.
+    /// @inheritdoc IBackstopEpochs
     address public venue;
-    /// Venue actions (rotation, submitter changes) authorized by signature so far: the
-    /// next one must sign this nonce.
+    /// @inheritdoc IBackstopEpochs
     uint256 public venueNonce;
     // Submitters are registered for the current key generation only: a rotation
     // revokes every registration the previous key made.
@@ -128,64 +79,6 @@ contract BackstopEpochs {
     // s of a signature must be at most n/2 (EIP-2), n the secp256k1 group order.
     uint256 internal constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
-    /// The verifier was made for another circuit shape.
-    error VerifierShapeMismatch();
-    /// The epoch id is not above the latest accepted one.
-    error EpochNotIncreasing(uint64 latest, uint64 epoch);
-    /// The statement names another venue than the contract's.
-    error VenueMismatch(address expected, address got);
-    /// No signature, and the sender is neither the venue nor a registered submitter.
-    error NotAuthorized(address sender);
-    /// The signature is malformed (not 65 bytes, v not 27 or 28, s above n/2) or does
-    /// not recover to the venue.
-    error InvalidSignature();
-    /// The zero address cannot be a venue.
-    error ZeroVenue();
-    /// The statement names another verifying key.
-    error VerifyingKeyMismatch(bytes32 expected, bytes32 got);
-    /// Not exactly MARKETS markets.
-    error MarketCount(uint256 got);
-    /// A decimals count above 18 (market index, or type(uint256).max for the quote).
-    error DecimalsOutOfBounds(uint256 market);
-    /// A maintenance margin rate above 10000 bps.
-    error MarginRateOutOfBounds(uint256 market);
-    /// A scale exponent above 18 (market index, or type(uint256).max for the quote).
-    error ScaleOutOfBounds(uint256 market);
-    /// K = 0 or K·B > 2^32.
-    error BatchCount(uint256 batches);
-    /// Not one proof per batch.
-    error ProofCount(uint256 batches, uint256 proofs);
-    /// A commitment not below r.
-    error CommitmentNotInField();
-    /// Liquidated ids not strictly ascending at `index`.
-    error LiquidationsNotAscending(uint256 index);
-    /// D ≥ 2^226.
-    error BadDebtOutOfBounds();
-    /// A disclosed L is not below 2^226, or an undisclosed one is not 0.
-    error LiabilitiesOutOfBounds();
-    /// The batch proofs do not verify against the statement's public inputs.
-    error InvalidProofs();
-    /// No accepted epoch with this id.
-    error UnknownEpoch(uint64 epoch);
-    /// The liquidation list does not match the recorded one.
-    error LiquidationsMismatch();
-    /// A chunk does not start where the statement's verified batches end.
-    error ChunkOutOfOrder(uint256 expected, uint256 first);
-    /// `finalizeEpoch` before all K batches were verified.
-    error EpochIncomplete(uint256 verified, uint256 batches);
-
-    /// @notice An epoch was accepted.
-    event EpochAccepted(uint64 indexed epoch, EpochResult result, uint64[] liquidations);
-    /// @notice `submitBatches` verified batches first … first + count − 1 of the K of
-    /// the statement with hash `statementHash`.
-    event BatchesVerified(
-        uint64 indexed epoch, bytes32 indexed statementHash, uint256 first, uint256 count, uint256 batches
-    );
-    /// @notice The venue key changed (at deployment, `previous` is the zero address).
-    event VenueKeyRotated(address indexed previous, address indexed next, uint64 latestEpoch);
-    /// @notice The venue registered or removed a submitter.
-    event SubmitterSet(address indexed venue, address indexed submitter, bool allowed);
-
     /// @param verifier the BackstopVerifier generated from the epoch's verifying key
     /// @param venueKey the venue's signing-key address (statement.json `venue`)
     constructor(IBackstopVerifier verifier, address venueKey) {
@@ -202,15 +95,7 @@ contract BackstopEpochs {
 
     // ---- submission ------------------------------------------------------------
 
-    /// @notice Accepts an epoch of the venue: checks who publishes it, validates the
-    /// statement, derives each batch's public inputs from it, verifies all proofs
-    /// against them in one batched check, and records the outputs. Reverts on
-    /// anything else, and for an epoch id not above the latest accepted one.
-    /// @param s the published statement; it must name `venue`
-    /// @param proofs one proof per batch, in batch order, each
-    /// [A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y]
-    /// @param signature the venue's signature of the statement (statement.json
-    /// `signature`, r ‖ s ‖ v), or empty when the venue or a registered submitter sends
+    /// @inheritdoc IBackstopEpochs
     function submitEpoch(Statement calldata s, uint256[8][] calldata proofs, bytes calldata signature) external {
         uint256 k = s.stateCommitments.length;
         if (proofs.length != k) revert ProofCount(k, proofs.length);
@@ -219,17 +104,7 @@ contract BackstopEpochs {
         _record(s, r, keccak256(abi.encode(s)));
     }
 
-    /// @notice Verifies one chunk of an epoch too large for one transaction: the
-    /// proofs of batches `first` … `first + n − 1`, under the same checks as
-    /// `submitEpoch` (who publishes, the statement, the epoch id). Chunks of a
-    /// statement must come in batch order, each starting where the previous one ended
-    /// (`nextBatch`), so none can be dropped, repeated or reordered; progress is kept
-    /// per statement hash, so chunks of different statements never mix.
-    /// `finalizeEpoch` records the epoch once all K batches are verified.
-    /// @param s the published statement, the same in every chunk
-    /// @param first the first batch of this chunk: `nextBatch(hashStatement(s))`
-    /// @param proofs the proofs of batches first … first + n − 1, n ≥ 1
-    /// @param signature as for `submitEpoch`
+    /// @inheritdoc IBackstopEpochs
     function submitBatches(
         Statement calldata s,
         uint256 first,
@@ -243,9 +118,7 @@ contract BackstopEpochs {
         emit BatchesVerified(s.epoch, key, first, proofs.length, s.stateCommitments.length);
     }
 
-    /// @notice Records an epoch whose K batches `submitBatches` has all verified. Anyone
-    /// may call it (every chunk was already authorized); it fails if the venue key
-    /// rotated since, or an epoch with an id not below this one was accepted meanwhile.
+    /// @inheritdoc IBackstopEpochs
     function finalizeEpoch(Statement calldata s) external {
         bytes32 key = keccak256(abi.encode(s));
         uint256 k = s.stateCommitments.length;
@@ -258,9 +131,7 @@ contract BackstopEpochs {
         _record(s, r, key);
     }
 
-    /// @notice The first batch the next chunk of the statement with hash `statementHash`
-    /// (`hashStatement`) must start at: how many of its batches `submitBatches` has
-    /// verified (0 before its first chunk and after it is finalized).
+    /// @inheritdoc IBackstopEpochs
     function nextBatch(bytes32 statementHash) external view returns (uint256) {
         return pendingBatches[statementHash];
     }
@@ -326,11 +197,7 @@ contract BackstopEpochs {
 
     // ---- the venue ---------------------------------------------------------------
 
-    /// @notice Rotates the venue key: from now on statements must name `next` and be
-    /// signed by it, and every submitter the previous key registered is revoked.
-    /// Accepted epochs stay as they are.
-    /// @param signature empty when the venue key sends this, else its signature of
-    /// `venueActionHash(keccak256(abi.encode("rotate", next)))`
+    /// @inheritdoc IBackstopEpochs
     function rotateVenueKey(address next, bytes calldata signature) external {
         _authorizeVenueAction(keccak256(abi.encode("rotate", next)), signature);
         if (next == address(0)) revert ZeroVenue();
@@ -339,25 +206,19 @@ contract BackstopEpochs {
         ++keyGeneration;
     }
 
-    /// @notice Registers (`allowed`) or removes a submitter: an address that may
-    /// submit the venue's epochs without a signature.
-    /// @param signature empty when the venue key sends this, else its signature of
-    /// `venueActionHash(keccak256(abi.encode("submitter", submitter, allowed)))`
+    /// @inheritdoc IBackstopEpochs
     function setSubmitter(address submitter, bool allowed, bytes calldata signature) external {
         _authorizeVenueAction(keccak256(abi.encode("submitter", submitter, allowed)), signature);
         submitterGeneration[submitter] = allowed ? keyGeneration : 0;
         emit SubmitterSet(venue, submitter, allowed);
     }
 
-    /// @notice Whether `who` may submit without a signature (the venue or a submitter
-    /// the current venue key registered).
+    /// @inheritdoc IBackstopEpochs
     function isSubmitter(address who) external view returns (bool) {
         return who == venue || submitterGeneration[who] == keyGeneration;
     }
 
-    /// @notice The hash the venue signs (EIP-191) to authorize `action` as the next
-    /// venue action: keccak256("backstop.venue-action.v1" ‖ chain id ‖ this contract
-    /// ‖ venueNonce ‖ action), so that a signature is good once, here.
+    /// @inheritdoc IBackstopEpochs
     function venueActionHash(bytes32 action) public view returns (bytes32) {
         return keccak256(abi.encodePacked(ACTION_DOMAIN, block.chainid, address(this), venueNonce, action));
     }
@@ -374,7 +235,7 @@ contract BackstopEpochs {
     /// The signer of the EIP-191 digest of `hash` (SPEC §7.5); reverts with
     /// InvalidSignature unless the signature is 65 bytes r ‖ s ‖ v with v 27 or 28 and
     /// s ≤ n/2, and recovers to an address.
-    function _recover(bytes32 hash, bytes calldata signature) internal view returns (address signer) {
+    function _recover(bytes32 hash, bytes calldata signature) internal pure returns (address signer) {
         if (signature.length != 65) revert InvalidSignature();
         bytes32 r = bytes32(signature[0:32]);
         bytes32 s = bytes32(signature[32:64]);
@@ -387,14 +248,12 @@ contract BackstopEpochs {
 
     // ---- reading results -------------------------------------------------------
 
-    /// @notice The recorded result of an epoch (`accepted` is false if there is none).
+    /// @inheritdoc IBackstopEpochs
     function epochs(uint64 epoch) external view returns (EpochResult memory) {
         return results[epoch];
     }
 
-    /// @notice Whether `account` is in an accepted epoch's liquidation set, given the
-    /// set itself (from the EpochAccepted event or statement.json), which must be
-    /// the recorded one. Reverts for an unknown epoch or another list.
+    /// @inheritdoc IBackstopEpochs
     function isLiquidatable(uint64 epoch, uint64[] calldata liquidations, uint64 account)
         external
         view
@@ -415,9 +274,7 @@ contract BackstopEpochs {
         return false;
     }
 
-    /// @notice keccak256(abi.encode(s)): what `statementHash` records, so that any
-    /// contract can check a statement's fields (prices, reserves, …) against an
-    /// accepted epoch.
+    /// @inheritdoc IBackstopEpochs
     function hashStatement(Statement calldata s) external pure returns (bytes32) {
         return keccak256(abi.encode(s));
     }

@@ -132,11 +132,11 @@ contract BackstopVerifier {
         view
         returns (bool valid)
     {
-        uint256 at;
+        uint256 proofAt;
         assembly ("memory-safe") {
-            at := proof
+            proofAt := proof
         }
-        _checkProof(at);
+        _checkProof(proofAt);
         uint256[] memory scalars = new uint256[](INPUTS + 1);
         scalars[0] = 1;
         for (uint256 j = 0; j < INPUTS; ++j) {
