@@ -124,6 +124,9 @@ pub enum Command {
     /// Export an epoch to another tool's format.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Deploy the exported contracts and submit epochs over JSON-RPC.
+    #[command(subcommand)]
+    Onchain(crate::onchain::OnchainCommand),
     /// Inclusion proofs, attestations, audit.
     #[command(flatten)]
     Users(crate::users::UsersCommand),
@@ -389,6 +392,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             println!("0x{}", hex::encode(calldata));
             Ok(())
         }
+        Command::Onchain(command) => crate::onchain::run(command),
         Command::Users(command) => Ok(crate::users::run(command)?),
         Command::Service(command) => Ok(backstop_service::run(command)?),
         Command::Demo {

@@ -36,6 +36,9 @@ pub enum CliError {
         /// "lists it as liquidatable" or "does not list it".
         listed: &'static str,
     },
+    /// Deploying or submitting over JSON-RPC failed (`backstop onchain`).
+    #[error("on chain: {0}")]
+    Onchain(#[from] backstop_onchain::OnchainError),
     /// The audit found a problem (the report says which; `backstop audit`).
     #[error("audit: {0}")]
     Audit(String),

@@ -8,6 +8,7 @@
 
 mod commands;
 mod error;
+mod onchain;
 mod users;
 
 use clap::Parser;

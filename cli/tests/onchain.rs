@@ -2160,3 +2160,191 @@ fn exported_project_passes_its_forge_tests() {
     assert!(stdout.contains("testFuzz_"), "no fuzz test ran");
     assert!(!stdout.contains("0 tests passed"), "no test ran");
 }
+
+// ---- a real node: anvil ----------------------------------------------------------------
+
+/// anvil's first default account's key: public, for local chains only.
+const ANVIL_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+/// An anvil node on a free loopback port, killed when dropped.
+struct Anvil {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Anvil {
+    fn start() -> Self {
+        node_setup();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(node_dir().join("node_modules/.bin/anvil"))
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--silent",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let anvil = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let rpc = backstop_onchain::rpc::Rpc::new(&anvil.url).unwrap();
+        let start = Instant::now();
+        while rpc.call("eth_chainId", serde_json::json!([])).is_err() {
+            assert!(start.elapsed().as_secs() < 30, "anvil did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        anvil
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `backstop onchain …` with `args`; returns (success, stdout, stderr).
+fn onchain_cli(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_backstop"))
+        .arg("onchain")
+        .args(args)
+        .env_remove("BACKSTOP_ONCHAIN_KEY")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Deploys from the committed deployment.json and submits epochs with the CLI to a
+/// real node: one in a single transaction, one in chunks; reads the records back,
+/// and checks that a replay is refused before anything is sent.
+#[test]
+fn cli_deploys_and_submits_to_anvil() {
+    let anvil = Anvil::start();
+    let key_file = scratch().join("anvil.key");
+    std::fs::write(&key_file, format!("0x{ANVIL_KEY}\n")).unwrap();
+    let key_file = key_file.to_str().unwrap().to_owned();
+    let project = project_dir();
+    let venue = format!("0x{}", hex::encode(venue_address()));
+
+    // Deploy, the key from the environment.
+    let (ok, stdout, stderr) = onchain_cli(
+        &[
+            "deploy",
+            "--project",
+            project.to_str().unwrap(),
+            "--venue",
+            &venue,
+            "--rpc",
+            &anvil.url,
+            "--json",
+        ],
+        &[("BACKSTOP_ONCHAIN_KEY", ANVIL_KEY)],
+    );
+    assert!(ok, "deploy: {stderr}");
+    let deployed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let txs = deployed["transactions"].as_array().unwrap();
+    let gas: Vec<u64> = txs
+        .iter()
+        .map(|t| t["gas_used"].as_u64().unwrap())
+        .collect();
+    let revm = World::new();
+    assert_eq!(
+        gas, revm.deploy_gas,
+        "anvil's receipts and revm agree on deployment gas"
+    );
+    let epochs = deployed["contracts"][1][1].as_str().unwrap().to_owned();
+    assert_eq!(deployed["contracts"][1][0], "BackstopEpochs");
+    eprintln!("anvil: deployed for {gas:?} gas");
+
+    // No key: refused, naming where it looked.
+    let (ok, _, stderr) = onchain_cli(
+        &[
+            "deploy",
+            "--project",
+            project.to_str().unwrap(),
+            "--venue",
+            &venue,
+            "--rpc",
+            &anvil.url,
+        ],
+        &[],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("$BACKSTOP_ONCHAIN_KEY"), "{stderr}");
+
+    let submit = |p: &Proven, name: &str, chunk: Option<&str>| {
+        let dir = epoch_dir_of(p, name);
+        let mut args = vec![
+            "submit".to_owned(),
+            dir.to_str().unwrap().to_owned(),
+            "--epochs".into(),
+            epochs.clone(),
+            "--rpc".into(),
+            anvil.url.clone(),
+            "--key-file".into(),
+            key_file.clone(),
+        ];
+        if let Some(n) = chunk {
+            args.extend(["--chunk".into(), n.into()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        onchain_cli(&args, &[])
+    };
+    let rpc = backstop_onchain::rpc::Rpc::new(&anvil.url).unwrap();
+    let accepted = |p: &Proven| {
+        let call = encode_call(
+            "epochs(uint64)",
+            &[Token::uint(p.statement.file().epoch.into())],
+        );
+        let answer = rpc
+            .call(
+                "eth_call",
+                serde_json::json!([{ "to": epochs, "data": format!("0x{}", hex::encode(call)) }, "latest"]),
+            )
+            .unwrap();
+        let bytes = hex::decode(answer.as_str().unwrap().trim_start_matches("0x")).unwrap();
+        bytes[31] == 1
+    };
+
+    // One transaction (K = 2), then chunks of 3 (K = 4: batches 0..3, 3..4, finalize).
+    let (small, large) = (epoch(2), epoch(4));
+    assert!(small.statement.file().epoch < large.statement.file().epoch);
+    let (ok, stdout, stderr) = submit(small, "anvil-k2", None);
+    assert!(ok, "submit: {stderr}");
+    eprintln!("anvil: {stdout}");
+    assert!(
+        stdout.contains("submitEpoch") && stdout.contains("gas used"),
+        "{stdout}"
+    );
+    assert!(accepted(small));
+    let (ok, stdout, stderr) = submit(large, "anvil-k4", Some("3"));
+    assert!(ok, "chunked submit: {stderr}");
+    eprintln!("anvil: {stdout}");
+    assert_eq!(
+        stdout.lines().count(),
+        3,
+        "two chunks and the finalization: {stdout}"
+    );
+    assert!(stdout.contains("batches 0..3 of 4") && stdout.contains("batches 3..4 of 4"));
+    assert!(accepted(large));
+
+    // A replay: the node's estimate reverts, so nothing is sent.
+    let (ok, _, stderr) = submit(small, "anvil-k2-again", None);
+    assert!(!ok);
+    assert!(stderr.contains("eth_estimateGas (submitEpoch"), "{stderr}");
+}
