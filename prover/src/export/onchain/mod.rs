@@ -38,7 +38,6 @@ use backstop_verifier::artifacts::verifying_key_hash;
 use backstop_verifier::{VerifyError, read_groth16_epoch};
 use std::path::Path;
 
-
 /// The epoch contract's submission function.
 pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256),uint256[8][],bytes)";
 /// The epoch contract's chunked submission: one chunk of batch proofs.
