@@ -67,6 +67,21 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Measures on-chain gas on a real node (anvil from scripts/node): deploys the
+    /// exported contracts of a seeded B = 8, M = 8 key from deployment.json, submits
+    /// flash-crash epochs of K batches, the largest again in chunks, and writes the
+    /// receipts' figures into performance.json and PERFORMANCE.md.
+    AnvilGas {
+        /// The performance.json to update (default: the workspace's docs/performance.json).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// The epoch sizes K, increasing.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,64,196")]
+        batches: Vec<u64>,
+        /// The chunk size of the chunked submission of the largest epoch.
+        #[arg(long, default_value_t = 64)]
+        chunk: usize,
+    },
     /// Re-counts only the constraints (breakdown, totals, each Groth16 row) into a
     /// performance.json written by `report` and rewrites PERFORMANCE.md (after a
     /// circuit change; the counts do not depend on the machine, the timings stay).
@@ -167,6 +182,14 @@ fn run(cli: Cli) -> Result<(), BenchError> {
         Command::Gas { json } => {
             let (json, out) = report_files(json);
             report::regas(&json, &out)
+        }
+        Command::AnvilGas {
+            json,
+            batches,
+            chunk,
+        } => {
+            let (json, out) = report_files(json);
+            report::reanvil(&json, &out, &batches, chunk)
         }
         Command::Constraints { json } => {
             let (json, out) = report_files(json);

@@ -28,6 +28,7 @@ use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{EpochStatement, StatementFile};
 use backstop_fixtures::{FixtureSpec, Scenario, generate};
+use backstop_onchain::node::{ANVIL_KEY, LocalNode};
 use backstop_prover::export::onchain::abi::{
     Token, encode_call, encode_sequence, keccak256, selector,
 };
@@ -2163,54 +2164,10 @@ fn exported_project_passes_its_forge_tests() {
 
 // ---- a real node: anvil ----------------------------------------------------------------
 
-/// anvil's first default account's key: public, for local chains only.
-const ANVIL_KEY: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-
-/// An anvil node on a free loopback port, killed when dropped.
-struct Anvil {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Anvil {
-    fn start() -> Self {
-        node_setup();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(node_dir().join("node_modules/.bin/anvil"))
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--silent",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let anvil = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let rpc = backstop_onchain::rpc::Rpc::new(&anvil.url).unwrap();
-        let start = Instant::now();
-        while rpc.call("eth_chainId", serde_json::json!([])).is_err() {
-            assert!(start.elapsed().as_secs() < 30, "anvil did not start");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        anvil
-    }
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// anvil, from the pinned npm package, on a free loopback port.
+fn anvil() -> LocalNode {
+    node_setup();
+    LocalNode::start(&node_dir().join("node_modules/.bin/anvil")).unwrap()
 }
 
 /// `backstop onchain …` with `args`; returns (success, stdout, stderr).
@@ -2234,7 +2191,7 @@ fn onchain_cli(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
 /// and checks that a replay is refused before anything is sent.
 #[test]
 fn cli_deploys_and_submits_to_anvil() {
-    let anvil = Anvil::start();
+    let anvil = anvil();
     let key_file = scratch().join("anvil.key");
     std::fs::write(&key_file, format!("0x{ANVIL_KEY}\n")).unwrap();
     let key_file = key_file.to_str().unwrap().to_owned();
@@ -2250,7 +2207,7 @@ fn cli_deploys_and_submits_to_anvil() {
             "--venue",
             &venue,
             "--rpc",
-            &anvil.url,
+            anvil.url(),
             "--json",
         ],
         &[("BACKSTOP_ONCHAIN_KEY", ANVIL_KEY)],
@@ -2280,7 +2237,7 @@ fn cli_deploys_and_submits_to_anvil() {
             "--venue",
             &venue,
             "--rpc",
-            &anvil.url,
+            anvil.url(),
         ],
         &[],
     );
@@ -2295,7 +2252,7 @@ fn cli_deploys_and_submits_to_anvil() {
             "--epochs".into(),
             epochs.clone(),
             "--rpc".into(),
-            anvil.url.clone(),
+            anvil.url().to_owned(),
             "--key-file".into(),
             key_file.clone(),
         ];
@@ -2305,7 +2262,7 @@ fn cli_deploys_and_submits_to_anvil() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         onchain_cli(&args, &[])
     };
-    let rpc = backstop_onchain::rpc::Rpc::new(&anvil.url).unwrap();
+    let rpc = backstop_onchain::rpc::Rpc::new(anvil.url()).unwrap();
     let accepted = |p: &Proven| {
         let call = encode_call(
             "epochs(uint64)",

@@ -24,6 +24,10 @@ pub struct Sent {
     pub gas_used: u64,
     /// Its calldata's size in bytes.
     pub calldata_bytes: usize,
+    /// Its calldata's cost under EIP-2028 (16 per nonzero byte, 4 per zero byte), so
+    /// that the execution gas of a call is `gas_used − 21,000 − calldata_gas` (unless
+    /// EIP-7623's floor applies, which it does not to these calldata-light calls).
+    pub calldata_gas: u64,
     /// The contract it created, `0x…`, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contract: Option<String>,
@@ -148,6 +152,7 @@ impl Client {
             data,
         };
         let calldata_bytes = tx.data.len();
+        let calldata_gas = tx.data.iter().map(|&b| if b == 0 { 4 } else { 16 }).sum();
         let (raw, hash) = tx.sign(&self.signer)?;
         let hash = hex0x(&hash);
         let sent = self
@@ -173,6 +178,7 @@ impl Client {
             block: quantity(&receipt["blockNumber"], "blockNumber")?,
             gas_used,
             calldata_bytes,
+            calldata_gas,
             contract: receipt["contractAddress"].as_str().map(str::to_owned),
         })
     }

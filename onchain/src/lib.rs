@@ -9,6 +9,7 @@
 pub mod client;
 pub mod deploy;
 pub mod error;
+pub mod node;
 pub mod rpc;
 pub mod submit;
 pub mod tx;

@@ -98,6 +98,13 @@ fn recommended(r: &Report) -> Option<&Groth16Batch> {
         .find(|g| g.batch_size == r.recommended_batch_size)
 }
 
+/// The anvil gas table with its source line, as docs/ONCHAIN.md shows it.
+pub fn anvil_markdown(a: &crate::report::AnvilGas) -> String {
+    let mut o = format!("From {}.\n\n", a.note);
+    sections::anvil_table(&mut o, a);
+    o
+}
+
 /// The recommended batch size: among the measured ones whose prover (a batch per
 /// core in parallel) stays under 4 GiB, those meeting the 1,500 constraints per
 /// account first, then the highest single-batch throughput.

@@ -560,6 +560,11 @@ pub(super) fn gas(o: &mut String, r: &Report) {
     if !g.deployment.is_empty() {
         let _ = writeln!(o, "\nDeployment gas ({}).", g.deployment);
     }
+    if let Some(a) = &g.anvil {
+        let _ = writeln!(o, "\n### On a real node (anvil)\n");
+        let _ = writeln!(o, "From {}.\n", a.note);
+        anvil_table(o, a);
+    }
     let _ = writeln!(
         o,
         "\nA proof has `16 + 2M` open public inputs (SPEC §6.4), so verification gas \
@@ -570,6 +575,38 @@ pub(super) fn gas(o: &mut String, r: &Report) {
          statement with integer arithmetic and Keccak-256: no Poseidon on chain. See \
          [ONCHAIN.md](ONCHAIN.md).\n"
     );
+}
+
+/// The anvil gas table (also written into docs/ONCHAIN.md).
+pub fn anvil_table(o: &mut String, a: &crate::report::AnvilGas) {
+    header(
+        o,
+        &[
+            "what",
+            "liquidations",
+            "transactions",
+            "gas used (receipts)",
+            "execution",
+            "largest transaction",
+            "calldata bytes",
+        ],
+        "lrrrrrr",
+    );
+    for r in &a.rows {
+        row(
+            o,
+            cells![
+                r.what.clone(),
+                int(r.liquidations),
+                int(r.transactions),
+                int(r.gas_used),
+                int(r.execution),
+                int(r.max_transaction),
+                int(r.calldata_bytes)
+            ],
+        );
+    }
+    let _ = writeln!(o);
 }
 
 pub(super) fn users(o: &mut String, r: &Report) {

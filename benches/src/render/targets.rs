@@ -219,6 +219,80 @@ pub fn targets(r: &Report) -> Vec<Target> {
             },
         ),
     });
+    // Issue 15's targets, from the anvil receipts (M = 8).
+    if let Some(a) = &r.gas.anvil {
+        let whole: Vec<_> = a
+            .rows
+            .iter()
+            .filter(|x| x.transactions == 1 && x.batches > 0)
+            .collect();
+        let deploy = a.rows.iter().find(|x| x.batches == 0);
+        let (lo, hi) = (
+            whole.iter().min_by_key(|x| x.batches),
+            whole.iter().max_by_key(|x| x.batches),
+        );
+        let mut push = |name: &str, target: &str, value: Option<u64>, limit: u64, how: String| {
+            t.push(Target {
+                name: name.into(),
+                target: target.into(),
+                measured: value
+                    .map_or_else(|| "not measured".into(), |v| format!("{} gas", int(v))),
+                met: value.map(|v| v <= limit),
+                note: how,
+            });
+        };
+        push(
+            "deployment gas, everything an integrator needs (anvil, M = 8)",
+            "≤ 5,000,000",
+            deploy.map(|d| d.gas_used),
+            5_000_000,
+            "the verifier and the epoch contract, no data contracts".into(),
+        );
+        push(
+            "fixed execution gas per epoch (anvil, M = 8)",
+            "≤ 400,000",
+            lo.map(|x| x.execution),
+            400_000,
+            lo.map_or_else(String::new, |x| {
+                format!(
+                    "`submitEpoch` of K = {} with {} liquidations; the 33 input points' scalar \
+                     multiplications (~203,000), 4 pairings (181,000) and the record (~200,000)",
+                    x.batches, x.liquidations
+                )
+            }),
+        );
+        let slope = match (lo, hi) {
+            (Some(l), Some(h)) if h.batches > l.batches => {
+                let mid = whole
+                    .iter()
+                    .filter(|x| x.batches < h.batches)
+                    .max_by_key(|x| x.batches);
+                let base = mid.copied().unwrap_or(l);
+                Some((h.execution.saturating_sub(base.execution)) / (h.batches - base.batches))
+            }
+            _ => None,
+        };
+        push(
+            "execution gas per additional batch (anvil, M = 8)",
+            "≤ 60,000",
+            slope,
+            60_000,
+            "the slope between the two largest single-transaction epochs".into(),
+        );
+        push(
+            "one transaction for K = 196 (anvil, M = 8)",
+            "≤ 13,000,000",
+            hi.filter(|x| x.batches >= 196).map(|x| x.gas_used),
+            13_000_000,
+            hi.map_or_else(String::new, |x| {
+                format!(
+                    "K = {}, {} liquidations (the target assumes 1,000: about 500 gas per id \
+                     more), under Osaka's 2^24 cap per transaction",
+                    x.batches, x.liquidations
+                )
+            }),
+        );
+    }
     // Linearity: the per-batch time of each measured epoch against the fit.
     let per_batch: Vec<f64> = r
         .scaling

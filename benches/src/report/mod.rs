@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod anvil;
 mod measure;
 
 use measure::first_batch;
@@ -298,6 +299,39 @@ pub struct Gas {
     pub submit: Vec<SubmitGas>,
     /// The deployment line as printed.
     pub deployment: String,
+    /// The figures from a real node (`backstop-benches anvil-gas`), if measured.
+    #[serde(default)]
+    pub anvil: Option<AnvilGas>,
+}
+
+/// Gas read from anvil's receipts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct AnvilGas {
+    /// The command, the node's version and the shape.
+    pub note: String,
+    /// One row per deployment or submission.
+    pub rows: Vec<AnvilRow>,
+}
+
+/// One deployment or submission on anvil.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct AnvilRow {
+    /// What was sent.
+    pub what: String,
+    /// `K` (0 for the deployment).
+    pub batches: u64,
+    /// Liquidated ids.
+    pub liquidations: u64,
+    /// Transactions.
+    pub transactions: u64,
+    /// The receipts' `gasUsed`, summed.
+    pub gas_used: u64,
+    /// Of calls: `gasUsed` − 21,000 − the calldata cost (EIP-2028), summed.
+    pub execution: u64,
+    /// Calldata bytes, summed.
+    pub calldata_bytes: u64,
+    /// The largest single transaction's `gasUsed`.
+    pub max_transaction: u64,
 }
 
 /// A target of the issue.
@@ -504,8 +538,35 @@ pub fn regas(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
         return Err(BenchError::Other(gas.note));
     }
     rewrite(json, out_dir, |report| {
+        let anvil = report.gas.anvil.take();
         report.gas = gas;
+        report.gas.anvil = anvil;
         let note = "On-chain gas re-measured after the run (`backstop-benches gas`).";
+        if !report.notes.iter().any(|n| n == note) {
+            report.notes.push(note.to_owned());
+        }
+    })
+}
+
+/// Measures the gas of real transactions on anvil (deployment, `submitEpoch` for
+/// epochs of `ks` batches, the largest again in chunks of `chunk`) into the report of
+/// `json` ([`anvil::measure`]).
+pub fn reanvil(json: &Path, out_dir: &Path, ks: &[u64], chunk: usize) -> Result<(), BenchError> {
+    let measured = anvil::measure(ks, chunk)?;
+    // docs/ONCHAIN.md shows the same table between its markers.
+    let onchain = out_dir.join("ONCHAIN.md");
+    if let Ok(text) = std::fs::read_to_string(&onchain) {
+        const BEGIN: &str = "<!-- anvil-gas:begin (backstop-benches anvil-gas) -->\n";
+        const END: &str = "<!-- anvil-gas:end -->";
+        if let (Some(a), Some(b)) = (text.find(BEGIN), text.find(END)) {
+            let table = crate::render::anvil_markdown(&measured);
+            let updated = format!("{}{BEGIN}{table}{}", &text[..a], &text[b..]);
+            write_file_atomically(&onchain, updated.as_bytes())?;
+        }
+    }
+    rewrite(json, out_dir, |report| {
+        report.gas.anvil = Some(measured);
+        let note = "Gas on a real node re-measured after the run (`backstop-benches anvil-gas`).";
         if !report.notes.iter().any(|n| n == note) {
             report.notes.push(note.to_owned());
         }
