@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-mod anvil;
+pub mod anvil;
 mod measure;
 
 use measure::first_batch;
