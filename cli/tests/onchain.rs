@@ -385,19 +385,11 @@ impl World {
 
     /// The epoch contract's deployment data with any constructor arguments.
     fn epochs_initcode(&self, verifier: Address, venue: Address) -> Vec<u8> {
-        let d = deployment();
-        let mut init = d
+        deployment()
             .deployment_data(1, &|_| Some(verifier.into_array()), &|_| {
                 Some(venue.into_array())
             })
-            .unwrap();
-        let creation = d.contracts[1].creation_code.trim_start_matches("0x").len() / 2;
-        init.truncate(creation);
-        init.extend(encode_sequence(&[
-            address_token(verifier),
-            address_token(venue),
-        ]));
-        init
+            .unwrap()
     }
 
     fn tx(&self, from: Address, kind: TxKind, data: Vec<u8>) -> TxEnv {
@@ -1358,12 +1350,8 @@ fn cli_exports_solidity_and_calldata() {
     // A second export replaces the first, also after a forge build (out/, cache/); a
     // directory holding anything else, or forge's deployment records, is refused.
     std::fs::create_dir_all(out_dir.join("out/BackstopEpochs.sol")).unwrap();
-    std::fs::write(out_dir.join("cache/solidity-files-cache.json"), "{}")
-        .or_else(|_| {
-            std::fs::create_dir_all(out_dir.join("cache"))?;
-            std::fs::write(out_dir.join("cache/solidity-files-cache.json"), "{}")
-        })
-        .unwrap();
+    std::fs::create_dir_all(out_dir.join("cache")).unwrap();
+    std::fs::write(out_dir.join("cache/solidity-files-cache.json"), "{}").unwrap();
     let again = export(Some(&epoch_dir));
     assert!(
         again.status.success(),
@@ -2199,19 +2187,18 @@ fn cli_deploys_and_submits_to_anvil() {
     let venue = format!("0x{}", hex::encode(venue_address()));
 
     // Deploy, the key from the environment.
-    let (ok, stdout, stderr) = onchain_cli(
-        &[
-            "deploy",
-            "--project",
-            project.to_str().unwrap(),
-            "--venue",
-            &venue,
-            "--rpc",
-            anvil.url(),
-            "--json",
-        ],
-        &[("BACKSTOP_ONCHAIN_KEY", ANVIL_KEY)],
-    );
+    let project_arg = project.to_str().unwrap();
+    let deploy_args = [
+        "deploy",
+        "--project",
+        project_arg,
+        "--venue",
+        &venue,
+        "--rpc",
+        anvil.url(),
+    ];
+    let with_json: Vec<&str> = deploy_args.iter().copied().chain(["--json"]).collect();
+    let (ok, stdout, stderr) = onchain_cli(&with_json, &[("BACKSTOP_ONCHAIN_KEY", ANVIL_KEY)]);
     assert!(ok, "deploy: {stderr}");
     let deployed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let txs = deployed["transactions"].as_array().unwrap();
@@ -2229,18 +2216,7 @@ fn cli_deploys_and_submits_to_anvil() {
     eprintln!("anvil: deployed for {gas:?} gas");
 
     // No key: refused, naming where it looked.
-    let (ok, _, stderr) = onchain_cli(
-        &[
-            "deploy",
-            "--project",
-            project.to_str().unwrap(),
-            "--venue",
-            &venue,
-            "--rpc",
-            anvil.url(),
-        ],
-        &[],
-    );
+    let (ok, _, stderr) = onchain_cli(&deploy_args, &[]);
     assert!(!ok);
     assert!(stderr.contains("$BACKSTOP_ONCHAIN_KEY"), "{stderr}");
 

@@ -78,11 +78,6 @@ impl Client {
         self.signer.address()
     }
 
-    /// The JSON-RPC endpoint.
-    pub fn rpc(&self) -> &Rpc {
-        &self.rpc
-    }
-
     /// `eth_call` of `data` at `to` on the latest block.
     pub fn call(&self, to: [u8; 20], data: &[u8]) -> Result<Vec<u8>, OnchainError> {
         let result = self.rpc.call(

@@ -37,12 +37,14 @@ impl Rpc {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
-                h.trim_start_matches('[').trim_end_matches(']'),
-                p.parse::<u16>().map_err(|_| refuse("bad port"))?,
-            ),
-            _ => (authority, 80),
+        // `host`, `host:port`, `[v6]` or `[v6]:port`.
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => v6.split_once(']').ok_or_else(|| refuse("unclosed ["))?,
+            None => authority.split_once(':').unwrap_or((authority, "")),
+        };
+        let port = match port.strip_prefix(':').unwrap_or(port) {
+            "" => 80,
+            p => p.parse::<u16>().map_err(|_| refuse("bad port"))?,
         };
         if host.is_empty() {
             return Err(refuse("no host"));
@@ -54,11 +56,6 @@ impl Rpc {
             path: path.to_owned(),
             timeout: Duration::from_secs(60),
         })
-    }
-
-    /// The endpoint's URL.
-    pub fn url(&self) -> &str {
-        &self.url
     }
 
     fn transport(&self, reason: impl std::fmt::Display) -> OnchainError {
@@ -216,6 +213,11 @@ mod tests {
             (r.host.as_str(), r.port, r.path.as_str()),
             ("node.local", 80, "/rpc/v1")
         );
+        let r = Rpc::new("http://[::1]:8545").unwrap();
+        assert_eq!((r.host.as_str(), r.port), ("::1", 8545));
+        let r = Rpc::new("http://[::1]").unwrap();
+        assert_eq!((r.host.as_str(), r.port), ("::1", 80));
+        assert!(Rpc::new("http://[::1:8545").is_err());
         assert!(Rpc::new("https://example.com").is_err());
         assert!(Rpc::new("ws://example.com").is_err());
         assert!(Rpc::new("http://:80").is_err());

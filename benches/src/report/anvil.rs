@@ -93,11 +93,8 @@ pub fn measure(ks: &[u64], chunk: usize) -> Result<AnvilGas, BenchError> {
         })
         .unwrap_or_default();
     let node = LocalNode::start(&anvil_path).map_err(other)?;
-    let connect = || {
-        let signer = Signer::from_hex(ANVIL_KEY).map_err(other)?;
-        Client::connect(Rpc::new(node.url()).map_err(other)?, signer).map_err(other)
-    };
-    let client = connect()?;
+    let signer = Signer::from_hex(ANVIL_KEY).map_err(other)?;
+    let client = Client::connect(Rpc::new(node.url()).map_err(other)?, signer).map_err(other)?;
     let venue = VenueKey::demo();
     let deployed =
         backstop_onchain::deploy::deploy(&client, &manifest, venue.address().0).map_err(other)?;

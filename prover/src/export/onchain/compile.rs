@@ -26,7 +26,7 @@ pub fn settings() -> Value {
         "evmVersion": "cancun",
         "metadata": { "bytecodeHash": "none", "appendCBOR": false },
         "outputSelection": {
-            "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] }
+            "*": { "*": ["evm.bytecode.object"] }
         }
     })
 }
@@ -36,12 +36,8 @@ pub fn settings() -> Value {
 pub struct CompiledContract {
     /// The source unit it is defined in (`src/BackstopEpochs.sol`).
     pub source: String,
-    /// Its ABI, as solc prints it.
-    pub abi: Value,
     /// Its creation code (constructor arguments not appended).
     pub creation_code: Vec<u8>,
-    /// Its runtime code (immutables still zero).
-    pub runtime_code: Vec<u8>,
 }
 
 /// The result of a compile: the full compiler version and every contract with code
@@ -173,9 +169,7 @@ pub fn compile(solc: &Path, sources: &[(String, String)]) -> Result<Compiled, Pr
             }
             let contract = CompiledContract {
                 source: source.clone(),
-                abi: c["abi"].clone(),
                 creation_code,
-                runtime_code: hex_code(&c["evm"]["deployedBytecode"]["object"], "runtime code")?,
             };
             if contracts.insert(name.clone(), contract).is_some() {
                 return Err(compile_error(format!("two contracts named {name}")));

@@ -46,10 +46,6 @@ pub const STATIC_FILES: [(&str, &str); 9] = [
 pub const VERIFIER_PATH: &str = "src/BackstopVerifier.sol";
 /// The generated epoch contract's path in the project.
 pub const EPOCHS_PATH: &str = "src/BackstopEpochs.sol";
-/// The interface's path in the project.
-pub const INTERFACE_PATH: &str = "src/IBackstopEpochs.sol";
-/// The example consumer's path in the project.
-pub const EXAMPLE_PATH: &str = "src/examples/ExampleLendingMarket.sol";
 /// The generated epoch fixture's path in the project.
 pub const FIXTURE_PATH: &str = "test/EpochFixture.sol";
 /// The tests that need the fixture.
