@@ -687,6 +687,14 @@ fn cmd_verify(epoch: &EpochToCheck, json: bool) -> Result<(), ProverError> {
     };
     let seconds = started.elapsed().as_secs_f64();
     let outputs = verified.statement.outputs();
+    // SPEC §7.5: what the venue signed, and what an epoch contract records as
+    // `statementHash`.
+    let statement_hash = format!(
+        "0x{}",
+        hex::encode(backstop_verifier::venue::statement_hash(
+            &verified.statement
+        )?)
+    );
     if json {
         let report = serde_json::json!({
             "verified": true,
@@ -694,6 +702,7 @@ fn cmd_verify(epoch: &EpochToCheck, json: bool) -> Result<(), ProverError> {
             "trusted_key": verified.trusted_key,
             "venue": venue.to_string(),
             "trusted_venue": pinned,
+            "statement_hash": statement_hash,
             "batches": verified.statement.file().batch_count,
             "verify_seconds": seconds,
             "outputs": outputs,
@@ -708,6 +717,7 @@ fn cmd_verify(epoch: &EpochToCheck, json: bool) -> Result<(), ProverError> {
         );
         println!("{}", to_json(&outputs));
         println!("signed by venue {venue}");
+        println!("statement hash {statement_hash}");
         if !pinned {
             println!(
                 "note: the venue was not pinned; pass --venue-key with the venue's published address to require it"

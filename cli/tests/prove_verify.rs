@@ -1239,6 +1239,12 @@ fn the_venue_signature_and_the_epoch_order_are_checked() {
     ok(&out, "verify --venue-key");
     assert!(text(&out.stdout).contains(&format!("signed by venue {venue}")));
     assert!(!text(&out.stdout).contains("the venue was not pinned"));
+    let hash =
+        backstop_verifier::venue::statement_hash(&read_statement(&epoch.dir).unwrap()).unwrap();
+    assert!(
+        text(&out.stdout).contains(&format!("statement hash 0x{}", hex::encode(hash))),
+        "verify prints SPEC §7.5's statement hash"
+    );
 
     let (_t, unsigned) = tampered(|d| {
         edit_statement(d, |v| {

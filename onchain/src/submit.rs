@@ -2,9 +2,9 @@
 
 use crate::client::{Client, Sent};
 use crate::error::OnchainError;
-use backstop_prover::export::onchain::abi::{Token, encode_call, encode_sequence, keccak256};
+use backstop_prover::export::onchain::abi::{Token, encode_call};
 use backstop_prover::export::onchain::{
-    finalize_calldata, statement_token, submit_batches_calldata, submit_calldata,
+    finalize_calldata, submit_batches_calldata, submit_calldata,
 };
 use backstop_verifier::{read_groth16_epoch, verify_epoch_dir};
 use std::path::Path;
@@ -44,7 +44,8 @@ pub fn submit(
             "a chunk holds at least one batch".into(),
         )),
         Mode::Chunks(size) => {
-            let hash = keccak256(&encode_sequence(&[statement_token(&epoch.statement)?]));
+            // What the contract keys progress by: SPEC §7.5's statement hash.
+            let hash = backstop_verifier::venue::statement_hash(&epoch.statement)?;
             let call = encode_call("nextBatch(bytes32)", &[Token::Word(hash)]);
             let answer = client.call(epochs, &call)?;
             let next = answer

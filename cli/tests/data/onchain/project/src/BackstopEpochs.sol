@@ -101,7 +101,7 @@ contract BackstopEpochs is IBackstopEpochs {
         if (proofs.length != k) revert ProofCount(k, proofs.length);
         (uint256[SHARED_INPUTS] memory shared, EpochResult memory r) = _admit(s, signature);
         if (!VERIFIER.verifyBatch(proofs, shared, s.stateCommitments)) revert InvalidProofs();
-        _record(s, r, keccak256(abi.encode(s)));
+        _record(s, r);
     }
 
     /// @inheritdoc IBackstopEpochs
@@ -111,8 +111,9 @@ contract BackstopEpochs is IBackstopEpochs {
         uint256[8][] calldata proofs,
         bytes calldata signature
     ) external {
-        (uint256[SHARED_INPUTS] memory shared,) = _admit(s, signature);
-        bytes32 key = _checkChunk(s, first, proofs.length);
+        (uint256[SHARED_INPUTS] memory shared, EpochResult memory r) = _admit(s, signature);
+        bytes32 key = r.statementHash;
+        _checkChunk(s, key, first, proofs.length);
         if (!VERIFIER.verifyBatchRange(proofs, shared, s.stateCommitments, first)) revert InvalidProofs();
         pendingBatches[key] = first + proofs.length;
         emit BatchesVerified(s.epoch, key, first, proofs.length, s.stateCommitments.length);
@@ -120,15 +121,15 @@ contract BackstopEpochs is IBackstopEpochs {
 
     /// @inheritdoc IBackstopEpochs
     function finalizeEpoch(Statement calldata s) external {
-        bytes32 key = keccak256(abi.encode(s));
+        (, EpochResult memory r) = _evaluate(s);
+        bytes32 key = r.statementHash;
         uint256 k = s.stateCommitments.length;
         uint256 done = pendingBatches[key];
-        if (k == 0 || done != k) revert EpochIncomplete(done, k);
+        if (done != k) revert EpochIncomplete(done, k);
         if (s.venue != venue) revert VenueMismatch(venue, s.venue);
         _checkIncreasing(s.epoch);
-        (, EpochResult memory r) = _evaluate(s);
         delete pendingBatches[key];
-        _record(s, r, key);
+        _record(s, r);
     }
 
     /// @inheritdoc IBackstopEpochs
@@ -153,26 +154,13 @@ contract BackstopEpochs is IBackstopEpochs {
             revert VerifyingKeyMismatch(VERIFYING_KEY_HASH, s.verifyingKeyHash);
         }
         (shared, r) = _evaluate(s);
-        if (signature.length != 0) {
-            // statement_hash = keccak256("backstop.statement.v2" ‖ 1 ‖ vk hash ‖ shared ‖ K ‖ C_0 ‖ … ‖ C_{K−1})
-            bytes32 h = keccak256(
-                abi.encodePacked(
-                    STATEMENT_DOMAIN,
-                    BACKEND_GROTH16,
-                    VERIFYING_KEY_HASH,
-                    shared,
-                    s.stateCommitments.length,
-                    s.stateCommitments
-                )
-            );
-            if (_recover(h, signature) != venue) revert InvalidSignature();
-        }
+        if (signature.length != 0 && _recover(r.statementHash, signature) != venue) revert InvalidSignature();
     }
 
-    /// The statement's hash, once the chunk of `n` proofs from batch `first` is the
-    /// next one (it starts where the verified batches end) and within its K batches.
-    function _checkChunk(Statement calldata s, uint256 first, uint256 n) internal view returns (bytes32 key) {
-        key = keccak256(abi.encode(s));
+    /// Checks that the chunk of `n` proofs from batch `first` of the statement with
+    /// hash `key` is the next one (it starts where the verified batches end) and
+    /// within its K batches.
+    function _checkChunk(Statement calldata s, bytes32 key, uint256 first, uint256 n) internal view {
         uint256 next = pendingBatches[key];
         if (first != next) revert ChunkOutOfOrder(next, first);
         uint256 k = s.stateCommitments.length;
@@ -185,14 +173,30 @@ contract BackstopEpochs is IBackstopEpochs {
         }
     }
 
-    function _record(Statement calldata s, EpochResult memory r, bytes32 statementHash) internal {
+    function _record(Statement calldata s, EpochResult memory r) internal {
         r.accepted = true;
         r.venue = venue;
         r.acceptedAtBlock = uint64(block.number);
-        r.statementHash = statementHash;
-        results[s.epoch] = r;
-        latestEpoch = s.epoch;
-        emit EpochAccepted(s.epoch, r, s.liquidations);
+        uint64 epoch = s.epoch;
+        results[epoch] = r;
+        latestEpoch = epoch;
+        // emit EpochAccepted(epoch, r, s.liquidations), its data written directly: r's
+        // 15 words, the list's offset (16 words), its length and its ids, copied from
+        // calldata (each checked below 2^64 by _outputs, so they are the canonical
+        // words).
+        bytes memory head = abi.encode(r);
+        uint64[] calldata ids = s.liquidations;
+        bytes32 topic = EpochAccepted.selector;
+        assembly ("memory-safe") {
+            let data := add(head, 0x20)
+            let len := mload(head)
+            let tail := add(data, len)
+            mstore(tail, add(len, 0x20))
+            mstore(add(tail, 0x20), ids.length)
+            let idBytes := shl(5, ids.length)
+            calldatacopy(add(tail, 0x40), ids.offset, idBytes)
+            log2(data, add(add(len, 0x40), idBytes), topic, epoch)
+        }
     }
 
     // ---- the venue ---------------------------------------------------------------
@@ -276,7 +280,8 @@ contract BackstopEpochs is IBackstopEpochs {
 
     /// @inheritdoc IBackstopEpochs
     function hashStatement(Statement calldata s) external pure returns (bytes32) {
-        return keccak256(abi.encode(s));
+        (, EpochResult memory r) = _evaluate(s);
+        return r.statementHash;
     }
 
     /// @notice Every batch's public inputs as this contract derives them from a
@@ -314,6 +319,18 @@ contract BackstopEpochs is IBackstopEpochs {
         uint256 d;
         (d, r.exponent) = _params(s, shared);
         r.liquidationsHash = _outputs(s, d, shared);
+        // statement_hash = keccak256("backstop.statement.v2" ‖ 1 ‖ vk hash ‖ shared ‖ K ‖ C_0 ‖ … ‖ C_{K−1})
+        // (SPEC §7.5): what the venue signs, and what is recorded.
+        r.statementHash = keccak256(
+            abi.encodePacked(
+                STATEMENT_DOMAIN,
+                BACKEND_GROTH16,
+                s.verifyingKeyHash,
+                shared,
+                s.stateCommitments.length,
+                s.stateCommitments
+            )
+        );
         r.solvent = s.solvent;
         r.insuranceCovered = s.insuranceCovered;
         r.quoteDecimals = s.quoteDecimals;
@@ -325,9 +342,9 @@ contract BackstopEpochs is IBackstopEpochs {
         r.accountsCommitment = s.accountsCommitment;
     }
 
-    /// The checks of SPEC §7.1 beyond the parameters: 1 ≤ K, K·B ≤ 2^32, commitments
-    /// below r, D < 2^226, L < 2^226 if disclosed and 0 if not, liquidations strictly
-    /// ascending.
+    /// The checks of SPEC §7.1 beyond the parameters and the liquidation list (which
+    /// _outputs checks): 1 ≤ K, K·B ≤ 2^32, commitments below r, D < 2^226, L < 2^226
+    /// if disclosed and 0 if not.
     function _validate(Statement calldata s) internal pure {
         uint256 k = s.stateCommitments.length;
         if (k == 0 || k * BATCH_SIZE > MAX_ACCOUNTS) revert BatchCount(k);
@@ -338,11 +355,6 @@ contract BackstopEpochs is IBackstopEpochs {
         if (s.badDebt >= MAX_BAD_DEBT) revert BadDebtOutOfBounds();
         if (s.liabilitiesDisclosed ? s.liabilities >= MAX_BAD_DEBT : s.liabilities != 0) {
             revert LiabilitiesOutOfBounds();
-        }
-        uint64[] calldata ids = s.liquidations;
-        for (uint256 i = 0; i < ids.length; ++i) {
-            // Reading each id also checks that it fits 64 bits.
-            if (i > 0 && ids[i] <= ids[i - 1]) revert LiquidationsNotAscending(i);
         }
     }
 
@@ -404,19 +416,46 @@ contract BackstopEpochs is IBackstopEpochs {
     /// solvent, insurance_covered, ℓ, with
     /// z = keccak256("backstop.challenge.v3" ‖ d ‖ a_K ‖ liq) mod r,
     /// liq = keccak256(abi.encodePacked(ids)), P_target = Π (z − id) and ℓ = L + 1 if L
-    /// is disclosed, else 0 (SPEC §5.6, §6.4); returns liq.
+    /// is disclosed, else 0 (SPEC §5.6, §6.4); returns liq. Checks that the ids are
+    /// strictly ascending (SPEC §7.1) and each below 2^64.
     function _outputs(Statement calldata s, uint256 d, uint256[SHARED_INPUTS] memory shared)
         internal
         pure
         returns (bytes32 liq)
     {
         uint64[] calldata ids = s.liquidations;
-        uint256 n = ids.length;
-        liq = keccak256(abi.encodePacked(ids));
+        // The ids' calldata words are abi.encodePacked(ids) once each is below 2^64
+        // (checked in the loop below, before anything is accepted): hash them in place.
+        assembly ("memory-safe") {
+            let buffer := mload(0x40)
+            let bytesLength := shl(5, ids.length)
+            calldatacopy(buffer, ids.offset, bytesLength)
+            liq := keccak256(buffer, bytesLength)
+        }
         uint256 z = uint256(keccak256(abi.encodePacked(CHALLENGE_DOMAIN, d, s.accountsCommitment, liq))) % R;
         uint256 product = 1;
-        for (uint256 i = 0; i < n; ++i) {
-            product = mulmod(product, addmod(z, R - ids[i], R), R);
+        // The first refused id's index + 1 (0: none), and whether it is above 2^64 − 1.
+        uint256 refused = 0;
+        bool tooLarge = false;
+        assembly ("memory-safe") {
+            let previous := 0
+            let start := ids.offset
+            let end := add(start, shl(5, ids.length))
+            for { let at := start } lt(at, end) { at := add(at, 0x20) } {
+                let id := calldataload(at)
+                tooLarge := gt(id, 0xffffffffffffffff)
+                // the first id, or above the one before it
+                if or(tooLarge, and(gt(at, start), iszero(gt(id, previous)))) {
+                    refused := add(shr(5, sub(at, start)), 1)
+                    break
+                }
+                product := mulmod(product, addmod(z, sub(R, id), R), R)
+                previous := id
+            }
+        }
+        if (refused != 0) {
+            if (tooLarge) revert LiquidationIdOutOfRange(refused - 1);
+            revert LiquidationsNotAscending(refused - 1);
         }
         uint256 o = 5 + 2 * MARKETS;
         shared[o] = s.accountsCommitment;

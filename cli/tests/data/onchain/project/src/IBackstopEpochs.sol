@@ -55,7 +55,7 @@ interface IBackstopEpochs {
         uint256 badDebt; // D in common units
         uint256 accountsCommitment; // a_K (SPEC §5.4)
         bytes32 liquidationsHash; // keccak256(abi.encodePacked(uint64[] liquidations)) (SPEC §5.6)
-        bytes32 statementHash; // keccak256(abi.encode(statement))
+        bytes32 statementHash; // SPEC §7.5's statement hash: what the venue signs (hashStatement)
         bool liabilitiesDisclosed; // whether the venue disclosed L
         uint256 liabilities; // L in common units if disclosed, else 0
         address venue; // the venue key that published the epoch
@@ -94,6 +94,8 @@ interface IBackstopEpochs {
     error CommitmentNotInField();
     /// Liquidated ids not strictly ascending at `index`.
     error LiquidationsNotAscending(uint256 index);
+    /// The liquidated id at `index` is above 2^64 − 1 (only raw calldata can say so).
+    error LiquidationIdOutOfRange(uint256 index);
     /// D ≥ 2^226.
     error BadDebtOutOfBounds();
     /// A disclosed L is not below 2^226, or an undisclosed one is not 0.
@@ -192,9 +194,13 @@ interface IBackstopEpochs {
     /// (LiquidationsMismatch).
     function isLiquidatable(uint64 epoch, uint64[] calldata liquidations, uint64 account) external view returns (bool);
 
-    /// @notice keccak256(abi.encode(s)): what `statementHash` records, so that any
-    /// contract can check a statement's fields (prices, reserves, …) against an
-    /// accepted epoch.
+    /// @notice The statement hash of SPEC §7.5, what the venue signs and what
+    /// `statementHash` records: keccak256("backstop.statement.v2" ‖ 1 ‖ verifying key
+    /// hash ‖ the shared public inputs ‖ K ‖ C_0 ‖ … ‖ C_{K−1}). The shared inputs
+    /// bind every other field (the descriptor binds the parameters, the challenge the
+    /// liquidation list), so any contract can check a statement's fields (prices,
+    /// reserves, …) against an accepted epoch. Reverts for a statement the contract
+    /// would refuse (SPEC §3, §7.1).
     function hashStatement(Statement calldata s) external pure returns (bytes32);
 
     // ---- the venue ---------------------------------------------------------------

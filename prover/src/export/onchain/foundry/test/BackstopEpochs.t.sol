@@ -281,7 +281,7 @@ contract BackstopEpochsTest is BackstopTest {
         assertEq(r.accountsCommitment, s.accountsCommitment, "accountsCommitment");
         assertEq(r.liquidationsHash, keccak256(abi.encodePacked(s.liquidations)), "liquidationsHash");
         assertEq(r.statementHash, epochs.hashStatement(s), "statementHash");
-        assertEq(r.statementHash, keccak256(abi.encode(s)), "statementHash is keccak256(abi.encode(s))");
+        assertEq(r.statementHash, _statementHash(s), "statementHash is SPEC 7.5's statement hash");
         assertEq(r.liabilitiesDisclosed, s.liabilitiesDisclosed, "liabilitiesDisclosed");
         assertEq(r.liabilities, s.liabilities, "liabilities");
         assertEq(r.venue, venue, "venue");
