@@ -6,8 +6,8 @@
 //! [`ModelError`]s returned here.
 
 use crate::bounds::{
-    BALANCE_BITS, MAX_ACCOUNTS, MAX_DECIMALS, MAX_MARKETS, MAX_MM_BPS, MAX_SCALE_EXPONENT,
-    SIZE_BITS,
+    AMOUNT_BITS, ASSET_RESERVE_BITS, BALANCE_BITS, MAX_ACCOUNTS, MAX_ASSETS, MAX_BRACKETS,
+    MAX_DECIMALS, MAX_MARKETS, MAX_MM_BPS, MAX_SCALE_EXPONENT, SIZE_BITS,
 };
 use crate::descriptor::VenueAddress;
 use ethnum::I256;
@@ -65,6 +65,63 @@ pub enum ModelError {
     /// The same account id twice.
     #[error("duplicate account id {0}")]
     DuplicateAccount(u64),
+    /// A market with more than [`MAX_BRACKETS`] maintenance brackets.
+    #[error(
+        "market {symbol:?} has {count} maintenance brackets, more than {MAX_BRACKETS} (the first included)"
+    )]
+    TierCount {
+        /// The market.
+        symbol: String,
+        /// Brackets given, the first included.
+        count: usize,
+    },
+    /// A bracket floor that is zero or not above the one before.
+    #[error(
+        "market {symbol:?}: tiers[{index}].notional_floor must be above 0 and above the floor before it"
+    )]
+    TierFloorNotIncreasing {
+        /// The market.
+        symbol: String,
+        /// The index in `tiers`.
+        index: usize,
+    },
+    /// A bracket rate below the one before (the market's own rate for the first).
+    #[error(
+        "market {symbol:?}: tiers[{index}].maintenance_margin_bps is below the rate of the bracket before it"
+    )]
+    TierRateDecreasing {
+        /// The market.
+        symbol: String,
+        /// The index in `tiers`.
+        index: usize,
+    },
+    /// More than [`MAX_ASSETS`] collateral assets.
+    #[error("a snapshot has at most {MAX_ASSETS} collateral assets, got {0}")]
+    AssetCount(usize),
+    /// Two assets share a symbol.
+    #[error("duplicate asset symbol {0:?}")]
+    DuplicateAsset(String),
+    /// An asset's value decimals are too far below the common exponent.
+    #[error(
+        "asset {symbol:?}: scale 10^{exponent} exceeds 10^{MAX_SCALE_EXPONENT} \
+         (quote_decimals, size_decimals + price_decimals of all markets and amount_decimals + price_decimals of all assets must lie within 18 of each other)"
+    )]
+    AssetScaleSpread {
+        /// The asset whose scale factor is too large.
+        symbol: String,
+        /// The exponent that would be needed.
+        exponent: u32,
+    },
+    /// An account whose number of asset amounts differs from the number of assets.
+    #[error("account {id} has {got} asset amounts but the snapshot has {expected} assets")]
+    AmountCount {
+        /// The account.
+        id: u64,
+        /// Amounts given.
+        got: usize,
+        /// Assets in the snapshot.
+        expected: usize,
+    },
     /// An account whose number of sizes differs from the number of markets.
     #[error("account {id} has {got} sizes but the snapshot has {expected} markets")]
     SizeCount {
@@ -151,6 +208,32 @@ impl Size {
     }
 }
 
+/// A signed amount of a collateral asset in its minimal units, `|v| < 2^63`
+/// (negative: borrowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Amount(i64);
+
+impl Amount {
+    /// No holding.
+    pub const ZERO: Amount = Amount(0);
+    /// Validates `|v| < 2^63`.
+    pub fn new(v: i128) -> Result<Self, ModelError> {
+        if signed_in_bounds(v, AMOUNT_BITS) {
+            Ok(Self(v as i64))
+        } else {
+            Err(ModelError::OutOfBounds {
+                field: "amount",
+                value: v.to_string(),
+                bound: "|amount| < 2^63 minimal asset units",
+            })
+        }
+    }
+    /// The raw value.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
 /// An oracle price in minimal price units, `0 ≤ v < 2^64`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Price(u64);
@@ -194,6 +277,149 @@ impl MarginBps {
     }
 }
 
+/// A collateral ratio in basis points, `0 ≤ v ≤ 10000`: the share of a held asset's
+/// value that counts towards margin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RatioBps(u16);
+
+impl RatioBps {
+    /// Validates `0 ≤ v ≤ 10000`.
+    pub fn new(v: i128) -> Result<Self, ModelError> {
+        match u16::try_from(v) {
+            Ok(b) if b <= MAX_MM_BPS => Ok(Self(b)),
+            _ => Err(ModelError::OutOfBounds {
+                field: "collateral_ratio_bps",
+                value: v.to_string(),
+                bound: "0 <= collateral_ratio_bps <= 10000",
+            }),
+        }
+    }
+    /// The raw value.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+}
+
+/// One maintenance bracket beyond a market's first: from `notional_floor` (minimal
+/// quote units, `0 < floor < 2^64`) of position notional up, the rate
+/// `maintenance_margin_bps` applies (`docs/SPEC.md` §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tier {
+    notional_floor: u64,
+    maintenance_margin_bps: MarginBps,
+}
+
+impl Tier {
+    /// A bracket from `notional_floor` minimal quote units (`0 < floor < 2^64`).
+    pub fn new(
+        notional_floor: u128,
+        maintenance_margin_bps: MarginBps,
+    ) -> Result<Self, ModelError> {
+        match u64::try_from(notional_floor) {
+            Ok(f) if f > 0 => Ok(Self {
+                notional_floor: f,
+                maintenance_margin_bps,
+            }),
+            _ => Err(ModelError::OutOfBounds {
+                field: "notional_floor",
+                value: notional_floor.to_string(),
+                bound: "0 < notional_floor < 2^64 minimal quote units",
+            }),
+        }
+    }
+    /// The floor in minimal quote units.
+    pub fn notional_floor(&self) -> u64 {
+        self.notional_floor
+    }
+    /// The bracket's rate.
+    pub fn maintenance_margin_bps(&self) -> MarginBps {
+        self.maintenance_margin_bps
+    }
+}
+
+/// Checks a symbol: 1 to 32 characters from `A-Z a-z 0-9 - _ . /`.
+fn symbol_ok(symbol: &str) -> bool {
+    (1..=32).contains(&symbol.len())
+        && symbol
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+}
+
+/// A collateral asset (risk model v2, `docs/SPEC.md` §2): its oracle price for the
+/// epoch, its decimals, the share of its value that counts as margin, and the venue's
+/// holdings of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    symbol: String,
+    price: Price,
+    price_decimals: u32,
+    amount_decimals: u32,
+    collateral_ratio_bps: RatioBps,
+    reserves: u128,
+}
+
+impl Asset {
+    /// Builds an asset: a symbol like a market's, decimals at most 18, reserves below
+    /// `2^96` minimal asset units.
+    pub fn new(
+        symbol: &str,
+        price: Price,
+        price_decimals: u32,
+        amount_decimals: u32,
+        collateral_ratio_bps: RatioBps,
+        reserves: u128,
+    ) -> Result<Self, ModelError> {
+        if !symbol_ok(symbol) {
+            return Err(ModelError::InvalidSymbol(symbol.to_owned()));
+        }
+        check_decimals("price_decimals", price_decimals.into())?;
+        check_decimals("amount_decimals", amount_decimals.into())?;
+        if reserves >> ASSET_RESERVE_BITS != 0 {
+            return Err(ModelError::OutOfBounds {
+                field: "reserves",
+                value: reserves.to_string(),
+                bound: "0 <= reserves < 2^96 minimal asset units",
+            });
+        }
+        Ok(Self {
+            symbol: symbol.to_owned(),
+            price,
+            price_decimals,
+            amount_decimals,
+            collateral_ratio_bps,
+            reserves,
+        })
+    }
+    /// The asset's symbol.
+    pub fn symbol(&self) -> &str {
+        &self.symbol
+    }
+    /// The oracle price of one whole asset unit in minimal price units of quote.
+    pub fn price(&self) -> Price {
+        self.price
+    }
+    /// Decimals of the price.
+    pub fn price_decimals(&self) -> u32 {
+        self.price_decimals
+    }
+    /// Decimals of amounts of this asset.
+    pub fn amount_decimals(&self) -> u32 {
+        self.amount_decimals
+    }
+    /// The share of a held amount's value that counts as margin.
+    pub fn collateral_ratio_bps(&self) -> RatioBps {
+        self.collateral_ratio_bps
+    }
+    /// The venue's holdings in minimal asset units.
+    pub fn reserves(&self) -> u128 {
+        self.reserves
+    }
+    /// `a_c + p_c`: decimals of a value `amount · price`.
+    pub fn value_decimals(&self) -> u32 {
+        self.amount_decimals + self.price_decimals
+    }
+}
+
 /// Validates a number of decimals (`≤ 18`).
 pub fn check_decimals(field: &'static str, v: i128) -> Result<u32, ModelError> {
     match u32::try_from(v) {
@@ -214,6 +440,7 @@ pub struct Market {
     price_decimals: u32,
     size_decimals: u32,
     maintenance_margin_bps: MarginBps,
+    tiers: Vec<Tier>,
 }
 
 impl Market {
@@ -226,11 +453,7 @@ impl Market {
         size_decimals: u32,
         maintenance_margin_bps: MarginBps,
     ) -> Result<Self, ModelError> {
-        let symbol_ok = (1..=32).contains(&symbol.len())
-            && symbol
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
-        if !symbol_ok {
+        if !symbol_ok(symbol) {
             return Err(ModelError::InvalidSymbol(symbol.to_owned()));
         }
         check_decimals("price_decimals", price_decimals.into())?;
@@ -241,7 +464,43 @@ impl Market {
             price_decimals,
             size_decimals,
             maintenance_margin_bps,
+            tiers: Vec::new(),
         })
+    }
+    /// The same market with further maintenance brackets (`docs/SPEC.md` §2.2): at
+    /// most [`MAX_BRACKETS`] in all with the first, floors strictly increasing (the
+    /// first above 0), rates non-decreasing from the market's own.
+    pub fn with_tiers(mut self, tiers: Vec<Tier>) -> Result<Self, ModelError> {
+        if tiers.len() + 1 > MAX_BRACKETS {
+            return Err(ModelError::TierCount {
+                symbol: self.symbol,
+                count: tiers.len() + 1,
+            });
+        }
+        let mut floor = 0u64;
+        let mut rate = self.maintenance_margin_bps;
+        for (index, t) in tiers.iter().enumerate() {
+            if t.notional_floor <= floor {
+                return Err(ModelError::TierFloorNotIncreasing {
+                    symbol: self.symbol,
+                    index,
+                });
+            }
+            if t.maintenance_margin_bps < rate {
+                return Err(ModelError::TierRateDecreasing {
+                    symbol: self.symbol,
+                    index,
+                });
+            }
+            floor = t.notional_floor;
+            rate = t.maintenance_margin_bps;
+        }
+        self.tiers = tiers;
+        Ok(self)
+    }
+    /// The brackets beyond the first, by increasing floor (empty: a flat rate).
+    pub fn tiers(&self) -> &[Tier] {
+        &self.tiers
     }
     /// The market's symbol.
     pub fn symbol(&self) -> &str {
@@ -259,7 +518,7 @@ impl Market {
     pub fn size_decimals(&self) -> u32 {
         self.size_decimals
     }
-    /// Maintenance margin rate.
+    /// The maintenance margin rate of the first bracket (from notional 0).
     pub fn maintenance_margin_bps(&self) -> MarginBps {
         self.maintenance_margin_bps
     }
@@ -278,6 +537,7 @@ pub struct EpochParams {
     reserves: u128,
     insurance_fund: u128,
     markets: Vec<Market>,
+    assets: Vec<Asset>,
     venue: VenueAddress,
     owner_binding: OwnerBinding,
     liabilities_disclosed: bool,
@@ -309,17 +569,39 @@ impl EpochParams {
             reserves,
             insurance_fund,
             markets,
+            assets: Vec::new(),
             venue: VenueAddress::default(),
             owner_binding: OwnerBinding::None,
             liabilities_disclosed: false,
         };
-        let e = params.common_exponent();
-        if e - quote_decimals > MAX_SCALE_EXPONENT {
+        params.check_scales()?;
+        Ok(params)
+    }
+    /// The same parameters with collateral assets (risk model v2, `docs/SPEC.md` §2):
+    /// at most [`MAX_ASSETS`] with distinct symbols, every scale exponent (now over
+    /// the assets too) at most 18.
+    pub fn with_assets(mut self, assets: Vec<Asset>) -> Result<Self, ModelError> {
+        if assets.len() > MAX_ASSETS {
+            return Err(ModelError::AssetCount(assets.len()));
+        }
+        for (i, a) in assets.iter().enumerate() {
+            if assets[..i].iter().any(|o| o.symbol == a.symbol) {
+                return Err(ModelError::DuplicateAsset(a.symbol.clone()));
+            }
+        }
+        self.assets = assets;
+        self.check_scales()?;
+        Ok(self)
+    }
+    /// Every scale exponent `E − …` is at most [`MAX_SCALE_EXPONENT`].
+    fn check_scales(&self) -> Result<(), ModelError> {
+        let e = self.common_exponent();
+        if e - self.quote_decimals > MAX_SCALE_EXPONENT {
             return Err(ModelError::QuoteScaleSpread {
-                exponent: e - quote_decimals,
+                exponent: e - self.quote_decimals,
             });
         }
-        for m in &params.markets {
+        for m in &self.markets {
             if e - m.notional_decimals() > MAX_SCALE_EXPONENT {
                 return Err(ModelError::ScaleSpread {
                     symbol: m.symbol.clone(),
@@ -327,7 +609,29 @@ impl EpochParams {
                 });
             }
         }
-        Ok(params)
+        for a in &self.assets {
+            if e - a.value_decimals() > MAX_SCALE_EXPONENT {
+                return Err(ModelError::AssetScaleSpread {
+                    symbol: a.symbol.clone(),
+                    exponent: e - a.value_decimals(),
+                });
+            }
+        }
+        Ok(())
+    }
+    /// The collateral assets, in declaration order (which fixes the order of an
+    /// account's amounts).
+    pub fn assets(&self) -> &[Asset] {
+        &self.assets
+    }
+    /// Index of an asset by symbol.
+    pub fn asset_index(&self, symbol: &str) -> Option<usize> {
+        self.assets.iter().position(|a| a.symbol == symbol)
+    }
+    /// Whether the parameters use risk model v2 (maintenance brackets or collateral
+    /// assets); without either they mean exactly what risk model v1 meant.
+    pub fn uses_risk_model_v2(&self) -> bool {
+        !self.assets.is_empty() || self.markets.iter().any(|m| !m.tiers.is_empty())
     }
     /// The same parameters published by `venue` (`docs/SPEC.md` §7.5). A snapshot
     /// names no venue; the prover sets the address of the key that signs the
@@ -386,12 +690,13 @@ impl EpochParams {
     pub fn market_index(&self, symbol: &str) -> Option<usize> {
         self.markets.iter().position(|m| m.symbol == symbol)
     }
-    /// `E = max(q, max_m(s_m + p_m))`: every amount is evaluated in units of `10^-E`
-    /// quote (`docs/SPEC.md` §3).
+    /// `E = max(q, max_m(s_m + p_m), max_c(a_c + p_c))`: every amount is evaluated in
+    /// units of `10^-E` quote (`docs/SPEC.md` §3).
     pub fn common_exponent(&self) -> u32 {
         self.markets
             .iter()
             .map(Market::notional_decimals)
+            .chain(self.assets.iter().map(Asset::value_decimals))
             .fold(self.quote_decimals, u32::max)
     }
     /// `f_q = 10^(E - q)`.
@@ -404,6 +709,14 @@ impl EpochParams {
         self.markets
             .iter()
             .map(|m| pow10(e - m.notional_decimals()))
+            .collect()
+    }
+    /// `f_c = 10^(E - a_c - p_c)` for each asset, in order.
+    pub fn asset_scales(&self) -> Vec<I256> {
+        let e = self.common_exponent();
+        self.assets
+            .iter()
+            .map(|a| pow10(e - a.value_decimals()))
             .collect()
     }
 }
@@ -488,6 +801,7 @@ pub struct Account {
     id: AccountId,
     quote_balance: Balance,
     sizes: Vec<Size>,
+    amounts: Vec<Amount>,
     owner: Option<OwnerCommitment>,
 }
 
@@ -498,8 +812,20 @@ impl Account {
             id,
             quote_balance,
             sizes,
+            amounts: Vec::new(),
             owner: None,
         }
+    }
+    /// The same account holding `amounts` of the collateral assets (dense, in the
+    /// order of [`EpochParams::assets`]; zero where it holds none).
+    pub fn with_amounts(mut self, amounts: Vec<Amount>) -> Self {
+        self.amounts = amounts;
+        self
+    }
+    /// Amounts per collateral asset (empty before [`Snapshot::new`] when the
+    /// snapshot has no assets; one per asset after).
+    pub fn amounts(&self) -> &[Amount] {
+        &self.amounts
     }
     /// The same account bound to `owner` (`docs/SPEC.md` §5.2).
     pub fn with_owner(mut self, owner: Option<OwnerCommitment>) -> Self {
@@ -548,6 +874,20 @@ impl Snapshot {
                 id: a.id.get(),
                 got: a.sizes.len(),
                 expected: m,
+            });
+        }
+        // An account given no amounts holds none of any asset.
+        let c = params.assets.len();
+        for a in &mut accounts {
+            if a.amounts.is_empty() {
+                a.amounts = vec![Amount::ZERO; c];
+            }
+        }
+        if let Some(a) = accounts.iter().find(|a| a.amounts.len() != c) {
+            return Err(ModelError::AmountCount {
+                id: a.id.get(),
+                got: a.amounts.len(),
+                expected: c,
             });
         }
         accounts.sort_unstable_by_key(|a| a.id);

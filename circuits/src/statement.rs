@@ -52,6 +52,59 @@ impl PublicOutputs {
     }
 }
 
+/// What `backstop evaluate` prints: the public outputs and, when the snapshot
+/// declares collateral assets (risk model v2), `asset_solvency`, an object from each
+/// asset's symbol (in declaration order) to `Σ_i max(amount_{i,c}, 0) ≤ reserves_c`.
+/// The per-asset totals stay hidden.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvaluatedOutputs {
+    /// The outputs a statement publishes.
+    #[serde(flatten)]
+    pub outputs: PublicOutputs,
+    /// Per asset, whether the venue holds at least what it owes its users of it.
+    #[serde(skip_serializing_if = "AssetSolvency::is_empty")]
+    pub asset_solvency: AssetSolvency,
+}
+
+/// Per-asset solvency in declaration order, serialized as a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AssetSolvency(pub Vec<(String, bool)>);
+
+impl AssetSolvency {
+    /// No assets declared.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for AssetSolvency {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (symbol, solvent) in &self.0 {
+            map.serialize_entry(symbol, solvent)?;
+        }
+        map.end()
+    }
+}
+
+impl EvaluatedOutputs {
+    /// The outputs of an evaluation of a snapshot with parameters `params`.
+    pub fn from_evaluation(params: &EpochParams, eval: &EpochEvaluation) -> Self {
+        Self {
+            outputs: PublicOutputs::from_evaluation(params, eval),
+            asset_solvency: AssetSolvency(
+                params
+                    .assets()
+                    .iter()
+                    .zip(&eval.asset_solvency)
+                    .map(|(a, ok)| (a.symbol().to_owned(), *ok))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 use crate::bounds::MAX_ACCOUNTS;
 use crate::decimal::{DecimalError, parse_unsigned_scaled, parse_unsigned_u256};
 use crate::descriptor::VenueAddress;

@@ -574,6 +574,166 @@ fn cases() -> Vec<Case> {
             Some("accounts"),
             R::Model(M::Empty)
         ),
+        // Risk model v2: maintenance brackets, collateral assets, balances.csv.
+        case!(
+            "tiers_floor_not_increasing",
+            "epoch.toml",
+            Some(12),
+            Some("markets[0].tiers[1]"),
+            R::Model(M::TierFloorNotIncreasing { index: 1, .. })
+        ),
+        case!(
+            "tiers_rate_decreasing",
+            "epoch.toml",
+            Some(12),
+            Some("markets[0].tiers[1]"),
+            R::Model(M::TierRateDecreasing { index: 1, .. })
+        ),
+        case!(
+            "tiers_rate_below_first",
+            "epoch.toml",
+            Some(12),
+            Some("markets[0].tiers[0]"),
+            R::Model(M::TierRateDecreasing { index: 0, .. })
+        ),
+        case!(
+            "tiers_floor_zero",
+            "epoch.toml",
+            Some(12),
+            Some("markets[0].tiers[0].notional_floor"),
+            R::Model(M::OutOfBounds {
+                field: "notional_floor",
+                ..
+            })
+        ),
+        case!(
+            "tiers_floor_too_large",
+            "epoch.toml",
+            Some(12),
+            Some("markets[0].tiers[1].notional_floor"),
+            R::Model(M::OutOfBounds {
+                field: "notional_floor",
+                ..
+            })
+        ),
+        case!(
+            "tiers_too_many",
+            "epoch.toml",
+            Some(12),
+            Some("markets[0].tiers"),
+            R::Model(M::TierCount { count: 9, .. })
+        ),
+        case!(
+            "tiers_unknown_key",
+            "epoch.toml",
+            Some(12),
+            Some("markets[0].tiers[0].rate"),
+            R::UnknownField
+        ),
+        case!(
+            "asset_ratio_too_large",
+            "epoch.toml",
+            Some(34),
+            Some("assets[1].collateral_ratio_bps"),
+            R::Model(M::OutOfBounds {
+                field: "collateral_ratio_bps",
+                ..
+            })
+        ),
+        case!(
+            "asset_duplicate_symbol",
+            "epoch.toml",
+            Some(30),
+            Some("assets[1].symbol"),
+            R::Model(M::DuplicateAsset(s)) if s == "WBTC"
+        ),
+        case!(
+            "asset_reserves_too_large",
+            "epoch.toml",
+            Some(27),
+            Some("assets[0].reserves"),
+            R::Model(M::OutOfBounds {
+                field: "reserves",
+                ..
+            })
+        ),
+        case!(
+            "asset_amount_decimals_too_large",
+            "epoch.toml",
+            Some(33),
+            Some("assets[1].amount_decimals"),
+            R::Model(M::OutOfBounds {
+                field: "amount_decimals",
+                ..
+            })
+        ),
+        case!(
+            "assets_too_many",
+            "epoch.toml",
+            Some(21),
+            Some("assets"),
+            R::Model(M::AssetCount(17))
+        ),
+        case!(
+            "balances_unknown_asset",
+            "balances.csv",
+            Some(3),
+            Some("asset"),
+            R::UnknownAsset(s) if s == "USDC"
+        ),
+        case!(
+            "balances_duplicate",
+            "balances.csv",
+            Some(6),
+            Some("asset"),
+            R::DuplicateBalance {
+                account: 1,
+                first_row: 2,
+                ..
+            }
+        ),
+        case!(
+            "balances_amount_too_many_decimals",
+            "balances.csv",
+            Some(3),
+            Some("amount"),
+            R::Decimal(D::TooManyDecimals { .. })
+        ),
+        case!(
+            "balances_amount_too_large",
+            "balances.csv",
+            Some(5),
+            Some("amount"),
+            R::Model(M::OutOfBounds {
+                field: "amount",
+                ..
+            })
+        ),
+        case!(
+            "balances_unknown_account",
+            "balances.csv",
+            Some(6),
+            Some("account_id"),
+            R::UnknownAccount(9)
+        ),
+        case!(
+            "balances_wrong_header",
+            "balances.csv",
+            Some(1),
+            None,
+            R::WrongHeader { .. }
+        ),
+        case!(
+            "json_balance_duplicate",
+            "snapshot.json",
+            Some(2),
+            Some("accounts[2].balances[2].asset"),
+            R::DuplicateBalance {
+                account: 3,
+                first_row: 0,
+                ..
+            }
+        ),
     ]
 }
 
@@ -615,7 +775,7 @@ fn catalogue_and_table_agree() {
     let on_disk: BTreeSet<String> = std::fs::read_dir(catalogue())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n != "valid" && n != "valid_json")
+        .filter(|n| !["valid", "valid_json", "valid_v2", "valid_v2_json"].contains(&n.as_str()))
         .collect();
     let listed: BTreeSet<String> = cases().iter().map(|c| c.name.to_owned()).collect();
     assert_eq!(on_disk, listed);
@@ -637,6 +797,56 @@ fn valid_snapshots_load_and_agree() {
     assert_eq!(load(&out.join("snap")).unwrap(), dir);
     std::fs::write(out.join("snapshot.json"), to_json(&dir)).unwrap();
     assert_eq!(load(&out.join("snapshot.json")).unwrap(), dir);
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn valid_risk_model_v2_snapshots_load_and_agree() {
+    let dir = load_case(&catalogue().join("valid_v2")).unwrap();
+    let json = load_case(&catalogue().join("valid_v2_json")).unwrap();
+    assert_eq!(dir, json);
+    let p = dir.params();
+    assert!(p.uses_risk_model_v2());
+    let floors: Vec<u64> = p.markets()[0]
+        .tiers()
+        .iter()
+        .map(|t| t.notional_floor())
+        .collect();
+    assert_eq!(floors, [5_000_000, 25_000_000], "quote units of 10^-2");
+    assert!(p.markets()[1].tiers().is_empty());
+    assert_eq!(p.assets().len(), 2);
+    assert_eq!(p.assets()[0].reserves(), 1_250_000_000);
+    assert_eq!(p.assets()[1].price().get(), 9_998);
+    // E = max(2, 8 + 2, 6 + 2, 8 + 2, 6 + 4) = 10.
+    assert_eq!(p.common_exponent(), 10);
+    let amounts: Vec<Vec<i64>> = dir
+        .accounts()
+        .iter()
+        .map(|a| a.amounts().iter().map(|v| v.get()).collect())
+        .collect();
+    assert_eq!(
+        amounts,
+        [
+            vec![25_000_000, 0],
+            vec![0, -150_500_000],
+            vec![100_000_000, 2_500_000_000]
+        ]
+    );
+    // Canonical writers round-trip, balances.csv included.
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("snapshot-errors-v2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    write_dir(&dir, &out.join("snap")).unwrap();
+    assert!(out.join("snap/balances.csv").exists());
+    assert_eq!(load(&out.join("snap")).unwrap(), dir);
+    std::fs::write(out.join("snapshot.json"), to_json(&dir)).unwrap();
+    assert_eq!(load(&out.join("snapshot.json")).unwrap(), dir);
+    // A risk model v1 snapshot is written without balances.csv, as before.
+    let v1 = load_case(&catalogue().join("valid")).unwrap();
+    write_dir(&v1, &out.join("v1")).unwrap();
+    assert!(!out.join("v1/balances.csv").exists());
+    assert!(!to_json(&v1).contains("assets"));
     std::fs::remove_dir_all(&out).unwrap();
 }
 

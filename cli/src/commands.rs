@@ -7,7 +7,7 @@ use backstop_circuits::native::evaluate;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::snapshot;
 use backstop_circuits::statement::Backend;
-use backstop_circuits::statement::PublicOutputs;
+use backstop_circuits::statement::{EvaluatedOutputs, PublicOutputs};
 use backstop_fixtures::{FixtureSpec, Scenario, generate};
 use backstop_prover::ProverError;
 use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
@@ -423,16 +423,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// The public outputs of the snapshot at `path`.
-pub fn evaluate_path(path: &Path) -> Result<PublicOutputs, ProverError> {
+/// The public outputs of the snapshot at `path` (with `asset_solvency` when it
+/// declares collateral assets).
+pub fn evaluate_path(path: &Path) -> Result<EvaluatedOutputs, ProverError> {
     let snapshot = snapshot::load(path)?;
-    Ok(PublicOutputs::from_evaluation(
+    Ok(EvaluatedOutputs::from_evaluation(
         snapshot.params(),
         &evaluate(&snapshot),
     ))
 }
 
-fn to_json(outputs: &PublicOutputs) -> String {
+fn to_json(outputs: &impl serde::Serialize) -> String {
     // Serializing plain strings, bools and integers cannot fail.
     serde_json::to_string(outputs).unwrap_or_default()
 }
@@ -576,6 +577,7 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
     let snapshot = snapshot::load(args.snapshot)?
         .with_venue(venue)
         .with_liabilities_disclosed(args.disclose_liabilities);
+    backstop_prover::check_provable(snapshot.params())?;
     let b = match args.backend {
         BackendArg::Groth16 => args
             .batch_size

@@ -89,6 +89,44 @@ fn evaluate_refuses_a_bad_row_naming_file_row_and_field() {
     );
 }
 
+/// Risk model v2 (brackets, collateral assets): `evaluate` adds `asset_solvency`;
+/// `prove` refuses it (the circuits do not prove it yet) before making any key or
+/// writing anything.
+#[test]
+fn risk_model_v2_is_evaluated_and_not_proven() {
+    let snap =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/tests/bad_snapshots/valid_v2");
+    let out = backstop(&["evaluate", "--snapshot", snap.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        printed["asset_solvency"],
+        serde_json::json!({ "WBTC": true, "USDT": true })
+    );
+    assert_eq!(printed["liquidations"], serde_json::json!(["2"]));
+    assert_eq!(printed["solvent"], serde_json::json!(true));
+    let tmp = tempfile::tempdir().unwrap();
+    let epoch = tmp.path().join("epoch");
+    let keys = tmp.path().join("keys");
+    let out = backstop(&[
+        "prove",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--keys",
+        keys.to_str().unwrap(),
+        "--out",
+        epoch.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("risk model v2"), "{err}");
+    assert!(!epoch.exists() && !keys.exists(), "nothing written");
+}
+
 #[test]
 fn evaluate_refuses_a_missing_snapshot() {
     let out = backstop(&["evaluate", "--snapshot", "/nonexistent/backstop-snapshot"]);

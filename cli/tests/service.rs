@@ -230,6 +230,20 @@ fn sqlite_bad_token_oversized_and_malformed_bodies_are_refused_and_store_nothing
         Some(b"{\"epoch\": "),
     );
     assert_eq!(not_json.status, 400, "{}", not_json.text());
+    // Risk model v2 (here one maintenance bracket): evaluated natively, not proven yet.
+    let mut value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    value["markets"][0]["tiers"] = serde_json::json!([
+        { "notional_floor": "1000000", "maintenance_margin_bps": 10000 }
+    ]);
+    let tiered = http(
+        addr,
+        "POST",
+        "/v1/epochs",
+        Some(TOKEN),
+        Some(&serde_json::to_vec(&value).unwrap()),
+    );
+    assert_eq!(tiered.status, 400, "{}", tiered.text());
+    assert!(tiered.text().contains("risk model v2"), "{}", tiered.text());
 
     // Nothing was stored by any of them.
     let r = http(addr, "GET", "/v1/epochs/7", Some(TOKEN), None);

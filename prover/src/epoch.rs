@@ -4,12 +4,27 @@
 
 use crate::error::ProverError;
 use backstop_circuits::hash::FieldHasher;
-use backstop_circuits::model::Snapshot;
+use backstop_circuits::model::{EpochParams, Snapshot};
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{Backend, PublicOutputs, StatementFile, publish};
 use backstop_circuits::witness::{BatchWitness, build_epoch};
 use rayon::prelude::*;
+
+/// Refuses parameters the circuits cannot prove: risk model v2 (maintenance brackets
+/// or collateral assets) is evaluated natively (`docs/SPEC.md` §2) but not yet proven,
+/// and proving it with the v1 circuits would publish a statement about another book
+/// than the one evaluated.
+pub fn check_provable(params: &EpochParams) -> Result<(), ProverError> {
+    if params.uses_risk_model_v2() {
+        return Err(ProverError::Refused(
+            "the snapshot uses risk model v2 (maintenance brackets or collateral assets), \
+             which `backstop evaluate` computes but the circuits do not prove yet"
+                .into(),
+        ));
+    }
+    Ok(())
+}
 
 /// Proves every batch of `snapshot` for `shape` with `prove_batch`, in parallel,
 /// calling `on_batch` as each one finishes (from worker threads), and returns the
@@ -30,6 +45,7 @@ pub(crate) fn prove_batches<H: FieldHasher, P: Send>(
             shape.id()
         )));
     }
+    check_provable(snapshot.params())?;
     let epoch = build_epoch::<H>(snapshot, secret, shape.batch_size());
     // At most one batch per thread in flight. arkworks' MSM runs each chunk in a thread
     // pool of its own (`install`); the worker that called it waits, and while waiting

@@ -276,6 +276,13 @@ async fn submit(State(st): State<AppState>, body: Bytes) -> Result<Response, Api
             svc.shape.markets()
         )));
     }
+    if snapshot.params().uses_risk_model_v2() {
+        return Err(ApiError::BadRequest(
+            "the snapshot uses risk model v2 (maintenance brackets or collateral assets), \
+             which the circuits do not prove yet"
+                .into(),
+        ));
+    }
     let canonical = to_json(&snapshot);
     let hash = hex::encode(Sha256::digest(canonical.as_bytes()));
     let new = NewEpoch {

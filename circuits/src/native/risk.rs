@@ -1,9 +1,11 @@
 //! Per-account margin and per-epoch aggregates, exactly (`docs/SPEC.md` §2, §3).
 //!
 //! All amounts are integers in common units of `10^-E` quote, where `E` is
-//! [`EpochParams::common_exponent`]. The maintenance requirement is kept multiplied
-//! by 10000 (`MR' = 10000 · MR`) so that no division ever happens:
-//! `liquidatable ⇔ 10000 · TV < MR'`.
+//! [`EpochParams::common_exponent`]. The maintenance requirement and the margin value
+//! are kept multiplied by 10000 (`MR' = 10000 · MR`, `MV' = 10000 · MV`) so that no
+//! division ever happens: `liquidatable ⇔ MV' < MR'`. Without collateral assets
+//! `MV' = 10000 · TV`, and without maintenance brackets `MR'` is the flat rate's, so
+//! a risk model v1 snapshot evaluates exactly as it always did.
 
 use crate::bounds::BPS_DENOMINATOR;
 use crate::model::{Account, AccountId, EpochParams, Snapshot};
@@ -18,8 +20,41 @@ pub struct Scales {
     pub quote: I256,
     /// `price_m · f_m` per market: the value of one minimal size unit in common units.
     pub unit_value: Vec<I256>,
-    /// `price_m · f_m · mm_bps_m` per market: one minimal size unit's `MR'`.
+    /// `price_m · f_m · mm_bps_m` per market: one minimal size unit's `MR'` at the
+    /// first bracket's rate.
     pub unit_requirement: Vec<I256>,
+    /// Per market, its brackets from the first (`docs/SPEC.md` §2.2).
+    pub brackets: Vec<Vec<Bracket>>,
+    /// `price_c · f_c` per asset: the value of one minimal asset unit in common units.
+    pub asset_unit_value: Vec<I256>,
+    /// `collateral_ratio_bps_c` per asset.
+    pub asset_ratio_bps: Vec<I256>,
+}
+
+/// One maintenance bracket of a market, in common units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bracket {
+    /// `floor_t · f_q`: the least notional (common units) the bracket applies from
+    /// (0 for the first).
+    pub floor: I256,
+    /// `mm_t`, in bps.
+    pub rate_bps: I256,
+    /// `cum'_t = cum'_{t−1} + floor_t · f_q · (mm_t − mm_{t−1})`, `cum'_0 = 0`: 10000
+    /// times the bracket's maintenance amount.
+    pub cum_bps: I256,
+}
+
+impl Bracket {
+    /// `n · mm_t − cum'_t`: 10000 times the requirement of a notional `n` (common
+    /// units) if this bracket applies.
+    pub fn requirement_bps(&self, notional: I256) -> I256 {
+        notional * self.rate_bps - self.cum_bps
+    }
+}
+
+/// The bracket that applies to a notional: the last whose floor is at most it.
+pub fn bracket_of(brackets: &[Bracket], notional: I256) -> Option<&Bracket> {
+    brackets.iter().rev().find(|b| b.floor <= notional)
 }
 
 impl Scales {
@@ -38,11 +73,48 @@ impl Scales {
             .zip(&unit_value)
             .map(|(m, v)| *v * I256::from(m.maintenance_margin_bps().get()))
             .collect();
+        let quote = params.quote_scale();
+        let brackets = params
+            .markets()
+            .iter()
+            .map(|m| {
+                let mut out = vec![Bracket {
+                    floor: I256::ZERO,
+                    rate_bps: I256::from(m.maintenance_margin_bps().get()),
+                    cum_bps: I256::ZERO,
+                }];
+                for t in m.tiers() {
+                    let before = out[out.len() - 1];
+                    let floor = I256::from(t.notional_floor()) * quote;
+                    let rate_bps = I256::from(t.maintenance_margin_bps().get());
+                    out.push(Bracket {
+                        floor,
+                        rate_bps,
+                        cum_bps: before.cum_bps + floor * (rate_bps - before.rate_bps),
+                    });
+                }
+                out
+            })
+            .collect();
+        let asset_unit_value = params
+            .assets()
+            .iter()
+            .zip(params.asset_scales())
+            .map(|(a, f)| I256::from(a.price().get()) * f)
+            .collect();
+        let asset_ratio_bps = params
+            .assets()
+            .iter()
+            .map(|a| I256::from(a.collateral_ratio_bps().get()))
+            .collect();
         Self {
             exponent: params.common_exponent(),
-            quote: params.quote_scale(),
+            quote,
             unit_value,
             unit_requirement,
+            brackets,
+            asset_unit_value,
+            asset_ratio_bps,
         }
     }
 }
@@ -50,11 +122,18 @@ impl Scales {
 /// One account's risk at the epoch's prices, in common units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountRisk {
-    /// `TV = balance · f_q + Σ size_m · price_m · f_m`.
+    /// `TV = balance · f_q + Σ_c amount_c · price_c · f_c + Σ_m size_m · price_m · f_m`:
+    /// the equity at full value (`EQ` of `docs/SPEC.md` §2.2).
     pub total_value: I256,
-    /// `MR' = Σ |size_m| · price_m · f_m · mm_bps_m` (10000 times the requirement).
+    /// `MR' = Σ_m (n_m · mm_t − cum'_t)`, `n_m = |size_m| · price_m · f_m` and `t` the
+    /// bracket of `n_m` (10000 times the requirement; `Σ |size_m| · price_m · f_m ·
+    /// mm_bps_m` for flat rates).
     pub requirement_bps: I256,
-    /// `10000 · TV < MR'`: strictly below maintenance (equality is healthy).
+    /// `MV' = 10000 · (balance · f_q + Σ_m size_m · price_m · f_m) + Σ_c amount_c ·
+    /// price_c · f_c · w'_c`, `w'_c` the collateral ratio in bps for a held amount and
+    /// 10000 for a debt (10000 times the margin value; `10000 · TV` without assets).
+    pub margin_value_bps: I256,
+    /// `MV' < MR'`: strictly below maintenance (equality is healthy).
     pub liquidatable: bool,
     /// `max(TV, 0)`: what the venue owes this account's owner.
     pub liability: I256,
@@ -63,31 +142,50 @@ pub struct AccountRisk {
 }
 
 impl AccountRisk {
-    /// `10000 · TV − MR'`: the account is liquidatable iff this is negative.
+    /// `MV' − MR'`: the account is liquidatable iff this is negative.
     pub fn margin_slack(&self) -> I256 {
-        self.total_value * I256::from(BPS_DENOMINATOR) - self.requirement_bps
+        self.margin_value_bps - self.requirement_bps
     }
 }
 
 /// Evaluates one account (`docs/SPEC.md` §2.2). The account must have one size per
-/// market, which [`Snapshot::new`] guarantees.
+/// market and one amount per asset, which [`Snapshot::new`] guarantees.
 pub fn account_risk(scales: &Scales, account: &Account) -> AccountRisk {
-    let mut total_value = I256::from(account.quote_balance().get()) * scales.quote;
+    let bps = I256::from(BPS_DENOMINATOR);
+    let mut perp_value = I256::from(account.quote_balance().get()) * scales.quote;
     let mut requirement_bps = I256::ZERO;
-    for ((size, unit_value), unit_req) in account
+    for ((size, unit_value), brackets) in account
         .sizes()
         .iter()
         .zip(&scales.unit_value)
-        .zip(&scales.unit_requirement)
+        .zip(&scales.brackets)
     {
         let s = I256::from(size.get());
-        total_value += s * *unit_value;
-        requirement_bps += s.abs() * *unit_req;
+        perp_value += s * *unit_value;
+        let notional = s.abs() * *unit_value;
+        // The first bracket's floor is 0, so a bracket always applies.
+        if let Some(b) = bracket_of(brackets, notional) {
+            requirement_bps += b.requirement_bps(notional);
+        }
     }
-    let liquidatable = total_value * I256::from(BPS_DENOMINATOR) < requirement_bps;
+    let mut total_value = perp_value;
+    let mut margin_value_bps = perp_value * bps;
+    for ((amount, unit_value), ratio) in account
+        .amounts()
+        .iter()
+        .zip(&scales.asset_unit_value)
+        .zip(&scales.asset_ratio_bps)
+    {
+        let value = I256::from(amount.get()) * *unit_value;
+        total_value += value;
+        // A held amount counts at its collateral ratio, a debt in full.
+        margin_value_bps += value * if value > I256::ZERO { *ratio } else { bps };
+    }
+    let liquidatable = margin_value_bps < requirement_bps;
     AccountRisk {
         total_value,
         requirement_bps,
+        margin_value_bps,
         liquidatable,
         liability: total_value.max(I256::ZERO),
         bad_debt: (-total_value).max(I256::ZERO),
@@ -112,10 +210,17 @@ pub struct EpochEvaluation {
     pub reserves: I256,
     /// `insurance_fund · f_q`.
     pub insurance_fund: I256,
-    /// `L ≤ reserves`.
+    /// `Σ_c reserves_c · price_c · f_c`: the value of the venue's asset holdings.
+    pub asset_reserves: I256,
+    /// `L ≤ reserves · f_q + Σ_c reserves_c · price_c · f_c`.
     pub solvent: bool,
     /// `D ≤ insurance_fund`.
     pub insurance_covered: bool,
+    /// Per asset, in declaration order: `Σ_i max(amount_{i,c}, 0) ≤ reserves_c`.
+    pub asset_solvency: Vec<bool>,
+    /// Per asset: `Σ_i max(amount_{i,c}, 0)`, what the venue owes its users of the
+    /// asset (hidden in published artifacts).
+    pub asset_owed: Vec<I256>,
     /// Number of accounts (hidden in published artifacts beyond batch granularity).
     pub account_count: usize,
 }
@@ -127,6 +232,7 @@ pub fn evaluate(snapshot: &Snapshot) -> EpochEvaluation {
     let mut liquidations = Vec::new();
     let mut bad_debt = I256::ZERO;
     let mut total_liabilities = I256::ZERO;
+    let mut asset_owed = vec![I256::ZERO; params.assets().len()];
     for account in snapshot.accounts() {
         let risk = account_risk(&scales, account);
         if risk.liquidatable {
@@ -134,15 +240,34 @@ pub fn evaluate(snapshot: &Snapshot) -> EpochEvaluation {
         }
         bad_debt += risk.bad_debt;
         total_liabilities += risk.liability;
+        for (owed, amount) in asset_owed.iter_mut().zip(account.amounts()) {
+            *owed += I256::from(amount.get().max(0));
+        }
     }
     let reserves = I256::from(params.reserves()) * scales.quote;
     let insurance_fund = I256::from(params.insurance_fund()) * scales.quote;
+    let asset_reserves = params
+        .assets()
+        .iter()
+        .zip(&scales.asset_unit_value)
+        .fold(I256::ZERO, |acc, (a, v)| {
+            acc + I256::from(a.reserves()) * *v
+        });
+    let asset_solvency = params
+        .assets()
+        .iter()
+        .zip(&asset_owed)
+        .map(|(a, owed)| *owed <= I256::from(a.reserves()))
+        .collect();
     EpochEvaluation {
         epoch: params.epoch(),
         exponent: scales.exponent,
         liquidations,
-        solvent: total_liabilities <= reserves,
+        solvent: total_liabilities <= reserves + asset_reserves,
         insurance_covered: bad_debt <= insurance_fund,
+        asset_reserves,
+        asset_solvency,
+        asset_owed,
         bad_debt,
         total_liabilities,
         reserves,

@@ -1,19 +1,24 @@
 //! The directory form: `epoch.toml`, `accounts.csv` and optional `positions.csv`.
 
 use super::error::{Reason, SnapshotError};
-use super::fields::{Field, PARAM_KEYS, parse_balance, parse_params, parse_plain_u64, parse_size};
+use super::fields::{
+    Field, PARAM_KEYS, parse_amount, parse_balance, parse_params, parse_plain_u64, parse_size,
+};
 use super::tree::{from_toml_table, line_of};
 use super::{
-    ACCOUNTS_CSV, ACCOUNTS_HEADER, ACCOUNTS_OWNER_HEADER, EPOCH_TOML, POSITIONS_CSV,
-    POSITIONS_HEADER,
+    ACCOUNTS_CSV, ACCOUNTS_HEADER, ACCOUNTS_OWNER_HEADER, BALANCES_CSV, BALANCES_HEADER,
+    EPOCH_TOML, POSITIONS_CSV, POSITIONS_HEADER,
 };
-use crate::model::{Account, AccountId, Balance, EpochParams, OwnerCommitment, Size, Snapshot};
+use crate::model::{
+    Account, AccountId, Amount, Balance, EpochParams, OwnerCommitment, Size, Snapshot,
+};
 use std::collections::HashMap;
 use std::path::Path;
 use toml::de::DeTable;
 
 /// Reads a snapshot directory (`docs/SPEC.md`): `epoch.toml` and `accounts.csv` are
-/// required, `positions.csv` is optional (absent means no positions).
+/// required, `positions.csv` and `balances.csv` are optional (absent means no
+/// positions, no asset balances).
 ///
 /// Errors name the file only (`accounts.csv`), or the directory path if the
 /// directory itself cannot be read.
@@ -32,12 +37,14 @@ pub fn load_dir(dir: &Path) -> Result<Snapshot, SnapshotError> {
     let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| SnapshotError::new(name, e));
     let epoch = read(EPOCH_TOML)?;
     let accounts = read(ACCOUNTS_CSV)?;
-    let positions = match std::fs::read(dir.join(POSITIONS_CSV)) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(SnapshotError::new(POSITIONS_CSV, e)),
+    let optional = |name: &'static str| match std::fs::read(dir.join(name)) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(SnapshotError::new(name, e)),
     };
-    parse_dir_contents(&epoch, &accounts, positions.as_deref())
+    let positions = optional(POSITIONS_CSV)?;
+    let balances = optional(BALANCES_CSV)?;
+    parse_dir_files(&epoch, &accounts, positions.as_deref(), balances.as_deref())
 }
 
 /// Parses the contents of the three files of a snapshot directory, without touching
@@ -49,15 +56,34 @@ pub fn parse_dir_contents(
     accounts_csv: &[u8],
     positions_csv: Option<&[u8]>,
 ) -> Result<Snapshot, SnapshotError> {
+    parse_dir_files(epoch_toml, accounts_csv, positions_csv, None)
+}
+
+/// [`parse_dir_contents`] with `balances.csv` too (`None` when absent).
+///
+/// Never panics, whatever the bytes.
+pub fn parse_dir_files(
+    epoch_toml: &[u8],
+    accounts_csv: &[u8],
+    positions_csv: Option<&[u8]>,
+    balances_csv: Option<&[u8]>,
+) -> Result<Snapshot, SnapshotError> {
     let params = parse_epoch_toml(epoch_toml)?;
     let mut table = parse_accounts(accounts_csv, &params)?;
     if let Some(bytes) = positions_csv {
         parse_positions(bytes, &params, &mut table)?;
     }
+    if let Some(bytes) = balances_csv {
+        parse_balances(bytes, &params, &mut table)?;
+    }
     let accounts = table
         .rows
         .into_iter()
-        .map(|r| Account::new(AccountId::new(r.id), r.balance, r.sizes).with_owner(r.owner))
+        .map(|r| {
+            Account::new(AccountId::new(r.id), r.balance, r.sizes)
+                .with_amounts(r.amounts)
+                .with_owner(r.owner)
+        })
         .collect();
     Snapshot::new(params, accounts).map_err(|e| SnapshotError::new(ACCOUNTS_CSV, e))
 }
@@ -159,6 +185,7 @@ struct AccountRow {
     line: u64,
     balance: Balance,
     sizes: Vec<Size>,
+    amounts: Vec<Amount>,
     owner: Option<OwnerCommitment>,
 }
 
@@ -214,6 +241,7 @@ fn parse_accounts(bytes: &[u8], params: &EpochParams) -> Result<AccountTable, Sn
             line,
             balance,
             sizes: vec![Size::ZERO; markets],
+            amounts: vec![Amount::ZERO; params.assets().len()],
             owner,
         });
     }
@@ -262,6 +290,53 @@ fn parse_positions(
             .and_then(|row| row.sizes.get_mut(market))
         {
             *slot = size;
+        }
+    }
+    Ok(())
+}
+
+/// `balances.csv` (risk model v2): one signed amount per account and asset.
+fn parse_balances(
+    bytes: &[u8],
+    params: &EpochParams,
+    table: &mut AccountTable,
+) -> Result<(), SnapshotError> {
+    let rows = csv_rows::<3>(BALANCES_CSV, bytes, &[BALANCES_HEADER])?;
+    let mut seen: HashMap<(u64, usize), u64> = HashMap::new();
+    for (line, [id, symbol, amount]) in rows {
+        let at = |field: &str, reason: Reason| {
+            SnapshotError::new(BALANCES_CSV, reason)
+                .at_row(Some(line))
+                .in_field(field)
+        };
+        let id = parse_plain_u64(id).ok_or_else(|| at("account_id", Reason::NotU64(id.into())))?;
+        let index = *table
+            .by_id
+            .get(&id)
+            .ok_or_else(|| at("account_id", Reason::UnknownAccount(id)))?;
+        let (asset, spec) = params
+            .assets()
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.symbol() == symbol)
+            .ok_or_else(|| at("asset", Reason::UnknownAsset(symbol.into())))?;
+        if let Some(&first_row) = seen.get(&(id, asset)) {
+            let reason = Reason::DuplicateBalance {
+                account: id,
+                asset: symbol.into(),
+                first_row,
+            };
+            return Err(at("asset", reason));
+        }
+        seen.insert((id, asset), line);
+        let amount = parse_amount(amount, spec.amount_decimals()).map_err(|r| at("amount", r))?;
+        // Always present: every row has one amount per asset.
+        if let Some(slot) = table
+            .rows
+            .get_mut(index)
+            .and_then(|row| row.amounts.get_mut(asset))
+        {
+            *slot = amount;
         }
     }
     Ok(())

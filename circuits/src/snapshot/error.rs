@@ -171,6 +171,21 @@ pub enum Reason {
     /// A position in a market that the epoch parameters do not declare.
     #[error("market {0:?} is not declared in the epoch parameters")]
     UnknownMarket(String),
+    /// A balance in an asset that the epoch parameters do not declare.
+    #[error("asset {0:?} is not declared in the epoch parameters")]
+    UnknownAsset(String),
+    /// Two balances for the same account and asset. `first_row` is where the pair
+    /// first appeared (a line number in CSV, an index into the account's `balances`
+    /// in JSON).
+    #[error("duplicate balance of account {account} in asset {asset:?} (first in row {first_row})")]
+    DuplicateBalance {
+        /// The account.
+        account: u64,
+        /// The asset symbol.
+        asset: String,
+        /// Row of the first occurrence.
+        first_row: u64,
+    },
 }
 
 impl From<std::io::Error> for Reason {

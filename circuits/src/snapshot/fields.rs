@@ -3,27 +3,41 @@
 
 use super::error::{Reason, SnapshotError};
 use super::tree::{Entry, Item, Val};
-use crate::bounds::MAX_MARKETS;
+use crate::bounds::{MAX_ASSETS, MAX_BRACKETS, MAX_MARKETS};
 use crate::decimal::{DecimalError, parse_scaled, parse_unsigned_scaled};
 use crate::model::{
-    Balance, EpochParams, MarginBps, Market, ModelError, Price, Size, check_decimals,
+    Amount, Asset, Balance, EpochParams, MarginBps, Market, ModelError, Price, RatioBps, Size,
+    Tier, check_decimals,
 };
 
 /// Keys of the epoch parameters (top level of `epoch.toml` and of the JSON form).
-pub(crate) const PARAM_KEYS: [&str; 5] = [
+pub(crate) const PARAM_KEYS: [&str; 6] = [
     "epoch",
     "quote_decimals",
     "reserves",
     "insurance_fund",
     "markets",
+    "assets",
 ];
 /// Keys of one market.
-pub(crate) const MARKET_KEYS: [&str; 5] = [
+pub(crate) const MARKET_KEYS: [&str; 6] = [
     "symbol",
     "price",
     "price_decimals",
     "size_decimals",
     "maintenance_margin_bps",
+    "tiers",
+];
+/// Keys of one maintenance bracket (risk model v2).
+pub(crate) const TIER_KEYS: [&str; 2] = ["notional_floor", "maintenance_margin_bps"];
+/// Keys of one collateral asset (risk model v2).
+pub(crate) const ASSET_KEYS: [&str; 6] = [
+    "symbol",
+    "price",
+    "price_decimals",
+    "amount_decimals",
+    "collateral_ratio_bps",
+    "reserves",
 ];
 
 /// A value of the document with its location: path (`markets[1].price`, empty for
@@ -210,6 +224,11 @@ pub(crate) fn parse_size(s: &str, size_decimals: u32) -> Result<Size, Reason> {
     Ok(Size::new(parse_scaled(s, size_decimals)?)?)
 }
 
+/// An asset amount with at most `amount_decimals` places, `|v| < 2^63` units.
+pub(crate) fn parse_amount(s: &str, amount_decimals: u32) -> Result<Amount, Reason> {
+    Ok(Amount::new(parse_scaled(s, amount_decimals)?)?)
+}
+
 /// A price with at most `price_decimals` places, `0 ≤ v < 2^64` units.
 fn parse_price(s: &str, price_decimals: u32) -> Result<Price, Reason> {
     let v = parse_unsigned_scaled(s, price_decimals, "0 <= price < 2^64 minimal price units")?;
@@ -254,27 +273,127 @@ pub(crate) fn parse_params(obj: &Obj<'_>) -> Result<EpochParams, SnapshotError> 
         let price_field = m.require("price")?;
         let price =
             parse_price(price_field.amount()?, price_decimals).map_err(|e| price_field.err(e))?;
-        let market = Market::new(symbol, price, price_decimals, size_decimals, bps)
+        let mut market = Market::new(symbol, price, price_decimals, size_decimals, bps)
             .map_err(|e| symbol_field.err(e))?;
         if markets.iter().any(|o| o.symbol() == symbol) {
             return Err(symbol_field.err(ModelError::DuplicateMarket(symbol.to_owned())));
         }
+        if let Some(tiers_field) = m.get("tiers") {
+            market = parse_tiers(&tiers_field, market, quote_decimals)?;
+        }
         markets.push(market);
     }
     let symbols: Vec<String> = markets.iter().map(|m| m.symbol().to_owned()).collect();
-    EpochParams::new(epoch, quote_decimals, reserves, insurance_fund, markets).map_err(|e| {
-        // A market's scale spread is reported at its table; the quote's at quote_decimals.
-        let market = match &e {
-            ModelError::ScaleSpread { symbol, .. } => symbols
+    let params = EpochParams::new(epoch, quote_decimals, reserves, insurance_fund, markets)
+        .map_err(|e| {
+            // A market's scale spread is reported at its table; the quote's at quote_decimals.
+            let market = match &e {
+                ModelError::ScaleSpread { symbol, .. } => symbols
+                    .iter()
+                    .position(|s| s == symbol)
+                    .and_then(|i| elements.get(i)),
+                _ => None,
+            };
+            match market {
+                Some(f) => f.err(e),
+                None => quote_field.err(e),
+            }
+        })?;
+    match obj.get("assets") {
+        Some(assets_field) => parse_assets(&assets_field, params),
+        None => Ok(params),
+    }
+}
+
+/// A market's `tiers`: at most [`MAX_BRACKETS`] − 1 tables of `notional_floor` (a
+/// decimal string in quote units) and `maintenance_margin_bps`; each refusal names
+/// its bracket.
+fn parse_tiers(
+    field: &Field<'_>,
+    market: Market,
+    quote_decimals: u32,
+) -> Result<Market, SnapshotError> {
+    let elements = field.elements(false)?;
+    if elements.len() + 1 > MAX_BRACKETS {
+        return Err(field.err(ModelError::TierCount {
+            symbol: market.symbol().to_owned(),
+            count: elements.len() + 1,
+        }));
+    }
+    let mut tiers = Vec::with_capacity(elements.len());
+    for element in &elements {
+        let t = element.object(&TIER_KEYS)?;
+        let floor_field = t.require("notional_floor")?;
+        let bound = "0 < notional_floor < 2^64 minimal quote units";
+        let floor = parse_unsigned_scaled(floor_field.amount()?, quote_decimals, bound)
+            .map_err(|e| floor_field.err(e))?;
+        let bps_field = t.require("maintenance_margin_bps")?;
+        let bps = MarginBps::new(bps_field.int()?).map_err(|e| bps_field.err(e))?;
+        tiers.push(Tier::new(floor, bps).map_err(|e| floor_field.err(e))?);
+    }
+    market.with_tiers(tiers).map_err(|e| {
+        let at = match &e {
+            ModelError::TierFloorNotIncreasing { index, .. }
+            | ModelError::TierRateDecreasing { index, .. } => elements.get(*index),
+            _ => None,
+        };
+        at.unwrap_or(field).err(e)
+    })
+}
+
+/// The collateral assets (risk model v2): at most [`MAX_ASSETS`] tables; each refusal
+/// names its asset and field.
+fn parse_assets(field: &Field<'_>, params: EpochParams) -> Result<EpochParams, SnapshotError> {
+    let elements = field.elements(true)?;
+    if elements.len() > MAX_ASSETS {
+        return Err(field.err(ModelError::AssetCount(elements.len())));
+    }
+    let mut assets: Vec<Asset> = Vec::with_capacity(elements.len());
+    for element in &elements {
+        let a = element.object(&ASSET_KEYS)?;
+        let symbol_field = a.require("symbol")?;
+        let symbol = symbol_field.str("a string")?;
+        let price_decimals = a.require("price_decimals")?.decimals("price_decimals")?;
+        let amount_decimals = a.require("amount_decimals")?.decimals("amount_decimals")?;
+        let ratio_field = a.require("collateral_ratio_bps")?;
+        let ratio = RatioBps::new(ratio_field.int()?).map_err(|e| ratio_field.err(e))?;
+        let price_field = a.require("price")?;
+        let price =
+            parse_price(price_field.amount()?, price_decimals).map_err(|e| price_field.err(e))?;
+        let reserves_field = a.require("reserves")?;
+        let reserves = parse_unsigned_scaled(
+            reserves_field.amount()?,
+            amount_decimals,
+            "0 <= reserves < 2^96 minimal asset units",
+        )
+        .map_err(|e| reserves_field.err(e))?;
+        let asset = Asset::new(
+            symbol,
+            price,
+            price_decimals,
+            amount_decimals,
+            ratio,
+            reserves,
+        )
+        .map_err(|e| match e {
+            ModelError::OutOfBounds { .. } => reserves_field.err(e),
+            e => symbol_field.err(e),
+        })?;
+        if assets.iter().any(|o| o.symbol() == symbol) {
+            return Err(symbol_field.err(ModelError::DuplicateAsset(symbol.to_owned())));
+        }
+        assets.push(asset);
+    }
+    let symbols: Vec<String> = assets.iter().map(|a| a.symbol().to_owned()).collect();
+    params.with_assets(assets).map_err(|e| {
+        let at = match &e {
+            ModelError::AssetScaleSpread { symbol, .. } => symbols
                 .iter()
                 .position(|s| s == symbol)
                 .and_then(|i| elements.get(i)),
             _ => None,
         };
-        match market {
-            Some(f) => f.err(e),
-            None => quote_field.err(e),
-        }
+        at.unwrap_or(field).err(e)
     })
 }
 

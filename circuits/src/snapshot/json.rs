@@ -1,25 +1,34 @@
 //! The single-document JSON form (used by the HTTP service).
 
 use super::error::{Reason, SnapshotError};
-use super::fields::{Field, parse_balance, parse_params, parse_size};
+use super::fields::{Field, parse_amount, parse_balance, parse_params, parse_size};
 use super::tree::Item;
-use crate::model::{Account, AccountId, ModelError, OwnerCommitment, Size, Snapshot};
+use crate::model::{Account, AccountId, Amount, ModelError, OwnerCommitment, Size, Snapshot};
 use std::collections::HashMap;
 use std::path::Path;
 
 /// Keys of the JSON document.
-const DOC_KEYS: [&str; 6] = [
+const DOC_KEYS: [&str; 7] = [
     "epoch",
     "quote_decimals",
     "reserves",
     "insurance_fund",
     "markets",
+    "assets",
     "accounts",
 ];
 /// Keys of one account.
-const ACCOUNT_KEYS: [&str; 4] = ["account_id", "quote_balance", "positions", "owner"];
+const ACCOUNT_KEYS: [&str; 5] = [
+    "account_id",
+    "quote_balance",
+    "positions",
+    "balances",
+    "owner",
+];
 /// Keys of one position.
 const POSITION_KEYS: [&str; 2] = ["market", "size"];
+/// Keys of one asset balance (risk model v2).
+const BALANCE_KEYS: [&str; 2] = ["asset", "amount"];
 
 /// Reads a JSON snapshot file; errors name the file by its file name.
 pub fn load_json_file(path: &Path) -> Result<Snapshot, SnapshotError> {
@@ -33,7 +42,11 @@ pub fn load_json_file(path: &Path) -> Result<Snapshot, SnapshotError> {
 
 /// Parses a JSON snapshot document; `source` is the file name used in errors.
 ///
-/// Amounts (`reserves`, `insurance_fund`, `price`, `quote_balance`, `size`) must be
+/// Risk model v2 adds optional `tiers` to a market, `assets` at the top level and
+/// `balances` (`asset`, `amount`) to an account.
+///
+/// Amounts (`reserves`, `insurance_fund`, `price`, `quote_balance`, `size`,
+/// `notional_floor`, `amount`) must be
 /// decimal strings; `epoch` and `account_id` may be integers or strings of decimal
 /// digits; decimals and `maintenance_margin_bps` are integers; an account's optional
 /// `owner` is `0x` + 64 lowercase hex digits. Unknown and repeated
@@ -101,6 +114,35 @@ pub fn parse_json(bytes: &[u8], source: &str) -> Result<Snapshot, SnapshotError>
                 }
             }
         }
+        let mut amounts = vec![Amount::ZERO; params.assets().len()];
+        if let Some(balances) = a.get("balances") {
+            let mut seen: HashMap<usize, u64> = HashMap::new();
+            for (j, b) in balances.elements(false)?.iter().enumerate() {
+                let b = b.object(&BALANCE_KEYS)?;
+                let asset_field = b.require("asset")?;
+                let symbol = asset_field.str("a string")?;
+                let (asset, spec) = params
+                    .assets()
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| c.symbol() == symbol)
+                    .ok_or_else(|| asset_field.err(Reason::UnknownAsset(symbol.into())))?;
+                if let Some(&first_row) = seen.get(&asset) {
+                    return Err(asset_field.err(Reason::DuplicateBalance {
+                        account: id,
+                        asset: symbol.into(),
+                        first_row,
+                    }));
+                }
+                seen.insert(asset, j as u64);
+                let amount_field = b.require("amount")?;
+                let amount = parse_amount(amount_field.amount()?, spec.amount_decimals())
+                    .map_err(|r| amount_field.err(r))?;
+                if let Some(slot) = amounts.get_mut(asset) {
+                    *slot = amount;
+                }
+            }
+        }
         let owner = match a.get("owner") {
             None => None,
             Some(f) => {
@@ -111,7 +153,11 @@ pub fn parse_json(bytes: &[u8], source: &str) -> Result<Snapshot, SnapshotError>
                 )
             }
         };
-        accounts.push(Account::new(AccountId::new(id), balance, sizes).with_owner(owner));
+        accounts.push(
+            Account::new(AccountId::new(id), balance, sizes)
+                .with_amounts(amounts)
+                .with_owner(owner),
+        );
     }
     Snapshot::new(params, accounts).map_err(|e| match e {
         ModelError::Empty | ModelError::TooManyAccounts(_) => accounts_field.err(e),

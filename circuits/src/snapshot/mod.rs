@@ -6,10 +6,16 @@
 //!   above `i64::MAX`), `quote_decimals` (integer), `reserves` and `insurance_fund`
 //!   (decimal strings in quote units), and one `[[markets]]` table per market with
 //!   `symbol`, `price` (decimal string), `price_decimals`, `size_decimals` and
-//!   `maintenance_margin_bps` (integers). Unknown keys are refused.
+//!   `maintenance_margin_bps` (integers) and optional `tiers` (risk model v2: an
+//!   array of `{ notional_floor = "50000", maintenance_margin_bps = 100 }`, floors in
+//!   quote units), and optional `[[assets]]` tables (risk model v2) with `symbol`,
+//!   `price` and `reserves` (decimal strings), `price_decimals`, `amount_decimals`
+//!   and `collateral_ratio_bps` (integers). Unknown keys are refused.
 //! - `accounts.csv`: header `account_id,quote_balance`, one row per account.
 //! - `positions.csv` (optional): header `account_id,market,size`, at most one row
 //!   per account and market; a missing row means size zero.
+//! - `balances.csv` (optional, risk model v2): header `account_id,asset,amount`, at
+//!   most one row per account and asset; a missing row means amount zero.
 //!
 //! # JSON form
 //!
@@ -37,7 +43,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use dir::{load_dir, parse_dir_contents};
+pub use dir::{load_dir, parse_dir_contents, parse_dir_files};
 pub use error::{Reason, SnapshotError};
 pub use json::{load_json_file, parse_json};
 pub use write::{to_json, write_dir};
@@ -57,6 +63,10 @@ pub const ACCOUNTS_HEADER: &str = "account_id,quote_balance";
 pub const ACCOUNTS_OWNER_HEADER: &str = "account_id,quote_balance,owner";
 /// The required first line of `positions.csv`.
 pub const POSITIONS_HEADER: &str = "account_id,market,size";
+/// File name of the asset balances in a snapshot directory (risk model v2).
+pub const BALANCES_CSV: &str = "balances.csv";
+/// The required first line of `balances.csv`.
+pub const BALANCES_HEADER: &str = "account_id,asset,amount";
 
 /// Loads a snapshot from a directory ([`load_dir`]) or a JSON file
 /// ([`load_json_file`]), whichever `path` is.

@@ -546,6 +546,47 @@ proptest! {
             let _ = e.to_string();
         }
     }
+
+    /// Risk model v2 inputs (brackets, assets, `balances.csv`), mutated.
+    #[test]
+    fn mutated_v2_inputs_never_panic(
+        which in 0usize..5,
+        edits in prop::collection::vec((any::<usize>(), any::<u8>(), interesting_byte()), 1..6),
+    ) {
+        let mut files = [
+            V2_EPOCH.as_bytes().to_vec(),
+            V2_ACCOUNTS.as_bytes().to_vec(),
+            V2_POSITIONS.as_bytes().to_vec(),
+            V2_BALANCES.as_bytes().to_vec(),
+            V2_JSON.as_bytes().to_vec(),
+        ];
+        files[which] = mutate(std::mem::take(&mut files[which]), &edits);
+        let [epoch, accounts, positions, balances, json] = files;
+        if let Err(e) = parse_dir_files(&epoch, &accounts, Some(&positions), Some(&balances)) {
+            let _ = e.to_string();
+        }
+        if let Err(e) = parse_json(&json, "fuzz.json") {
+            let _ = e.to_string();
+        }
+    }
+}
+
+const V2_EPOCH: &str = include_str!("../../tests/bad_snapshots/valid_v2/epoch.toml");
+const V2_ACCOUNTS: &str = include_str!("../../tests/bad_snapshots/valid_v2/accounts.csv");
+const V2_POSITIONS: &str = include_str!("../../tests/bad_snapshots/valid_v2/positions.csv");
+const V2_BALANCES: &str = include_str!("../../tests/bad_snapshots/valid_v2/balances.csv");
+const V2_JSON: &str = include_str!("../../tests/bad_snapshots/valid_v2_json/snapshot.json");
+
+#[test]
+fn the_v2_inputs_the_mutations_start_from_are_valid() {
+    let dir = parse_dir_files(
+        V2_EPOCH.as_bytes(),
+        V2_ACCOUNTS.as_bytes(),
+        Some(V2_POSITIONS.as_bytes()),
+        Some(V2_BALANCES.as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(parse_json(V2_JSON.as_bytes(), "v2.json").unwrap(), dir);
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Canonical writers: the directory form and the JSON form.
 
 use super::{
-    ACCOUNTS_CSV, ACCOUNTS_HEADER, ACCOUNTS_OWNER_HEADER, EPOCH_TOML, POSITIONS_CSV,
-    POSITIONS_HEADER,
+    ACCOUNTS_CSV, ACCOUNTS_HEADER, ACCOUNTS_OWNER_HEADER, BALANCES_CSV, BALANCES_HEADER,
+    EPOCH_TOML, POSITIONS_CSV, POSITIONS_HEADER,
 };
 use crate::decimal::format_scaled;
 use crate::model::Snapshot;
@@ -66,8 +66,46 @@ pub(crate) fn epoch_toml(s: &Snapshot) -> String {
             "maintenance_margin_bps = {}",
             m.maintenance_margin_bps().get()
         );
+        if !m.tiers().is_empty() {
+            let _ = writeln!(out, "tiers = [{}]", tiers_inline(m.tiers(), q, " = "));
+        }
+    }
+    for a in p.assets() {
+        let _ = writeln!(out, "\n[[assets]]");
+        let _ = writeln!(out, "symbol = {}", quoted(a.symbol()));
+        let price = amount(a.price().get(), a.price_decimals());
+        let _ = writeln!(out, "price = {}", quoted(&price));
+        let _ = writeln!(out, "price_decimals = {}", a.price_decimals());
+        let _ = writeln!(out, "amount_decimals = {}", a.amount_decimals());
+        let _ = writeln!(
+            out,
+            "collateral_ratio_bps = {}",
+            a.collateral_ratio_bps().get()
+        );
+        let reserves = amount(a.reserves(), a.amount_decimals());
+        let _ = writeln!(out, "reserves = {}", quoted(&reserves));
     }
     out
+}
+
+/// A market's brackets as inline tables (TOML, `sep` " = ") or objects (JSON, ": ").
+fn tiers_inline(tiers: &[crate::model::Tier], quote_decimals: u32, sep: &str) -> String {
+    let key = |k: &str| {
+        if sep == ": " { quoted(k) } else { k.to_owned() }
+    };
+    tiers
+        .iter()
+        .map(|t| {
+            format!(
+                "{{ {}{sep}{}, {}{sep}{} }}",
+                key("notional_floor"),
+                quoted(&amount(t.notional_floor(), quote_decimals)),
+                key("maintenance_margin_bps"),
+                t.maintenance_margin_bps().get()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The canonical `accounts.csv`: accounts in id order, with the `owner` column
@@ -111,6 +149,21 @@ pub(crate) fn positions_csv(s: &Snapshot) -> String {
     out
 }
 
+/// The canonical `balances.csv`: non-zero amounts only, by account id then asset
+/// declaration order.
+pub(crate) fn balances_csv(s: &Snapshot) -> String {
+    let mut out = format!("{BALANCES_HEADER}\n");
+    for a in s.accounts() {
+        for (c, v) in s.params().assets().iter().zip(a.amounts()) {
+            if v.get() != 0 {
+                let v = amount(v.get(), c.amount_decimals());
+                let _ = writeln!(out, "{},{},{v}", a.id(), c.symbol());
+            }
+        }
+    }
+    out
+}
+
 /// The snapshot as a pretty-printed JSON document, in the format read by
 /// [`super::parse_json`] (account ids as strings, amounts as exact decimal strings,
 /// positions only for non-zero sizes). `parse_json(to_json(s))` returns `s`.
@@ -133,15 +186,42 @@ pub fn to_json(snapshot: &Snapshot) -> String {
         let _ = write!(
             out,
             "    {{\n      \"symbol\": {},\n      \"price\": {},\n      \"price_decimals\": {},\n      \
-             \"size_decimals\": {},\n      \"maintenance_margin_bps\": {}\n    }}",
+             \"size_decimals\": {},\n      \"maintenance_margin_bps\": {}",
             quoted(m.symbol()),
             quoted(&price),
             m.price_decimals(),
             m.size_decimals(),
             m.maintenance_margin_bps().get()
         );
+        if !m.tiers().is_empty() {
+            let _ = write!(
+                out,
+                ",\n      \"tiers\": [{}]",
+                tiers_inline(m.tiers(), q, ": ")
+            );
+        }
+        out.push_str("\n    }");
     }
-    out.push_str("\n  ],\n  \"accounts\": [");
+    out.push_str("\n  ],\n");
+    if !p.assets().is_empty() {
+        out.push_str("  \"assets\": [");
+        for (i, a) in p.assets().iter().enumerate() {
+            out.push_str(if i == 0 { "\n" } else { ",\n" });
+            let _ = write!(
+                out,
+                "    {{\n      \"symbol\": {},\n      \"price\": {},\n      \"price_decimals\": {},\n      \
+                 \"amount_decimals\": {},\n      \"collateral_ratio_bps\": {},\n      \"reserves\": {}\n    }}",
+                quoted(a.symbol()),
+                quoted(&amount(a.price().get(), a.price_decimals())),
+                a.price_decimals(),
+                a.amount_decimals(),
+                a.collateral_ratio_bps().get(),
+                quoted(&amount(a.reserves(), a.amount_decimals()))
+            );
+        }
+        out.push_str("\n  ],\n");
+    }
+    out.push_str("  \"accounts\": [");
     for (i, a) in snapshot.accounts().iter().enumerate() {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
         let _ = write!(
@@ -152,6 +232,22 @@ pub fn to_json(snapshot: &Snapshot) -> String {
         );
         if let Some(o) = a.owner() {
             let _ = writeln!(out, "      \"owner\": \"{o}\",");
+        }
+        if !p.assets().is_empty() {
+            let held: Vec<String> = p
+                .assets()
+                .iter()
+                .zip(a.amounts())
+                .filter(|(_, v)| v.get() != 0)
+                .map(|(c, v)| {
+                    format!(
+                        "{{ \"asset\": {}, \"amount\": {} }}",
+                        quoted(c.symbol()),
+                        quoted(&amount(v.get(), c.amount_decimals()))
+                    )
+                })
+                .collect();
+            let _ = writeln!(out, "      \"balances\": [{}],", held.join(", "));
         }
         out.push_str("      \"positions\": [");
         let mut first = true;
@@ -179,10 +275,10 @@ pub fn to_json(snapshot: &Snapshot) -> String {
 }
 
 /// The names a snapshot directory may contain.
-const SNAPSHOT_FILES: [&str; 3] = [EPOCH_TOML, ACCOUNTS_CSV, POSITIONS_CSV];
+const SNAPSHOT_FILES: [&str; 4] = [EPOCH_TOML, ACCOUNTS_CSV, POSITIONS_CSV, BALANCES_CSV];
 
 /// Writes the snapshot canonically into `dir` (`epoch.toml`, `accounts.csv`,
-/// `positions.csv`; amounts exact with trailing zeros removed, accounts in id
+/// `positions.csv`, and `balances.csv` when the snapshot declares assets; amounts exact with trailing zeros removed, accounts in id
 /// order, positions only for non-zero sizes, by account then market declaration
 /// order).
 ///
@@ -258,11 +354,15 @@ fn check_replaceable(dir: &Path) -> io::Result<bool> {
 }
 
 fn write_files(snapshot: &Snapshot, dir: &Path) -> io::Result<()> {
-    for (name, contents) in [
+    let mut files = vec![
         (EPOCH_TOML, epoch_toml(snapshot)),
         (ACCOUNTS_CSV, accounts_csv(snapshot)),
         (POSITIONS_CSV, positions_csv(snapshot)),
-    ] {
+    ];
+    if !snapshot.params().assets().is_empty() {
+        files.push((BALANCES_CSV, balances_csv(snapshot)));
+    }
+    for (name, contents) in files {
         let mut file = std::fs::File::create(dir.join(name))?;
         io::Write::write_all(&mut file, contents.as_bytes())?;
         file.sync_all()?;
