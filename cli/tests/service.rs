@@ -428,3 +428,84 @@ fn load_test_demo_size_epochs_per_hour() {
         prove_seconds / epochs as f64
     );
 }
+
+/// `serve` and `worker` refuse to start on the public demo secret or key unless
+/// `--insecure-demo` (issue 19), and a refused `--db` never echoes its password.
+#[test]
+fn service_processes_refuse_the_demo_secrets_and_hide_passwords() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], secret: bool, key: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_backstop"));
+        cmd.args(args)
+            .current_dir(tmp.path())
+            .env_remove("BACKSTOP_VENUE_SECRET")
+            .env_remove("BACKSTOP_VENUE_KEY")
+            .env("BACKSTOP_API_TOKEN", TOKEN);
+        if secret {
+            cmd.env("BACKSTOP_VENUE_SECRET", SECRET);
+        }
+        if key {
+            cmd.env("BACKSTOP_VENUE_KEY", VENUE_KEY);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "{args:?} started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let db = "sqlite://state/backstop.db";
+    for command in ["serve", "worker"] {
+        let args = [command, "--db", db, "--listen", "127.0.0.1:0"];
+        let args = if command == "worker" {
+            &args[..3]
+        } else {
+            &args[..]
+        };
+        let err = run(args, false, false);
+        assert!(
+            err.contains("refusing to start without a venue secret")
+                && err.contains("a venue signing key")
+                && err.contains("--insecure-demo"),
+            "{err}"
+        );
+        let err = run(args, true, false);
+        assert!(
+            err.contains("without a venue signing key") && !err.contains("a venue secret ("),
+            "{err}"
+        );
+        let err = run(args, false, true);
+        assert!(
+            err.contains("without a venue secret") && !err.contains("signing key"),
+            "{err}"
+        );
+    }
+    assert!(!tmp.path().join("state").exists(), "nothing created");
+    // With the secrets (or --insecure-demo), a bad --db is refused without its password.
+    let err = run(
+        &[
+            "worker",
+            "--db",
+            "mysql://backstop:hunter2@db.internal/backstop",
+        ],
+        true,
+        true,
+    );
+    assert!(
+        err.contains("mysql://backstop:***@db.internal/backstop"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    let err = run(
+        &[
+            "worker",
+            "--insecure-demo",
+            "--db",
+            "mysql://backstop:hunter2@db.internal/backstop",
+        ],
+        false,
+        false,
+    );
+    assert!(
+        !err.contains("hunter2") && err.contains("expected sqlite://"),
+        "{err}"
+    );
+    assert_no_secrets(&err);
+}

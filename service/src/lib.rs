@@ -131,14 +131,20 @@ pub struct ProverArgs {
     #[arg(long, default_value = "backstop-service/keys")]
     pub keys: PathBuf,
     /// A file holding the venue secret (64 hex characters); default: the
-    /// BACKSTOP_VENUE_SECRET variable, else the public demo secret.
+    /// BACKSTOP_VENUE_SECRET variable. Without either the process refuses to start,
+    /// unless --insecure-demo.
     #[arg(long)]
     pub secret_file: Option<PathBuf>,
     /// A file holding the venue's signing key (64 hex characters), whose address the
     /// proofs bind and which signs each statement; default: the BACKSTOP_VENUE_KEY
-    /// variable, else the public demo key.
+    /// variable. Without either the process refuses to start, unless --insecure-demo.
     #[arg(long)]
     pub venue_key_file: Option<PathBuf>,
+    /// Run with the PUBLIC demo venue secret and signing key where none is given:
+    /// anyone can then compute every owner's inclusion token and sign as the venue.
+    /// For demonstrations on loopback only.
+    #[arg(long)]
+    pub insecure_demo: bool,
     /// How long a claimed batch stays leased without a heartbeat (ms).
     #[arg(long, default_value_t = 15_000)]
     pub lease_ms: u64,
@@ -323,13 +329,15 @@ async fn open(
             args.heartbeat_ms, args.lease_ms
         )));
     }
+    require_venue_secrets(args)?;
     let secret = backstop_prover::secret::load(args.secret_file.as_deref())?;
     let venue = backstop_prover::venue::load(args.venue_key_file.as_deref())?;
+    // The database first: a bad --db is refused before any key is made.
+    let store = Store::connect(&args.db).await?;
     let keys_dir = args.keys.clone();
     let keys = tokio::task::spawn_blocking(move || load_keys(&keys_dir, setup_shape))
         .await
         .map_err(|e| ServiceError::Task(e.to_string()))??;
-    let store = Store::connect(&args.db).await?;
     let artifacts: Arc<dyn ArtifactStore> = Arc::new(LocalDir::open(&args.artifacts)?);
     Ok(Arc::new(Service {
         store,
@@ -349,6 +357,51 @@ async fn open(
         retain_inputs,
         metrics: Metrics::default(),
     }))
+}
+
+/// Refuses to run a service on the public demo secret or key unless
+/// `--insecure-demo`: with the demo secret anyone computes every owner's inclusion
+/// token, with the demo key anyone signs as the venue.
+fn require_venue_secrets(args: &ProverArgs) -> Result<(), ServiceError> {
+    if args.insecure_demo {
+        return Ok(());
+    }
+    let given =
+        |file: &Option<PathBuf>, var: &str| file.is_some() || std::env::var_os(var).is_some();
+    let mut missing = Vec::new();
+    if !given(&args.secret_file, backstop_prover::secret::SECRET_ENV) {
+        missing.push("a venue secret (--secret-file or BACKSTOP_VENUE_SECRET)");
+    }
+    if !given(&args.venue_key_file, backstop_prover::venue::VENUE_KEY_ENV) {
+        missing.push("a venue signing key (--venue-key-file or BACKSTOP_VENUE_KEY)");
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::Config(format!(
+        "refusing to start without {}: the public demo ones would let anyone read every \
+         account's inclusion proof and sign as the venue (pass --insecure-demo to run a \
+         demonstration with them anyway)",
+        missing.join(" and ")
+    )))
+}
+
+/// `url` with any password replaced by `***` (`postgres://user:***@host/db`), for
+/// logs and errors: credentials are never printed.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The userinfo ends at the last '@' before the path.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    let (userinfo, host) = rest.split_at(at);
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{host}"),
+        None => url.to_owned(),
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -400,7 +453,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
         )));
     }
     let app = api::router(svc.clone(), token, args.max_body_bytes);
-    tracing::info!(%addr, db = %args.prover.db, workers, shape = %svc.shape.id(), "backstop serve listening");
+    tracing::info!(%addr, db = %redact_url(&args.prover.db), workers, shape = %svc.shape.id(), "backstop serve listening");
     println!("listening on http://{addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -428,7 +481,7 @@ pub async fn worker_main(args: WorkerArgs) -> Result<(), ServiceError> {
             stop_rx.clone(),
         )));
     }
-    tracing::info!(db = %args.prover.db, workers = args.workers.max(1), shape = %svc.shape.id(), "backstop worker started");
+    tracing::info!(db = %redact_url(&args.prover.db), workers = args.workers.max(1), shape = %svc.shape.id(), "backstop worker started");
     shutdown_signal().await;
     tracing::info!("shutting down: finishing the batches in progress");
     let _ = stop_tx.send(true);
@@ -436,4 +489,30 @@ pub async fn worker_main(args: WorkerArgs) -> Result<(), ServiceError> {
         let _ = l.await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://backstop:hunter2@db.internal:5432/backstop"),
+            "postgres://backstop:***@db.internal:5432/backstop"
+        );
+        // A password with '@' and ':' in it, and no path.
+        assert_eq!(
+            redact_url("postgresql://u:p@ss:w@rd@host"),
+            "postgresql://u:***@host"
+        );
+        for unchanged in [
+            "postgres://backstop@127.0.0.1:5432/postgres",
+            "sqlite://backstop-service/backstop.db",
+            "sqlite:///tmp/a@b/c.db",
+            "not a url",
+        ] {
+            assert_eq!(redact_url(unchanged), unchanged);
+        }
+    }
 }

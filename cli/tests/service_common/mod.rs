@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 pub const TOKEN: &str = "test-operator-token-0123456789";
 /// The venue secret every test process is given.
 pub const SECRET: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+/// The venue signing key every test process is given (not the public demo key:
+/// `serve` and `worker` refuse to start on that without `--insecure-demo`).
+pub const VENUE_KEY: &str = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
 
 /// A snapshot in the JSON form: `accounts` accounts, 2 markets, as epoch `epoch`.
 pub fn snapshot_json(epoch: u64, accounts: usize, seed: u64) -> Vec<u8> {
@@ -78,6 +81,7 @@ impl Proc {
             .current_dir(cwd)
             .env("BACKSTOP_API_TOKEN", TOKEN)
             .env("BACKSTOP_VENUE_SECRET", SECRET)
+            .env("BACKSTOP_VENUE_KEY", VENUE_KEY)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(log).unwrap())
@@ -124,6 +128,23 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.kill();
+        // Every line a service process logged, in every test: no secret, key or
+        // token in it.
+        if !std::thread::panicking() {
+            assert_no_secrets(&self.log());
+        }
+    }
+}
+
+/// Checks that `text` (a process's log) holds none of the credentials the tests
+/// give the processes.
+pub fn assert_no_secrets(text: &str) {
+    for (what, secret) in [
+        ("the venue secret", SECRET),
+        ("the venue key", VENUE_KEY),
+        ("the API token", TOKEN),
+    ] {
+        assert!(!text.contains(secret), "{what} appears in a log:\n{text}");
     }
 }
 

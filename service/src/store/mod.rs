@@ -92,7 +92,8 @@ impl Store {
             (Backend::Postgres, url.to_owned())
         } else {
             return Err(ServiceError::Config(format!(
-                "--db {url}: expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE"
+                "--db {}: expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE",
+                crate::redact_url(url)
             )));
         };
         let max = match backend {
