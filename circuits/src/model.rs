@@ -259,17 +259,23 @@ impl Price {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MarginBps(u16);
 
+/// Validates a rate in basis points, `0 ≤ v ≤ 10000`, named `field` in errors.
+fn bps(v: i128, field: &'static str, bound: &'static str) -> Result<u16, ModelError> {
+    match u16::try_from(v) {
+        Ok(b) if b <= MAX_MM_BPS => Ok(b),
+        _ => Err(ModelError::OutOfBounds {
+            field,
+            value: v.to_string(),
+            bound,
+        }),
+    }
+}
+
 impl MarginBps {
     /// Validates `0 ≤ v ≤ 10000`.
     pub fn new(v: i128) -> Result<Self, ModelError> {
-        match u16::try_from(v) {
-            Ok(b) if b <= MAX_MM_BPS => Ok(Self(b)),
-            _ => Err(ModelError::OutOfBounds {
-                field: "maintenance_margin_bps",
-                value: v.to_string(),
-                bound: "0 <= maintenance_margin_bps <= 10000",
-            }),
-        }
+        let bound = "0 <= maintenance_margin_bps <= 10000";
+        bps(v, "maintenance_margin_bps", bound).map(Self)
     }
     /// The raw value.
     pub const fn get(self) -> u16 {
@@ -285,14 +291,8 @@ pub struct RatioBps(u16);
 impl RatioBps {
     /// Validates `0 ≤ v ≤ 10000`.
     pub fn new(v: i128) -> Result<Self, ModelError> {
-        match u16::try_from(v) {
-            Ok(b) if b <= MAX_MM_BPS => Ok(Self(b)),
-            _ => Err(ModelError::OutOfBounds {
-                field: "collateral_ratio_bps",
-                value: v.to_string(),
-                bound: "0 <= collateral_ratio_bps <= 10000",
-            }),
-        }
+        let bound = "0 <= collateral_ratio_bps <= 10000";
+        bps(v, "collateral_ratio_bps", bound).map(Self)
     }
     /// The raw value.
     pub const fn get(self) -> u16 {

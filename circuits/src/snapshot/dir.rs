@@ -248,16 +248,34 @@ fn parse_accounts(bytes: &[u8], params: &EpochParams) -> Result<AccountTable, Sn
     Ok(table)
 }
 
-fn parse_positions(
+/// What a per-account, per-symbol file (`positions.csv`, `balances.csv`) holds: its
+/// name, header and symbol column, the declared symbols, and its two refusals.
+struct KeyedFile<'a> {
+    name: &'static str,
+    headers: &'static [&'static str],
+    column: &'static str,
+    symbols: Vec<&'a str>,
+    unknown: fn(String) -> Reason,
+    duplicate: fn(u64, String, u64) -> Reason,
+}
+
+/// Reads a per-account, per-symbol file: at most one row per account and symbol, of
+/// listed accounts and declared symbols. Each row is handed to `value`, in order (so
+/// the first defect is the one reported), with the row of its account in `table`,
+/// its symbol's index and its value's text; an error `value` returns is located at
+/// the row's line and `value_column`.
+fn keyed_rows(
     bytes: &[u8],
-    params: &EpochParams,
+    file: &KeyedFile<'_>,
     table: &mut AccountTable,
+    value_column: &'static str,
+    mut value: impl FnMut(&mut AccountRow, usize, &str) -> Result<(), Reason>,
 ) -> Result<(), SnapshotError> {
-    let rows = csv_rows::<3>(POSITIONS_CSV, bytes, &[POSITIONS_HEADER])?;
+    let rows = csv_rows::<3>(file.name, bytes, file.headers)?;
     let mut seen: HashMap<(u64, usize), u64> = HashMap::new();
-    for (line, [id, symbol, size]) in rows {
+    for (line, [id, symbol, text]) in rows {
         let at = |field: &str, reason: Reason| {
-            SnapshotError::new(POSITIONS_CSV, reason)
+            SnapshotError::new(file.name, reason)
                 .at_row(Some(line))
                 .in_field(field)
         };
@@ -266,33 +284,56 @@ fn parse_positions(
             .by_id
             .get(&id)
             .ok_or_else(|| at("account_id", Reason::UnknownAccount(id)))?;
-        let (market, spec) = params
-            .markets()
+        let k = file
+            .symbols
             .iter()
-            .enumerate()
-            .find(|(_, m)| m.symbol() == symbol)
-            .ok_or_else(|| at("market", Reason::UnknownMarket(symbol.into())))?;
-        if let Some(&first_row) = seen.get(&(id, market)) {
-            let reason = Reason::DuplicatePosition {
-                account: id,
-                market: symbol.into(),
-                first_row,
-            };
-            return Err(at("market", reason));
+            .position(|s| *s == symbol)
+            .ok_or_else(|| at(file.column, (file.unknown)(symbol.into())))?;
+        if let Some(&first_row) = seen.get(&(id, k)) {
+            return Err(at(
+                file.column,
+                (file.duplicate)(id, symbol.into(), first_row),
+            ));
         }
-        seen.insert((id, market), line);
-        let size = parse_size(size, spec.size_decimals()).map_err(|r| at("size", r))?;
-        // Always present: `index` comes from the table and every row has one size
-        // per market.
-        if let Some(slot) = table
-            .rows
-            .get_mut(index)
-            .and_then(|row| row.sizes.get_mut(market))
-        {
-            *slot = size;
+        seen.insert((id, k), line);
+        // Always present: `index` comes from the table.
+        if let Some(row) = table.rows.get_mut(index) {
+            value(row, k, text).map_err(|r| at(value_column, r))?;
         }
     }
     Ok(())
+}
+
+/// `positions.csv`: one size per account and market.
+fn parse_positions(
+    bytes: &[u8],
+    params: &EpochParams,
+    table: &mut AccountTable,
+) -> Result<(), SnapshotError> {
+    let file = KeyedFile {
+        name: POSITIONS_CSV,
+        headers: &[POSITIONS_HEADER],
+        column: "market",
+        symbols: params.markets().iter().map(|m| m.symbol()).collect(),
+        unknown: Reason::UnknownMarket,
+        duplicate: |account, market, first_row| Reason::DuplicatePosition {
+            account,
+            market,
+            first_row,
+        },
+    };
+    keyed_rows(bytes, &file, table, "size", |row, market, text| {
+        let decimals = params
+            .markets()
+            .get(market)
+            .map_or(0, |m| m.size_decimals());
+        let size = parse_size(text, decimals)?;
+        // Every row has one size per market.
+        if let Some(slot) = row.sizes.get_mut(market) {
+            *slot = size;
+        }
+        Ok(())
+    })
 }
 
 /// `balances.csv` (risk model v2): one signed amount per account and asset.
@@ -301,43 +342,28 @@ fn parse_balances(
     params: &EpochParams,
     table: &mut AccountTable,
 ) -> Result<(), SnapshotError> {
-    let rows = csv_rows::<3>(BALANCES_CSV, bytes, &[BALANCES_HEADER])?;
-    let mut seen: HashMap<(u64, usize), u64> = HashMap::new();
-    for (line, [id, symbol, amount]) in rows {
-        let at = |field: &str, reason: Reason| {
-            SnapshotError::new(BALANCES_CSV, reason)
-                .at_row(Some(line))
-                .in_field(field)
-        };
-        let id = parse_plain_u64(id).ok_or_else(|| at("account_id", Reason::NotU64(id.into())))?;
-        let index = *table
-            .by_id
-            .get(&id)
-            .ok_or_else(|| at("account_id", Reason::UnknownAccount(id)))?;
-        let (asset, spec) = params
+    let file = KeyedFile {
+        name: BALANCES_CSV,
+        headers: &[BALANCES_HEADER],
+        column: "asset",
+        symbols: params.assets().iter().map(|a| a.symbol()).collect(),
+        unknown: Reason::UnknownAsset,
+        duplicate: |account, asset, first_row| Reason::DuplicateBalance {
+            account,
+            asset,
+            first_row,
+        },
+    };
+    keyed_rows(bytes, &file, table, "amount", |row, asset, text| {
+        let decimals = params
             .assets()
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.symbol() == symbol)
-            .ok_or_else(|| at("asset", Reason::UnknownAsset(symbol.into())))?;
-        if let Some(&first_row) = seen.get(&(id, asset)) {
-            let reason = Reason::DuplicateBalance {
-                account: id,
-                asset: symbol.into(),
-                first_row,
-            };
-            return Err(at("asset", reason));
-        }
-        seen.insert((id, asset), line);
-        let amount = parse_amount(amount, spec.amount_decimals()).map_err(|r| at("amount", r))?;
-        // Always present: every row has one amount per asset.
-        if let Some(slot) = table
-            .rows
-            .get_mut(index)
-            .and_then(|row| row.amounts.get_mut(asset))
-        {
+            .get(asset)
+            .map_or(0, |c| c.amount_decimals());
+        let amount = parse_amount(text, decimals)?;
+        // Every row has one amount per asset.
+        if let Some(slot) = row.amounts.get_mut(asset) {
             *slot = amount;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }

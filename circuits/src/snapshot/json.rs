@@ -87,61 +87,55 @@ pub fn parse_json(bytes: &[u8], source: &str) -> Result<Snapshot, SnapshotError>
             .map_err(|r| balance_field.err(r))?;
         let mut sizes = vec![Size::ZERO; market_count];
         if let Some(positions) = a.get("positions") {
-            let mut seen: HashMap<usize, u64> = HashMap::new();
-            for (j, p) in positions.elements(false)?.iter().enumerate() {
-                let p = p.object(&POSITION_KEYS)?;
-                let market_field = p.require("market")?;
-                let symbol = market_field.str("a string")?;
-                let (market, spec) = params
+            let markets: Vec<&str> = params.markets().iter().map(|m| m.symbol()).collect();
+            let keyed = Keyed {
+                keys: &POSITION_KEYS,
+                symbols: &markets,
+                unknown: Reason::UnknownMarket,
+                duplicate: |account, market, first_row| Reason::DuplicatePosition {
+                    account,
+                    market,
+                    first_row,
+                },
+            };
+            keyed_elements(&positions, &keyed, id, |market, size_field| {
+                let decimals = params
                     .markets()
-                    .iter()
-                    .enumerate()
-                    .find(|(_, m)| m.symbol() == symbol)
-                    .ok_or_else(|| market_field.err(Reason::UnknownMarket(symbol.into())))?;
-                if let Some(&first_row) = seen.get(&market) {
-                    return Err(market_field.err(Reason::DuplicatePosition {
-                        account: id,
-                        market: symbol.into(),
-                        first_row,
-                    }));
-                }
-                seen.insert(market, j as u64);
-                let size_field = p.require("size")?;
-                let size = parse_size(size_field.amount()?, spec.size_decimals())
-                    .map_err(|r| size_field.err(r))?;
+                    .get(market)
+                    .map_or(0, |m| m.size_decimals());
+                let size =
+                    parse_size(size_field.amount()?, decimals).map_err(|r| size_field.err(r))?;
                 if let Some(slot) = sizes.get_mut(market) {
                     *slot = size;
                 }
-            }
+                Ok(())
+            })?;
         }
         let mut amounts = vec![Amount::ZERO; params.assets().len()];
         if let Some(balances) = a.get("balances") {
-            let mut seen: HashMap<usize, u64> = HashMap::new();
-            for (j, b) in balances.elements(false)?.iter().enumerate() {
-                let b = b.object(&BALANCE_KEYS)?;
-                let asset_field = b.require("asset")?;
-                let symbol = asset_field.str("a string")?;
-                let (asset, spec) = params
+            let assets: Vec<&str> = params.assets().iter().map(|c| c.symbol()).collect();
+            let keyed = Keyed {
+                keys: &BALANCE_KEYS,
+                symbols: &assets,
+                unknown: Reason::UnknownAsset,
+                duplicate: |account, asset, first_row| Reason::DuplicateBalance {
+                    account,
+                    asset,
+                    first_row,
+                },
+            };
+            keyed_elements(&balances, &keyed, id, |asset, amount_field| {
+                let decimals = params
                     .assets()
-                    .iter()
-                    .enumerate()
-                    .find(|(_, c)| c.symbol() == symbol)
-                    .ok_or_else(|| asset_field.err(Reason::UnknownAsset(symbol.into())))?;
-                if let Some(&first_row) = seen.get(&asset) {
-                    return Err(asset_field.err(Reason::DuplicateBalance {
-                        account: id,
-                        asset: symbol.into(),
-                        first_row,
-                    }));
-                }
-                seen.insert(asset, j as u64);
-                let amount_field = b.require("amount")?;
-                let amount = parse_amount(amount_field.amount()?, spec.amount_decimals())
+                    .get(asset)
+                    .map_or(0, |c| c.amount_decimals());
+                let amount = parse_amount(amount_field.amount()?, decimals)
                     .map_err(|r| amount_field.err(r))?;
                 if let Some(slot) = amounts.get_mut(asset) {
                     *slot = amount;
                 }
-            }
+                Ok(())
+            })?;
         }
         let owner = match a.get("owner") {
             None => None,
@@ -163,4 +157,42 @@ pub fn parse_json(bytes: &[u8], source: &str) -> Result<Snapshot, SnapshotError>
         ModelError::Empty | ModelError::TooManyAccounts(_) => accounts_field.err(e),
         e => SnapshotError::new(source, e),
     })
+}
+
+/// An account's per-symbol list (`positions`, `balances`): the keys of an element
+/// (symbol key first, value key second), the declared symbols and the two refusals.
+struct Keyed<'a> {
+    keys: &'a [&'a str; 2],
+    symbols: &'a [&'a str],
+    unknown: fn(String) -> Reason,
+    duplicate: fn(u64, String, u64) -> Reason,
+}
+
+/// Reads account `account`'s per-symbol list: at most one element per declared
+/// symbol, each handed to `value` with its symbol's index and value field, in order
+/// (so the first defect is the one reported).
+fn keyed_elements<'a>(
+    list: &Field<'a>,
+    keyed: &Keyed<'_>,
+    account: u64,
+    mut value: impl FnMut(usize, Field<'a>) -> Result<(), SnapshotError>,
+) -> Result<(), SnapshotError> {
+    let [symbol_key, value_key] = *keyed.keys;
+    let mut seen: HashMap<usize, u64> = HashMap::new();
+    for (j, element) in list.elements(false)?.iter().enumerate() {
+        let e = element.object(keyed.keys)?;
+        let symbol_field = e.require(symbol_key)?;
+        let symbol = symbol_field.str("a string")?;
+        let k = keyed
+            .symbols
+            .iter()
+            .position(|s| *s == symbol)
+            .ok_or_else(|| symbol_field.err((keyed.unknown)(symbol.into())))?;
+        if let Some(&first_row) = seen.get(&k) {
+            return Err(symbol_field.err((keyed.duplicate)(account, symbol.into(), first_row)));
+        }
+        seen.insert(k, j as u64);
+        value(k, e.require(value_key)?)?;
+    }
+    Ok(())
 }
