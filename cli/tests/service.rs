@@ -155,8 +155,14 @@ fn sqlite_epoch_is_proven_verified_published_and_its_inputs_deleted() {
             .is_file()
     );
 
-    // Metrics: the store's view, no account ids.
-    let metrics = http(&addr, "GET", "/metrics", None, None);
+    // Metrics: the operator's (no token, or an owner's inclusion token: 401), the
+    // store's view, no account ids.
+    assert_eq!(http(&addr, "GET", "/metrics", None, None).status, 401);
+    assert_eq!(
+        http(&addr, "GET", "/metrics", Some("not-the-token"), None).status,
+        401
+    );
+    let metrics = http(&addr, "GET", "/metrics", Some(TOKEN), None);
     assert_eq!(metrics.status, 200);
     let text = metrics.text();
     assert!(
@@ -249,7 +255,7 @@ fn sqlite_bad_token_oversized_and_malformed_bodies_are_refused_and_store_nothing
     let r = http(addr, "GET", "/v1/epochs/7", Some(TOKEN), None);
     assert_eq!(r.status, 404, "{}", r.text());
     assert!(!tmp.path().join("artifacts/epochs").exists());
-    let metrics = http(addr, "GET", "/metrics", None, None).text();
+    let metrics = http(addr, "GET", "/metrics", Some(TOKEN), None).text();
     assert!(
         metrics.contains("backstop_epochs_submitted_total 0"),
         "{metrics}"
@@ -297,7 +303,7 @@ fn sqlite_concurrent_duplicate_submissions_make_one_job() {
         .unwrap()
         .collect();
     assert_eq!(inputs.len(), 1, "one stored snapshot");
-    let metrics = http(&addr, "GET", "/metrics", None, None).text();
+    let metrics = http(&addr, "GET", "/metrics", Some(TOKEN), None).text();
     assert!(
         metrics.contains("backstop_epochs_submitted_total 1"),
         "{metrics}"

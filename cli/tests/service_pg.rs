@@ -179,7 +179,7 @@ fn postgres_two_workers_one_killed_mid_batch_the_epoch_completes() {
     let last = status["batches"][killed_batch]["worker"].as_str().unwrap();
     assert!(last.starts_with(&b_prefix), "{status}\n{}", b.log());
     check_published(&addr, 77, &keys, tmp.path());
-    let metrics = http(&addr, "GET", "/metrics", None, None).text();
+    let metrics = http(&addr, "GET", "/metrics", Some(TOKEN), None).text();
     assert!(
         metrics.contains("backstop_epochs{state=\"verified\"} 1"),
         "{metrics}"

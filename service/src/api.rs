@@ -1,5 +1,5 @@
-//! The HTTP API (axum). Every `/v1` route needs the operator's bearer token, except
-//! an inclusion proof, which its account's inclusion token also opens
+//! The HTTP API (axum). Every `/v1` route and `/metrics` need the operator's bearer
+//! token, except an inclusion proof, which its account's inclusion token also opens
 //! ([`super::auth`]). What each route reveals is in `docs/SPEC.md` §10.
 //!
 //! | route | answer |
@@ -10,7 +10,8 @@
 //! | `GET /v1/epochs/{epoch}/proofs` | the verifying key and the batch proofs, hex |
 //! | `GET /v1/epochs/{epoch}/inclusion/{account}` | the account's inclusion proof |
 //! | `GET /v1/epochs/{epoch}/calldata` | the epoch contract's `submitEpoch` calldata |
-//! | `GET /livez`, `/readyz`, `/metrics` | liveness, readiness (database), Prometheus |
+//! | `GET /metrics` | Prometheus counters (operator token) |
+//! | `GET /livez`, `/readyz` | liveness, readiness (database); no token |
 
 use crate::artifacts::EpochKeys;
 use crate::auth::{account_token, bearer, tokens_equal};
@@ -115,13 +116,14 @@ pub fn router(svc: Arc<Service>, token: String, max_body_bytes: usize) -> Router
         .route("/v1/epochs/{epoch}/statement", get(statement))
         .route("/v1/epochs/{epoch}/proofs", get(proofs))
         .route("/v1/epochs/{epoch}/calldata", get(calldata))
+        // Counts of epochs and batches by state: the operator's, not the public's.
+        .route("/metrics", get(metrics))
         .route_layer(from_fn_with_state(state.clone(), require_operator));
     Router::new()
         .merge(operator)
         .route("/v1/epochs/{epoch}/inclusion/{account}", get(inclusion))
         .route("/livez", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(from_fn(log_request))
         .with_state(state)
