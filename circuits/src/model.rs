@@ -155,9 +155,18 @@ impl core::fmt::Display for AccountId {
     }
 }
 
-/// Checks `|v| < 2^bits` for a signed amount, so `i64::MIN` is refused.
-fn signed_in_bounds(v: i128, bits: u32) -> bool {
-    v.unsigned_abs() < (1u128 << bits)
+/// Validates a signed amount `|v| < 2^bits` (so `i64::MIN` is refused), named
+/// `field` in errors.
+fn signed(v: i128, bits: u32, field: &'static str, bound: &'static str) -> Result<i64, ModelError> {
+    if v.unsigned_abs() < (1u128 << bits) {
+        Ok(v as i64)
+    } else {
+        Err(ModelError::OutOfBounds {
+            field,
+            value: v.to_string(),
+            bound,
+        })
+    }
 }
 
 /// A signed quote balance in minimal quote units, `|v| < 2^63`.
@@ -167,15 +176,13 @@ pub struct Balance(i64);
 impl Balance {
     /// Validates `|v| < 2^63`.
     pub fn new(v: i128) -> Result<Self, ModelError> {
-        if signed_in_bounds(v, BALANCE_BITS) {
-            Ok(Self(v as i64))
-        } else {
-            Err(ModelError::OutOfBounds {
-                field: "quote_balance",
-                value: v.to_string(),
-                bound: "|quote_balance| < 2^63 minimal quote units",
-            })
-        }
+        signed(
+            v,
+            BALANCE_BITS,
+            "quote_balance",
+            "|quote_balance| < 2^63 minimal quote units",
+        )
+        .map(Self)
     }
     /// The raw value.
     pub const fn get(self) -> i64 {
@@ -192,15 +199,7 @@ impl Size {
     pub const ZERO: Size = Size(0);
     /// Validates `|v| < 2^63`.
     pub fn new(v: i128) -> Result<Self, ModelError> {
-        if signed_in_bounds(v, SIZE_BITS) {
-            Ok(Self(v as i64))
-        } else {
-            Err(ModelError::OutOfBounds {
-                field: "size",
-                value: v.to_string(),
-                bound: "|size| < 2^63 minimal size units",
-            })
-        }
+        signed(v, SIZE_BITS, "size", "|size| < 2^63 minimal size units").map(Self)
     }
     /// The raw value.
     pub const fn get(self) -> i64 {
@@ -218,15 +217,13 @@ impl Amount {
     pub const ZERO: Amount = Amount(0);
     /// Validates `|v| < 2^63`.
     pub fn new(v: i128) -> Result<Self, ModelError> {
-        if signed_in_bounds(v, AMOUNT_BITS) {
-            Ok(Self(v as i64))
-        } else {
-            Err(ModelError::OutOfBounds {
-                field: "amount",
-                value: v.to_string(),
-                bound: "|amount| < 2^63 minimal asset units",
-            })
-        }
+        signed(
+            v,
+            AMOUNT_BITS,
+            "amount",
+            "|amount| < 2^63 minimal asset units",
+        )
+        .map(Self)
     }
     /// The raw value.
     pub const fn get(self) -> i64 {
