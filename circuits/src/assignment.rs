@@ -43,6 +43,14 @@ pub(crate) struct ParamsAssignment<F> {
     pub(crate) unit_requirement: Vec<F>,
     /// The descriptor `d` (`crate::descriptor`).
     pub(crate) descriptor: F,
+    /// The raw values the Groth16 open layout packs (§6.4), from which its batch
+    /// circuit derives the scaled ones above itself.
+    pub(crate) quote_exponent: F,
+    pub(crate) raw_reserves: F,
+    pub(crate) raw_insurance_fund: F,
+    pub(crate) prices: Vec<F>,
+    pub(crate) margin_bps: Vec<F>,
+    pub(crate) market_exponents: Vec<F>,
 }
 
 impl<F> ParamsAssignment<F> {
@@ -57,6 +65,16 @@ impl<F> ParamsAssignment<F> {
             unit_value: embed(&p.unit_value),
             unit_requirement: embed(&p.unit_requirement),
             descriptor: H::from_u256(p.descriptor),
+            quote_exponent: H::from_u64(p.raw.quote_exponent.into()),
+            raw_reserves: H::from_u256(U256::from(p.raw.reserves)),
+            raw_insurance_fund: H::from_u256(U256::from(p.raw.insurance_fund)),
+            prices: p.raw.markets.iter().map(|m| H::from_u64(m.price)).collect(),
+            margin_bps: (p.raw.markets.iter())
+                .map(|m| H::from_u64(m.margin_bps.into()))
+                .collect(),
+            market_exponents: (p.raw.markets.iter())
+                .map(|m| H::from_u64(m.exponent.into()))
+                .collect(),
         }
     }
 }
@@ -184,6 +202,9 @@ impl<F: Copy> BatchAssignment<F> {
         let fits = self.slots.len() == shape.batch_size().get()
             && markets == shape.markets()
             && self.params.unit_requirement.len() == markets
+            && self.params.prices.len() == markets
+            && self.params.margin_bps.len() == markets
+            && self.params.market_exponents.len() == markets
             && self.slots.iter().all(|s| s.size_lanes.len() == markets);
         if fits {
             Ok(())
@@ -227,6 +248,43 @@ pub(crate) mod testing {
             .flat_map(|(v, r)| [*v, *r])
             .collect();
         absorb_chain::<H>(head, &per_market)
+    }
+
+    impl<F: Copy + core::ops::Mul<Output = F>> ParamsAssignment<F> {
+        /// Sets market `m`'s raw parameters and the scaled ones derived from them
+        /// (`uv_m = price_m·10^e_m`, `ur_m = uv_m·mm_m`), as a prover consistent with
+        /// them would: both backends then read the same (possibly malicious) market.
+        pub(crate) fn set_market<H: FieldHasher<F = F>>(
+            &mut self,
+            m: usize,
+            price: U256,
+            margin_bps: u64,
+            exponent: u32,
+        ) {
+            let uv = H::from_u256(price) * H::from_u256(U256::from(10u8).pow(exponent));
+            self.prices[m] = H::from_u256(price);
+            self.margin_bps[m] = H::from_u64(margin_bps);
+            self.market_exponents[m] = H::from_u64(exponent.into());
+            self.unit_value[m] = uv;
+            self.unit_requirement[m] = uv * H::from_u64(margin_bps);
+        }
+
+        /// Sets the quote exponent and the raw funds, and the scaled values derived
+        /// from them (`f_q`, `reserves·f_q`, `insurance_fund·f_q`).
+        pub(crate) fn set_funds<H: FieldHasher<F = F>>(
+            &mut self,
+            quote_exponent: u32,
+            reserves: U256,
+            insurance_fund: U256,
+        ) {
+            let f = H::from_u256(U256::from(10u8).pow(quote_exponent));
+            self.quote_exponent = H::from_u64(quote_exponent.into());
+            self.raw_reserves = H::from_u256(reserves);
+            self.raw_insurance_fund = H::from_u256(insurance_fund);
+            self.quote_scale = f;
+            self.reserves = H::from_u256(reserves) * f;
+            self.insurance_fund = H::from_u256(insurance_fund) * f;
+        }
     }
 
     /// How `restamp` treats the published outputs.

@@ -486,12 +486,20 @@ pub(crate) fn values_one_past_their_bounds<H: FieldHasher>() -> Attack<H::F> {
 pub(crate) fn wrong_price_or_margin_rate<H: FieldHasher>() -> Attack<H::F> {
     let (shape, w) = single::<H>();
     let one = H::from_u64(1);
+    let raw = &w.batches[0].params.raw;
+    let market = |m: usize| raw.markets[m];
     let mut unit_value = honest(&w, 0);
-    unit_value.params.unit_value[0] = unit_value.params.unit_value[0] + one;
+    let m0 = market(0);
+    let price = U256::from(m0.price + 1);
+    (unit_value.params).set_market::<H>(0, price, m0.margin_bps.into(), m0.exponent);
     let mut unit_requirement = honest(&w, 0);
-    unit_requirement.params.unit_requirement[1] = unit_requirement.params.unit_requirement[1] - one;
+    let m1 = market(1);
+    let (price, rate) = (U256::from(m1.price), u64::from(m1.margin_bps) - 1);
+    (unit_requirement.params).set_market::<H>(1, price, rate, m1.exponent);
     let mut quote_scale = honest(&w, 0);
-    quote_scale.params.quote_scale = H::from_u64(10);
+    let (reserves, insurance) = (U256::from(raw.reserves), U256::from(raw.insurance_fund));
+    let exponent = if raw.quote_exponent == 1 { 2 } else { 1 };
+    (quote_scale.params).set_funds::<H>(exponent, reserves, insurance);
     // SPEC §5.5: the descriptor of another reading of the statement (a relabelled
     // one) with every derived parameter unchanged.
     let mut descriptor = honest(&w, 0);
@@ -499,24 +507,25 @@ pub(crate) fn wrong_price_or_margin_rate<H: FieldHasher>() -> Attack<H::F> {
     Attack::new("wrong price or margin rate")
         .control("the published parameters", shape, honest(&w, 0))
         .lie(
-            "market 0's unit value plus one",
+            "market 0's price plus one",
             shape,
             unit_value,
             &[Relation::Opens(Output::BadDebt), Relation::PublicInput],
         )
         .lie(
-            "market 1's unit requirement minus one",
+            "market 1's margin rate minus one",
             shape,
             unit_requirement,
             &[Relation::PublicInput],
         )
         .lie(
-            "another quote scale",
+            "another quote exponent (scale and funds)",
             shape,
             quote_scale,
             &[
                 Relation::Opens(Output::LiquidationProduct),
                 Relation::Opens(Output::BadDebt),
+                Relation::Opens(Output::InsuranceCovered),
                 Relation::PublicInput,
             ],
         )

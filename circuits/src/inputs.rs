@@ -1,8 +1,10 @@
 //! The public inputs of a batch proof (`docs/SPEC.md` §6.4), in both layouts:
 //!
-//! - **open** (Groth16): the values themselves, `16 + 2M` field elements, so that a
-//!   verifier (the epoch contract above all) forms them with no hash beyond
-//!   Keccak; [`open_inputs`] gives their order;
+//! - **open** (Groth16): the published values themselves, packed into
+//!   `9 + ⌈M/3⌉` field elements, so that a verifier (the epoch contract above all)
+//!   forms them with integer arithmetic and no hash beyond Keccak, and a batched
+//!   check of an epoch's proofs pays one elliptic-curve multiplication per input;
+//!   [`open_inputs`] gives them, [`packed_words`] their packing;
 //! - **hashed** (halo2): the single digest
 //!   [`batch_public_input`](crate::native::commit::batch_public_input) `x_b`.
 
@@ -10,22 +12,105 @@ use crate::assignment::field_from_i256;
 use crate::hash::FieldHasher;
 use crate::native::commit::OutputsOpening;
 use crate::witness::ParamsWitness;
+use ethnum::U256;
 
-/// The open layout's length for `markets` markets: `epoch, f_q, reserves·f_q,
-/// insurance_fund·f_q, d`, then `uv_m, ur_m` per market, then the seven outputs
-/// `a_K, z, P_target, D, solvent, insurance_covered, ℓ`, then `b, K, C_{b−1}, C_b`.
-pub const fn open_input_count(markets: usize) -> usize {
-    OPEN_PARAMS_HEAD + 2 * markets + OPEN_OUTPUTS + OPEN_CHAIN
+/// Bits of the scale exponents `E − q` and `E − s_m − p_m` (each `≤ 18`).
+pub const EXPONENT_BITS: u32 = 5;
+/// Bits of a market's packed parameters: price (64), `mm` (14), exponent (5).
+pub const MARKET_BITS: u32 = 64 + 14 + EXPONENT_BITS;
+/// Markets per packed word (`3 · 83 = 249` bits).
+pub const MARKETS_PER_WORD: usize = 3;
+/// Where `b` starts in the insurance word: the one packed part that differs between
+/// an epoch's batches.
+pub const BATCH_SHIFT: u32 = 128;
+
+/// The packed words for `markets` markets: the reserves word, the insurance word,
+/// then `⌈M/3⌉` market words.
+pub const fn packed_word_count(markets: usize) -> usize {
+    2 + markets.div_ceil(MARKETS_PER_WORD)
 }
 
-/// Parameters before the per-market pairs: `epoch, f_q, reserves·f_q,
-/// insurance_fund·f_q, d`.
-pub const OPEN_PARAMS_HEAD: usize = 5;
-/// The outputs `a_K, z, P_target, D, solvent, insurance_covered, ℓ`.
-pub const OPEN_OUTPUTS: usize = 7;
-/// The chain position `b, K, C_{b−1}, C_b`: the only inputs that differ between
-/// the batches of an epoch.
-pub const OPEN_CHAIN: usize = 4;
+/// The open layout's length for `markets` markets: the packed words, the five
+/// outputs `a_K, z, P_target, D, ℓ`, then `C_{b−1}, C_b`.
+pub const fn open_input_count(markets: usize) -> usize {
+    packed_word_count(markets) + OPEN_OUTPUTS + OPEN_CHAIN
+}
+
+/// The outputs `a_K, z, P_target, D, ℓ` (the flags are packed).
+pub const OPEN_OUTPUTS: usize = 5;
+/// The state commitments `C_{b−1}, C_b`, the last inputs; with `b` in the insurance
+/// word they are all that differ between the batches of an epoch.
+pub const OPEN_CHAIN: usize = 2;
+
+/// The packed parts of one batch's parameters and flags, whatever represents them
+/// (field elements natively, circuit variables in the circuit).
+#[derive(Debug, Clone)]
+pub(crate) struct Packed<T> {
+    pub(crate) reserves: T,
+    pub(crate) epoch: T,
+    pub(crate) quote_exponent: T,
+    pub(crate) solvent: T,
+    pub(crate) insurance_covered: T,
+    pub(crate) insurance_fund: T,
+    pub(crate) batch: T,
+    pub(crate) batch_count: T,
+    /// Per market: price, `mm`, exponent.
+    pub(crate) markets: Vec<[T; 3]>,
+}
+
+/// The packing of `docs/SPEC.md` §6.4, one list of `(part, bits)` per word, the
+/// first part in the lowest bits:
+///
+/// ```text
+/// reserves word   reserves (128) ‖ epoch (64) ‖ E − q (5) ‖ solvent (1) ‖ insurance_covered (1)
+/// insurance word  insurance_fund (128) ‖ b (32) ‖ K (33)
+/// market word i   markets 3i, 3i+1, 3i+2, each price (64) ‖ mm (14) ‖ E − s − p (5)
+/// ```
+///
+/// Every word is below `2^249`, under both fields' orders, so a word determines its
+/// parts once each is range-checked to its width.
+pub(crate) fn packed_words<T: Clone>(p: &Packed<T>) -> Vec<Vec<(T, u32)>> {
+    let mut words = vec![
+        vec![
+            (p.reserves.clone(), 128),
+            (p.epoch.clone(), 64),
+            (p.quote_exponent.clone(), EXPONENT_BITS),
+            (p.solvent.clone(), 1),
+            (p.insurance_covered.clone(), 1),
+        ],
+        vec![
+            (p.insurance_fund.clone(), BATCH_SHIFT),
+            (p.batch.clone(), 32),
+            (p.batch_count.clone(), 33),
+        ],
+    ];
+    for chunk in p.markets.chunks(MARKETS_PER_WORD) {
+        words.push(
+            chunk
+                .iter()
+                .flat_map(|[price, mm, e]| {
+                    [
+                        (price.clone(), 64),
+                        (mm.clone(), 14),
+                        (e.clone(), EXPONENT_BITS),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    words
+}
+
+/// `Σ part · 2^(bits before it)` in `H`'s field.
+pub(crate) fn pack<H: FieldHasher>(parts: &[(H::F, u32)]) -> H::F {
+    let mut shift = 0u32;
+    let mut word = H::from_u64(0);
+    for (part, bits) in parts {
+        word = word + *part * H::from_u256(U256::ONE << shift);
+        shift += bits;
+    }
+    word
+}
 
 /// Batch `b`'s public inputs in the open layout (`docs/SPEC.md` §6.4):
 /// `state_in` is `C_{b−1}` for `b > 0` and ignored for `b = 0`, whose input is 0
@@ -38,26 +123,35 @@ pub fn open_inputs<H: FieldHasher>(
     state_out: H::F,
     outputs: &OutputsOpening<H::F>,
 ) -> Vec<H::F> {
-    let mut v = Vec::with_capacity(open_input_count(params.unit_value.len()));
-    v.push(H::from_u64(params.epoch));
-    v.push(field_from_i256::<H>(params.quote_scale));
-    v.push(field_from_i256::<H>(params.reserves));
-    v.push(field_from_i256::<H>(params.insurance_fund));
-    v.push(H::from_u256(params.descriptor));
-    for (uv, ur) in params.unit_value.iter().zip(&params.unit_requirement) {
-        v.push(field_from_i256::<H>(*uv));
-        v.push(field_from_i256::<H>(*ur));
-    }
+    let raw = &params.raw;
+    let int = |v: u128| H::from_u256(U256::from(v));
+    let packed = Packed {
+        reserves: int(raw.reserves),
+        epoch: H::from_u64(params.epoch),
+        quote_exponent: H::from_u64(raw.quote_exponent.into()),
+        solvent: H::from_u64(outputs.solvent.into()),
+        insurance_covered: H::from_u64(outputs.insurance_covered.into()),
+        insurance_fund: int(raw.insurance_fund),
+        batch: H::from_u64(batch),
+        batch_count: H::from_u64(batch_count),
+        markets: (raw.markets.iter())
+            .map(|m| {
+                [
+                    H::from_u64(m.price),
+                    H::from_u64(m.margin_bps.into()),
+                    H::from_u64(m.exponent.into()),
+                ]
+            })
+            .collect(),
+    };
+    let mut v: Vec<H::F> = packed_words(&packed).iter().map(|w| pack::<H>(w)).collect();
     v.push(outputs.accounts_commitment);
     v.push(outputs.challenge);
     v.push(outputs.liquidation_product);
     v.push(field_from_i256::<H>(outputs.bad_debt));
-    v.push(H::from_u64(outputs.solvent.into()));
-    v.push(H::from_u64(outputs.insurance_covered.into()));
     v.push(field_from_i256::<H>(outputs.disclosure()));
-    v.push(H::from_u64(batch));
-    v.push(H::from_u64(batch_count));
     v.push(if batch == 0 { H::from_u64(0) } else { state_in });
     v.push(state_out);
+    debug_assert_eq!(v.len(), open_input_count(raw.markets.len()));
     v
 }

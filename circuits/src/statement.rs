@@ -459,7 +459,7 @@ impl EpochStatement {
     }
 
     /// The field elements the statement hash covers (§7.5): for Groth16 the open
-    /// inputs every batch shares (parameters and outputs, `12 + 2M`), then `K`,
+    /// inputs every batch shares (batch 0's packed words and the outputs, `7 + ⌈M/3⌉`), then `K`,
     /// then `C_0 … C_{K−1}` (together they give every batch's inputs); for halo2
     /// `x_0 … x_{K−1}`.
     pub fn signed_words<H: FieldHasher>(&self) -> Result<Vec<H::F>, StatementError> {
@@ -520,7 +520,7 @@ impl EpochStatement {
 
     /// Every batch's public inputs in the layout of the statement's backend,
     /// computed from published data alone (`docs/SPEC.md` §6.4): the open layout
-    /// (`16 + 2M` values, [`crate::inputs::open_inputs`]) for Groth16, the single
+    /// (`9 + ⌈M/3⌉` values, [`crate::inputs::open_inputs`]) for Groth16, the single
     /// `x_b` for halo2.
     pub fn public_inputs<H: FieldHasher>(&self) -> Result<Vec<Vec<H::F>>, StatementError> {
         let accounts = Self::element::<H>("accounts_commitment", &self.file.accounts_commitment)?;

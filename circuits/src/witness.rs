@@ -23,6 +23,32 @@ pub struct ParamsWitness {
     pub(crate) unit_requirement: Vec<I256>,
     /// The descriptor `d` of the raw parameters (`crate::descriptor`).
     pub(crate) descriptor: ethnum::U256,
+    /// The raw values the Groth16 open layout packs (`docs/SPEC.md` §6.4).
+    pub(crate) raw: RawParams,
+}
+
+/// The published parameters the Groth16 batch circuit derives the others from
+/// (`docs/SPEC.md` §6.4): the scale exponents instead of the scales, the funds in
+/// minimal quote units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawParams {
+    /// `E − q`: `f_q = 10^(E − q)`.
+    pub(crate) quote_exponent: u32,
+    /// `reserves`, minimal quote units.
+    pub(crate) reserves: u128,
+    /// `insurance_fund`, minimal quote units.
+    pub(crate) insurance_fund: u128,
+    /// Per market: `price_m`, `mm_m` and `E − s_m − p_m`.
+    pub(crate) markets: Vec<RawMarket>,
+}
+
+/// One market's packed parameters (`docs/SPEC.md` §6.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawMarket {
+    pub(crate) price: u64,
+    pub(crate) margin_bps: u16,
+    /// `E − s_m − p_m`: `f_m = 10^(E − s_m − p_m)`.
+    pub(crate) exponent: u32,
 }
 
 impl ParamsWitness {
@@ -34,6 +60,21 @@ impl ParamsWitness {
     /// Derives the parameters from a validated snapshot's public part.
     pub fn new(params: &crate::model::EpochParams) -> Self {
         let scales = Scales::new(params);
+        let e = scales.exponent;
+        let raw = RawParams {
+            quote_exponent: e - params.quote_decimals(),
+            reserves: params.reserves(),
+            insurance_fund: params.insurance_fund(),
+            markets: params
+                .markets()
+                .iter()
+                .map(|m| RawMarket {
+                    price: m.price().get(),
+                    margin_bps: m.maintenance_margin_bps().get(),
+                    exponent: e - m.notional_decimals(),
+                })
+                .collect(),
+        };
         Self {
             epoch: params.epoch(),
             reserves: I256::from(params.reserves()) * scales.quote,
@@ -42,6 +83,7 @@ impl ParamsWitness {
             unit_value: scales.unit_value,
             unit_requirement: scales.unit_requirement,
             descriptor: crate::descriptor::descriptor(params),
+            raw,
         }
     }
 }

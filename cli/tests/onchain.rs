@@ -737,10 +737,8 @@ fn accept_and_read_epochs(ks: &[u64]) {
             "the event's liquidations"
         );
 
-        // The record.
-        let call = encode_call("epochs(uint64)", &[Token::uint(file.epoch.into())]);
-        let rec = words(&output(&w.view(w.epochs, call)));
-        assert_eq!(rec[..15], data[..15], "epochs() and the event agree");
+        // The whole result, as the event carries it.
+        let rec = &data[..15];
         assert_eq!(rec[14], address_word(venue_address()), "the venue");
         assert_eq!(word_u64(&rec[0]), 1, "accepted");
         assert_eq!(word_u64(&rec[1]), u64::from(file.solvent));
@@ -776,6 +774,42 @@ fn accept_and_read_epochs(ks: &[u64]) {
             disclosed.unwrap_or_default().as_u256().to_be_bytes(),
             "liabilities"
         );
+
+        // The stored record: the summary fields, the liquidations hash and the hash
+        // of the whole result; isRecorded accepts the event's result and no other.
+        let call = encode_call("epochs(uint64)", &[Token::uint(file.epoch.into())]);
+        let stored = words(&output(&w.view(w.epochs, call)));
+        assert_eq!(stored.len(), 11);
+        for (at, field) in [
+            (0, 0),
+            (1, 1),
+            (2, 2),
+            (3, 12),
+            (4, 3),
+            (5, 4),
+            (6, 5),
+            (7, 6),
+        ] {
+            assert_eq!(stored[at], rec[field], "record word {at}");
+        }
+        assert_eq!(stored[8], rec[7], "accepted at block");
+        assert_eq!(stored[9], rec[10], "liquidations hash");
+        let whole: Vec<u8> = rec.iter().flatten().copied().collect();
+        assert_eq!(stored[10], keccak256(&whole), "the result's hash");
+        let result = Token::Tuple(rec.iter().map(|w| Token::Word(*w)).collect());
+        let is_recorded = |w: &mut World, epoch: u64, result: Token| {
+            let call = encode_call(
+                "isRecorded(uint64,(bool,bool,bool,uint8,uint8,uint32,uint32,uint64,uint256,uint256,bytes32,bytes32,bool,uint256,address))",
+                &[Token::uint(epoch.into()), result],
+            );
+            word_u64(&words(&output(&w.view(w.epochs, call)))[0]) == 1
+        };
+        assert!(is_recorded(&mut w, file.epoch, result.clone()));
+        assert!(!is_recorded(&mut w, file.epoch + 1, result));
+        let mut other = rec.to_vec();
+        other[8] = plus_one(other[8]);
+        let other = Token::Tuple(other.iter().map(|w| Token::Word(*w)).collect());
+        assert!(!is_recorded(&mut w, file.epoch, other), "another bad debt");
         let call = encode_call(
             "hashStatement((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256))",
             &[statement_token(&p.statement).unwrap()],
@@ -1562,6 +1596,28 @@ fn batch_verification_refuses_a_bad_proof_at_every_position() {
         let r = w.view(w.verifier, batch.call());
         assert_reverts(&r, "InputNotInField()", &format!("shared input {i} + r"));
     }
+    // The insurance word's position part (SPEC §6.4: b at bit 128, K at bit 160) is
+    // b = 0 and the K of the states given: a caller cannot pick another K or a batch
+    // offset, even one under which the proofs would verify.
+    let add_shifted = |word: [u8; 32], v: u64, shift: u32| {
+        let power = (0..shift).fold(Fr::from(1u64), |p, _| p + p);
+        fr_word(&(Fr::from_be_bytes_mod_order(&word) + Fr::from(v) * power))
+    };
+    for (what, v, shift) in [
+        ("K + 1", 1, 160),
+        ("b = 1", 1, 128),
+        ("b = 2^31", 1 << 31, 128),
+    ] {
+        let mut batch = valid.clone();
+        batch.shared[1] = add_shifted(batch.shared[1], v, shift);
+        let r = w.view(w.verifier, batch.call());
+        assert_reverts(&r, "BatchPosition(uint256,uint256)", what);
+    }
+    let mut one_less = valid.clone();
+    one_less.states.pop();
+    one_less.proofs.pop();
+    let r = w.view(w.verifier, one_less.call());
+    assert_reverts(&r, "BatchPosition(uint256,uint256)", "K − 1 states under K");
     // Every flipped byte of every proof is refused (a revert or false).
     for bad in 0..n {
         for byte in (0..256).step_by(11) {
@@ -1784,6 +1840,7 @@ fn only_the_venue_publishes_and_epoch_ids_increase() {
         submit_calldata(&unsigned, &e300.proofs).unwrap(),
     );
     assert!(r.is_success(), "{r:?}");
+    let result300 = words(&r.logs()[0].data.data)[..15].to_vec();
     eprintln!(
         "gas: submitEpoch K = 1, unsigned, registered submitter: {}",
         r.tx_gas_used()
@@ -1863,20 +1920,24 @@ fn only_the_venue_publishes_and_epoch_ids_increase() {
     // The new key's epoch is accepted and records its venue.
     let r = w.submit(submit_calldata(&o400.statement, &o400.proofs).unwrap());
     assert!(r.is_success(), "{r:?}");
-    let call = encode_call("epochs(uint64)", &[Token::uint(400)]);
-    let rec = words(&output(&w.view(epochs, call)));
+    let result400 = words(&r.logs()[0].data.data)[..15].to_vec();
     assert_eq!(
-        rec[14],
+        result400[14],
         address_word(other_address),
         "the new venue recorded"
     );
-    let call = encode_call("epochs(uint64)", &[Token::uint(300)]);
-    let rec = words(&output(&w.view(epochs, call)));
     assert_eq!(
-        rec[14],
+        result300[14],
         address_word(venue_address()),
         "earlier epochs keep theirs"
     );
+    // Both records hold the hash of their result, venue included.
+    for (epoch, result) in [(300u64, result300), (400, result400)] {
+        let call = encode_call("epochs(uint64)", &[Token::uint(epoch.into())]);
+        let stored = words(&output(&w.view(epochs, call)));
+        let whole: Vec<u8> = result.iter().flatten().copied().collect();
+        assert_eq!(stored[10], keccak256(&whole), "epoch {epoch}'s result hash");
+    }
 }
 
 /// The order `n` of secp256k1.

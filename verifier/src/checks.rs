@@ -36,7 +36,7 @@ pub(crate) fn check_groth16_key(
     vk: &VerifyingKey<Bn254>,
 ) -> Result<(), VerifyError> {
     check_key_hash(statement, verifying_key_hash(vk))?;
-    // The open layout's public inputs (SPEC §6.4): 16 + 2M.
+    // The open layout's public inputs (SPEC §6.4): 9 + ⌈M/3⌉.
     let inputs = open_input_count(statement.shape().markets());
     if vk.gamma_abc_g1.len() != inputs + 1 {
         return Err(VerifyError::VerifyingKey(format!(

@@ -71,7 +71,7 @@ fn verify_read_epoch_dir(
 /// function computes from `statement` (the open layout, `docs/SPEC.md` §6.4).
 ///
 /// Checks, in order: the statement's backend; `vk` against the statement's
-/// `verifying_key_hash` and its public-input count (`16 + 2M`); one proof per batch; then
+/// `verifying_key_hash` and its public-input count (`9 + ⌈M/3⌉`); one proof per batch; then
 /// each proof, decoded (points on the curve and in the subgroup, no trailing bytes)
 /// and verified. Proofs are taken as bytes, not decoded [`ark_groth16::Proof`]s, so
 /// that the core is the one place that decides what a well-formed proof is (the

@@ -567,7 +567,7 @@ pub(super) fn gas(o: &mut String, r: &Report) {
     }
     let _ = writeln!(
         o,
-        "\nA proof has `16 + 2M` open public inputs (SPEC §6.4), so verification gas \
+        "\nA proof has `9 + ⌈M/3⌉` open public inputs (SPEC §6.4: the parameters, flags, `b` and `K` packed into `2 + ⌈M/3⌉` words), so verification gas \
          depends on `M` (one scalar multiplication per input position, whatever `K`) but \
          not on `B`; most of it is the BN254 precompiles. `verifyProof` checks one proof \
          with 4 pairings; `verifyBatch` (what `submitEpoch` calls) checks all `K` proofs \

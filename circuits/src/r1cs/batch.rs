@@ -1,12 +1,12 @@
 //! The Groth16 batch circuit: `B` accounts × `M` markets (`docs/SPEC.md` §6.3).
 //!
-//! The public inputs are the open layout of §6.4 (`16 + 2M` values: the parameters,
-//! the published outputs, `b`, `K`, `C_{b−1}`, `C_b`), which a verifier forms with
-//! no hash of its own; the batch's state is a witness opened from `C_{b−1}` (from
+//! The public inputs are the open layout of §6.4 (`9 + ⌈M/3⌉` values: the parameters,
+//! flags, `b` and `K` packed into `2 + ⌈M/3⌉` words, the published outputs,
+//! `C_{b−1}`, `C_b`), which a verifier forms with no hash of its own; the batch's state is a witness opened from `C_{b−1}` (from
 //! `S_init` for batch 0) and committed to as `C_b`.
 //!
 //! Constraints per account at `M = 8` (the whole circuit is pinned by
-//! `tests::shape_is_pinned`: 95,624 at `B = 64`, i.e. `1410·B + 402·(B − 1)/7 + 1766`):
+//! `tests::shape_is_pinned`: 96,736 at `B = 64`, i.e. `1410·B + 402·(B − 1)/7 + 2878`):
 //!
 //! | part | constraints |
 //! | --- | --- |
@@ -145,28 +145,22 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
             FpVar::new_witness(cs.clone(), || a.map(f).ok_or(missing()))
         };
 
-        // The public inputs in the open layout's order (SPEC §6.4): the parameters
-        // (§5.5), the published outputs, then b, K, C_{b−1}, C_b. The verifier forms
-        // every one of them from the published statement.
+        // The public inputs in the open layout's order (SPEC §6.4): the packed words
+        // (parameters, flags, b, K), the published outputs, then C_{b−1}, C_b. The
+        // verifier forms every one of them from the published statement.
         let input = |f: &dyn Fn(&BatchAssignment) -> Fr| {
             FpVar::new_input(cs.clone(), || a.map(f).ok_or(missing()))
         };
-        let params = ParamVars::alloc_inputs(&cs, a.map(|a| &a.params), markets)?;
+        let packed = ParamVars::alloc_packed(&cs, a, markets)?;
+        let params = packed.params;
+        let (published_solvent, published_covered) = (packed.solvent, packed.insurance_covered);
+        let (batch, batch_count) = (packed.batch, packed.batch_count);
         let accounts_commitment = input(&|a| a.accounts_commitment)?;
         let challenge = input(&|a| a.challenge)?;
         let target_product = input(&|a| a.liquidation_product)?;
         let published_bad_debt = input(&|a| a.bad_debt)?;
-        let (published_solvent, published_covered) = {
-            let _ns = ns!(cs, "outputs.flags");
-            let flag = |f: &dyn Fn(&BatchAssignment) -> bool| {
-                Boolean::new_input(cs.clone(), || a.map(f).ok_or(missing()))
-            };
-            (flag(&|a| a.solvent)?, flag(&|a| a.insurance_covered)?)
-        };
         // ℓ: 0 if L is hidden, L + 1 if disclosed (SPEC §6.4).
         let disclosure = input(&|a| a.disclosure)?;
-        let batch = input(&|a| a.batch)?;
-        let batch_count = input(&|a| a.batch_count)?;
         let public_in = input(&|a| a.commitment_in)?;
         let public_out = input(&|a| a.commitment_out)?;
 

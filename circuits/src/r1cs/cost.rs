@@ -16,7 +16,7 @@
 //!   (booleans, `is_first`, `is_last`, conditional equalities, less the savings of
 //!   hashing constants such as domain tags) closes the whole-circuit count. The
 //!   public inputs are open (`docs/SPEC.md` §6.4): no parameters, outputs or batch
-//!   hash.
+//!   hash, only the unpacking and scaling of the packed words.
 
 use super::account::LANE_BITS;
 use super::batch::BatchCircuit;
@@ -222,7 +222,13 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
     let solvency_bits = shape.solvency_bits() as usize;
     let solvency = sign(solvency_bits)?;
     let id_bound = range(ID_BOUND_BITS)?;
+    let packed = measure(|cs| super::params::ParamVars::alloc_packed(&cs, None, m).map(|_| ()))?;
     let mut per_batch = vec![
+        line(
+            "packed inputs: every part's bits, one sum per word, 10^e, scaled funds, uv and ur",
+            1.0,
+            packed as f64,
+        ),
         line("state commitments in and out (7 inputs)", 2.0, state as f64),
         line(
             "a_0 = H(TAG_ACCOUNTS, epoch), batch 0's initial state (2 inputs)",
@@ -239,7 +245,7 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
     ];
     let measured: f64 = per_batch.iter().map(|l| l.total).sum();
     per_batch.push(line(
-        "remainder: input booleans, is_first, is_last, the chain ends, last-batch equalities, disclosed L, d squared, less constant hash inputs",
+        "remainder: input booleans, is_first, is_last, the chain ends, last-batch equalities, disclosed L, less constant hash inputs",
         1.0,
         fixed - measured,
     ));

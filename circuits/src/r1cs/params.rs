@@ -1,20 +1,29 @@
-//! The epoch parameters in the R1CS circuits (`docs/SPEC.md` §5.5): public inputs of
-//! the batch circuit (the open layout of §6.4), or, in the attestation circuit,
-//! witnesses bound to its public input through `params_hash`, computed exactly as
+//! The epoch parameters in the R1CS circuits (`docs/SPEC.md` §5.5): in the batch
+//! circuit unpacked from the packed public inputs of the open layout (§6.4) and
+//! scaled there, or, in the attestation circuit, witnesses bound to its public input
+//! through `params_hash`, computed exactly as
 //! [`params_hash`](crate::native::commit::params_hash) computes it natively. Either
-//! way the verifier derives the parameters from validated published values, so they
-//! need no range checks in the circuits.
+//! way the verifier derives the inputs from validated published values, so the
+//! derived parameters need no range checks of their own; the packed parts are
+//! range-checked to their widths so that a word has one reading only.
 
+use super::assignment::BatchAssignment;
+use super::bits::alloc_bits_le;
 use super::poseidon::{absorb, poseidon, tag_const};
 use crate::assignment::ParamsAssignment;
+use crate::hash::{Bn254Poseidon, FieldHasher};
+use crate::inputs::{EXPONENT_BITS, Packed, pack, packed_words};
 use crate::native::commit::tags;
 use ark_bn254::Fr;
-use ark_r1cs_std::GR1CSVar;
+use ark_ff::Field;
 use ark_r1cs_std::alloc::{AllocVar, AllocationMode};
+use ark_r1cs_std::boolean::Boolean;
+use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use ark_relations::ns;
+use ethnum::U256;
 
 /// The epoch parameters as circuit variables.
 pub(crate) struct ParamVars {
@@ -24,29 +33,124 @@ pub(crate) struct ParamVars {
     pub(crate) unit_value: Vec<FpVar<Fr>>,
     pub(crate) unit_requirement: Vec<FpVar<Fr>>,
     pub(crate) epoch: FpVar<Fr>,
-    /// The descriptor `d` of the raw parameters.
-    pub(crate) descriptor: FpVar<Fr>,
+}
+
+/// The open layout's packed words, unpacked: the parameters, scaled, and the other
+/// packed values (`docs/SPEC.md` §6.4).
+pub(crate) struct PackedVars {
+    pub(crate) params: ParamVars,
+    pub(crate) solvent: Boolean<Fr>,
+    pub(crate) insurance_covered: Boolean<Fr>,
+    pub(crate) batch: FpVar<Fr>,
+    pub(crate) batch_count: FpVar<Fr>,
 }
 
 impl ParamVars {
-    /// Allocates the parameters of `markets` markets as public inputs, in the open
-    /// layout's order (`docs/SPEC.md` §6.4): `epoch, f_q, reserves·f_q,
-    /// insurance_fund·f_q, d, uv_0, ur_0, …`. `values` is `None` in setup mode.
-    ///
-    /// Every one of them enters a constraint, as a Groth16 input must (an input no
-    /// constraint reads has a zero verifying-key point, and a proof would verify
-    /// under any value of it): `d` alone is read by nothing else, so it is squared
-    /// into a witness under `params.descriptor` (1 constraint).
-    pub(crate) fn alloc_inputs(
+    /// Allocates the packed words of the open layout (`docs/SPEC.md` §6.4) as the
+    /// first `2 + ⌈M/3⌉` public inputs, and unpacks them: every part is allocated bit
+    /// by bit at its width and each word is enforced equal to its parts' sum
+    /// (namespace `params.unpack`: the parts' bits, plus 1 per word); every word is
+    /// below `2^249`, so the parts are the verifier's. Then derives the scaled
+    /// parameters (namespace `params.scale`): `10^e` from the 5 bits of each
+    /// exponent `e` as `Π (1 + e_i·(10^(2^i) − 1))` (4 constraints),
+    /// `reserves·f_q`, `insurance_fund·f_q`, `uv_m = price_m·f_m`,
+    /// `ur_m = uv_m·mm_m`.
+    pub(crate) fn alloc_packed(
         cs: &ConstraintSystemRef<Fr>,
-        values: Option<&ParamsAssignment<Fr>>,
+        a: Option<&BatchAssignment>,
         markets: usize,
-    ) -> Result<Self, SynthesisError> {
-        let params = Self::alloc_mode(cs, values, markets, AllocationMode::Input)?;
-        let _ns = ns!(cs, "params.descriptor");
-        let square = FpVar::new_witness(cs.clone(), || params.descriptor.value().map(|d| d * d))?;
-        params.descriptor.mul_equals(&params.descriptor, &square)?;
-        Ok(params)
+    ) -> Result<PackedVars, SynthesisError> {
+        let native = a.map(native_parts);
+        let word_values = native.as_ref().map(|p| {
+            packed_words(p)
+                .iter()
+                .map(|w| pack::<Bn254Poseidon>(w))
+                .collect::<Vec<_>>()
+        });
+        let words = (0..crate::inputs::packed_word_count(markets))
+            .map(|i| {
+                FpVar::new_input(cs.clone(), || {
+                    word_values
+                        .as_ref()
+                        .map(|w| w[i])
+                        .ok_or(SynthesisError::AssignmentMissing)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let parts = {
+            let _ns = ns!(cs, "params.unpack");
+            let part = |f: &dyn Fn(&Packed<Fr>) -> Fr, bits: u32| {
+                let value = native.as_ref().map(|p| to_u256(f(p)));
+                alloc_bits_le(cs.clone(), value, bits as usize, AllocationMode::Witness)
+            };
+            let flag = |f: &dyn Fn(&Packed<Fr>) -> Fr| part(f, 1);
+            let (_, reserves) = part(&|p| p.reserves, 128)?;
+            let (_, epoch) = part(&|p| p.epoch, 64)?;
+            let quote_exponent = part(&|p| p.quote_exponent, EXPONENT_BITS)?;
+            let (solvent, _) = flag(&|p| p.solvent)?;
+            let (covered, _) = flag(&|p| p.insurance_covered)?;
+            let (_, insurance_fund) = part(&|p| p.insurance_fund, 128)?;
+            let (_, batch) = part(&|p| p.batch, 32)?;
+            let (_, batch_count) = part(&|p| p.batch_count, 33)?;
+            let mut market_parts = Vec::with_capacity(markets);
+            for m in 0..markets {
+                let (_, price) = part(&|p| p.markets[m][0], 64)?;
+                let (_, margin) = part(&|p| p.markets[m][1], 14)?;
+                let exponent = part(&|p| p.markets[m][2], EXPONENT_BITS)?;
+                market_parts.push((price, margin, exponent));
+            }
+            let vars = Packed {
+                reserves: reserves.clone(),
+                epoch: epoch.clone(),
+                quote_exponent: quote_exponent.1.clone(),
+                solvent: FpVar::from(solvent[0].clone()),
+                insurance_covered: FpVar::from(covered[0].clone()),
+                insurance_fund: insurance_fund.clone(),
+                batch: batch.clone(),
+                batch_count: batch_count.clone(),
+                markets: (market_parts.iter())
+                    .map(|(p, mm, e)| [p.clone(), mm.clone(), e.1.clone()])
+                    .collect(),
+            };
+            for (word, parts) in words.iter().zip(packed_words(&vars)) {
+                let mut shift = 0u32;
+                let mut sum = FpVar::zero();
+                for (part, bits) in parts {
+                    sum += part * Bn254Poseidon::from_u256(U256::ONE << shift);
+                    shift += bits;
+                }
+                sum.enforce_equal(word)?;
+            }
+            (vars, solvent, covered, quote_exponent.0, market_parts)
+        };
+        let (vars, solvent, covered, quote_bits, market_parts) = parts;
+
+        let _ns = ns!(cs, "params.scale");
+        let quote_scale = power_of_ten(&quote_bits)?;
+        let reserves = &vars.reserves * &quote_scale;
+        let insurance_fund = &vars.insurance_fund * &quote_scale;
+        let mut unit_value = Vec::with_capacity(markets);
+        let mut unit_requirement = Vec::with_capacity(markets);
+        for (price, margin, (bits, _)) in &market_parts {
+            let uv = price * power_of_ten(bits)?;
+            unit_requirement.push(&uv * margin);
+            unit_value.push(uv);
+        }
+        Ok(PackedVars {
+            params: Self {
+                quote_scale,
+                reserves,
+                insurance_fund,
+                unit_value,
+                unit_requirement,
+                epoch: vars.epoch,
+            },
+            solvent: solvent[0].clone(),
+            insurance_covered: covered[0].clone(),
+            batch: vars.batch,
+            batch_count: vars.batch_count,
+        })
     }
 
     /// Allocates the parameters as witnesses and hashes them, in the namespace
@@ -59,6 +163,11 @@ impl ParamVars {
         markets: usize,
     ) -> Result<(Self, FpVar<Fr>), SynthesisError> {
         let params = Self::alloc_mode(cs, values, markets, AllocationMode::Witness)?;
+        let descriptor = FpVar::new_witness(cs.clone(), || {
+            values
+                .map(|p| p.descriptor)
+                .ok_or(SynthesisError::AssignmentMissing)
+        })?;
         let per_market: Vec<_> = params
             .unit_value
             .iter()
@@ -75,7 +184,7 @@ impl ParamVars {
                 params.quote_scale.clone(),
                 params.reserves.clone(),
                 params.insurance_fund.clone(),
-                params.descriptor.clone(),
+                descriptor,
             ],
         )?;
         let hash = absorb(cs, head, &per_market)?;
@@ -99,7 +208,6 @@ impl ParamVars {
         let quote_scale = witness(&|p| p.quote_scale)?;
         let reserves = witness(&|p| p.reserves)?;
         let insurance_fund = witness(&|p| p.insurance_fund)?;
-        let descriptor = witness(&|p| p.descriptor)?;
         let mut unit_value = Vec::with_capacity(markets);
         let mut unit_requirement = Vec::with_capacity(markets);
         for m in 0..markets {
@@ -113,7 +221,41 @@ impl ParamVars {
             unit_value,
             unit_requirement,
             epoch,
-            descriptor,
         })
     }
+}
+
+/// The packed parts of an assignment, as the verifier would pack them.
+fn native_parts(a: &BatchAssignment) -> Packed<Fr> {
+    let p = &a.params;
+    Packed {
+        reserves: p.raw_reserves,
+        epoch: p.epoch,
+        quote_exponent: p.quote_exponent,
+        solvent: Fr::from(a.solvent),
+        insurance_covered: Fr::from(a.insurance_covered),
+        insurance_fund: p.raw_insurance_fund,
+        batch: a.batch,
+        batch_count: a.batch_count,
+        markets: (0..p.prices.len())
+            .map(|m| [p.prices[m], p.margin_bps[m], p.market_exponents[m]])
+            .collect(),
+    }
+}
+
+fn to_u256(x: Fr) -> U256 {
+    U256::from_le_bytes(Bn254Poseidon::to_le_bytes(&x))
+}
+
+/// `10^e` for the exponent with little-endian bits `bits`:
+/// `Π_i (1 + e_i·(10^(2^i) − 1))`, one constraint per bit after the first.
+fn power_of_ten(bits: &[Boolean<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
+    let mut power = FpVar::one();
+    let mut ten = Fr::from(10u64);
+    for (i, bit) in bits.iter().enumerate() {
+        let factor = FpVar::from(bit.clone()) * (ten - Fr::ONE) + Fr::ONE;
+        power = if i == 0 { factor } else { power * factor };
+        ten = ten * ten;
+    }
+    Ok(power)
 }

@@ -68,7 +68,7 @@ fn shape_is_pinned() {
         1 + crate::inputs::open_input_count(8),
         "ONE and the open inputs"
     );
-    assert_eq!(n, 95_624);
+    assert_eq!(n, 96_736);
 }
 
 #[test]
@@ -123,11 +123,11 @@ fn print_constraint_breakdown() {
 #[test]
 fn breakdown_is_pinned_and_adds_up() {
     let d = super::breakdown(CircuitShape::new(64, 8).unwrap()).unwrap();
-    assert_eq!(d.total, 95_624);
+    assert_eq!(d.total, 96_736);
     assert_eq!(d.tree_node, 402);
     assert_eq!(d.tree_nodes, 9);
     assert_eq!(d.per_account_marginal, 1410.0);
-    assert_eq!(d.per_batch_fixed, 1766.0);
+    assert_eq!(d.per_batch_fixed, 2878.0);
     let account: f64 = d.per_account.iter().map(|l| l.total).sum();
     let batch: f64 = d.per_batch.iter().map(|l| l.total).sum();
     assert_eq!(account, d.per_account_marginal);

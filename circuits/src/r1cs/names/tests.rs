@@ -38,8 +38,8 @@ const ACCOUNT: [&str; 17] = [
 /// The names before the slots and after them.
 const FRAME: ([&str; 5], [&str; 9]) = (
     [
-        "params.descriptor",
-        "outputs.flags",
+        "params.unpack",
+        "params.scale",
         "batch.is_last",
         "batch.is_first",
         "chain.state_in",
@@ -95,63 +95,34 @@ fn a_witness_tampered_with_in_a_block_fails_at_its_name() {
             // whatever the id, which the id order then catches; no witness of its own.
             "account[0].padding.empty" => Some("account[0].id.order"),
             "outputs.open" => None,
-            // The flags are public inputs, checked boolean on their own (below).
-            "outputs.flags" => None,
             n => Some(n),
         };
         assert_eq!(probe.tamper(name).as_deref(), expected, "{name}");
     }
 }
 
-/// The open inputs (SPEC §6.4) the circuit reads as booleans are checked boolean,
-/// and every other input enters a constraint of its own block: moving any of them
-/// by `2^40` (more than a range check's low bit can absorb) fails where it is read.
+/// Every open input (SPEC §6.4) enters a constraint of its own block: moving any of
+/// them by `2^40` (more than a range check's low bit can absorb) fails where it is
+/// read. A packed word is read by its unpacking alone.
 #[test]
 fn each_public_input_fails_where_it_is_read() {
-    use crate::inputs::{OPEN_PARAMS_HEAD, open_input_count};
+    use crate::inputs::{open_input_count, packed_word_count};
     let (shape, a) = single();
     let honest = crate::r1cs::tests::instance_of(&a);
     let probe = Probe::new(BatchCircuit::from_assignment(shape, a).unwrap());
     let m = 2;
-    let outputs = OPEN_PARAMS_HEAD + 2 * m;
-    let solvent = outputs + 4;
-    for flag in [solvent, solvent + 1] {
-        assert_eq!(
-            probe
-                .with_input(flag, honest[flag] + Fr::from(2u64))
-                .as_deref(),
-            Some("outputs.flags"),
-            "input {flag}"
-        );
-    }
-    let mut expected = vec![
-        "public_input",      // epoch: a_0 of batch 0
-        "account[0].tv",     // f_q
-        "solvency.reserves", // reserves·f_q
-        "solvency.insurance",
-        "params.descriptor",
-    ];
-    for _ in 0..m {
-        expected.extend(["account[0].tv", "account[0].mr"]);
-    }
+    let mut expected = vec!["params.unpack"; packed_word_count(m)];
     expected.extend([
         "outputs.open", // a_K
         "account[0].liquidation",
-        "outputs.open",  // P_target
-        "outputs.open",  // D
-        "outputs.flags", // solvent, insurance_covered: checked apart, above
-        "outputs.flags",
+        "outputs.open", // P_target
+        "outputs.open", // D
         "outputs.liabilities",
-        "batch.is_last", // b
-        "batch.is_last", // K
-        "public_input",  // C_{−1}
-        "public_input",  // C_0
+        "public_input", // C_{−1}
+        "public_input", // C_0
     ]);
     assert_eq!(expected.len(), open_input_count(m));
     for (i, name) in expected.iter().enumerate() {
-        if i == solvent || i == solvent + 1 {
-            continue;
-        }
         assert_eq!(
             probe
                 .with_input(i, honest[i] + Fr::from(1u64 << 40))
@@ -196,30 +167,54 @@ const LIES: [(Lie, &str); 12] = [
         }),
         "id.bound",
     ),
+    // The scales below come from exponents of 31, which the 5-bit exponents hold but
+    // no verifier packs (it validates every exponent ≤ 18, SPEC §3): the sign blocks
+    // must catch the values such parameters give on their own.
     (
-        // |TV| ≥ 2^190: no published parameter gives it.
-        ("a unit value of 2^200", Outputs::Derived, |a| {
-            a.params.unit_value[0] = H::from_u256(U256::ONE << 200)
-        }),
+        // |TV| ≈ 2^229 ≥ 2^194.
+        (
+            "a unit value of (2^64 − 1)·10^31 and a size of 2^62",
+            Outputs::Derived,
+            |a| {
+                let price = U256::from(u64::MAX);
+                a.params.set_market::<H>(0, price, 10_000, 31);
+                a.slots[0].size_lanes[0] = lane_of(1i128 << 62);
+            },
+        ),
         "account[0].tv.sign",
     ),
     (
-        // |10000·TV − MR'| ≥ 2^205 with TV in range.
-        ("a unit requirement of 2^210", Outputs::Derived, |a| {
-            a.params.unit_requirement[0] = H::from_u256(U256::ONE << 210)
-        }),
+        // Two opposite sizes of 2^62 at that unit value: TV stays small, MR' ≈ 2^244.
+        (
+            "a long and a short of 2^62 at a unit value of (2^64 − 1)·10^31",
+            Outputs::Derived,
+            |a| {
+                let price = U256::from(u64::MAX);
+                a.params.set_market::<H>(0, price, 16_383, 31);
+                a.params.set_market::<H>(1, price, 16_383, 31);
+                a.slots[0].size_lanes[0] = lane_of(1i128 << 62);
+                a.slots[0].size_lanes[1] = lane_of(-(1i128 << 62));
+            },
+        ),
         "account[0].slack.sign",
     ),
     (
-        ("reserves of 2^240", Outputs::Derived, |a| {
-            a.params.reserves = H::from_u256(U256::ONE << 240)
+        ("reserves of (2^128 − 1)·10^31", Outputs::Derived, |a| {
+            let insurance = U256::from_le_bytes(H::to_le_bytes(&a.params.raw_insurance_fund));
+            a.params
+                .set_funds::<H>(31, U256::from(u128::MAX), insurance);
         }),
         "solvency.reserves",
     ),
     (
-        ("an insurance fund of 2^240", Outputs::Derived, |a| {
-            a.params.insurance_fund = H::from_u256(U256::ONE << 240)
-        }),
+        (
+            "an insurance fund of (2^128 − 1)·10^31",
+            Outputs::Derived,
+            |a| {
+                let reserves = U256::from_le_bytes(H::to_le_bytes(&a.params.raw_reserves));
+                a.params.set_funds::<H>(31, reserves, U256::from(u128::MAX));
+            },
+        ),
         "solvency.insurance",
     ),
     (

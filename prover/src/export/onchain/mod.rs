@@ -31,7 +31,7 @@ use ark_groth16::{Proof, VerifyingKey};
 use backstop_circuits::decimal::parse_unsigned_u256;
 use backstop_circuits::descriptor::symbol_word;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
-use backstop_circuits::inputs::{OPEN_CHAIN, open_input_count};
+use backstop_circuits::inputs::{OPEN_CHAIN, open_input_count, packed_word_count};
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{EpochStatement, StatementFile};
 use backstop_verifier::artifacts::verifying_key_hash;
@@ -236,6 +236,10 @@ pub fn solidity_sources(
             ("MARKETS", m),
             ("INPUT_COUNT", input_count),
             ("SHARED_COUNT", shared_count),
+            (
+                "MARKET_WORDS",
+                (packed_word_count(shape.markets()) - 2).to_string(),
+            ),
             ("R", r),
         ],
     )?;

@@ -7,14 +7,14 @@ import {IBackstopEpochs} from "./IBackstopEpochs.sol";
 
 /// @notice What the epoch contract needs from a BackstopVerifier.
 interface IBackstopVerifier {
-    function verifyProof(uint256[8] calldata proof, uint256[20] calldata input) external view returns (bool);
-    function verifyBatch(uint256[8][] calldata proofs, uint256[16] calldata shared, uint256[] calldata states)
+    function verifyProof(uint256[8] calldata proof, uint256[10] calldata input) external view returns (bool);
+    function verifyBatch(uint256[8][] calldata proofs, uint256[8] calldata shared, uint256[] calldata states)
         external
         view
         returns (bool);
     function verifyBatchRange(
         uint256[8][] calldata proofs,
-        uint256[16] calldata shared,
+        uint256[8] calldata shared,
         uint256[] calldata states,
         uint256 first
     ) external view returns (bool);
@@ -41,14 +41,14 @@ contract BackstopEpochs is IBackstopEpochs {
     /// @inheritdoc IBackstopEpochs
     uint256 public constant MARKETS = 2;
     /// @inheritdoc IBackstopEpochs
-    uint256 public constant SHARED_INPUTS = 16;
+    uint256 public constant SHARED_INPUTS = 8;
 
     /// The verifier every proof is checked by, fixed at deployment.
     IBackstopVerifier public immutable VERIFIER;
     /// @inheritdoc IBackstopEpochs
     bytes32 public immutable VERIFYING_KEY_HASH;
 
-    mapping(uint64 => EpochResult) internal results;
+    mapping(uint64 => EpochRecord) internal records;
     // Per statement hash: how many batches `submitBatches` has verified.
     mapping(bytes32 => uint256) internal pendingBatches;
 
@@ -57,6 +57,10 @@ contract BackstopEpochs is IBackstopEpochs {
 
     /// @inheritdoc IBackstopEpochs
     address public venue;
+    // Whether any epoch was accepted (latestEpoch is meaningful). latestEpoch, venue
+    // and this share one storage slot, which the constructor makes nonzero: a
+    // submission reads and updates one warm slot.
+    bool internal anyAccepted;
     /// @inheritdoc IBackstopEpochs
     uint256 public venueNonce;
     // Submitters are registered for the current key generation only: a rotation
@@ -67,6 +71,9 @@ contract BackstopEpochs is IBackstopEpochs {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant MAX_ACCOUNTS = 1 << 32;
     uint256 internal constant MAX_BAD_DEBT = 1 << 226;
+    // Packed market words (SPEC §6.4): three markets of 83 bits each per word.
+    uint256 internal constant MARKET_WORDS = 1;
+    uint256 internal constant MARKETS_PER_WORD = 3;
     // The descriptor's domain (SPEC §5.5).
     bytes22 internal constant DESCRIPTOR_DOMAIN = "backstop.descriptor.v2";
     // The challenge's domain (SPEC §5.6).
@@ -168,23 +175,38 @@ contract BackstopEpochs is IBackstopEpochs {
     }
 
     function _checkIncreasing(uint64 epoch) internal view {
-        if (results[latestEpoch].accepted && epoch <= latestEpoch) {
+        if (anyAccepted && epoch <= latestEpoch) {
             revert EpochNotIncreasing(latestEpoch, epoch);
         }
     }
 
+    /// Stores the epoch's record (three slots: the summary, the liquidations hash,
+    /// the hash of the whole result) and emits the whole result.
     function _record(Statement calldata s, EpochResult memory r) internal {
         r.accepted = true;
         r.venue = venue;
         r.acceptedAtBlock = uint64(block.number);
         uint64 epoch = s.epoch;
-        results[epoch] = r;
+        bytes memory head = abi.encode(r);
+        records[epoch] = EpochRecord({
+            accepted: true,
+            solvent: r.solvent,
+            insuranceCovered: r.insuranceCovered,
+            liabilitiesDisclosed: r.liabilitiesDisclosed,
+            exponent: r.exponent,
+            quoteDecimals: r.quoteDecimals,
+            batchCount: r.batchCount,
+            liquidationCount: r.liquidationCount,
+            acceptedAtBlock: r.acceptedAtBlock,
+            liquidationsHash: r.liquidationsHash,
+            resultHash: keccak256(head)
+        });
         latestEpoch = epoch;
+        anyAccepted = true;
         // emit EpochAccepted(epoch, r, s.liquidations), its data written directly: r's
         // 15 words, the list's offset (16 words), its length and its ids, copied from
         // calldata (each checked below 2^64 by _outputs, so they are the canonical
         // words).
-        bytes memory head = abi.encode(r);
         uint64[] calldata ids = s.liquidations;
         bytes32 topic = EpochAccepted.selector;
         assembly ("memory-safe") {
@@ -253,8 +275,14 @@ contract BackstopEpochs is IBackstopEpochs {
     // ---- reading results -------------------------------------------------------
 
     /// @inheritdoc IBackstopEpochs
-    function epochs(uint64 epoch) external view returns (EpochResult memory) {
-        return results[epoch];
+    function epochs(uint64 epoch) external view returns (EpochRecord memory) {
+        return records[epoch];
+    }
+
+    /// @inheritdoc IBackstopEpochs
+    function isRecorded(uint64 epoch, EpochResult calldata result) external view returns (bool) {
+        EpochRecord storage record = records[epoch];
+        return record.accepted && keccak256(abi.encode(result)) == record.resultHash;
     }
 
     /// @inheritdoc IBackstopEpochs
@@ -263,7 +291,7 @@ contract BackstopEpochs is IBackstopEpochs {
         view
         returns (bool)
     {
-        EpochResult storage r = results[epoch];
+        EpochRecord storage r = records[epoch];
         if (!r.accepted) revert UnknownEpoch(epoch);
         if (keccak256(abi.encodePacked(liquidations)) != r.liquidationsHash) revert LiquidationsMismatch();
         uint256 lo = 0;
@@ -285,22 +313,21 @@ contract BackstopEpochs is IBackstopEpochs {
     }
 
     /// @notice Every batch's public inputs as this contract derives them from a
-    /// statement (after validating it): the shared ones, then b, K, C_{b−1} (0 for
-    /// b = 0), C_b (SPEC §6.4).
+    /// statement (after validating it): the shared ones with b·2^128 added to the
+    /// insurance word, then C_{b−1} (0 for b = 0), C_b (SPEC §6.4).
     function publicInputs(Statement calldata s) external pure returns (uint256[][] memory inputs) {
         (uint256[SHARED_INPUTS] memory shared,) = _evaluate(s);
         uint256[] calldata states = s.stateCommitments;
         uint256 k = states.length;
         inputs = new uint256[][](k);
         for (uint256 b = 0; b < k; ++b) {
-            uint256[] memory x = new uint256[](SHARED_INPUTS + 4);
+            uint256[] memory x = new uint256[](SHARED_INPUTS + 2);
             for (uint256 j = 0; j < SHARED_INPUTS; ++j) {
                 x[j] = shared[j];
             }
-            x[SHARED_INPUTS] = b;
-            x[SHARED_INPUTS + 1] = k;
-            x[SHARED_INPUTS + 2] = b == 0 ? 0 : states[b - 1];
-            x[SHARED_INPUTS + 3] = states[b];
+            x[1] += b << 128;
+            x[SHARED_INPUTS] = b == 0 ? 0 : states[b - 1];
+            x[SHARED_INPUTS + 1] = states[b];
             inputs[b] = x;
         }
     }
@@ -308,8 +335,8 @@ contract BackstopEpochs is IBackstopEpochs {
     // ---- the statement's public inputs (SPEC §5, §6.4) ---------------------------
 
     /// Validates the statement and derives the inputs every batch shares, in the open
-    /// layout's order: epoch, f_q, reserves·f_q, insurance·f_q, d, (uv_m, ur_m) per
-    /// market, a_K, z, P_target, D, solvent, insurance_covered, ℓ.
+    /// layout's order (batch 0's packed words): the reserves word, the insurance word
+    /// (with b = 0 and K), the market words, then a_K, z, P_target, D, ℓ.
     function _evaluate(Statement calldata s)
         internal
         pure
@@ -359,24 +386,45 @@ contract BackstopEpochs is IBackstopEpochs {
     }
 
     /// The descriptor d of the raw parameters (SPEC §5.5): keccak256 of their packed
-    /// encoding, reduced mod 2^248.
+    /// encoding (84 bytes of header, 44 per market, the owner binding), reduced mod
+    /// 2^248. The markets are written in place into one buffer.
     function _descriptor(Statement calldata s) internal pure returns (uint256) {
-        bytes memory enc = abi.encodePacked(
+        bytes memory head = abi.encodePacked(
             DESCRIPTOR_DOMAIN, s.venue, s.epoch, s.quoteDecimals, s.reserves, s.insuranceFund, uint8(MARKETS)
         );
+        bytes memory enc = new bytes(84 + 44 * MARKETS + 1);
+        uint256 at;
+        assembly ("memory-safe") {
+            at := add(enc, 0x20)
+            mcopy(at, add(head, 0x20), 84)
+            at := add(at, 84)
+        }
         for (uint256 m = 0; m < MARKETS; ++m) {
             Market calldata mk = s.markets[m];
-            enc = abi.encodePacked(
-                enc, mk.symbol, mk.price, mk.priceDecimals, mk.sizeDecimals, mk.maintenanceMarginBps
-            );
+            bytes32 symbol = mk.symbol;
+            // price (8 bytes) ‖ price decimals ‖ size decimals ‖ rate (2 bytes), left-aligned
+            uint256 rest = (uint256(mk.price) << 192) | (uint256(mk.priceDecimals) << 184)
+                | (uint256(mk.sizeDecimals) << 176) | (uint256(mk.maintenanceMarginBps) << 160);
+            assembly ("memory-safe") {
+                mstore(at, symbol)
+                // The word's low 20 zero bytes spill into the next market (written
+                // next), the owner binding (written last) or free memory.
+                mstore(add(at, 32), rest)
+                at := add(at, 44)
+            }
         }
-        enc = abi.encodePacked(enc, s.ownerBinding);
+        uint8 binding = s.ownerBinding;
+        assembly ("memory-safe") {
+            mstore8(at, binding)
+        }
         return uint256(keccak256(enc)) & ((1 << 248) - 1);
     }
 
-    /// Validates the parameters (SPEC §3) and writes them into `shared` (SPEC §5.5):
-    /// epoch, f_q, reserves·f_q, insurance·f_q, d, then uv_m = price_m·f_m and
-    /// ur_m = uv_m·mm_m per market; returns d and E.
+    /// Validates the parameters (SPEC §3) and writes the packed words into `shared`
+    /// (SPEC §6.4): reserves ‖ epoch ‖ E − q ‖ solvent ‖ insurance_covered (at bits
+    /// 0, 128, 192, 197, 198), insurance_fund ‖ b = 0 ‖ K (at 0, 128, 160), then per
+    /// word three markets of 83 bits, price ‖ mm ‖ E − s − p (at 0, 64, 78 within
+    /// each); returns d and E.
     function _params(Statement calldata s, uint256[SHARED_INPUTS] memory shared)
         internal
         pure
@@ -395,25 +443,22 @@ contract BackstopEpochs is IBackstopEpochs {
             if (pd + sd > e) e = pd + sd;
         }
         if (e - q > 18) revert ScaleOutOfBounds(type(uint256).max);
-        uint256 fq = 10 ** (e - q);
         d = _descriptor(s);
-        shared[0] = s.epoch;
-        shared[1] = fq;
-        shared[2] = uint256(s.reserves) * fq;
-        shared[3] = uint256(s.insuranceFund) * fq;
-        shared[4] = d;
+        uint256 flags = (s.solvent ? 1 : 0) | (s.insuranceCovered ? 2 : 0);
+        shared[0] = uint256(s.reserves) | (uint256(s.epoch) << 128) | ((e - q) << 192) | (flags << 197);
+        shared[1] = uint256(s.insuranceFund) | (s.stateCommitments.length << 160);
         for (uint256 m = 0; m < MARKETS; ++m) {
             uint256 notional = uint256(markets[m].priceDecimals) + markets[m].sizeDecimals;
             if (e - notional > 18) revert ScaleOutOfBounds(m);
-            uint256 unitValue = uint256(markets[m].price) * 10 ** (e - notional);
-            shared[5 + 2 * m] = unitValue;
-            shared[6 + 2 * m] = unitValue * markets[m].maintenanceMarginBps;
+            uint256 part = uint256(markets[m].price) | (uint256(markets[m].maintenanceMarginBps) << 64)
+                | ((e - notional) << 78);
+            shared[2 + m / MARKETS_PER_WORD] |= part << (83 * (m % MARKETS_PER_WORD));
         }
         exponent = uint8(e);
     }
 
-    /// Writes the outputs into `shared` after the parameters: a_K, z, P_target, D,
-    /// solvent, insurance_covered, ℓ, with
+    /// Writes the outputs into `shared` after the packed words: a_K, z, P_target, D,
+    /// ℓ, with
     /// z = keccak256("backstop.challenge.v3" ‖ d ‖ a_K ‖ liq) mod r,
     /// liq = keccak256(abi.encodePacked(ids)), P_target = Π (z − id) and ℓ = L + 1 if L
     /// is disclosed, else 0 (SPEC §5.6, §6.4); returns liq. Checks that the ids are
@@ -457,13 +502,11 @@ contract BackstopEpochs is IBackstopEpochs {
             if (tooLarge) revert LiquidationIdOutOfRange(refused - 1);
             revert LiquidationsNotAscending(refused - 1);
         }
-        uint256 o = 5 + 2 * MARKETS;
+        uint256 o = 2 + MARKET_WORDS;
         shared[o] = s.accountsCommitment;
         shared[o + 1] = z;
         shared[o + 2] = product;
         shared[o + 3] = s.badDebt;
-        shared[o + 4] = s.solvent ? 1 : 0;
-        shared[o + 5] = s.insuranceCovered ? 1 : 0;
-        shared[o + 6] = s.liabilitiesDisclosed ? s.liabilities + 1 : 0;
+        shared[o + 4] = s.liabilitiesDisclosed ? s.liabilities + 1 : 0;
     }
 }

@@ -42,7 +42,25 @@ interface IBackstopEpochs {
         uint256 liabilities; // L in common units if disclosed (< 2^226), else 0
     }
 
-    /// What is recorded for an accepted epoch.
+    /// What is stored for an accepted epoch (three storage slots): the fields contracts
+    /// read most, and the hash of the whole EpochResult, which EpochAccepted carries
+    /// (`isRecorded` checks one against it).
+    struct EpochRecord {
+        bool accepted;
+        bool solvent; // L ≤ reserves
+        bool insuranceCovered; // D ≤ insurance fund
+        bool liabilitiesDisclosed; // whether the venue disclosed L
+        uint8 exponent; // E: amounts in the result are in units of 10^−E quote
+        uint8 quoteDecimals;
+        uint32 batchCount; // K
+        uint32 liquidationCount;
+        uint64 acceptedAtBlock;
+        bytes32 liquidationsHash; // keccak256(abi.encodePacked(uint64[] liquidations)) (SPEC §5.6)
+        bytes32 resultHash; // keccak256(abi.encode(EpochResult)) of the EpochAccepted event's result
+    }
+
+    /// An accepted epoch's whole result, as EpochAccepted emits it; the contract
+    /// stores its hash (EpochRecord.resultHash).
     struct EpochResult {
         bool accepted;
         bool solvent; // L ≤ reserves
@@ -133,7 +151,7 @@ interface IBackstopEpochs {
     /// @notice The number of markets M of the circuit shape.
     function MARKETS() external view returns (uint256);
 
-    /// @notice The public inputs every batch of an epoch shares (SPEC §6.4): 12 + 2M.
+    /// @notice The public inputs every batch of an epoch shares (SPEC §6.4): 7 + ⌈M/3⌉.
     function SHARED_INPUTS() external view returns (uint256);
 
     /// @notice The verifier's VERIFYING_KEY_HASH, recorded at deployment: every
@@ -181,8 +199,14 @@ interface IBackstopEpochs {
 
     // ---- reading results -------------------------------------------------------
 
-    /// @notice The recorded result of an epoch (`accepted` is false if there is none).
-    function epochs(uint64 epoch) external view returns (EpochResult memory);
+    /// @notice The record of an epoch (`accepted` is false if there is none).
+    function epochs(uint64 epoch) external view returns (EpochRecord memory);
+
+    /// @notice Whether `result` is the whole result recorded for an accepted epoch (the
+    /// one its EpochAccepted event carries): how a contract that needs `badDebt`,
+    /// `liabilities`, `accountsCommitment`, `statementHash` or `venue` reads them,
+    /// from calldata checked against the stored hash.
+    function isRecorded(uint64 epoch, EpochResult calldata result) external view returns (bool);
 
     /// @notice The latest accepted epoch id, the highest (check
     /// `epochs(latestEpoch()).accepted`: false while no epoch was accepted).
@@ -194,8 +218,8 @@ interface IBackstopEpochs {
     /// (LiquidationsMismatch).
     function isLiquidatable(uint64 epoch, uint64[] calldata liquidations, uint64 account) external view returns (bool);
 
-    /// @notice The statement hash of SPEC §7.5, what the venue signs and what
-    /// `statementHash` records: keccak256("backstop.statement.v2" ‖ 1 ‖ verifying key
+    /// @notice The statement hash of SPEC §7.5, what the venue signs and what the
+    /// result's `statementHash` holds: keccak256("backstop.statement.v2" ‖ 1 ‖ verifying key
     /// hash ‖ the shared public inputs ‖ K ‖ C_0 ‖ … ‖ C_{K−1}). The shared inputs
     /// bind every other field (the descriptor binds the parameters, the challenge the
     /// liquidation list), so any contract can check a statement's fields (prices,

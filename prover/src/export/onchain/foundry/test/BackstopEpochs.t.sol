@@ -153,6 +153,30 @@ contract BackstopEpochsTest is BackstopTest {
         }
     }
 
+    /// The whole result an accepted statement records, published by `publisher` in
+    /// this block.
+    function _result(IBackstopEpochs.Statement memory s, address publisher)
+        internal
+        view
+        returns (IBackstopEpochs.EpochResult memory r)
+    {
+        r.accepted = true;
+        r.solvent = s.solvent;
+        r.insuranceCovered = s.insuranceCovered;
+        r.exponent = uint8(_exponent(s));
+        r.quoteDecimals = s.quoteDecimals;
+        r.batchCount = uint32(s.stateCommitments.length);
+        r.liquidationCount = uint32(s.liquidations.length);
+        r.acceptedAtBlock = uint64(block.number);
+        r.badDebt = s.badDebt;
+        r.accountsCommitment = s.accountsCommitment;
+        r.liquidationsHash = keccak256(abi.encodePacked(s.liquidations));
+        r.statementHash = epochs.hashStatement(s);
+        r.liabilitiesDisclosed = s.liabilitiesDisclosed;
+        r.liabilities = s.liabilities;
+        r.venue = publisher;
+    }
+
     /// The hash the venue signs (SPEC §7.5), formed from the contract's own inputs.
     function _statementHash(IBackstopEpochs.Statement memory s) internal view returns (bytes32) {
         uint256[][] memory inputs = epochs.publicInputs(s);
@@ -232,7 +256,7 @@ contract BackstopEpochsTest is BackstopTest {
         assertEq(epochs.VERIFYING_KEY_HASH(), _statement().verifyingKeyHash, "the fixture's key");
         assertEq(epochs.BATCH_SIZE(), verifier.BATCH_SIZE(), "B");
         assertEq(epochs.MARKETS(), verifier.MARKETS(), "M");
-        assertEq(epochs.SHARED_INPUTS(), 12 + 2 * epochs.MARKETS(), "shared inputs");
+        assertEq(epochs.SHARED_INPUTS(), 7 + (epochs.MARKETS() + 2) / 3, "shared inputs");
         assertEq(uint256(epochs.latestEpoch()), 0, "no epoch yet");
         assertFalse(epochs.epochs(0).accepted, "no epoch 0");
         assertTrue(epochs.isSubmitter(venue), "the venue submits");
@@ -268,24 +292,32 @@ contract BackstopEpochsTest is BackstopTest {
         vm.prank(RELAYER);
         epochs.submitEpoch(s, _proofs(), _signature());
 
-        IBackstopEpochs.EpochResult memory r = epochs.epochs(s.epoch);
-        assertTrue(r.accepted, "accepted");
-        assertEq(r.solvent, s.solvent, "solvent");
-        assertEq(r.insuranceCovered, s.insuranceCovered, "insuranceCovered");
-        assertEq(uint256(r.exponent), _exponent(s), "exponent");
-        assertEq(uint256(r.quoteDecimals), s.quoteDecimals, "quoteDecimals");
-        assertEq(uint256(r.batchCount), s.stateCommitments.length, "batchCount");
-        assertEq(uint256(r.liquidationCount), s.liquidations.length, "liquidationCount");
-        assertEq(uint256(r.acceptedAtBlock), block.number, "acceptedAtBlock");
-        assertEq(r.badDebt, s.badDebt, "badDebt");
-        assertEq(r.accountsCommitment, s.accountsCommitment, "accountsCommitment");
-        assertEq(r.liquidationsHash, keccak256(abi.encodePacked(s.liquidations)), "liquidationsHash");
+        IBackstopEpochs.EpochResult memory r = _result(s, venue);
         assertEq(r.statementHash, epochs.hashStatement(s), "statementHash");
         assertEq(r.statementHash, _statementHash(s), "statementHash is SPEC 7.5's statement hash");
-        assertEq(r.liabilitiesDisclosed, s.liabilitiesDisclosed, "liabilitiesDisclosed");
-        assertEq(r.liabilities, s.liabilities, "liabilities");
-        assertEq(r.venue, venue, "venue");
+        assertTrue(epochs.isRecorded(s.epoch, r), "the whole result is the recorded one");
+        IBackstopEpochs.EpochRecord memory record = epochs.epochs(s.epoch);
+        assertTrue(record.accepted, "accepted");
+        assertEq(record.solvent, s.solvent, "solvent");
+        assertEq(record.insuranceCovered, s.insuranceCovered, "insuranceCovered");
+        assertEq(record.liabilitiesDisclosed, s.liabilitiesDisclosed, "liabilitiesDisclosed");
+        assertEq(uint256(record.exponent), _exponent(s), "exponent");
+        assertEq(uint256(record.quoteDecimals), s.quoteDecimals, "quoteDecimals");
+        assertEq(uint256(record.batchCount), s.stateCommitments.length, "batchCount");
+        assertEq(uint256(record.liquidationCount), s.liquidations.length, "liquidationCount");
+        assertEq(uint256(record.acceptedAtBlock), block.number, "acceptedAtBlock");
+        assertEq(record.liquidationsHash, keccak256(abi.encodePacked(s.liquidations)), "liquidationsHash");
+        assertEq(record.resultHash, keccak256(abi.encode(r)), "resultHash");
         assertEq(uint256(epochs.latestEpoch()), s.epoch, "latestEpoch");
+
+        // Any other result is not the recorded one.
+        IBackstopEpochs.EpochResult memory other = _result(s, venue);
+        other.badDebt += 1;
+        assertFalse(epochs.isRecorded(s.epoch, other), "another bad debt");
+        other = _result(s, venue);
+        other.venue = RELAYER;
+        assertFalse(epochs.isRecorded(s.epoch, other), "another venue");
+        assertFalse(epochs.isRecorded(s.epoch + 1, r), "another epoch");
 
         Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(logs.length, 1, "one event");
@@ -340,7 +372,7 @@ contract BackstopEpochsTest is BackstopTest {
         vm.prank(venue);
         epochs.submitEpoch(s, _proofs(), "");
         assertTrue(epochs.epochs(s.epoch).accepted, "accepted");
-        assertEq(epochs.epochs(s.epoch).venue, venue, "recorded venue");
+        assertTrue(epochs.isRecorded(s.epoch, _result(s, venue)), "recorded with the venue");
     }
 
     function test_fixtureSignatureIsOverTheStatementHash() public view {

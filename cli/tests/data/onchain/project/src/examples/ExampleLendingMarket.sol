@@ -21,12 +21,14 @@ import {IBackstopEpochs} from "../IBackstopEpochs.sol";
 ///   through a mapping it authenticates, and refuse liquidating the same position
 ///   twice for one epoch;
 /// - decide what to do with the epoch's other outputs (`epochs(id).solvent`,
-///   `insuranceCovered`, `badDebt`): e.g. pause borrowing against an insolvent venue;
+///   `insuranceCovered`; `badDebt` from the EpochAccepted event's result, checked
+///   with `isRecorded`): e.g. pause borrowing against an insolvent venue;
 /// - check at deployment that `VERIFYING_KEY_HASH()` is the ceremony's key and
 ///   `venue()` the venue it expects, and bound staleness in time (or by epoch id if
 ///   the venue maps ids to times) rather than only in blocks;
 /// - if it must agree with its own oracle, check the statement's prices
-///   (`hashStatement(s) == epochs(id).statementHash`, then `s.markets[i].price`).
+///   (`hashStatement(s) == result.statementHash` for a result `isRecorded` accepts,
+///   then `s.markets[i].price`).
 contract ExampleLendingMarket {
     /// The epoch contract the market trusts.
     IBackstopEpochs public immutable BACKSTOP;
@@ -59,7 +61,7 @@ contract ExampleLendingMarket {
     /// @return epoch the epoch the liquidation relied on
     function liquidate(uint64 account, uint64[] calldata liquidations) external returns (uint64 epoch) {
         epoch = BACKSTOP.latestEpoch();
-        IBackstopEpochs.EpochResult memory r = BACKSTOP.epochs(epoch);
+        IBackstopEpochs.EpochRecord memory r = BACKSTOP.epochs(epoch);
         if (!r.accepted) revert NoEpoch();
         if (block.number > uint256(r.acceptedAtBlock) + MAX_AGE_BLOCKS) {
             revert StaleEpoch(epoch, r.acceptedAtBlock);
