@@ -37,7 +37,7 @@ fn quick_report_writes_both_files() {
     // B = 8: the pinned shape, a proof of 128 bytes that verified, kernels measured.
     let g = &json["groth16"][0];
     assert_eq!(g["batch_size"], 8);
-    assert_eq!(g["constraints"], 13_448);
+    assert_eq!(g["constraints"], 14_560);
     assert_eq!(g["proof_bytes"], 128);
     assert!(g["kernels"]["ffts_s"].as_array().unwrap().len() == 7);
     assert!(json["halo2"][0]["Ok"]["proof_bytes"].as_u64().unwrap() > 0);

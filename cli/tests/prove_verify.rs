@@ -880,7 +880,7 @@ fn the_verifying_key_of_another_shape_is_rejected() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr)
-            .contains("expects 22 public inputs, the batch circuit of 4 markets has 24"),
+            .contains("expects 10 public inputs, the batch circuit of 4 markets has 11"),
         "{}",
         text(&out.stderr)
     );

@@ -535,7 +535,7 @@ fn bad_keys_are_refused() {
     assert_rejected(
         &wide_dir,
         None,
-        &["expects 21 public inputs, the batch circuit of 2 markets has 20"],
+        &["expects 11 public inputs, the batch circuit of 2 markets has 10"],
     );
 }
 
@@ -845,7 +845,7 @@ fn the_groth16_core_refuses_another_key_or_backend() {
         Err(VerifyError::VerifyingKey(reason)) => {
             assert_eq!(
                 reason,
-                "expects 21 public inputs, the batch circuit of 2 markets has 20"
+                "expects 11 public inputs, the batch circuit of 2 markets has 10"
             );
         }
         result => panic!("{result:?}"),
