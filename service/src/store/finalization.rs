@@ -51,7 +51,7 @@ impl Store {
             &claimable,
         ]
         .concat();
-        let row = self.fetch_optional(&self.pool, &query, &params).await?;
+        let row = self.update_returning(&self.pool, &query, &params).await?;
         row.map(|r| r.try_get("epoch").map_err(ServiceError::from))
             .transpose()
     }

@@ -144,6 +144,24 @@ impl Store {
         Ok(bind(&sql, params).execute(on).await?.rows_affected())
     }
 
+    /// Runs an `UPDATE … RETURNING` that changes at most one row (its subquery has
+    /// `LIMIT 1`) and returns it.
+    /// The statement is stepped to its end (`fetch_all`), not dropped after its
+    /// first row: SQLite commits an autocommit statement only when it ends, so a
+    /// claim read with `fetch_optional` could stay uncommitted (invisible to other
+    /// connections, its write lock held) until the connection ran its next
+    /// statement (sqlx issues #2099, #3430).
+    async fn update_returning<'c>(
+        &self,
+        on: impl Executor<'c, Database = Any>,
+        query: &str,
+        params: &[Param<'_>],
+    ) -> Result<Option<AnyRow>, ServiceError> {
+        let sql = self.sql(query);
+        let rows = bind(&sql, params).fetch_all(on).await?;
+        Ok(rows.into_iter().next())
+    }
+
     /// Runs `query` on `on`: its row, if any.
     async fn fetch_optional<'c>(
         &self,

@@ -107,7 +107,7 @@ impl Store {
             self.skip_locked()
         );
         let claimed = self
-            .fetch_optional(
+            .update_returning(
                 &self.pool,
                 &query,
                 &[
@@ -190,7 +190,10 @@ impl Store {
     }
 
     /// Gives a task back after an error; the epoch fails once a task has been
-    /// tried `max_attempts` times.
+    /// tried `max_attempts` times. A worker that no longer holds the lease (it ran
+    /// out, and another worker claimed or even completed the task since) changes
+    /// nothing: its error is not the task's, and it must not fail an epoch another
+    /// worker is proving or has proven.
     pub async fn release_task(
         &self,
         worker: &str,
@@ -198,7 +201,7 @@ impl Store {
         error: &str,
         max_attempts: i64,
     ) -> Result<(), ServiceError> {
-        self.execute(
+        let released = self.execute(
             &self.pool,
             &format!(
                 "UPDATE backstop_tasks SET state = ?, lease_until_ms = 0, last_error = ? WHERE {HELD}"
@@ -210,7 +213,7 @@ impl Store {
             .concat(),
         )
         .await?;
-        if lease.attempt >= max_attempts {
+        if released == 1 && lease.attempt >= max_attempts {
             self.fail_epoch(
                 lease.epoch,
                 &format!(
