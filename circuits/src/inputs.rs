@@ -14,15 +14,23 @@ use crate::native::commit::OutputsOpening;
 use crate::witness::ParamsWitness;
 use ethnum::U256;
 
+/// Bits of `reserves` and `insurance_fund` (minimal quote units, `< 2^128`).
+pub const FUND_BITS: u32 = 128;
+/// Bits of the epoch id, a price and an id (`u64`).
+pub const U64_BITS: u32 = 64;
 /// Bits of the scale exponents `E − q` and `E − s_m − p_m` (each `≤ 18`).
 pub const EXPONENT_BITS: u32 = 5;
-/// Bits of a market's packed parameters: price (64), `mm` (14), exponent (5).
-pub const MARKET_BITS: u32 = 64 + 14 + EXPONENT_BITS;
-/// Markets per packed word (`3 · 83 = 249` bits).
+/// Bits of a maintenance margin rate (`≤ 10000` bps).
+pub const MARGIN_BITS: u32 = 14;
+/// Bits of the batch index `b` (`b < K ≤ 2^32`).
+pub const BATCH_BITS: u32 = 32;
+/// Bits of the batch count `K` (`K ≤ 2^32`).
+pub const BATCH_COUNT_BITS: u32 = 33;
+/// Markets per packed word (`3 · (64 + 14 + 5) = 249` bits).
 pub const MARKETS_PER_WORD: usize = 3;
 /// Where `b` starts in the insurance word: the one packed part that differs between
 /// an epoch's batches.
-pub const BATCH_SHIFT: u32 = 128;
+pub const BATCH_SHIFT: u32 = FUND_BITS;
 
 /// The packed words for `markets` markets: the reserves word, the insurance word,
 /// then `⌈M/3⌉` market words.
@@ -72,16 +80,16 @@ pub(crate) struct Packed<T> {
 pub(crate) fn packed_words<T: Clone>(p: &Packed<T>) -> Vec<Vec<(T, u32)>> {
     let mut words = vec![
         vec![
-            (p.reserves.clone(), 128),
-            (p.epoch.clone(), 64),
+            (p.reserves.clone(), FUND_BITS),
+            (p.epoch.clone(), U64_BITS),
             (p.quote_exponent.clone(), EXPONENT_BITS),
             (p.solvent.clone(), 1),
             (p.insurance_covered.clone(), 1),
         ],
         vec![
-            (p.insurance_fund.clone(), BATCH_SHIFT),
-            (p.batch.clone(), 32),
-            (p.batch_count.clone(), 33),
+            (p.insurance_fund.clone(), FUND_BITS),
+            (p.batch.clone(), BATCH_BITS),
+            (p.batch_count.clone(), BATCH_COUNT_BITS),
         ],
     ];
     for chunk in p.markets.chunks(MARKETS_PER_WORD) {
@@ -90,8 +98,8 @@ pub(crate) fn packed_words<T: Clone>(p: &Packed<T>) -> Vec<Vec<(T, u32)>> {
                 .iter()
                 .flat_map(|[price, mm, e]| {
                     [
-                        (price.clone(), 64),
-                        (mm.clone(), 14),
+                        (price.clone(), U64_BITS),
+                        (mm.clone(), MARGIN_BITS),
                         (e.clone(), EXPONENT_BITS),
                     ]
                 })
@@ -101,15 +109,20 @@ pub(crate) fn packed_words<T: Clone>(p: &Packed<T>) -> Vec<Vec<(T, u32)>> {
     words
 }
 
-/// `Σ part · 2^(bits before it)` in `H`'s field.
+/// Each part of a word with its offset: the sum of the widths before it.
+pub(crate) fn with_offsets<T>(parts: &[(T, u32)]) -> impl Iterator<Item = (&T, u32)> {
+    parts.iter().scan(0u32, |offset, (part, bits)| {
+        let at = *offset;
+        *offset += bits;
+        Some((part, at))
+    })
+}
+
+/// `Σ part · 2^offset` in `H`'s field.
 pub(crate) fn pack<H: FieldHasher>(parts: &[(H::F, u32)]) -> H::F {
-    let mut shift = 0u32;
-    let mut word = H::from_u64(0);
-    for (part, bits) in parts {
-        word = word + *part * H::from_u256(U256::ONE << shift);
-        shift += bits;
-    }
-    word
+    with_offsets(parts).fold(H::from_u64(0), |word, (part, at)| {
+        word + *part * H::from_u256(U256::ONE << at)
+    })
 }
 
 /// Batch `b`'s public inputs in the open layout (`docs/SPEC.md` §6.4):

@@ -12,7 +12,10 @@ use super::bits::alloc_bits_le;
 use super::poseidon::{absorb, poseidon, tag_const};
 use crate::assignment::ParamsAssignment;
 use crate::hash::{Bn254Poseidon, FieldHasher};
-use crate::inputs::{EXPONENT_BITS, Packed, pack, packed_words};
+use crate::inputs::{
+    BATCH_BITS, BATCH_COUNT_BITS, EXPONENT_BITS, FUND_BITS, MARGIN_BITS, Packed, U64_BITS, pack,
+    packed_words, with_offsets,
+};
 use crate::native::commit::tags;
 use ark_bn254::Fr;
 use ark_ff::Field;
@@ -85,18 +88,18 @@ impl ParamVars {
                 alloc_bits_le(cs.clone(), value, bits as usize, AllocationMode::Witness)
             };
             let flag = |f: &dyn Fn(&Packed<Fr>) -> Fr| part(f, 1);
-            let (_, reserves) = part(&|p| p.reserves, 128)?;
-            let (_, epoch) = part(&|p| p.epoch, 64)?;
+            let (_, reserves) = part(&|p| p.reserves, FUND_BITS)?;
+            let (_, epoch) = part(&|p| p.epoch, U64_BITS)?;
             let quote_exponent = part(&|p| p.quote_exponent, EXPONENT_BITS)?;
             let (solvent, _) = flag(&|p| p.solvent)?;
             let (covered, _) = flag(&|p| p.insurance_covered)?;
-            let (_, insurance_fund) = part(&|p| p.insurance_fund, 128)?;
-            let (_, batch) = part(&|p| p.batch, 32)?;
-            let (_, batch_count) = part(&|p| p.batch_count, 33)?;
+            let (_, insurance_fund) = part(&|p| p.insurance_fund, FUND_BITS)?;
+            let (_, batch) = part(&|p| p.batch, BATCH_BITS)?;
+            let (_, batch_count) = part(&|p| p.batch_count, BATCH_COUNT_BITS)?;
             let mut market_parts = Vec::with_capacity(markets);
             for m in 0..markets {
-                let (_, price) = part(&|p| p.markets[m][0], 64)?;
-                let (_, margin) = part(&|p| p.markets[m][1], 14)?;
+                let (_, price) = part(&|p| p.markets[m][0], U64_BITS)?;
+                let (_, margin) = part(&|p| p.markets[m][1], MARGIN_BITS)?;
                 let exponent = part(&|p| p.markets[m][2], EXPONENT_BITS)?;
                 market_parts.push((price, margin, exponent));
             }
@@ -114,11 +117,9 @@ impl ParamVars {
                     .collect(),
             };
             for (word, parts) in words.iter().zip(packed_words(&vars)) {
-                let mut shift = 0u32;
                 let mut sum = FpVar::zero();
-                for (part, bits) in parts {
-                    sum += part * Bn254Poseidon::from_u256(U256::ONE << shift);
-                    shift += bits;
+                for (part, at) in with_offsets(&parts) {
+                    sum += part * Bn254Poseidon::from_u256(U256::ONE << at);
                 }
                 sum.enforce_equal(word)?;
             }
