@@ -230,6 +230,62 @@ impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
     }
 }
 
+impl<H: FieldHasher> VenueEpoch<'_, H> {
+    /// Hands every account's proof (`<id>.json`, compact JSON) and then the shared
+    /// `batch-roots.json` to `put`, name and bytes, without touching the file
+    /// system: for a service that stores them elsewhere. The roots are checked
+    /// against the published commitment before any proof is handed over, and
+    /// `batch-roots.json` comes last, so a store that holds it holds every proof.
+    /// Batches are built in parallel, so `put` is called from several threads.
+    pub fn prove_each<E: Send, P>(&self, put: &P) -> Result<usize, InclusionSinkError<E>>
+    where
+        P: Fn(&str, &[u8]) -> Result<(), E> + Sync,
+    {
+        let roots = self.batch_roots();
+        let a_k = self
+            .check_commitment(&roots)
+            .map_err(InclusionSinkError::Prover)?;
+        let b = self.batch_size.get();
+        let n = self.snapshot.accounts().len();
+        (0..self.batch_count())
+            .into_par_iter()
+            .try_for_each(|batch| {
+                let tree = self.batch_tree(batch);
+                for index in batch * b..((batch + 1) * b).min(n) {
+                    let proof = self.proof(
+                        &tree,
+                        a_k,
+                        index,
+                        RootsPlacement::SharedFile(BATCH_ROOTS_FILE),
+                    );
+                    let mut bytes = serde_json::to_vec(&proof).unwrap_or_default();
+                    bytes.push(b'\n');
+                    let name = format!("{}.json", self.snapshot.accounts()[index].id());
+                    put(&name, &bytes).map_err(InclusionSinkError::Sink)?;
+                }
+                Ok(())
+            })?;
+        let shared = BatchRootsFile::new::<H>(
+            self.statement.file().backend,
+            self.snapshot.params().epoch(),
+            a_k,
+            &roots,
+        );
+        put(BATCH_ROOTS_FILE, &json_bytes(&shared)).map_err(InclusionSinkError::Sink)?;
+        Ok(n)
+    }
+}
+
+/// Why [`VenueEpoch::prove_each`] stopped.
+#[derive(Debug)]
+pub enum InclusionSinkError<E> {
+    /// The proofs cannot be made: the snapshot or secret does not give the
+    /// published commitment.
+    Prover(ProverError),
+    /// The sink refused a file.
+    Sink(E),
+}
+
 fn is_empty_dir(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
 }

@@ -5,18 +5,19 @@
 //! | route | answer |
 //! | --- | --- |
 //! | `POST /v1/epochs` | submit a JSON snapshot: 201 new job, 200 same job, 409 other content, 400 bad snapshot, 413 too large |
-//! | `GET /v1/epochs/{epoch}` | the job's state, batches done/total, timings |
+//! | `GET /v1/epochs/{epoch}` | the job's state, batches done/total, timings, each batch's attempts and last error |
+//! | `POST /v1/epochs/{epoch}/requeue` | queue a failed epoch again: 200, 409 not failed or inputs deleted |
 //! | `GET /v1/epochs/{epoch}/statement` | `statement.json` (once verified) |
 //! | `GET /v1/epochs/{epoch}/proofs` | the verifying key and the batch proofs, hex |
 //! | `GET /v1/epochs/{epoch}/inclusion/{account}` | the account's inclusion proof |
 //! | `GET /v1/epochs/{epoch}/calldata` | the epoch contract's `submitEpoch` calldata |
 //! | `GET /metrics` | Prometheus counters (operator token) |
-//! | `GET /livez`, `/readyz` | liveness, readiness (database); no token |
+//! | `GET /livez`, `/readyz` | liveness, readiness (database and artifact store); no token |
 
 use crate::artifacts::EpochKeys;
 use crate::auth::{account_token, bearer, tokens_equal};
 use crate::metrics::Metrics;
-use crate::store::{EpochRow, NewEpoch, Submitted, state};
+use crate::store::{EpochRow, NewEpoch, Requeued, Submitted, state};
 use crate::{Service, ServiceError};
 use axum::Router;
 use axum::body::Bytes;
@@ -113,6 +114,7 @@ pub fn router(svc: Arc<Service>, token: String, max_body_bytes: usize) -> Router
     let operator = Router::new()
         .route("/v1/epochs", post(submit))
         .route("/v1/epochs/{epoch}", get(status))
+        .route("/v1/epochs/{epoch}/requeue", post(requeue))
         .route("/v1/epochs/{epoch}/statement", get(statement))
         .route("/v1/epochs/{epoch}/proofs", get(proofs))
         .route("/v1/epochs/{epoch}/calldata", get(calldata))
@@ -186,7 +188,14 @@ pub struct EpochStatus {
     pub total_seconds: Option<f64>,
     /// Seconds spent proving, summed over batches.
     pub prove_seconds: f64,
-    /// Each batch: state, claims and proofs stored.
+    /// Times an operator requeued it after a failure.
+    pub requeues: i64,
+    /// Claims of its verification (more than one: a verifier died or timed out).
+    pub verification_attempts: i64,
+    /// Whether its snapshot is still stored (a failed epoch can be requeued
+    /// only while it is).
+    pub inputs_stored: bool,
+    /// Each batch: state, claims, proofs stored and its last error.
     pub batches: Vec<BatchStatus>,
 }
 
@@ -203,6 +212,10 @@ pub struct BatchStatus {
     pub proofs_stored: i64,
     /// The worker that holds or last held it.
     pub worker: Option<String>,
+    /// Claims made after the previous holder's lease ran out.
+    pub reclaims: i64,
+    /// The error its last failed attempt was released with (cleared when proven).
+    pub last_error: Option<String>,
 }
 
 async fn epoch_status(svc: &Service, row: &EpochRow) -> Result<EpochStatus, ApiError> {
@@ -225,6 +238,9 @@ async fn epoch_status(svc: &Service, row: &EpochRow) -> Result<EpochStatus, ApiE
             .finished_ms
             .map(|f| (f - row.submitted_ms) as f64 / 1000.0),
         prove_seconds: tasks.iter().map(|t| t.prove_ms).sum::<i64>() as f64 / 1000.0,
+        requeues: row.requeues,
+        verification_attempts: row.final_attempts,
+        inputs_stored: !row.inputs_deleted,
         batches: tasks
             .into_iter()
             .map(|t| BatchStatus {
@@ -233,6 +249,8 @@ async fn epoch_status(svc: &Service, row: &EpochRow) -> Result<EpochStatus, ApiE
                 attempts: t.attempts,
                 proofs_stored: t.proofs_stored,
                 worker: t.worker,
+                reclaims: t.reclaims,
+                last_error: t.last_error,
             })
             .collect(),
     })
@@ -290,8 +308,9 @@ async fn submit(State(st): State<AppState>, body: Bytes) -> Result<Response, Api
     let new = NewEpoch {
         epoch: epoch_i,
         content_hash: hash.clone(),
-        shape: svc.shape.id(),
-        secret_id: svc.secret_id.clone(),
+        shape: svc.fence.shape.clone(),
+        secret_id: svc.fence.secret_id.clone(),
+        key_id: svc.fence.key_id.clone(),
         batch_count: svc
             .shape
             .batch_size()
@@ -319,7 +338,9 @@ async fn submit(State(st): State<AppState>, body: Bytes) -> Result<Response, Api
     tokio::task::spawn_blocking(move || artifacts.put(&key2, canonical.as_bytes()))
         .await
         .map_err(|e| ServiceError::Task(e.to_string()))??;
+    crate::faults::point("submit.after_snapshot");
     let outcome = svc.store.submit(&new).await?;
+    crate::faults::point("submit.after_insert");
     let code = match outcome {
         Submitted::Created => {
             Metrics::inc(&svc.metrics.epochs_submitted);
@@ -344,6 +365,28 @@ async fn status(
 ) -> Result<axum::Json<EpochStatus>, ApiError> {
     let row = find(&st.svc, epoch).await?;
     Ok(axum::Json(epoch_status(&st.svc, &row).await?))
+}
+
+async fn requeue(
+    State(st): State<AppState>,
+    Path(epoch): Path<u64>,
+) -> Result<axum::Json<EpochStatus>, ApiError> {
+    let svc = &st.svc;
+    match svc.store.requeue(epoch_id(epoch)?).await? {
+        None => Err(ApiError::NotFound(format!("no epoch {epoch}"))),
+        Some(Requeued::NotFailed(current)) => Err(ApiError::Conflict(format!(
+            "epoch {epoch} is {current}: only a failed epoch is requeued"
+        ))),
+        Some(Requeued::InputsDeleted) => Err(ApiError::Conflict(format!(
+            "epoch {epoch} failed and its snapshot was deleted after the retention period: \
+             it cannot be proven again"
+        ))),
+        Some(Requeued::Requeued) => {
+            tracing::info!(epoch, "failed epoch requeued by the operator");
+            let row = find(svc, epoch).await?;
+            Ok(axum::Json(epoch_status(svc, &row).await?))
+        }
+    }
 }
 
 fn artifact(svc: &Service, key: &str) -> Result<Vec<u8>, ApiError> {
@@ -444,11 +487,29 @@ async fn inclusion(
 }
 
 async fn readyz(State(st): State<AppState>) -> Response {
-    match st.svc.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+    if let Err(e) = st.svc.store.ping().await {
+        tracing::warn!(error = %e, "not ready: job store");
+        return (StatusCode::SERVICE_UNAVAILABLE, "job store unreachable\n").into_response();
+    }
+    let artifacts = st.svc.artifacts.clone();
+    let writable = tokio::task::spawn_blocking(move || artifacts.check_writable()).await;
+    match writable {
+        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "not ready: artifact store");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "artifact store not writable\n",
+            )
+                .into_response()
+        }
         Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "job store unreachable\n").into_response()
+            tracing::warn!(error = %e, "not ready: artifact store check died");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "artifact store not writable\n",
+            )
+                .into_response()
         }
     }
 }

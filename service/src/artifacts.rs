@@ -18,13 +18,16 @@ use crate::ServiceError;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
-/// What [`ArtifactStore::put_new`] did.
+/// What [`ArtifactStore::put_new`] and [`put_once`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
     /// The value was stored.
     Stored,
     /// A value was already stored under the key; it was left alone.
     AlreadyExists,
+    /// ([`put_once`] only) Another value is stored under the key; it was left
+    /// alone.
+    Differs,
 }
 
 /// A store every process of the service can reach.
@@ -45,6 +48,44 @@ pub trait ArtifactStore: Send + Sync + std::fmt::Debug {
     fn delete(&self, key: &str) -> Result<(), ServiceError>;
     /// Deletes every key under `prefix`.
     fn delete_prefix(&self, prefix: &str) -> Result<(), ServiceError>;
+    /// The names directly under `prefix` (files and directory-like prefixes),
+    /// temporaries excluded, with the age of each (time since last modified).
+    fn children(&self, prefix: &str) -> Result<Vec<(String, std::time::Duration)>, ServiceError>;
+    /// Checks that the store takes a write now (readiness: a full or read-only
+    /// disk is not ready).
+    fn check_writable(&self) -> Result<(), ServiceError>;
+    /// Removes temporary files older than `age` that a killed writer left behind;
+    /// the number removed.
+    fn sweep_temporaries(&self, age: std::time::Duration) -> Result<usize, ServiceError>;
+}
+
+/// Stores `bytes` under `key` once: a value already there is left alone, and
+/// is either the same bytes (a retried verification publishes the same
+/// statement: [`PutOutcome::AlreadyExists`]) or not ([`PutOutcome::Differs`]): a
+/// published file is never replaced.
+pub fn put_once(
+    store: &dyn ArtifactStore,
+    key: &str,
+    bytes: &[u8],
+) -> Result<PutOutcome, ServiceError> {
+    match store.put_new(key, bytes)? {
+        PutOutcome::Stored => Ok(PutOutcome::Stored),
+        PutOutcome::AlreadyExists | PutOutcome::Differs => {
+            if store.get(key)?.as_deref() == Some(bytes) {
+                Ok(PutOutcome::AlreadyExists)
+            } else {
+                Ok(PutOutcome::Differs)
+            }
+        }
+    }
+}
+
+/// Syncs the directory `dir`, so that a name just linked, renamed or created in
+/// it survives a power loss.
+fn sync_dir(dir: &Path) -> Result<(), ServiceError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| ServiceError::io(dir, e))
 }
 
 /// Keys of one epoch.
@@ -113,6 +154,30 @@ impl LocalDir {
         Ok(self.root.join(rel))
     }
 
+    /// Creates `dir` and any missing parents under the root, syncing each parent
+    /// whose entries changed.
+    fn create_dirs(&self, dir: &Path) -> Result<(), ServiceError> {
+        if dir.is_dir() {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        let mut at = dir;
+        while !at.is_dir() {
+            missing.push(at.to_path_buf());
+            match at.parent() {
+                Some(parent) => at = parent,
+                None => break,
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(|e| ServiceError::io(dir, e))?;
+        for created in missing.iter().rev() {
+            if let Some(parent) = created.parent() {
+                sync_dir(parent)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes `bytes` to a fresh temporary file beside `path`, synced.
     fn temp_beside(
         &self,
@@ -120,7 +185,7 @@ impl LocalDir {
         bytes: &[u8],
     ) -> Result<tempfile::NamedTempFile, ServiceError> {
         let parent = path.parent().unwrap_or(&self.root);
-        std::fs::create_dir_all(parent).map_err(|e| ServiceError::io(parent, e))?;
+        self.create_dirs(parent)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".tmp-")
             .tempfile_in(parent)
@@ -138,7 +203,7 @@ impl ArtifactStore for LocalDir {
         let tmp = self.temp_beside(&path, bytes)?;
         tmp.persist(&path)
             .map_err(|e| ServiceError::io(&path, e.error))?;
-        Ok(())
+        sync_dir(path.parent().unwrap_or(&self.root))
     }
 
     fn put_new(&self, key: &str, bytes: &[u8]) -> Result<PutOutcome, ServiceError> {
@@ -146,7 +211,10 @@ impl ArtifactStore for LocalDir {
         let tmp = self.temp_beside(&path, bytes)?;
         // A hard link is created atomically and fails if the name exists.
         match std::fs::hard_link(tmp.path(), &path) {
-            Ok(()) => Ok(PutOutcome::Stored),
+            Ok(()) => {
+                sync_dir(path.parent().unwrap_or(&self.root))?;
+                Ok(PutOutcome::Stored)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 Ok(PutOutcome::AlreadyExists)
             }
@@ -212,6 +280,86 @@ impl ArtifactStore for LocalDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(ServiceError::io(&path, e)),
         }
+    }
+
+    fn children(&self, prefix: &str) -> Result<Vec<(String, std::time::Duration)>, ServiceError> {
+        let dir = self.path(prefix)?;
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(ServiceError::io(&dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| ServiceError::io(&dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".tmp-") {
+                continue;
+            }
+            let age = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .unwrap_or_default();
+            out.push((name, age));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn check_writable(&self) -> Result<(), ServiceError> {
+        let mut probe = tempfile::Builder::new()
+            .prefix(".tmp-ready-")
+            .tempfile_in(&self.root)
+            .map_err(|e| ServiceError::io(&self.root, e))?;
+        probe
+            .write_all(&[0u8; 4096])
+            .and_then(|()| probe.as_file().sync_all())
+            .map_err(|e| ServiceError::io(&self.root, e))
+    }
+
+    fn sweep_temporaries(&self, age: std::time::Duration) -> Result<usize, ServiceError> {
+        let mut removed = 0;
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(ServiceError::io(&dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| ServiceError::io(&dir, e))?;
+                let kind = entry.file_type().map_err(|e| ServiceError::io(&dir, e))?;
+                let temporary = entry.file_name().to_string_lossy().starts_with(".tmp-");
+                if kind.is_dir() && !temporary {
+                    stack.push(entry.path());
+                    continue;
+                }
+                if !temporary {
+                    continue;
+                }
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|elapsed| elapsed >= age);
+                if old {
+                    let gone = if kind.is_dir() {
+                        std::fs::remove_dir_all(entry.path())
+                    } else {
+                        std::fs::remove_file(entry.path())
+                    };
+                    match gone {
+                        Ok(()) => removed += 1,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(ServiceError::io(entry.path(), e)),
+                    }
+                }
+            }
+        }
+        Ok(removed)
     }
 }
 

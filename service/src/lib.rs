@@ -23,6 +23,7 @@
 pub mod api;
 pub mod artifacts;
 pub mod auth;
+pub mod faults;
 pub mod metrics;
 pub mod store;
 pub mod worker;
@@ -34,10 +35,11 @@ use backstop_prover::ProverError;
 use backstop_prover::keys::{Groth16Keys, KEYS_FILE, SETUP_WARNING};
 use clap::{Args, Subcommand};
 use metrics::Metrics;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use store::Store;
+use store::{Fence, Store};
 use thiserror::Error;
 
 /// The service layer's errors.
@@ -154,9 +156,27 @@ pub struct ProverArgs {
     /// How often an idle worker looks for work (ms).
     #[arg(long, default_value_t = 500)]
     pub poll_ms: u64,
-    /// Attempts of one batch before its epoch is failed.
+    /// Claims of one batch before its epoch is failed. Every claim counts,
+    /// including one whose worker was killed or lost its lease.
     #[arg(long, default_value_t = 5)]
     pub max_attempts: i64,
+    /// Back-off before a batch released after an error is claimed again (ms);
+    /// doubled at each further attempt, at most 64 times this.
+    #[arg(long, default_value_t = 1_000)]
+    pub retry_backoff_ms: u64,
+    /// How long a failed epoch's snapshot is kept so that an operator can requeue
+    /// it (hours); then it is deleted unless the epoch retains its inputs.
+    #[arg(long, default_value_t = 168)]
+    pub failed_retention_hours: u64,
+    /// Temporary files a killed writer left in the artifact store, and the
+    /// snapshots of submissions that never became epochs, are removed once this
+    /// old (ms).
+    #[arg(long, default_value_t = 3_600_000)]
+    pub leftover_age_ms: u64,
+    /// At SIGTERM, how long batches and verifications in progress may run on
+    /// (ms); then their leases are given back unfinished and the process exits.
+    #[arg(long, default_value_t = 30_000)]
+    pub shutdown_grace_ms: u64,
     /// Test hook: sleep this long before proving each batch (ms), so that tests
     /// can kill a process mid-epoch. Never needed in production.
     #[arg(long, default_value_t = 0, hide = true)]
@@ -215,8 +235,24 @@ pub struct LoopConfig {
     pub poll: Duration,
     /// Attempts before failing an epoch.
     pub max_attempts: i64,
+    /// Back-off after the first failed attempt (doubled per attempt, capped at 64×).
+    pub retry_backoff: Duration,
+    /// How long a failed epoch's inputs are kept for a requeue.
+    pub failed_retention: Duration,
+    /// How long work in progress may run on after SIGTERM.
+    pub shutdown_grace: Duration,
+    /// Age at which leftovers (temporaries, orphan snapshots) are removed.
+    pub leftover_age: Duration,
     /// Test hook delay before each proof.
     pub batch_delay: Duration,
+}
+
+impl LoopConfig {
+    /// The back-off after a task's `attempt`-th claim failed.
+    pub fn backoff(&self, attempt: i64) -> Duration {
+        let doublings = u32::try_from(attempt.saturating_sub(1).clamp(0, 6)).unwrap_or(6);
+        self.retry_backoff.saturating_mul(1 << doublings)
+    }
 }
 
 /// Everything the API and the proving loops share.
@@ -234,6 +270,8 @@ pub struct Service {
     pub venue: backstop_prover::venue::VenueKey,
     /// Fingerprint of the secret: tasks are only claimed by processes holding it.
     pub secret_id: String,
+    /// The shape, secret and key this process proves for: it claims nothing else.
+    pub fence: Fence,
     /// The circuit shape of the keys.
     pub shape: CircuitShape,
     /// Loop timings.
@@ -242,6 +280,8 @@ pub struct Service {
     pub retain_inputs: bool,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// When this process last swept leftovers.
+    pub last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// Runs a service command.
@@ -261,9 +301,19 @@ pub fn run(command: ServiceCommand) -> Result<(), ServiceError> {
             print!("{}", backstop_circuits::snapshot::to_json(&snapshot));
             Ok(())
         }
-        ServiceCommand::Serve(args) => runtime()?.block_on(serve(args)),
-        ServiceCommand::Worker(args) => runtime()?.block_on(worker_main(args)),
+        ServiceCommand::Serve(args) => run_to_end(serve(args)),
+        ServiceCommand::Worker(args) => run_to_end(worker_main(args)),
     }
+}
+
+/// Runs `main` on a new runtime; then exits without waiting for proofs still
+/// running on blocking threads (their leases were given back at the shutdown
+/// deadline).
+fn run_to_end(main: impl Future<Output = Result<(), ServiceError>>) -> Result<(), ServiceError> {
+    let rt = runtime()?;
+    let result = rt.block_on(main);
+    rt.shutdown_timeout(Duration::from_millis(200));
+    result
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ServiceError> {
@@ -301,7 +351,10 @@ fn init_tracing() {
 }
 
 /// Loads the keys in `dir`, or (if `setup_shape` is given and `dir` holds none)
-/// runs the development setup there, loudly.
+/// runs the development setup there, loudly. The setup holds an exclusive lock on
+/// a file beside `dir` (`.<name>.setup-lock`), and whoever takes it second loads the first one's keys: two
+/// servers started together on one empty keys directory share one key instead of
+/// each making and overwriting its own.
 fn load_keys(dir: &Path, setup_shape: Option<CircuitShape>) -> Result<Groth16Keys, ServiceError> {
     if dir.join(KEYS_FILE).is_file() {
         return Ok(Groth16Keys::load_any(dir)?);
@@ -312,9 +365,32 @@ fn load_keys(dir: &Path, setup_shape: Option<CircuitShape>) -> Result<Groth16Key
             dir.display()
         )));
     };
-    eprintln!("{SETUP_WARNING}");
-    tracing::warn!(keys = %dir.display(), shape = %shape.id(), "no keys: running the development setup");
-    Ok(Groth16Keys::setup_and_save(shape, dir)?.0)
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| ServiceError::io(&parent, e))?;
+    let name = dir
+        .file_name()
+        .map_or_else(|| "keys".to_owned(), |n| n.to_string_lossy().into_owned());
+    let lock_path = parent.join(format!(".{name}.setup-lock"));
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| ServiceError::io(&lock_path, e))?;
+    lock.lock().map_err(|e| ServiceError::io(&lock_path, e))?;
+    let keys = if dir.join(KEYS_FILE).is_file() {
+        tracing::info!(keys = %dir.display(), "keys made by another process meanwhile: using them");
+        Groth16Keys::load_any(dir)?
+    } else {
+        eprintln!("{SETUP_WARNING}");
+        tracing::warn!(keys = %dir.display(), shape = %shape.id(), "no keys: running the development setup");
+        Groth16Keys::setup_and_save(shape, dir)?.0
+    };
+    drop(lock);
+    Ok(keys)
 }
 
 /// Opens the store, artifacts, keys and secret.
@@ -339,12 +415,18 @@ async fn open(
         .await
         .map_err(|e| ServiceError::Task(e.to_string()))??;
     let artifacts: Arc<dyn ArtifactStore> = Arc::new(LocalDir::open(&args.artifacts)?);
+    let secret_id = auth::secret_id(&secret);
     Ok(Arc::new(Service {
         store,
         artifacts,
         shape: keys.shape(),
+        fence: Fence {
+            shape: keys.shape().id(),
+            secret_id: secret_id.clone(),
+            key_id: keys.verifying_key_hash().to_owned(),
+        },
         keys,
-        secret_id: auth::secret_id(&secret),
+        secret_id,
         secret,
         venue,
         loops: LoopConfig {
@@ -352,10 +434,15 @@ async fn open(
             heartbeat: Duration::from_millis(args.heartbeat_ms),
             poll: Duration::from_millis(args.poll_ms.max(10)),
             max_attempts: args.max_attempts.max(1),
+            retry_backoff: Duration::from_millis(args.retry_backoff_ms),
+            failed_retention: Duration::from_secs(args.failed_retention_hours.saturating_mul(3600)),
+            shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
+            leftover_age: Duration::from_millis(args.leftover_age_ms),
             batch_delay: Duration::from_millis(args.batch_delay_ms),
         },
         retain_inputs,
         metrics: Metrics::default(),
+        last_sweep: std::sync::Mutex::new(None),
     }))
 }
 
@@ -455,16 +542,30 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
     let app = api::router(svc.clone(), token, args.max_body_bytes);
     tracing::info!(%addr, db = %redact_url(&args.prover.db), workers, shape = %svc.shape.id(), "backstop serve listening");
     println!("listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| ServiceError::io(&args.listen, e))?;
-    tracing::info!("shutting down: finishing the batches in progress");
-    let _ = stop_tx.send(true);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let mut http_stop = stop_rx.clone();
+    let http = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = http_stop.wait_for(|stop| *stop).await;
+    });
+    let result = http.await.map_err(|e| ServiceError::io(&args.listen, e));
+    stop_loops(&svc, loops).await;
+    result
+}
+
+/// Waits for the proving loops to stop (each gives its work back at the shutdown
+/// deadline if it has not finished by then).
+async fn stop_loops(svc: &Service, loops: Vec<tokio::task::JoinHandle<()>>) {
+    tracing::info!(
+        grace_ms = u64::try_from(svc.loops.shutdown_grace.as_millis()).unwrap_or(u64::MAX),
+        "shutting down: finishing the work in progress until the deadline"
+    );
     for l in loops {
         let _ = l.await;
     }
-    Ok(())
+    tracing::info!("shut down");
 }
 
 /// `backstop worker`.
@@ -483,11 +584,8 @@ pub async fn worker_main(args: WorkerArgs) -> Result<(), ServiceError> {
     }
     tracing::info!(db = %redact_url(&args.prover.db), workers = args.workers.max(1), shape = %svc.shape.id(), "backstop worker started");
     shutdown_signal().await;
-    tracing::info!("shutting down: finishing the batches in progress");
     let _ = stop_tx.send(true);
-    for l in loops {
-        let _ = l.await;
-    }
+    stop_loops(&svc, loops).await;
     Ok(())
 }
 

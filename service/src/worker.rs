@@ -7,14 +7,15 @@
 //! (deterministic: `docs/SPEC.md` §5.1); the last epoch's witnesses are kept in
 //! memory so that consecutive batches of one epoch build them once per process.
 
-use crate::artifacts::{EpochKeys, PutOutcome};
+use crate::artifacts::{EpochKeys, PutOutcome, put_once};
 use crate::metrics::Metrics;
-use crate::store::{Lease, now_ms};
+use crate::store::{Blame, Lease, now_ms};
 use crate::{Service, ServiceError};
 use backstop_circuits::hash::Bn254Poseidon;
 use backstop_circuits::snapshot::parse_json;
 use backstop_circuits::statement::{Backend, EpochStatement, PublicOutputs, publish};
 use backstop_circuits::witness::{EpochWitness, build_epoch};
+use backstop_prover::inclusion::InclusionSinkError;
 use backstop_verifier::artifacts::{
     STATEMENT_FILE, VERIFYING_KEY_FILE, proof_bytes, verifying_key_bytes,
 };
@@ -49,6 +50,8 @@ impl Cache {
 }
 
 /// Runs until `stop` turns true; `prove` false only verifies finished epochs.
+/// Work in progress when `stop` turns true runs on for the shutdown grace period,
+/// then its lease is given back unfinished.
 pub async fn run_loop(svc: Arc<Service>, id: String, prove: bool, mut stop: watch::Receiver<bool>) {
     let cache = Arc::new(Cache::default());
     tracing::info!(worker = %id, prove, "proving loop started");
@@ -56,7 +59,7 @@ pub async fn run_loop(svc: Arc<Service>, id: String, prove: bool, mut stop: watc
         if *stop.borrow() {
             break;
         }
-        let busy = match step(&svc, &id, prove, &cache).await {
+        let busy = match step(&svc, &id, prove, &cache, &stop).await {
             Ok(busy) => busy,
             Err(e) => {
                 tracing::warn!(worker = %id, error = %e, "proving loop step failed; retrying");
@@ -73,33 +76,117 @@ pub async fn run_loop(svc: Arc<Service>, id: String, prove: bool, mut stop: watc
     tracing::info!(worker = %id, "proving loop stopped");
 }
 
-/// One unit of work; `true` if there was some.
+/// Resolves when `stop` has been true for `grace`.
+async fn grace_expired(mut stop: watch::Receiver<bool>, grace: std::time::Duration) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            // The sender is gone without a stop: never expire.
+            std::future::pending::<()>().await;
+        }
+    }
+    tokio::time::sleep(grace).await;
+}
+
+/// One unit of work; `true` if there was some. Verifications come first: they
+/// are short and publish a finished epoch, and must not wait behind a queue of
+/// batches.
 async fn step(
     svc: &Arc<Service>,
     id: &str,
     prove: bool,
     cache: &Arc<Cache>,
+    stop: &watch::Receiver<bool>,
 ) -> Result<bool, ServiceError> {
-    let shape = svc.shape.id();
+    if let Some(epoch) = svc
+        .store
+        .claim_finalization(id, &svc.fence, svc.loops.lease)
+        .await?
+    {
+        finalize(svc, id, epoch, cache, stop).await?;
+        return Ok(true);
+    }
     if prove
         && let Some(lease) = svc
             .store
-            .claim_task(id, &shape, &svc.secret_id, svc.loops.lease)
+            .claim_task(id, &svc.fence, svc.loops.lease, svc.loops.max_attempts)
             .await?
     {
-        prove_task(svc, id, &lease, cache).await?;
+        prove_task(svc, id, &lease, cache, stop).await?;
         return Ok(true);
     }
-    if let Some(epoch) = svc
+    for epoch in svc
         .store
-        .claim_finalization(id, &shape, &svc.secret_id, svc.loops.lease)
+        .fail_exhausted(&svc.fence, svc.loops.max_attempts)
         .await?
     {
-        finalize(svc, id, epoch, cache).await?;
-        return Ok(true);
+        Metrics::inc(&svc.metrics.epochs_failed);
+        tracing::error!(worker = %id, epoch, "epoch failed: a batch used up its attempts");
     }
     delete_finished_inputs(svc).await?;
+    sweep_leftovers(svc).await?;
     Ok(false)
+}
+
+/// How often an idle process sweeps leftovers, at most (more often when the
+/// leftover age is shorter).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes, once they are older than the leftover age: temporary files a killed
+/// writer left in the artifact store, and the snapshot of a submission whose
+/// process died before the job was recorded (an epoch directory the job store
+/// does not know). At most once per [`SWEEP_EVERY`] (or the leftover age, if
+/// shorter) per process.
+async fn sweep_leftovers(svc: &Arc<Service>) -> Result<(), ServiceError> {
+    {
+        let Ok(mut last) = svc.last_sweep.lock() else {
+            return Ok(());
+        };
+        let every = SWEEP_EVERY.min(svc.loops.leftover_age);
+        if last.is_some_and(|at| at.elapsed() < every) {
+            return Ok(());
+        }
+        *last = Some(Instant::now());
+    }
+    let age = svc.loops.leftover_age;
+    let artifacts = svc.artifacts.clone();
+    let (temporaries, epochs) = tokio::task::spawn_blocking(move || {
+        Ok::<_, ServiceError>((
+            artifacts.sweep_temporaries(age)?,
+            artifacts.children("epochs")?,
+        ))
+    })
+    .await
+    .map_err(|e| ServiceError::Task(e.to_string()))??;
+    if temporaries > 0 {
+        tracing::info!(
+            temporaries,
+            "removed temporary files left by killed writers"
+        );
+    }
+    for (name, dir_age) in epochs {
+        let Ok(epoch) = name.parse::<i64>() else {
+            continue;
+        };
+        if dir_age < age || svc.store.epoch(epoch).await?.is_some() {
+            continue;
+        }
+        // Checked again just before: a submission may have been recorded since.
+        let keys = EpochKeys(epoch);
+        let recent = svc
+            .artifacts
+            .children(&keys.inputs())?
+            .iter()
+            .any(|(_, a)| *a < age);
+        if recent || svc.store.epoch(epoch).await?.is_some() {
+            continue;
+        }
+        svc.artifacts.delete_prefix(&format!("epochs/{epoch}"))?;
+        tracing::info!(
+            epoch,
+            "removed the snapshot of a submission that was never recorded"
+        );
+    }
+    Ok(())
 }
 
 /// Runs `beat` every heartbeat period until the returned flag is set; sets
@@ -175,9 +262,11 @@ async fn prove_task(
     id: &str,
     lease: &Lease,
     cache: &Arc<Cache>,
+    stop: &watch::Receiver<bool>,
 ) -> Result<(), ServiceError> {
     let key = EpochKeys(lease.epoch).proof(lease.batch);
     tracing::info!(worker = %id, epoch = lease.epoch, batch = lease.batch, attempt = lease.attempt, "claimed batch");
+    crate::faults::point("task.after_claim");
     // A holder that died after storing the proof but before recording it: record it.
     if svc.artifacts.exists(&key)? {
         tracing::info!(
@@ -194,7 +283,7 @@ async fn prove_task(
             async move { svc3.store.heartbeat(&id3, &lease3, svc3.loops.lease).await }
         })
     };
-    let result = async {
+    let proving = async {
         let (w, _) = witness(svc, lease.epoch, cache).await?;
         let svc2 = svc.clone();
         let batch = usize::try_from(lease.batch).unwrap_or(usize::MAX);
@@ -212,10 +301,21 @@ async fn prove_task(
         .await
         .map_err(|e| ServiceError::Task(e.to_string()))??;
         Ok::<_, ServiceError>((proof, started.elapsed()))
-    }
-    .await;
+    };
+    let result = tokio::select! {
+        r = proving => r,
+        () = grace_expired(stop.clone(), svc.loops.shutdown_grace) => {
+            done.store(true, Ordering::SeqCst);
+            let returned = svc.store.return_task(id, lease).await?;
+            Metrics::inc(&svc.metrics.returned_at_shutdown);
+            tracing::warn!(worker = %id, epoch = lease.epoch, batch = lease.batch, returned, "shutdown deadline: batch given back unproven");
+            return Ok(());
+        }
+    };
     done.store(true, Ordering::SeqCst);
-    match result {
+    // A proof that cannot be stored (a full disk) is released like a failed
+    // attempt, but not counted against the batch (its blame is the store's).
+    let stored = match result {
         Ok((proof, elapsed)) => {
             if lost.load(Ordering::SeqCst) {
                 tracing::warn!(
@@ -224,11 +324,22 @@ async fn prove_task(
                     "lease lost while proving; offering the proof anyway (first stored wins)"
                 );
             }
-            let outcome = svc.artifacts.put_new(&key, &proof_bytes(&proof))?;
+            crate::faults::point("task.after_prove");
+            svc.artifacts
+                .put_new(&key, &proof_bytes(&proof))
+                .map(|outcome| (outcome, elapsed))
+        }
+        Err(e) => Err(e),
+    };
+    match stored {
+        Ok((outcome, elapsed)) => {
+            crate::faults::point("task.after_store");
             let stored = outcome == PutOutcome::Stored;
             let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
             svc.store.complete_task(id, lease, stored, ms).await?;
+            crate::faults::point("task.after_complete");
             Metrics::inc(&svc.metrics.batches_proven);
+            svc.metrics.prove_latency.observe(elapsed);
             Metrics::add(
                 &svc.metrics.prove_micros,
                 u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
@@ -238,8 +349,20 @@ async fn prove_task(
         }
         Err(e) => {
             tracing::warn!(worker = %id, epoch = lease.epoch, batch = lease.batch, error = %e, "batch failed; releasing it");
+            Metrics::inc(&svc.metrics.batches_released);
+            let blame = match e {
+                ServiceError::Io { .. } | ServiceError::Db(_) => Blame::Surroundings,
+                _ => Blame::Batch,
+            };
             svc.store
-                .release_task(id, lease, &e.to_string(), svc.loops.max_attempts)
+                .release_task(
+                    id,
+                    lease,
+                    &e.to_string(),
+                    blame,
+                    svc.loops.max_attempts,
+                    svc.loops.backoff(lease.attempt),
+                )
                 .await
         }
     }
@@ -257,8 +380,10 @@ async fn finalize(
     id: &str,
     epoch: i64,
     cache: &Arc<Cache>,
+    stop: &watch::Receiver<bool>,
 ) -> Result<(), ServiceError> {
     tracing::info!(worker = %id, epoch, "all batches proven: building and verifying the epoch");
+    crate::faults::point("verify.after_claim");
     let (done, _lost) = {
         let (svc2, id2) = (svc.clone(), id.to_owned());
         heartbeat(svc, move || {
@@ -271,19 +396,38 @@ async fn finalize(
         })
     };
     let started = Instant::now();
-    let result = async {
+    let verifying = async {
         let (w, snapshot) = witness(svc, epoch, cache).await?;
         let svc2 = svc.clone();
         tokio::task::spawn_blocking(move || build_and_verify(&svc2, epoch, &w, &snapshot))
             .await
             .map_err(|e| ServiceError::Task(e.to_string()))?
-    }
-    .await;
+    };
+    let result = tokio::select! {
+        r = verifying => r,
+        () = grace_expired(stop.clone(), svc.loops.shutdown_grace) => {
+            done.store(true, Ordering::SeqCst);
+            let returned = svc.store.return_finalization(id, epoch).await?;
+            Metrics::inc(&svc.metrics.returned_at_shutdown);
+            tracing::warn!(worker = %id, epoch, returned, "shutdown deadline: verification given back unfinished");
+            return Ok(());
+        }
+    };
     done.store(true, Ordering::SeqCst);
     match result {
         Ok(Finalized::Verified) => {
             if svc.store.mark_verified(id, epoch).await? {
+                crate::faults::point("verify.after_mark");
                 Metrics::inc(&svc.metrics.epochs_verified);
+                svc.metrics.verify_latency.observe(started.elapsed());
+                if let Some(row) = svc.store.epoch(epoch).await?
+                    && let Some(finished) = row.finished_ms
+                {
+                    let ms = u64::try_from(finished.saturating_sub(row.submitted_ms)).unwrap_or(0);
+                    svc.metrics
+                        .epoch_latency
+                        .observe(std::time::Duration::from_millis(ms));
+                }
                 Metrics::add(
                     &svc.metrics.verify_micros,
                     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
@@ -323,14 +467,25 @@ fn build_and_verify(
     );
     svc.venue.sign(&mut statement)?;
     let vk = &svc.keys.proving_key().vk;
-    svc.artifacts.put(
-        &keys.public_file(VERIFYING_KEY_FILE),
-        &verifying_key_bytes(vk),
-    )?;
-    svc.artifacts.put(
-        &keys.public_file(STATEMENT_FILE),
-        &backstop_prover::output::json_bytes(&statement),
-    )?;
+    // Write-once: a retried verification publishes the same bytes (the statement
+    // and its RFC 6979 signature are deterministic); anything else already there
+    // was published by another key or venue, and is never replaced.
+    for (name, bytes) in [
+        (VERIFYING_KEY_FILE, verifying_key_bytes(vk)),
+        (
+            STATEMENT_FILE,
+            backstop_prover::output::json_bytes(&statement),
+        ),
+    ] {
+        let key = keys.public_file(name);
+        crate::faults::point("verify.before_publish");
+        if put_once(svc.artifacts.as_ref(), &key, &bytes)? == PutOutcome::Differs {
+            return Ok(Finalized::Refused(format!(
+                "{name} is already published with other content, which is never replaced"
+            )));
+        }
+    }
+    crate::faults::point("verify.after_publish");
     // Verify what was published, in memory: the stored statement and every stored
     // batch proof, against the public inputs the verifier computes itself.
     let published = svc
@@ -352,32 +507,48 @@ fn build_and_verify(
     if let Err(e) = backstop_verifier::verify_groth16(&statement, &proofs, vk) {
         return Ok(Finalized::Refused(format!("verification failed: {e}")));
     }
-    let tmp = tempfile::tempdir().map_err(|e| ServiceError::io("temporary directory", e))?;
-    let inclusion = tmp.path().join("inclusion");
-    let venue = backstop_prover::inclusion::VenueEpoch::<Bn254Poseidon>::new(
+    crate::faults::point("verify.after_check");
+    // Every inclusion proof straight into the artifact store (no temporary copy
+    // outside it); a failure to store one is transient and the verification is
+    // retried, the snapshot not matching the proven commitment is not.
+    let venue = match backstop_prover::inclusion::VenueEpoch::<Bn254Poseidon>::new(
         snapshot,
         &statement,
         &svc.secret,
         Path::new("snapshot.json"),
-    );
-    match venue.and_then(|v| v.prove_all(&inclusion)) {
-        Ok(_) => {}
+    ) {
+        Ok(v) => v,
         Err(e) => return Ok(Finalized::Refused(format!("inclusion proofs: {e}"))),
+    };
+    let put = |name: &str, bytes: &[u8]| -> Result<(), ServiceError> {
+        crate::faults::point("verify.inclusion_put");
+        svc.artifacts.put(&keys.inclusion_file(name), bytes)
+    };
+    match venue.prove_each(&put) {
+        Ok(_) => {}
+        Err(InclusionSinkError::Prover(e)) => {
+            return Ok(Finalized::Refused(format!("inclusion proofs: {e}")));
+        }
+        Err(InclusionSinkError::Sink(e)) => return Err(e),
     }
-    let entries = std::fs::read_dir(&inclusion).map_err(|e| ServiceError::io(&inclusion, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| ServiceError::io(&inclusion, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let bytes = std::fs::read(entry.path()).map_err(|e| ServiceError::io(entry.path(), e))?;
-        svc.artifacts.put(&keys.inclusion_file(&name), &bytes)?;
-    }
+    crate::faults::point("verify.after_inclusion");
     Ok(Finalized::Verified)
 }
 
 /// Deletes the snapshots of finished epochs not marked for retention.
 async fn delete_finished_inputs(svc: &Arc<Service>) -> Result<(), ServiceError> {
-    for (epoch, _) in svc.store.inputs_to_delete().await? {
+    for (epoch, verified) in svc
+        .store
+        .inputs_to_delete(&svc.fence, svc.loops.failed_retention)
+        .await?
+    {
         svc.artifacts.delete_prefix(&EpochKeys(epoch).inputs())?;
+        if !verified {
+            // A failed epoch's inclusion proofs (if its verification got that far)
+            // hold account data and are never served: they go with its inputs.
+            svc.artifacts.delete_prefix(&EpochKeys(epoch).inclusion())?;
+        }
+        crate::faults::point("inputs.after_delete");
         svc.store.mark_inputs_deleted(epoch).await?;
         tracing::info!(
             epoch,

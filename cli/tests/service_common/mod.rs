@@ -76,6 +76,11 @@ impl Proc {
     /// Starts `backstop ARGS` in `cwd`, its stderr to `log`. For `serve`, waits
     /// for the "listening on" line and records the address.
     pub fn start(cwd: &Path, args: &[String], log: &Path) -> Self {
+        Self::start_env(cwd, args, log, &[])
+    }
+
+    /// [`Proc::start`] with more environment variables (or others' values).
+    pub fn start_env(cwd: &Path, args: &[String], log: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_backstop"))
             .args(args)
             .current_dir(cwd)
@@ -83,6 +88,7 @@ impl Proc {
             .env("BACKSTOP_VENUE_SECRET", SECRET)
             .env("BACKSTOP_VENUE_KEY", VENUE_KEY)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(log).unwrap())
             .spawn()

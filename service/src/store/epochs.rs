@@ -1,10 +1,11 @@
 //! Epochs: submission, lookup, failure, input retention and counts.
 
 use super::tasks::task_state;
-use super::{Store, now_ms};
+use super::{Fence, Store, ms};
 use crate::ServiceError;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::time::Duration;
 
 /// An epoch's life: `queued` → `proving` → `verifying` → `verified` or `failed`.
 pub mod state {
@@ -31,6 +32,8 @@ pub struct NewEpoch {
     pub shape: String,
     /// Fingerprint of the venue secret the epoch must be proven with.
     pub secret_id: String,
+    /// Hash of the verifying key the epoch must be proven with.
+    pub key_id: String,
     /// `K`.
     pub batch_count: i64,
     /// Keep the snapshot after the epoch is verified.
@@ -71,6 +74,28 @@ pub struct EpochRow {
     pub started_ms: Option<i64>,
     /// Unix ms of verification or failure.
     pub finished_ms: Option<i64>,
+    /// Hash of the verifying key it is proven with ('' if submitted before keys
+    /// were recorded).
+    pub key_id: String,
+    /// Times an operator requeued it after a failure.
+    pub requeues: i64,
+    /// Claims of its verification.
+    pub final_attempts: i64,
+    /// Whether its snapshot was deleted.
+    pub inputs_deleted: bool,
+}
+
+/// What [`Store::requeue`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requeued {
+    /// The failed epoch is queued again: its unfinished batches from attempt 0,
+    /// its proven batches kept.
+    Requeued,
+    /// Only failed epochs are requeued; this one is in the given state.
+    NotFailed(String),
+    /// Its snapshot was deleted (retention), so it cannot be proven again:
+    /// submit it anew under another epoch id.
+    InputsDeleted,
 }
 
 impl EpochRow {
@@ -86,6 +111,10 @@ impl EpochRow {
             submitted_ms: r.try_get("submitted_ms")?,
             started_ms: r.try_get("started_ms")?,
             finished_ms: r.try_get("finished_ms")?,
+            key_id: r.try_get("key_id")?,
+            requeues: r.try_get("requeues")?,
+            final_attempts: r.try_get("final_attempts")?,
+            inputs_deleted: r.try_get::<i64, _>("inputs_deleted")? != 0,
         })
     }
 }
@@ -98,17 +127,17 @@ impl Store {
         let inserted = self
             .execute(
                 &mut *tx,
-                "INSERT INTO backstop_epochs (epoch, content_hash, shape, secret_id, state, batch_count, retain_inputs, submitted_ms)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (epoch) DO NOTHING",
+                "INSERT INTO backstop_epochs (epoch, content_hash, shape, secret_id, key_id, state, batch_count, retain_inputs, submitted_ms)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW_MS) ON CONFLICT (epoch) DO NOTHING",
                 &[
                     new.epoch.into(),
                     new.content_hash.as_str().into(),
                     new.shape.as_str().into(),
                     new.secret_id.as_str().into(),
+                    new.key_id.as_str().into(),
                     state::QUEUED.into(),
                     new.batch_count.into(),
                     i64::from(new.retain_inputs).into(),
-                    now_ms().into(),
                 ],
             )
             .await?;
@@ -132,12 +161,13 @@ impl Store {
         for batch in 0..new.batch_count {
             self.execute(
                 &mut *tx,
-                "INSERT INTO backstop_tasks (epoch, batch, shape, secret_id, state) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO backstop_tasks (epoch, batch, shape, secret_id, key_id, state) VALUES (?, ?, ?, ?, ?, ?)",
                 &[
                     new.epoch.into(),
                     batch.into(),
                     new.shape.as_str().into(),
                     new.secret_id.as_str().into(),
+                    new.key_id.as_str().into(),
                     task_state::QUEUED.into(),
                 ],
             )
@@ -152,7 +182,8 @@ impl Store {
         self.fetch_optional(
             &self.pool,
             "SELECT epoch, content_hash, shape, state, reason, batch_count, retain_inputs,
-                    submitted_ms, started_ms, finished_ms
+                    submitted_ms, started_ms, finished_ms, key_id, requeues, final_attempts,
+                    inputs_deleted
              FROM backstop_epochs WHERE epoch = ?",
             &[epoch.into()],
         )
@@ -166,11 +197,10 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         self.execute(
             &mut *tx,
-            "UPDATE backstop_epochs SET state = ?, reason = ?, finished_ms = ? WHERE epoch = ? AND state <> ?",
+            "UPDATE backstop_epochs SET state = ?, reason = ?, finished_ms = NOW_MS WHERE epoch = ? AND state <> ?",
             &[
                 state::FAILED.into(),
                 reason.into(),
-                now_ms().into(),
                 epoch.into(),
                 state::VERIFIED.into(),
             ],
@@ -190,18 +220,83 @@ impl Store {
         Ok(())
     }
 
-    /// Finished epochs whose inputs are still stored and not to be retained.
-    pub async fn inputs_to_delete(&self) -> Result<Vec<(i64, String)>, ServiceError> {
+    /// Epochs within `fence` whose inputs are still stored and may go, and
+    /// whether each was verified: verified ones not to be retained, and failed ones not to be
+    /// retained that failed longer than `failed_retention` ago (until then an
+    /// operator can requeue them).
+    pub async fn inputs_to_delete(
+        &self,
+        fence: &Fence,
+        failed_retention: Duration,
+    ) -> Result<Vec<(i64, bool)>, ServiceError> {
         let rows = self
             .fetch_all(
-                "SELECT epoch, content_hash FROM backstop_epochs
-                 WHERE state IN (?, ?) AND retain_inputs = 0 AND inputs_deleted = 0",
-                &[state::VERIFIED.into(), state::FAILED.into()],
+                "SELECT epoch, state FROM backstop_epochs
+                 WHERE shape = ? AND secret_id = ? AND key_id IN (?, '')
+                   AND retain_inputs = 0 AND inputs_deleted = 0
+                   AND (state = ? OR (state = ? AND finished_ms < NOW_MS - ?))",
+                &[
+                    fence.shape.as_str().into(),
+                    fence.secret_id.as_str().into(),
+                    fence.key_id.as_str().into(),
+                    state::VERIFIED.into(),
+                    state::FAILED.into(),
+                    ms(failed_retention).into(),
+                ],
             )
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("epoch")?, r.try_get("content_hash")?)))
+            .map(|r| {
+                let state: String = r.try_get("state")?;
+                Ok((r.try_get("epoch")?, state == state::VERIFIED))
+            })
             .collect()
+    }
+
+    /// Queues a failed epoch again (operator action): its cancelled batches are
+    /// queued from attempt 0 (their last errors kept until they are proven), its
+    /// proven batches kept, and its verification is claimable again once they are
+    /// all proven.
+    pub async fn requeue(&self, epoch: i64) -> Result<Option<Requeued>, ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = self
+            .fetch_optional(
+                &mut *tx,
+                "SELECT state, inputs_deleted FROM backstop_epochs WHERE epoch = ?",
+                &[epoch.into()],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let current: String = row.try_get("state")?;
+        if current != state::FAILED {
+            return Ok(Some(Requeued::NotFailed(current)));
+        }
+        if row.try_get::<i64, _>("inputs_deleted")? != 0 {
+            return Ok(Some(Requeued::InputsDeleted));
+        }
+        self.execute(
+            &mut *tx,
+            "UPDATE backstop_epochs SET state = ?, reason = NULL, finished_ms = NULL,
+                    final_owner = NULL, final_lease_ms = 0, requeues = requeues + 1
+             WHERE epoch = ? AND state = ?",
+            &[state::QUEUED.into(), epoch.into(), state::FAILED.into()],
+        )
+        .await?;
+        self.execute(
+            &mut *tx,
+            "UPDATE backstop_tasks SET state = ?, attempts = 0, lease_until_ms = 0, not_before_ms = 0
+             WHERE epoch = ? AND state = ?",
+            &[
+                task_state::QUEUED.into(),
+                epoch.into(),
+                task_state::CANCELLED.into(),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(Requeued::Requeued))
     }
 
     /// Records that an epoch's inputs were deleted.

@@ -2,7 +2,7 @@
 //! done: claim, heartbeat, and the end state.
 
 use super::tasks::task_state;
-use super::{Store, ms, now_ms, state};
+use super::{Fence, Store, ms, state};
 use crate::ServiceError;
 use sqlx::Row;
 use std::time::Duration;
@@ -13,20 +13,19 @@ impl Store {
     pub async fn claim_finalization(
         &self,
         owner: &str,
-        shape: &str,
-        secret_id: &str,
+        fence: &Fence,
         lease: Duration,
     ) -> Result<Option<i64>, ServiceError> {
-        let now = now_ms();
         let query = format!(
-            "UPDATE backstop_epochs SET state = ?, final_owner = ?, final_lease_ms = ?
+            "UPDATE backstop_epochs SET state = ?, final_owner = ?, final_lease_ms = NOW_MS + ?,
+                    final_attempts = final_attempts + 1
              WHERE epoch IN (
                 SELECT e.epoch FROM backstop_epochs e
-                WHERE e.shape = ? AND e.secret_id = ?
-                  AND (e.state IN (?, ?) OR (e.state = ? AND e.final_lease_ms < ?))
+                WHERE e.shape = ? AND e.secret_id = ? AND e.key_id IN (?, '')
+                  AND (e.state IN (?, ?) OR (e.state = ? AND e.final_lease_ms < NOW_MS))
                   AND NOT EXISTS (SELECT 1 FROM backstop_tasks t WHERE t.epoch = e.epoch AND t.state <> ?)
                 ORDER BY e.epoch LIMIT 1 {})
-               AND (state IN (?, ?) OR (state = ? AND final_lease_ms < ?))
+               AND (state IN (?, ?) OR (state = ? AND final_lease_ms < NOW_MS))
              RETURNING epoch",
             self.skip_locked()
         );
@@ -35,15 +34,15 @@ impl Store {
             state::QUEUED.into(),
             state::PROVING.into(),
             state::VERIFYING.into(),
-            now.into(),
         ];
         let params = [
             [
                 state::VERIFYING.into(),
                 owner.into(),
-                now.saturating_add(ms(lease)).into(),
-                shape.into(),
-                secret_id.into(),
+                ms(lease).into(),
+                fence.shape.as_str().into(),
+                fence.secret_id.as_str().into(),
+                fence.key_id.as_str().into(),
             ]
             .as_slice(),
             &claimable,
@@ -66,9 +65,9 @@ impl Store {
         let n = self
             .execute(
                 &self.pool,
-                "UPDATE backstop_epochs SET final_lease_ms = ? WHERE epoch = ? AND final_owner = ? AND state = ?",
+                "UPDATE backstop_epochs SET final_lease_ms = NOW_MS + ? WHERE epoch = ? AND final_owner = ? AND state = ?",
                 &[
-                    now_ms().saturating_add(ms(duration)).into(),
+                    ms(duration).into(),
                     epoch.into(),
                     owner.into(),
                     state::VERIFYING.into(),
@@ -83,14 +82,28 @@ impl Store {
         let n = self
             .execute(
                 &self.pool,
-                "UPDATE backstop_epochs SET state = ?, finished_ms = ? WHERE epoch = ? AND final_owner = ? AND state = ?",
+                "UPDATE backstop_epochs SET state = ?, finished_ms = NOW_MS WHERE epoch = ? AND final_owner = ? AND state = ?",
                 &[
                     state::VERIFIED.into(),
-                    now_ms().into(),
                     epoch.into(),
                     owner.into(),
                     state::VERIFYING.into(),
                 ],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+}
+
+impl Store {
+    /// Gives an epoch's verification back unfinished at shutdown: claimable again
+    /// at once.
+    pub async fn return_finalization(&self, owner: &str, epoch: i64) -> Result<bool, ServiceError> {
+        let n = self
+            .execute(
+                &self.pool,
+                "UPDATE backstop_epochs SET final_lease_ms = 0 WHERE epoch = ? AND final_owner = ? AND state = ?",
+                &[epoch.into(), owner.into(), state::VERIFYING.into()],
             )
             .await?;
         Ok(n == 1)

@@ -26,11 +26,11 @@
 
 mod epochs;
 mod finalization;
-mod schema;
+pub mod schema;
 mod tasks;
 
-pub use epochs::{EpochRow, NewEpoch, Submitted, state};
-pub use tasks::{Lease, TaskRow, task_state};
+pub use epochs::{EpochRow, NewEpoch, Requeued, Submitted, state};
+pub use tasks::{Blame, Lease, TaskRow, task_state};
 
 use crate::ServiceError;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
@@ -47,7 +47,10 @@ pub enum Backend {
     Postgres,
 }
 
-/// The milliseconds since the Unix epoch.
+/// The milliseconds since the Unix epoch, by this process's clock: for logs only.
+/// Leases and the times the store records are the database's clock
+/// ([`Store::now_sql`]), so that a process whose clock runs ahead or behind
+/// neither steals live leases nor keeps dead ones.
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -56,6 +59,21 @@ pub fn now_ms() -> i64 {
 
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// What a process can prove: it claims only tasks and verifications of epochs
+/// submitted for the same circuit shape, venue secret (its fingerprint) and
+/// verifying key (its hash). A process holding other keys (two servers that each
+/// made development keys, a worker started with an old key) takes no part in an
+/// epoch it could only fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// The circuit shape id.
+    pub shape: String,
+    /// The venue secret's fingerprint.
+    pub secret_id: String,
+    /// The verifying key's hash.
+    pub key_id: String,
 }
 
 /// The database.
@@ -115,8 +133,19 @@ impl Store {
         self.backend
     }
 
+    /// `query` for this database: `NOW_MS` becomes [`Self::now_sql`], `?` the
+    /// placeholders of the dialect.
     fn sql(&self, query: &str) -> String {
-        placeholders(self.backend, query)
+        placeholders(self.backend, &query.replace("NOW_MS", self.now_sql()))
+    }
+
+    /// The database's clock, in Unix milliseconds, as an SQL expression: every
+    /// lease and recorded time is read from it, never from a process's own clock.
+    fn now_sql(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS BIGINT)",
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        }
     }
 
     /// `FOR UPDATE SKIP LOCKED` where the database has it.

@@ -1,45 +1,104 @@
-//! The tables, created on connect (`CREATE … IF NOT EXISTS`: every server and
-//! worker runs this, PostgreSQL ones under an advisory lock).
+//! The schema and its migrations, with the version recorded in the database.
+//!
+//! Every server and worker runs [`Store::migrate`] on connect: it applies, in
+//! order and each in its own transaction, the migrations the database has not
+//! recorded in `backstop_schema`, and refuses a database whose recorded version is
+//! newer than this binary knows (an older binary must not write to a schema it
+//! does not understand). PostgreSQL processes starting together serialise on an
+//! advisory lock; a SQLite file has one writer at a time.
+//!
+//! Migration 1 is the schema of the first release, written with `IF NOT EXISTS`
+//! so that a database made before versions were recorded is adopted as version 1
+//! and migrated on from there. Migrations are never edited once released: a
+//! change is a new migration.
 
 use super::{Backend, Store};
 use crate::ServiceError;
+use sqlx::Row;
 
-const SCHEMA: [&str; 3] = [
-    "CREATE TABLE IF NOT EXISTS backstop_epochs (
-        epoch BIGINT PRIMARY KEY,
-        content_hash TEXT NOT NULL,
-        shape TEXT NOT NULL,
-        secret_id TEXT NOT NULL,
-        state TEXT NOT NULL,
-        reason TEXT,
-        batch_count BIGINT NOT NULL,
-        retain_inputs BIGINT NOT NULL,
-        inputs_deleted BIGINT NOT NULL DEFAULT 0,
-        submitted_ms BIGINT NOT NULL,
-        started_ms BIGINT,
-        finished_ms BIGINT,
-        final_owner TEXT,
-        final_lease_ms BIGINT NOT NULL DEFAULT 0
-    )",
-    "CREATE TABLE IF NOT EXISTS backstop_tasks (
-        epoch BIGINT NOT NULL,
-        batch BIGINT NOT NULL,
-        shape TEXT NOT NULL,
-        secret_id TEXT NOT NULL,
-        state TEXT NOT NULL,
-        worker TEXT,
-        lease_until_ms BIGINT NOT NULL DEFAULT 0,
-        attempts BIGINT NOT NULL DEFAULT 0,
-        proofs_stored BIGINT NOT NULL DEFAULT 0,
-        prove_ms BIGINT NOT NULL DEFAULT 0,
-        last_error TEXT,
-        PRIMARY KEY (epoch, batch)
-    )",
-    "CREATE INDEX IF NOT EXISTS backstop_tasks_claim ON backstop_tasks (state, epoch, batch)",
+/// One schema change.
+#[derive(Debug)]
+pub struct Migration {
+    /// Its version: 1, 2, … in order.
+    pub version: i64,
+    /// What it does, recorded beside the version.
+    pub name: &'static str,
+    /// Its statements, run in one transaction.
+    pub statements: &'static [&'static str],
+}
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "epochs and batch tasks",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS backstop_epochs (
+                epoch BIGINT PRIMARY KEY,
+                content_hash TEXT NOT NULL,
+                shape TEXT NOT NULL,
+                secret_id TEXT NOT NULL,
+                state TEXT NOT NULL,
+                reason TEXT,
+                batch_count BIGINT NOT NULL,
+                retain_inputs BIGINT NOT NULL,
+                inputs_deleted BIGINT NOT NULL DEFAULT 0,
+                submitted_ms BIGINT NOT NULL,
+                started_ms BIGINT,
+                finished_ms BIGINT,
+                final_owner TEXT,
+                final_lease_ms BIGINT NOT NULL DEFAULT 0
+            )",
+            "CREATE TABLE IF NOT EXISTS backstop_tasks (
+                epoch BIGINT NOT NULL,
+                batch BIGINT NOT NULL,
+                shape TEXT NOT NULL,
+                secret_id TEXT NOT NULL,
+                state TEXT NOT NULL,
+                worker TEXT,
+                lease_until_ms BIGINT NOT NULL DEFAULT 0,
+                attempts BIGINT NOT NULL DEFAULT 0,
+                proofs_stored BIGINT NOT NULL DEFAULT 0,
+                prove_ms BIGINT NOT NULL DEFAULT 0,
+                last_error TEXT,
+                PRIMARY KEY (epoch, batch)
+            )",
+            "CREATE INDEX IF NOT EXISTS backstop_tasks_claim ON backstop_tasks (state, epoch, batch)",
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "verifying-key fence, retry back-off, reclaim and requeue counts",
+        statements: &[
+            // The verifying key an epoch is proven with (its hash): a process holding
+            // another key claims none of its work. '' for epochs submitted before.
+            "ALTER TABLE backstop_epochs ADD COLUMN key_id TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE backstop_tasks ADD COLUMN key_id TEXT NOT NULL DEFAULT ''",
+            // A released task is not claimed again before this time (back-off).
+            "ALTER TABLE backstop_tasks ADD COLUMN not_before_ms BIGINT NOT NULL DEFAULT 0",
+            // Claims of a task whose lease had run out (its holder died or stalled).
+            "ALTER TABLE backstop_tasks ADD COLUMN reclaims BIGINT NOT NULL DEFAULT 0",
+            // Times a failed epoch was requeued by an operator.
+            "ALTER TABLE backstop_epochs ADD COLUMN requeues BIGINT NOT NULL DEFAULT 0",
+            // Claims of the epoch's verification.
+            "ALTER TABLE backstop_epochs ADD COLUMN final_attempts BIGINT NOT NULL DEFAULT 0",
+        ],
+    },
 ];
 
+/// The schema version this binary writes.
+pub fn current_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS backstop_schema (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_ms BIGINT NOT NULL
+)";
+
 impl Store {
-    /// Creates the tables and index if missing; on SQLite, also turns on WAL.
+    /// Brings the schema to [`current_version`]; on SQLite, also turns on WAL.
     pub(super) async fn migrate(&self) -> Result<(), ServiceError> {
         let mut conn = self.pool.acquire().await?;
         match self.backend {
@@ -50,24 +109,75 @@ impl Store {
                     .await?;
             }
             Backend::Postgres => {
-                // Servers and workers starting together must not race on CREATE TABLE.
+                // Servers and workers starting together must not race on migrations.
                 sqlx::query("SELECT 1 AS locked FROM (SELECT pg_advisory_lock(7207001)) AS l")
                     .execute(&mut *conn)
                     .await?;
             }
         }
-        let mut result = Ok(());
-        for statement in SCHEMA {
-            if let Err(e) = sqlx::query(statement).execute(&mut *conn).await {
-                result = Err(e.into());
-                break;
-            }
-        }
+        let result = self.apply_migrations(&mut conn).await;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT 1 AS unlocked FROM (SELECT pg_advisory_unlock(7207001)) AS u")
                 .execute(&mut *conn)
                 .await?;
         }
         result
+    }
+
+    async fn apply_migrations(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+    ) -> Result<(), ServiceError> {
+        sqlx::query(VERSION_TABLE).execute(&mut **conn).await?;
+        let recorded = self.schema_version_on(conn).await?;
+        if recorded > current_version() {
+            return Err(ServiceError::Config(format!(
+                "the job database is at schema version {recorded}, newer than this binary's {}: \
+                 run the newer backstop (this one would not understand its tables)",
+                current_version()
+            )));
+        }
+        for migration in MIGRATIONS.iter().filter(|m| m.version > recorded) {
+            let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+            for statement in migration.statements {
+                sqlx::query(statement)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        ServiceError::Config(format!(
+                            "schema migration {} ({}) failed: {e}",
+                            migration.version, migration.name
+                        ))
+                    })?;
+            }
+            let record = self.sql(
+                "INSERT INTO backstop_schema (version, name, applied_ms) VALUES (?, ?, NOW_MS)",
+            );
+            sqlx::query(&record)
+                .bind(migration.version)
+                .bind(migration.name)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(
+                version = migration.version,
+                name = migration.name,
+                "job database migrated"
+            );
+        }
+        Ok(())
+    }
+
+    async fn schema_version_on(&self, conn: &mut sqlx::AnyConnection) -> Result<i64, ServiceError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM backstop_schema")
+            .fetch_one(conn)
+            .await?;
+        Ok(row.try_get("v")?)
+    }
+
+    /// The schema version recorded in the database.
+    pub async fn schema_version(&self) -> Result<i64, ServiceError> {
+        let mut conn = self.pool.acquire().await?;
+        self.schema_version_on(&mut conn).await
     }
 }

@@ -1,0 +1,731 @@
+//! Fault injection on the prover service (issue 19): real `backstop serve`
+//! processes killed with SIGKILL at every named crash point
+//! (`backstop_service::faults::POINTS`, compiled into test builds), on SQLite and
+//! on PostgreSQL, then restarted; a worker paused past its lease; SIGTERM with
+//! work in progress. After each fault the same checks: the epoch completes and
+//! verifies, every batch proof is stored once, the snapshot was kept until the
+//! epoch was verified, and no file is left outside the artifact store (the
+//! processes' temporary directory stays empty) nor temporary inside it.
+//!
+//! The kill-point tables in docs/SERVICE.md are this test's output: it checks
+//! them, and `BACKSTOP_BLESS_SERVICE_DOCS=1` rewrites them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod service_common;
+
+use backstop_service::faults::POINTS;
+use backstop_service::store::{Store, state};
+use service_common::*;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Accounts per test epoch: three batches of the B = 8 keys.
+const ACCOUNTS: usize = 24;
+const BATCHES: usize = 3;
+
+/// Timings for fast recovery: short leases, quick retries, leftovers swept after
+/// two seconds.
+const FAST: [(&str, &str); 6] = [
+    ("--lease-ms", "1500"),
+    ("--heartbeat-ms", "300"),
+    ("--retry-backoff-ms", "100"),
+    ("--leftover-age-ms", "2000"),
+    ("--shutdown-grace-ms", "1000"),
+    ("--batch-delay-ms", "50"),
+];
+
+/// [`FAST`] with some flags given other values.
+fn flags(overrides: &[(&str, &str)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (flag, value) in FAST {
+        let value = overrides
+            .iter()
+            .find(|(f, _)| *f == flag)
+            .map_or(value, |(_, v)| *v);
+        out.push(flag.to_owned());
+        out.push(value.to_owned());
+    }
+    for (flag, value) in overrides {
+        if !FAST.iter().any(|(f, _)| f == flag) {
+            out.push((*flag).to_owned());
+            out.push((*value).to_owned());
+        }
+    }
+    out
+}
+
+/// One test process's shared setup: the keys (made once) and a scratch root.
+struct Bench {
+    root: tempfile::TempDir,
+    keys: PathBuf,
+}
+
+impl Bench {
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let keys = root.path().join("keys");
+        setup_keys(&keys);
+        Self { root, keys }
+    }
+}
+
+/// A venue secret of its own for each case (by its epoch id), so that cases and
+/// runs sharing one PostgreSQL database never claim each other's work (claims are
+/// fenced by the secret).
+fn case_secret(epoch: u64) -> String {
+    let tag = format!("{epoch:016}");
+    let hex: String = tag.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{hex:0<64}")
+}
+
+/// One case's directories: working directory, artifact store, temporary directory.
+struct Case {
+    dir: PathBuf,
+    artifacts: PathBuf,
+    tmp: PathBuf,
+    db: String,
+    secret: String,
+}
+
+impl Case {
+    fn new(bench: &Bench, name: &str, backend: Backend, epoch: u64) -> Self {
+        let dir = bench.root.path().join(name.replace('.', "-"));
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let db = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.join("jobs.db").display()),
+            Backend::Postgres(ref url) => url.clone(),
+        };
+        Self {
+            artifacts: dir.join("artifacts"),
+            dir,
+            tmp,
+            db,
+            secret: case_secret(epoch),
+        }
+    }
+
+    fn args(&self, keys: &Path, overrides: &[(&str, &str)]) -> Vec<String> {
+        let flags = flags(overrides);
+        let mut all = vec!["--artifacts", self.artifacts.to_str().unwrap()];
+        all.extend(flags.iter().map(String::as_str));
+        serve_args(&self.db, keys, &all)
+    }
+
+    fn start(&self, keys: &Path, log: &str, fault: Option<&str>, extra: &[(&str, &str)]) -> Proc {
+        let mut env = vec![
+            ("BACKSTOP_VENUE_SECRET", self.secret.as_str()),
+            ("TMPDIR", self.tmp.to_str().unwrap()),
+        ];
+        if let Some(f) = fault {
+            env.push(("BACKSTOP_FAULT", f));
+        }
+        Proc::start_env(
+            &self.dir,
+            &self.args(keys, extra),
+            &self.dir.join(log),
+            &env,
+        )
+    }
+
+    /// Files under the artifact store whose names mark them temporary.
+    fn temporaries(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.artifacts.clone()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                    out.push(e.path());
+                } else if e.path().is_dir() {
+                    stack.push(e.path());
+                }
+            }
+        }
+        out
+    }
+
+    fn snapshot_stored(&self, epoch: u64) -> bool {
+        std::fs::read_dir(self.artifacts.join(format!("epochs/{epoch}/inputs"))).is_ok_and(
+            |mut d| {
+                d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("snapshot-")))
+            },
+        )
+    }
+
+    fn proof_files(&self, epoch: u64) -> usize {
+        std::fs::read_dir(self.artifacts.join(format!("epochs/{epoch}/public/proofs"))).map_or(
+            0,
+            |d| {
+                d.flatten()
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .count()
+            },
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// The first epoch id of a run: fixed on SQLite (a fresh file per case), unique
+/// per run on PostgreSQL (one database keeps every run's epochs).
+fn epoch_base(backend: &Backend) -> u64 {
+    match backend {
+        Backend::Sqlite => 100,
+        Backend::Postgres(_) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64;
+            // Stable within a run (one call per case, milliseconds apart, would
+            // not be): derived from the process id and the run's start second.
+            static BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+            *BASE.get_or_init(|| {
+                1_000_000 + u64::from(std::process::id()) * 100_000 + (now / 1000 % 1000) * 100
+            })
+        }
+    }
+}
+
+/// POSTs the snapshot, tolerating a server that dies while answering.
+fn try_submit(addr: &str, body: &[u8]) -> Option<u16> {
+    let addr = addr.to_owned();
+    let body = body.to_vec();
+    std::thread::spawn(move || http(&addr, "POST", "/v1/epochs", Some(TOKEN), Some(&body)).status)
+        .join()
+        .ok()
+}
+
+/// Waits for `proc` to exit; its exit status's signal.
+fn wait_exit(proc: &mut Proc, timeout: Duration) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = proc.child.try_wait().unwrap() {
+            return status.signal();
+        }
+        if start.elapsed() > timeout {
+            panic!(
+                "the process did not die within {timeout:?}:\n{}",
+                proc.log()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// What the job store and the artifact store held when the process died.
+fn at_kill(case: &Case, store: &Store, epoch: u64) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (row, tasks) = rt.block_on(async {
+        let row = store.epoch(epoch as i64).await.unwrap();
+        let tasks = store.tasks(epoch as i64).await.unwrap();
+        (row, tasks)
+    });
+    let Some(row) = row else {
+        return format!(
+            "no job recorded; snapshot {}",
+            if case.snapshot_stored(epoch) {
+                "stored"
+            } else {
+                "not stored"
+            }
+        );
+    };
+    let done = tasks.iter().filter(|t| t.state == "done").count();
+    let public = case
+        .artifacts
+        .join(format!("epochs/{epoch}/public/statement.json"));
+    let inclusion = case.artifacts.join(format!("epochs/{epoch}/inclusion"));
+    let inclusion_files = std::fs::read_dir(&inclusion).map_or(0, |d| d.flatten().count());
+    format!(
+        "{}, {done}/{} batches recorded, {} proof files, statement {}, {} inclusion files, snapshot {}",
+        row.state,
+        tasks.len(),
+        case.proof_files(epoch),
+        if public.is_file() {
+            "published"
+        } else {
+            "absent"
+        },
+        if inclusion_files == 0 {
+            "no"
+        } else if inclusion_files < ACCOUNTS + 1 {
+            "some"
+        } else {
+            "all"
+        },
+        if case.snapshot_stored(epoch) {
+            "kept"
+        } else {
+            "deleted"
+        },
+    )
+}
+
+/// The checks after recovery; a summary of what recovery took.
+fn after_recovery(case: &Case, bench: &Bench, addr: &str, epoch: u64) -> String {
+    let status = wait_verified(addr, epoch, Duration::from_secs(180));
+    check_published(addr, epoch, &bench.keys, &case.dir);
+    let counts = batch_counts(&status);
+    assert_eq!(counts.len(), BATCHES, "{status}");
+    for (_, stored) in &counts {
+        assert_eq!(*stored, 1, "{status}");
+    }
+    assert_eq!(case.proof_files(epoch), BATCHES, "one proof file per batch");
+    // Inputs are deleted once verified (this service does not retain them).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while case.snapshot_stored(epoch) {
+        assert!(
+            Instant::now() < deadline,
+            "the snapshot outlived verification"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Leftovers: nothing in the processes' temporary directory; temporaries in the
+    // store swept once older than the leftover age.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let temporaries = case.temporaries();
+        if temporaries.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "temporaries never swept: {temporaries:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let outside: Vec<_> = std::fs::read_dir(&case.tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "files left outside the artifact store: {outside:?}"
+    );
+    let claims: i64 = counts.iter().map(|c| c.0).sum();
+    let verifications = status["verification_attempts"].as_i64().unwrap();
+    format!("verified; claims: {claims} of batches, {verifications} of verification")
+}
+
+/// Kills a server at `point`, restarts it, and checks nothing was lost. The
+/// table row.
+fn kill_at(bench: &Bench, backend: &Backend, index: usize, point: &str) -> String {
+    let epoch = epoch_base(backend) + index as u64;
+    let case = Case::new(
+        bench,
+        &format!("{}-{}", backend.name(), point.replace('@', "-")),
+        backend.clone(),
+        epoch,
+    );
+    let body = snapshot_json(epoch, ACCOUNTS, 7);
+    let mut first = case.start(&bench.keys, "first.log", Some(point), &[]);
+    // The answer does not matter: the client submits again after the restart.
+    let _ = try_submit(first.addr(), &body);
+    let signal = wait_exit(&mut first, Duration::from_secs(120));
+    let log = first.log();
+    let name = point.split('@').next().unwrap();
+    assert_eq!(signal, Some(9), "not killed at {point}:\n{log}");
+    assert!(
+        log.contains(&format!("fault point {name}: killing")),
+        "killed elsewhere than {point}:\n{log}"
+    );
+    let store = {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(Store::connect(&case.db)).unwrap()
+    };
+    let seen = at_kill(&case, &store, epoch);
+    // Until verified, the snapshot is kept (or, before the job exists, the client
+    // has had no answer and submits again).
+    let verified_at_kill = seen.starts_with(state::VERIFIED);
+    if !verified_at_kill && !seen.starts_with("no job") {
+        assert!(
+            case.snapshot_stored(epoch),
+            "inputs lost before verification at {point}: {seen}"
+        );
+    }
+    let second = case.start(&bench.keys, "second.log", None, &[]);
+    // The client, having had no answer or not, submits again: the API is idempotent.
+    let again = http(
+        second.addr(),
+        "POST",
+        "/v1/epochs",
+        Some(TOKEN),
+        Some(&body),
+    );
+    assert!(matches!(again.status, 200 | 201), "{}", again.text());
+    let after = after_recovery(&case, bench, second.addr(), epoch);
+    format!("| `{point}` | {seen} | {after} |")
+}
+
+fn kill_table(backend: &Backend) -> String {
+    let bench = Bench::new();
+    let mut rows = vec![
+        "| crash point (SIGKILL) | the stores at the kill | after restart and resubmission |"
+            .to_owned(),
+        "| --- | --- | --- |".to_owned(),
+    ];
+    for (i, point) in POINTS.iter().enumerate() {
+        // Inclusion proofs are written from parallel threads: killed at the tenth,
+        // some are stored and some not, whichever thread wrote which.
+        let at = if *point == "verify.inclusion_put" {
+            format!("{point}@10")
+        } else {
+            (*point).to_owned()
+        };
+        let row = kill_at(&bench, backend, i, &at);
+        eprintln!("{row}");
+        rows.push(row);
+    }
+    rows.join("\n") + "\n"
+}
+
+/// Replaces (bless) or checks the table between `<!-- faults:NAME -->` markers.
+fn check_docs(name: &str, table: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/SERVICE.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (open, close) = (
+        format!("<!-- faults:{name} -->\n"),
+        format!("<!-- /faults:{name} -->"),
+    );
+    let start = doc.find(&open).map(|i| i + open.len());
+    let end = doc.find(&close);
+    if std::env::var_os("BACKSTOP_BLESS_SERVICE_DOCS").is_some() {
+        let new = match (start, end) {
+            (Some(s), Some(e)) => format!("{}{table}{}", &doc[..s], &doc[e..]),
+            _ => format!("{doc}\n{open}{table}{close}\n"),
+        };
+        std::fs::write(&path, new).unwrap();
+        return;
+    }
+    let (Some(s), Some(e)) = (start, end) else {
+        panic!("docs/SERVICE.md has no {open:?} table: run with BACKSTOP_BLESS_SERVICE_DOCS=1");
+    };
+    assert_eq!(
+        &doc[s..e],
+        table,
+        "docs/SERVICE.md's {name} table differs from what the test saw: \
+         run with BACKSTOP_BLESS_SERVICE_DOCS=1 and review the diff"
+    );
+}
+
+#[test]
+fn sqlite_every_kill_point_recovers_without_loss() {
+    let table = kill_table(&Backend::Sqlite);
+    check_docs("sqlite", &table);
+}
+
+#[test]
+fn postgres_every_kill_point_recovers_without_loss() {
+    let Ok(url) = std::env::var("BACKSTOP_TEST_PG_URL") else {
+        eprintln!("skipped: BACKSTOP_TEST_PG_URL is not set (scripts/test sets it)");
+        return;
+    };
+    let table = kill_table(&Backend::Postgres(url));
+    check_docs("postgres", &table);
+}
+
+/// A worker paused (SIGSTOP) past its lease while proving: another takes the
+/// batch over; when the paused one resumes, its late proof neither replaces the
+/// stored one nor fails anything, and the epoch verifies.
+#[test]
+fn a_worker_paused_past_its_lease_stores_nothing_twice() {
+    let bench = Bench::new();
+    let case = Case::new(&bench, "paused", Backend::Sqlite, 900);
+    let server = case.start(&bench.keys, "serve.log", None, &[("--workers", "0")]);
+    let worker_args = || -> Vec<String> {
+        let mut a = vec![
+            "worker".to_owned(),
+            "--db".to_owned(),
+            case.db.clone(),
+            "--keys".to_owned(),
+            bench.keys.to_str().unwrap().to_owned(),
+            "--artifacts".to_owned(),
+            case.artifacts.to_str().unwrap().to_owned(),
+            "--poll-ms".to_owned(),
+            "100".to_owned(),
+        ];
+        // Slow enough that the pause lands mid-batch.
+        a.extend(flags(&[("--batch-delay-ms", "2000")]));
+        a
+    };
+    let env = [
+        ("BACKSTOP_VENUE_SECRET", case.secret.as_str()),
+        ("TMPDIR", case.tmp.to_str().unwrap()),
+    ];
+    let mut a = Proc::start_env(&case.dir, &worker_args(), &case.dir.join("a.log"), &env);
+    let epoch = 900;
+    let body = snapshot_json(epoch, ACCOUNTS, 9);
+    assert_eq!(
+        http(
+            server.addr(),
+            "POST",
+            "/v1/epochs",
+            Some(TOKEN),
+            Some(&body)
+        )
+        .status,
+        201
+    );
+    // a claims a batch, then is paused before its proof is done.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !a.log().contains("claimed batch") {
+        assert!(Instant::now() < deadline, "a never claimed:\n{}", a.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = a.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let b = Proc::start_env(&case.dir, &worker_args(), &case.dir.join("b.log"), &env);
+    // b takes over a's batch once the lease runs out and proves the epoch's batches.
+    let status = wait_for(
+        server.addr(),
+        epoch,
+        Duration::from_secs(120),
+        "b's takeover",
+        |v| {
+            v["batches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["reclaims"].as_i64() == Some(1))
+        },
+    );
+    assert!(status["state"] != "failed", "{status}");
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-CONT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let summary = after_recovery(&case, &bench, server.addr(), epoch);
+    // Give a's late completion time to land, then check nothing changed.
+    std::thread::sleep(Duration::from_secs(3));
+    let status = wait_verified(server.addr(), epoch, Duration::from_secs(10));
+    for (_, stored) in batch_counts(&status) {
+        assert_eq!(stored, 1, "{status}");
+    }
+    assert_eq!(case.proof_files(epoch), BATCHES);
+    check_published(server.addr(), epoch, &bench.keys, &case.dir);
+    let log_a = a.log();
+    assert!(log_a.contains("claimed batch"), "{log_a}");
+    drop(b);
+    eprintln!("paused worker: {summary}");
+    a.kill();
+}
+
+/// SIGTERM with a batch in progress that cannot finish before the deadline: the
+/// process gives the batch back unproven (not counting the attempt) and exits
+/// within the grace period; the next server proves it at once, without waiting
+/// for the lease to run out.
+#[test]
+fn sigterm_gives_unfinished_work_back_by_the_deadline() {
+    let bench = Bench::new();
+    let case = Case::new(&bench, "sigterm", Backend::Sqlite, 901);
+    // Each batch takes at least 60 s: it cannot finish in the 1 s grace period;
+    // a lease of 10 minutes would hold the batch far longer than the test runs.
+    let slow = [("--batch-delay-ms", "60000"), ("--lease-ms", "600000")];
+    let mut first = case.start(&bench.keys, "first.log", None, &slow);
+    let epoch = 901;
+    let body = snapshot_json(epoch, ACCOUNTS, 3);
+    assert_eq!(
+        http(first.addr(), "POST", "/v1/epochs", Some(TOKEN), Some(&body)).status,
+        201
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !first.log().contains("claimed batch") {
+        assert!(Instant::now() < deadline, "never claimed:\n{}", first.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = first.child.id().to_string();
+    let sent = Instant::now();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let signal = wait_exit(&mut first, Duration::from_secs(20));
+    let took = sent.elapsed();
+    let log = first.log();
+    assert_eq!(signal, None, "exited by a signal, not by itself:\n{log}");
+    assert!(
+        took < Duration::from_secs(10),
+        "took {took:?} to stop:\n{log}"
+    );
+    assert!(
+        log.contains("shutdown deadline: batch given back unproven"),
+        "{log}"
+    );
+    // The next server proves the epoch now (its batches are not leased for ten
+    // minutes), and the given-back claim did not count.
+    let second = case.start(&bench.keys, "second.log", None, &[]);
+    let status = wait_verified(second.addr(), epoch, Duration::from_secs(60));
+    let claims: i64 = batch_counts(&status).iter().map(|c| c.0).sum();
+    assert_eq!(claims, BATCHES as i64, "{status}");
+    after_recovery(&case, &bench, second.addr(), epoch);
+}
+
+/// A size-limited tmpfs mounted for one test; unmounted (lazily) when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` at `dir`; `None` when mounting is not allowed here
+    /// and `BACKSTOP_TEST_NO_MOUNT` says to skip (the CI machine runs as root and
+    /// mounts).
+    fn mount(dir: &Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Some(Self(dir.to_path_buf()));
+        }
+        if std::env::var_os("BACKSTOP_TEST_NO_MOUNT").is_some() {
+            eprintln!("skipped: cannot mount a tmpfs here (BACKSTOP_TEST_NO_MOUNT is set)");
+            return None;
+        }
+        panic!(
+            "cannot mount a tmpfs at {} (needs root); set BACKSTOP_TEST_NO_MOUNT=1 to skip",
+            dir.display()
+        );
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Fills the file system holding `dir` with one file; its path.
+fn fill(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while f.write_all(&chunk).is_ok() {}
+    // The last pages, a byte at a time.
+    while f.write_all(&[0]).is_ok() {}
+    let _ = f.sync_all();
+    path
+}
+
+/// The artifact store's disk fills up after submission: no batch proof can be
+/// stored. The epoch waits (its attempts are not counted against a full disk, so
+/// it does not fail), `/readyz` says the store is not writable and each batch
+/// shows the error; once space is freed, the epoch completes and verifies.
+#[test]
+fn a_full_artifact_disk_delays_the_epoch_and_loses_nothing() {
+    let bench = Bench::new();
+    let case = Case::new(&bench, "disk-full", Backend::Sqlite, 902);
+    let Some(_disk) = Tmpfs::mount(&case.artifacts, "16m") else {
+        return;
+    };
+    let server = case.start(
+        &bench.keys,
+        "serve.log",
+        None,
+        &[("--batch-delay-ms", "500")],
+    );
+    let epoch = 902;
+    let body = snapshot_json(epoch, ACCOUNTS, 4);
+    assert_eq!(
+        http(
+            server.addr(),
+            "POST",
+            "/v1/epochs",
+            Some(TOKEN),
+            Some(&body)
+        )
+        .status,
+        201
+    );
+    let filler = fill(&case.artifacts);
+    // Several attempts' worth of time (more than max_attempts × the back-off).
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let mut seen_error = false;
+    while Instant::now() < deadline {
+        let status = http(
+            server.addr(),
+            "GET",
+            &format!("/v1/epochs/{epoch}"),
+            Some(TOKEN),
+            None,
+        )
+        .json();
+        assert_ne!(
+            status["state"], "failed",
+            "a full disk failed the epoch: {status}"
+        );
+        seen_error |= status["batches"].as_array().unwrap().iter().any(|b| {
+            b["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("No space left"))
+        });
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        seen_error,
+        "no batch shows the disk-full error:\n{}",
+        server.log()
+    );
+    assert_eq!(
+        http(server.addr(), "GET", "/readyz", None, None).status,
+        503
+    );
+    let status = http(
+        server.addr(),
+        "GET",
+        &format!("/v1/epochs/{epoch}"),
+        Some(TOKEN),
+        None,
+    )
+    .json();
+    assert_ne!(
+        status["state"], "verified",
+        "the disk was never full: {status}"
+    );
+    std::fs::remove_file(filler).unwrap();
+    let summary = after_recovery(&case, &bench, server.addr(), epoch);
+    assert_eq!(
+        http(server.addr(), "GET", "/readyz", None, None).status,
+        200
+    );
+    eprintln!("disk full: {summary}");
+}
