@@ -4,7 +4,7 @@
 //!
 //! | route | answer |
 //! | --- | --- |
-//! | `POST /v1/epochs` | submit a JSON snapshot: 201 new job, 200 same job, 409 other content, 400 bad snapshot, 413 too large |
+//! | `POST /v1/epochs` | submit a JSON snapshot: 201 new job, 200 same job, 409 other content, 400 bad snapshot, 413 too large (body, or memory to parse it) |
 //! | `GET /v1/epochs/{epoch}` | the job's state, batches done/total, timings |
 //! | `GET /v1/epochs/{epoch}/statement` | `statement.json` (once verified) |
 //! | `GET /v1/epochs/{epoch}/proofs` | the verifying key and the batch proofs, hex |
@@ -15,12 +15,13 @@
 
 use crate::artifacts::EpochKeys;
 use crate::auth::{account_token, bearer, tokens_equal};
+use crate::intake;
 use crate::metrics::Metrics;
 use crate::store::{EpochRow, NewEpoch, Submitted, state};
 use crate::{Service, ServiceError};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
@@ -35,6 +36,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::Semaphore;
 
 /// The API's shared state.
 #[derive(Debug, Clone)]
@@ -104,14 +106,26 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The router.
-pub fn router(svc: Arc<Service>, token: String, max_body_bytes: usize) -> Router {
+/// The router. Submissions are read and parsed one at a time, each refused if
+/// parsing it could take more than `max_parse_bytes` ([`crate::intake`]).
+pub fn router(
+    svc: Arc<Service>,
+    token: String,
+    max_body_bytes: usize,
+    max_parse_bytes: u64,
+) -> Router {
     let state = AppState {
         svc,
         token: token.into(),
     };
+    let submission = post(submit)
+        .route_layer(from_fn_with_state(
+            Arc::new(Semaphore::new(1)),
+            intake::one_submission_at_a_time,
+        ))
+        .layer(Extension(ParseBudget(max_parse_bytes)));
     let operator = Router::new()
-        .route("/v1/epochs", post(submit))
+        .route("/v1/epochs", submission)
         .route("/v1/epochs/{epoch}", get(status))
         .route("/v1/epochs/{epoch}/statement", get(statement))
         .route("/v1/epochs/{epoch}/proofs", get(proofs))
@@ -260,9 +274,31 @@ async fn find_verified(svc: &Service, epoch: u64) -> Result<EpochRow, ApiError> 
     Ok(row)
 }
 
-async fn submit(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+/// `--max-parse-bytes`, for [`submit`].
+#[derive(Debug, Clone, Copy)]
+struct ParseBudget(u64);
+
+async fn submit(
+    State(st): State<AppState>,
+    Extension(ParseBudget(budget)): Extension<ParseBudget>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let svc = &st.svc;
-    let snapshot = parse_json(&body, "snapshot.json").map_err(ApiError::Snapshot)?;
+    // Bounded memory: the body is refused (413) before parsing if parsing it could
+    // take more than --max-parse-bytes (see crate::intake). Parsing blocks this
+    // thread for up to seconds: tell the runtime so that other requests move on.
+    let parse = || -> Result<Result<_, SnapshotError>, intake::Refusal> {
+        intake::check(&body, budget)?;
+        Ok(parse_json(&body, "snapshot.json"))
+    };
+    let parsed = match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(parse),
+        _ => parse(),
+    };
+    let snapshot = match parsed {
+        Ok(parsed) => parsed.map_err(ApiError::Snapshot)?,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
     let epoch = snapshot.params().epoch();
     let epoch_i = i64::try_from(epoch).map_err(|_| {
         ApiError::BadRequest(format!(

@@ -23,6 +23,7 @@
 pub mod api;
 pub mod artifacts;
 pub mod auth;
+pub mod intake;
 pub mod metrics;
 pub mod store;
 pub mod worker;
@@ -179,9 +180,17 @@ pub struct ServeArgs {
     /// Local proving loops (0: API and verification only, workers elsewhere).
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
-    /// The largest request body accepted (bytes).
+    /// The largest request body accepted (bytes); larger ones are refused with 413.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// The most memory (bytes) parsing one submitted snapshot may take, bounded
+    /// from the body in one pass before parsing; a snapshot over it is refused with
+    /// 413. Default: 40 × --max-body-bytes (2.5 GiB), which every valid snapshot
+    /// within --max-body-bytes fits. Submissions are read and parsed one at a time,
+    /// so they hold at most twice --max-body-bytes (the body, copied once while it
+    /// is collected) plus this.
+    #[arg(long)]
+    pub max_parse_bytes: Option<u64>,
     /// Keep each epoch's snapshot after it is verified (default: delete it).
     #[arg(long)]
     pub retain_inputs: bool,
@@ -452,7 +461,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
             stop_rx.clone(),
         )));
     }
-    let app = api::router(svc.clone(), token, args.max_body_bytes);
+    let max_parse_bytes = args
+        .max_parse_bytes
+        .unwrap_or_else(|| intake::default_budget(args.max_body_bytes));
+    let app = api::router(svc.clone(), token, args.max_body_bytes, max_parse_bytes);
     tracing::info!(%addr, db = %redact_url(&args.prover.db), workers, shape = %svc.shape.id(), "backstop serve listening");
     println!("listening on http://{addr}");
     axum::serve(listener, app)
