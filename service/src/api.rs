@@ -12,10 +12,14 @@
 //! | `GET /v1/epochs/{epoch}/calldata` | the epoch contract's `submitEpoch` calldata |
 //! | `GET /metrics` | Prometheus counters (operator token) |
 //! | `GET /livez`, `/readyz` | liveness, readiness (database); no token |
+//!
+//! Every other route answers 503 at once beyond `--max-concurrent-requests` in
+//! flight, and 408 after `--request-timeout-ms` ([`crate::limits`]).
 
 use crate::artifacts::EpochKeys;
 use crate::auth::{account_token, bearer, tokens_equal};
 use crate::intake;
+use crate::limits::{Guard, HttpLimits, guard_request};
 use crate::metrics::Metrics;
 use crate::store::{EpochRow, NewEpoch, Submitted, state};
 use crate::{Service, ServiceError};
@@ -106,14 +110,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The router. Submissions are read and parsed one at a time, each refused if
-/// parsing it could take more than `max_parse_bytes` ([`crate::intake`]).
-pub fn router(
-    svc: Arc<Service>,
-    token: String,
-    max_body_bytes: usize,
-    max_parse_bytes: u64,
-) -> Router {
+/// The router, with the HTTP limits of [`crate::limits`] and [`crate::intake`].
+pub fn router(svc: Arc<Service>, token: String, limits: &HttpLimits) -> Router {
     let state = AppState {
         svc,
         token: token.into(),
@@ -123,7 +121,7 @@ pub fn router(
             Arc::new(Semaphore::new(1)),
             intake::one_submission_at_a_time,
         ))
-        .layer(Extension(ParseBudget(max_parse_bytes)));
+        .layer(Extension(ParseBudget(limits.max_parse_bytes)));
     let operator = Router::new()
         .route("/v1/epochs", submission)
         .route("/v1/epochs/{epoch}", get(status))
@@ -133,12 +131,17 @@ pub fn router(
         // Counts of epochs and batches by state: the operator's, not the public's.
         .route("/metrics", get(metrics))
         .route_layer(from_fn_with_state(state.clone(), require_operator));
-    Router::new()
+    // Every route but the probes: at most --max-concurrent-requests in flight, each
+    // within --request-timeout-ms (checked before the token, so floods count).
+    let limited = Router::new()
         .merge(operator)
         .route("/v1/epochs/{epoch}/inclusion/{account}", get(inclusion))
+        .route_layer(from_fn_with_state(Guard::new(limits), guard_request));
+    Router::new()
+        .merge(limited)
         .route("/livez", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(from_fn(log_request))
         .with_state(state)
 }

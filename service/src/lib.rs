@@ -24,6 +24,7 @@ pub mod api;
 pub mod artifacts;
 pub mod auth;
 pub mod intake;
+pub mod limits;
 pub mod metrics;
 pub mod store;
 pub mod worker;
@@ -191,6 +192,18 @@ pub struct ServeArgs {
     /// is collected) plus this.
     #[arg(long)]
     pub max_parse_bytes: Option<u64>,
+    /// The longest a request may take, reading its body included (ms); then it is
+    /// answered 408 and its connection closed.
+    #[arg(long, default_value_t = 60_000)]
+    pub request_timeout_ms: u64,
+    /// The longest a connection may take to send a request's headers, or stay idle
+    /// between requests (ms); then it is closed.
+    #[arg(long, default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Requests in flight beyond which others are refused at once with 503
+    /// (`/livez` and `/readyz` are exempt).
+    #[arg(long, default_value_t = 64)]
+    pub max_concurrent_requests: usize,
     /// Keep each epoch's snapshot after it is verified (default: delete it).
     #[arg(long)]
     pub retain_inputs: bool,
@@ -461,14 +474,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
             stop_rx.clone(),
         )));
     }
-    let max_parse_bytes = args
-        .max_parse_bytes
-        .unwrap_or_else(|| intake::default_budget(args.max_body_bytes));
-    let app = api::router(svc.clone(), token, args.max_body_bytes, max_parse_bytes);
+    let limits = limits::HttpLimits {
+        max_body_bytes: args.max_body_bytes,
+        max_parse_bytes: args
+            .max_parse_bytes
+            .unwrap_or_else(|| intake::default_budget(args.max_body_bytes)),
+        request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
+        max_concurrent_requests: args.max_concurrent_requests.max(1),
+    };
+    let app = api::router(svc.clone(), token, &limits);
     tracing::info!(%addr, db = %redact_url(&args.prover.db), workers, shape = %svc.shape.id(), "backstop serve listening");
     println!("listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    let header_timeout = Duration::from_millis(args.header_timeout_ms.max(1));
+    limits::serve(listener, app, header_timeout, shutdown_signal())
         .await
         .map_err(|e| ServiceError::io(&args.listen, e))?;
     tracing::info!("shutting down: finishing the batches in progress");
