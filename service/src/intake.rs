@@ -19,7 +19,9 @@
 //! valid snapshot that fits the body limit is refused (the densest valid snapshot
 //! costs less than that per byte of text, see the tests). Submissions are read and
 //! parsed one at a time ([`one_submission_at_a_time`]), so they hold
-//! at most the body (twice while it is collected) plus the budget.
+//! at most the body (twice while it is collected) plus the budget. (After parsing,
+//! the tree is freed; the canonical form the service writes next is smaller than
+//! the tree was, and the accounts were already counted.)
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
