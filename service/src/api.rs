@@ -4,7 +4,7 @@
 //!
 //! | route | answer |
 //! | --- | --- |
-//! | `POST /v1/epochs` | submit a JSON snapshot: 201 new job, 200 same job, 409 other content, 400 bad snapshot, 413 too large |
+//! | `POST /v1/epochs` | submit a JSON snapshot: 201 new job, 200 same job, 409 other content, 400 bad snapshot, 413 too large (body, or memory to parse it) |
 //! | `GET /v1/epochs/{epoch}` | the job's state, batches done/total, timings, each batch's attempts and last error |
 //! | `POST /v1/epochs/{epoch}/requeue` | queue a failed epoch again: 200, 409 not failed or inputs deleted |
 //! | `GET /v1/epochs/{epoch}/statement` | `statement.json` (once verified) |
@@ -13,15 +13,20 @@
 //! | `GET /v1/epochs/{epoch}/calldata` | the epoch contract's `submitEpoch` calldata |
 //! | `GET /metrics` | Prometheus counters (operator token) |
 //! | `GET /livez`, `/readyz` | liveness, readiness (database and artifact store); no token |
+//!
+//! Every other route answers 503 at once beyond `--max-concurrent-requests` in
+//! flight, and 408 after `--request-timeout-ms` ([`crate::limits`]).
 
 use crate::artifacts::EpochKeys;
 use crate::auth::{account_token, bearer, tokens_equal};
+use crate::intake;
+use crate::limits::{Guard, HttpLimits, guard_request};
 use crate::metrics::Metrics;
 use crate::store::{EpochRow, NewEpoch, Requeued, Submitted, state};
 use crate::{Service, ServiceError};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
@@ -36,6 +41,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::Semaphore;
 
 /// The API's shared state.
 #[derive(Debug, Clone)]
@@ -105,14 +111,20 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The router.
-pub fn router(svc: Arc<Service>, token: String, max_body_bytes: usize) -> Router {
+/// The router, with the HTTP limits of [`crate::limits`] and [`crate::intake`].
+pub fn router(svc: Arc<Service>, token: String, limits: &HttpLimits) -> Router {
     let state = AppState {
         svc,
         token: token.into(),
     };
+    let submission = post(submit)
+        .route_layer(from_fn_with_state(
+            Arc::new(Semaphore::new(1)),
+            intake::one_submission_at_a_time,
+        ))
+        .layer(Extension(ParseBudget(limits.max_parse_bytes)));
     let operator = Router::new()
-        .route("/v1/epochs", post(submit))
+        .route("/v1/epochs", submission)
         .route("/v1/epochs/{epoch}", get(status))
         .route("/v1/epochs/{epoch}/requeue", post(requeue))
         .route("/v1/epochs/{epoch}/statement", get(statement))
@@ -121,12 +133,17 @@ pub fn router(svc: Arc<Service>, token: String, max_body_bytes: usize) -> Router
         // Counts of epochs and batches by state: the operator's, not the public's.
         .route("/metrics", get(metrics))
         .route_layer(from_fn_with_state(state.clone(), require_operator));
-    Router::new()
+    // Every route but the probes: at most --max-concurrent-requests in flight, each
+    // within --request-timeout-ms (checked before the token, so floods count).
+    let limited = Router::new()
         .merge(operator)
         .route("/v1/epochs/{epoch}/inclusion/{account}", get(inclusion))
+        .route_layer(from_fn_with_state(Guard::new(limits), guard_request));
+    Router::new()
+        .merge(limited)
         .route("/livez", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(from_fn(log_request))
         .with_state(state)
 }
@@ -278,9 +295,31 @@ async fn find_verified(svc: &Service, epoch: u64) -> Result<EpochRow, ApiError> 
     Ok(row)
 }
 
-async fn submit(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+/// `--max-parse-bytes`, for [`submit`].
+#[derive(Debug, Clone, Copy)]
+struct ParseBudget(u64);
+
+async fn submit(
+    State(st): State<AppState>,
+    Extension(ParseBudget(budget)): Extension<ParseBudget>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let svc = &st.svc;
-    let snapshot = parse_json(&body, "snapshot.json").map_err(ApiError::Snapshot)?;
+    // Bounded memory: the body is refused (413) before parsing if parsing it could
+    // take more than --max-parse-bytes (see crate::intake). Parsing blocks this
+    // thread for up to seconds: tell the runtime so that other requests move on.
+    let parse = || -> Result<Result<_, SnapshotError>, intake::Refusal> {
+        intake::check(&body, budget)?;
+        Ok(parse_json(&body, "snapshot.json"))
+    };
+    let parsed = match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(parse),
+        _ => parse(),
+    };
+    let snapshot = match parsed {
+        Ok(parsed) => parsed.map_err(ApiError::Snapshot)?,
+        Err(refusal) => return Ok(refusal.into_response()),
+    };
     let epoch = snapshot.params().epoch();
     let epoch_i = i64::try_from(epoch).map_err(|_| {
         ApiError::BadRequest(format!(

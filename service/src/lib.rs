@@ -24,6 +24,8 @@ pub mod api;
 pub mod artifacts;
 pub mod auth;
 pub mod faults;
+pub mod intake;
+pub mod limits;
 pub mod metrics;
 pub mod store;
 pub mod worker;
@@ -199,9 +201,29 @@ pub struct ServeArgs {
     /// Local proving loops (0: API and verification only, workers elsewhere).
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
-    /// The largest request body accepted (bytes).
+    /// The largest request body accepted (bytes); larger ones are refused with 413.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// The most memory (bytes) parsing one submitted snapshot may take, bounded
+    /// from the body in one pass before parsing; a snapshot over it is refused with
+    /// 413. Default: 40 × --max-body-bytes (2.5 GiB), which every valid snapshot
+    /// within --max-body-bytes fits. Submissions are read and parsed one at a time,
+    /// so they hold at most twice --max-body-bytes (the body, copied once while it
+    /// is collected) plus this.
+    #[arg(long)]
+    pub max_parse_bytes: Option<u64>,
+    /// The longest a request may take, reading its body included (ms); then it is
+    /// answered 408 and its connection closed.
+    #[arg(long, default_value_t = 60_000)]
+    pub request_timeout_ms: u64,
+    /// The longest a connection may take to send a request's headers, or stay idle
+    /// between requests (ms); then it is closed.
+    #[arg(long, default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Requests in flight beyond which others are refused at once with 503
+    /// (`/livez` and `/readyz` are exempt).
+    #[arg(long, default_value_t = 64)]
+    pub max_concurrent_requests: usize,
     /// Keep each epoch's snapshot after it is verified (default: delete it).
     #[arg(long)]
     pub retain_inputs: bool,
@@ -539,7 +561,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
             stop_rx.clone(),
         )));
     }
-    let app = api::router(svc.clone(), token, args.max_body_bytes);
+    let limits = limits::HttpLimits {
+        max_body_bytes: args.max_body_bytes,
+        max_parse_bytes: args
+            .max_parse_bytes
+            .unwrap_or_else(|| intake::default_budget(args.max_body_bytes)),
+        request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
+        max_concurrent_requests: args.max_concurrent_requests.max(1),
+    };
+    let app = api::router(svc.clone(), token, &limits);
     tracing::info!(%addr, db = %redact_url(&args.prover.db), workers, shape = %svc.shape.id(), "backstop serve listening");
     println!("listening on http://{addr}");
     tokio::spawn(async move {
@@ -547,10 +577,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
         let _ = stop_tx.send(true);
     });
     let mut http_stop = stop_rx.clone();
-    let http = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let header_timeout = Duration::from_millis(args.header_timeout_ms.max(1));
+    let result = limits::serve(listener, app, header_timeout, async move {
         let _ = http_stop.wait_for(|stop| *stop).await;
-    });
-    let result = http.await.map_err(|e| ServiceError::io(&args.listen, e));
+    })
+    .await
+    .map_err(|e| ServiceError::io(&args.listen, e));
     stop_loops(&svc, loops).await;
     result
 }
