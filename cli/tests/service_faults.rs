@@ -729,3 +729,329 @@ fn a_full_artifact_disk_delays_the_epoch_and_loses_nothing() {
     );
     eprintln!("disk full: {summary}");
 }
+
+/// A TCP relay in front of the database that the test can cut: while cut, it
+/// closes every relayed connection and every new one at once (the database
+/// unreachable: a partition, a restart, a failover).
+struct Relay {
+    addr: String,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    fn start(upstream: String) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let cut = Arc::new(AtomicBool::new(false));
+        let cut2 = cut.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if cut2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let cut3 = cut2.clone();
+                    std::thread::spawn(move || {
+                        use std::io::{Read, Write};
+                        let _ = from.set_read_timeout(Some(Duration::from_millis(100)));
+                        let mut buf = [0u8; 16 * 1024];
+                        loop {
+                            if cut3.load(Ordering::SeqCst) {
+                                let _ = from.shutdown(std::net::Shutdown::Both);
+                                let _ = to.shutdown(std::net::Shutdown::Both);
+                                return;
+                            }
+                            match from.read(&mut buf) {
+                                Ok(0) => {
+                                    let _ = to.shutdown(std::net::Shutdown::Both);
+                                    return;
+                                }
+                                Ok(n) => {
+                                    if to.write_all(&buf[..n]).is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(e)
+                                    if matches!(
+                                        e.kind(),
+                                        std::io::ErrorKind::WouldBlock
+                                            | std::io::ErrorKind::TimedOut
+                                    ) => {}
+                                Err(_) => {
+                                    let _ = to.shutdown(std::net::Shutdown::Both);
+                                    return;
+                                }
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        Self { addr, cut }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The database becomes unreachable mid-epoch for longer than a lease (every
+/// connection cut, new ones refused), then comes back: `/readyz` says so meanwhile,
+/// the epoch is neither failed nor lost, and it completes and verifies after.
+#[test]
+fn postgres_unreachable_mid_epoch_delays_and_loses_nothing() {
+    let Ok(url) = std::env::var("BACKSTOP_TEST_PG_URL") else {
+        eprintln!("skipped: BACKSTOP_TEST_PG_URL is not set (scripts/test sets it)");
+        return;
+    };
+    let upstream = url
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let relay = Relay::start(upstream.clone());
+    let relayed = url.replace(&upstream, &relay.addr);
+    let bench = Bench::new();
+    let epoch = epoch_base(&Backend::Postgres(url.clone())) + 90;
+    let case = Case::new(&bench, "db-outage", Backend::Postgres(relayed), epoch);
+    let server = case.start(
+        &bench.keys,
+        "serve.log",
+        None,
+        &[("--batch-delay-ms", "700")],
+    );
+    let body = snapshot_json(epoch, ACCOUNTS, 5);
+    assert_eq!(
+        http(
+            server.addr(),
+            "POST",
+            "/v1/epochs",
+            Some(TOKEN),
+            Some(&body)
+        )
+        .status,
+        201
+    );
+    wait_for(
+        server.addr(),
+        epoch,
+        Duration::from_secs(60),
+        "a batch proven",
+        |v| v["batches_done"].as_i64().unwrap() >= 1,
+    );
+    relay.set_cut(true);
+    // Longer than the 1.5 s lease and several retry back-offs.
+    let outage = Instant::now();
+    let mut unready = false;
+    while outage.elapsed() < Duration::from_secs(6) {
+        unready |= http(server.addr(), "GET", "/readyz", None, None).status == 503;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(unready, "/readyz never noticed the outage");
+    relay.set_cut(false);
+    let summary = after_recovery(&case, &bench, server.addr(), epoch);
+    let log = server.log();
+    assert!(
+        log.contains("proving loop step failed") || log.contains("heartbeat failed"),
+        "the outage was never felt:\n{log}"
+    );
+    eprintln!("database outage: {summary}");
+}
+
+/// A worker holding another verifying key (its own development setup) beside a
+/// server: it claims none of the server's epoch, which the server proves alone.
+#[test]
+fn postgres_a_worker_with_another_key_claims_nothing() {
+    let Ok(url) = std::env::var("BACKSTOP_TEST_PG_URL") else {
+        eprintln!("skipped: BACKSTOP_TEST_PG_URL is not set (scripts/test sets it)");
+        return;
+    };
+    let bench = Bench::new();
+    let other_keys = bench.root.path().join("other-keys");
+    setup_keys(&other_keys);
+    let epoch = epoch_base(&Backend::Postgres(url.clone())) + 91;
+    let case = Case::new(&bench, "two-keys", Backend::Postgres(url), epoch);
+    let env = [
+        ("BACKSTOP_VENUE_SECRET", case.secret.as_str()),
+        ("TMPDIR", case.tmp.to_str().unwrap()),
+    ];
+    let mut worker_args = vec![
+        "worker".to_owned(),
+        "--db".to_owned(),
+        case.db.clone(),
+        "--keys".to_owned(),
+        other_keys.to_str().unwrap().to_owned(),
+        "--artifacts".to_owned(),
+        case.artifacts.to_str().unwrap().to_owned(),
+        "--poll-ms".to_owned(),
+        "50".to_owned(),
+    ];
+    worker_args.extend(flags(&[]));
+    let stranger = Proc::start_env(
+        &case.dir,
+        &worker_args,
+        &case.dir.join("stranger.log"),
+        &env,
+    );
+    let server = case.start(
+        &bench.keys,
+        "serve.log",
+        None,
+        &[("--batch-delay-ms", "300")],
+    );
+    let body = snapshot_json(epoch, ACCOUNTS, 6);
+    assert_eq!(
+        http(
+            server.addr(),
+            "POST",
+            "/v1/epochs",
+            Some(TOKEN),
+            Some(&body)
+        )
+        .status,
+        201
+    );
+    after_recovery(&case, &bench, server.addr(), epoch);
+    let log = stranger.log();
+    assert!(log.contains("proving loop started"), "{log}");
+    assert!(
+        !log.contains("claimed batch"),
+        "the other key claimed a batch:\n{log}"
+    );
+    assert!(
+        !log.contains("building and verifying"),
+        "the other key verified:\n{log}"
+    );
+}
+
+/// How far (seconds, signed, within ±12 h) the last time a process logged is from
+/// the real time now: tracing prints each line's wall-clock time first
+/// (`2026-12-03T21:58:10.123456Z`).
+fn logged_skew(log: &str) -> i64 {
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.len() > 19 && l.as_bytes()[10] == b'T')
+        .unwrap();
+    let hms: Vec<i64> = line[11..19]
+        .split(':')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let logged = hms[0] * 3600 + hms[1] * 60 + hms[2];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        % 86_400;
+    (logged - now + 86_400 + 43_200) % 86_400 - 43_200
+}
+
+/// libfaketime's preload library (Debian's `faketime` package; `scripts/test`
+/// installs it).
+fn faketime_library() -> PathBuf {
+    for dir in [
+        "/usr/lib/x86_64-linux-gnu/faketime",
+        "/usr/lib/aarch64-linux-gnu/faketime",
+        "/usr/lib/faketime",
+    ] {
+        let lib = Path::new(dir).join("libfaketimeMT.so.1");
+        if lib.is_file() {
+            return lib;
+        }
+    }
+    panic!("libfaketime is not installed (Debian package faketime; scripts/test installs it)");
+}
+
+/// Two workers on PostgreSQL whose own clocks are wrong by a minute, one behind
+/// (holding a batch for seconds) and one ahead: leases are the database's time,
+/// so the one ahead never takes the live lease of the one behind (with leases on
+/// the processes' clocks it would, at once: the lease the one behind writes ends
+/// 58 s in the past by the other's clock).
+#[test]
+fn postgres_workers_with_skewed_clocks_steal_no_live_lease() {
+    let Ok(url) = std::env::var("BACKSTOP_TEST_PG_URL") else {
+        eprintln!("skipped: BACKSTOP_TEST_PG_URL is not set (scripts/test sets it)");
+        return;
+    };
+    let lib = faketime_library();
+    let bench = Bench::new();
+    let epoch = epoch_base(&Backend::Postgres(url.clone())) + 92;
+    let case = Case::new(&bench, "clocks", Backend::Postgres(url), epoch);
+    let server = case.start(&bench.keys, "serve.log", None, &[("--workers", "0")]);
+    let worker = |skew: &str, delay: &str, log: &str| {
+        let mut args = vec![
+            "worker".to_owned(),
+            "--db".to_owned(),
+            case.db.clone(),
+            "--keys".to_owned(),
+            bench.keys.to_str().unwrap().to_owned(),
+            "--artifacts".to_owned(),
+            case.artifacts.to_str().unwrap().to_owned(),
+            "--poll-ms".to_owned(),
+            "50".to_owned(),
+        ];
+        args.extend(flags(&[("--batch-delay-ms", delay)]));
+        let env = [
+            ("BACKSTOP_VENUE_SECRET", case.secret.as_str()),
+            ("TMPDIR", case.tmp.to_str().unwrap()),
+            ("LD_PRELOAD", lib.to_str().unwrap()),
+            ("FAKETIME", skew),
+            // Timers keep the real monotonic clock; only the wall clock is wrong.
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ];
+        Proc::start_env(&case.dir, &args, &case.dir.join(log), &env)
+    };
+    let behind = worker("-60s", "5000", "behind.log");
+    let body = snapshot_json(epoch, ACCOUNTS, 8);
+    assert_eq!(
+        http(
+            server.addr(),
+            "POST",
+            "/v1/epochs",
+            Some(TOKEN),
+            Some(&body)
+        )
+        .status,
+        201
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !behind.log().contains("claimed batch") {
+        assert!(
+            Instant::now() < deadline,
+            "never claimed:\n{}",
+            behind.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ahead = worker("+60s", "0", "ahead.log");
+    let status = wait_verified(server.addr(), epoch, Duration::from_secs(120));
+    let batches = status["batches"].as_array().unwrap();
+    let held = &batches[0];
+    assert_eq!(held["attempts"], 1, "the live lease was taken: {status}");
+    assert_eq!(held["reclaims"], 0, "{status}");
+    assert!(
+        held["worker"].as_str().unwrap().starts_with("worker-"),
+        "{status}"
+    );
+    assert!(
+        ahead.log().contains("claimed batch"),
+        "the worker ahead did no work:\n{}",
+        ahead.log()
+    );
+    // The clocks really were wrong: each process logs its own time.
+    assert!(logged_skew(&behind.log()) < -50, "{}", behind.log());
+    assert!(logged_skew(&ahead.log()) > 50, "{}", ahead.log());
+    after_recovery(&case, &bench, server.addr(), epoch);
+    drop((behind, ahead));
+}

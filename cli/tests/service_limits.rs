@@ -139,6 +139,13 @@ fn adversarial_64_mib_snapshots_are_refused_within_bounded_memory() {
             400,
             "epoch",
         ),
+        (
+            // A field's value that the error quotes: quoted in part only.
+            "a huge value the error quotes",
+            repeated(r#"{"epoch":""#, "7", "", r#""}"#, MAX_BODY),
+            400,
+            "bytes in all)",
+        ),
     ];
     for (what, body, status, phrase) in &cases {
         assert!(body.len() <= MAX_BODY, "{what}");
@@ -155,6 +162,12 @@ fn adversarial_64_mib_snapshots_are_refused_within_bounded_memory() {
         );
         assert_eq!(r.status, *status, "{what}: {}", r.text());
         assert!(error.contains(phrase), "{what}: {error}");
+        // No error sends a submitted value back whole.
+        assert!(
+            r.body.len() < 4096,
+            "{what}: a {}-byte answer",
+            r.body.len()
+        );
         if *status == 413 {
             assert_eq!(r.json()["limit"], "max_parse_bytes", "{what}");
         }

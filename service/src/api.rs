@@ -67,6 +67,23 @@ pub enum ApiError {
     Internal(ServiceError),
 }
 
+/// The longest piece of a submitted body an error echoes back.
+const ECHO_LIMIT: usize = 512;
+
+/// `text` cut to [`ECHO_LIMIT`] bytes (at a character boundary) and marked as cut:
+/// an error that quotes a submitted value (a 64 MiB string, say) never sends the
+/// value back whole.
+fn clip(text: &str) -> String {
+    if text.len() <= ECHO_LIMIT {
+        return text.to_owned();
+    }
+    let mut end = ECHO_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}
+
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         Self::Internal(e)
@@ -86,10 +103,10 @@ impl IntoResponse for ApiError {
             Self::Snapshot(e) => (
                 StatusCode::BAD_REQUEST,
                 json!({
-                    "error": format!("invalid snapshot: {e}"),
+                    "error": clip(&format!("invalid snapshot: {e}")),
                     "file": e.file,
                     "row": e.row,
-                    "field": e.field,
+                    "field": e.field.as_deref().map(clip),
                 }),
             ),
             Self::Internal(e) => {

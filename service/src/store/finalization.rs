@@ -64,7 +64,7 @@ impl Store {
     ) -> Result<bool, ServiceError> {
         let n = self
             .execute(
-                &self.pool,
+                &self.beats,
                 "UPDATE backstop_epochs SET final_lease_ms = NOW_MS + ? WHERE epoch = ? AND final_owner = ? AND state = ?",
                 &[
                     ms(duration).into(),

@@ -80,6 +80,9 @@ pub struct Fence {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Heartbeats' own connections: a burst of API requests or scrapes holding
+    /// every connection of `pool` never delays a lease extension past the lease.
+    beats: AnyPool,
     backend: Backend,
 }
 
@@ -123,7 +126,16 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .connect(&url)
             .await?;
-        let store = Self { pool, backend };
+        let beats = AnyPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(&url)
+            .await?;
+        let store = Self {
+            pool,
+            beats,
+            backend,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -279,6 +291,50 @@ fn placeholders(backend: Backend, query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// With every API connection taken (a flood of requests or scrapes), a
+    /// heartbeat still extends its lease at once, on its own pool.
+    #[tokio::test]
+    async fn heartbeats_do_not_wait_for_a_busy_pool() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+        let store = Store::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+        let new = NewEpoch {
+            epoch: 1,
+            content_hash: "h".into(),
+            shape: "s".into(),
+            secret_id: "x".into(),
+            key_id: "k".into(),
+            batch_count: 1,
+            retain_inputs: false,
+        };
+        store.submit(&new).await.unwrap_or_else(|e| panic!("{e}"));
+        let fence = Fence {
+            shape: "s".into(),
+            secret_id: "x".into(),
+            key_id: "k".into(),
+        };
+        let lease = store
+            .claim_task("w", &fence, Duration::from_secs(60), 5)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no task"));
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(store.pool.acquire().await.unwrap_or_else(|e| panic!("{e}")));
+        }
+        assert!(
+            store.pool.try_acquire().is_none(),
+            "the API pool should be exhausted"
+        );
+        let beat = tokio::time::timeout(
+            Duration::from_secs(2),
+            store.heartbeat("w", &lease, Duration::from_secs(60)),
+        )
+        .await;
+        assert!(matches!(beat, Ok(Ok(true))), "{beat:?}");
+        drop(held);
+    }
 
     #[test]
     fn placeholders_are_numbered_for_postgres() {

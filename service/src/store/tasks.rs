@@ -223,7 +223,7 @@ impl Store {
         let until = Param::from(ms(duration));
         let n = self
             .execute(
-                &self.pool,
+                &self.beats,
                 &format!("UPDATE backstop_tasks SET lease_until_ms = NOW_MS + ? WHERE {HELD}"),
                 &[[until].as_slice(), &lease.held_by(worker)].concat(),
             )
