@@ -265,3 +265,97 @@ fn postgres_concurrent_duplicates_conflicts_and_tokens() {
     };
     assert!(exit.success(), "{exit:?}\n{}", server.log());
 }
+
+/// The big load test (`scripts/load-test --big`, release build): one epoch of
+/// `BACKSTOP_LOAD_ACCOUNTS` accounts (default 10,000) × 8 markets, `B = 512`,
+/// through `backstop serve` (PostgreSQL, no local provers) and two `backstop
+/// worker` processes, one of them SIGKILLed once a third of the batches are
+/// proven; then the same snapshot proven by `backstop prove` with the same keys.
+/// Prints both wall times.
+#[test]
+#[ignore = "load test: run it with scripts/load-test --big"]
+fn load_test_ten_thousand_accounts_two_workers_one_killed() {
+    let Ok(url) = std::env::var("BACKSTOP_TEST_PG_URL") else {
+        panic!("BACKSTOP_TEST_PG_URL is not set (scripts/load-test sets it)");
+    };
+    let accounts: usize = std::env::var("BACKSTOP_LOAD_ACCOUNTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    let setup = std::time::Instant::now();
+    setup_keys_shape(&keys, 512, 8);
+    println!("setup (B = 512, M = 8): {:.1} s", setup.elapsed().as_secs_f64());
+    let epoch = 5_000_000
+        + u64::from(std::process::id()) % 1_000_000 * 10
+        + std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            % 10;
+    let body = snapshot_json_markets(epoch, accounts, 8, 11);
+    let server = Proc::start(
+        tmp.path(),
+        &serve_args(&url, &keys, &["--artifacts", "artifacts", "--workers", "0"]),
+        &tmp.path().join("serve.log"),
+    );
+    let worker = |name: &str| {
+        let args: Vec<String> = [
+            "worker",
+            "--db",
+            &url,
+            "--keys",
+            keys.to_str().unwrap(),
+            "--artifacts",
+            "artifacts",
+            "--poll-ms",
+            "100",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        Proc::start(tmp.path(), &args, &tmp.path().join(format!("{name}.log")))
+    };
+    let mut a = worker("worker-a");
+    let b = worker("worker-b");
+    let started = std::time::Instant::now();
+    let r = http(server.addr(), "POST", "/v1/epochs", Some(TOKEN), Some(&body));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let batches = r.json()["batches_total"].as_i64().unwrap();
+    wait_for(server.addr(), epoch, Duration::from_secs(7200), "a third of the batches", |v| {
+        v["batches_done"].as_i64().unwrap() * 3 >= batches
+    });
+    let killed_at = started.elapsed().as_secs_f64();
+    a.kill();
+    let status = wait_verified(server.addr(), epoch, Duration::from_secs(7200));
+    let service_seconds = started.elapsed().as_secs_f64();
+    check_published(server.addr(), epoch, &keys, tmp.path());
+    let claims: i64 = batch_counts(&status).iter().map(|c| c.0).sum();
+    drop((b, server));
+
+    let snapshot = tmp.path().join("snapshot.json");
+    std::fs::write(&snapshot, &body).unwrap();
+    let proved = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_backstop"))
+        .args(["prove", "--snapshot"])
+        .arg(&snapshot)
+        .arg("--keys")
+        .arg(&keys)
+        .arg("--out")
+        .arg(tmp.path().join("epoch"))
+        .env("BACKSTOP_VENUE_SECRET", SECRET)
+        .env("BACKSTOP_VENUE_KEY", VENUE_KEY)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let prove_seconds = proved.elapsed().as_secs_f64();
+    println!(
+        "big load test: {accounts} accounts x 8 markets, B = 512 ({batches} batches): \
+         serve + 2 workers (PostgreSQL), worker A killed at {killed_at:.1} s, \
+         verified at {service_seconds:.1} s ({claims} batch claims); \
+         backstop prove of the same snapshot: {prove_seconds:.1} s \
+         (service / prove = {:.2})",
+        service_seconds / prove_seconds
+    );
+}
