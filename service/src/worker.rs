@@ -175,14 +175,17 @@ async fn step(
 /// The fences this loop claims with, in the order it tries them (the backends
 /// take turns). The halo2 keys are derived here, once per process, when a halo2
 /// epoch of this process's shape and secret is waiting and they are not yet.
+/// A failed derivation is logged and tried again at the next step; the Groth16
+/// work goes on meanwhile.
 async fn fences(svc: &Arc<Service>, cache: &Cache) -> Result<Vec<(Backend, Fence)>, ServiceError> {
     if svc.halo2.get().is_none()
         && svc
             .store
             .has_open_epochs(&svc.halo2.job_shape(), &svc.secret_id)
             .await?
+        && let Err(e) = svc.halo2.keys().await
     {
-        svc.halo2.keys().await?;
+        tracing::warn!(error = %e, "a halo2 epoch is waiting but the halo2 keys could not be derived; retrying");
     }
     let mut fences = svc.fences();
     if !fences.is_empty() {
@@ -542,6 +545,9 @@ async fn finalize(
     }
 }
 
+/// The verifier's in-memory check of a statement and its batch proofs.
+type VerifyEpoch<'a> = &'a dyn Fn(&EpochStatement, &[Vec<u8>]) -> Result<(), VerifyError>;
+
 /// What a backend publishes and how the published epoch is checked.
 struct Publication<'a> {
     backend: Backend,
@@ -551,7 +557,7 @@ struct Publication<'a> {
     /// key; halo2: none, verifiers derive the key from the shape).
     key_files: Vec<(&'static str, Vec<u8>)>,
     /// The verifier's in-memory check of the statement and the batch proofs.
-    verify: &'a dyn Fn(&EpochStatement, &[Vec<u8>]) -> Result<(), VerifyError>,
+    verify: VerifyEpoch<'a>,
 }
 
 /// Writes the statement (and the key, for Groth16), verifies the whole epoch
