@@ -392,7 +392,7 @@ async fn submit(
         if row.content_hash != hash {
             return Err(conflict());
         }
-        if row.shape != shape {
+        if split_job_shape(&row.shape).0 != backend {
             return Err(other_backend(&row));
         }
         let status = epoch_status(svc, &row).await?;
@@ -440,7 +440,7 @@ async fn submit(
         }
         Submitted::Existing => {
             let row = find(svc, epoch).await?;
-            if row.shape != new.shape {
+            if split_job_shape(&row.shape).0 != backend {
                 return Err(other_backend(&row));
             }
             StatusCode::OK
