@@ -8,6 +8,7 @@
 mod service_common;
 
 use service_common::*;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -121,49 +122,7 @@ fn halo2_and_groth16_epochs_are_proven_side_by_side() {
         println!("{line}");
     }
 
-    // The halo2 epoch directory, rebuilt from the API: statement.json and
-    // proofs/batch-NNNNNN.bin, no key file.
-    let statement = http(&addr, "GET", "/v1/epochs/51/statement", Some(TOKEN), None);
-    assert_eq!(statement.status, 200, "{}", statement.text());
-    assert_eq!(statement.json()["backend"], "halo2-pasta");
-    let proofs = http(&addr, "GET", "/v1/epochs/51/proofs", Some(TOKEN), None);
-    assert_eq!(proofs.status, 200, "{}", proofs.text());
-    let proofs = proofs.json();
-    assert_eq!(proofs["backend"], "halo2-pasta");
-    assert!(proofs.get("verifying_key").is_none(), "{proofs}");
-    assert_eq!(
-        proofs["verifying_key_hash"],
-        statement.json()["verifying_key_hash"]
-    );
-    let dir = tmp.path().join("published-51");
-    std::fs::create_dir_all(dir.join("proofs")).unwrap();
-    std::fs::write(dir.join("statement.json"), &statement.body).unwrap();
-    let batches = proofs["proofs"].as_array().unwrap();
-    assert_eq!(batches.len(), 3);
-    for (b, p) in batches.iter().enumerate() {
-        std::fs::write(
-            backstop_verifier::artifacts::proof_path(&dir, b as u64),
-            hex::decode(p.as_str().unwrap()).unwrap(),
-        )
-        .unwrap();
-    }
-    let out = Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .arg("verify")
-        .arg(&dir)
-        .arg("--params")
-        .arg(&params)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "backstop verify: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["verified"], true, "{report}");
-    assert_eq!(report["backend"], "halo2-pasta", "{report}");
-    assert_eq!(report["batches"], 3, "{report}");
+    let statement = check_halo2_published(&addr, 51, 3, &params, tmp.path());
 
     // An inclusion proof of the halo2 epoch, checked against its statement.
     let snapshot: serde_json::Value = serde_json::from_slice(&halo2_body).unwrap();
@@ -178,8 +137,7 @@ fn halo2_and_groth16_epochs_are_proven_side_by_side() {
     assert_eq!(proof.status, 200, "{}", proof.text());
     let proof: backstop_verifier::inclusion::InclusionProof =
         serde_json::from_slice(&proof.body).unwrap();
-    let published =
-        backstop_circuits::statement::EpochStatement::from_json(&statement.body).unwrap();
+    let published = backstop_circuits::statement::EpochStatement::from_json(&statement).unwrap();
     backstop_verifier::inclusion::verify_inclusion_for_statement(
         &proof,
         proof.batch_roots.as_ref().unwrap(),
@@ -193,4 +151,117 @@ fn halo2_and_groth16_epochs_are_proven_side_by_side() {
     assert_eq!(g["backend"], "groth16-bn254");
     let calldata = http(&addr, "GET", "/v1/epochs/52/calldata", Some(TOKEN), None);
     assert_eq!(calldata.status, 200, "{}", calldata.text());
+}
+
+/// Rebuilds a verified halo2 epoch's directory from the API (`statement.json` and
+/// `proofs/batch-NNNNNN.bin`, no key file) and verifies it with `backstop verify`;
+/// returns the statement's bytes.
+fn check_halo2_published(
+    addr: &str,
+    epoch: u64,
+    batches: usize,
+    params: &Path,
+    scratch: &Path,
+) -> Vec<u8> {
+    let statement = http(
+        addr,
+        "GET",
+        &format!("/v1/epochs/{epoch}/statement"),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(statement.status, 200, "{}", statement.text());
+    assert_eq!(statement.json()["backend"], "halo2-pasta");
+    let proofs = http(
+        addr,
+        "GET",
+        &format!("/v1/epochs/{epoch}/proofs"),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(proofs.status, 200, "{}", proofs.text());
+    let proofs = proofs.json();
+    assert_eq!(proofs["backend"], "halo2-pasta");
+    assert!(proofs.get("verifying_key").is_none(), "{proofs}");
+    assert_eq!(
+        proofs["verifying_key_hash"],
+        statement.json()["verifying_key_hash"]
+    );
+    let dir = scratch.join(format!("published-{epoch}"));
+    std::fs::create_dir_all(dir.join("proofs")).unwrap();
+    std::fs::write(dir.join("statement.json"), &statement.body).unwrap();
+    let proofs = proofs["proofs"].as_array().unwrap();
+    assert_eq!(proofs.len(), batches);
+    for (b, p) in proofs.iter().enumerate() {
+        std::fs::write(
+            backstop_verifier::artifacts::proof_path(&dir, b as u64),
+            hex::decode(p.as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_backstop"))
+        .arg("verify")
+        .arg(&dir)
+        .arg("--params")
+        .arg(params)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "backstop verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verified"], true, "{report}");
+    assert_eq!(report["backend"], "halo2-pasta", "{report}");
+    assert_eq!(report["batches"], batches, "{report}");
+    statement.body
+}
+
+/// A process that did not take the submission derives its halo2 keys when it
+/// finds a halo2 epoch waiting: here a server restarted on the job store of one
+/// that accepted the epoch (with no local provers) and was killed.
+#[test]
+fn a_process_derives_its_halo2_keys_when_a_halo2_epoch_waits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    setup_keys(&keys);
+    let db = format!("sqlite://{}", tmp.path().join("jobs.db").display());
+    let params = tmp.path().join("halo2-params");
+    let args = |workers: &str| {
+        serve_args(
+            &db,
+            &keys,
+            &[
+                "--artifacts",
+                "artifacts",
+                "--halo2-params",
+                params.to_str().unwrap(),
+                "--workers",
+                workers,
+            ],
+        )
+    };
+    let mut first = Proc::start(tmp.path(), &args("0"), &tmp.path().join("first.log"));
+    // 16 accounts in batches of 8: 2 batches.
+    let body = snapshot_json(61, 16, 9);
+    let r = http(
+        first.addr(),
+        "POST",
+        "/v1/epochs?backend=halo2",
+        Some(TOKEN),
+        Some(&body),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    first.kill();
+    let second = Proc::start(tmp.path(), &args("1"), &tmp.path().join("second.log"));
+    let status = wait_verified(second.addr(), 61, Duration::from_secs(300));
+    assert_eq!(status["backend"], "halo2-pasta", "{status}");
+    assert!(
+        second.log().contains("halo2 keys derived"),
+        "{}",
+        second.log()
+    );
+    check_halo2_published(second.addr(), 61, 2, &params, tmp.path());
 }
