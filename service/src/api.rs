@@ -4,13 +4,13 @@
 //!
 //! | route | answer |
 //! | --- | --- |
-//! | `POST /v1/epochs` | submit a JSON snapshot: 201 new job, 200 same job, 409 other content, 400 bad snapshot, 413 too large (body, or memory to parse it) |
+//! | `POST /v1/epochs[?backend=groth16\|halo2]` | submit a JSON snapshot to prove with that backend (default groth16): 201 new job, 200 same job, 409 other content or backend, 400 bad snapshot or unknown backend, 413 too large (body, or memory to parse it) |
 //! | `GET /v1/epochs/{epoch}` | the job's state, batches done/total, timings, each batch's attempts and last error |
 //! | `POST /v1/epochs/{epoch}/requeue` | queue a failed epoch again: 200, 409 not failed or inputs deleted |
 //! | `GET /v1/epochs/{epoch}/statement` | `statement.json` (once verified) |
-//! | `GET /v1/epochs/{epoch}/proofs` | the verifying key and the batch proofs, hex |
+//! | `GET /v1/epochs/{epoch}/proofs` | the batch proofs, hex, and for Groth16 the verifying key (halo2: its hash and `k`; verifiers derive the key) |
 //! | `GET /v1/epochs/{epoch}/inclusion/{account}` | the account's inclusion proof |
-//! | `GET /v1/epochs/{epoch}/calldata` | the epoch contract's `submitEpoch` calldata |
+//! | `GET /v1/epochs/{epoch}/calldata` | the epoch contract's `submitEpoch` calldata (Groth16 only: 409 for halo2) |
 //! | `GET /metrics` | Prometheus counters (operator token) |
 //! | `GET /livez`, `/readyz` | liveness, readiness (database and artifact store); no token |
 //!
@@ -19,6 +19,7 @@
 
 use crate::artifacts::EpochKeys;
 use crate::auth::{account_token, bearer, tokens_equal};
+use crate::backends::{job_shape, parse_backend, split_job_shape};
 use crate::intake;
 use crate::limits::{Guard, HttpLimits, guard_request};
 use crate::metrics::Metrics;
@@ -26,13 +27,13 @@ use crate::store::{EpochRow, NewEpoch, Requeued, Submitted, state};
 use crate::{Service, ServiceError};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use backstop_circuits::snapshot::{SnapshotError, parse_json, to_json};
-use backstop_circuits::statement::EpochStatement;
+use backstop_circuits::statement::{Backend, EpochStatement};
 use backstop_prover::export::onchain::submit_calldata;
 use backstop_verifier::artifacts::{STATEMENT_FILE, VERIFYING_KEY_FILE, decode_proof};
 use backstop_verifier::inclusion::{BATCH_ROOTS_FILE, BatchRootsFile, InclusionProof};
@@ -206,6 +207,8 @@ pub struct EpochStatus {
     pub state: String,
     /// Why it failed.
     pub reason: Option<String>,
+    /// The proof system: `groth16-bn254` or `halo2-pasta`.
+    pub backend: Backend,
     /// The circuit shape.
     pub shape: String,
     /// Batches proven.
@@ -258,11 +261,13 @@ async fn epoch_status(svc: &Service, row: &EpochRow) -> Result<EpochStatus, ApiE
         .iter()
         .filter(|t| t.state == super::store::task_state::DONE)
         .count() as i64;
+    let (backend, shape) = split_job_shape(&row.shape);
     Ok(EpochStatus {
         epoch: row.epoch,
         state: row.state.clone(),
         reason: row.reason.clone(),
-        shape: row.shape.clone(),
+        backend,
+        shape: shape.to_owned(),
         batches_done: done,
         batches_total: row.batch_count,
         submitted_at_ms: row.submitted_ms,
@@ -316,12 +321,38 @@ async fn find_verified(svc: &Service, epoch: u64) -> Result<EpochRow, ApiError> 
 #[derive(Debug, Clone, Copy)]
 struct ParseBudget(u64);
 
+/// The backend a submission's query string names: `backend=groth16` (the
+/// default) or `backend=halo2`; anything else is refused, naming it.
+fn submission_backend(query: Option<&str>) -> Result<Backend, ApiError> {
+    let mut backend = Backend::Groth16Bn254;
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        match pair.split_once('=') {
+            Some(("backend", value)) => {
+                backend = parse_backend(value).map_err(ApiError::BadRequest)?;
+            }
+            _ => {
+                let name = pair.split('=').next().unwrap_or(pair);
+                return Err(ApiError::BadRequest(format!(
+                    "unknown query parameter {name:?}: POST /v1/epochs takes backend=groth16 or backend=halo2"
+                )));
+            }
+        }
+    }
+    Ok(backend)
+}
+
 async fn submit(
     State(st): State<AppState>,
     Extension(ParseBudget(budget)): Extension<ParseBudget>,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let svc = &st.svc;
+    let backend = submission_backend(query.as_deref())?;
     // Bounded memory: the body is refused (413) before parsing if parsing it could
     // take more than --max-parse-bytes (see crate::intake). Parsing blocks this
     // thread for up to seconds: tell the runtime so that other requests move on.
@@ -361,31 +392,52 @@ async fn submit(
     }
     let canonical = to_json(&snapshot);
     let hash = hex::encode(Sha256::digest(canonical.as_bytes()));
+    let shape = job_shape(backend, svc.shape);
+    let conflict = || {
+        ApiError::Conflict(format!(
+            "epoch {epoch} was already submitted with a different snapshot"
+        ))
+    };
+    let other_backend = |row: &EpochRow| {
+        ApiError::Conflict(format!(
+            "epoch {epoch} was already submitted with this snapshot for the {} backend, not {backend}",
+            split_job_shape(&row.shape).0
+        ))
+    };
+    // Fast path: a repeated submission stores nothing (and derives no keys).
+    if let Some(row) = svc.store.epoch(epoch_i).await? {
+        if row.content_hash != hash {
+            return Err(conflict());
+        }
+        if split_job_shape(&row.shape).0 != backend {
+            return Err(other_backend(&row));
+        }
+        let status = epoch_status(svc, &row).await?;
+        return Ok((StatusCode::OK, axum::Json(status)).into_response());
+    }
+    // The job records the key it is proven with: for halo2, derived now if this
+    // process has not yet (once per process).
+    let fence = match backend {
+        Backend::Groth16Bn254 => svc.fence.clone(),
+        Backend::Halo2Pasta => {
+            svc.halo2.keys().await?;
+            svc.fence_for(backend).ok_or_else(|| {
+                ServiceError::Task("the halo2 keys vanished after being derived".into())
+            })?
+        }
+    };
     let new = NewEpoch {
         epoch: epoch_i,
         content_hash: hash.clone(),
-        shape: svc.fence.shape.clone(),
-        secret_id: svc.fence.secret_id.clone(),
-        key_id: svc.fence.key_id.clone(),
+        shape,
+        secret_id: fence.secret_id,
+        key_id: fence.key_id,
         batch_count: svc
             .shape
             .batch_size()
             .batch_count(snapshot.accounts().len()) as i64,
         retain_inputs: svc.retain_inputs,
     };
-    let conflict = || {
-        ApiError::Conflict(format!(
-            "epoch {epoch} was already submitted with a different snapshot"
-        ))
-    };
-    // Fast path: a repeated submission stores nothing.
-    if let Some(row) = svc.store.epoch(epoch_i).await? {
-        if row.content_hash != hash {
-            return Err(conflict());
-        }
-        let status = epoch_status(svc, &row).await?;
-        return Ok((StatusCode::OK, axum::Json(status)).into_response());
-    }
     // The snapshot is stored (content-addressed) before the job exists, so a
     // worker never claims a task whose snapshot is missing.
     let key = EpochKeys(epoch_i).snapshot(&hash);
@@ -403,7 +455,13 @@ async fn submit(
             tracing::info!(epoch, batches = new.batch_count, "epoch submitted");
             StatusCode::CREATED
         }
-        Submitted::Existing => StatusCode::OK,
+        Submitted::Existing => {
+            let row = find(svc, epoch).await?;
+            if split_job_shape(&row.shape).0 != backend {
+                return Err(other_backend(&row));
+            }
+            StatusCode::OK
+        }
         Submitted::Conflict => {
             // Ours lost: remove our copy (the winner's has another name).
             let _ = svc.artifacts.delete(&key);
@@ -460,26 +518,55 @@ async fn statement(
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
+/// Groth16: `{epoch, backend, verifying_key, proofs}`, the key and each batch's
+/// proof in hex. halo2: `{epoch, backend, verifying_key_hash, k, proofs}`, each
+/// proof the batch's transcript in hex; there is no key file (verifiers derive
+/// the key from the statement's shape, `backstop verify --params DIR`).
 async fn proofs(State(st): State<AppState>, Path(epoch): Path<u64>) -> Result<Response, ApiError> {
     let row = find_verified(&st.svc, epoch).await?;
     let keys = EpochKeys(row.epoch);
-    let vk = artifact(&st.svc, &keys.public_file(VERIFYING_KEY_FILE))?;
     let proofs = (0..row.batch_count)
         .map(|b| artifact(&st.svc, &keys.proof(b)).map(hex::encode))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(axum::Json(json!({
-        "epoch": epoch,
-        "backend": "groth16-bn254",
-        "verifying_key": hex::encode(vk),
-        "proofs": proofs,
-    }))
-    .into_response())
+    let body = match split_job_shape(&row.shape).0 {
+        Backend::Groth16Bn254 => {
+            let vk = artifact(&st.svc, &keys.public_file(VERIFYING_KEY_FILE))?;
+            json!({
+                "epoch": epoch,
+                "backend": Backend::Groth16Bn254,
+                "verifying_key": hex::encode(vk),
+                "proofs": proofs,
+            })
+        }
+        Backend::Halo2Pasta => {
+            let statement =
+                EpochStatement::from_json(&artifact(&st.svc, &keys.public_file(STATEMENT_FILE))?)
+                    .map_err(|e| ServiceError::Task(format!("stored statement.json: {e}")))?;
+            json!({
+                "epoch": epoch,
+                "backend": Backend::Halo2Pasta,
+                "verifying_key_hash": statement.file().verifying_key_hash,
+                "k": backstop_circuits::halo2::Halo2BatchCircuit::k(statement.shape()),
+                "proofs": proofs,
+            })
+        }
+    };
+    Ok(axum::Json(body).into_response())
 }
 
 async fn calldata(
     State(st): State<AppState>,
     Path(epoch): Path<u64>,
 ) -> Result<Response, ApiError> {
+    let row = find(&st.svc, epoch).await?;
+    let backend = split_job_shape(&row.shape).0;
+    if backend != Backend::Groth16Bn254 {
+        return Err(ApiError::Conflict(format!(
+            "epoch {epoch} is proven with {backend}, which has no on-chain verifier: \
+             calldata exists for groth16 epochs only (verify a halo2 epoch off chain \
+             with `backstop verify`)"
+        )));
+    }
     let row = find_verified(&st.svc, epoch).await?;
     let svc = st.svc.clone();
     let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {

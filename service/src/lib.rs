@@ -23,6 +23,7 @@
 pub mod api;
 pub mod artifacts;
 pub mod auth;
+pub mod backends;
 pub mod faults;
 pub mod intake;
 pub mod limits;
@@ -33,6 +34,7 @@ pub mod worker;
 use artifacts::{ArtifactStore, LocalDir};
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
+use backstop_circuits::statement::Backend;
 use backstop_prover::ProverError;
 use backstop_prover::keys::{Groth16Keys, KEYS_FILE, SETUP_WARNING};
 use clap::{Args, Subcommand};
@@ -179,6 +181,15 @@ pub struct ProverArgs {
     /// (ms); then their leases are given back unfinished and the process exits.
     #[arg(long, default_value_t = 30_000)]
     pub shutdown_grace_ms: u64,
+    /// Where the halo2 IPA parameters are cached (generated there when missing;
+    /// anyone can regenerate them: halo2 has no trusted setup).
+    #[arg(long, default_value = "backstop-service/halo2-params")]
+    pub halo2_params: PathBuf,
+    /// Derive the halo2 keys at startup. Without it they are derived when first
+    /// needed (the first halo2 submission, or the first halo2 epoch in the queue),
+    /// so that Groth16-only deployments never spend the time or memory.
+    #[arg(long)]
+    pub halo2: bool,
     /// Test hook: sleep this long before proving each batch (ms), so that tests
     /// can kill a process mid-epoch. Never needed in production.
     #[arg(long, default_value_t = 0, hide = true)]
@@ -284,15 +295,18 @@ pub struct Service {
     pub store: Store,
     /// The artifact store.
     pub artifacts: Arc<dyn ArtifactStore>,
-    /// The proving key (and the verifying key inside it).
+    /// The Groth16 proving key (and the verifying key inside it).
     pub keys: Groth16Keys,
+    /// The halo2 keys of the same shape, derived when first needed.
+    pub halo2: backends::Halo2Slot,
     /// The venue secret.
     pub secret: VenueSecret,
     /// The venue's signing key (its address is bound into every proof).
     pub venue: backstop_prover::venue::VenueKey,
     /// Fingerprint of the secret: tasks are only claimed by processes holding it.
     pub secret_id: String,
-    /// The shape, secret and key this process proves for: it claims nothing else.
+    /// The shape, secret and key of the Groth16 jobs this process proves; its
+    /// halo2 jobs' fence is [`Service::fence_for`].
     pub fence: Fence,
     /// The circuit shape of the keys.
     pub shape: CircuitShape,
@@ -304,6 +318,25 @@ pub struct Service {
     pub metrics: Metrics,
     /// When this process last swept leftovers.
     pub last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Service {
+    /// The fence of this process's jobs of `backend`: `None` for halo2 until its
+    /// keys are derived.
+    pub fn fence_for(&self, backend: Backend) -> Option<Fence> {
+        match backend {
+            Backend::Groth16Bn254 => Some(self.fence.clone()),
+            Backend::Halo2Pasta => self.halo2.fence(&self.secret_id),
+        }
+    }
+
+    /// The fences of every backend this process can claim work of now.
+    pub fn fences(&self) -> Vec<(Backend, Fence)> {
+        [Backend::Groth16Bn254, Backend::Halo2Pasta]
+            .into_iter()
+            .filter_map(|b| self.fence_for(b).map(|f| (b, f)))
+            .collect()
+    }
 }
 
 /// Runs a service command.
@@ -438,10 +471,11 @@ async fn open(
         .map_err(|e| ServiceError::Task(e.to_string()))??;
     let artifacts: Arc<dyn ArtifactStore> = Arc::new(LocalDir::open(&args.artifacts)?);
     let secret_id = auth::secret_id(&secret);
-    Ok(Arc::new(Service {
+    let svc = Arc::new(Service {
         store,
         artifacts,
         shape: keys.shape(),
+        halo2: backends::Halo2Slot::new(args.halo2_params.clone(), keys.shape()),
         fence: Fence {
             shape: keys.shape().id(),
             secret_id: secret_id.clone(),
@@ -465,7 +499,11 @@ async fn open(
         retain_inputs,
         metrics: Metrics::default(),
         last_sweep: std::sync::Mutex::new(None),
-    }))
+    });
+    if args.halo2 {
+        svc.halo2.keys().await?;
+    }
+    Ok(svc)
 }
 
 /// Refuses to run a service on the public demo secret or key unless

@@ -8,37 +8,74 @@
 //! memory so that consecutive batches of one epoch build them once per process.
 
 use crate::artifacts::{EpochKeys, PutOutcome, put_once};
+use crate::backends::split_job_shape;
 use crate::metrics::Metrics;
-use crate::store::{Blame, Lease, now_ms};
+use crate::store::{Blame, Fence, Lease, now_ms};
 use crate::{Service, ServiceError};
-use backstop_circuits::hash::Bn254Poseidon;
+use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
 use backstop_circuits::snapshot::parse_json;
 use backstop_circuits::statement::{Backend, EpochStatement, PublicOutputs, publish};
 use backstop_circuits::witness::{EpochWitness, build_epoch};
 use backstop_prover::inclusion::InclusionSinkError;
+use backstop_verifier::VerifyError;
 use backstop_verifier::artifacts::{
     STATEMENT_FILE, VERIFYING_KEY_FILE, proof_bytes, verifying_key_bytes,
 };
 use std::future::Future;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::watch;
 
-type Witness = Arc<EpochWitness<Bn254Poseidon>>;
+/// An epoch's witnesses, in the field of the backend it is proven with.
+#[derive(Debug, Clone)]
+enum Witness {
+    Groth16(Arc<EpochWitness<Bn254Poseidon>>),
+    Halo2(Arc<EpochWitness<PastaPoseidon>>),
+}
 
-/// The witnesses of the last epoch this loop worked on.
+impl Witness {
+    fn build(
+        backend: Backend,
+        snapshot: &backstop_circuits::model::Snapshot,
+        svc: &Service,
+    ) -> Self {
+        let (secret, b) = (&svc.secret, svc.shape.batch_size());
+        match backend {
+            Backend::Groth16Bn254 => {
+                Self::Groth16(Arc::new(build_epoch::<Bn254Poseidon>(snapshot, secret, b)))
+            }
+            Backend::Halo2Pasta => {
+                Self::Halo2(Arc::new(build_epoch::<PastaPoseidon>(snapshot, secret, b)))
+            }
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        match self {
+            Self::Groth16(_) => Backend::Groth16Bn254,
+            Self::Halo2(_) => Backend::Halo2Pasta,
+        }
+    }
+}
+
+/// The witnesses of the last epoch this loop worked on, and which backend the
+/// loop looks at first next (they take turns, so that a queue of one backend's
+/// batches does not hold the other's back).
 #[derive(Debug, Default)]
 struct Cache {
     entry: Mutex<Option<(i64, String, Witness)>>,
+    turn: AtomicUsize,
 }
 
 impl Cache {
-    fn get(&self, epoch: i64, hash: &str) -> Option<Witness> {
+    fn get(&self, epoch: i64, hash: &str, backend: Backend) -> Option<Witness> {
         let guard = self.entry.lock().ok()?;
         match guard.as_ref() {
-            Some((e, h, w)) if *e == epoch && h == hash => Some(w.clone()),
+            Some((e, h, w)) if *e == epoch && h == hash && w.backend() == backend => {
+                Some(w.clone())
+            }
             _ => None,
         }
     }
@@ -97,34 +134,65 @@ async fn step(
     cache: &Arc<Cache>,
     stop: &watch::Receiver<bool>,
 ) -> Result<bool, ServiceError> {
-    if let Some(epoch) = svc
-        .store
-        .claim_finalization(id, &svc.fence, svc.loops.lease)
-        .await?
-    {
-        finalize(svc, id, epoch, cache, stop).await?;
-        return Ok(true);
-    }
-    if prove
-        && let Some(lease) = svc
+    let fences = fences(svc, cache).await?;
+    for (_, fence) in &fences {
+        if let Some(epoch) = svc
             .store
-            .claim_task(id, &svc.fence, svc.loops.lease, svc.loops.max_attempts)
+            .claim_finalization(id, fence, svc.loops.lease)
             .await?
-    {
-        prove_task(svc, id, &lease, cache, stop).await?;
-        return Ok(true);
+        {
+            finalize(svc, id, epoch, cache, stop).await?;
+            return Ok(true);
+        }
     }
-    for epoch in svc
-        .store
-        .fail_exhausted(&svc.fence, svc.loops.max_attempts)
-        .await?
-    {
-        Metrics::inc(&svc.metrics.epochs_failed);
-        tracing::error!(worker = %id, epoch, "epoch failed: a batch used up its attempts");
+    if prove {
+        for (backend, fence) in &fences {
+            if let Some(lease) = svc
+                .store
+                .claim_task(id, fence, svc.loops.lease, svc.loops.max_attempts)
+                .await?
+            {
+                prove_task(svc, id, *backend, &lease, cache, stop).await?;
+                return Ok(true);
+            }
+        }
+    }
+    for (_, fence) in &fences {
+        for epoch in svc
+            .store
+            .fail_exhausted(fence, svc.loops.max_attempts)
+            .await?
+        {
+            Metrics::inc(&svc.metrics.epochs_failed);
+            tracing::error!(worker = %id, epoch, "epoch failed: a batch used up its attempts");
+        }
     }
     delete_finished_inputs(svc).await?;
     sweep_leftovers(svc).await?;
     Ok(false)
+}
+
+/// The fences this loop claims with, in the order it tries them (the backends
+/// take turns). The halo2 keys are derived here, once per process, when a halo2
+/// epoch of this process's shape and secret is waiting and they are not yet.
+/// A failed derivation is logged and tried again at the next step; the Groth16
+/// work goes on meanwhile.
+async fn fences(svc: &Arc<Service>, cache: &Cache) -> Result<Vec<(Backend, Fence)>, ServiceError> {
+    if svc.halo2.get().is_none()
+        && svc
+            .store
+            .has_open_epochs(&svc.halo2.job_shape(), &svc.secret_id)
+            .await?
+        && let Err(e) = svc.halo2.keys().await
+    {
+        tracing::warn!(error = %e, "a halo2 epoch is waiting but the halo2 keys could not be derived; retrying");
+    }
+    let mut fences = svc.fences();
+    if !fences.is_empty() {
+        let turn = cache.turn.fetch_add(1, Ordering::Relaxed) % fences.len();
+        fences.rotate_left(turn);
+    }
+    Ok(fences)
 }
 
 /// How often an idle process sweeps leftovers, at most (more often when the
@@ -229,7 +297,8 @@ async fn witness(
         ServiceError::Config(format!("epoch {epoch} vanished from the job store"))
     })?;
     let svc2 = svc.clone();
-    let cached = cache.get(epoch, &row.content_hash);
+    let (backend, _) = split_job_shape(&row.shape);
+    let cached = cache.get(epoch, &row.content_hash, backend);
     let hash = row.content_hash.clone();
     let (w, snapshot) = tokio::task::spawn_blocking(move || -> Result<_, ServiceError> {
         let key = EpochKeys(epoch).snapshot(&hash);
@@ -243,11 +312,7 @@ async fn witness(
             .with_venue(svc2.venue.address());
         let w = match cached {
             Some(w) => w,
-            None => Arc::new(build_epoch::<Bn254Poseidon>(
-                &snapshot,
-                &svc2.secret,
-                svc2.shape.batch_size(),
-            )),
+            None => Witness::build(backend, &snapshot, &svc2),
         };
         Ok((w, Arc::new(snapshot)))
     })
@@ -260,6 +325,7 @@ async fn witness(
 async fn prove_task(
     svc: &Arc<Service>,
     id: &str,
+    backend: Backend,
     lease: &Lease,
     cache: &Arc<Cache>,
     stop: &watch::Receiver<bool>,
@@ -290,13 +356,7 @@ async fn prove_task(
         let started = Instant::now();
         let proof = tokio::task::spawn_blocking(move || -> Result<_, ServiceError> {
             std::thread::sleep(svc2.loops.batch_delay);
-            let witness = w.batches.get(batch).ok_or_else(|| {
-                ServiceError::Config(format!(
-                    "batch {batch} is outside the epoch's {} batches",
-                    w.batches.len()
-                ))
-            })?;
-            Ok(backstop_prover::groth16::prove_batch(&svc2.keys, witness)?)
+            prove_batch(&svc2, backend, &w, batch)
         })
         .await
         .map_err(|e| ServiceError::Task(e.to_string()))??;
@@ -326,7 +386,7 @@ async fn prove_task(
             }
             crate::faults::point("task.after_prove");
             svc.artifacts
-                .put_new(&key, &proof_bytes(&proof))
+                .put_new(&key, &proof)
                 .map(|outcome| (outcome, elapsed))
         }
         Err(e) => Err(e),
@@ -365,6 +425,44 @@ async fn prove_task(
                 )
                 .await
         }
+    }
+}
+
+/// Proves batch `batch` of an epoch of `backend`: the proof's bytes as
+/// `proofs/batch-NNNNNN.bin` holds them.
+fn prove_batch(
+    svc: &Service,
+    backend: Backend,
+    w: &Witness,
+    batch: usize,
+) -> Result<Vec<u8>, ServiceError> {
+    fn get<H: FieldHasher>(
+        w: &EpochWitness<H>,
+        batch: usize,
+    ) -> Result<&backstop_circuits::witness::BatchWitness<H::F>, ServiceError> {
+        w.batches.get(batch).ok_or_else(|| {
+            ServiceError::Config(format!(
+                "batch {batch} is outside the epoch's {} batches",
+                w.batches.len()
+            ))
+        })
+    }
+    match (backend, w) {
+        (Backend::Groth16Bn254, Witness::Groth16(w)) => Ok(proof_bytes(
+            &backstop_prover::groth16::prove_batch(&svc.keys, get(w, batch)?)?,
+        )),
+        (Backend::Halo2Pasta, Witness::Halo2(w)) => {
+            let keys = svc.halo2.get().ok_or_else(|| {
+                ServiceError::Config(
+                    "a halo2 batch was claimed before the halo2 keys were derived".into(),
+                )
+            })?;
+            Ok(backstop_prover::halo2::prove_batch(keys, get(w, batch)?)?)
+        }
+        (backend, w) => Err(ServiceError::Config(format!(
+            "a {backend} batch was given {} witnesses",
+            w.backend()
+        ))),
     }
 }
 
@@ -447,39 +545,92 @@ async fn finalize(
     }
 }
 
-/// Writes the statement and key, verifies the whole epoch from the store's
-/// copy, and writes every inclusion proof.
+/// The verifier's in-memory check of a statement and its batch proofs.
+type VerifyEpoch<'a> = &'a dyn Fn(&EpochStatement, &[Vec<u8>]) -> Result<(), VerifyError>;
+
+/// What a backend publishes and how the published epoch is checked.
+struct Publication<'a> {
+    backend: Backend,
+    /// The verifying key hash the statement names.
+    key_hash: &'a str,
+    /// The key material published beside the statement (Groth16: the verifying
+    /// key; halo2: none, verifiers derive the key from the shape).
+    key_files: Vec<(&'static str, Vec<u8>)>,
+    /// The verifier's in-memory check of the statement and the batch proofs.
+    verify: VerifyEpoch<'a>,
+}
+
+/// Writes the statement (and the key, for Groth16), verifies the whole epoch
+/// from the store's copy, and writes every inclusion proof.
 fn build_and_verify(
     svc: &Service,
     epoch: i64,
-    w: &EpochWitness<Bn254Poseidon>,
+    w: &Witness,
     snapshot: &backstop_circuits::model::Snapshot,
+) -> Result<Finalized, ServiceError> {
+    match w {
+        Witness::Groth16(w) => {
+            let vk = &svc.keys.proving_key().vk;
+            let publication = Publication {
+                backend: Backend::Groth16Bn254,
+                key_hash: svc.keys.verifying_key_hash(),
+                key_files: vec![(VERIFYING_KEY_FILE, verifying_key_bytes(vk))],
+                verify: &|statement, proofs| {
+                    backstop_verifier::verify_groth16(statement, proofs, vk)
+                },
+            };
+            publish_and_verify(svc, epoch, w, snapshot, &publication)
+        }
+        Witness::Halo2(w) => {
+            let keys = svc.halo2.get().ok_or_else(|| {
+                ServiceError::Config(
+                    "a halo2 verification was claimed before the halo2 keys were derived".into(),
+                )
+            })?;
+            let publication = Publication {
+                backend: Backend::Halo2Pasta,
+                key_hash: keys.verifying_key_hash(),
+                key_files: Vec::new(),
+                verify: &|statement, proofs| {
+                    backstop_verifier::halo2::verify_halo2(statement, proofs, keys.verifier_keys())
+                },
+            };
+            publish_and_verify(svc, epoch, w, snapshot, &publication)
+        }
+    }
+}
+
+/// [`build_and_verify`] with the witnesses' field `H` and the backend's
+/// [`Publication`].
+fn publish_and_verify<H: FieldHasher>(
+    svc: &Service,
+    epoch: i64,
+    w: &EpochWitness<H>,
+    snapshot: &backstop_circuits::model::Snapshot,
+    publication: &Publication<'_>,
 ) -> Result<Finalized, ServiceError> {
     let keys = EpochKeys(epoch);
     let outputs = PublicOutputs::from_evaluation(snapshot.params(), &w.evaluation);
     let mut statement = publish(
-        Backend::Groth16Bn254,
+        publication.backend,
         svc.shape,
-        svc.keys.verifying_key_hash().to_owned(),
+        publication.key_hash.to_owned(),
         snapshot.params(),
         &outputs,
         &w.commitment,
     );
     svc.venue.sign(&mut statement)?;
-    let vk = &svc.keys.proving_key().vk;
     // Write-once: a retried verification publishes the same bytes (the statement
     // and its RFC 6979 signature are deterministic); anything else already there
     // was published by another key or venue, and is never replaced.
-    for (name, bytes) in [
-        (VERIFYING_KEY_FILE, verifying_key_bytes(vk)),
-        (
-            STATEMENT_FILE,
-            backstop_prover::output::json_bytes(&statement),
-        ),
-    ] {
+    let statement_file = (
+        STATEMENT_FILE,
+        backstop_prover::output::json_bytes(&statement),
+    );
+    for (name, bytes) in publication.key_files.iter().chain([&statement_file]) {
         let key = keys.public_file(name);
         crate::faults::point("verify.before_publish");
-        if put_once(svc.artifacts.as_ref(), &key, &bytes)? == PutOutcome::Differs {
+        if put_once(svc.artifacts.as_ref(), &key, bytes)? == PutOutcome::Differs {
             return Ok(Finalized::Refused(format!(
                 "{name} is already published with other content, which is never replaced"
             )));
@@ -504,14 +655,14 @@ fn build_and_verify(
                 .ok_or_else(|| ServiceError::Task(format!("{key} is missing from the store")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if let Err(e) = backstop_verifier::verify_groth16(&statement, &proofs, vk) {
+    if let Err(e) = (publication.verify)(&statement, &proofs) {
         return Ok(Finalized::Refused(format!("verification failed: {e}")));
     }
     crate::faults::point("verify.after_check");
     // Every inclusion proof straight into the artifact store (no temporary copy
     // outside it); a failure to store one is transient and the verification is
     // retried, the snapshot not matching the proven commitment is not.
-    let venue = match backstop_prover::inclusion::VenueEpoch::<Bn254Poseidon>::new(
+    let venue = match backstop_prover::inclusion::VenueEpoch::<H>::new(
         snapshot,
         &statement,
         &svc.secret,
@@ -537,11 +688,15 @@ fn build_and_verify(
 
 /// Deletes the snapshots of finished epochs not marked for retention.
 async fn delete_finished_inputs(svc: &Arc<Service>) -> Result<(), ServiceError> {
-    for (epoch, verified) in svc
-        .store
-        .inputs_to_delete(&svc.fence, svc.loops.failed_retention)
-        .await?
-    {
+    let mut finished = Vec::new();
+    for (_, fence) in svc.fences() {
+        finished.extend(
+            svc.store
+                .inputs_to_delete(&fence, svc.loops.failed_retention)
+                .await?,
+        );
+    }
+    for (epoch, verified) in finished {
         svc.artifacts.delete_prefix(&EpochKeys(epoch).inputs())?;
         if !verified {
             // A failed epoch's inclusion proofs (if its verification got that far)

@@ -299,6 +299,31 @@ impl Store {
         Ok(Some(Requeued::Requeued))
     }
 
+    /// Whether an epoch of shape column `shape` (any verifying key) for the venue
+    /// secret `secret_id` is still to be proven or verified: a process that has
+    /// not derived the keys of a backend yet asks this before deriving them.
+    pub async fn has_open_epochs(
+        &self,
+        shape: &str,
+        secret_id: &str,
+    ) -> Result<bool, ServiceError> {
+        let row = self
+            .fetch_optional(
+                &self.pool,
+                "SELECT epoch FROM backstop_epochs
+                 WHERE shape = ? AND secret_id = ? AND state IN (?, ?, ?) LIMIT 1",
+                &[
+                    shape.into(),
+                    secret_id.into(),
+                    state::QUEUED.into(),
+                    state::PROVING.into(),
+                    state::VERIFYING.into(),
+                ],
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Records that an epoch's inputs were deleted.
     pub async fn mark_inputs_deleted(&self, epoch: i64) -> Result<(), ServiceError> {
         self.execute(
