@@ -286,7 +286,10 @@ fn load_test_ten_thousand_accounts_two_workers_one_killed() {
     let keys = tmp.path().join("keys");
     let setup = std::time::Instant::now();
     setup_keys_shape(&keys, 512, 8);
-    println!("setup (B = 512, M = 8): {:.1} s", setup.elapsed().as_secs_f64());
+    println!(
+        "setup (B = 512, M = 8): {:.1} s",
+        setup.elapsed().as_secs_f64()
+    );
     let epoch = 5_000_000
         + u64::from(std::process::id()) % 1_000_000 * 10
         + std::time::SystemTime::now()
@@ -320,12 +323,22 @@ fn load_test_ten_thousand_accounts_two_workers_one_killed() {
     let mut a = worker("worker-a");
     let b = worker("worker-b");
     let started = std::time::Instant::now();
-    let r = http(server.addr(), "POST", "/v1/epochs", Some(TOKEN), Some(&body));
+    let r = http(
+        server.addr(),
+        "POST",
+        "/v1/epochs",
+        Some(TOKEN),
+        Some(&body),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let batches = r.json()["batches_total"].as_i64().unwrap();
-    wait_for(server.addr(), epoch, Duration::from_secs(7200), "a third of the batches", |v| {
-        v["batches_done"].as_i64().unwrap() * 3 >= batches
-    });
+    wait_for(
+        server.addr(),
+        epoch,
+        Duration::from_secs(7200),
+        "a third of the batches",
+        |v| v["batches_done"].as_i64().unwrap() * 3 >= batches,
+    );
     let killed_at = started.elapsed().as_secs_f64();
     a.kill();
     let status = wait_verified(server.addr(), epoch, Duration::from_secs(7200));
@@ -348,7 +361,11 @@ fn load_test_ten_thousand_accounts_two_workers_one_killed() {
         .env("BACKSTOP_VENUE_KEY", VENUE_KEY)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let prove_seconds = proved.elapsed().as_secs_f64();
     println!(
         "big load test: {accounts} accounts x 8 markets, B = 512 ({batches} batches): \
