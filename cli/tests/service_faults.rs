@@ -129,6 +129,39 @@ impl Case {
         )
     }
 
+    /// A `backstop worker` on this case's database and artifact store, with
+    /// `keys`, [`FAST`] timings with `overrides`, and `env` added to the case's
+    /// secret and temporary directory.
+    fn start_worker(
+        &self,
+        keys: &Path,
+        log: &str,
+        overrides: &[(&str, &str)],
+        env: &[(&str, &str)],
+    ) -> Proc {
+        let mut args: Vec<String> = [
+            "worker",
+            "--db",
+            &self.db,
+            "--keys",
+            keys.to_str().unwrap(),
+            "--artifacts",
+            self.artifacts.to_str().unwrap(),
+            "--poll-ms",
+            "50",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(flags(overrides));
+        let mut all = vec![
+            ("BACKSTOP_VENUE_SECRET", self.secret.as_str()),
+            ("TMPDIR", self.tmp.to_str().unwrap()),
+        ];
+        all.extend_from_slice(env);
+        Proc::start_env(&self.dir, &args, &self.dir.join(log), &all)
+    }
+
     /// Files under the artifact store whose names mark them temporary.
     fn temporaries(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
@@ -456,27 +489,9 @@ fn a_worker_paused_past_its_lease_stores_nothing_twice() {
     let bench = Bench::new();
     let case = Case::new(&bench, "paused", Backend::Sqlite, 900);
     let server = case.start(&bench.keys, "serve.log", None, &[("--workers", "0")]);
-    let worker_args = || -> Vec<String> {
-        let mut a = vec![
-            "worker".to_owned(),
-            "--db".to_owned(),
-            case.db.clone(),
-            "--keys".to_owned(),
-            bench.keys.to_str().unwrap().to_owned(),
-            "--artifacts".to_owned(),
-            case.artifacts.to_str().unwrap().to_owned(),
-            "--poll-ms".to_owned(),
-            "100".to_owned(),
-        ];
-        // Slow enough that the pause lands mid-batch.
-        a.extend(flags(&[("--batch-delay-ms", "2000")]));
-        a
-    };
-    let env = [
-        ("BACKSTOP_VENUE_SECRET", case.secret.as_str()),
-        ("TMPDIR", case.tmp.to_str().unwrap()),
-    ];
-    let mut a = Proc::start_env(&case.dir, &worker_args(), &case.dir.join("a.log"), &env);
+    // Slow enough that the pause lands mid-batch.
+    let slow = [("--batch-delay-ms", "2000")];
+    let mut a = case.start_worker(&bench.keys, "a.log", &slow, &[]);
     let epoch = 900;
     let body = snapshot_json(epoch, ACCOUNTS, 9);
     assert_eq!(
@@ -504,7 +519,7 @@ fn a_worker_paused_past_its_lease_stores_nothing_twice() {
             .unwrap()
             .success()
     );
-    let b = Proc::start_env(&case.dir, &worker_args(), &case.dir.join("b.log"), &env);
+    let b = case.start_worker(&bench.keys, "b.log", &slow, &[]);
     // b takes over a's batch once the lease runs out and proves the epoch's batches.
     let status = wait_for(
         server.addr(),
@@ -882,28 +897,7 @@ fn postgres_a_worker_with_another_key_claims_nothing() {
     setup_keys(&other_keys);
     let epoch = epoch_base(&Backend::Postgres(url.clone())) + 91;
     let case = Case::new(&bench, "two-keys", Backend::Postgres(url), epoch);
-    let env = [
-        ("BACKSTOP_VENUE_SECRET", case.secret.as_str()),
-        ("TMPDIR", case.tmp.to_str().unwrap()),
-    ];
-    let mut worker_args = vec![
-        "worker".to_owned(),
-        "--db".to_owned(),
-        case.db.clone(),
-        "--keys".to_owned(),
-        other_keys.to_str().unwrap().to_owned(),
-        "--artifacts".to_owned(),
-        case.artifacts.to_str().unwrap().to_owned(),
-        "--poll-ms".to_owned(),
-        "50".to_owned(),
-    ];
-    worker_args.extend(flags(&[]));
-    let stranger = Proc::start_env(
-        &case.dir,
-        &worker_args,
-        &case.dir.join("stranger.log"),
-        &env,
-    );
+    let stranger = case.start_worker(&other_keys, "stranger.log", &[], &[]);
     let server = case.start(
         &bench.keys,
         "serve.log",
@@ -990,27 +984,13 @@ fn postgres_workers_with_skewed_clocks_steal_no_live_lease() {
     let case = Case::new(&bench, "clocks", Backend::Postgres(url), epoch);
     let server = case.start(&bench.keys, "serve.log", None, &[("--workers", "0")]);
     let worker = |skew: &str, delay: &str, log: &str| {
-        let mut args = vec![
-            "worker".to_owned(),
-            "--db".to_owned(),
-            case.db.clone(),
-            "--keys".to_owned(),
-            bench.keys.to_str().unwrap().to_owned(),
-            "--artifacts".to_owned(),
-            case.artifacts.to_str().unwrap().to_owned(),
-            "--poll-ms".to_owned(),
-            "50".to_owned(),
-        ];
-        args.extend(flags(&[("--batch-delay-ms", delay)]));
         let env = [
-            ("BACKSTOP_VENUE_SECRET", case.secret.as_str()),
-            ("TMPDIR", case.tmp.to_str().unwrap()),
             ("LD_PRELOAD", lib.to_str().unwrap()),
             ("FAKETIME", skew),
             // Timers keep the real monotonic clock; only the wall clock is wrong.
             ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
         ];
-        Proc::start_env(&case.dir, &args, &case.dir.join(log), &env)
+        case.start_worker(&bench.keys, log, &[("--batch-delay-ms", delay)], &env)
     };
     let behind = worker("-60s", "5000", "behind.log");
     let body = snapshot_json(epoch, ACCOUNTS, 8);
