@@ -236,6 +236,12 @@ fn epoch_base(backend: &Backend) -> u64 {
     }
 }
 
+/// POSTs a snapshot that must make a new job (201).
+fn submit_new(addr: &str, body: &[u8]) {
+    let r = http(addr, "POST", "/v1/epochs", Some(TOKEN), Some(body));
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
 /// POSTs the snapshot, tolerating a server that dies while answering.
 fn try_submit(addr: &str, body: &[u8]) -> Option<u16> {
     let addr = addr.to_owned();
@@ -372,7 +378,15 @@ fn kill_at(bench: &Bench, backend: &Backend, index: usize, point: &str) -> Strin
         epoch,
     );
     let body = snapshot_json(epoch, ACCOUNTS, 7);
-    let mut first = case.start(&bench.keys, "first.log", Some(point), &[]);
+    // A submission point kills the API path: no local prover, so that no batch
+    // is claimed between the job's insert and the kill (the claim counts would
+    // depend on that race).
+    let provers: &[(&str, &str)] = if point.starts_with("submit.") {
+        &[("--workers", "0")]
+    } else {
+        &[]
+    };
+    let mut first = case.start(&bench.keys, "first.log", Some(point), provers);
     // The answer does not matter: the client submits again after the restart.
     let _ = try_submit(first.addr(), &body);
     let signal = wait_exit(&mut first, Duration::from_secs(120));
@@ -494,17 +508,7 @@ fn a_worker_paused_past_its_lease_stores_nothing_twice() {
     let mut a = case.start_worker(&bench.keys, "a.log", &slow, &[]);
     let epoch = 900;
     let body = snapshot_json(epoch, ACCOUNTS, 9);
-    assert_eq!(
-        http(
-            server.addr(),
-            "POST",
-            "/v1/epochs",
-            Some(TOKEN),
-            Some(&body)
-        )
-        .status,
-        201
-    );
+    submit_new(server.addr(), &body);
     // a claims a batch, then is paused before its proof is done.
     let deadline = Instant::now() + Duration::from_secs(60);
     while !a.log().contains("claimed batch") {
@@ -572,10 +576,7 @@ fn sigterm_gives_unfinished_work_back_by_the_deadline() {
     let mut first = case.start(&bench.keys, "first.log", None, &slow);
     let epoch = 901;
     let body = snapshot_json(epoch, ACCOUNTS, 3);
-    assert_eq!(
-        http(first.addr(), "POST", "/v1/epochs", Some(TOKEN), Some(&body)).status,
-        201
-    );
+    submit_new(first.addr(), &body);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !first.log().contains("claimed batch") {
         assert!(Instant::now() < deadline, "never claimed:\n{}", first.log());
@@ -680,17 +681,7 @@ fn a_full_artifact_disk_delays_the_epoch_and_loses_nothing() {
     );
     let epoch = 902;
     let body = snapshot_json(epoch, ACCOUNTS, 4);
-    assert_eq!(
-        http(
-            server.addr(),
-            "POST",
-            "/v1/epochs",
-            Some(TOKEN),
-            Some(&body)
-        )
-        .status,
-        201
-    );
+    submit_new(server.addr(), &body);
     let filler = fill(&case.artifacts);
     // Several attempts' worth of time (more than max_attempts × the back-off).
     let deadline = Instant::now() + Duration::from_secs(8);
@@ -847,17 +838,7 @@ fn postgres_unreachable_mid_epoch_delays_and_loses_nothing() {
         &[("--batch-delay-ms", "700")],
     );
     let body = snapshot_json(epoch, ACCOUNTS, 5);
-    assert_eq!(
-        http(
-            server.addr(),
-            "POST",
-            "/v1/epochs",
-            Some(TOKEN),
-            Some(&body)
-        )
-        .status,
-        201
-    );
+    submit_new(server.addr(), &body);
     wait_for(
         server.addr(),
         epoch,
@@ -905,17 +886,7 @@ fn postgres_a_worker_with_another_key_claims_nothing() {
         &[("--batch-delay-ms", "300")],
     );
     let body = snapshot_json(epoch, ACCOUNTS, 6);
-    assert_eq!(
-        http(
-            server.addr(),
-            "POST",
-            "/v1/epochs",
-            Some(TOKEN),
-            Some(&body)
-        )
-        .status,
-        201
-    );
+    submit_new(server.addr(), &body);
     after_recovery(&case, &bench, server.addr(), epoch);
     let log = stranger.log();
     assert!(log.contains("proving loop started"), "{log}");
@@ -994,17 +965,7 @@ fn postgres_workers_with_skewed_clocks_steal_no_live_lease() {
     };
     let behind = worker("-60s", "5000", "behind.log");
     let body = snapshot_json(epoch, ACCOUNTS, 8);
-    assert_eq!(
-        http(
-            server.addr(),
-            "POST",
-            "/v1/epochs",
-            Some(TOKEN),
-            Some(&body)
-        )
-        .status,
-        201
-    );
+    submit_new(server.addr(), &body);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !behind.log().contains("claimed batch") {
         assert!(

@@ -80,6 +80,15 @@ pub fn put_once(
     }
 }
 
+/// How long ago `entry` was last modified, if the file system says.
+fn age_of(entry: &std::fs::DirEntry) -> Option<std::time::Duration> {
+    entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+}
+
 /// Syncs the directory `dir`, so that a name just linked, renamed or created in
 /// it survives a power loss.
 fn sync_dir(dir: &Path) -> Result<(), ServiceError> {
@@ -296,13 +305,7 @@ impl ArtifactStore for LocalDir {
             if name.starts_with(".tmp-") {
                 continue;
             }
-            let age = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .unwrap_or_default();
-            out.push((name, age));
+            out.push((name, age_of(&entry).unwrap_or_default()));
         }
         out.sort();
         Ok(out)
@@ -339,12 +342,7 @@ impl ArtifactStore for LocalDir {
                 if !temporary {
                     continue;
                 }
-                let old = entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|elapsed| elapsed >= age);
+                let old = age_of(&entry).is_some_and(|elapsed| elapsed >= age);
                 if old {
                     let gone = if kind.is_dir() {
                         std::fs::remove_dir_all(entry.path())
