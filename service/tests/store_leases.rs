@@ -381,3 +381,35 @@ async fn schema_migrations_are_recorded_and_checked() {
         assert_eq!(store.schema_version().await.unwrap(), current_version());
     }
 }
+
+/// Processes starting together on a fresh SQLite file each run the migrations:
+/// every one connects, and each migration is applied and recorded once (before
+/// the write lock was taken first, the second to read version 1 applied migration
+/// 2 again and failed with `duplicate column name`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_starting_together_migrate_once() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
+        let connects: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { Store::connect(&url).await })
+            })
+            .collect();
+        for connect in connects {
+            let store = connect
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert_eq!(store.schema_version().await.unwrap(), current_version());
+        }
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM backstop_schema")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(applied, current_version(), "round {round}");
+    }
+}

@@ -5,7 +5,9 @@
 //! recorded in `backstop_schema`, and refuses a database whose recorded version is
 //! newer than this binary knows (an older binary must not write to a schema it
 //! does not understand). PostgreSQL processes starting together serialise on an
-//! advisory lock; a SQLite file has one writer at a time.
+//! advisory lock; on SQLite each migration's transaction takes the write lock
+//! before it reads the recorded version, so processes starting together on one
+//! file apply each migration once.
 //!
 //! Migration 1 is the schema of the first release, written with `IF NOT EXISTS`
 //! so that a database made before versions were recorded is adopted as version 1
@@ -129,16 +131,29 @@ impl Store {
         conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
     ) -> Result<(), ServiceError> {
         sqlx::query(VERSION_TABLE).execute(&mut **conn).await?;
-        let recorded = self.schema_version_on(conn).await?;
-        if recorded > current_version() {
-            return Err(ServiceError::Config(format!(
-                "the job database is at schema version {recorded}, newer than this binary's {}: \
-                 run the newer backstop (this one would not understand its tables)",
-                current_version()
-            )));
-        }
-        for migration in MIGRATIONS.iter().filter(|m| m.version > recorded) {
+        loop {
             let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+            if self.backend == Backend::Sqlite {
+                // Take the write lock before reading the version (a write that
+                // changes nothing; it waits out the busy timeout): another process
+                // starting on the same file must not read the same version and apply
+                // the same migration after this one has (`duplicate column`).
+                sqlx::query("UPDATE backstop_schema SET version = version WHERE 1 = 0")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let recorded = self.schema_version_on(&mut tx).await?;
+            if recorded > current_version() {
+                return Err(ServiceError::Config(format!(
+                    "the job database is at schema version {recorded}, newer than this binary's {}: \
+                     run the newer backstop (this one would not understand its tables)",
+                    current_version()
+                )));
+            }
+            let Some(migration) = MIGRATIONS.iter().find(|m| m.version > recorded) else {
+                tx.commit().await?;
+                return Ok(());
+            };
             for statement in migration.statements {
                 sqlx::query(statement)
                     .execute(&mut *tx)
@@ -165,7 +180,6 @@ impl Store {
                 "job database migrated"
             );
         }
-        Ok(())
     }
 
     async fn schema_version_on(&self, conn: &mut sqlx::AnyConnection) -> Result<i64, ServiceError> {
