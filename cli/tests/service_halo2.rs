@@ -8,8 +8,6 @@
 mod service_common;
 
 use service_common::*;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 #[test]
@@ -151,72 +149,6 @@ fn halo2_and_groth16_epochs_are_proven_side_by_side() {
     assert_eq!(g["backend"], "groth16-bn254");
     let calldata = http(&addr, "GET", "/v1/epochs/52/calldata", Some(TOKEN), None);
     assert_eq!(calldata.status, 200, "{}", calldata.text());
-}
-
-/// Rebuilds a verified halo2 epoch's directory from the API (`statement.json` and
-/// `proofs/batch-NNNNNN.bin`, no key file) and verifies it with `backstop verify`;
-/// returns the statement's bytes.
-fn check_halo2_published(
-    addr: &str,
-    epoch: u64,
-    batches: usize,
-    params: &Path,
-    scratch: &Path,
-) -> Vec<u8> {
-    let statement = http(
-        addr,
-        "GET",
-        &format!("/v1/epochs/{epoch}/statement"),
-        Some(TOKEN),
-        None,
-    );
-    assert_eq!(statement.status, 200, "{}", statement.text());
-    assert_eq!(statement.json()["backend"], "halo2-pasta");
-    let proofs = http(
-        addr,
-        "GET",
-        &format!("/v1/epochs/{epoch}/proofs"),
-        Some(TOKEN),
-        None,
-    );
-    assert_eq!(proofs.status, 200, "{}", proofs.text());
-    let proofs = proofs.json();
-    assert_eq!(proofs["backend"], "halo2-pasta");
-    assert!(proofs.get("verifying_key").is_none(), "{proofs}");
-    assert_eq!(
-        proofs["verifying_key_hash"],
-        statement.json()["verifying_key_hash"]
-    );
-    let dir = scratch.join(format!("published-{epoch}"));
-    std::fs::create_dir_all(dir.join("proofs")).unwrap();
-    std::fs::write(dir.join("statement.json"), &statement.body).unwrap();
-    let proofs = proofs["proofs"].as_array().unwrap();
-    assert_eq!(proofs.len(), batches);
-    for (b, p) in proofs.iter().enumerate() {
-        std::fs::write(
-            backstop_verifier::artifacts::proof_path(&dir, b as u64),
-            hex::decode(p.as_str().unwrap()).unwrap(),
-        )
-        .unwrap();
-    }
-    let out = Command::new(env!("CARGO_BIN_EXE_backstop"))
-        .arg("verify")
-        .arg(&dir)
-        .arg("--params")
-        .arg(params)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "backstop verify: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["verified"], true, "{report}");
-    assert_eq!(report["backend"], "halo2-pasta", "{report}");
-    assert_eq!(report["batches"], batches, "{report}");
-    statement.body
 }
 
 /// A process that did not take the submission derives its halo2 keys when it

@@ -168,9 +168,15 @@ impl Store {
         }
     }
 
-    /// Checks the database answers.
+    /// Checks the database takes a write, as the service's work needs: an
+    /// `UPDATE` that changes no row still takes the write lock on SQLite (so a
+    /// database another process holds locked is reported, after the busy timeout)
+    /// and is refused by a read-only PostgreSQL (a standby after a failover);
+    /// `SELECT 1` would pass in both cases.
     pub async fn ping(&self) -> Result<(), ServiceError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("UPDATE backstop_schema SET version = version WHERE 1 = 0")
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
