@@ -307,35 +307,26 @@ pub fn wait_verified(addr: &str, epoch: u64, timeout: Duration) -> Value {
     })
 }
 
-/// Checks a verified epoch the way an outside verifier would: rebuild the epoch
-/// directory from `statement` and `proofs` and verify it with the keys' trusted
-/// verifying key. Returns the statement.
-pub fn check_published(addr: &str, epoch: u64, keys: &Path, scratch: &Path) -> Value {
-    let statement = http(
-        addr,
-        "GET",
-        &format!("/v1/epochs/{epoch}/statement"),
-        Some(TOKEN),
-        None,
-    );
-    assert_eq!(statement.status, 200, "{}", statement.text());
-    let proofs = http(
-        addr,
-        "GET",
-        &format!("/v1/epochs/{epoch}/proofs"),
-        Some(TOKEN),
-        None,
-    );
-    assert_eq!(proofs.status, 200, "{}", proofs.text());
-    let proofs = proofs.json();
+/// Downloads a verified epoch's statement and proofs and writes them as an epoch
+/// directory (`statement.json`, `proofs/batch-NNNNNN.bin`) under `scratch`;
+/// returns the directory, the statement's bytes and the proofs' JSON.
+fn download_epoch(addr: &str, epoch: u64, scratch: &Path) -> (PathBuf, Vec<u8>, Value) {
+    let mut got = ["statement", "proofs"].map(|what| {
+        let r = http(
+            addr,
+            "GET",
+            &format!("/v1/epochs/{epoch}/{what}"),
+            Some(TOKEN),
+            None,
+        );
+        assert_eq!(r.status, 200, "{what}: {}", r.text());
+        r
+    });
+    let proofs = got[1].json();
+    let statement = std::mem::take(&mut got[0].body);
     let dir = scratch.join(format!("published-{epoch}"));
     std::fs::create_dir_all(dir.join("proofs")).unwrap();
-    std::fs::write(dir.join("statement.json"), &statement.body).unwrap();
-    std::fs::write(
-        dir.join("verifying_key.bin"),
-        hex::decode(proofs["verifying_key"].as_str().unwrap()).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("statement.json"), &statement).unwrap();
     for (b, p) in proofs["proofs"].as_array().unwrap().iter().enumerate() {
         std::fs::write(
             backstop_verifier::artifacts::proof_path(&dir, b as u64),
@@ -343,10 +334,23 @@ pub fn check_published(addr: &str, epoch: u64, keys: &Path, scratch: &Path) -> V
         )
         .unwrap();
     }
+    (dir, statement, proofs)
+}
+
+/// Checks a verified epoch the way an outside verifier would: rebuild the epoch
+/// directory from `statement` and `proofs` and verify it with the keys' trusted
+/// verifying key. Returns the statement.
+pub fn check_published(addr: &str, epoch: u64, keys: &Path, scratch: &Path) -> Value {
+    let (dir, statement, proofs) = download_epoch(addr, epoch, scratch);
+    std::fs::write(
+        dir.join("verifying_key.bin"),
+        hex::decode(proofs["verifying_key"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
     let trusted = backstop_verifier::read_verifying_key(&keys.join("verifying_key.bin")).unwrap();
     let verified = backstop_verifier::verify_epoch_dir(&dir, Some(&trusted)).unwrap();
     assert!(verified.trusted_key);
-    statement.json()
+    serde_json::from_slice(&statement).unwrap()
 }
 
 /// Every batch's `(attempts, proofs_stored)` from a status.
@@ -374,42 +378,16 @@ pub fn check_halo2_published(
     params: &Path,
     scratch: &Path,
 ) -> Vec<u8> {
-    let statement = http(
-        addr,
-        "GET",
-        &format!("/v1/epochs/{epoch}/statement"),
-        Some(TOKEN),
-        None,
-    );
-    assert_eq!(statement.status, 200, "{}", statement.text());
-    assert_eq!(statement.json()["backend"], "halo2-pasta");
-    let proofs = http(
-        addr,
-        "GET",
-        &format!("/v1/epochs/{epoch}/proofs"),
-        Some(TOKEN),
-        None,
-    );
-    assert_eq!(proofs.status, 200, "{}", proofs.text());
-    let proofs = proofs.json();
+    let (dir, statement, proofs) = download_epoch(addr, epoch, scratch);
+    let statement_json: Value = serde_json::from_slice(&statement).unwrap();
+    assert_eq!(statement_json["backend"], "halo2-pasta");
     assert_eq!(proofs["backend"], "halo2-pasta");
     assert!(proofs.get("verifying_key").is_none(), "{proofs}");
     assert_eq!(
         proofs["verifying_key_hash"],
-        statement.json()["verifying_key_hash"]
+        statement_json["verifying_key_hash"]
     );
-    let dir = scratch.join(format!("published-{epoch}"));
-    std::fs::create_dir_all(dir.join("proofs")).unwrap();
-    std::fs::write(dir.join("statement.json"), &statement.body).unwrap();
-    let proofs = proofs["proofs"].as_array().unwrap();
-    assert_eq!(proofs.len(), batches);
-    for (b, p) in proofs.iter().enumerate() {
-        std::fs::write(
-            backstop_verifier::artifacts::proof_path(&dir, b as u64),
-            hex::decode(p.as_str().unwrap()).unwrap(),
-        )
-        .unwrap();
-    }
+    assert_eq!(proofs["proofs"].as_array().unwrap().len(), batches);
     let out = Command::new(env!("CARGO_BIN_EXE_backstop"))
         .arg("verify")
         .arg(&dir)
@@ -427,5 +405,5 @@ pub fn check_halo2_published(
     assert_eq!(report["verified"], true, "{report}");
     assert_eq!(report["backend"], "halo2-pasta", "{report}");
     assert_eq!(report["batches"], batches, "{report}");
-    statement.body
+    statement
 }
