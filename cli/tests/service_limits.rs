@@ -1,9 +1,10 @@
 //! The prover service under hostile input and slow or flooding clients (issue 19):
 //! real `backstop serve` processes, raw HTTP over loopback.
 //!
-//! * Adversarial 64 MiB snapshots are refused without the memory their parse tree
-//!   would take (the serve process's peak resident memory, `VmHWM`, is read from
-//!   `/proc`), and the server keeps answering.
+//! * Adversarial 64 MiB snapshots are refused without the memory parsing them
+//!   would take, or parsed without building what the parser only skips (the serve
+//!   process's peak resident memory, `VmHWM`, is read from `/proc`), and the server
+//!   keeps answering.
 //! * The bound computed before parsing is an upper bound in practice: a body just
 //!   under `--max-parse-bytes` is parsed within it, one just over is refused.
 //! * A body sent slower than `--request-timeout-ms` gets 408; headers sent slower
@@ -17,6 +18,7 @@
 
 mod service_common;
 
+use backstop_service::intake::estimate;
 use service_common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -30,8 +32,9 @@ const MIB: usize = 1024 * 1024;
 const MAX_BODY: usize = 64 * MIB;
 /// The peak resident memory the default server must stay under while refusing
 /// the adversarial bodies below: the body (buffered, possibly twice while it is
-/// collected) and the process itself, far from what the bodies' parse trees take
-/// (3.6 GiB for the zeros, 1.8 GiB for the empty objects before the pre-scan).
+/// collected) and the process itself, far from what parsing the bodies would take
+/// (4.5 GiB of accounts reserved for the zeros, over 2 GiB of tree for the empty
+/// keys or strings, before the pre-scan).
 const PEAK_LIMIT_MIB: u64 = 512;
 
 fn sqlite_url(dir: &Path) -> String {
@@ -97,30 +100,47 @@ fn adversarial_64_mib_snapshots_are_refused_within_bounded_memory() {
     // (what, body, status, a phrase of the error)
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         (
-            "a flat array of zeros",
+            // Each element of `accounts` reserves an account (144 bytes at least).
+            "a flat array of zeros as the accounts",
             repeated(r#"{"accounts":["#, "0,", "0", "]}", MAX_BODY),
             413,
             "--max-parse-bytes",
         ),
         (
-            "millions of empty objects",
-            repeated("[", "{},", "{}", "]", MAX_BODY),
+            "millions of empty objects as the accounts",
+            repeated(r#"{"accounts":["#, "{},", "{}", "]}", MAX_BODY),
             413,
             "--max-parse-bytes",
         ),
         (
-            "millions of empty keys",
+            // One account's tree: 128 bytes a member.
+            "millions of empty keys in one account",
             repeated(r#"{"accounts":[{"#, r#""":0,"#, r#""":0"#, "}]}", MAX_BODY),
             413,
             "--max-parse-bytes",
         ),
         (
-            // (2^24 one-character strings fit the default budget, 40 bytes per byte
-            // of body, and are parsed: the next test checks the bound holds.)
-            "millions of empty strings",
-            repeated("[", r#""","#, r#""""#, "]", MAX_BODY),
+            // The first pass's tree: 80 bytes a value and a located field each.
+            // (2^24 one-character strings would not fit the default budget either,
+            // 21 bytes per byte of body.)
+            "millions of empty strings as the markets",
+            repeated(r#"{"markets":["#, r#""","#, r#""""#, "]}", MAX_BODY),
             413,
             "--max-parse-bytes",
+        ),
+        (
+            // A document that is not an object is refused as such: parsed, not built.
+            "millions of empty objects, not in an object",
+            repeated("[", "{},", "{}", "]", MAX_BODY),
+            400,
+            "expected a table",
+        ),
+        (
+            // The values of unknown keys are parsed, not built.
+            "millions of empty objects under an unknown key",
+            repeated(r#"{"x":["#, "{},", "{}", "]}", MAX_BODY),
+            400,
+            "unknown field",
         ),
         (
             // serde_json stops at 128 levels: nothing deeper is ever allocated.
@@ -187,9 +207,6 @@ fn adversarial_64_mib_snapshots_are_refused_within_bounded_memory() {
 #[test]
 fn the_parse_bound_holds_in_practice_and_valid_snapshots_at_the_body_limit_fit() {
     let tmp = tempfile::tempdir().unwrap();
-    // A 256 MiB budget: 2^21 empty objects take 2^21 × 80 bytes of tree (160 MiB),
-    // bounded at 240 MiB with the growing vector's previous buffer; one more
-    // doubles the vector and is refused.
     let budget = 256 * MIB;
     let server = start(
         tmp.path(),
@@ -202,32 +219,58 @@ fn the_parse_bound_holds_in_practice_and_valid_snapshots_at_the_body_limit_fit()
     );
     let addr = server.addr().to_owned();
     let before = peak_mib(&server);
-    // n elements: `[{},{},…]` and `["a","a",…]`.
-    let objects = |n: usize| repeated("[", "{},", "{}", "]", 3 * n + 1);
-    let strings = |n: usize| repeated("[", r#""a","#, r#""a""#, "]", 4 * n + 1);
-    // 2^20 one-character strings: 80 MiB of tree, 32 MiB of strings, bounded at
-    // 152 MiB; one more doubles the vector (bounded at 272 MiB).
-    for (what, under, over) in [
-        ("empty objects", objects(1 << 21), objects((1 << 21) + 1)),
+    // Bodies that make each pass allocate: n empty objects as the markets (pass 1's
+    // tree, then a located field for each, before the count is refused) and as
+    // one account's positions (pass 2's tree of that account, then a field for
+    // each, before the first is refused).
+    let params = r#""epoch":9,"quote_decimals":0,"reserves":"0","insurance_fund":"0""#;
+    let markets = format!(r#"{{{params},"markets":["#);
+    let positions = format!(
+        r#"{{{params},"markets":[{MARKET}],"accounts":[{{"account_id":1,"quote_balance":"0","positions":["#
+    );
+    let cases = [
         (
-            "one-character strings",
-            strings(1 << 20),
-            strings((1 << 20) + 1),
+            "empty objects as the markets",
+            markets.as_str(),
+            "]}",
+            "between 1 and 64 markets",
         ),
-    ] {
+        (
+            "empty objects as one account's positions",
+            positions.as_str(),
+            "]}]}",
+            "missing field",
+        ),
+    ];
+    let mut parsed = 0;
+    for (what, prefix, suffix, phrase) in cases {
+        let body = |n: usize| empty_objects(prefix, n, suffix);
+        // The largest n whose bound fits the budget.
+        let fits = |n: usize| estimate(&body(n)).total() <= budget as u64;
+        let (mut lo, mut hi) = (1, 16 * MIB / 3);
+        assert!(fits(lo) && !fits(hi), "{what}");
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let (under, over) = (body(lo), body(lo + 1));
         let r = post(&addr, &over);
         assert_eq!(r.status, 413, "{what}: {}", r.text());
         assert_eq!(r.json()["max_parse_bytes"], budget);
+        let started = Instant::now();
         let r = post(&addr, &under);
+        let seconds = started.elapsed().as_secs_f64();
         assert_eq!(r.status, 400, "{what}: {}", r.text());
-        assert!(
-            r.text().contains("expected a table"),
-            "{what}: {}",
-            r.text()
-        );
+        assert!(r.text().contains(phrase), "{what}: {}", r.text());
         let peak = peak_mib(&server);
+        let bound = estimate(&under).total() / MIB as u64;
         eprintln!(
-            "{what}: {} bytes parsed within a {} MiB budget: peak {before} → {peak} MiB",
+            "{what}: {lo} of them, {} bytes, bound {bound} MiB, parsed in {seconds:.1} s \
+             within a {} MiB budget: peak {before} → {peak} MiB",
             under.len(),
             budget / MIB
         );
@@ -237,24 +280,45 @@ fn the_parse_bound_holds_in_practice_and_valid_snapshots_at_the_body_limit_fit()
             "{what}: {before} → {peak} MiB: over the {} MiB budget",
             budget / MIB
         );
+        parsed = parsed.max(peak - before);
     }
-    // The objects were parsed: their tree alone is 160 MiB.
+    // Something was parsed: the markets' tree alone is 80 MiB.
     assert!(
-        peak_mib(&server) >= before + 150,
-        "{before} → {} MiB: was anything parsed?",
-        peak_mib(&server)
+        parsed >= 80,
+        "{before} → +{parsed} MiB: was anything parsed?"
     );
     assert_alive(&addr);
 
-    // Under the default budget (40 × --max-body-bytes), a valid snapshot as dense
-    // as they come (minimal accounts, the service's 2 markets; 24 bytes of parsing
-    // per byte) and as large as the body limit allows is taken.
+    // Under the default budget (21 × --max-body-bytes + 256 KiB), a valid snapshot
+    // as dense as they come (minimal accounts, the service's 2 markets; 4.4 bytes of
+    // parsing per byte) and as large as the body limit allows is taken.
     drop(server);
     let server = start(tmp.path(), &["--max-body-bytes", &(16 * MIB).to_string()]);
+    let before = peak_mib(&server);
     let body = dense_snapshot(16 * MIB);
+    let started = Instant::now();
     let r = post(server.addr(), &body);
     assert_eq!(r.status, 201, "{} bytes: {}", body.len(), r.text());
+    eprintln!(
+        "a dense valid snapshot: {} bytes, bound {} MiB, taken in {:.1} s: peak {before} → {} MiB",
+        body.len(),
+        estimate(&body).total() / MIB as u64,
+        started.elapsed().as_secs_f64(),
+        peak_mib(&server)
+    );
 }
+
+/// `{prefix}{},{},…{suffix}` with `n` empty objects.
+fn empty_objects(prefix: &str, n: usize, suffix: &str) -> Vec<u8> {
+    let mut body = prefix.as_bytes().to_vec();
+    body.extend(std::iter::repeat_n(&b"{},"[..], n).flatten());
+    body.pop();
+    body.extend_from_slice(suffix.as_bytes());
+    body
+}
+
+/// A market of the test keys' shape.
+const MARKET: &str = r#"{"symbol":"A","price":"1","price_decimals":0,"size_decimals":0,"maintenance_margin_bps":100}"#;
 
 /// A valid snapshot for the test keys' 2 markets of minimal accounts
 /// (`{"account_id":N,"quote_balance":"0"}`), as many as `len` bytes hold.

@@ -217,10 +217,10 @@ pub struct ServeArgs {
     pub max_body_bytes: usize,
     /// The most memory (bytes) parsing one submitted snapshot may take, bounded
     /// from the body in one pass before parsing; a snapshot over it is refused with
-    /// 413. Default: 40 × --max-body-bytes (2.5 GiB), which every valid snapshot
-    /// within --max-body-bytes fits. Submissions are read and parsed one at a time,
-    /// so they hold at most twice --max-body-bytes (the body, copied once while it
-    /// is collected) plus this.
+    /// 413. Default: 21 × --max-body-bytes + 256 KiB (1.3 GiB), which every valid
+    /// snapshot within --max-body-bytes fits. Submissions are read and parsed one
+    /// at a time, so they hold at most twice --max-body-bytes (the body, copied once
+    /// while it is collected) plus this.
     #[arg(long)]
     pub max_parse_bytes: Option<u64>,
     /// The longest a request may take, reading its body included (ms); then it is

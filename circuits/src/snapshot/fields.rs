@@ -123,15 +123,24 @@ impl<'a> Field<'a> {
         Ok(items
             .iter()
             .enumerate()
-            .map(|(i, item)| Field {
-                file: self.file,
-                item,
-                path: format!("{}[{i}]", self.path),
-                row: item
-                    .line
-                    .or(if index_rows { Some(i as u64) } else { self.row }),
-            })
+            .map(|(i, item)| self.element(i, item, index_rows))
             .collect())
+    }
+
+    /// Element `i` of this array, `item` (held by this field's tree or, for the JSON
+    /// form's accounts, parsed on its own), located as by [`Self::elements`].
+    pub(crate) fn element<'b>(&self, i: usize, item: &'b Item, index_rows: bool) -> Field<'b>
+    where
+        'a: 'b,
+    {
+        Field {
+            file: self.file,
+            item,
+            path: format!("{}[{i}]", self.path),
+            row: item
+                .line
+                .or(if index_rows { Some(i as u64) } else { self.row }),
+        }
     }
 
     /// A string value.

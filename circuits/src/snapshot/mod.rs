@@ -37,9 +37,14 @@ mod dir;
 mod error;
 mod fields;
 mod json;
+#[cfg(test)]
+mod json_reference;
+mod stream;
 mod tree;
 mod write;
 
+#[cfg(test)]
+mod json_tests;
 #[cfg(test)]
 mod tests;
 

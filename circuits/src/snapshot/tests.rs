@@ -433,7 +433,7 @@ prop_compose! {
     }
 }
 
-fn snapshot_strategy() -> impl Strategy<Value = Snapshot> {
+pub(super) fn snapshot_strategy() -> impl Strategy<Value = Snapshot> {
     params_strategy()
         .prop_filter_map("scale spread", |p| p)
         .prop_flat_map(|params| {
@@ -465,7 +465,7 @@ fn snapshot_strategy() -> impl Strategy<Value = Snapshot> {
 }
 
 /// Flips, inserts and deletes a few bytes of a valid input.
-fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
+pub(super) fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
     for &(pos, op, byte) in edits {
         if bytes.is_empty() {
             bytes.push(byte);
@@ -483,7 +483,7 @@ fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
     bytes
 }
 
-fn interesting_byte() -> impl Strategy<Value = u8> {
+pub(super) fn interesting_byte() -> impl Strategy<Value = u8> {
     prop_oneof![
         any::<u8>(),
         prop::sample::select(b",\n\r .-0123456789\"[]{}=:_eA".to_vec()),
@@ -575,7 +575,8 @@ const V2_EPOCH: &str = include_str!("../../tests/bad_snapshots/valid_v2/epoch.to
 const V2_ACCOUNTS: &str = include_str!("../../tests/bad_snapshots/valid_v2/accounts.csv");
 const V2_POSITIONS: &str = include_str!("../../tests/bad_snapshots/valid_v2/positions.csv");
 const V2_BALANCES: &str = include_str!("../../tests/bad_snapshots/valid_v2/balances.csv");
-const V2_JSON: &str = include_str!("../../tests/bad_snapshots/valid_v2_json/snapshot.json");
+pub(super) const V2_JSON: &str =
+    include_str!("../../tests/bad_snapshots/valid_v2_json/snapshot.json");
 
 #[test]
 fn the_v2_inputs_the_mutations_start_from_are_valid() {

@@ -29,6 +29,9 @@ pub(crate) enum Val {
     Table(Vec<Entry>),
     /// An array or table nested deeper than any the formats define, not converted.
     Deep(&'static str),
+    /// A JSON value parsed but not kept, because no walk reads more than its kind
+    /// (`super::stream`).
+    Skipped(&'static str),
 }
 
 impl Val {
@@ -43,7 +46,7 @@ impl Val {
             Val::Datetime => "a datetime",
             Val::Array(_) => "an array",
             Val::Table(_) => "a table",
-            Val::Deep(kind) => kind,
+            Val::Deep(kind) | Val::Skipped(kind) => kind,
         }
     }
 }
