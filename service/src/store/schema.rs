@@ -99,17 +99,46 @@ const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS backstop_schema (
     applied_ms BIGINT NOT NULL
 )";
 
+/// How long a process starting on a SQLite file waits for others to let it turn
+/// on WAL mode.
+const WAL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Turns on WAL mode (readers do not block the writer; stored in the file, so it
+/// survives restarts). Switching a file's journal mode needs it to itself, and
+/// SQLite answers `SQLITE_BUSY` at once, without waiting out the busy timeout,
+/// while another connection is using it: processes starting together on a fresh
+/// file retry for up to [`WAL_WAIT`].
+async fn wal_mode(conn: &mut sqlx::AnyConnection) -> Result<(), ServiceError> {
+    let deadline = std::time::Instant::now() + WAL_WAIT;
+    loop {
+        match sqlx::query("PRAGMA journal_mode=WAL")
+            .execute(&mut *conn)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Whether SQLite refused because another connection holds the file
+/// (`SQLITE_BUSY` or `SQLITE_LOCKED`, with their extended codes).
+fn is_busy(e: &sqlx::Error) -> bool {
+    let Some(code) = e.as_database_error().and_then(|d| d.code()) else {
+        return false;
+    };
+    code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
 impl Store {
     /// Brings the schema to [`current_version`]; on SQLite, also turns on WAL.
     pub(super) async fn migrate(&self) -> Result<(), ServiceError> {
         let mut conn = self.pool.acquire().await?;
         match self.backend {
-            Backend::Sqlite => {
-                // Readers do not block the writer; survives restarts (stored in the file).
-                sqlx::query("PRAGMA journal_mode=WAL")
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            Backend::Sqlite => wal_mode(&mut conn).await?,
             Backend::Postgres => {
                 // Servers and workers starting together must not race on migrations.
                 sqlx::query("SELECT 1 AS locked FROM (SELECT pg_advisory_lock(7207001)) AS l")
