@@ -181,8 +181,18 @@ impl<'de> Visitor<'de> for SkeletonSeed {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skeleton, A::Error> {
         let mut entries: Vec<Entry> = Vec::new();
         let mut elements = 0;
+        // The known keys met so far (at most `keys.len()`): a document of millions of
+        // repeated keys is checked in linear time.
+        let mut seen: Vec<&'static str> = Vec::with_capacity(self.keys.len());
         while let Some(key) = map.next_key::<String>()? {
-            let first = self.keys.contains(&key.as_str()) && !entries.iter().any(|e| e.key == key);
+            let known = self.keys.iter().find(|k| **k == key.as_str());
+            let first = match known {
+                Some(k) if !seen.contains(k) => {
+                    seen.push(k);
+                    true
+                }
+                _ => false,
+            };
             let value = if !first {
                 skipped(map.next_value::<Skip>()?)
             } else if key == self.streamed {
