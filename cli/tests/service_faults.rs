@@ -987,6 +987,9 @@ fn database_outage(bench: &Bench, backend: &Backend, epoch: u64) -> Outcome {
         "the outage was never felt:\n{log}"
     );
     assert_ne!(status["state"], "failed");
+    if relay.is_none() {
+        assert!(log.contains("database is locked"), "{log}");
+    }
     let during = match backend {
         Backend::Sqlite => {
             "another connection held the write lock: writes failed (`database is locked`), \
