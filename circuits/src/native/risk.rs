@@ -176,10 +176,9 @@ pub fn account_risk(scales: &Scales, account: &Account) -> AccountRisk {
         .zip(&scales.asset_unit_value)
         .zip(&scales.asset_ratio_bps)
     {
-        let value = I256::from(amount.get()) * *unit_value;
+        let (value, margin_bps) = asset_contribution(I256::from(amount.get()), *unit_value, *ratio);
         total_value += value;
-        // A held amount counts at its collateral ratio, a debt in full.
-        margin_value_bps += value * if value > I256::ZERO { *ratio } else { bps };
+        margin_value_bps += margin_bps;
     }
     let liquidatable = margin_value_bps < requirement_bps;
     AccountRisk {
@@ -190,6 +189,22 @@ pub fn account_risk(scales: &Scales, account: &Account) -> AccountRisk {
         liability: total_value.max(I256::ZERO),
         bad_debt: (-total_value).max(I256::ZERO),
     }
+}
+
+/// One asset amount's part of an account's values (`docs/SPEC.md` §2.2):
+/// `(amount · uv_c, amount · uv_c · w'_c)`, its value at full price (in `TV`) and
+/// 10000 times its margin value (in `MV'`), where `w'_c` is the collateral ratio
+/// `ratio_bps` for a held amount and 10000 for a debt. The R1CS twin is
+/// `crate::r1cs::collateral`.
+pub fn asset_contribution(amount: I256, unit_value: I256, ratio_bps: I256) -> (I256, I256) {
+    let value = amount * unit_value;
+    // A held amount counts at its collateral ratio, a debt in full.
+    let weight = if value > I256::ZERO {
+        ratio_bps
+    } else {
+        I256::from(BPS_DENOMINATOR)
+    };
+    (value, value * weight)
 }
 
 /// The epoch's aggregates (`docs/SPEC.md` §2.3). `total_liabilities` is hidden

@@ -44,7 +44,7 @@ pub(crate) fn alloc_lane(
 
 /// A signed lane `v + 2^63`, 64 bits (`.range`) and not 0 (`.nonzero`), so that
 /// `|v| < 2^63`.
-fn signed_lane(
+pub(crate) fn signed_lane(
     cs: &ConstraintSystemRef<Fr>,
     value: Option<U256>,
 ) -> Result<(Vec<Boolean<Fr>>, FpVar<Fr>), SynthesisError> {

@@ -2,8 +2,8 @@
 //! (arkworks 0.6).
 //!
 //! - [`bits`], [`poseidon`]: gadgets, each with its native twin documented beside it;
-//! - [`brackets`]: the maintenance brackets of risk model v2 (a gadget not yet part
-//!   of the batch circuit);
+//! - [`brackets`], [`collateral`]: the maintenance brackets and collateral assets of
+//!   risk model v2 (gadgets not yet part of the batch circuit);
 //! - `params.rs`, `account.rs`: the epoch parameters and one account (lanes, `TV`,
 //!   `MR'`, leaf), shared by both circuits;
 //! - [`batch`]: the batch circuit of `docs/SPEC.md` §6.3;
@@ -16,6 +16,7 @@ pub mod attestation;
 pub mod batch;
 pub mod bits;
 pub mod brackets;
+pub mod collateral;
 pub mod cost;
 pub mod names;
 mod params;
