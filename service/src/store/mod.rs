@@ -174,9 +174,7 @@ impl Store {
     /// and is refused by a read-only PostgreSQL (a standby after a failover);
     /// `SELECT 1` would pass in both cases.
     pub async fn ping(&self) -> Result<(), ServiceError> {
-        sqlx::query("UPDATE backstop_schema SET version = version WHERE 1 = 0")
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(schema::WRITE_PROBE).execute(&self.pool).await?;
         Ok(())
     }
 

@@ -99,6 +99,11 @@ const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS backstop_schema (
     applied_ms BIGINT NOT NULL
 )";
 
+/// A write that changes nothing: it takes SQLite's write lock (waiting out the busy
+/// timeout) and is refused by a read-only PostgreSQL. Used before a migration reads
+/// the version and by [`Store::ping`].
+pub(super) const WRITE_PROBE: &str = "UPDATE backstop_schema SET version = version WHERE 1 = 0";
+
 /// How long a process starting on a SQLite file waits for others to let it turn
 /// on WAL mode.
 const WAL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -167,9 +172,7 @@ impl Store {
                 // changes nothing; it waits out the busy timeout): another process
                 // starting on the same file must not read the same version and apply
                 // the same migration after this one has (`duplicate column`).
-                sqlx::query("UPDATE backstop_schema SET version = version WHERE 1 = 0")
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(WRITE_PROBE).execute(&mut *tx).await?;
             }
             let recorded = self.schema_version_on(&mut tx).await?;
             if recorded > current_version() {
