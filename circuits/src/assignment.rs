@@ -51,6 +51,17 @@ pub(crate) struct ParamsAssignment<F> {
     pub(crate) prices: Vec<F>,
     pub(crate) margin_bps: Vec<F>,
     pub(crate) market_exponents: Vec<F>,
+    /// Risk model v2 (§6.4): per market, its brackets after the first (`T − 1`
+    /// each): the size thresholds `s_t`, rates `mm_t` and floors `floor_t`.
+    pub(crate) bracket_thresholds: Vec<Vec<F>>,
+    pub(crate) bracket_rates: Vec<Vec<F>>,
+    pub(crate) bracket_floors: Vec<Vec<F>>,
+    /// Risk model v2: per collateral asset, its price, collateral ratio (bps),
+    /// exponent `E − a_c − p_c` and reserves (minimal asset units).
+    pub(crate) asset_prices: Vec<F>,
+    pub(crate) asset_ratios: Vec<F>,
+    pub(crate) asset_exponents: Vec<F>,
+    pub(crate) asset_reserves: Vec<F>,
 }
 
 impl<F> ParamsAssignment<F> {
@@ -75,6 +86,25 @@ impl<F> ParamsAssignment<F> {
             market_exponents: (p.raw.markets.iter())
                 .map(|m| H::from_u64(m.exponent.into()))
                 .collect(),
+            bracket_thresholds: (p.raw.brackets.iter())
+                .map(|bs| bs.iter().map(|b| H::from_u64(b.threshold)).collect())
+                .collect(),
+            bracket_rates: (p.raw.brackets.iter())
+                .map(|bs| bs.iter().map(|b| H::from_u64(b.rate_bps.into())).collect())
+                .collect(),
+            bracket_floors: (p.raw.brackets.iter())
+                .map(|bs| bs.iter().map(|b| H::from_u64(b.floor)).collect())
+                .collect(),
+            asset_prices: p.raw.assets.iter().map(|a| H::from_u64(a.price)).collect(),
+            asset_ratios: (p.raw.assets.iter())
+                .map(|a| H::from_u64(a.ratio_bps.into()))
+                .collect(),
+            asset_exponents: (p.raw.assets.iter())
+                .map(|a| H::from_u64(a.exponent.into()))
+                .collect(),
+            asset_reserves: (p.raw.assets.iter())
+                .map(|a| H::from_u256(U256::from(a.reserves)))
+                .collect(),
         }
     }
 }
@@ -89,17 +119,23 @@ pub(crate) struct SlotAssignment<F> {
     pub(crate) balance_lane: U256,
     /// `size_m + 2^63` per market.
     pub(crate) size_lanes: Vec<U256>,
+    /// `amount_c + 2^63` per collateral asset (risk model v2).
+    pub(crate) amount_lanes: Vec<U256>,
+    /// Per market, the bracket the witness selects (0 for `T = 1`).
+    pub(crate) brackets: Vec<usize>,
     pub(crate) salt: F,
 }
 
 /// A running state as field elements (`docs/SPEC.md` §6.2).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct StateAssignment<F> {
     pub(crate) next_id: F,
     pub(crate) total_liabilities: F,
     pub(crate) bad_debt: F,
     pub(crate) liquidation_product: F,
     pub(crate) accounts: F,
+    /// Per collateral asset, the held total so far (risk model v2).
+    pub(crate) asset_held: Vec<F>,
 }
 
 impl<F: Copy> StateAssignment<F> {
@@ -111,6 +147,9 @@ impl<F: Copy> StateAssignment<F> {
             bad_debt: field_from_i256::<H>(s.bad_debt),
             liquidation_product: s.liquidation_product,
             accounts: s.accounts,
+            asset_held: (s.asset_held.iter())
+                .map(|h| field_from_i256::<H>(*h))
+                .collect(),
         }
     }
 }
@@ -134,6 +173,8 @@ pub(crate) struct BatchAssignment<F> {
     pub(crate) bad_debt: F,
     pub(crate) solvent: bool,
     pub(crate) insurance_covered: bool,
+    /// Bit `c`: asset `c`'s published solvency (risk model v2).
+    pub(crate) asset_solvency: u16,
     /// `ℓ`: 0 if `L` is hidden, `L + 1` if disclosed (`docs/SPEC.md` §6.4).
     pub(crate) disclosure: F,
     pub(crate) state_in: StateAssignment<F>,
@@ -146,6 +187,8 @@ impl<F: Copy> BatchAssignment<F> {
     /// The honest assignment of `w`, embedded by `H`.
     pub(crate) fn from_witness<H: FieldHasher<F = F>>(w: &BatchWitness<F>) -> Self {
         let markets = w.params.unit_value.len();
+        let assets = w.params.raw.assets.len();
+        let lanes = |v: &mut dyn Iterator<Item = i64>| v.map(|x| U256::from(lane(x))).collect();
         let slots = w
             .slots
             .iter()
@@ -154,10 +197,11 @@ impl<F: Copy> BatchAssignment<F> {
                     pad: false,
                     id: H::from_u64(a.id().get()),
                     balance_lane: U256::from(lane(a.quote_balance().get())),
-                    size_lanes: a
-                        .sizes()
-                        .iter()
-                        .map(|z| U256::from(lane(z.get())))
+                    size_lanes: lanes(&mut a.sizes().iter().map(|z| z.get())),
+                    amount_lanes: lanes(&mut a.amounts().iter().map(|z| z.get())),
+                    brackets: (a.sizes().iter())
+                        .zip(&w.params.raw.brackets)
+                        .map(|(z, bs)| selected_bracket(z.get(), bs))
                         .collect(),
                     salt: s.salt,
                 },
@@ -166,6 +210,8 @@ impl<F: Copy> BatchAssignment<F> {
                     id: H::from_u64(0),
                     balance_lane: U256::from(lane(0)),
                     size_lanes: vec![U256::from(lane(0)); markets],
+                    amount_lanes: vec![U256::from(lane(0)); assets],
+                    brackets: vec![0; markets],
                     salt: s.salt,
                 },
             })
@@ -187,6 +233,7 @@ impl<F: Copy> BatchAssignment<F> {
             bad_debt: field_from_i256::<H>(w.outputs.bad_debt),
             solvent: w.outputs.solvent,
             insurance_covered: w.outputs.insurance_covered,
+            asset_solvency: w.outputs.asset_solvency,
             disclosure: field_from_i256::<H>(w.outputs.disclosure()),
             state_in: StateAssignment::from_state::<H>(&w.state_in),
             blind_in: w.blind_in,
@@ -206,6 +253,27 @@ impl<F: Copy> BatchAssignment<F> {
             && self.params.margin_bps.len() == markets
             && self.params.market_exponents.len() == markets
             && self.slots.iter().all(|s| s.size_lanes.len() == markets);
+        let brackets = shape.brackets() - 1;
+        let assets = shape.assets();
+        let p = &self.params;
+        let fits = fits
+            && [&p.bracket_thresholds, &p.bracket_rates, &p.bracket_floors]
+                .iter()
+                .all(|v| v.len() == markets && v.iter().all(|b| b.len() == brackets))
+            && [
+                &p.asset_prices,
+                &p.asset_ratios,
+                &p.asset_exponents,
+                &p.asset_reserves,
+            ]
+            .iter()
+            .all(|v| v.len() == assets)
+            && self.state_in.asset_held.len() == assets
+            && self.slots.iter().all(|s| {
+                s.amount_lanes.len() == assets
+                    && s.brackets.len() == markets
+                    && s.brackets.iter().all(|t| *t <= brackets)
+            });
         if fits {
             Ok(())
         } else {
@@ -213,9 +281,21 @@ impl<F: Copy> BatchAssignment<F> {
                 shape: shape.id(),
                 got_slots: self.slots.len(),
                 got_markets: markets,
+                got_brackets: 1 + p.bracket_thresholds.first().map_or(0, Vec::len),
+                got_assets: p.asset_prices.len(),
             })
         }
     }
+}
+
+/// The bracket of a size: the last whose threshold `|size|` reaches (`raw` are the
+/// brackets after the first, whose threshold is 0). The thresholds do not decrease,
+/// so this is the bracket of the notional (`crate::r1cs::brackets`).
+fn selected_bracket(size: i64, raw: &[crate::witness::RawBracket]) -> usize {
+    let magnitude = size.unsigned_abs();
+    raw.iter()
+        .rposition(|b| b.threshold <= magnitude)
+        .map_or(0, |t| t + 1)
 }
 
 /// Test support: a native re-implementation of what the batch circuits compute from a
@@ -374,7 +454,7 @@ pub(crate) mod testing {
         let commit = |blind: H::F, n: H::F, l: H::F, d: H::F, p: H::F, acc: H::F| {
             H::hash(&[tag::<H>(tags::STATE), blind, n, l, d, p, acc])
         };
-        let si = a.state_in;
+        let si = a.state_in.clone();
         let c_in = commit(
             a.blind_in,
             si.next_id,

@@ -47,6 +47,16 @@ impl core::fmt::Display for VenueAddress {
 ///   ‖ owner_binding (uint8: 0 none, 1 partial, 2 all)
 /// ```
 ///
+/// and, only for risk model v2 parameters (brackets or collateral assets):
+///
+/// ```text
+///   ‖ for each market: tier count (uint8) ‖ for each tier: notional_floor (uint64)
+///                                                          ‖ mm_bps (uint16)
+///   ‖ A (uint8) ‖ for each asset: symbol (32 bytes) ‖ price (uint64)
+///                 ‖ price_decimals (uint8) ‖ amount_decimals (uint8)
+///                 ‖ collateral_ratio_bps (uint16) ‖ reserves (uint128)
+/// ```
+///
 /// A symbol is its ASCII bytes padded on the right with zero bytes to 32 (Solidity's
 /// `bytes32`): symbols have 1 to 32 bytes and no zero byte, so the padding is
 /// injective. Every other field has a fixed width and the market count precedes the
@@ -69,6 +79,25 @@ pub fn descriptor_bytes(params: &EpochParams) -> Vec<u8> {
         out.extend_from_slice(&m.maintenance_margin_bps().get().to_be_bytes());
     }
     out.push(params.owner_binding().code());
+    if params.uses_risk_model_v2() {
+        // At most 7 tiers per market and 16 assets (`bounds`).
+        for m in params.markets() {
+            out.push(m.tiers().len() as u8);
+            for t in m.tiers() {
+                out.extend_from_slice(&t.notional_floor().to_be_bytes());
+                out.extend_from_slice(&t.maintenance_margin_bps().get().to_be_bytes());
+            }
+        }
+        out.push(params.assets().len() as u8);
+        for a in params.assets() {
+            out.extend_from_slice(&symbol_word(a.symbol()));
+            out.extend_from_slice(&a.price().get().to_be_bytes());
+            out.push(a.price_decimals() as u8);
+            out.push(a.amount_decimals() as u8);
+            out.extend_from_slice(&a.collateral_ratio_bps().get().to_be_bytes());
+            out.extend_from_slice(&a.reserves().to_be_bytes());
+        }
+    }
     out
 }
 

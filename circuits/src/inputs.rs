@@ -11,6 +11,7 @@
 use crate::assignment::field_from_i256;
 use crate::hash::FieldHasher;
 use crate::native::commit::OutputsOpening;
+use crate::shape::CircuitShape;
 use crate::witness::ParamsWitness;
 use ethnum::U256;
 
@@ -28,20 +29,52 @@ pub const BATCH_BITS: u32 = 32;
 pub const BATCH_COUNT_BITS: u32 = 33;
 /// Markets per packed word (`3 · (64 + 14 + 5) = 249` bits).
 pub const MARKETS_PER_WORD: usize = 3;
+/// Bits of a packed word: every word is below `2^249`.
+pub const WORD_BITS: u32 = 249;
+/// Bits of a bracket's size threshold `s_t ≤ 2^63` (risk model v2).
+pub const THRESHOLD_BITS: u32 = 64;
+/// Bits of a bracket floor (`< 2^64` minimal quote units).
+pub const FLOOR_BITS: u32 = 64;
+/// Bits of an asset's reserves (`< 2^96` minimal asset units).
+pub const ASSET_RESERVE_BITS: u32 = crate::bounds::ASSET_RESERVE_BITS;
 /// Where `b` starts in the insurance word: the one packed part that differs between
 /// an epoch's batches.
 pub const BATCH_SHIFT: u32 = FUND_BITS;
 
-/// The packed words for `markets` markets: the reserves word, the insurance word,
-/// then `⌈M/3⌉` market words.
+/// The packed words of a risk model v1 shape of `markets` markets: the reserves
+/// word, the insurance word, then `⌈M/3⌉` market words.
 pub const fn packed_word_count(markets: usize) -> usize {
     2 + markets.div_ceil(MARKETS_PER_WORD)
 }
 
-/// The open layout's length for `markets` markets: the packed words, the five
-/// outputs `a_K, z, P_target, D, ℓ`, then `C_{b−1}, C_b`.
+/// The open layout's length for a risk model v1 shape of `markets` markets: the
+/// packed words, the five outputs `a_K, z, P_target, D, ℓ`, then `C_{b−1}, C_b`.
 pub const fn open_input_count(markets: usize) -> usize {
     packed_word_count(markets) + OPEN_OUTPUTS + OPEN_CHAIN
+}
+
+/// The packed words of any shape: [`packed_word_count`] and the risk model v2
+/// words ([`packed_words`]).
+pub fn shape_word_count(shape: &CircuitShape) -> usize {
+    let blank = Packed {
+        reserves: (),
+        epoch: (),
+        quote_exponent: (),
+        solvent: (),
+        insurance_covered: (),
+        insurance_fund: (),
+        batch: (),
+        batch_count: (),
+        markets: vec![[(); 3]; shape.markets()],
+        brackets: vec![[(); 3]; shape.markets() * (shape.brackets() - 1)],
+        assets: vec![[(); 5]; shape.assets()],
+    };
+    packed_words(&blank).len()
+}
+
+/// The open layout's length for any shape.
+pub fn shape_input_count(shape: &CircuitShape) -> usize {
+    shape_word_count(shape) + OPEN_OUTPUTS + OPEN_CHAIN
 }
 
 /// The outputs `a_K, z, P_target, D, ℓ` (the flags are packed).
@@ -64,6 +97,11 @@ pub(crate) struct Packed<T> {
     pub(crate) batch_count: T,
     /// Per market: price, `mm`, exponent.
     pub(crate) markets: Vec<[T; 3]>,
+    /// Risk model v2: per market in order, its brackets after the first: size
+    /// threshold, rate, floor.
+    pub(crate) brackets: Vec<[T; 3]>,
+    /// Risk model v2: per asset: price, ratio, exponent, reserves, solvency flag.
+    pub(crate) assets: Vec<[T; 5]>,
 }
 
 /// The packing of `docs/SPEC.md` §6.4, one list of `(part, bits)` per word, the
@@ -75,8 +113,20 @@ pub(crate) struct Packed<T> {
 /// market word i   markets 3i, 3i+1, 3i+2, each price (64) ‖ mm (14) ‖ E − s − p (5)
 /// ```
 ///
+/// then, for risk model v2, three runs of groups, each group whole in one word and a
+/// new word begun when the next group would pass 249 bits:
+///
+/// ```text
+/// thresholds      per bracket after a market's first (market by market):
+///                 s_t (64) ‖ mm_t (14)                        (3 per word)
+/// floors          per bracket, in the same order: floor_t (64)  (3 per word)
+/// assets          per asset: price (64) ‖ ratio_bps (14) ‖ E − a − p (5)
+///                 ‖ reserves (96) ‖ asset_solvent (1)          (1 per word)
+/// ```
+///
 /// Every word is below `2^249`, under both fields' orders, so a word determines its
-/// parts once each is range-checked to its width.
+/// parts once each is range-checked to its width. A shape without brackets or
+/// assets has exactly the words of risk model v1.
 pub(crate) fn packed_words<T: Clone>(p: &Packed<T>) -> Vec<Vec<(T, u32)>> {
     let mut words = vec![
         vec![
@@ -105,6 +155,36 @@ pub(crate) fn packed_words<T: Clone>(p: &Packed<T>) -> Vec<Vec<(T, u32)>> {
                 })
                 .collect(),
         );
+    }
+    let pairs = (p.brackets.iter())
+        .map(|[s, mm, _]| vec![(s.clone(), THRESHOLD_BITS), (mm.clone(), MARGIN_BITS)]);
+    let floors = (p.brackets.iter()).map(|[_, _, f]| vec![(f.clone(), FLOOR_BITS)]);
+    let assets = p.assets.iter().map(|[price, ratio, e, reserves, ok]| {
+        vec![
+            (price.clone(), U64_BITS),
+            (ratio.clone(), MARGIN_BITS),
+            (e.clone(), EXPONENT_BITS),
+            (reserves.clone(), ASSET_RESERVE_BITS),
+            (ok.clone(), 1),
+        ]
+    });
+    for run in [
+        pairs.collect::<Vec<_>>(),
+        floors.collect(),
+        assets.collect(),
+    ] {
+        let mut word: Vec<(T, u32)> = Vec::new();
+        for group in run {
+            let used: u32 = word.iter().map(|(_, b)| b).sum();
+            let more: u32 = group.iter().map(|(_, b)| b).sum();
+            if used + more > WORD_BITS {
+                words.push(core::mem::take(&mut word));
+            }
+            word.extend(group);
+        }
+        if !word.is_empty() {
+            words.push(word);
+        }
     }
     words
 }
@@ -156,6 +236,26 @@ pub fn open_inputs<H: FieldHasher>(
                 ]
             })
             .collect(),
+        brackets: (raw.brackets.iter().flatten())
+            .map(|b| {
+                [
+                    H::from_u64(b.threshold),
+                    H::from_u64(b.rate_bps.into()),
+                    H::from_u64(b.floor),
+                ]
+            })
+            .collect(),
+        assets: (raw.assets.iter().enumerate())
+            .map(|(c, a)| {
+                [
+                    H::from_u64(a.price),
+                    H::from_u64(a.ratio_bps.into()),
+                    H::from_u64(a.exponent.into()),
+                    int(a.reserves),
+                    H::from_u64(((outputs.asset_solvency >> c) & 1).into()),
+                ]
+            })
+            .collect(),
     };
     let mut v: Vec<H::F> = packed_words(&packed).iter().map(|w| pack::<H>(w)).collect();
     v.push(outputs.accounts_commitment);
@@ -165,6 +265,10 @@ pub fn open_inputs<H: FieldHasher>(
     v.push(field_from_i256::<H>(outputs.disclosure()));
     v.push(if batch == 0 { H::from_u64(0) } else { state_in });
     v.push(state_out);
-    debug_assert_eq!(v.len(), open_input_count(raw.markets.len()));
+    debug_assert!(
+        raw.brackets.iter().any(|b| !b.is_empty())
+            || !raw.assets.is_empty()
+            || v.len() == open_input_count(raw.markets.len())
+    );
     v
 }

@@ -6,8 +6,11 @@
 //! [`AttestationShape::id`]) is stored with the keys, so loading keys of another shape
 //! is a clear error rather than a failed proof.
 
-use crate::bounds::{BPS_DENOMINATOR, MAX_ACCOUNTS, MAX_MARKETS, MAX_SCALE_EXPONENT, RESERVE_BITS};
-use crate::model::pow10;
+use crate::bounds::{
+    ASSET_RESERVE_BITS, BPS_DENOMINATOR, MAX_ACCOUNTS, MAX_ASSETS, MAX_BRACKETS, MAX_MARKETS,
+    MAX_SCALE_EXPONENT, RESERVE_BITS,
+};
+use crate::model::{EpochParams, pow10};
 use crate::native::attestation::{MIN_EQUITY_BITS, RATIO_BITS, RATIO_DECIMALS};
 use crate::native::commit::{BatchSize, LayoutError};
 use ethnum::I256;
@@ -26,6 +29,27 @@ pub enum ShapeError {
     /// Market count outside `1..=64`.
     #[error("a circuit shape needs between 1 and {MAX_MARKETS} markets, got {0}")]
     Markets(usize),
+    /// Bracket count outside `1..=8`.
+    #[error("a circuit shape needs between 1 and {MAX_BRACKETS} brackets per market, got {0}")]
+    Brackets(usize),
+    /// Asset count above 16.
+    #[error("a circuit shape has at most {MAX_ASSETS} collateral assets, got {0}")]
+    Assets(usize),
+    /// Parameters the shape cannot prove.
+    #[error(
+        "shape {shape} cannot prove these parameters: they have {markets} markets, \
+         at most {brackets} brackets in a market and {assets} collateral assets"
+    )]
+    Params {
+        /// The shape's id.
+        shape: String,
+        /// `M` of the parameters.
+        markets: usize,
+        /// The most brackets of any market, the first included.
+        brackets: usize,
+        /// The parameters' asset count.
+        assets: usize,
+    },
 }
 
 /// Why a batch circuit (of either backend) could not be built.
@@ -33,7 +57,10 @@ pub enum ShapeError {
 #[non_exhaustive]
 pub enum CircuitError {
     /// The witness was built for another shape.
-    #[error("witness of {got_slots} slots × {got_markets} markets does not fit shape {shape}")]
+    #[error(
+        "witness of {got_slots} slots × {got_markets} markets ({got_brackets} brackets, \
+         {got_assets} assets) does not fit shape {shape}"
+    )]
     ShapeMismatch {
         /// The circuit shape's id.
         shape: String,
@@ -41,14 +68,33 @@ pub enum CircuitError {
         got_slots: usize,
         /// Markets in the witness.
         got_markets: usize,
+        /// Brackets per market in the witness, the first included.
+        got_brackets: usize,
+        /// Collateral assets in the witness.
+        got_assets: usize,
+    },
+    /// The backend does not prove this shape yet.
+    #[error("the {backend} batch circuit does not prove risk model v2 shapes yet ({shape})")]
+    Unsupported {
+        /// The backend.
+        backend: &'static str,
+        /// The circuit shape's id.
+        shape: String,
     },
 }
 
-/// Batch size `B` and market count `M` of a batch circuit.
+/// Batch size `B`, market count `M`, brackets per market `T` and collateral asset
+/// count `A` of a batch circuit. `T = 1, A = 0` is risk model v1 (flat margin rates,
+/// one quote balance), whose circuit is exactly the one before risk model v2. A
+/// shape proves parameters whose largest bracket count is exactly `T` (a market
+/// with fewer is padded with brackets no size reaches, `docs/SPEC.md` §6.4) and
+/// which declare exactly `A` assets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CircuitShape {
     batch_size: BatchSize,
     markets: usize,
+    brackets: usize,
+    assets: usize,
 }
 
 fn bit_length(v: I256) -> u32 {
@@ -60,9 +106,11 @@ fn max_notional() -> I256 {
     I256::from(i64::MAX) * I256::from(u64::MAX) * pow10(MAX_SCALE_EXPONENT)
 }
 
-/// `|TV| ≤ (2^63 − 1)·10^18 + M·(2^63 − 1)·(2^64 − 1)·10^18` for `M` markets.
-fn tv_bound(markets: usize) -> I256 {
-    I256::from(i64::MAX) * pow10(MAX_SCALE_EXPONENT) + I256::from(markets as u64) * max_notional()
+/// `|TV| ≤ (2^63 − 1)·10^18 + (M + A)·(2^63 − 1)·(2^64 − 1)·10^18` for `M` markets
+/// and `A` collateral assets (an amount's value is bounded as a position's).
+fn tv_bound(markets: usize, assets: usize) -> I256 {
+    I256::from(i64::MAX) * pow10(MAX_SCALE_EXPONENT)
+        + I256::from((markets + assets) as u64) * max_notional()
 }
 
 /// `1 ≤ M ≤ 64`.
@@ -74,14 +122,60 @@ fn check_markets(markets: usize) -> Result<(), ShapeError> {
 }
 
 impl CircuitShape {
-    /// Validates a shape.
+    /// Validates a shape of risk model v1: `T = 1`, `A = 0`.
     pub fn new(batch_size: u64, markets: usize) -> Result<Self, ShapeError> {
+        Self::with_risk(batch_size, markets, 1, 0)
+    }
+    /// Validates a shape with `brackets` per market (`1..=8`) and `assets`
+    /// collateral assets (`0..=16`).
+    pub fn with_risk(
+        batch_size: u64,
+        markets: usize,
+        brackets: usize,
+        assets: usize,
+    ) -> Result<Self, ShapeError> {
         let batch_size = BatchSize::new(batch_size)?;
         check_markets(markets)?;
+        if brackets == 0 || brackets > MAX_BRACKETS {
+            return Err(ShapeError::Brackets(brackets));
+        }
+        if assets > MAX_ASSETS {
+            return Err(ShapeError::Assets(assets));
+        }
         Ok(Self {
             batch_size,
             markets,
+            brackets,
+            assets,
         })
+    }
+    /// The least shape of batch size `batch_size` that proves `params`: its markets,
+    /// its largest bracket count and its assets.
+    pub fn for_params(batch_size: u64, params: &EpochParams) -> Result<Self, ShapeError> {
+        Self::with_risk(
+            batch_size,
+            params.markets().len(),
+            brackets_of(params),
+            params.assets().len(),
+        )
+    }
+    /// Whether this shape proves `params`: the same markets and assets, and `T`
+    /// the largest bracket count of a market.
+    pub fn check_params(&self, params: &EpochParams) -> Result<(), ShapeError> {
+        let brackets = brackets_of(params);
+        if params.markets().len() == self.markets
+            && params.assets().len() == self.assets
+            && brackets == self.brackets
+        {
+            Ok(())
+        } else {
+            Err(ShapeError::Params {
+                shape: self.id(),
+                markets: params.markets().len(),
+                brackets,
+                assets: params.assets().len(),
+            })
+        }
     }
     /// `B`.
     pub fn batch_size(&self) -> BatchSize {
@@ -91,40 +185,87 @@ impl CircuitShape {
     pub fn markets(&self) -> usize {
         self.markets
     }
-    /// A stable identifier, e.g. `backstop.v2.B64.M8`.
+    /// `T`: brackets per market, the first included (1: flat rates).
+    pub fn brackets(&self) -> usize {
+        self.brackets
+    }
+    /// `A`: collateral assets.
+    pub fn assets(&self) -> usize {
+        self.assets
+    }
+    /// Whether the shape proves risk model v2 (`T > 1` or `A > 0`).
+    pub fn is_risk_model_v2(&self) -> bool {
+        self.brackets > 1 || self.assets > 0
+    }
+    /// A stable identifier, e.g. `backstop.v2.B64.M8`, with `.T4` and `.A4` appended
+    /// for risk model v2 (`T > 1`, `A > 0`).
     pub fn id(&self) -> String {
-        format!(
+        let mut id = format!(
             "backstop.v{STATEMENT_VERSION}.B{}.M{}",
             self.batch_size.get(),
             self.markets
-        )
+        );
+        if self.brackets > 1 {
+            id.push_str(&format!(".T{}", self.brackets));
+        }
+        if self.assets > 0 {
+            id.push_str(&format!(".A{}", self.assets));
+        }
+        id
     }
-    /// The bound `|TV| ≤ (2^63 − 1)·10^18 + M·(2^63 − 1)·(2^64 − 1)·10^18`.
+    /// The bound `|TV| ≤ (2^63 − 1)·10^18 + (M + A)·(2^63 − 1)·(2^64 − 1)·10^18`.
     pub fn tv_bound(&self) -> I256 {
-        tv_bound(self.markets)
+        tv_bound(self.markets, self.assets)
     }
     /// Bits of `|TV|`: `|TV| < 2^tv_bits` (190 for `M = 8`).
     pub fn tv_bits(&self) -> u32 {
         bit_length(self.tv_bound())
     }
-    /// Bits of the margin slack `|10000·TV − MR'|` (205 for `M = 8`).
+    /// Bits of the margin slack `|MV' − MR'|` (205 for `M = 8`, `A = 0`): `|MV'| ≤
+    /// 10000·tv_bound` (an asset counts at most at full value) and a tiered `MR'_m`
+    /// is at most the notional times its rate.
     pub fn slack_bits(&self) -> u32 {
         let requirement =
             I256::from(self.markets as u64) * max_notional() * I256::from(BPS_DENOMINATOR);
         bit_length(self.tv_bound() * I256::from(BPS_DENOMINATOR) + requirement)
     }
-    /// Bits of the solvency differences `reserves·f_q − L` and
-    /// `insurance_fund·f_q − D`, with `L, D ≤ 2^32 · tv_bound` (the verifier checks
-    /// `K·B ≤ 2^32`) and `reserves·f_q < 2^128 · 10^18`.
+    /// Bits of the solvency differences `reserves·f_q + Σ_c reserves_c·uv_c − L`
+    /// and `insurance_fund·f_q − D`, with `L, D ≤ 2^32 · tv_bound` (the verifier
+    /// checks `K·B ≤ 2^32`), `reserves·f_q < 2^128 · 10^18` and each
+    /// `reserves_c·uv_c < 2^96 · 2^64 · 10^18`.
     pub fn solvency_bits(&self) -> u32 {
         let totals = I256::from(MAX_ACCOUNTS) * self.tv_bound();
-        let reserves = (I256::ONE << RESERVE_BITS) * pow10(MAX_SCALE_EXPONENT);
+        let f = pow10(MAX_SCALE_EXPONENT);
+        let reserves = (I256::ONE << RESERVE_BITS) * f
+            + I256::from(self.assets as u64)
+                * (I256::ONE << ASSET_RESERVE_BITS)
+                * (I256::ONE << 64)
+                * f;
         bit_length(totals.max(reserves))
     }
-    /// Words per leaf: `⌈(M + 2) / 3⌉`.
-    pub fn leaf_words(&self) -> usize {
-        (self.markets + 2).div_ceil(3)
+    /// Bits of an asset's solvency difference `reserves_c − Σ_i max(amount_{i,c}, 0)`:
+    /// `reserves_c < 2^96` and the total held `< 2^32 · 2^63 = 2^95`.
+    pub fn asset_solvency_bits(&self) -> u32 {
+        ASSET_RESERVE_BITS + 1
     }
+    /// Lanes per leaf: the id, the balance, `M` sizes and `A` amounts.
+    pub fn leaf_lanes(&self) -> usize {
+        self.markets + self.assets + 2
+    }
+    /// Words per leaf: `⌈(M + A + 2) / 3⌉`.
+    pub fn leaf_words(&self) -> usize {
+        self.leaf_lanes().div_ceil(3)
+    }
+}
+
+/// The most brackets of any market of `params`, the first included.
+pub(crate) fn brackets_of(params: &EpochParams) -> usize {
+    params
+        .markets()
+        .iter()
+        .map(|m| 1 + m.tiers().len())
+        .max()
+        .unwrap_or(1)
 }
 
 /// The shape of an attestation circuit: the number of markets `M` (the tree depth is
@@ -152,7 +293,8 @@ impl AttestationShape {
     /// Bits of the ratio slack `|10^8·TV − r·MR'|` (239 at `M = 64`), with `|TV|`
     /// bounded as in the batch circuit ([`CircuitShape::tv_bound`]).
     pub fn ratio_slack_bits(&self) -> u32 {
-        let tv = tv_bound(self.markets) * I256::from(10u64.pow(RATIO_DECIMALS) * BPS_DENOMINATOR);
+        let tv =
+            tv_bound(self.markets, 0) * I256::from(10u64.pow(RATIO_DECIMALS) * BPS_DENOMINATOR);
         let requirement = I256::from((1u64 << RATIO_BITS) - 1)
             * I256::from(self.markets as u64)
             * max_notional()
@@ -162,7 +304,7 @@ impl AttestationShape {
     /// Bits of the equity slack `TV − X·f_q ∈ (−2^188, tv_bound)`.
     pub fn equity_slack_bits(&self) -> u32 {
         let floor = (I256::ONE << MIN_EQUITY_BITS) * pow10(MAX_SCALE_EXPONENT);
-        bit_length(tv_bound(self.markets).max(floor))
+        bit_length(tv_bound(self.markets, 0).max(floor))
     }
 }
 
@@ -183,5 +325,21 @@ mod tests {
         let widest = CircuitShape::new(8, 64).unwrap();
         assert!(widest.slack_bits() <= 209 && widest.solvency_bits() <= 226);
         assert!(CircuitShape::new(64, 0).is_err() && CircuitShape::new(63, 8).is_err());
+    }
+
+    #[test]
+    fn risk_model_v2_widths() {
+        let s = CircuitShape::with_risk(512, 8, 4, 4).unwrap();
+        assert_eq!(s.id(), "backstop.v2.B512.M8.T4.A4");
+        assert!(s.is_risk_model_v2() && !CircuitShape::new(512, 8).unwrap().is_risk_model_v2());
+        assert_eq!(s.leaf_words(), 5);
+        // The widest shape stays inside the bounds of SPEC §3.
+        let widest = CircuitShape::with_risk(8, 64, 8, 16).unwrap();
+        assert!(widest.tv_bits() <= crate::bounds::TV_BITS);
+        assert!(widest.slack_bits() <= crate::bounds::SLACK_BITS);
+        assert!(widest.solvency_bits() <= crate::bounds::TOTAL_BITS);
+        assert!(CircuitShape::with_risk(8, 8, 0, 0).is_err());
+        assert!(CircuitShape::with_risk(8, 8, 9, 0).is_err());
+        assert!(CircuitShape::with_risk(8, 8, 1, 17).is_err());
     }
 }

@@ -542,6 +542,9 @@ impl EpochStatement {
             solvent: self.file.solvent,
             insurance_covered: self.file.insurance_covered,
             liabilities: self.liabilities,
+            // Risk model v2 is not yet published in a statement (the prover refuses
+            // it), so there are no assets here.
+            asset_solvency: 0,
         };
         let k = self.file.batch_count;
         let zero = H::from_u64(0);
@@ -557,13 +560,11 @@ impl EpochStatement {
         let params_hash = params_hash::<H>(&self.params);
         let initial = state_commitment::<H>(
             zero,
-            &RunningState {
-                next_id: 0,
-                total_liabilities: I256::ZERO,
-                bad_debt: I256::ZERO,
-                liquidation_product: H::from_u64(1),
-                accounts: accounts_chain_start::<H>(self.params.epoch()),
-            },
+            &RunningState::initial(
+                accounts_chain_start::<H>(self.params.epoch()),
+                H::from_u64(1),
+                self.params.assets().len(),
+            ),
         );
         Ok((0..states.len())
             .map(|b| {

@@ -9,6 +9,7 @@ use crate::native::commit::{
     padding_salt, secret_element, state_blinding,
 };
 use crate::native::{EpochEvaluation, Scales, evaluate};
+use crate::r1cs::brackets::{UNREACHABLE, size_thresholds};
 use crate::secret::VenueSecret;
 use ethnum::I256;
 
@@ -40,6 +41,36 @@ pub struct RawParams {
     pub(crate) insurance_fund: u128,
     /// Per market: `price_m`, `mm_m` and `E − s_m − p_m`.
     pub(crate) markets: Vec<RawMarket>,
+    /// Per market, its brackets after the first, padded to `T − 1` with brackets
+    /// no size reaches (risk model v2, `docs/SPEC.md` §6.4); empty lists for `T = 1`.
+    pub(crate) brackets: Vec<Vec<RawBracket>>,
+    /// Per collateral asset (risk model v2).
+    pub(crate) assets: Vec<RawAsset>,
+}
+
+/// One maintenance bracket after a market's first, as the open layout packs it
+/// (`docs/SPEC.md` §6.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawBracket {
+    /// `floor_t`, minimal quote units (0 for a padding bracket).
+    pub(crate) floor: u64,
+    /// `mm_t` (a padding bracket repeats the market's last rate).
+    pub(crate) rate_bps: u16,
+    /// `s_t = min(⌈floor_t·f_q / uv_m⌉, 2^63)`: the least `|size|` in the bracket,
+    /// derived by the verifier ([`crate::r1cs::brackets::size_thresholds`]; `2^63`
+    /// for a padding bracket).
+    pub(crate) threshold: u64,
+}
+
+/// One collateral asset as the open layout packs it (`docs/SPEC.md` §6.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawAsset {
+    pub(crate) price: u64,
+    pub(crate) ratio_bps: u16,
+    /// `E − a_c − p_c`: `f_c = 10^(E − a_c − p_c)`.
+    pub(crate) exponent: u32,
+    /// `reserves_c`, minimal asset units (`< 2^96`).
+    pub(crate) reserves: u128,
 }
 
 /// One market's packed parameters (`docs/SPEC.md` §6.4).
@@ -61,6 +92,44 @@ impl ParamsWitness {
     pub fn new(params: &crate::model::EpochParams) -> Self {
         let scales = Scales::new(params);
         let e = scales.exponent;
+        let padded = crate::shape::brackets_of(params);
+        let brackets = (scales.brackets.iter())
+            .zip(&scales.unit_value)
+            .zip(params.markets())
+            .map(|((brackets, uv), m)| {
+                let thresholds = size_thresholds(brackets, *uv);
+                let mut raw: Vec<RawBracket> = (m.tiers().iter())
+                    .zip(&thresholds[1..])
+                    .map(|(t, s)| RawBracket {
+                        floor: t.notional_floor(),
+                        rate_bps: t.maintenance_margin_bps().get(),
+                        threshold: *s,
+                    })
+                    .collect();
+                let last_rate = raw
+                    .last()
+                    .map_or(m.maintenance_margin_bps().get(), |b| b.rate_bps);
+                raw.resize(
+                    padded - 1,
+                    RawBracket {
+                        floor: 0,
+                        rate_bps: last_rate,
+                        threshold: UNREACHABLE,
+                    },
+                );
+                raw
+            })
+            .collect();
+        let assets = params
+            .assets()
+            .iter()
+            .map(|a| RawAsset {
+                price: a.price().get(),
+                ratio_bps: a.collateral_ratio_bps().get(),
+                exponent: e - a.value_decimals(),
+                reserves: a.reserves(),
+            })
+            .collect();
         let raw = RawParams {
             quote_exponent: e - params.quote_decimals(),
             reserves: params.reserves(),
@@ -74,6 +143,8 @@ impl ParamsWitness {
                     exponent: e - m.notional_decimals(),
                 })
                 .collect(),
+            brackets,
+            assets,
         };
         Self {
             epoch: params.epoch(),
@@ -194,7 +265,7 @@ pub fn build_epoch<H: FieldHasher>(
                 batch_count: k as u64,
                 params: params.clone(),
                 outputs,
-                state_in: commitment.states[batch],
+                state_in: commitment.states[batch].clone(),
                 blind_in,
                 blind_out: state_blinding::<H>(s, epoch, batch as u64),
                 slots,

@@ -64,7 +64,7 @@ fn batch_sizes_are_powers_of_eight() {
 fn leaf_packing_is_three_lanes_a_word() {
     let s = snapshot(1, 8);
     let a = &s.accounts()[0];
-    let w = leaf_words(Some(a), 8);
+    let w = leaf_words(Some(a), 8, 0);
     assert_eq!(w.len(), 4, "10 lanes in 4 words (SPEC §5.2)");
     assert_eq!(w[0] & U256::from(u64::MAX), U256::from(a.id().get()));
     let bal_lane = (w[0] >> 64) & U256::from(u64::MAX);
@@ -73,7 +73,7 @@ fn leaf_packing_is_three_lanes_a_word() {
         U256::from((a.quote_balance().get() as i128 + (1i128 << 63)) as u64)
     );
     assert!(w.iter().all(|x| *x < (U256::ONE << 192)));
-    let pad = leaf_words(None, 8);
+    let pad = leaf_words(None, 8, 0);
     assert_eq!(pad[0] >> PADDING_FLAG_BIT, U256::ONE);
     assert_eq!(
         pad[1],
@@ -89,7 +89,7 @@ fn chain_matches_evaluation<H: FieldHasher>() {
     assert_eq!(c.states.len(), 4);
     assert_eq!(c.state_commitments.len(), 4);
     let e = evaluate(&s);
-    let last = c.states[3];
+    let last = &c.states[3];
     assert_eq!(last.total_liabilities, e.total_liabilities);
     assert_eq!(last.bad_debt, e.bad_debt);
     assert_eq!(last.next_id, u128::from(s.accounts()[136].id().get()) + 1);
@@ -133,7 +133,7 @@ fn every_leaf_opens_to_its_batch_root() {
         let tree = &c.batches[i / 64];
         let l = leaf::<Bn254Poseidon>(
             account_salt::<Bn254Poseidon>(secret, 5, a.id()),
-            &leaf_words(Some(a), 2),
+            &leaf_words(Some(a), 2, 0),
         );
         assert_eq!(tree.leaves()[i % 64], l);
         let path = tree.path(i % 64);

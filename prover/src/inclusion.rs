@@ -86,6 +86,7 @@ impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
     pub fn batch_tree(&self, batch: usize) -> BatchTree<H> {
         let epoch = self.snapshot.params().epoch();
         let markets = self.snapshot.params().markets().len();
+        let assets = self.snapshot.params().assets().len();
         let accounts = self.snapshot.accounts();
         let b = self.batch_size.get();
         let leaves = (0..b)
@@ -94,11 +95,11 @@ impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
                 match accounts.get(slot) {
                     Some(a) => leaf::<H>(
                         leaf_salt::<H>(self.secret, epoch, a),
-                        &leaf_words(Some(a), markets),
+                        &leaf_words(Some(a), markets, assets),
                     ),
                     None => leaf::<H>(
                         padding_salt::<H>(self.secret, epoch, slot as u64),
-                        &leaf_words(None, markets),
+                        &leaf_words(None, markets, assets),
                     ),
                 }
             })

@@ -320,7 +320,7 @@ pub fn verify_inclusion_chained<H: FieldHasher>(
     let params = statement.params();
     let account = &opened.account;
     let id = account.id().get();
-    let words = leaf_words(Some(account), params.markets().len());
+    let words = leaf_words(Some(account), params.markets().len(), params.assets().len());
     let computed_root = root_from_path::<H>(leaf::<H>(opened.salt, &words), &opened.path);
     let batch_root = roots.roots()[proof.batch as usize];
     if computed_root != batch_root {

@@ -618,7 +618,7 @@ fn vectors() -> Value {
             let a = &e.snapshot.accounts()[i];
             let salt = account_salt::<H>(s, 77, a.id());
             let leaf_salt = owner_salt::<H>(salt, a.owner());
-            let words = leaf_words(Some(a), markets);
+            let words = leaf_words(Some(a), markets, 0);
             let mut lanes = vec![a.id().get().to_string()];
             lanes
                 .push(backstop_circuits::native::commit::lane(a.quote_balance().get()).to_string());

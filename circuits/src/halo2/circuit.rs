@@ -82,6 +82,12 @@ impl Halo2BatchCircuit {
         shape: CircuitShape,
         assignment: BatchAssignment,
     ) -> Result<Self, CircuitError> {
+        if shape.is_risk_model_v2() {
+            return Err(CircuitError::Unsupported {
+                backend: "halo2",
+                shape: shape.id(),
+            });
+        }
         assignment.check_shape(shape)?;
         Ok(Self {
             shape,

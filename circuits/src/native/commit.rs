@@ -165,20 +165,24 @@ pub fn lane(v: i64) -> u64 {
 pub const PADDING_FLAG_BIT: u32 = 192;
 
 /// The packed words of a leaf (`docs/SPEC.md` §5.2): lanes
-/// `[id, balance + 2^63, size_0 + 2^63, …]`, three 64-bit lanes per word,
+/// `[id, balance + 2^63, size_0 + 2^63, …, amount_0 + 2^63, …]` (the amounts of the
+/// collateral assets, risk model v2, after the sizes), three 64-bit lanes per word,
 /// little-endian within the word; the padding flag at bit 192 of word 0.
-/// `None` is a padding leaf: id 0, all amounts 0, flag 1.
-pub fn leaf_words(account: Option<&Account>, markets: usize) -> Vec<U256> {
-    let mut lanes = Vec::with_capacity(2 + markets);
+/// `None` is a padding leaf: id 0, all amounts 0, flag 1, with `markets` sizes and
+/// `assets` amounts (a real account has exactly as many).
+pub fn leaf_words(account: Option<&Account>, markets: usize, assets: usize) -> Vec<U256> {
+    let mut lanes = Vec::with_capacity(2 + markets + assets);
     match account {
         Some(a) => {
+            debug_assert!(a.sizes().len() == markets && a.amounts().len() == assets);
             lanes.push(a.id().get());
             lanes.push(lane(a.quote_balance().get()));
             lanes.extend(a.sizes().iter().map(|s| lane(s.get())));
+            lanes.extend(a.amounts().iter().map(|s| lane(s.get())));
         }
         None => {
             lanes.push(0);
-            lanes.extend(core::iter::repeat_n(LANE_OFFSET, 1 + markets));
+            lanes.extend(core::iter::repeat_n(LANE_OFFSET, 1 + markets + assets));
         }
     }
     let mut words: Vec<U256> = lanes
@@ -360,7 +364,7 @@ pub fn challenge<H: FieldHasher>(descriptor: H::F, accounts: H::F, liquidations:
 }
 
 /// The running state carried between batches (`docs/SPEC.md` §6.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunningState<F> {
     /// The smallest id the next account may have: `last id + 1` (0 initially).
     pub next_id: u128,
@@ -372,12 +376,31 @@ pub struct RunningState<F> {
     pub liquidation_product: F,
     /// The accounts-commitment chain so far.
     pub accounts: F,
+    /// Per collateral asset (risk model v2), `Σ max(amount, 0)` so far: what the
+    /// venue owes its users of the asset. Empty without assets.
+    pub asset_held: Vec<I256>,
 }
 
-/// `C = H(TAG_STATE, blind, next_id, L, D, liq_product, accounts)`; the initial
+impl<F: Copy> RunningState<F> {
+    /// The initial state `S_init` of an epoch with `assets` collateral assets
+    /// (`docs/SPEC.md` §6.2): nothing counted, product 1, the chain at `a_0`.
+    pub fn initial(accounts: F, one: F, assets: usize) -> Self {
+        Self {
+            next_id: 0,
+            total_liabilities: I256::ZERO,
+            bad_debt: I256::ZERO,
+            liquidation_product: one,
+            accounts,
+            asset_held: vec![I256::ZERO; assets],
+        }
+    }
+}
+
+/// `C = H(TAG_STATE, blind, next_id, L, D, liq_product, accounts)`, and with
+/// collateral assets `absorb_chain(that, held_0, …, held_{A−1})`; the initial
 /// state uses blind 0 so that every verifier can compute it.
 pub fn state_commitment<H: FieldHasher>(blind: H::F, state: &RunningState<H::F>) -> H::F {
-    H::hash(&[
+    let head = H::hash(&[
         tag::<H>(tags::STATE),
         blind,
         H::from_u256(U256::from(state.next_id)),
@@ -385,7 +408,14 @@ pub fn state_commitment<H: FieldHasher>(blind: H::F, state: &RunningState<H::F>)
         H::from_u256(state.bad_debt.as_u256()),
         state.liquidation_product,
         state.accounts,
-    ])
+    ]);
+    if state.asset_held.is_empty() {
+        return head;
+    }
+    let held: Vec<H::F> = (state.asset_held.iter())
+        .map(|h| H::from_u256(h.as_u256()))
+        .collect();
+    absorb_chain::<H>(head, &held)
 }
 
 /// Everything an epoch commits to, computed natively (`docs/SPEC.md` §5–§6).
@@ -419,6 +449,7 @@ pub fn commit_epoch<H: FieldHasher>(
     let params = snapshot.params();
     let epoch = params.epoch();
     let markets = params.markets().len();
+    let assets = params.assets().len();
     let accounts = snapshot.accounts();
     let secret = secret_element::<H>(secret);
     let b = batch_size.get();
@@ -432,11 +463,11 @@ pub fn commit_epoch<H: FieldHasher>(
                 match accounts.get(slot) {
                     Some(a) => leaf::<H>(
                         leaf_salt::<H>(secret, epoch, a),
-                        &leaf_words(Some(a), markets),
+                        &leaf_words(Some(a), markets, assets),
                     ),
                     None => leaf::<H>(
                         padding_salt::<H>(secret, epoch, slot as u64),
-                        &leaf_words(None, markets),
+                        &leaf_words(None, markets, assets),
                     ),
                 }
             })
@@ -461,14 +492,8 @@ pub fn commit_epoch<H: FieldHasher>(
     let d = H::from_u256(crate::descriptor::descriptor(params));
     let z = challenge::<H>(d, accounts_commitment, liquidations_hash);
 
-    let mut state = RunningState {
-        next_id: 0,
-        total_liabilities: I256::ZERO,
-        bad_debt: I256::ZERO,
-        liquidation_product: H::from_u64(1),
-        accounts: start,
-    };
-    let mut states = vec![state];
+    let mut state = RunningState::initial(start, H::from_u64(1), assets);
+    let mut states = vec![state.clone()];
     let mut state_commitments = vec![state_commitment::<H>(H::from_u64(0), &state)];
     for (batch, tree) in batches.iter().enumerate() {
         let range = batch * b..((batch + 1) * b).min(accounts.len());
@@ -480,9 +505,12 @@ pub fn commit_epoch<H: FieldHasher>(
                 state.liquidation_product =
                     state.liquidation_product * (z - H::from_u64(a.id().get()));
             }
+            for (held, amount) in state.asset_held.iter_mut().zip(a.amounts()) {
+                *held += I256::from(amount.get().max(0));
+            }
         }
         state.accounts = accounts_chain_step::<H>(state.accounts, tree.root());
-        states.push(state);
+        states.push(state.clone());
         let blind = state_blinding::<H>(secret, epoch, batch as u64);
         state_commitments.push(state_commitment::<H>(blind, &state));
     }
@@ -522,6 +550,18 @@ pub struct OutputsOpening<F> {
     pub insurance_covered: bool,
     /// `L` in common units if the venue discloses it, `None` if it stays hidden.
     pub liabilities: Option<I256>,
+    /// Per collateral asset `c` (risk model v2), bit `c` set iff
+    /// `Σ_i max(amount_{i,c}, 0) ≤ reserves_c`; 0 without assets.
+    pub asset_solvency: u16,
+}
+
+/// The per-asset solvency flags as a bit set: bit `c` for asset `c` (at most
+/// [`crate::bounds::MAX_ASSETS`]` = 16`).
+pub fn asset_solvency_bits(flags: &[bool]) -> u16 {
+    flags
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (c, ok)| bits | (u16::from(*ok) << c))
 }
 
 impl<F> OutputsOpening<F> {
@@ -590,6 +630,7 @@ impl<H: FieldHasher> EpochCommitment<H> {
             solvent: eval.solvent,
             insurance_covered: eval.insurance_covered,
             liabilities: disclose.then_some(eval.total_liabilities),
+            asset_solvency: asset_solvency_bits(&eval.asset_solvency),
         }
     }
 

@@ -9,6 +9,7 @@
 //! at `M = 8`). Each block is named (see [`super::names`]).
 
 use super::bits::{alloc_bits_le, enforce_nonzero, pow2};
+use super::brackets::requirement;
 use super::names::indexed;
 use super::params::ParamVars;
 use super::poseidon::absorb;
@@ -66,6 +67,8 @@ pub(crate) struct SignedLanes {
     pub(crate) sizes: Vec<FpVar<Fr>>,
     /// Bit 63 of each size lane: `lane ≥ 2^63 ⇔ size ≥ 0`.
     size_signs: Vec<Boolean<Fr>>,
+    /// One amount lane per collateral asset (risk model v2), packed after the sizes.
+    pub(crate) amounts: Vec<FpVar<Fr>>,
 }
 
 impl SignedLanes {
@@ -92,16 +95,23 @@ impl SignedLanes {
             balance,
             sizes: lanes,
             size_signs,
+            amounts: Vec::new(),
         })
     }
 
     /// `TV = balance·f_q + Σ size_m·uv_m` and `MR' = Σ |size_m|·ur_m` in common
     /// units (`docs/SPEC.md` §2.2): `3M + 1` products, named `tv` (`TV`'s products),
     /// `mr.abs` (`|size_m| = (2·s_m − 1)·size_m`, `s_m` the sign bit) and `mr`.
+    ///
+    /// With maintenance brackets (risk model v2: `params.brackets` not empty),
+    /// `MR' = Σ_m (n_m·mm_t − cum'_t)` instead, each market's term from the bracket
+    /// gadget ([`super::brackets::requirement`], namespace `market[m]`) on the
+    /// bracket `selected[m]` names (`None` in setup mode).
     pub(crate) fn margin(
         &self,
         cs: &ConstraintSystemRef<Fr>,
         params: &ParamVars,
+        selected: Option<&[usize]>,
     ) -> Result<(FpVar<Fr>, FpVar<Fr>), SynthesisError> {
         let offset = FpVar::constant(Fr::from(LANE_OFFSET));
         let balance = &self.balance - &offset;
@@ -109,7 +119,7 @@ impl SignedLanes {
             let _ns = ns!(cs, "tv");
             &balance * &params.quote_scale
         };
-        let mut requirement = FpVar::zero();
+        let mut requirement_bps = FpVar::zero();
         for (m, lane) in self.sizes.iter().enumerate() {
             let size = lane - &offset;
             {
@@ -121,14 +131,22 @@ impl SignedLanes {
                 let _ns = ns!(cs, "mr.abs");
                 &sign * &size
             };
+            if let Some(brackets) = params.brackets.get(m) {
+                let _ns = indexed(cs, "market", m);
+                let chosen = selected.map(|s| s[m]);
+                let (_, term) =
+                    requirement(cs, &magnitude, &params.unit_value[m], brackets, chosen)?;
+                requirement_bps += term;
+                continue;
+            }
             let _ns = ns!(cs, "mr");
-            requirement += &magnitude * &params.unit_requirement[m];
+            requirement_bps += &magnitude * &params.unit_requirement[m];
         }
-        Ok((tv, requirement))
+        Ok((tv, requirement_bps))
     }
 
     /// The leaf `absorb(salt, words)` (`docs/SPEC.md` §5.2), named `leaf`: the lanes
-    /// `id, balance, size_0, …` packed three to a word, with the padding flag at bit
+    /// `id, balance, size_0, …, amount_0, …` packed three to a word, with the padding flag at bit
     /// 192 of word 0 when `padding` is given (the batch circuit's slots; an
     /// attestation opens a real account). `salt` is `None` in setup mode.
     pub(crate) fn leaf(
@@ -139,10 +157,11 @@ impl SignedLanes {
         salt: Option<Fr>,
     ) -> Result<FpVar<Fr>, SynthesisError> {
         let _ns = ns!(cs, "leaf");
-        let mut lanes = Vec::with_capacity(self.sizes.len() + 2);
+        let mut lanes = Vec::with_capacity(self.sizes.len() + self.amounts.len() + 2);
         lanes.push(id);
         lanes.push(self.balance);
         lanes.extend(self.sizes);
+        lanes.extend(self.amounts);
         let mut words: Vec<FpVar<Fr>> = lanes
             .chunks(3)
             .map(|c| {

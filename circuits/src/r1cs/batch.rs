@@ -28,9 +28,10 @@
 use super::account::{LANE_BITS, SignedLanes};
 use super::assignment::{BatchAssignment, StateAssignment};
 use super::bits::{enforce_range, is_negative, pow2};
+use super::collateral::asset_terms;
 use super::names::indexed;
 use super::params::ParamVars;
-use super::poseidon::{poseidon, tag_const};
+use super::poseidon::{absorb, poseidon, tag_const};
 use crate::bounds::{BPS_DENOMINATOR, LANE_OFFSET};
 use crate::native::commit::{TREE_ARITY, tags};
 use crate::shape::{CircuitError, CircuitShape};
@@ -93,12 +94,15 @@ struct StateVars {
     bad_debt: FpVar<Fr>,
     liquidation_product: FpVar<Fr>,
     accounts: FpVar<Fr>,
+    /// Per collateral asset, `Σ max(amount, 0)` so far (risk model v2).
+    asset_held: Vec<FpVar<Fr>>,
 }
 
 impl StateVars {
     fn alloc(
         cs: &ConstraintSystemRef<Fr>,
         s: Option<&StateAssignment>,
+        assets: usize,
     ) -> Result<Self, SynthesisError> {
         let w = |f: fn(&StateAssignment) -> Fr| {
             FpVar::new_witness(cs.clone(), || {
@@ -111,16 +115,26 @@ impl StateVars {
             bad_debt: w(|s| s.bad_debt)?,
             liquidation_product: w(|s| s.liquidation_product)?,
             accounts: w(|s| s.accounts)?,
+            asset_held: (0..assets)
+                .map(|c| {
+                    FpVar::new_witness(cs.clone(), || {
+                        s.map(|s| s.asset_held[c])
+                            .ok_or(SynthesisError::AssignmentMissing)
+                    })
+                })
+                .collect::<Result<_, _>>()?,
         })
     }
 
-    /// `C = H(TAG_STATE, blind, next_id, L, D, P, a)` (`docs/SPEC.md` §6.2).
+    /// `C = H(TAG_STATE, blind, next_id, L, D, P, a)`, and with collateral assets
+    /// `absorb(C, held_0, …)` (`docs/SPEC.md` §6.2; the native twin is
+    /// [`crate::native::commit::state_commitment`]).
     fn commit(
         &self,
         cs: &ConstraintSystemRef<Fr>,
         blind: &FpVar<Fr>,
     ) -> Result<FpVar<Fr>, SynthesisError> {
-        poseidon(
+        let head = poseidon(
             cs.clone(),
             &[
                 tag_const(tags::STATE),
@@ -131,7 +145,11 @@ impl StateVars {
                 self.liquidation_product.clone(),
                 self.accounts.clone(),
             ],
-        )
+        )?;
+        if self.asset_held.is_empty() {
+            return Ok(head);
+        }
+        absorb(cs, head, &self.asset_held)
     }
 }
 
@@ -151,9 +169,10 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         let input = |f: &dyn Fn(&BatchAssignment) -> Fr| {
             FpVar::new_input(cs.clone(), || a.map(f).ok_or(missing()))
         };
-        let packed = ParamVars::alloc_packed(&cs, a, markets)?;
+        let packed = ParamVars::alloc_packed(&cs, a, &shape)?;
         let params = packed.params;
         let (published_solvent, published_covered) = (packed.solvent, packed.insurance_covered);
+        let published_asset_solvent = packed.asset_solvent;
         let (batch, batch_count) = (packed.batch, packed.batch_count);
         let accounts_commitment = input(&|a| a.accounts_commitment)?;
         let challenge = input(&|a| a.challenge)?;
@@ -176,7 +195,7 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         };
 
         // Open C_{b−1} (SPEC §6.2).
-        let state_in = StateVars::alloc(&cs, a.map(|a| &a.state_in))?;
+        let state_in = StateVars::alloc(&cs, a.map(|a| &a.state_in), shape.assets())?;
         let blind_in = witness(&|a| a.blind_in)?;
         let commitment_in = {
             let _ns = ns!(cs, "chain.state_in");
@@ -187,6 +206,7 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         let mut total_liabilities = state_in.total_liabilities.clone();
         let mut bad_debt = state_in.bad_debt.clone();
         let mut product = state_in.liquidation_product.clone();
+        let mut asset_held = state_in.asset_held.clone();
 
         let offset = FpVar::constant(Fr::from(LANE_OFFSET));
         let bps = Fr::from(BPS_DENOMINATOR);
@@ -216,17 +236,27 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
 
             // SPEC §5.2: lanes. Each signed lane is 64 bits and not 0 (|v| < 2^63).
             let id = FpVar::new_witness(cs.clone(), || slot.map(|s| s.id).ok_or(missing()))?;
-            let lanes = SignedLanes::alloc(
+            let mut lanes = SignedLanes::alloc(
                 &cs,
                 slot.map(|s| (s.balance_lane, &s.size_lanes[..])),
                 markets,
             )?;
-            // SPEC §6.1: a padding slot holds nothing: id 0, balance 0, sizes 0.
+            // Risk model v2, SPEC §2.2: each collateral amount's lane, value, margin
+            // term (the ratio for a held amount, in full for a debt) and held amount.
+            let mut holdings = Vec::with_capacity(shape.assets());
+            for (c, asset) in params.assets.iter().enumerate() {
+                let _ns = indexed(&cs, "holding", c);
+                let terms = asset_terms(&cs, slot.map(|s| s.amount_lanes[c]), asset)?;
+                lanes.amounts.push(terms.lane.clone());
+                holdings.push(terms);
+            }
+            // SPEC §6.1: a padding slot holds nothing: id 0, balance 0, sizes 0,
+            // amounts 0.
             {
                 let _ns = ns!(cs, "padding.empty");
                 pad_fp.mul_equals(&id, &FpVar::zero())?;
                 pad_fp.mul_equals(&(&lanes.balance - &offset), &FpVar::zero())?;
-                for lane in &lanes.sizes {
+                for lane in lanes.sizes.iter().chain(&lanes.amounts) {
                     pad_fp.mul_equals(&(lane - &offset), &FpVar::zero())?;
                 }
             }
@@ -239,13 +269,23 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
                 next_id = &next_id + &real * (&id + Fr::ONE - &next_id);
             }
 
-            // SPEC §2.2: TV = balance·f_q + Σ size_m·uv_m, MR' = Σ |size_m|·ur_m.
-            let (tv, requirement) = lanes.margin(&cs, &params)?;
+            // SPEC §2.2: TV = balance·f_q + Σ size_m·uv_m (+ Σ amount_c·uv_c), MR' =
+            // Σ |size_m|·ur_m (with brackets, Σ n_m·mm_t − cum'_t), and the margin
+            // value MV' = 10000·(balance·f_q + Σ size_m·uv_m) + Σ amount_c·uv_c·w'_c.
+            let selected = slot.map(|s| &s.brackets[..]);
+            let (perp, requirement) = lanes.margin(&cs, &params, selected)?;
+            let mut tv = perp.clone();
+            let mut margin_value = &perp * bps;
+            for (terms, held) in holdings.iter().zip(asset_held.iter_mut()) {
+                tv += &terms.value;
+                margin_value += &terms.margin_bps;
+                *held += &terms.held;
+            }
             let negative = {
                 let _ns = ns!(cs, "tv.sign");
                 is_negative(cs.clone(), &tv, shape.tv_bits() as usize)?
             };
-            let slack = &tv * bps - &requirement;
+            let slack = &margin_value - &requirement;
             let liquidatable = {
                 let _ns = ns!(cs, "slack.sign");
                 is_negative(cs.clone(), &slack, shape.slack_bits() as usize)?
@@ -298,6 +338,7 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
             bad_debt,
             liquidation_product: product,
             accounts,
+            asset_held,
         };
         let blind_out = witness(&|a| a.blind_out)?;
         let commitment_out = {
@@ -311,8 +352,19 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         };
         let solvent = {
             let _ns = ns!(cs, "solvency.reserves");
-            at_least(&params.reserves, &state_out.total_liabilities)?
+            at_least(&params.reserves_value, &state_out.total_liabilities)?
         };
+        // Risk model v2, SPEC §2.3: per asset, reserves_c ≥ Σ_i max(amount_{i,c}, 0).
+        let mut asset_solvent = Vec::with_capacity(shape.assets());
+        for (c, (reserves, held)) in (params.asset_reserves.iter())
+            .zip(&state_out.asset_held)
+            .enumerate()
+        {
+            let _ns = indexed(&cs, "solvency.asset", c);
+            let gap = reserves - held;
+            let short = is_negative(cs.clone(), &gap, shape.asset_solvency_bits() as usize)?;
+            asset_solvent.push(!short);
+        }
         let covered = {
             let _ns = ns!(cs, "solvency.insurance");
             at_least(&params.insurance_fund, &state_out.bad_debt)?
@@ -330,6 +382,9 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
                 .conditional_enforce_equal(&target_product, &is_last)?;
             solvent.conditional_enforce_equal(&published_solvent, &is_last)?;
             covered.conditional_enforce_equal(&published_covered, &is_last)?;
+            for (ok, published) in asset_solvent.iter().zip(&published_asset_solvent) {
+                ok.conditional_enforce_equal(published, &is_last)?;
+            }
         }
         // SPEC §6.4: a disclosed L is the proven one: is_last·ℓ·(ℓ − L − 1) = 0, so
         // ℓ = 0 (hidden: nothing is said of L) or ℓ = L + 1.
@@ -359,6 +414,9 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         ];
         for (value, expected) in initial {
             value.conditional_enforce_equal(&expected, &is_first)?;
+        }
+        for held in &state_in.asset_held {
+            held.conditional_enforce_equal(&FpVar::zero(), &is_first)?;
         }
         commitment_out.enforce_equal(&public_out)?;
         debug_assert!(cs.is_in_setup_mode() || commitment_out.value().is_ok());

@@ -21,6 +21,8 @@
 use super::account::LANE_BITS;
 use super::batch::BatchCircuit;
 use super::bits::{alloc_bits_le, enforce_nonzero, enforce_range, is_negative};
+use super::brackets::{BracketVars, requirement};
+use super::collateral::{AssetVars, asset_terms};
 use super::poseidon::{absorb, poseidon};
 use crate::native::commit::TREE_ARITY;
 use crate::shape::CircuitShape;
@@ -149,8 +151,9 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
     let nodes = |n: usize| (n - 1) / (TREE_ARITY - 1);
     // Two whole-circuit counts give the per-account marginal.
     let small = |n: u64| -> Result<usize, SynthesisError> {
-        let s = CircuitShape::new(n, m).map_err(|_| SynthesisError::Unsatisfiable)?;
-        // The sign widths depend on M only, so smaller B keeps every gadget width.
+        let s = CircuitShape::with_risk(n, m, shape.brackets(), shape.assets())
+            .map_err(|_| SynthesisError::Unsatisfiable)?;
+        // The sign widths depend on M and A only, so smaller B keeps every gadget width.
         constraint_count(s)
     };
     let (b1, b2) = (8usize, 64usize);
@@ -207,6 +210,40 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
             leaf as f64,
         ),
     ];
+    // Risk model v2: the bracket gadget per market (replacing the flat MR' product)
+    // and the collateral gadget per asset, each measured alone.
+    if shape.brackets() > 1 {
+        let t = shape.brackets();
+        let bracket = measure(|cs| {
+            let vars = BracketVars {
+                threshold: witnesses(&cs, t)?,
+                rate_bps: witnesses(&cs, t)?,
+                cum_bps: witnesses(&cs, t)?,
+            };
+            let v = witnesses(&cs, 2)?;
+            requirement(&cs, &v[0], &v[1], &vars, None).map(|_| ())
+        })?;
+        per_account.push(line(
+            &format!("maintenance brackets ({t} per market): select, pick, 64-bit lo/hi, MR'"),
+            m as f64,
+            bracket as f64,
+        ));
+    }
+    if shape.assets() > 0 {
+        let asset = measure(|cs| {
+            let v = witnesses(&cs, 2)?;
+            let vars = AssetVars {
+                unit_value: v[0].clone(),
+                haircut_value: v[1].clone(),
+            };
+            asset_terms(&cs, None, &vars).map(|_| ())
+        })?;
+        per_account.push(line(
+            "collateral amounts: 64-bit lane, ≠ 0, value, margin term, held amount",
+            shape.assets() as f64,
+            asset as f64,
+        ));
+    }
     let gadgets: f64 = per_account.iter().map(|l| l.total).sum();
     per_account.push(line(
         "inline arithmetic: padding rules, next_id update, TV and MR' products, liability, liquidation product",
@@ -222,7 +259,8 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
     let solvency_bits = shape.solvency_bits() as usize;
     let solvency = sign(solvency_bits)?;
     let id_bound = range(ID_BOUND_BITS)?;
-    let packed = measure(|cs| super::params::ParamVars::alloc_packed(&cs, None, m).map(|_| ()))?;
+    let packed =
+        measure(|cs| super::params::ParamVars::alloc_packed(&cs, None, &shape).map(|_| ()))?;
     let mut per_batch = vec![
         line(
             "packed inputs: every part's bits, one sum per word, 10^e, scaled funds, uv and ur",
@@ -243,6 +281,19 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
         ),
         line("next_id ≤ 2^64 (65-bit range check)", 1.0, id_bound as f64),
     ];
+    if shape.assets() > 0 {
+        let bits = shape.asset_solvency_bits() as usize;
+        per_batch.push(line(
+            &format!("per-asset solvency signs ({bits} bits)"),
+            shape.assets() as f64,
+            sign(bits)? as f64,
+        ));
+        per_batch.push(line(
+            "state commitments: the per-asset totals absorbed (in and out)",
+            2.0,
+            absorb_cost(shape.assets())? as f64,
+        ));
+    }
     let measured: f64 = per_batch.iter().map(|l| l.total).sum();
     per_batch.push(line(
         "remainder: input booleans, is_first, is_last, the chain ends, last-batch equalities, disclosed L, less constant hash inputs",

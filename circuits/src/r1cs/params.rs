@@ -9,6 +9,8 @@
 
 use super::assignment::BatchAssignment;
 use super::bits::alloc_bits_le;
+use super::brackets::BracketVars;
+use super::collateral::AssetVars;
 use super::poseidon::{absorb, poseidon, tag_const};
 use crate::assignment::ParamsAssignment;
 use crate::hash::{Bn254Poseidon, FieldHasher};
@@ -17,6 +19,7 @@ use crate::inputs::{
     packed_words, with_offsets,
 };
 use crate::native::commit::tags;
+use crate::shape::CircuitShape;
 use ark_bn254::Fr;
 use ark_ff::Field;
 use ark_r1cs_std::alloc::{AllocVar, AllocationMode};
@@ -36,6 +39,15 @@ pub(crate) struct ParamVars {
     pub(crate) unit_value: Vec<FpVar<Fr>>,
     pub(crate) unit_requirement: Vec<FpVar<Fr>>,
     pub(crate) epoch: FpVar<Fr>,
+    /// Risk model v2: per market its `T` brackets (empty lists for `T = 1`).
+    pub(crate) brackets: Vec<BracketVars>,
+    /// Risk model v2: per collateral asset, `uv_c` and `hv_c = uv_c·ratio_bps_c`.
+    pub(crate) assets: Vec<AssetVars>,
+    /// Per collateral asset, `reserves_c` in minimal asset units.
+    pub(crate) asset_reserves: Vec<FpVar<Fr>>,
+    /// `reserves·f_q + Σ_c reserves_c·uv_c`: every reserve's value (`reserves` alone
+    /// without assets).
+    pub(crate) reserves_value: FpVar<Fr>,
 }
 
 /// The open layout's packed words, unpacked: the parameters, scaled, and the other
@@ -44,6 +56,8 @@ pub(crate) struct PackedVars {
     pub(crate) params: ParamVars,
     pub(crate) solvent: Boolean<Fr>,
     pub(crate) insurance_covered: Boolean<Fr>,
+    /// Per collateral asset, its published solvency (risk model v2).
+    pub(crate) asset_solvent: Vec<Boolean<Fr>>,
     pub(crate) batch: FpVar<Fr>,
     pub(crate) batch_count: FpVar<Fr>,
 }
@@ -57,12 +71,17 @@ impl ParamVars {
     /// parameters (namespace `params.scale`): `10^e` from the 5 bits of each
     /// exponent `e` as `Π (1 + e_i·(10^(2^i) − 1))` (4 constraints),
     /// `reserves·f_q`, `insurance_fund·f_q`, `uv_m = price_m·f_m`,
-    /// `ur_m = uv_m·mm_m`.
+    /// `ur_m = uv_m·mm_m`; for risk model v2 (namespace `params.risk`) each
+    /// bracket's `cum'_t = cum'_{t−1} + floor_t·f_q·(mm_t − mm_{t−1})` (2 per
+    /// bracket), and per asset `uv_c = price_c·f_c`, `hv_c = uv_c·ratio_c` and
+    /// `reserves_c·uv_c` (3, plus 4 for `f_c`).
     pub(crate) fn alloc_packed(
         cs: &ConstraintSystemRef<Fr>,
         a: Option<&BatchAssignment>,
-        markets: usize,
+        shape: &CircuitShape,
     ) -> Result<PackedVars, SynthesisError> {
+        let markets = shape.markets();
+        let extra = shape.brackets() - 1;
         let native = a.map(native_parts);
         let word_values = native.as_ref().map(|p| {
             packed_words(p)
@@ -70,7 +89,7 @@ impl ParamVars {
                 .map(|w| pack::<Bn254Poseidon>(w))
                 .collect::<Vec<_>>()
         });
-        let words = (0..crate::inputs::packed_word_count(markets))
+        let words = (0..crate::inputs::shape_word_count(shape))
             .map(|i| {
                 FpVar::new_input(cs.clone(), || {
                     word_values
@@ -103,6 +122,22 @@ impl ParamVars {
                 let exponent = part(&|p| p.markets[m][2], EXPONENT_BITS)?;
                 market_parts.push((price, margin, exponent));
             }
+            let mut bracket_parts = Vec::with_capacity(markets * extra);
+            for i in 0..markets * extra {
+                let (_, threshold) = part(&|p| p.brackets[i][0], crate::inputs::THRESHOLD_BITS)?;
+                let (_, rate) = part(&|p| p.brackets[i][1], MARGIN_BITS)?;
+                let (_, floor) = part(&|p| p.brackets[i][2], crate::inputs::FLOOR_BITS)?;
+                bracket_parts.push([threshold, rate, floor]);
+            }
+            let mut asset_parts = Vec::with_capacity(shape.assets());
+            for c in 0..shape.assets() {
+                let (_, price) = part(&|p| p.assets[c][0], U64_BITS)?;
+                let (_, ratio) = part(&|p| p.assets[c][1], MARGIN_BITS)?;
+                let exponent = part(&|p| p.assets[c][2], EXPONENT_BITS)?;
+                let (_, reserves) = part(&|p| p.assets[c][3], crate::inputs::ASSET_RESERVE_BITS)?;
+                let (ok, _) = flag(&|p| p.assets[c][4])?;
+                asset_parts.push((price, ratio, exponent, reserves, ok[0].clone()));
+            }
             let vars = Packed {
                 reserves: reserves.clone(),
                 epoch: epoch.clone(),
@@ -115,6 +150,18 @@ impl ParamVars {
                 markets: (market_parts.iter())
                     .map(|(p, mm, e)| [p.clone(), mm.clone(), e.1.clone()])
                     .collect(),
+                brackets: bracket_parts.clone(),
+                assets: (asset_parts.iter())
+                    .map(|(p, r, e, res, ok)| {
+                        [
+                            p.clone(),
+                            r.clone(),
+                            e.1.clone(),
+                            res.clone(),
+                            FpVar::from(ok.clone()),
+                        ]
+                    })
+                    .collect(),
             };
             for (word, parts) in words.iter().zip(packed_words(&vars)) {
                 let mut sum = FpVar::zero();
@@ -123,20 +170,72 @@ impl ParamVars {
                 }
                 sum.enforce_equal(word)?;
             }
-            (vars, solvent, covered, quote_exponent.0, market_parts)
+            (
+                vars,
+                solvent,
+                covered,
+                quote_exponent.0,
+                market_parts,
+                bracket_parts,
+                asset_parts,
+            )
         };
-        let (vars, solvent, covered, quote_bits, market_parts) = parts;
+        let (vars, solvent, covered, quote_bits, market_parts, bracket_parts, asset_parts) = parts;
 
-        let _ns = ns!(cs, "params.scale");
-        let quote_scale = power_of_ten(&quote_bits)?;
-        let reserves = &vars.reserves * &quote_scale;
-        let insurance_fund = &vars.insurance_fund * &quote_scale;
-        let mut unit_value = Vec::with_capacity(markets);
-        let mut unit_requirement = Vec::with_capacity(markets);
-        for (price, margin, (bits, _)) in &market_parts {
-            let uv = price * power_of_ten(bits)?;
-            unit_requirement.push(&uv * margin);
-            unit_value.push(uv);
+        let (quote_scale, reserves, insurance_fund, unit_value, unit_requirement) = {
+            let _ns = ns!(cs, "params.scale");
+            let quote_scale = power_of_ten(&quote_bits)?;
+            let reserves = &vars.reserves * &quote_scale;
+            let insurance_fund = &vars.insurance_fund * &quote_scale;
+            let mut unit_value = Vec::with_capacity(markets);
+            let mut unit_requirement = Vec::with_capacity(markets);
+            for (price, margin, (bits, _)) in &market_parts {
+                let uv = price * power_of_ten(bits)?;
+                unit_requirement.push(&uv * margin);
+                unit_value.push(uv);
+            }
+            (
+                quote_scale,
+                reserves,
+                insurance_fund,
+                unit_value,
+                unit_requirement,
+            )
+        };
+
+        // Risk model v2 (SPEC §2.2, §6.4): the brackets (the first at floor 0 and
+        // the market's own rate; s_0 = 0, cum'_0 = 0) and the assets.
+        let _ns = ns!(cs, "params.risk");
+        let mut brackets = Vec::with_capacity(markets);
+        if extra > 0 {
+            for (m, (_, margin, _)) in market_parts.iter().enumerate() {
+                let mut b = BracketVars {
+                    threshold: vec![FpVar::zero()],
+                    rate_bps: vec![margin.clone()],
+                    cum_bps: vec![FpVar::zero()],
+                };
+                for [threshold, rate, floor] in &bracket_parts[m * extra..(m + 1) * extra] {
+                    let step = floor * &quote_scale;
+                    let last = b.rate_bps.len() - 1;
+                    let cum = &b.cum_bps[last] + step * (rate - &b.rate_bps[last]);
+                    b.threshold.push(threshold.clone());
+                    b.rate_bps.push(rate.clone());
+                    b.cum_bps.push(cum);
+                }
+                brackets.push(b);
+            }
+        }
+        let mut assets = Vec::with_capacity(asset_parts.len());
+        let mut asset_reserves = Vec::with_capacity(asset_parts.len());
+        let mut reserves_value = reserves.clone();
+        for (price, ratio, (bits, _), raw_reserves, _) in &asset_parts {
+            let unit_value = price * power_of_ten(bits)?;
+            reserves_value += raw_reserves * &unit_value;
+            assets.push(AssetVars {
+                haircut_value: &unit_value * ratio,
+                unit_value,
+            });
+            asset_reserves.push(raw_reserves.clone());
         }
         Ok(PackedVars {
             params: Self {
@@ -146,9 +245,14 @@ impl ParamVars {
                 unit_value,
                 unit_requirement,
                 epoch: vars.epoch,
+                brackets,
+                assets,
+                asset_reserves,
+                reserves_value,
             },
             solvent: solvent[0].clone(),
             insurance_covered: covered[0].clone(),
+            asset_solvent: asset_parts.into_iter().map(|(.., ok)| ok).collect(),
             batch: vars.batch,
             batch_count: vars.batch_count,
         })
@@ -216,12 +320,16 @@ impl ParamVars {
             unit_requirement.push(witness(&|p| p.unit_requirement[m])?);
         }
         Ok(Self {
+            reserves_value: reserves.clone(),
             quote_scale,
             reserves,
             insurance_fund,
             unit_value,
             unit_requirement,
             epoch,
+            brackets: Vec::new(),
+            assets: Vec::new(),
+            asset_reserves: Vec::new(),
         })
     }
 }
@@ -240,6 +348,28 @@ fn native_parts(a: &BatchAssignment) -> Packed<Fr> {
         batch_count: a.batch_count,
         markets: (0..p.prices.len())
             .map(|m| [p.prices[m], p.margin_bps[m], p.market_exponents[m]])
+            .collect(),
+        brackets: (0..p.bracket_thresholds.len())
+            .flat_map(|m| {
+                (0..p.bracket_thresholds[m].len()).map(move |t| {
+                    [
+                        p.bracket_thresholds[m][t],
+                        p.bracket_rates[m][t],
+                        p.bracket_floors[m][t],
+                    ]
+                })
+            })
+            .collect(),
+        assets: (0..p.asset_prices.len())
+            .map(|c| {
+                [
+                    p.asset_prices[c],
+                    p.asset_ratios[c],
+                    p.asset_exponents[c],
+                    p.asset_reserves[c],
+                    Fr::from((a.asset_solvency >> c) & 1),
+                ]
+            })
             .collect(),
     }
 }

@@ -161,7 +161,7 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
         };
         let lanes =
             SignedLanes::alloc(&cs, a.map(|a| (a.balance_lane, &a.size_lanes[..])), markets)?;
-        let (tv, requirement) = lanes.margin(&cs, &params)?;
+        let (tv, requirement) = lanes.margin(&cs, &params, None)?;
         drop(account);
 
         // The ratio claim: 10^4·10^4·TV − r·MR' ≥ 0. The slack lies in

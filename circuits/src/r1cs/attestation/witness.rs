@@ -106,7 +106,7 @@ impl AttestationWitness {
             batch,
             count: batch_roots.len(),
         })?;
-        let words = leaf_words(Some(account), markets);
+        let words = leaf_words(Some(account), markets, account.amounts().len());
         if root_from_path::<H>(leaf::<H>(salt, &words), batch_path) != batch_root {
             return Err(AttestationError::NotIncluded { id, batch });
         }
