@@ -60,6 +60,55 @@ pub(super) fn constraints(o: &mut String, r: &Report) {
     let _ = writeln!(o);
 }
 
+pub(super) fn risk_v2(o: &mut String, r: &Report) {
+    let Some(d) = &r.risk_v2 else {
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "### Risk model v2 (B = {}, M = {}, T = {}, A = {})
+",
+        d.batch_size, d.markets, d.brackets, d.assets
+    );
+    let _ = writeln!(
+        o,
+        "The Groth16 batch circuit of a shape with maintenance brackets and collateral \
+         assets (`docs/SPEC.md` §8.2), counted as above. Pinned at `B = 64` by \
+         `circuits/src/r1cs/risk_tests.rs::risk_model_v2_shape_is_pinned`. Proving \
+         time is not measured yet: `backstop prove` does not publish risk model v2 \
+         statements until the halo2 circuit and the statement carry it.\n"
+    );
+    cost_lines(
+        o,
+        "gadget",
+        &d.per_account,
+        "subtotal",
+        d.per_account_marginal,
+    );
+    let _ = writeln!(
+        o,
+        "| 8-ary batch tree: `(B − 1)/7` nodes × {} (9 inputs) | | {} at B = {} |\n",
+        d.tree_node,
+        f((d.tree_nodes * d.tree_node) as f64 / d.batch_size as f64, 1),
+        d.batch_size
+    );
+    cost_lines(
+        o,
+        "part",
+        &d.per_batch,
+        "fixed per batch",
+        d.per_batch_fixed,
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "In all {} constraints at B = {}: {} per account (target: at most 4,000).\n",
+        int(d.total as u64),
+        d.batch_size,
+        f(d.per_account_total(), 1)
+    );
+}
+
 pub(super) fn halo2_layout(o: &mut String, r: &Report) {
     let _ = writeln!(o, "## halo2 rows (PLONKish, IPA over Pasta)\n");
     let _ = writeln!(

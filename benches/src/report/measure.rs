@@ -409,6 +409,7 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
 
     say("constraints: breakdown and totals");
     let breakdown = breakdown(workload::shape(largest)?)?;
+    let risk_v2 = Some(backstop_circuits::r1cs::breakdown(super::risk_v2_shape()?)?);
     let mut totals = Vec::new();
     for &b in &[8u64, 64, 512] {
         if b > largest.max(64) {
@@ -507,6 +508,7 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
         machine,
         duration_s: started.elapsed().as_secs_f64(),
         breakdown,
+        risk_v2,
         totals,
         halo2_layouts,
         groth16,

@@ -364,6 +364,10 @@ pub struct Report {
     pub duration_s: f64,
     /// The breakdown at the largest batch size.
     pub breakdown: Breakdown,
+    /// The breakdown of the risk model v2 shape of the targets (`B = 512`, `M = 8`,
+    /// 4 brackets per market, 4 assets); absent from reports made before it.
+    #[serde(default)]
+    pub risk_v2: Option<Breakdown>,
     /// Totals per shape.
     pub totals: Vec<ShapeCount>,
     /// halo2 layouts.
@@ -588,6 +592,7 @@ pub fn recount(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
         report.breakdown.batch_size,
         report.breakdown.markets,
     )?)?;
+    let risk_v2 = Some(breakdown(risk_v2_shape()?)?);
     let mut totals = report.totals.clone();
     for t in &mut totals {
         t.constraints = constraint_count(shape(t.batch_size, t.markets)?)?;
@@ -604,6 +609,7 @@ pub fn recount(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
     }
     rewrite(json, out_dir, |r| {
         r.breakdown = fresh;
+        r.risk_v2 = risk_v2;
         r.totals = totals;
         r.groth16 = groth16;
         if !moved.is_empty() {
@@ -614,6 +620,12 @@ pub fn recount(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
             ));
         }
     })
+}
+
+/// The risk model v2 shape of issue 17's targets: `B = 512`, `M = 8`, 4 brackets
+/// per market, 4 collateral assets.
+pub(crate) fn risk_v2_shape() -> Result<backstop_circuits::shape::CircuitShape, BenchError> {
+    backstop_circuits::shape::CircuitShape::with_risk(512, MARKETS, 4, 4).map_err(BenchError::from)
 }
 
 fn rewrite(

@@ -67,6 +67,12 @@ pub struct Breakdown {
     pub batch_size: usize,
     /// `M`.
     pub markets: usize,
+    /// `T`: brackets per market (1: flat rates, risk model v1).
+    #[serde(default = "one")]
+    pub brackets: usize,
+    /// `A`: collateral assets (0: risk model v1).
+    #[serde(default)]
+    pub assets: usize,
     /// The whole circuit, synthesized.
     pub total: usize,
     /// Per account, tree share excluded; sums to [`Breakdown::per_account_marginal`].
@@ -81,6 +87,10 @@ pub struct Breakdown {
     pub per_batch: Vec<CostLine>,
     /// `total − B·per_account_marginal − tree_nodes·tree_node`.
     pub per_batch_fixed: f64,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Breakdown {
@@ -303,6 +313,8 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
     Ok(Breakdown {
         batch_size: b,
         markets: m,
+        brackets: shape.brackets(),
+        assets: shape.assets(),
         total,
         per_account,
         per_account_marginal: marginal,
