@@ -11,6 +11,7 @@
 //! | [`machine`] | the machine, load, clocks and peak memory of a measurement |
 //! | [`report`] | the report: what is measured, in which order, and how it is written |
 //! | [`render`] | `docs/PERFORMANCE.md` from a report, and the targets checked |
+//! | [`risk_v2`] | Groth16 on risk model v2 directly through the circuit (setup, one proof, verification) |
 //!
 //! What it is not: no test suite (figures come from runs and are reported, never
 //! asserted against a clock) and no proving logic of its own beyond the dissection:
@@ -22,6 +23,7 @@ pub mod halo2;
 pub mod machine;
 pub mod render;
 pub mod report;
+pub mod risk_v2;
 pub mod workload;
 
 pub use error::BenchError;

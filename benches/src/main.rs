@@ -115,6 +115,20 @@ enum Command {
         #[arg(long)]
         accounts: usize,
     },
+    /// Groth16 on risk model v2 (M = 8, 4 brackets per market, 4 assets): setup,
+    /// witness, one batch proof and its verification, printed as JSON.
+    RiskV2 {
+        /// `B`.
+        #[arg(long, default_value_t = 512)]
+        batch_size: u64,
+        /// Record the run into performance.json and rewrite PERFORMANCE.md.
+        #[arg(long)]
+        record: bool,
+        /// The performance.json to update with `--record` (default: the workspace's
+        /// docs/performance.json).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// (internal) halo2 keygen, prove and verify of one batch, in a fresh process.
     #[command(hide = true)]
     ChildHalo2 {
@@ -196,6 +210,17 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             report::recount(&json, &out)
         }
         Command::Dissect { batch_size } => json(&report::dissect(batch_size)?),
+        Command::RiskV2 {
+            batch_size,
+            record: false,
+            ..
+        } => json(&backstop_benches::risk_v2::run(batch_size)?),
+        Command::RiskV2 {
+            batch_size, json, ..
+        } => {
+            let (json, out) = report_files(json);
+            report::record_risk_v2(&json, &out, batch_size)
+        }
         Command::ChildHalo2 { batch_size } => json(&backstop_benches::halo2::run(batch_size)?),
     }
 }

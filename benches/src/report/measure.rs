@@ -509,6 +509,7 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
         duration_s: started.elapsed().as_secs_f64(),
         breakdown,
         risk_v2,
+        risk_v2_proving: None,
         totals,
         halo2_layouts,
         groth16,

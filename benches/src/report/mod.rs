@@ -368,6 +368,10 @@ pub struct Report {
     /// 4 brackets per market, 4 assets); absent from reports made before it.
     #[serde(default)]
     pub risk_v2: Option<Breakdown>,
+    /// Groth16 on that shape, one batch (`backstop-benches risk-v2 --record`);
+    /// absent until recorded.
+    #[serde(default)]
+    pub risk_v2_proving: Option<crate::risk_v2::RiskV2Run>,
     /// Totals per shape.
     pub totals: Vec<ShapeCount>,
     /// halo2 layouts.
@@ -618,6 +622,20 @@ pub fn recount(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
                  were measured on the earlier circuit.",
                 moved.join(", ")
             ));
+        }
+    })
+}
+
+/// Measures Groth16 on risk model v2 at `batch_size` ([`crate::risk_v2::run`]) and
+/// records it into the report of `json` (machine figures: the run's load is kept).
+pub fn record_risk_v2(json: &Path, out_dir: &Path, batch_size: u64) -> Result<(), BenchError> {
+    let run = crate::risk_v2::run(batch_size)?;
+    rewrite(json, out_dir, |report| {
+        report.risk_v2_proving = Some(run);
+        let note = "Groth16 on risk model v2 measured after the run \
+                    (`backstop-benches risk-v2 --record`).";
+        if !report.notes.iter().any(|n| n == note) {
+            report.notes.push(note.to_owned());
         }
     })
 }
