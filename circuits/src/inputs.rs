@@ -54,7 +54,7 @@ pub const fn open_input_count(markets: usize) -> usize {
 }
 
 /// The packed words of any shape: [`packed_word_count`] and the risk model v2
-/// words ([`packed_words`]).
+/// words (`packed_words`).
 pub fn shape_word_count(shape: &CircuitShape) -> usize {
     let blank = Packed {
         reserves: (),

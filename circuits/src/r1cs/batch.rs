@@ -21,7 +21,12 @@
 //! | 8-ary tree: `(B − 1)/7` nodes of 402 | ≈ 57 |
 //!
 //! plus a fixed cost per batch (state commitments, `a_0`, solvency comparisons, the
-//! chain ends), reported in `docs/PERFORMANCE.md`. The per-account
+//! chain ends), reported in `docs/PERFORMANCE.md`. That is the risk model v1 shape
+//! (`T = 1`, `A = 0`); a risk model v2 shape adds per account the bracket gadget per
+//! market (replacing the flat `mr` product) and the collateral gadget per asset, and
+//! per batch the extra packed words, `cum'`, the per-asset totals in the state
+//! commitment and the per-asset solvency signs (`docs/SPEC.md` §8.2; pinned by
+//! `risk_tests::risk_model_v2_shape_is_pinned`). The per-account
 //! lanes, `TV`, `MR'` and leaf are shared with the attestation circuit
 //! (`r1cs/account.rs`); every block of constraints is named ([`super::names`]).
 

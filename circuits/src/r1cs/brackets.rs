@@ -3,9 +3,9 @@
 //! in bracket `t`, the last whose floor is at most `n`. The native twin is
 //! [`crate::native::risk::bracket_of`] and [`Bracket::requirement_bps`].
 //!
-//! This gadget is the first step of the circuits of risk model v2 (issue 17): it
-//! is tested here on its own and not yet part of the batch circuit, which still
-//! proves risk model v1 (flat rates).
+//! The batch circuit uses it for every market of a shape with `T > 1` brackets
+//! (`docs/SPEC.md` §8.2, namespace `account[j].market[m]`); it is also tested here
+//! on its own.
 //!
 //! # The bracket is selected on the size, not the notional
 //!

@@ -5,9 +5,9 @@
 //! against its reserves). The native twin is
 //! [`crate::native::risk::asset_contribution`].
 //!
-//! This gadget is a step of the circuits of risk model v2 (issue 17): it is tested
-//! here on its own and not yet part of the batch circuit, which still proves risk
-//! model v1.
+//! The batch circuit uses it for every asset of a shape with `A > 0` assets
+//! (`docs/SPEC.md` §8.2, namespace `account[j].holding[c]`); it is also tested here
+//! on its own.
 //!
 //! # Constraints (one asset)
 //!

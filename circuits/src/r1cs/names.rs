@@ -50,6 +50,18 @@
 //! | `outputs.open` | the last batch opens the final state into the outputs |
 //! | `public_input` | `x_b` and its equality with the public input |
 //!
+//! Risk model v2 shapes (`T > 1` brackets, `A > 0` assets; `docs/SPEC.md` §8.2) add:
+//!
+//! | name | constraints |
+//! | --- | --- |
+//! | `params.risk` | `cum'` of each bracket, `uv_c`, `hv_c`, `reserves_c·uv_c` |
+//! | `account[j].holding[c].asset.lane.range`, `….nonzero` | an amount's lane |
+//! | `account[j].holding[c].asset.value`, `….margin`, `….held` | its value, margin term (haircut by the lane's sign) and held amount |
+//! | `account[j].market[m].bracket.select`, `….pick.t[t]` | the one-hot bracket and what it picks |
+//! | `account[j].market[m].bracket.lo`, `….hi` | `s_t ≤ |size| < s_{t+1}` |
+//! | `account[j].market[m].bracket.mr` | `MR'_m = n·mm_t − cum'_t` |
+//! | `solvency.asset[c]` | the sign of `reserves_c − h_c` |
+//!
 //! Attestation circuit (one `account`, path levels `path[0]` … `path[10]`):
 //!
 //! | name | constraints |
