@@ -1,6 +1,7 @@
 //! The sections of PERFORMANCE.md, one function each.
 
 use super::*;
+use backstop_circuits::r1cs::Breakdown;
 use backstop_circuits::r1cs::cost::CostLine;
 
 pub(super) fn constraints(o: &mut String, r: &Report) {
@@ -15,29 +16,9 @@ pub(super) fn constraints(o: &mut String, r: &Report) {
          `circuits/src/r1cs/tests.rs::shape_is_pinned`.\n"
     );
     let _ = writeln!(o, "### Per account at M = {}\n", d.markets);
-    cost_lines(
-        o,
-        "gadget",
-        &d.per_account,
-        "subtotal",
-        d.per_account_marginal,
-    );
-    let _ = writeln!(
-        o,
-        "| 8-ary batch tree: `(B − 1)/7` nodes × {} (9 inputs) | | {} at B = {} |\n",
-        d.tree_node,
-        f((d.tree_nodes * d.tree_node) as f64 / d.batch_size as f64, 1),
-        d.batch_size
-    );
+    per_account_table(o, d);
     let _ = writeln!(o, "### Per batch\n");
-    cost_lines(
-        o,
-        "part",
-        &d.per_batch,
-        "fixed per batch",
-        d.per_batch_fixed,
-    );
-    let _ = writeln!(o);
+    per_batch_table(o, d);
     let _ = writeln!(
         o,
         "So a batch costs `{}·B + {}·(B − 1)/7 + {}` constraints.\n",
@@ -60,6 +41,36 @@ pub(super) fn constraints(o: &mut String, r: &Report) {
     let _ = writeln!(o);
 }
 
+/// A breakdown's per-account table, with the tree's share below it.
+fn per_account_table(o: &mut String, d: &Breakdown) {
+    cost_lines(
+        o,
+        "gadget",
+        &d.per_account,
+        "subtotal",
+        d.per_account_marginal,
+    );
+    let _ = writeln!(
+        o,
+        "| 8-ary batch tree: `(B − 1)/7` nodes × {} (9 inputs) | | {} at B = {} |\n",
+        d.tree_node,
+        f((d.tree_nodes * d.tree_node) as f64 / d.batch_size as f64, 1),
+        d.batch_size
+    );
+}
+
+/// A breakdown's per-batch table.
+fn per_batch_table(o: &mut String, d: &Breakdown) {
+    cost_lines(
+        o,
+        "part",
+        &d.per_batch,
+        "fixed per batch",
+        d.per_batch_fixed,
+    );
+    let _ = writeln!(o);
+}
+
 pub(super) fn risk_v2(o: &mut String, r: &Report) {
     let Some(d) = &r.risk_v2 else {
         return;
@@ -79,28 +90,8 @@ pub(super) fn risk_v2(o: &mut String, r: &Report) {
          statements until the halo2 circuit and the statement carry it; the circuit \
          itself is measured below.\n"
     );
-    cost_lines(
-        o,
-        "gadget",
-        &d.per_account,
-        "subtotal",
-        d.per_account_marginal,
-    );
-    let _ = writeln!(
-        o,
-        "| 8-ary batch tree: `(B − 1)/7` nodes × {} (9 inputs) | | {} at B = {} |\n",
-        d.tree_node,
-        f((d.tree_nodes * d.tree_node) as f64 / d.batch_size as f64, 1),
-        d.batch_size
-    );
-    cost_lines(
-        o,
-        "part",
-        &d.per_batch,
-        "fixed per batch",
-        d.per_batch_fixed,
-    );
-    let _ = writeln!(o);
+    per_account_table(o, d);
+    per_batch_table(o, d);
     let _ = writeln!(
         o,
         "In all {} constraints at B = {}: {} per account (target: at most 4,000).\n",

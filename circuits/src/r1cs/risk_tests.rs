@@ -19,9 +19,7 @@ use crate::secret::VenueSecret;
 use crate::shape::CircuitShape;
 use crate::witness::{EpochWitness, build_epoch};
 use ark_bn254::Fr;
-use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
-};
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use ethnum::I256;
 
 type H = Bn254Poseidon;
@@ -335,14 +333,7 @@ fn an_understated_asset_total_does_not_open_the_chain() {
 
 /// Constraints of a blank circuit.
 fn count(shape: CircuitShape) -> usize {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Setup);
-    BatchCircuit::blank(shape)
-        .generate_constraints(cs.clone())
-        .unwrap();
-    cs.finalize();
-    cs.num_constraints()
+    super::constraint_count(shape).unwrap()
 }
 
 #[test]
