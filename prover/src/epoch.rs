@@ -11,15 +11,18 @@ use backstop_circuits::statement::{Backend, PublicOutputs, StatementFile, publis
 use backstop_circuits::witness::{BatchWitness, build_epoch};
 use rayon::prelude::*;
 
-/// Refuses parameters the circuits cannot prove: risk model v2 (maintenance brackets
-/// or collateral assets) is evaluated natively (`docs/SPEC.md` §2) but not yet proven,
-/// and proving it with the v1 circuits would publish a statement about another book
-/// than the one evaluated.
+/// Refuses parameters no published statement can carry yet: risk model v2
+/// (maintenance brackets or collateral assets) is evaluated natively (`docs/SPEC.md`
+/// §2) and proven by the Groth16 batch circuit (§8.2), but the statement file, the
+/// halo2 circuit, inclusion proofs and the contract do not carry it, and proving it
+/// with the v1 circuits would publish a statement about another book than the one
+/// evaluated.
 pub fn check_provable(params: &EpochParams) -> Result<(), ProverError> {
     if params.uses_risk_model_v2() {
         return Err(ProverError::Refused(
             "the snapshot uses risk model v2 (maintenance brackets or collateral assets), \
-             which `backstop evaluate` computes but the circuits do not prove yet"
+             which `backstop evaluate` computes and the Groth16 batch circuit proves, but \
+             which statements, halo2 proofs and inclusion proofs do not carry yet"
                 .into(),
         ));
     }

@@ -386,7 +386,7 @@ async fn submit(
     if snapshot.params().uses_risk_model_v2() {
         return Err(ApiError::BadRequest(
             "the snapshot uses risk model v2 (maintenance brackets or collateral assets), \
-             which the circuits do not prove yet"
+             which statements, halo2 proofs and inclusion proofs do not carry yet"
                 .into(),
         ));
     }
