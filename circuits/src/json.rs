@@ -67,6 +67,22 @@ pub mod opt_u64_string {
     }
 }
 
+/// `1`, the default of a shape's bracket count `T` in JSON (risk model v1).
+pub fn one() -> usize {
+    1
+}
+
+/// Whether a shape's `T` is the default 1 (not written, so that a risk model v1
+/// file is what it was before risk model v2).
+pub fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+
+/// Whether a shape's `A` is the default 0 (not written, like [`is_one`]).
+pub fn is_zero(v: &usize) -> bool {
+    *v == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,10 @@ use crate::native::EpochEvaluation;
 use serde::{Deserialize, Serialize};
 
 /// The epoch's public outputs. Nothing per-account except the liquidation set.
+///
+/// This is what `backstop evaluate` prints and what a statement publishes at its
+/// top level; a snapshot without collateral assets has no `asset_solvency`, so its
+/// outputs are those of risk model v1, byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublicOutputs {
@@ -26,10 +30,15 @@ pub struct PublicOutputs {
     /// discloses it (`docs/SPEC.md` §6.4); absent, `L` stays hidden.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liabilities: Option<String>,
-    /// `L ≤ reserves`.
+    /// `L ≤ reserves + Σ_c reserves_c · price_c`.
     pub solvent: bool,
     /// `D ≤ insurance_fund`.
     pub insurance_covered: bool,
+    /// Risk model v2: for each collateral asset, in declaration order, whether
+    /// `Σ_i max(amount_{i,c}, 0) ≤ reserves_c` (an object from symbol to boolean;
+    /// absent without assets). The per-asset totals stay hidden.
+    #[serde(default, skip_serializing_if = "AssetSolvency::is_empty")]
+    pub asset_solvency: AssetSolvency,
 }
 
 impl PublicOutputs {
@@ -48,25 +57,20 @@ impl PublicOutputs {
             }),
             solvent: eval.solvent,
             insurance_covered: eval.insurance_covered,
+            asset_solvency: AssetSolvency(
+                params
+                    .assets()
+                    .iter()
+                    .zip(&eval.asset_solvency)
+                    .map(|(a, ok)| (a.symbol().to_owned(), *ok))
+                    .collect(),
+            ),
         }
     }
 }
 
-/// What `backstop evaluate` prints: the public outputs and, when the snapshot
-/// declares collateral assets (risk model v2), `asset_solvency`, an object from each
-/// asset's symbol (in declaration order) to `Σ_i max(amount_{i,c}, 0) ≤ reserves_c`.
-/// The per-asset totals stay hidden.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EvaluatedOutputs {
-    /// The outputs a statement publishes.
-    #[serde(flatten)]
-    pub outputs: PublicOutputs,
-    /// Per asset, whether the venue holds at least what it owes its users of it.
-    #[serde(skip_serializing_if = "AssetSolvency::is_empty")]
-    pub asset_solvency: AssetSolvency,
-}
-
-/// Per-asset solvency in declaration order, serialized as a JSON object.
+/// Per-asset solvency in declaration order, a JSON object from symbol to boolean
+/// (read back in document order; a repeated symbol is refused).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AssetSolvency(pub Vec<(String, bool)>);
 
@@ -74,6 +78,11 @@ impl AssetSolvency {
     /// No assets declared.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+    /// The flags as the circuit opens them: bit `c` set iff asset `c` is solvent.
+    pub fn bits(&self) -> u16 {
+        let flags: Vec<bool> = self.0.iter().map(|(_, ok)| *ok).collect();
+        crate::native::commit::asset_solvency_bits(&flags)
     }
 }
 
@@ -88,20 +97,31 @@ impl Serialize for AssetSolvency {
     }
 }
 
-impl EvaluatedOutputs {
-    /// The outputs of an evaluation of a snapshot with parameters `params`.
-    pub fn from_evaluation(params: &EpochParams, eval: &EpochEvaluation) -> Self {
-        Self {
-            outputs: PublicOutputs::from_evaluation(params, eval),
-            asset_solvency: AssetSolvency(
-                params
-                    .assets()
-                    .iter()
-                    .zip(&eval.asset_solvency)
-                    .map(|(a, ok)| (a.symbol().to_owned(), *ok))
-                    .collect(),
-            ),
+impl<'de> Deserialize<'de> for AssetSolvency {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Flags;
+        impl<'de> serde::de::Visitor<'de> for Flags {
+            type Value = AssetSolvency;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("an object from asset symbol to boolean")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut flags: Vec<(String, bool)> = Vec::new();
+                while let Some((symbol, solvent)) = map.next_entry::<String, bool>()? {
+                    if flags.iter().any(|(s, _)| *s == symbol) {
+                        return Err(serde::de::Error::custom(format!(
+                            "asset {symbol:?} appears twice"
+                        )));
+                    }
+                    flags.push((symbol, solvent));
+                }
+                Ok(AssetSolvency(flags))
+            }
         }
+        deserializer.deserialize_map(Flags)
     }
 }
 
@@ -110,7 +130,10 @@ use crate::decimal::{DecimalError, parse_unsigned_scaled, parse_unsigned_u256};
 use crate::descriptor::VenueAddress;
 use crate::hash::FieldHasher;
 use crate::inputs::open_inputs;
-use crate::model::{AccountId, MarginBps, Market, ModelError, OwnerBinding, Price, check_decimals};
+use crate::model::{
+    AccountId, Asset, MarginBps, Market, ModelError, OwnerBinding, Price, RatioBps, Tier,
+    check_decimals,
+};
 use crate::native::commit::{
     OutputsOpening, RunningState, accounts_chain_start, batch_public_input, challenge,
     liquidation_product, liquidations_hash, outputs_hash, params_hash, state_commitment,
@@ -162,8 +185,40 @@ pub struct PublishedMarket {
     pub price_decimals: u32,
     /// Decimals of sizes.
     pub size_decimals: u32,
-    /// Maintenance margin rate.
+    /// Maintenance margin rate (the first bracket's).
     pub maintenance_margin_bps: u16,
+    /// Risk model v2: the further maintenance brackets, absent for a flat rate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<PublishedTier>,
+}
+
+/// One maintenance bracket beyond a market's first, as published (`docs/SPEC.md`
+/// §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedTier {
+    /// The floor of position notional, exact decimal in quote units.
+    pub notional_floor: String,
+    /// The bracket's rate.
+    pub maintenance_margin_bps: u16,
+}
+
+/// One collateral asset as published (risk model v2, `docs/SPEC.md` §2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedAsset {
+    /// Symbol.
+    pub symbol: String,
+    /// Oracle price of one whole unit in quote, exact decimal.
+    pub price: String,
+    /// Decimals of the price.
+    pub price_decimals: u32,
+    /// Decimals of amounts.
+    pub amount_decimals: u32,
+    /// The share of a held amount's value that counts as margin.
+    pub collateral_ratio_bps: u16,
+    /// The venue's holdings, exact decimal in asset units.
+    pub reserves: String,
 }
 
 /// The circuit shape as published.
@@ -177,6 +232,15 @@ pub struct PublishedShape {
     pub batch_size: u64,
     /// `M`.
     pub markets: usize,
+    /// `T`, brackets per market (risk model v2; absent: 1).
+    #[serde(
+        default = "crate::json::one",
+        skip_serializing_if = "crate::json::is_one"
+    )]
+    pub brackets: usize,
+    /// `A`, collateral assets (risk model v2; absent: 0).
+    #[serde(default, skip_serializing_if = "crate::json::is_zero")]
+    pub assets: usize,
 }
 
 /// `statement.json`: everything an epoch publishes (`docs/SPEC.md` §7). Field
@@ -209,6 +273,10 @@ pub struct StatementFile {
     pub insurance_fund: String,
     /// The markets with their oracle prices.
     pub markets: Vec<PublishedMarket>,
+    /// Risk model v2: the collateral assets with their oracle prices and the venue's
+    /// holdings, absent without assets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<PublishedAsset>,
     /// `K`.
     #[serde(with = "crate::json::u64_string")]
     pub batch_count: u64,
@@ -223,10 +291,13 @@ pub struct StatementFile {
     /// `L`, exact decimal in quote units, only if the venue discloses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liabilities: Option<String>,
-    /// `L ≤ reserves`.
+    /// `L ≤ reserves + Σ_c reserves_c · price_c`.
     pub solvent: bool,
     /// `D ≤ insurance_fund`.
     pub insurance_covered: bool,
+    /// Risk model v2: per asset, `Σ_i max(amount_{i,c}, 0) ≤ reserves_c`.
+    #[serde(default, skip_serializing_if = "AssetSolvency::is_empty")]
+    pub asset_solvency: AssetSolvency,
     /// The venue's signature of the statement hash (`docs/SPEC.md` §7.5): `0x` +
     /// 130 lowercase hex digits, `r ‖ s ‖ v`. Absent until the venue signs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -290,6 +361,100 @@ fn field_error(field: impl Into<String>, reason: impl ToString) -> StatementErro
     }
 }
 
+/// A market's published `tiers` (`markets[i].tiers[t]`): floors canonical exact
+/// decimals in quote units, the model's rules (increasing floors, non-decreasing
+/// rates, at most 8 brackets) as for a snapshot.
+fn published_tiers(
+    i: usize,
+    tiers: &[PublishedTier],
+    market: Market,
+    quote_decimals: u32,
+) -> Result<Market, StatementError> {
+    let mut out = Vec::with_capacity(tiers.len());
+    for (t, tier) in tiers.iter().enumerate() {
+        let field = format!("markets[{i}].tiers[{t}].notional_floor");
+        let bound = "0 < notional_floor < 2^64 minimal quote units";
+        let floor = parse_unsigned_scaled(&tier.notional_floor, quote_decimals, bound)
+            .map_err(|e| field_error(&field, e))?;
+        canonical(
+            &field,
+            &tier.notional_floor,
+            floor.into(),
+            quote_decimals,
+            0,
+        )?;
+        let bps = MarginBps::new(tier.maintenance_margin_bps.into()).map_err(|e| {
+            field_error(format!("markets[{i}].tiers[{t}].maintenance_margin_bps"), e)
+        })?;
+        out.push(Tier::new(floor, bps).map_err(|e| field_error(&field, e))?);
+    }
+    market
+        .with_tiers(out)
+        .map_err(|e| field_error(format!("markets[{i}].tiers"), e))
+}
+
+/// The published `assets` (`assets[c]`), with canonical exact prices and reserves.
+fn published_assets(assets: &[PublishedAsset]) -> Result<Vec<Asset>, StatementError> {
+    let mut out = Vec::with_capacity(assets.len());
+    for (c, a) in assets.iter().enumerate() {
+        let pd = check_decimals("price_decimals", a.price_decimals.into())?;
+        let ad = check_decimals("amount_decimals", a.amount_decimals.into())?;
+        let field = format!("assets[{c}].price");
+        let price = parse_unsigned_scaled(&a.price, pd, "0 <= price < 2^64")
+            .map_err(|e| field_error(&field, e))?;
+        canonical(&field, &a.price, price.into(), pd, 0)?;
+        let price = Price::new(price as i128).map_err(|e| field_error(&field, e))?;
+        let field = format!("assets[{c}].reserves");
+        let bound = "0 <= reserves < 2^96 minimal asset units";
+        let reserves =
+            parse_unsigned_scaled(&a.reserves, ad, bound).map_err(|e| field_error(&field, e))?;
+        canonical(&field, &a.reserves, reserves.into(), ad, 0)?;
+        let ratio = RatioBps::new(a.collateral_ratio_bps.into())
+            .map_err(|e| field_error(format!("assets[{c}].collateral_ratio_bps"), e))?;
+        out.push(
+            Asset::new(&a.symbol, price, pd, ad, ratio, reserves)
+                .map_err(|e| field_error(format!("assets[{c}]"), e))?,
+        );
+    }
+    Ok(out)
+}
+
+/// The published `asset_solvency`: exactly one flag per declared asset (in any
+/// order in the JSON object), returned in declaration order.
+fn published_asset_solvency(
+    params: &EpochParams,
+    flags: &AssetSolvency,
+) -> Result<AssetSolvency, StatementError> {
+    if let Some((symbol, _)) = flags
+        .0
+        .iter()
+        .find(|(s, _)| params.asset_index(s).is_none())
+    {
+        return Err(field_error(
+            "asset_solvency",
+            format!("{symbol:?} is not a declared asset"),
+        ));
+    }
+    params
+        .assets()
+        .iter()
+        .map(|a| {
+            flags
+                .0
+                .iter()
+                .find(|(s, _)| s == a.symbol())
+                .map(|(s, ok)| (s.clone(), *ok))
+                .ok_or_else(|| {
+                    field_error(
+                        "asset_solvency",
+                        format!("no flag for the declared asset {:?}", a.symbol()),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(AssetSolvency)
+}
+
 /// A validated statement: what a verifier computes public inputs from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochStatement {
@@ -299,6 +464,8 @@ pub struct EpochStatement {
     liquidations: Vec<AccountId>,
     bad_debt: I256,
     liabilities: Option<I256>,
+    /// `asset_solvency` in the assets' declaration order.
+    asset_solvency: AssetSolvency,
 }
 
 impl EpochStatement {
@@ -336,23 +503,38 @@ impl EpochStatement {
             canonical(&field, &m.price, price.into(), pd, 0)?;
             let price = Price::new(price as i128)?;
             let mm = MarginBps::new(m.maintenance_margin_bps.into())?;
-            markets.push(Market::new(&m.symbol, price, pd, m.size_decimals, mm)?);
+            let market = Market::new(&m.symbol, price, pd, m.size_decimals, mm)?;
+            markets.push(published_tiers(i, &m.tiers, market, q)?);
         }
         let params = EpochParams::new(file.epoch, q, reserves, insurance, markets)?
+            .with_assets(published_assets(&file.assets)?)
+            .map_err(|e| field_error("assets", e))?
             .with_venue(venue)
             .with_owner_binding(owner_binding)
             .with_liabilities_disclosed(file.liabilities.is_some());
-        let shape = CircuitShape::new(file.shape.batch_size, file.shape.markets)?;
-        if shape.id() != file.shape.id || shape.markets() != params.markets().len() {
+        let shape = CircuitShape::with_risk(
+            file.shape.batch_size,
+            file.shape.markets,
+            file.shape.brackets,
+            file.shape.assets,
+        )?;
+        if shape.id() != file.shape.id {
             return Err(field_error(
                 "shape",
                 format!(
-                    "{} does not match {} markets",
+                    "{} is not the id of its B, M, T and A: {}",
                     file.shape.id,
-                    params.markets().len()
+                    shape.id()
                 ),
             ));
         }
+        // The shape is the least one for the parameters (`CircuitShape::for_params`):
+        // a statement does not name a larger one than its markets, brackets and assets
+        // need, so that one book has one shape.
+        shape
+            .check_params(&params)
+            .map_err(|e| field_error("shape", e))?;
+        let asset_solvency = published_asset_solvency(&params, &file.asset_solvency)?;
         let k = file.batch_count;
         if k == 0 || k.saturating_mul(shape.batch_size().get() as u64) > MAX_ACCOUNTS {
             return Err(field_error("batch_count", "need 1 <= K and K·B <= 2^32"));
@@ -402,6 +584,7 @@ impl EpochStatement {
             liquidations,
             bad_debt: bad_debt.as_i256(),
             liabilities,
+            asset_solvency,
         })
     }
 
@@ -498,6 +681,7 @@ impl EpochStatement {
             liabilities: self.file.liabilities.clone(),
             solvent: self.file.solvent,
             insurance_covered: self.file.insurance_covered,
+            asset_solvency: self.asset_solvency.clone(),
         }
     }
     /// `L` in common units if the statement discloses it.
@@ -542,9 +726,7 @@ impl EpochStatement {
             solvent: self.file.solvent,
             insurance_covered: self.file.insurance_covered,
             liabilities: self.liabilities,
-            // Risk model v2 is not yet published in a statement (the prover refuses
-            // it), so there are no assets here.
-            asset_solvency: 0,
+            asset_solvency: self.asset_solvency.bits(),
         };
         let k = self.file.batch_count;
         let zero = H::from_u64(0);
@@ -555,6 +737,14 @@ impl EpochStatement {
                     open_inputs::<H>(&params, b as u64, k, previous, states[b], &outputs)
                 })
                 .collect());
+        }
+        if self.shape.is_risk_model_v2() {
+            // halo2's outputs hash and params hash do not carry risk model v2 yet
+            // (`docs/SPEC.md` §8.2); no halo2 prover makes such a statement.
+            return Err(field_error(
+                "backend",
+                "halo2-pasta does not prove risk model v2 (brackets or collateral assets) yet",
+            ));
         }
         let o = outputs_hash::<H>(&outputs);
         let params_hash = params_hash::<H>(&self.params);
@@ -598,6 +788,8 @@ pub fn publish<H: FieldHasher>(
             id: shape.id(),
             batch_size: shape.batch_size().get() as u64,
             markets: shape.markets(),
+            brackets: shape.brackets(),
+            assets: shape.assets(),
         },
         verifying_key_hash,
         venue: params.venue().to_string(),
@@ -623,6 +815,34 @@ pub fn publish<H: FieldHasher>(
                 price_decimals: m.price_decimals(),
                 size_decimals: m.size_decimals(),
                 maintenance_margin_bps: m.maintenance_margin_bps().get(),
+                tiers: m
+                    .tiers()
+                    .iter()
+                    .map(|t| PublishedTier {
+                        notional_floor: crate::decimal::format_scaled(
+                            t.notional_floor().into(),
+                            params.quote_decimals(),
+                            0,
+                        ),
+                        maintenance_margin_bps: t.maintenance_margin_bps().get(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        assets: params
+            .assets()
+            .iter()
+            .map(|a| PublishedAsset {
+                symbol: a.symbol().to_owned(),
+                price: crate::decimal::format_scaled(a.price().get().into(), a.price_decimals(), 0),
+                price_decimals: a.price_decimals(),
+                amount_decimals: a.amount_decimals(),
+                collateral_ratio_bps: a.collateral_ratio_bps().get(),
+                reserves: crate::decimal::format_scaled(
+                    a.reserves().into(),
+                    a.amount_decimals(),
+                    0,
+                ),
             })
             .collect(),
         batch_count: commitment.batch_count() as u64,
@@ -636,6 +856,7 @@ pub fn publish<H: FieldHasher>(
         liabilities: outputs.liabilities.clone(),
         solvent: outputs.solvent,
         insurance_covered: outputs.insurance_covered,
+        asset_solvency: outputs.asset_solvency.clone(),
         signature: None,
     }
 }

@@ -21,8 +21,24 @@ use serde_json::Value;
 /// decimal place: the same digits, worth ten times less; at least `min_places`
 /// places are written.
 fn one_more_place(text: &str, decimals: u32, min_places: u32) -> Option<String> {
-    let v: U256 = parse_unsigned_u256(text, decimals, "any").ok()?;
-    Some(format_scaled(v.as_i256(), decimals + 1, min_places))
+    respelled(text, decimals, decimals + 1, min_places)
+}
+
+/// `text` (an exact decimal with at most `from` places) as the same number of
+/// minimal units written with `to` places.
+fn respelled(text: &str, from: u32, to: u32, min_places: u32) -> Option<String> {
+    let v: U256 = parse_unsigned_u256(text, from, "any").ok()?;
+    Some(format_scaled(v.as_i256(), to, min_places))
+}
+
+/// Renames asset `from`'s solvency flag to `to` (a relabelling keeps each flag with
+/// its asset's position).
+fn rename_flag(file: &mut StatementFile, from: &str, to: &str) {
+    for (symbol, _) in &mut file.asset_solvency.0 {
+        if symbol == from {
+            *symbol = to.to_owned();
+        }
+    }
 }
 
 /// The relabellings of `file` that parse as valid statements, each with a name:
@@ -32,6 +48,10 @@ fn one_more_place(text: &str, decimals: u32, min_places: u32) -> Option<String> 
 /// - one decimal moved from each market's sizes to its price (prices read ten
 ///   times smaller, sizes ten times larger);
 /// - the first market's symbol renamed, and two markets' symbols swapped;
+/// - risk model v2: with the quote decimal, every tier floor and asset amount read
+///   ten times smaller too; a decimal moved from every asset's amounts to its price;
+///   the first asset's symbol renamed and two assets' symbols swapped (each flag of
+///   `asset_solvency` keeps its asset's position);
 /// - `other_venue` named as the venue (which that venue's key could sign).
 ///
 /// A relabelling that does not apply (a market with no size decimal to move, or a
@@ -58,10 +78,19 @@ pub fn relabellings(
         }
         Some(())
     })();
-    for m in &mut rescaled.markets {
+    let floors = rescaled.markets.iter_mut().try_for_each(|m| {
         m.size_decimals += 1;
-    }
-    if amounts.is_some() {
+        for t in &mut m.tiers {
+            t.notional_floor = one_more_place(&t.notional_floor, q, 0)?;
+        }
+        Some(())
+    });
+    let assets = rescaled.assets.iter_mut().try_for_each(|a| {
+        a.reserves = one_more_place(&a.reserves, a.amount_decimals, 0)?;
+        a.amount_decimals += 1;
+        Some(())
+    });
+    if amounts.is_some() && floors.is_some() && assets.is_some() {
         out.push((
             "one more decimal on the quote currency and every size (amounts read ten times smaller)",
             rescaled,
@@ -83,6 +112,48 @@ pub fn relabellings(
             "a decimal moved from every market's sizes to its price",
             moved,
         ));
+    }
+
+    // Risk model v2: the same for the collateral assets.
+    if !file.assets.is_empty() {
+        let mut moved = file.clone();
+        let prices = moved.assets.iter_mut().try_for_each(|a| {
+            if a.amount_decimals == 0 {
+                return None;
+            }
+            a.price = one_more_place(&a.price, a.price_decimals, 0)?;
+            a.price_decimals += 1;
+            a.reserves = respelled(&a.reserves, a.amount_decimals, a.amount_decimals - 1, 0)?;
+            a.amount_decimals -= 1;
+            Some(())
+        });
+        if prices.is_some() {
+            out.push((
+                "a decimal moved from every asset's amounts to its price",
+                moved,
+            ));
+        }
+        let mut renamed = file.clone();
+        let old = renamed.assets[0].symbol.clone();
+        let mut new = old.clone();
+        if new.len() == 32 {
+            new.pop();
+        }
+        new.push_str(if old.ends_with('X') { "Y" } else { "X" });
+        renamed.assets[0].symbol = new.clone();
+        rename_flag(&mut renamed, &old, &new);
+        out.push(("the first asset's symbol renamed", renamed));
+        if file.assets.len() >= 2 {
+            let mut swapped = file.clone();
+            let (a, b) = (file.assets[0].symbol.clone(), file.assets[1].symbol.clone());
+            swapped.assets[0].symbol = b.clone();
+            swapped.assets[1].symbol = a.clone();
+            let swap = "\u{0}swap";
+            rename_flag(&mut swapped, &a, swap);
+            rename_flag(&mut swapped, &b, &a);
+            rename_flag(&mut swapped, swap, &b);
+            out.push(("the first two assets' symbols swapped", swapped));
+        }
     }
 
     let mut renamed = file.clone();

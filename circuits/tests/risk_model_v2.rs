@@ -11,7 +11,7 @@ use backstop_circuits::model::{
 use backstop_circuits::native::risk::{Bracket, bracket_of};
 use backstop_circuits::native::{Scales, account_risk, evaluate};
 use backstop_circuits::snapshot;
-use backstop_circuits::statement::EvaluatedOutputs;
+use backstop_circuits::statement::PublicOutputs;
 use ethnum::I256;
 use proptest::prelude::*;
 use std::path::Path;
@@ -101,7 +101,7 @@ fn the_worked_book() {
     );
     assert_eq!(eval.asset_solvency, [true, true]);
     let printed =
-        serde_json::to_string(&EvaluatedOutputs::from_evaluation(s.params(), &eval)).unwrap();
+        serde_json::to_string(&PublicOutputs::from_evaluation(s.params(), &eval)).unwrap();
     assert!(
         printed.ends_with(r#""asset_solvency":{"WBTC":true,"USDT":true}}"#),
         "{printed}"

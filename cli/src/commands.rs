@@ -7,7 +7,7 @@ use backstop_circuits::native::evaluate;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::snapshot;
 use backstop_circuits::statement::Backend;
-use backstop_circuits::statement::{EvaluatedOutputs, PublicOutputs};
+use backstop_circuits::statement::PublicOutputs;
 use backstop_fixtures::{FixtureSpec, Scenario, generate};
 use backstop_prover::ProverError;
 use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
@@ -70,6 +70,14 @@ pub enum Command {
         /// Number of markets.
         #[arg(long, default_value_t = 8)]
         markets: usize,
+        /// Risk model v2: maintenance brackets per market, the first included (1 to
+        /// 8; the most of any market of the snapshots to prove). Groth16 only.
+        #[arg(long, default_value_t = 1)]
+        brackets: usize,
+        /// Risk model v2: collateral assets (0 to 16; exactly the snapshots'). Groth16
+        /// only.
+        #[arg(long, default_value_t = 0)]
+        assets: usize,
         /// Directory to write the keys to (default: backstop-keys/<shape id>); for
         /// halo2, where the IPA parameters are cached (default:
         /// backstop-keys/halo2-params).
@@ -288,6 +296,15 @@ pub enum BackendArg {
     Halo2,
 }
 
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Groth16 => Backend::Groth16Bn254,
+            BackendArg::Halo2 => Backend::Halo2Pasta,
+        }
+    }
+}
+
 impl BackendArg {
     fn name(self) -> &'static str {
         match self {
@@ -320,10 +337,19 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             backend,
             batch_size,
             markets,
+            brackets,
+            assets,
             keys,
         } => {
-            let shape = CircuitShape::new(batch_size, markets)
+            let shape = CircuitShape::with_risk(batch_size, markets, brackets, assets)
                 .map_err(|e| CliError::Usage(e.to_string()))?;
+            if shape.is_risk_model_v2() && backend == BackendArg::Halo2 {
+                return Err(CliError::Usage(
+                    "--brackets and --assets (risk model v2) are for --backend groth16; the \
+                     halo2 circuit does not prove risk model v2 yet"
+                        .into(),
+                ));
+            }
             match backend {
                 BackendArg::Groth16 => {
                     let dir = keys.unwrap_or_else(|| default_keys_dir(shape));
@@ -425,9 +451,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 
 /// The public outputs of the snapshot at `path` (with `asset_solvency` when it
 /// declares collateral assets).
-pub fn evaluate_path(path: &Path) -> Result<EvaluatedOutputs, ProverError> {
+pub fn evaluate_path(path: &Path) -> Result<PublicOutputs, ProverError> {
     let snapshot = snapshot::load(path)?;
-    Ok(EvaluatedOutputs::from_evaluation(
+    Ok(PublicOutputs::from_evaluation(
         snapshot.params(),
         &evaluate(&snapshot),
     ))
@@ -577,7 +603,7 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
     let snapshot = snapshot::load(args.snapshot)?
         .with_venue(venue)
         .with_liabilities_disclosed(args.disclose_liabilities);
-    backstop_prover::check_provable(snapshot.params())?;
+    backstop_prover::check_provable(snapshot.params(), args.backend.into())?;
     let b = match args.backend {
         BackendArg::Groth16 => args
             .batch_size
@@ -585,7 +611,7 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
         BackendArg::Halo2 => args.batch_size,
     }
     .unwrap_or(64);
-    let shape = CircuitShape::new(b, snapshot.params().markets().len())
+    let shape = CircuitShape::for_params(b, snapshot.params())
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let batches = shape.batch_size().batch_count(snapshot.accounts().len());
     let bar = || progress_bar(batches as u64, !quiet && std::io::stderr().is_terminal());

@@ -439,23 +439,54 @@ fn cmd_inclusion_prove(
 }
 
 fn describe(report: &InclusionReport) -> String {
-    let health = if report.liquidatable {
-        "LIQUIDATABLE (TV < MR)"
-    } else {
-        "healthy (TV >= MR)"
-    };
-    format!(
-        "INCLUDED: account {} is in epoch {}'s accounts commitment {} (batch {}, slot {}, index {})\n  \
-         at the published prices: total value {}, maintenance requirement {} (quote units): {health}",
+    let mut text = format!(
+        "INCLUDED: account {} is in epoch {}'s accounts commitment {} (batch {}, slot {}, index {})\n",
         report.account_id,
         report.epoch,
         report.accounts_commitment,
         report.batch,
         report.slot,
         report.index,
-        report.total_value,
-        report.maintenance_requirement
-    )
+    );
+    if !report.balances.is_empty() {
+        let balances: Vec<String> = report
+            .balances
+            .iter()
+            .map(|b| format!("{} {}", b.amount, b.asset))
+            .collect();
+        text.push_str(&format!(
+            "  collateral balances committed: {}\n",
+            balances.join(", ")
+        ));
+    }
+    match &report.margin_value {
+        // Risk model v2 with assets: liquidation compares the margin value.
+        Some(mv) => {
+            let health = if report.liquidatable {
+                "LIQUIDATABLE (MV < MR)"
+            } else {
+                "healthy (MV >= MR)"
+            };
+            text.push_str(&format!(
+                "  at the published prices: total value {}, margin value {} (collateral at its \
+                 ratio, debts in full), maintenance requirement {} (quote units): {health}",
+                report.total_value, mv, report.maintenance_requirement
+            ));
+        }
+        None => {
+            let health = if report.liquidatable {
+                "LIQUIDATABLE (TV < MR)"
+            } else {
+                "healthy (TV >= MR)"
+            };
+            text.push_str(&format!(
+                "  at the published prices: total value {}, maintenance requirement {} (quote \
+                 units): {health}",
+                report.total_value, report.maintenance_requirement
+            ));
+        }
+    }
+    text
 }
 
 /// What `inclusion verify --check-proofs` checks the epoch's batch proofs with.
@@ -629,6 +660,14 @@ fn cmd_attest(args: &AttestArgs<'_>) -> Result<(), CliError> {
         return Err(
             attestation_error("margin attestations exist for groth16-bn254 epochs only").into(),
         );
+    }
+    if statement.shape().is_risk_model_v2() {
+        // The attestation circuit's leaf has no asset lanes and its MR no brackets.
+        return Err(attestation_error(
+            "margin attestations do not cover risk model v2 (brackets or collateral assets) \
+             yet; `backstop inclusion verify` shows the account's margin value and requirement",
+        )
+        .into());
     }
     let (proof, roots) = match &args.source {
         Source::Proof(path) => {

@@ -879,8 +879,9 @@ fn the_verifying_key_of_another_shape_is_rejected() {
     let out = backstop(&["verify", s(&dir)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr)
-            .contains("expects 10 public inputs, the batch circuit of 4 markets has 11"),
+        text(&out.stderr).contains(
+            "expects 10 public inputs, the batch circuit of shape backstop.v2.B8.M4 has 11"
+        ),
         "{}",
         text(&out.stderr)
     );

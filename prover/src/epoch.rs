@@ -11,18 +11,16 @@ use backstop_circuits::statement::{Backend, PublicOutputs, StatementFile, publis
 use backstop_circuits::witness::{BatchWitness, build_epoch};
 use rayon::prelude::*;
 
-/// Refuses parameters no published statement can carry yet: risk model v2
-/// (maintenance brackets or collateral assets) is evaluated natively (`docs/SPEC.md`
-/// §2) and proven by the Groth16 batch circuit (§8.2), but the statement file, the
-/// halo2 circuit, inclusion proofs and the contract do not carry it, and proving it
-/// with the v1 circuits would publish a statement about another book than the one
-/// evaluated.
-pub fn check_provable(params: &EpochParams) -> Result<(), ProverError> {
-    if params.uses_risk_model_v2() {
+/// Refuses parameters `backend` cannot prove yet: risk model v2 (maintenance
+/// brackets or collateral assets) is proven by the Groth16 batch circuit
+/// (`docs/SPEC.md` §8.2) and published by its statements, but not by halo2, whose
+/// gates and outputs hash do not carry it.
+pub fn check_provable(params: &EpochParams, backend: Backend) -> Result<(), ProverError> {
+    if params.uses_risk_model_v2() && backend == Backend::Halo2Pasta {
         return Err(ProverError::Refused(
             "the snapshot uses risk model v2 (maintenance brackets or collateral assets), \
-             which `backstop evaluate` computes and the Groth16 batch circuit proves, but \
-             which statements, halo2 proofs and inclusion proofs do not carry yet"
+             which the Groth16 backend proves but halo2 does not yet; prove it with \
+             --backend groth16"
                 .into(),
         ));
     }
@@ -41,14 +39,12 @@ pub(crate) fn prove_batches<H: FieldHasher, P: Send>(
     prove_batch: impl Fn(&BatchWitness<H::F>) -> Result<P, ProverError> + Sync,
     on_batch: &(dyn Fn(u64) + Sync),
 ) -> Result<(StatementFile, Vec<P>), ProverError> {
-    if snapshot.params().markets().len() != shape.markets() {
+    check_provable(snapshot.params(), backend)?;
+    if let Err(e) = shape.check_params(snapshot.params()) {
         return Err(ProverError::Refused(format!(
-            "the snapshot has {} markets but the keys are for shape {}",
-            snapshot.params().markets().len(),
-            shape.id()
+            "the keys do not fit the snapshot: {e}"
         )));
     }
-    check_provable(snapshot.params())?;
     let epoch = build_epoch::<H>(snapshot, secret, shape.batch_size());
     // At most one batch per thread in flight. arkworks' MSM runs each chunk in a thread
     // pool of its own (`install`); the worker that called it waits, and while waiting

@@ -50,6 +50,15 @@ pub struct KeysFile {
     pub batch_size: u64,
     /// `M`.
     pub markets: usize,
+    /// `T`, brackets per market (risk model v2; absent: 1).
+    #[serde(
+        default = "backstop_circuits::json::one",
+        skip_serializing_if = "backstop_circuits::json::is_one"
+    )]
+    pub brackets: usize,
+    /// `A`, collateral assets (risk model v2; absent: 0).
+    #[serde(default, skip_serializing_if = "backstop_circuits::json::is_zero")]
+    pub assets: usize,
     /// SHA-256 of the verifying key's canonical bytes.
     pub verifying_key_hash: String,
     /// How the keys were made.
@@ -84,10 +93,12 @@ impl KeysFile {
             return Err(keys_error(
                 dir,
                 format!(
-                    "{KEYS_FILE} names shape {} but B = {} and M = {} make {}",
+                    "{KEYS_FILE} names shape {} but B = {}, M = {}, T = {} and A = {} make {}",
                     desc.shape,
                     desc.batch_size,
                     desc.markets,
+                    desc.brackets,
+                    desc.assets,
                     shape.id()
                 ),
             ));
@@ -96,7 +107,7 @@ impl KeysFile {
     }
 
     fn shape_in(&self, dir: &Path) -> Result<CircuitShape, ProverError> {
-        CircuitShape::new(self.batch_size, self.markets)
+        CircuitShape::with_risk(self.batch_size, self.markets, self.brackets, self.assets)
             .map_err(|e| keys_error(dir, format!("{KEYS_FILE}: {e}")))
     }
 
@@ -238,6 +249,8 @@ impl Groth16Keys {
             shape: self.shape.id(),
             batch_size: self.shape.batch_size().get() as u64,
             markets: self.shape.markets(),
+            brackets: self.shape.brackets(),
+            assets: self.shape.assets(),
             verifying_key_hash: self.vk_hash.clone(),
             setup: self.setup.clone(),
             constraints,

@@ -375,21 +375,14 @@ async fn submit(
             i64::MAX
         ))
     })?;
-    let markets = snapshot.params().markets().len();
-    if markets != svc.shape.markets() {
+    if let Err(e) = svc.shape.check_params(snapshot.params()) {
         return Err(ApiError::BadRequest(format!(
-            "the snapshot has {markets} markets but this service proves shape {} ({} markets)",
-            svc.shape.id(),
-            svc.shape.markets()
+            "this service proves shape {} and cannot prove the snapshot: {e}",
+            svc.shape.id()
         )));
     }
-    if snapshot.params().uses_risk_model_v2() {
-        return Err(ApiError::BadRequest(
-            "the snapshot uses risk model v2 (maintenance brackets or collateral assets), \
-             which statements, halo2 proofs and inclusion proofs do not carry yet"
-                .into(),
-        ));
-    }
+    backstop_prover::check_provable(snapshot.params(), backend)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let canonical = to_json(&snapshot);
     let hash = hex::encode(Sha256::digest(canonical.as_bytes()));
     let shape = job_shape(backend, svc.shape);

@@ -499,7 +499,22 @@ fn proven(statement: &EpochStatement) -> Vec<String> {
     } else {
         String::new()
     };
-    vec![
+    let reserves = if f.assets.is_empty() {
+        format!("reserves {}", f.reserves)
+    } else {
+        // Risk model v2: the collateral held counts at its oracle price (SPEC §2.1).
+        let held: Vec<String> = f
+            .assets
+            .iter()
+            .map(|a| format!("{} {} at {}", a.reserves, a.symbol, a.price))
+            .collect();
+        format!(
+            "reserves {} plus the collateral held ({})",
+            f.reserves,
+            held.join(", ")
+        )
+    };
+    let mut lines = vec![
         format!(
             "Every account in accounts commitment {} (at least {} and at most {} accounts, in {k} batches of {b}) was evaluated at the published prices with exact integer arithmetic, cross-margined over {} markets; ids are distinct and every balance and size is within the bounds of SPEC §3.",
             f.accounts_commitment,
@@ -520,16 +535,14 @@ fn proven(statement: &EpochStatement) -> Vec<String> {
         ),
         match &f.liabilities {
             Some(l) => format!(
-                "Total liabilities (sum of positive equity) L = {l} quote units, exactly; solvent = {}: L {} reserves {}.",
+                "Total liabilities (sum of positive equity) L = {l} quote units, exactly; solvent = {}: L {} {reserves}.",
                 f.solvent,
                 if f.solvent { "<=" } else { ">" },
-                f.reserves
             ),
             None => format!(
-                "solvent = {}: total liabilities L {} reserves {}.",
+                "solvent = {}: total liabilities L {} {reserves}.",
                 f.solvent,
                 if f.solvent { "<=" } else { ">" },
-                f.reserves
             ),
         },
         format!(
@@ -539,7 +552,36 @@ fn proven(statement: &EpochStatement) -> Vec<String> {
             f.insurance_fund
         ),
         "Padding slots hold nothing and appear only at the end of the last batch; batches chain in order through hiding state commitments.".to_owned(),
-    ]
+    ];
+    if f.markets.iter().any(|m| !m.tiers.is_empty()) {
+        lines.push(format!(
+            "Maintenance requirements are tiered by position notional (risk model v2, SPEC §2.2): {}.",
+            f.markets
+                .iter()
+                .filter(|m| !m.tiers.is_empty())
+                .map(|m| {
+                    let tiers: Vec<String> = m
+                        .tiers
+                        .iter()
+                        .map(|t| format!("{} bps from {}", t.maintenance_margin_bps, t.notional_floor))
+                        .collect();
+                    format!("{} {} bps, then {}", m.symbol, m.maintenance_margin_bps, tiers.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    for (symbol, ok) in &statement.outputs().asset_solvency.0 {
+        let Some(a) = f.assets.iter().find(|a| a.symbol == *symbol) else {
+            continue;
+        };
+        lines.push(format!(
+            "asset_solvency[{symbol}] = {ok}: the {symbol} owed to accounts holding it {} the venue's {} {symbol} (the total stays hidden).",
+            if *ok { "<=" } else { ">" },
+            a.reserves
+        ));
+    }
+    lines
 }
 
 /// Verifies `epoch_dir` (Groth16 with `trusted_key` when given; halo2 with IPA
@@ -718,7 +760,13 @@ pub fn audit_epoch(
         trusted_key: transparent || trusted_key.is_some(),
         verifying_key_hash: st.map(|s| s.file().verifying_key_hash.clone()),
         proven: verified.map_or_else(Vec::new, |v| proven(&v.statement)),
-        revealed: revealed(system, disclosed),
+        revealed: {
+            let mut r = revealed(system, disclosed);
+            if st.is_some_and(|s| s.shape().is_risk_model_v2()) {
+                r.push("under risk model v2: the maintenance brackets, the collateral assets' prices, ratios and the venue's holdings of each, and one solvency flag per asset (asset_solvency)".to_owned());
+            }
+            r
+        },
         checks,
         not_covered: not_covered(
             transparent,
@@ -752,6 +800,8 @@ mod tests {
                 id: shape.id(),
                 batch_size: 8,
                 markets: 1,
+                brackets: 1,
+                assets: 0,
             },
             verifying_key_hash: "00".repeat(32),
             venue: format!("0x{}", "00".repeat(20)),
@@ -766,7 +816,9 @@ mod tests {
                 price_decimals: 0,
                 size_decimals: 0,
                 maintenance_margin_bps: 500,
+                tiers: vec![],
             }],
+            assets: vec![],
             batch_count: 3,
             accounts_commitment: element.clone(),
             state_commitments: vec![element; 3],
@@ -775,6 +827,7 @@ mod tests {
             liabilities: None,
             solvent: true,
             insurance_covered: true,
+            asset_solvency: Default::default(),
             signature: None,
         })
         .unwrap();

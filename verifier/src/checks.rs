@@ -5,7 +5,7 @@ use crate::artifacts::verifying_key_hash;
 use crate::error::VerifyError;
 use ark_bn254::Bn254;
 use ark_groth16::VerifyingKey;
-use backstop_circuits::inputs::open_input_count;
+use backstop_circuits::inputs::shape_input_count;
 use backstop_circuits::statement::{Backend, EpochStatement};
 
 /// What a successful verification established.
@@ -36,13 +36,14 @@ pub(crate) fn check_groth16_key(
     vk: &VerifyingKey<Bn254>,
 ) -> Result<(), VerifyError> {
     check_key_hash(statement, verifying_key_hash(vk))?;
-    // The open layout's public inputs (SPEC §6.4): 9 + ⌈M/3⌉.
-    let inputs = open_input_count(statement.shape().markets());
+    // The open layout's public inputs (SPEC §6.4): 9 + ⌈M/3⌉, and the risk model v2
+    // words after them.
+    let inputs = shape_input_count(&statement.shape());
     if vk.gamma_abc_g1.len() != inputs + 1 {
         return Err(VerifyError::VerifyingKey(format!(
-            "expects {} public inputs, the batch circuit of {} markets has {inputs}",
+            "expects {} public inputs, the batch circuit of shape {} has {inputs}",
             vk.gamma_abc_g1.len().saturating_sub(1),
-            statement.shape().markets()
+            statement.shape().id()
         )));
     }
     Ok(())

@@ -76,6 +76,10 @@ struct KeysDescription {
     shape: String,
     batch_size: u64,
     markets: usize,
+    #[serde(default = "backstop_circuits::json::one")]
+    brackets: usize,
+    #[serde(default)]
+    assets: usize,
     verifying_key_hash: String,
 }
 
@@ -105,14 +109,16 @@ pub fn read_trusted_key(path: &Path) -> Result<TrustedGroth16Key, VerifyError> {
     if desc.backend != Backend::Groth16Bn254 {
         return Err(refuse(format!("{} keys, not groth16-bn254", desc.backend)));
     }
-    let shape =
-        CircuitShape::new(desc.batch_size, desc.markets).map_err(|e| refuse(format!("{e}")))?;
+    let shape = CircuitShape::with_risk(desc.batch_size, desc.markets, desc.brackets, desc.assets)
+        .map_err(|e| refuse(format!("{e}")))?;
     if shape.id() != desc.shape {
         return Err(refuse(format!(
-            "names shape {} but B = {} and M = {} make {}",
+            "names shape {} but B = {}, M = {}, T = {} and A = {} make {}",
             desc.shape,
             desc.batch_size,
             desc.markets,
+            desc.brackets,
+            desc.assets,
             shape.id()
         )));
     }

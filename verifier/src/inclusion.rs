@@ -22,9 +22,9 @@
 mod format;
 
 pub use format::{
-    AccountData, BATCH_ROOTS_FILE, BATCH_ROOTS_FORMAT, BatchRootsFile, INCLUSION_FORMAT,
-    InclusionError, InclusionProof, PathStepData, PositionData, ProofParts, RootsPlacement,
-    account_data, parse_account, read_proof, resolve_batch_roots,
+    AccountData, BATCH_ROOTS_FILE, BATCH_ROOTS_FORMAT, BalanceData, BatchRootsFile,
+    INCLUSION_FORMAT, InclusionError, InclusionProof, PathStepData, PositionData, ProofParts,
+    RootsPlacement, account_data, parse_account, read_proof, resolve_batch_roots,
 };
 
 use backstop_circuits::decimal::format_scaled;
@@ -76,9 +76,19 @@ pub struct InclusionReport {
     pub index: u64,
     /// `TV` in quote units, exact.
     pub total_value: String,
-    /// `MR` in quote units, exact.
+    /// `MR` in quote units, exact (tiered under risk model v2).
     pub maintenance_requirement: String,
-    /// Whether the account is liquidatable at the published prices (`TV < MR`).
+    /// Risk model v2 with collateral assets: the margin value `MV` in quote units,
+    /// exact (held assets at their collateral ratio, debts in full); absent without
+    /// assets, where `MV = TV`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin_value: Option<String>,
+    /// Risk model v2: the account's collateral balances as its leaf commits them
+    /// (non-zero ones, in asset order).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub balances: Vec<BalanceData>,
+    /// Whether the account is liquidatable at the published prices (`MV < MR`;
+    /// `TV < MR` without assets).
     pub liquidatable: bool,
     /// Whether the published liquidation set lists the account.
     pub listed_as_liquidatable: bool,
@@ -355,6 +365,9 @@ pub fn verify_inclusion_chained<H: FieldHasher>(
         index: proof.batch * statement.shape().batch_size().get() as u64 + proof.slot,
         total_value: format_scaled(risk.total_value, scales.exponent, q),
         maintenance_requirement: format_scaled(risk.requirement_bps, scales.exponent + 4, q),
+        margin_value: (!params.assets().is_empty())
+            .then(|| format_scaled(risk.margin_value_bps, scales.exponent + 4, q)),
+        balances: account_data(account, params).balances,
         liquidatable: risk.liquidatable,
         listed_as_liquidatable: statement
             .liquidations()

@@ -51,6 +51,7 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
             price_decimals: 2,
             size_decimals: 6,
             maintenance_margin_bps: 50,
+            tiers: vec![],
         })
         .collect();
     EpochStatement::new(StatementFile {
@@ -60,6 +61,8 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
             id: shape.id(),
             batch_size: shape.batch_size().get() as u64,
             markets: shape.markets(),
+            brackets: 1,
+            assets: 0,
         },
         verifying_key_hash: verifying_key_hash(vk),
         venue: format!("0x{}", "00".repeat(20)),
@@ -69,6 +72,7 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
         reserves: "1000".into(),
         insurance_fund: "10".into(),
         markets,
+        assets: vec![],
         batch_count: BATCHES,
         accounts_commitment: element(1),
         state_commitments: (0..BATCHES).map(|b| element(100 + b)).collect(),
@@ -77,6 +81,7 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
         liabilities: None,
         solvent: true,
         insurance_covered: true,
+        asset_solvency: Default::default(),
         signature: None,
     })
     .unwrap()
@@ -187,6 +192,8 @@ fn a_trusted_key_for_b8_is_refused_for_a_statement_relabelled_b64() {
         id: shape(64, 1).id(),
         batch_size: 64,
         markets: 1,
+        brackets: 1,
+        assets: 0,
     };
     let relabelled = EpochStatement::new(file).unwrap();
     // The same public inputs: the proofs of the real epoch fit the relabelled one.

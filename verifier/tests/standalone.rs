@@ -62,6 +62,8 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
             id: shape.id(),
             batch_size: 8,
             markets: 2,
+            brackets: 1,
+            assets: 0,
         },
         verifying_key_hash: verifying_key_hash(vk),
         venue: common::test_venue(),
@@ -77,6 +79,7 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
                 price_decimals: 2,
                 size_decimals: 8,
                 maintenance_margin_bps: 50,
+                tiers: vec![],
             },
             PublishedMarket {
                 symbol: "ETH".into(),
@@ -84,8 +87,10 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
                 price_decimals: 2,
                 size_decimals: 6,
                 maintenance_margin_bps: 100,
+                tiers: vec![],
             },
         ],
+        assets: vec![],
         batch_count: BATCHES,
         accounts_commitment: element(1),
         state_commitments: (0..BATCHES).map(|b| element(100 + b)).collect(),
@@ -94,6 +99,7 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
         liabilities: None,
         solvent: true,
         insurance_covered: false,
+        asset_solvency: Default::default(),
         signature: None,
     }
 }
@@ -535,7 +541,7 @@ fn bad_keys_are_refused() {
     assert_rejected(
         &wide_dir,
         None,
-        &["expects 11 public inputs, the batch circuit of 2 markets has 10"],
+        &["expects 11 public inputs, the batch circuit of shape backstop.v2.B8.M2 has 10"],
     );
 }
 
@@ -845,7 +851,7 @@ fn the_groth16_core_refuses_another_key_or_backend() {
         Err(VerifyError::VerifyingKey(reason)) => {
             assert_eq!(
                 reason,
-                "expects 11 public inputs, the batch circuit of 2 markets has 10"
+                "expects 11 public inputs, the batch circuit of shape backstop.v2.B8.M2 has 10"
             );
         }
         result => panic!("{result:?}"),

@@ -225,6 +225,71 @@ pub fn prove_epoch_with(
     }
 }
 
+/// The risk model v2 `snapshot` (a directory, copied) proven with Groth16 at `B = 8`:
+/// `backstop setup --markets MARKETS --brackets BRACKETS --assets ASSETS`, then
+/// `backstop prove` with the venue secret `secret_hex` and `extra` arguments.
+pub fn prove_v2_epoch(
+    snapshot: &Path,
+    markets: &str,
+    brackets: &str,
+    assets: &str,
+    secret_hex: &str,
+) -> ProvenEpoch {
+    prove_v2_epoch_with(snapshot, markets, brackets, assets, secret_hex, &[])
+}
+
+/// [`prove_v2_epoch`] with `extra` arguments to `backstop prove`.
+pub fn prove_v2_epoch_with(
+    snapshot: &Path,
+    markets: &str,
+    brackets: &str,
+    assets: &str,
+    secret_hex: &str,
+    extra: &[&str],
+) -> ProvenEpoch {
+    let root = tempfile::tempdir().unwrap();
+    let keys = root.path().join("keys");
+    let copied = root.path().join("snapshot");
+    let dir = root.path().join("epoch");
+    let secret = root.path().join("secret.hex");
+    std::fs::write(&secret, secret_hex).unwrap();
+    copy_dir(snapshot, &copied);
+    let setup = backstop(&[
+        "setup",
+        "--batch-size",
+        "8",
+        "--markets",
+        markets,
+        "--brackets",
+        brackets,
+        "--assets",
+        assets,
+        "--keys",
+        s(&keys),
+    ]);
+    ok(&setup, "setup --brackets --assets");
+    let mut args = vec![
+        "prove",
+        "--snapshot",
+        s(&copied),
+        "--out",
+        s(&dir),
+        "--keys",
+        s(&keys),
+        "--secret-file",
+        s(&secret),
+    ];
+    args.extend(extra);
+    ok(&backstop(&args), "prove (risk model v2)");
+    ProvenEpoch {
+        root,
+        keys,
+        snapshot: copied,
+        dir,
+        setup_stderr: text(&setup.stderr),
+    }
+}
+
 /// `backstop inclusion prove` of `account` in the proven epoch `e` (its snapshot and
 /// venue secret), written to `out`.
 pub fn inclusion_prove(e: &ProvenEpoch, account: &str, out: &Path) -> Output {

@@ -5,7 +5,7 @@
 
 use backstop_circuits::decimal::{format_scaled, parse_scaled};
 use backstop_circuits::hash::FieldHasher;
-use backstop_circuits::model::{Account, AccountId, Balance, EpochParams, Size};
+use backstop_circuits::model::{Account, AccountId, Amount, Balance, EpochParams, Size};
 use backstop_circuits::native::commit::PathStep;
 use backstop_circuits::statement::{Backend, PublishedShape};
 use ethnum::I256;
@@ -30,6 +30,16 @@ pub struct PositionData {
     pub size: String,
 }
 
+/// One collateral balance as published in an inclusion proof (risk model v2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceData {
+    /// The asset's symbol.
+    pub asset: String,
+    /// The signed amount, an exact decimal in asset units (negative: borrowed).
+    pub amount: String,
+}
+
 /// The account's own data, in the snapshot's notation (`docs/SPEC.md` §4.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +50,10 @@ pub struct AccountData {
     pub quote_balance: String,
     /// Non-zero positions, in market order; a market not listed is a zero size.
     pub positions: Vec<PositionData>,
+    /// Risk model v2: non-zero collateral balances, in asset order; an asset not
+    /// listed is a zero amount. Absent without any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub balances: Vec<BalanceData>,
 }
 
 /// One level of a path, as published.
@@ -163,7 +177,7 @@ pub enum InclusionError {
     /// The account's data, salt and path do not lead to its batch root.
     #[error(
         "account {account}: its data, salt and path give batch root {computed}, but batch {batch}'s root is {expected}: \
-         the balance, a position, the salt or a sibling differs from what the venue committed to"
+         the balance, a position, a collateral amount, the salt or a sibling differs from what the venue committed to"
     )]
     NotInBatch {
         /// The account id.
@@ -319,7 +333,30 @@ pub fn parse_account(data: &AccountData, params: &EpochParams) -> Result<Account
             .map_err(|e| field(PROOF, format!("{name}.size"), e))
             .and_then(|v| Size::new(v).map_err(|e| field(PROOF, format!("{name}.size"), e)))?;
     }
-    Ok(Account::new(AccountId::new(id), balance, sizes))
+    let mut amounts = vec![Amount::ZERO; params.assets().len()];
+    let mut seen = vec![false; params.assets().len()];
+    for (i, b) in data.balances.iter().enumerate() {
+        let name = format!("account.balances[{i}]");
+        let c = params.asset_index(&b.asset).ok_or_else(|| {
+            field(
+                PROOF,
+                format!("{name}.asset"),
+                format!("{:?} is not a collateral asset of the epoch", b.asset),
+            )
+        })?;
+        if std::mem::replace(&mut seen[c], true) {
+            return Err(field(
+                PROOF,
+                format!("{name}.asset"),
+                format!("a second balance of {}", b.asset),
+            ));
+        }
+        let decimals = params.assets()[c].amount_decimals();
+        amounts[c] = parse_scaled(&b.amount, decimals)
+            .map_err(|e| field(PROOF, format!("{name}.amount"), e))
+            .and_then(|v| Amount::new(v).map_err(|e| field(PROOF, format!("{name}.amount"), e)))?;
+    }
+    Ok(Account::new(AccountId::new(id), balance, sizes).with_amounts(amounts))
 }
 
 /// The account's data in the snapshot's notation: exact decimals, trailing zeros
@@ -340,6 +377,16 @@ pub fn account_data(account: &Account, params: &EpochParams) -> AccountData {
             .map(|(s, m)| PositionData {
                 market: m.symbol().to_owned(),
                 size: format_scaled(I256::from(s.get()), m.size_decimals(), 0),
+            })
+            .collect(),
+        balances: account
+            .amounts()
+            .iter()
+            .zip(params.assets())
+            .filter(|(a, _)| a.get() != 0)
+            .map(|(a, c)| BalanceData {
+                asset: c.symbol().to_owned(),
+                amount: format_scaled(I256::from(a.get()), c.amount_decimals(), 0),
             })
             .collect(),
     }

@@ -154,6 +154,7 @@ pub fn solidity_sources(
     vk: &VerifyingKey<Bn254>,
     shape: CircuitShape,
 ) -> Result<SoliditySources, ProverError> {
+    check_risk_model_v1(shape)?;
     let inputs = open_input_count(shape.markets());
     if vk.gamma_abc_g1.len() != inputs + 1 {
         return Err(ProverError::Export(format!(
@@ -340,8 +341,23 @@ fn element_token(field: &str, text: &str) -> Result<Token, ProverError> {
     Ok(fr_token(&x))
 }
 
+/// Refuses a risk model v2 shape: the epoch contract's `Statement` has no brackets,
+/// assets or per-asset results yet, so it could not compute such a statement's
+/// public inputs (`docs/ONCHAIN.md`).
+fn check_risk_model_v1(shape: CircuitShape) -> Result<(), ProverError> {
+    if shape.is_risk_model_v2() {
+        return Err(ProverError::Export(format!(
+            "shape {} proves risk model v2 (brackets or collateral assets), which the epoch \
+             contract does not carry yet; such epochs verify off chain with `backstop verify`",
+            shape.id()
+        )));
+    }
+    Ok(())
+}
+
 /// The `Statement` tuple of the epoch contract for a validated statement.
 pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError> {
+    check_risk_model_v1(statement.shape())?;
     let file: &StatementFile = statement.file();
     let params = statement.params();
     let markets = params

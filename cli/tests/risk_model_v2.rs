@@ -1,0 +1,239 @@
+//! Risk model v2 (maintenance brackets, collateral assets) end to end through the
+//! CLI, Groth16: `backstop setup --brackets T --assets A`, `backstop prove`, and a
+//! statement that publishes the brackets, the assets and `asset_solvency`, verified
+//! by `backstop verify`, the standalone `backstop-verify` and `backstop audit`; an
+//! owner's inclusion proof shows their collateral balances and margin value; what
+//! does not carry risk model v2 yet (halo2, margin attestations, the epoch contract)
+//! refuses it by name. Every mutation of the statement is refused in
+//! `tamper_catalogue.rs`.
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+mod common;
+use common::{ProvenEpoch, backstop, backstop_verify_bin, ok, prove_v2_epoch, refused, s, text};
+
+const SECRET_HEX: &str = "5eed000000000000000000000000000000000000000000000000000000000002";
+
+/// The catalogue's worked risk model v2 book (`circuits/tests/bad_snapshots/valid_v2`:
+/// BTC with three brackets, ETH flat, WBTC and USDT collateral; 3 accounts).
+fn book() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/tests/bad_snapshots/valid_v2")
+}
+
+fn epoch() -> &'static ProvenEpoch {
+    static EPOCH: OnceLock<ProvenEpoch> = OnceLock::new();
+    EPOCH.get_or_init(|| prove_v2_epoch(&book(), "2", "3", "2", SECRET_HEX))
+}
+
+fn statement(e: &ProvenEpoch) -> Value {
+    serde_json::from_slice(&std::fs::read(e.dir.join("statement.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_statement_publishes_what_evaluate_computes_and_verifies() {
+    let e = epoch();
+    let st = statement(e);
+    assert_eq!(st["shape"]["id"], "backstop.v2.B8.M2.T3.A2");
+    assert_eq!(st["shape"]["brackets"], 3);
+    assert_eq!(st["shape"]["assets"], 2);
+    assert_eq!(
+        st["markets"][0]["tiers"],
+        serde_json::json!([
+            { "notional_floor": "50000", "maintenance_margin_bps": 1000 },
+            { "notional_floor": "250000", "maintenance_margin_bps": 2500 },
+        ])
+    );
+    assert!(
+        st["markets"][1].get("tiers").is_none(),
+        "a flat market has no tiers"
+    );
+    assert_eq!(st["assets"][0]["symbol"], "WBTC");
+    assert_eq!(st["assets"][1]["reserves"], "100000");
+
+    // The outputs at the top level are `backstop evaluate`'s, asset_solvency included.
+    let evaluated = backstop(&["evaluate", "--snapshot", s(&book())]);
+    ok(&evaluated, "evaluate");
+    let evaluated: Value = serde_json::from_slice(&evaluated.stdout).unwrap();
+    let evaluated = evaluated.as_object().unwrap();
+    assert!(evaluated.contains_key("asset_solvency"));
+    for (k, v) in evaluated {
+        assert_eq!(&st[k], v, "{k}");
+    }
+
+    let keys = e.keys.to_str().unwrap();
+    ok(&backstop(&["verify", s(&e.dir), "--key", keys]), "verify");
+    let standalone = Command::new(backstop_verify_bin())
+        .args([s(&e.dir), "--key", keys])
+        .output()
+        .unwrap();
+    ok(&standalone, "backstop-verify");
+    let audit = backstop(&["audit", s(&e.dir), "--key", keys]);
+    ok(&audit, "audit");
+    let report = text(&audit.stdout);
+    for needle in [
+        "asset_solvency[WBTC] = true",
+        "asset_solvency[USDT] = true",
+        "plus the collateral held (12.5 WBTC at 65000.5, 100000 USDT at 0.9998)",
+        "BTC 500 bps, then 1000 bps from 50000, 2500 bps from 250000",
+    ] {
+        assert!(report.contains(needle), "{needle:?} not in\n{report}");
+    }
+}
+
+#[test]
+fn an_owner_sees_their_collateral_and_margin_value() {
+    let e = epoch();
+    let dir = tempfile::tempdir().unwrap();
+    let proof = dir.path().join("3.json");
+    ok(
+        &common::inclusion_prove(e, "3", &proof),
+        "inclusion prove --account 3",
+    );
+    let out = backstop(&[
+        "inclusion",
+        "verify",
+        s(&proof),
+        "--epoch",
+        s(&e.dir),
+        "--json",
+    ]);
+    ok(&out, "inclusion verify");
+    let said = backstop(&["inclusion", "verify", s(&proof), "--epoch", s(&e.dir)]);
+    ok(&said, "inclusion verify (text)");
+    let said = text(&said.stdout);
+    for needle in [
+        "collateral balances committed: 1 WBTC, 2500 USDT",
+        "margin value 320876.975 (collateral at its ratio, debts in full)",
+        "healthy (MV >= MR)",
+    ] {
+        assert!(said.contains(needle), "{needle:?} not in\n{said}");
+    }
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = &report["report"];
+    assert_eq!(
+        report["balances"],
+        serde_json::json!([
+            { "asset": "WBTC", "amount": "1" },
+            { "asset": "USDT", "amount": "2500" },
+        ])
+    );
+    // Account 3: 4 BTC at 65,000.5 (notional 260,002: the third bracket, 25% less
+    // cum 40,000 = 25,000.5); TV = 260,002 + 65,000.5 + 2,499.5 = 327,502;
+    // MV = 260,002 + 0.9 · 65,000.5 + 0.95 · 2,499.5 = 320,876.975.
+    assert_eq!(report["total_value"], "327502.00");
+    assert_eq!(report["margin_value"], "320876.975");
+    assert_eq!(report["maintenance_requirement"], "25000.50");
+    assert_eq!(report["liquidatable"], false);
+
+    // The balance the leaf commits is the one shown: another amount is not included.
+    let mut forged: Value = serde_json::from_slice(&std::fs::read(&proof).unwrap()).unwrap();
+    forged["account"]["balances"][0]["amount"] = "1.00000001".into();
+    std::fs::write(&proof, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let out = backstop(&["inclusion", "verify", s(&proof), "--epoch", s(&e.dir)]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("a collateral amount, the salt or a sibling differs"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn what_does_not_carry_risk_model_v2_yet_refuses_it_by_name() {
+    let e = epoch();
+    let tmp = tempfile::tempdir().unwrap();
+    // halo2 does not prove it.
+    refused(
+        &backstop(&[
+            "prove",
+            "--backend",
+            "halo2",
+            "--snapshot",
+            s(&book()),
+            "--out",
+            s(&tmp.path().join("halo2")),
+            "--batch-size",
+            "8",
+        ]),
+        "prove --backend halo2",
+        "which the Groth16 backend proves but halo2 does not yet",
+    );
+    refused(
+        &backstop(&[
+            "setup",
+            "--backend",
+            "halo2",
+            "--batch-size",
+            "8",
+            "--markets",
+            "2",
+            "--assets",
+            "2",
+        ]),
+        "setup --backend halo2 --assets 2",
+        "the halo2 circuit does not prove risk model v2 yet",
+    );
+    // Keys of the flat, collateral-free shape cannot prove the book.
+    let v1_keys = tmp.path().join("keys-v1");
+    ok(
+        &backstop(&[
+            "setup",
+            "--batch-size",
+            "8",
+            "--markets",
+            "2",
+            "--keys",
+            s(&v1_keys),
+        ]),
+        "setup (risk model v1)",
+    );
+    refused(
+        &backstop(&[
+            "prove",
+            "--snapshot",
+            s(&book()),
+            "--out",
+            s(&tmp.path().join("v1")),
+            "--keys",
+            s(&v1_keys),
+        ]),
+        "prove with risk model v1 keys",
+        "backstop.v2.B8.M2.T3.A2",
+    );
+    // The epoch contract and margin attestations do not carry it.
+    refused(
+        &backstop(&[
+            "export",
+            "solidity",
+            "--keys",
+            s(&e.keys),
+            "--out",
+            s(&tmp.path().join("contracts")),
+        ]),
+        "export solidity",
+        "which the epoch contract does not carry yet",
+    );
+    refused(
+        &backstop(&[
+            "attest",
+            "--epoch",
+            s(&e.dir),
+            "--snapshot",
+            s(&book()),
+            "--account",
+            "1",
+            "--secret-file",
+            s(&e.root.path().join("secret.hex")),
+            "--min-margin-ratio",
+            "1",
+            "--out",
+            s(&tmp.path().join("attestation.json")),
+        ]),
+        "attest",
+        "margin attestations do not cover risk model v2",
+    );
+}
