@@ -43,7 +43,8 @@ pub enum Command {
     },
     /// Write a seeded, generated snapshot.
     Fixtures {
-        /// Scenario: calm, flash-crash, squeeze, insolvent, boundary, extremes.
+        /// Scenario: calm, flash-crash, squeeze, insolvent, boundary, extremes, and (risk
+        /// model v2) tiers, collateral, asset-insolvent.
         #[arg(long)]
         scenario: Scenario,
         /// Number of accounts.

@@ -515,3 +515,124 @@ fn service_processes_refuse_the_demo_secrets_and_hide_passwords() {
     );
     assert_no_secrets(&err);
 }
+
+/// Risk model v2 through the service: with keys for the committed `collateral`
+/// fixture's shape (3 markets, 3 collateral assets), the snapshot is proven,
+/// verified and published with its assets and `asset_solvency`; an owner's
+/// inclusion proof carries their collateral balances; a halo2 submission of it and
+/// its calldata are refused by name, and so is a book of another shape.
+#[test]
+fn sqlite_risk_model_v2_epoch_is_proven_and_published() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    let setup = std::process::Command::new(env!("CARGO_BIN_EXE_backstop"))
+        .args([
+            "setup",
+            "--batch-size",
+            "8",
+            "--markets",
+            "3",
+            "--assets",
+            "3",
+        ])
+        .arg("--keys")
+        .arg(&keys)
+        .output()
+        .unwrap();
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let server = Proc::start(
+        tmp.path(),
+        &serve_args(
+            &sqlite_url(tmp.path()),
+            &keys,
+            &["--artifacts", "artifacts"],
+        ),
+        &tmp.path().join("serve.log"),
+    );
+    let addr = server.addr().to_owned();
+    let fixture = backstop_fixtures::data_dir().join("collateral/snapshot");
+    let snapshot = backstop_circuits::snapshot::load(&fixture).unwrap();
+    let body = backstop_circuits::snapshot::to_json(&snapshot).into_bytes();
+    let epoch = snapshot.params().epoch();
+
+    let halo2 = http(
+        &addr,
+        "POST",
+        "/v1/epochs?backend=halo2",
+        Some(TOKEN),
+        Some(&body),
+    );
+    assert_eq!(halo2.status, 400, "{}", halo2.text());
+    assert!(
+        halo2.text().contains("halo2 does not yet"),
+        "{}",
+        halo2.text()
+    );
+    // A flat, collateral-free book does not fit these keys.
+    let v1 = snapshot_json_markets(5, 9, 3, 1);
+    let other = http(&addr, "POST", "/v1/epochs", Some(TOKEN), Some(&v1));
+    assert_eq!(other.status, 400, "{}", other.text());
+    assert!(
+        other.text().contains("cannot prove these parameters"),
+        "{}",
+        other.text()
+    );
+
+    let r = http(&addr, "POST", "/v1/epochs", Some(TOKEN), Some(&body));
+    assert_eq!(r.status, 201, "{}", r.text());
+    wait_verified(&addr, epoch, Duration::from_secs(180));
+    let statement = check_published(&addr, epoch, &keys, tmp.path());
+    let expected: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(backstop_fixtures::data_dir().join("collateral/expected.json")).unwrap(),
+    )
+    .unwrap();
+    for (k, v) in expected.as_object().unwrap() {
+        assert_eq!(&statement[k], v, "{k}");
+    }
+    assert_eq!(statement["assets"].as_array().unwrap().len(), 3);
+
+    // The operator's view of an account holding collateral: its balances are in the
+    // leaf the published commitment holds.
+    let holder = snapshot
+        .accounts()
+        .iter()
+        .find(|a| a.amounts().iter().any(|x| x.get() != 0))
+        .unwrap()
+        .id();
+    let path = format!("/v1/epochs/{epoch}/inclusion/{holder}");
+    let proof = http(&addr, "GET", &path, Some(TOKEN), None);
+    assert_eq!(proof.status, 200, "{}", proof.text());
+    let proof: backstop_verifier::inclusion::InclusionProof =
+        serde_json::from_slice(&proof.body).unwrap();
+    assert!(!proof.account.balances.is_empty());
+    let published = backstop_circuits::statement::EpochStatement::from_json(
+        &serde_json::to_vec(&statement).unwrap(),
+    )
+    .unwrap();
+    let report = backstop_verifier::inclusion::verify_inclusion_for_statement(
+        &proof,
+        proof.batch_roots.as_ref().unwrap(),
+        &published,
+    )
+    .unwrap();
+    assert!(report.liquidation_consistent());
+    assert!(report.margin_value.is_some());
+
+    let calldata = http(
+        &addr,
+        "GET",
+        &format!("/v1/epochs/{epoch}/calldata"),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(calldata.status, 409, "{}", calldata.text());
+    assert!(
+        calldata.text().contains("risk model v2"),
+        "{}",
+        calldata.text()
+    );
+}

@@ -484,3 +484,104 @@ fn proving_twice_gives_fresh_proofs_for_the_same_statement() {
     }
     verify_epoch_dir(&second.dir, Some(&keys().proving_key().vk)).unwrap();
 }
+
+/// Risk model v2 (`docs/SPEC.md` §2.3 "Hidden"): the committed `collateral` fixture
+/// (3 markets, 3 collateral assets) proven at `B = 8`. Its statement publishes the
+/// assets' prices, ratios and the venue's holdings, and one flag per asset; it must
+/// not publish any account's collateral amount, any per-asset total held by the
+/// users (`Σ max(amount, 0)`, what `asset_solvency` compares), any account's margin
+/// value, or the per-asset totals of the chained state after a batch.
+#[test]
+fn a_risk_model_v2_statement_reveals_no_collateral_amount_or_asset_total() {
+    let dir = data_dir().join("collateral").join(SNAPSHOT_DIR);
+    let snapshot = snapshot::load(&dir).unwrap();
+    let params = snapshot.params();
+    assert!(!params.assets().is_empty());
+    let shape = CircuitShape::for_params(BATCH_SIZE, params).unwrap();
+    let keys = Groth16Keys::setup(shape).unwrap();
+    let proof = prove_epoch(&snapshot, &secret(), &keys, &|_| {}).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let epoch_dir = tmp.path().join("epoch");
+    write_epoch_dir(&epoch_dir, &proof, &keys).unwrap();
+    let text = std::fs::read_to_string(epoch_dir.join("statement.json")).unwrap();
+    let statement: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        statement["asset_solvency"].as_object().unwrap().len(),
+        params.assets().len()
+    );
+
+    let mut hidden: Vec<Hidden> = Vec::new();
+    // Every amount of balances.csv, as written.
+    let balances = std::fs::read_to_string(dir.join("balances.csv")).unwrap();
+    for line in balances.lines().skip(1) {
+        let mut cols = line.split(',');
+        let (id, asset, amount) = (
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+        );
+        // Amounts of a single digit are no secret (and tokens of any statement).
+        if amount.trim_start_matches('-').len() > 1 {
+            hidden.push((amount.to_owned(), format!("{asset} amount of account {id}")));
+        }
+    }
+    assert!(hidden.len() > 10, "{} amounts", hidden.len());
+    // Per asset, the total the users hold, in asset units and minimal units.
+    let eval = evaluate(&snapshot);
+    for (c, asset) in params.assets().iter().enumerate() {
+        let held: i128 = snapshot
+            .accounts()
+            .iter()
+            .map(|a| i128::from(a.amounts()[c].get().max(0)))
+            .sum();
+        assert!(held > 0, "{}: nobody holds it", asset.symbol());
+        hidden.push((
+            format_scaled(held.into(), asset.amount_decimals(), 0),
+            format!("total {} held", asset.symbol()),
+        ));
+        hidden.push((
+            held.to_string(),
+            format!("total {} held, minimal units", asset.symbol()),
+        ));
+    }
+    // Margin values and total values of the accounts.
+    let scales = Scales::new(params);
+    let q = params.quote_decimals();
+    for account in snapshot.accounts() {
+        let risk = account_risk(&scales, account);
+        if risk.total_value.unsigned_abs() > 1000u128 {
+            hidden.push((
+                format_scaled(risk.total_value, eval.exponent, q),
+                format!("total value of {}", account.id()),
+            ));
+            hidden.push((
+                format_scaled(risk.margin_value_bps, eval.exponent + 4, q),
+                format!("margin value of {}", account.id()),
+            ));
+        }
+    }
+    // The chained state's per-asset totals after each batch.
+    let witness: EpochWitness<Bn254Poseidon> =
+        build_epoch(&snapshot, &secret(), shape.batch_size());
+    for (b, state) in witness.commitment.states.iter().enumerate().skip(1) {
+        for (c, held) in state.asset_held.iter().enumerate() {
+            if held.as_i128() > 9 {
+                hidden.push((
+                    format_scaled(*held, params.assets()[c].amount_decimals(), 0),
+                    format!("{} held after batch {}", params.assets()[c].symbol(), b - 1),
+                ));
+            }
+        }
+    }
+    if let Some(leak) = find_leak(&text, &hidden) {
+        panic!("statement.json reveals {leak}");
+    }
+    // The search would find one, slipped in.
+    let total = hidden
+        .iter()
+        .find(|(_, what)| what.starts_with("total ") && what.ends_with(" held"))
+        .unwrap()
+        .clone();
+    let leaky = text.replacen('{', &format!("{{\"note\": \"{}\",", total.0), 1);
+    assert!(find_leak(&leaky, std::slice::from_ref(&total)).is_some());
+}

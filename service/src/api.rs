@@ -10,7 +10,7 @@
 //! | `GET /v1/epochs/{epoch}/statement` | `statement.json` (once verified) |
 //! | `GET /v1/epochs/{epoch}/proofs` | the batch proofs, hex, and for Groth16 the verifying key (halo2: its hash and `k`; verifiers derive the key) |
 //! | `GET /v1/epochs/{epoch}/inclusion/{account}` | the account's inclusion proof |
-//! | `GET /v1/epochs/{epoch}/calldata` | the epoch contract's `submitEpoch` calldata (Groth16 only: 409 for halo2) |
+//! | `GET /v1/epochs/{epoch}/calldata` | the epoch contract's `submitEpoch` calldata (Groth16 risk model v1 only: 409 for halo2 and for risk model v2) |
 //! | `GET /metrics` | Prometheus counters (operator token) |
 //! | `GET /livez`, `/readyz` | liveness, readiness (database and artifact store); no token |
 //!
@@ -567,6 +567,13 @@ async fn calldata(
         let statement =
             EpochStatement::from_json(&artifact(&svc, &keys.public_file(STATEMENT_FILE))?)
                 .map_err(|e| ServiceError::Task(format!("stored statement.json: {e}")))?;
+        if statement.shape().is_risk_model_v2() {
+            return Err(ApiError::Conflict(format!(
+                "epoch {epoch} proves risk model v2 (shape {}), which the epoch contract \
+                 does not carry yet: verify it off chain with `backstop verify`",
+                statement.shape().id()
+            )));
+        }
         let proofs = (0..row.batch_count)
             .map(|b| {
                 let bytes = artifact(&svc, &keys.proof(b))?;

@@ -244,6 +244,14 @@ pub struct ServeArgs {
     /// Markets for the development keys made when --keys holds none.
     #[arg(long, default_value_t = 8)]
     pub markets: usize,
+    /// Risk model v2: maintenance brackets per market (the first included) for the
+    /// development keys made when --keys holds none.
+    #[arg(long, default_value_t = 1)]
+    pub brackets: usize,
+    /// Risk model v2: collateral assets for the development keys made when --keys
+    /// holds none.
+    #[arg(long, default_value_t = 0)]
+    pub assets: usize,
 }
 
 /// `backstop worker`.
@@ -576,8 +584,9 @@ async fn shutdown_signal() {
 
 /// `backstop serve`.
 pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
-    let setup_shape = CircuitShape::new(args.batch_size, args.markets)
-        .map_err(|e| ServiceError::Config(e.to_string()))?;
+    let setup_shape =
+        CircuitShape::with_risk(args.batch_size, args.markets, args.brackets, args.assets)
+            .map_err(|e| ServiceError::Config(e.to_string()))?;
     let token = auth::api_token(args.token_file.as_deref())?;
     let svc = open(&args.prover, Some(setup_shape), args.retain_inputs).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)

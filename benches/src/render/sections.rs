@@ -85,10 +85,10 @@ pub(super) fn risk_v2(o: &mut String, r: &Report) {
         o,
         "The Groth16 batch circuit of a shape with maintenance brackets and collateral \
          assets (`docs/SPEC.md` §8.2), counted as above. Pinned at `B = 64` by \
-         `circuits/src/r1cs/risk_tests.rs::risk_model_v2_shape_is_pinned`. Proving \
-         through `backstop prove` is not measured yet: it does not publish risk model v2 \
-         statements until the halo2 circuit and the statement carry it; the circuit \
-         itself is measured below.\n"
+         `circuits/src/r1cs/risk_tests.rs::risk_model_v2_shape_is_pinned`. `backstop \
+         prove` proves and publishes such epochs with this circuit (halo2 does not yet); \
+         one batch of it is measured below, a whole epoch through `backstop prove` is not \
+         recorded yet.\n"
     );
     per_account_table(o, d);
     per_batch_table(o, d);
