@@ -10,7 +10,9 @@
 // Recomputes the leaf (lanes, words, absorb over the salt), the path to the batch
 // root, the accounts chain a_0 -> a_K, compares a_K with the statement's
 // accounts_commitment, and evaluates the account at the published prices to say
-// whether the published liquidation set is right about it. Prints one JSON object;
+// whether the published liquidation set is right about it, under risk model v2 too
+// (maintenance brackets, collateral assets with haircuts: SPEC §2.2). Prints one
+// JSON object;
 // exits 0 if the account is included and the liquidation set is right about it,
 // 1 if it is not included, 3 if the liquidation set is wrong about it, 2 on bad
 // input. Needs circomlibjs (pinned in scripts/node/package.json: `npm ci`).
@@ -96,8 +98,18 @@ for (const p of proof.account.positions) {
     seen.add(m);
     sizes[m] = decimal(p.size, markets[m].size_decimals, `size in ${p.market}`);
 }
-for (const v of [balance, ...sizes]) if (v >= BOUND || -v >= BOUND) fail(2, "an amount is out of bounds (|v| < 2^63)");
-const lanes = [id, balance + OFFSET, ...sizes.map((s) => s + OFFSET)];
+// Risk model v2: the collateral amounts, lanes after the sizes (absent: none).
+const assets = statement.assets ?? [];
+const amounts = assets.map(() => 0n);
+const seenAssets = new Set();
+for (const b of proof.account.balances ?? []) {
+    const c = assets.findIndex((x) => x.symbol === b.asset);
+    if (c < 0 || seenAssets.has(c)) fail(2, `balance of ${b.asset}: unknown or repeated asset`);
+    seenAssets.add(c);
+    amounts[c] = decimal(b.amount, assets[c].amount_decimals, `amount of ${b.asset}`);
+}
+for (const v of [balance, ...sizes, ...amounts]) if (v >= BOUND || -v >= BOUND) fail(2, "an amount is out of bounds (|v| < 2^63)");
+const lanes = [id, balance + OFFSET, ...sizes.map((s) => s + OFFSET), ...amounts.map((a) => a + OFFSET)];
 const words = [];
 for (let i = 0; i < lanes.length; i += 3) {
     words.push(lanes.slice(i, i + 3).reduce((w, l, j) => w + (l << (64n * BigInt(j))), 0n));
@@ -134,17 +146,44 @@ if (hex(a) !== statement.accounts_commitment) {
     fail(1, "the batch roots do not chain to the published accounts commitment", { computed: hex(a) });
 }
 
-// 4. The account at the published prices (SPEC §2.2, §3).
+// 4. The account at the published prices (SPEC §2.2, §3), in common units of
+// 10^-E quote; MR' and MV' are 10000 times MR and MV.
 const q = statement.quote_decimals;
-const E = Math.max(q, ...markets.map((m) => m.size_decimals + m.price_decimals));
-let tv = balance * 10n ** BigInt(E - q);
-let mr = 0n; // MR' = 10000 · MR
+const E = Math.max(
+    q,
+    ...markets.map((m) => m.size_decimals + m.price_decimals),
+    ...assets.map((a) => a.amount_decimals + a.price_decimals),
+);
+const fq = 10n ** BigInt(E - q);
+let tv = balance * fq;
+let mr = 0n;
 markets.forEach((m, i) => {
     const unit = decimal(m.price, m.price_decimals, `price of ${m.symbol}`) * 10n ** BigInt(E - m.size_decimals - m.price_decimals);
     tv += sizes[i] * unit;
-    mr += (sizes[i] < 0n ? -sizes[i] : sizes[i]) * unit * BigInt(m.maintenance_margin_bps);
+    const notional = (sizes[i] < 0n ? -sizes[i] : sizes[i]) * unit;
+    // Brackets: the first from 0 at the market's rate, then its tiers; the last
+    // whose floor is at most the notional applies, less the maintenance amount
+    // cum'_t = Σ_{i ≤ t} floor_i · (mm_i − mm_{i−1}).
+    let rate = BigInt(m.maintenance_margin_bps);
+    let cum = 0n;
+    for (const [t, tier] of (m.tiers ?? []).entries()) {
+        const floor = decimal(tier.notional_floor, q, `markets ${m.symbol} tiers[${t}].notional_floor`) * fq;
+        if (floor > notional) break;
+        const next = BigInt(tier.maintenance_margin_bps);
+        cum += floor * (next - rate);
+        rate = next;
+    }
+    mr += notional * rate - cum;
 });
-const liquidatable = 10000n * tv < mr;
+// Collateral: full value in TV; in MV a held amount counts at its ratio, a debt in full.
+let mv = 10000n * tv;
+assets.forEach((a, c) => {
+    const unit = decimal(a.price, a.price_decimals, `price of ${a.symbol}`) * 10n ** BigInt(E - a.amount_decimals - a.price_decimals);
+    const value = amounts[c] * unit;
+    tv += value;
+    mv += value * (amounts[c] > 0n ? BigInt(a.collateral_ratio_bps) : 10000n);
+});
+const liquidatable = mv < mr;
 const listed = statement.liquidations.includes(proof.account.account_id);
 const consistent = liquidatable === listed;
 console.log(JSON.stringify({
@@ -155,6 +194,8 @@ console.log(JSON.stringify({
     leaf: hex(leaf),
     batch_root: hex(node),
     total_value_common_units: tv.toString(),
+    margin_value_bps_common_units: mv.toString(),
+    requirement_bps_common_units: mr.toString(),
     common_exponent: E,
     liquidatable,
     listed_as_liquidatable: listed,

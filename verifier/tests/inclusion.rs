@@ -181,10 +181,14 @@ struct Epoch<F: FieldHasher> {
 
 impl<F: FieldHasher> Epoch<F> {
     fn new(epoch: u64, backend: Backend) -> Self {
-        let snapshot = book(epoch);
+        Self::of(book(epoch), backend)
+    }
+
+    /// The epoch of `snapshot`, at the least shape that proves it.
+    fn of(snapshot: Snapshot, backend: Backend) -> Self {
         let commitment = commit_epoch::<F>(&snapshot, &secret(), BatchSize::new(B).unwrap());
         let outputs = PublicOutputs::from_evaluation(snapshot.params(), &evaluate(&snapshot));
-        let shape = CircuitShape::new(B, 2).unwrap();
+        let shape = CircuitShape::for_params(B, snapshot.params()).unwrap();
         let file = publish(
             backend,
             shape,
@@ -606,27 +610,43 @@ fn vectors_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/inclusion_vectors.json")
 }
 
-/// The vectors: the epoch's statement, and for a few accounts every intermediate
-/// value of the check, and the proof itself.
-fn vectors() -> Value {
-    let e = bn(77);
+/// The risk model v2 vectors: maintenance brackets, collateral assets, a debt.
+fn vectors_v2_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/inclusion_vectors_v2.json")
+}
+
+/// The catalogue's worked risk model v2 book (`docs/SPEC.md` §2.2): BTC in three
+/// brackets, ETH flat, WBTC and USDT collateral, one account borrowing USDT.
+fn v2_epoch() -> Epoch<H> {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/tests/bad_snapshots/valid_v2");
+    Epoch::of(
+        backstop_circuits::snapshot::load(&dir).unwrap(),
+        Backend::Groth16Bn254,
+    )
+}
+
+/// The vectors of `e`: the epoch's statement, and for the accounts at `indices`
+/// every intermediate value of the check (lanes, words, salts, leaf, root, and the
+/// account's values in common units: `TV`, `MV' = 10000·MV`, `MR' = 10000·MR`),
+/// and the proof itself.
+fn vectors_of(e: &Epoch<H>, indices: &[usize], description: &str) -> Value {
     let s = secret_element::<H>(&secret());
-    let markets = 2;
-    let accounts: Vec<Value> = [1usize, 2, 5, 9]
+    let params = e.snapshot.params();
+    let epoch = params.epoch();
+    let scales = backstop_circuits::native::Scales::new(params);
+    let lane = |v: i64| backstop_circuits::native::commit::lane(v).to_string();
+    let accounts: Vec<Value> = indices
         .iter()
         .map(|&i| {
             let a = &e.snapshot.accounts()[i];
-            let salt = account_salt::<H>(s, 77, a.id());
+            let salt = account_salt::<H>(s, epoch, a.id());
             let leaf_salt = owner_salt::<H>(salt, a.owner());
-            let words = leaf_words(Some(a), markets, 0);
-            let mut lanes = vec![a.id().get().to_string()];
-            lanes
-                .push(backstop_circuits::native::commit::lane(a.quote_balance().get()).to_string());
-            lanes.extend(
-                a.sizes()
-                    .iter()
-                    .map(|z| backstop_circuits::native::commit::lane(z.get()).to_string()),
-            );
+            let words = leaf_words(Some(a), params.markets().len(), params.assets().len());
+            let mut lanes = vec![a.id().get().to_string(), lane(a.quote_balance().get())];
+            lanes.extend(a.sizes().iter().map(|z| lane(z.get())));
+            lanes.extend(a.amounts().iter().map(|x| lane(x.get())));
+            let risk = backstop_circuits::native::account_risk(&scales, a);
             let proof = e.proof(i);
             json!({
                 "account_id": a.id().to_string(),
@@ -638,12 +658,17 @@ fn vectors() -> Value {
                 "leaf": H::to_hex(&leaf::<H>(leaf_salt, &words)),
                 "batch": i / B as usize,
                 "batch_root": H::to_hex(&e.commitment.batches[i / B as usize].root()),
+                "common_exponent": scales.exponent,
+                "total_value_common_units": risk.total_value.to_string(),
+                "margin_value_bps_common_units": risk.margin_value_bps.to_string(),
+                "requirement_bps_common_units": risk.requirement_bps.to_string(),
+                "liquidatable": risk.liquidatable,
                 "proof": proof,
             })
         })
         .collect();
     json!({
-        "description": "Backstop inclusion test vectors (docs/INCLUSION.md): BN254 Poseidon with circomlib's parameters; circomlibjs 0.1.7 poseidon([...]) reproduces every hash. Regenerate: BACKSTOP_REGENERATE_VECTORS=1 cargo test -p backstop-verifier --test inclusion",
+        "description": description,
         "venue_secret_hex": SECRET_HEX,
         "secret_element": H::to_hex(&s),
         "tags": {
@@ -651,7 +676,7 @@ fn vectors() -> Value {
             "backstop.owner.v1": H::to_hex(&tag::<H>(tags::OWNER)),
             "backstop.accounts.v1": H::to_hex(&tag::<H>(tags::ACCOUNTS)),
         },
-        "a_0": H::to_hex(&backstop_circuits::native::commit::accounts_chain_start::<H>(77)),
+        "a_0": H::to_hex(&backstop_circuits::native::commit::accounts_chain_start::<H>(epoch)),
         "batch_roots": e.roots().iter().map(H::to_hex).collect::<Vec<_>>(),
         "accounts_commitment": e.file.accounts_commitment,
         "statement": e.file,
@@ -659,26 +684,73 @@ fn vectors() -> Value {
     })
 }
 
-#[test]
-fn committed_vectors_are_reproduced() {
-    let generated = vectors();
+/// The risk model v1 vectors: ten accounts in two markets.
+fn vectors() -> Value {
+    vectors_of(
+        &bn(77),
+        &[1, 2, 5, 9],
+        "Backstop inclusion test vectors (docs/INCLUSION.md): BN254 Poseidon with circomlib's parameters; circomlibjs 0.1.7 poseidon([...]) reproduces every hash. Regenerate: BACKSTOP_REGENERATE_VECTORS=1 cargo test -p backstop-verifier --test inclusion",
+    )
+}
+
+/// The risk model v2 vectors: every account of the worked book.
+fn vectors_v2() -> Value {
+    vectors_of(
+        &v2_epoch(),
+        &[0, 1, 2],
+        "Backstop inclusion test vectors, risk model v2 (docs/INCLUSION.md, docs/SPEC.md §2.2): maintenance brackets, collateral assets (amount lanes after the sizes), a debt; BN254 Poseidon with circomlib's parameters. Regenerate: BACKSTOP_REGENERATE_VECTORS=1 cargo test -p backstop-verifier --test inclusion",
+    )
+}
+
+/// `generated` equals the committed file at `path` (rewritten first when
+/// BACKSTOP_REGENERATE_VECTORS is set), and every committed proof verifies.
+fn check_committed_vectors(generated: &Value, path: &Path) {
     if std::env::var_os("BACKSTOP_REGENERATE_VECTORS").is_some() {
-        let mut text = serde_json::to_string_pretty(&generated).unwrap();
+        let mut text = serde_json::to_string_pretty(generated).unwrap();
         text.push('\n');
-        std::fs::write(vectors_path(), text).unwrap();
+        std::fs::write(path, text).unwrap();
     }
-    let committed: Value = serde_json::from_slice(&std::fs::read(vectors_path()).unwrap()).unwrap();
+    let committed: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     assert_eq!(
-        committed, generated,
+        &committed, generated,
         "regenerate with BACKSTOP_REGENERATE_VECTORS=1"
     );
-    // Every committed proof verifies against the committed statement.
     let statement: StatementFile = serde_json::from_value(committed["statement"].clone()).unwrap();
     let statement = EpochStatement::new(statement).unwrap();
     for a in committed["accounts"].as_array().unwrap() {
         let p: InclusionProof = serde_json::from_value(a["proof"].clone()).unwrap();
         check(&p, &statement).unwrap();
     }
+}
+
+#[test]
+fn committed_vectors_are_reproduced() {
+    check_committed_vectors(&vectors(), &vectors_path());
+}
+
+#[test]
+fn committed_risk_model_v2_vectors_are_reproduced() {
+    let v = vectors_v2();
+    // The book exercises what it is for: a bracket beyond the first, a held asset
+    // and a debt.
+    assert_ne!(v["statement"]["markets"][0]["tiers"], Value::Null);
+    let balances: Vec<&Value> = v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["proof"]["account"]["balances"].as_array().unwrap())
+        .collect();
+    assert!(
+        balances
+            .iter()
+            .any(|b| b["amount"].as_str().unwrap().starts_with('-'))
+    );
+    assert!(
+        balances
+            .iter()
+            .any(|b| !b["amount"].as_str().unwrap().starts_with('-'))
+    );
+    check_committed_vectors(&v, &vectors_v2_path());
 }
 
 /// `scripts/node`, with circomlibjs installed (by `npm ci` if missing).
@@ -719,6 +791,81 @@ fn node_dir_with_circomlibjs() -> PathBuf {
     dir
 }
 
+/// Runs `verify-inclusion.mjs` on `proof` (written to `dir/proof.json`) and the
+/// statement at `statement_path`: its exit code and printed JSON.
+fn node_verify(
+    node_dir: &Path,
+    dir: &Path,
+    statement_path: &Path,
+    proof: &Value,
+) -> (Option<i32>, Value) {
+    let path = dir.join("proof.json");
+    std::fs::write(&path, serde_json::to_vec(proof).unwrap()).unwrap();
+    let out = Command::new("node")
+        .arg(node_dir.join("verify-inclusion.mjs"))
+        .arg(&path)
+        .arg(statement_path)
+        .output()
+        .unwrap();
+    let result: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), result)
+}
+
+/// The script includes every account of `vectors` and computes the same leaf, root
+/// and values.
+fn node_agrees_on_every_account(vectors: &Value, run: impl Fn(&Value) -> (Option<i32>, Value)) {
+    for a in vectors["accounts"].as_array().unwrap() {
+        let (code, result) = run(&a["proof"]);
+        assert_eq!(code, Some(0), "{result}");
+        assert_eq!(result["leaf"], a["leaf"]);
+        assert_eq!(result["batch_root"], a["batch_root"]);
+        for key in [
+            "common_exponent",
+            "total_value_common_units",
+            "margin_value_bps_common_units",
+            "requirement_bps_common_units",
+            "liquidatable",
+        ] {
+            assert_eq!(result[key], a[key], "{}: {key}", a["account_id"]);
+        }
+    }
+}
+
+/// Risk model v2: the script reads the collateral balances as lanes after the sizes,
+/// the brackets and the haircuts, and agrees with the Rust engine on every value; a
+/// changed amount is not included, and a liquidation set that lies is caught.
+#[test]
+fn circomlibjs_script_agrees_on_risk_model_v2() {
+    let node_dir = node_dir_with_circomlibjs();
+    let committed: Value =
+        serde_json::from_slice(&std::fs::read(vectors_v2_path()).unwrap()).unwrap();
+    let dir = scratch("node-v2");
+    let statement_path = dir.join("statement.json");
+    let write_statement = |statement: &Value| {
+        std::fs::write(&statement_path, serde_json::to_vec(statement).unwrap()).unwrap();
+    };
+    write_statement(&committed["statement"]);
+    let run = |proof: &Value| node_verify(&node_dir, &dir, &statement_path, proof);
+    node_agrees_on_every_account(&committed, run);
+    // The holder of a collateral amount: another amount is another leaf.
+    let holder = committed["accounts"][0]["proof"].clone();
+    let mut p = holder.clone();
+    p["account"]["balances"][0]["amount"] = json!("0.25000001");
+    assert_eq!(run(&p).0, Some(1));
+    let mut p = holder.clone();
+    p["account"]["balances"] = json!([]);
+    assert_eq!(run(&p).0, Some(1));
+    // Account 2 is liquidatable: a set that leaves it out is wrong about it.
+    assert_eq!(committed["statement"]["liquidations"], json!(["2"]));
+    let mut statement = committed["statement"].clone();
+    statement["liquidations"] = json!([]);
+    write_statement(&statement);
+    let (code, result) = run(&committed["accounts"][1]["proof"]);
+    assert_eq!(code, Some(3), "{result}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn circomlibjs_script_agrees() {
     let node_dir = node_dir_with_circomlibjs();
@@ -730,25 +877,8 @@ fn circomlibjs_script_agrees() {
         serde_json::to_vec(&committed["statement"]).unwrap(),
     )
     .unwrap();
-    let run = |proof: &Value| {
-        let path = dir.join("proof.json");
-        std::fs::write(&path, serde_json::to_vec(proof).unwrap()).unwrap();
-        let out = Command::new("node")
-            .arg(node_dir.join("verify-inclusion.mjs"))
-            .arg(&path)
-            .arg(&statement_path)
-            .output()
-            .unwrap();
-        let result: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        (out.status.code(), result)
-    };
-    for a in committed["accounts"].as_array().unwrap() {
-        let (code, result) = run(&a["proof"]);
-        assert_eq!(code, Some(0), "{result}");
-        assert_eq!(result["leaf"], a["leaf"]);
-        assert_eq!(result["batch_root"], a["batch_root"]);
-    }
+    let run = |proof: &Value| node_verify(&node_dir, &dir, &statement_path, proof);
+    node_agrees_on_every_account(&committed, run);
     // A changed balance, a wrong salt: not included (exit 1).
     let mut p = committed["accounts"][0]["proof"].clone();
     p["account"]["quote_balance"] = json!("25000.000001");

@@ -423,8 +423,15 @@ fn every_fixture_agrees_with_the_native_engine() {
     dirs.sort();
     assert!(dirs.len() >= 6, "fixtures in {}", root.display());
     let mut batches = 0;
+    let mut v1 = 0;
     for dir in dirs {
         let snapshot = crate::snapshot::load_dir(&dir).unwrap();
+        if snapshot.params().uses_risk_model_v2() {
+            // The halo2 circuit does not prove risk model v2 yet (`tiers`,
+            // `collateral`, `asset-insolvent`; Groth16 does).
+            continue;
+        }
+        v1 += 1;
         let markets = snapshot.params().markets().len();
         assert!((3..=8).contains(&markets));
         let shape = CircuitShape::new(8, markets).unwrap();
@@ -448,6 +455,7 @@ fn every_fixture_agrees_with_the_native_engine() {
             batches += 1;
         }
     }
+    assert_eq!(v1, 6, "the six risk model v1 fixtures");
     assert!(batches >= 30);
 }
 
