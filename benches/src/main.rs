@@ -121,6 +121,10 @@ enum Command {
         /// `B`.
         #[arg(long, default_value_t = 512)]
         batch_size: u64,
+        /// Prove a whole epoch of this many accounts instead, as `backstop prove`
+        /// does (keys, witness, every batch), and verify it as `backstop verify` does.
+        #[arg(long)]
+        accounts: Option<usize>,
         /// Record the run into performance.json and rewrite PERFORMANCE.md.
         #[arg(long)]
         record: bool,
@@ -212,14 +216,24 @@ fn run(cli: Cli) -> Result<(), BenchError> {
         Command::Dissect { batch_size } => json(&report::dissect(batch_size)?),
         Command::RiskV2 {
             batch_size,
+            accounts: None,
             record: false,
             ..
         } => json(&backstop_benches::risk_v2::run(batch_size)?),
         Command::RiskV2 {
-            batch_size, json, ..
+            batch_size,
+            accounts: Some(accounts),
+            record: false,
+            ..
+        } => json(&backstop_benches::risk_v2::epoch(batch_size, accounts)?),
+        Command::RiskV2 {
+            batch_size,
+            accounts,
+            json,
+            ..
         } => {
             let (json, out) = report_files(json);
-            report::record_risk_v2(&json, &out, batch_size)
+            report::record_risk_v2(&json, &out, batch_size, accounts)
         }
         Command::ChildHalo2 { batch_size } => json(&backstop_benches::halo2::run(batch_size)?),
     }

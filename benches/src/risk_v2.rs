@@ -1,9 +1,10 @@
-//! Groth16 on risk model v2 (`docs/SPEC.md` §8.2): setup, one proof and its
-//! verification for a shape with maintenance brackets and collateral assets, on a
-//! seeded book whose positions fall in every bracket and whose accounts hold and
-//! owe every asset. `backstop prove` does not publish risk model v2 statements yet
-//! (the halo2 circuit and the statement do not carry it), so this measures the
-//! circuit directly with arkworks' Groth16, as the prover's own path would.
+//! Groth16 on risk model v2 (`docs/SPEC.md` §8.2) for a shape with maintenance
+//! brackets and collateral assets, on a seeded book whose positions fall in every
+//! bracket and whose accounts hold and owe every asset: [`run`] measures one batch
+//! directly with arkworks' Groth16 (setup, one proof, its verification); [`epoch`]
+//! a whole epoch the way `backstop prove` and `backstop verify` do it
+//! (`Groth16Keys::setup`, `prove_epoch`: witness and every batch, then the
+//! statement verified against every proof).
 
 use crate::BenchError;
 use crate::machine::{Clocks, clocked, load_average};
@@ -42,6 +43,63 @@ pub struct RiskV2Run {
     pub verify: Clocks,
     /// The load average at the end.
     pub load: String,
+}
+
+/// A whole epoch through the prover's and the verifier's library paths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskV2Epoch {
+    /// The shape's id.
+    pub shape: String,
+    /// `N`.
+    pub accounts: usize,
+    /// `K`.
+    pub batches: u64,
+    /// `Groth16Keys::setup`.
+    pub setup: Clocks,
+    /// `prove_epoch`: witness building and every batch, batches in parallel.
+    pub prove: Clocks,
+    /// `N / prove.wall_s`.
+    pub accounts_per_s: f64,
+    /// `verify_groth16`: the statement validated, every batch's inputs computed
+    /// from it and every proof verified.
+    pub verify: Clocks,
+    /// The load average at the end.
+    pub load: String,
+}
+
+/// Proves a book of `accounts` accounts (`M = 8`, `T = 4`, `A = 4`) at `batch_size`
+/// as `backstop prove` does and verifies it as `backstop verify` does.
+pub fn epoch(batch_size: u64, accounts: usize) -> Result<RiskV2Epoch, BenchError> {
+    use backstop_circuits::statement::EpochStatement;
+    use backstop_prover::groth16::prove_epoch;
+    use backstop_prover::keys::Groth16Keys;
+    let snapshot = book(accounts, crate::workload::MARKETS)?;
+    let shape = CircuitShape::for_params(batch_size, snapshot.params())?;
+    let (keys, setup) = clocked(|| Groth16Keys::setup(shape));
+    let keys = keys?;
+    let (proof, prove) =
+        clocked(|| prove_epoch(&snapshot, &crate::workload::secret(), &keys, &|_| {}));
+    let proof = proof?;
+    let statement = EpochStatement::new(proof.statement.clone())
+        .map_err(|e| BenchError::Other(format!("statement: {e}")))?;
+    let bytes: Vec<Vec<u8>> = proof
+        .proofs
+        .iter()
+        .map(backstop_verifier::artifacts::proof_bytes)
+        .collect();
+    let (verified, verify) =
+        clocked(|| backstop_verifier::verify_groth16(&statement, &bytes, &keys.proving_key().vk));
+    verified.map_err(|e| BenchError::Verify(e.to_string()))?;
+    Ok(RiskV2Epoch {
+        shape: shape.id(),
+        accounts,
+        batches: statement.file().batch_count,
+        setup,
+        accounts_per_s: accounts as f64 / prove.wall_s,
+        prove,
+        verify,
+        load: load_average(),
+    })
 }
 
 /// `M` markets, each with 4 brackets (5%, 7.5% from 50,000, 10% from 250,000, 20%

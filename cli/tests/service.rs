@@ -236,7 +236,8 @@ fn sqlite_bad_token_oversized_and_malformed_bodies_are_refused_and_store_nothing
         Some(b"{\"epoch\": "),
     );
     assert_eq!(not_json.status, 400, "{}", not_json.text());
-    // Risk model v2 (here one maintenance bracket): evaluated natively, not proven yet.
+    // Risk model v2 (here one maintenance bracket) on a service whose keys are for a
+    // flat, collateral-free shape: refused, naming the shape it needs.
     let mut value: serde_json::Value = serde_json::from_slice(&body).unwrap();
     value["markets"][0]["tiers"] = serde_json::json!([
         { "notional_floor": "1000000", "maintenance_margin_bps": 10000 }
@@ -249,7 +250,13 @@ fn sqlite_bad_token_oversized_and_malformed_bodies_are_refused_and_store_nothing
         Some(&serde_json::to_vec(&value).unwrap()),
     );
     assert_eq!(tiered.status, 400, "{}", tiered.text());
-    assert!(tiered.text().contains("risk model v2"), "{}", tiered.text());
+    assert!(
+        tiered.text().contains("risk model v2")
+            && tiered.text().contains("backstop.v2.B8.M2.T2")
+            && tiered.text().contains("--brackets 2 --assets 0"),
+        "{}",
+        tiered.text()
+    );
 
     // Nothing was stored by any of them.
     let r = http(addr, "GET", "/v1/epochs/7", Some(TOKEN), None);

@@ -376,8 +376,29 @@ async fn submit(
         ))
     })?;
     if let Err(e) = svc.shape.check_params(snapshot.params()) {
+        // Name the shape the snapshot needs, and for risk model v2 how keys for it
+        // are made.
+        let needed = backstop_circuits::shape::CircuitShape::for_params(
+            svc.shape.batch_size().get() as u64,
+            snapshot.params(),
+        )
+        .map(|shape| {
+            if shape.is_risk_model_v2() {
+                format!(
+                    "; the snapshot uses risk model v2 (maintenance brackets or collateral \
+                         assets) and needs keys for shape {} (`backstop setup --brackets {} \
+                         --assets {}`)",
+                    shape.id(),
+                    shape.brackets(),
+                    shape.assets()
+                )
+            } else {
+                format!("; the snapshot needs keys for shape {}", shape.id())
+            }
+        })
+        .unwrap_or_default();
         return Err(ApiError::BadRequest(format!(
-            "this service proves shape {} and cannot prove the snapshot: {e}",
+            "this service proves shape {} and cannot prove the snapshot: {e}{needed}",
             svc.shape.id()
         )));
     }

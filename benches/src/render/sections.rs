@@ -133,6 +133,40 @@ pub(super) fn risk_v2(o: &mut String, r: &Report) {
         );
         let _ = writeln!(o);
     }
+    if let Some(e) = &r.risk_v2_epoch {
+        let _ = writeln!(
+            o,
+            "A whole epoch on `{}` (`backstop-benches risk-v2 --batch-size B --accounts N \
+             --record`: the same book, `Groth16Keys::setup`, then `prove_epoch` as \
+             `backstop prove` runs it, witness included and batches in parallel, then \
+             `verify_groth16` as `backstop verify` runs it; load {} at the end):\n",
+            e.shape, e.load
+        );
+        header(
+            o,
+            &[
+                "accounts",
+                "batches",
+                "setup s",
+                "prove s",
+                "accounts/s",
+                "verify s",
+            ],
+            "rrrrrr",
+        );
+        row(
+            o,
+            cells![
+                int(e.accounts as u64),
+                e.batches,
+                f(e.setup.wall_s, 1),
+                f(e.prove.wall_s, 1),
+                f(e.accounts_per_s, 1),
+                f(e.verify.wall_s, 2)
+            ],
+        );
+        let _ = writeln!(o);
+    }
 }
 
 pub(super) fn halo2_layout(o: &mut String, r: &Report) {

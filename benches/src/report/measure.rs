@@ -510,6 +510,7 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
         breakdown,
         risk_v2,
         risk_v2_proving: None,
+        risk_v2_epoch: None,
         totals,
         halo2_layouts,
         groth16,

@@ -372,6 +372,11 @@ pub struct Report {
     /// absent until recorded.
     #[serde(default)]
     pub risk_v2_proving: Option<crate::risk_v2::RiskV2Run>,
+    /// Groth16 on that shape, a whole epoch through `prove_epoch` and
+    /// `verify_groth16` (`backstop-benches risk-v2 --accounts N --record`); absent
+    /// until recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_v2_epoch: Option<crate::risk_v2::RiskV2Epoch>,
     /// Totals per shape.
     pub totals: Vec<ShapeCount>,
     /// halo2 layouts.
@@ -626,14 +631,30 @@ pub fn recount(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
     })
 }
 
-/// Measures Groth16 on risk model v2 at `batch_size` ([`crate::risk_v2::run`]) and
-/// records it into the report of `json` (machine figures: the run's load is kept).
-pub fn record_risk_v2(json: &Path, out_dir: &Path, batch_size: u64) -> Result<(), BenchError> {
-    let run = crate::risk_v2::run(batch_size)?;
+/// Measures Groth16 on risk model v2 at `batch_size`, one batch
+/// ([`crate::risk_v2::run`]) or, with `accounts`, a whole epoch
+/// ([`crate::risk_v2::epoch`]), and records it into the report of `json` (machine
+/// figures: the run's load is kept).
+pub fn record_risk_v2(
+    json: &Path,
+    out_dir: &Path,
+    batch_size: u64,
+    accounts: Option<usize>,
+) -> Result<(), BenchError> {
+    let (batch, epoch) = match accounts {
+        None => (Some(crate::risk_v2::run(batch_size)?), None),
+        Some(n) => (None, Some(crate::risk_v2::epoch(batch_size, n)?)),
+    };
     rewrite(json, out_dir, |report| {
-        report.risk_v2_proving = Some(run);
-        let note = "Groth16 on risk model v2 measured after the run \
-                    (`backstop-benches risk-v2 --record`).";
+        let note = if let Some(run) = batch {
+            report.risk_v2_proving = Some(run);
+            "Groth16 on risk model v2 measured after the run \
+             (`backstop-benches risk-v2 --record`)."
+        } else {
+            report.risk_v2_epoch = epoch;
+            "A whole risk model v2 epoch measured after the run \
+             (`backstop-benches risk-v2 --accounts N --record`)."
+        };
         if !report.notes.iter().any(|n| n == note) {
             report.notes.push(note.to_owned());
         }
