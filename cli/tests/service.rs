@@ -112,18 +112,7 @@ fn sqlite_epoch_is_proven_verified_published_and_its_inputs_deleted() {
     );
     let proof = http(&addr, "GET", &path, Some(&token_of(account)), None);
     assert_eq!(proof.status, 200, "{}", proof.text());
-    let proof: backstop_verifier::inclusion::InclusionProof =
-        serde_json::from_slice(&proof.body).unwrap();
-    let published = backstop_circuits::statement::EpochStatement::from_json(
-        &serde_json::to_vec(&statement).unwrap(),
-    )
-    .unwrap();
-    let report = backstop_verifier::inclusion::verify_inclusion_for_statement(
-        &proof,
-        proof.batch_roots.as_ref().unwrap(),
-        &published,
-    )
-    .unwrap();
+    let (_, report) = check_inclusion(&statement, &proof.body);
     assert!(report.liquidation_consistent());
     // The operator token opens it too; an unknown account is a 404.
     assert_eq!(http(&addr, "GET", &path, Some(TOKEN), None).status, 200);
@@ -613,19 +602,8 @@ fn sqlite_risk_model_v2_epoch_is_proven_and_published() {
     let path = format!("/v1/epochs/{epoch}/inclusion/{holder}");
     let proof = http(&addr, "GET", &path, Some(TOKEN), None);
     assert_eq!(proof.status, 200, "{}", proof.text());
-    let proof: backstop_verifier::inclusion::InclusionProof =
-        serde_json::from_slice(&proof.body).unwrap();
+    let (proof, report) = check_inclusion(&statement, &proof.body);
     assert!(!proof.account.balances.is_empty());
-    let published = backstop_circuits::statement::EpochStatement::from_json(
-        &serde_json::to_vec(&statement).unwrap(),
-    )
-    .unwrap();
-    let report = backstop_verifier::inclusion::verify_inclusion_for_statement(
-        &proof,
-        proof.batch_roots.as_ref().unwrap(),
-        &published,
-    )
-    .unwrap();
     assert!(report.liquidation_consistent());
     assert!(report.margin_value.is_some());
 

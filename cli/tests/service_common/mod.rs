@@ -353,6 +353,30 @@ pub fn check_published(addr: &str, epoch: u64, keys: &Path, scratch: &Path) -> V
     serde_json::from_slice(&statement).unwrap()
 }
 
+/// Parses an inclusion proof served by the service and checks it against the
+/// published `statement` (as its owner would): the proof and what the check found.
+pub fn check_inclusion(
+    statement: &Value,
+    proof_body: &[u8],
+) -> (
+    backstop_verifier::inclusion::InclusionProof,
+    backstop_verifier::inclusion::InclusionReport,
+) {
+    let proof: backstop_verifier::inclusion::InclusionProof =
+        serde_json::from_slice(proof_body).unwrap();
+    let published = backstop_circuits::statement::EpochStatement::from_json(
+        &serde_json::to_vec(statement).unwrap(),
+    )
+    .unwrap();
+    let report = backstop_verifier::inclusion::verify_inclusion_for_statement(
+        &proof,
+        proof.batch_roots.as_ref().unwrap(),
+        &published,
+    )
+    .unwrap();
+    (proof, report)
+}
+
 /// Every batch's `(attempts, proofs_stored)` from a status.
 pub fn batch_counts(status: &Value) -> Vec<(i64, i64)> {
     status["batches"]
