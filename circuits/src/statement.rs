@@ -113,7 +113,7 @@ impl<'de> Deserialize<'de> for AssetSolvency {
                 while let Some((symbol, solvent)) = map.next_entry::<String, bool>()? {
                     if flags.iter().any(|(s, _)| *s == symbol) {
                         return Err(serde::de::Error::custom(format!(
-                            "asset {symbol:?} appears twice"
+                            "duplicate key {symbol:?}: one flag per asset"
                         )));
                     }
                     flags.push((symbol, solvent));
@@ -599,8 +599,13 @@ impl EpochStatement {
             Some(v) => return Err(StatementError::Version(v)),
             None => return Err(field_error("version", "missing or not an integer")),
         }
-        // The path of the field at fault (`markets[1].symbol`, `epoch`), not only why.
-        let file: StatementFile = serde_path_to_error::deserialize(value).map_err(|e| {
+        // Read again from the bytes, not from `value`: a JSON object that repeats a
+        // key is refused ("duplicate field"; `asset_solvency`'s own reader likewise),
+        // where a tree would keep one of its values silently and a reader of the file
+        // might see the other. The path of the field at fault (`markets[1].symbol`,
+        // `epoch`) is named, not only why.
+        let mut reader = serde_json::Deserializer::from_slice(bytes);
+        let file: StatementFile = serde_path_to_error::deserialize(&mut reader).map_err(|e| {
             let path = e.path().to_string();
             let at = if path == "." {
                 "statement.json".to_owned()

@@ -237,3 +237,39 @@ fn what_does_not_carry_risk_model_v2_yet_refuses_it_by_name() {
         "margin attestations do not cover risk model v2",
     );
 }
+
+/// A `statement.json` that repeats a key (at the top level, or a symbol inside
+/// `asset_solvency`) is refused, not read with one of its values: a reader of the
+/// file could be shown the other.
+#[test]
+fn a_statement_that_repeats_a_key_is_refused() {
+    let e = epoch();
+    let honest = std::fs::read_to_string(e.dir.join("statement.json")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for (what, needle, repeated) in [
+        (
+            "solvent",
+            "\"solvent\": true",
+            "\"solvent\": false, \"solvent\": true",
+        ),
+        (
+            "asset_solvency",
+            "\"WBTC\": true",
+            "\"WBTC\": false, \"WBTC\": true",
+        ),
+    ] {
+        assert!(honest.contains(needle), "{needle} not in the statement");
+        let dir = tmp.path().join(what);
+        common::copy_dir(&e.dir, &dir);
+        std::fs::write(
+            dir.join("statement.json"),
+            honest.replacen(needle, repeated, 1),
+        )
+        .unwrap();
+        refused(
+            &backstop(&["verify", s(&dir), "--key", s(&e.keys)]),
+            &format!("verify with {what} repeated"),
+            "duplicate",
+        );
+    }
+}
