@@ -31,12 +31,12 @@ fn respelled(text: &str, from: u32, to: u32, min_places: u32) -> Option<String> 
     Some(format_scaled(v.as_i256(), to, min_places))
 }
 
-/// Renames asset `from`'s solvency flag to `to` (a relabelling keeps each flag with
-/// its asset's position).
-fn rename_flag(file: &mut StatementFile, from: &str, to: &str) {
+/// Renames the solvency flags at once, each `(from, to)` of `renames` (a
+/// relabelling keeps each flag with its asset's position).
+fn rename_flags(file: &mut StatementFile, renames: &[(&str, &str)]) {
     for (symbol, _) in &mut file.asset_solvency.0 {
-        if symbol == from {
-            *symbol = to.to_owned();
+        if let Some((_, to)) = renames.iter().find(|(from, _)| from == symbol) {
+            *symbol = (*to).to_owned();
         }
     }
 }
@@ -141,17 +141,14 @@ pub fn relabellings(
         }
         new.push_str(if old.ends_with('X') { "Y" } else { "X" });
         renamed.assets[0].symbol = new.clone();
-        rename_flag(&mut renamed, &old, &new);
+        rename_flags(&mut renamed, &[(&old, &new)]);
         out.push(("the first asset's symbol renamed", renamed));
         if file.assets.len() >= 2 {
             let mut swapped = file.clone();
             let (a, b) = (file.assets[0].symbol.clone(), file.assets[1].symbol.clone());
             swapped.assets[0].symbol = b.clone();
             swapped.assets[1].symbol = a.clone();
-            let swap = "\u{0}swap";
-            rename_flag(&mut swapped, &a, swap);
-            rename_flag(&mut swapped, &b, &a);
-            rename_flag(&mut swapped, swap, &b);
+            rename_flags(&mut swapped, &[(&a, &b), (&b, &a)]);
             out.push(("the first two assets' symbols swapped", swapped));
         }
     }

@@ -161,11 +161,7 @@ pub fn prove_epoch_with(
     extra: &[&str],
 ) -> ProvenEpoch {
     let root = tempfile::tempdir().unwrap();
-    let keys = root.path().join("keys");
     let snapshot = root.path().join("snapshot");
-    let dir = root.path().join("epoch");
-    let secret = root.path().join("secret.hex");
-    std::fs::write(&secret, secret_hex).unwrap();
     ok(
         &backstop(&[
             "fixtures",
@@ -180,54 +176,12 @@ pub fn prove_epoch_with(
         ]),
         "fixtures",
     );
-    let setup = backstop(&[
-        "setup",
-        "--backend",
-        backend,
-        "--batch-size",
-        "8",
-        "--markets",
-        markets,
-        "--keys",
-        s(&keys),
-    ]);
-    ok(&setup, &format!("setup --backend {backend}"));
-    ok(
-        &backstop(
-            &[
-                "prove",
-                "--backend",
-                backend,
-                "--snapshot",
-                s(&snapshot),
-                "--out",
-                s(&dir),
-                "--keys",
-                s(&keys),
-                "--batch-size",
-                "8",
-                "--secret-file",
-                s(&secret),
-            ]
-            .iter()
-            .chain(extra)
-            .copied()
-            .collect::<Vec<_>>(),
-        ),
-        &format!("prove --backend {backend}"),
-    );
-    ProvenEpoch {
-        root,
-        keys,
-        snapshot,
-        dir,
-        setup_stderr: text(&setup.stderr),
-    }
+    setup_and_prove(root, backend, &["--markets", markets], secret_hex, extra)
 }
 
 /// The risk model v2 `snapshot` (a directory, copied) proven with Groth16 at `B = 8`:
 /// `backstop setup --markets MARKETS --brackets BRACKETS --assets ASSETS`, then
-/// `backstop prove` with the venue secret `secret_hex` and `extra` arguments.
+/// `backstop prove` with the venue secret `secret_hex`.
 pub fn prove_v2_epoch(
     snapshot: &Path,
     markets: &str,
@@ -235,56 +189,60 @@ pub fn prove_v2_epoch(
     assets: &str,
     secret_hex: &str,
 ) -> ProvenEpoch {
-    prove_v2_epoch_with(snapshot, markets, brackets, assets, secret_hex, &[])
-}
-
-/// [`prove_v2_epoch`] with `extra` arguments to `backstop prove`.
-pub fn prove_v2_epoch_with(
-    snapshot: &Path,
-    markets: &str,
-    brackets: &str,
-    assets: &str,
-    secret_hex: &str,
-    extra: &[&str],
-) -> ProvenEpoch {
     let root = tempfile::tempdir().unwrap();
-    let keys = root.path().join("keys");
-    let copied = root.path().join("snapshot");
-    let dir = root.path().join("epoch");
-    let secret = root.path().join("secret.hex");
-    std::fs::write(&secret, secret_hex).unwrap();
-    copy_dir(snapshot, &copied);
-    let setup = backstop(&[
-        "setup",
-        "--batch-size",
-        "8",
+    copy_dir(snapshot, &root.path().join("snapshot"));
+    let shape = [
         "--markets",
         markets,
         "--brackets",
         brackets,
         "--assets",
         assets,
-        "--keys",
-        s(&keys),
-    ]);
-    ok(&setup, "setup --brackets --assets");
-    let mut args = vec![
+    ];
+    setup_and_prove(root, "groth16", &shape, secret_hex, &[])
+}
+
+/// `backstop setup --backend BACKEND --batch-size 8 SHAPE…` into `root/keys`, then
+/// `backstop prove` of `root/snapshot` into `root/epoch` with the venue secret
+/// `secret_hex` (written to `root/secret.hex`) and `extra` arguments.
+fn setup_and_prove(
+    root: TempDir,
+    backend: &str,
+    shape: &[&str],
+    secret_hex: &str,
+    extra: &[&str],
+) -> ProvenEpoch {
+    let keys = root.path().join("keys");
+    let snapshot = root.path().join("snapshot");
+    let dir = root.path().join("epoch");
+    let secret = root.path().join("secret.hex");
+    std::fs::write(&secret, secret_hex).unwrap();
+    let mut setup = vec!["setup", "--backend", backend, "--batch-size", "8"];
+    setup.extend(shape);
+    setup.extend(["--keys", s(&keys)]);
+    let setup = backstop(&setup);
+    ok(&setup, &format!("setup --backend {backend}"));
+    let mut prove = vec![
         "prove",
+        "--backend",
+        backend,
         "--snapshot",
-        s(&copied),
+        s(&snapshot),
         "--out",
         s(&dir),
         "--keys",
         s(&keys),
+        "--batch-size",
+        "8",
         "--secret-file",
         s(&secret),
     ];
-    args.extend(extra);
-    ok(&backstop(&args), "prove (risk model v2)");
+    prove.extend(extra);
+    ok(&backstop(&prove), &format!("prove --backend {backend}"));
     ProvenEpoch {
         root,
         keys,
-        snapshot: copied,
+        snapshot,
         dir,
         setup_stderr: text(&setup.stderr),
     }
