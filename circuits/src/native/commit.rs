@@ -295,8 +295,9 @@ pub fn accounts_chain_step<H: FieldHasher>(acc: H::F, batch_root: H::F) -> H::F 
 /// and the descriptor `d` of the raw published values (`docs/SPEC.md` §5.5):
 /// `absorb(H(TAG_PARAMS, epoch, M, f_q, reserves·f_q, insurance_fund·f_q, d),
 /// uv_0, ur_0, …, uv_{M−1}, ur_{M−1})` with `uv_m = price_m·f_m` and
-/// `ur_m = uv_m·mm_m`. The verifier derives all of them from validated published
-/// values, so the circuit needs no range checks on them.
+/// `ur_m = uv_m·mm_m`, then for risk model v2 the values of
+/// [`crate::native::risk::RiskParams::hashed`]. The verifier derives all of them
+/// from validated published values, so the circuit needs no range checks on them.
 pub fn params_hash<H: FieldHasher>(params: &EpochParams) -> H::F {
     let scales = Scales::new(params);
     let head = H::hash(&[
@@ -308,13 +309,15 @@ pub fn params_hash<H: FieldHasher>(params: &EpochParams) -> H::F {
         H::from_u256((I256::from(params.insurance_fund()) * scales.quote).as_u256()),
         H::from_u256(crate::descriptor::descriptor(params)),
     ]);
-    let per_market: Vec<H::F> = scales
+    let mut absorbed: Vec<H::F> = scales
         .unit_value
         .iter()
         .zip(&scales.unit_requirement)
         .flat_map(|(v, r)| [H::from_u256(v.as_u256()), H::from_u256(r.as_u256())])
         .collect();
-    absorb_chain::<H>(head, &per_market)
+    let risk = crate::native::risk::RiskParams::new(params, crate::shape::brackets_of(params));
+    absorbed.extend(risk.hashed().iter().map(|v| H::from_u256(v.as_u256())));
+    absorb_chain::<H>(head, &absorbed)
 }
 
 /// The domain of the challenge's Keccak-256 preimage (`docs/SPEC.md` §5.6).

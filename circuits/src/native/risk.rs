@@ -119,6 +119,94 @@ impl Scales {
     }
 }
 
+/// The risk model v2 parameters the hashed layouts read, in derived form
+/// (`docs/SPEC.md` §5.5): the halo2 batch circuit and the attestation circuit take
+/// them as witnesses bound by `params_hash`, so the verifier derives each of them
+/// from validated published values and no circuit range-checks them.
+///
+/// Brackets are read per threshold: with `b_t = [|size| ≥ s_t]`,
+/// `MR'_m = |size|·ur_m + Σ_{t ≥ 1} b_t·(|size|·δur_t − δcum_t)`, which telescopes
+/// to `n·mm_t − cum'_t` for the last bracket `t` whose floor `n` reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RiskParams {
+    /// Per market, its brackets after the first, padded to `T − 1`:
+    /// `[s_t, δur_t, δcum_t]` with `s_t` the size threshold
+    /// (`crate::r1cs::brackets::size_thresholds`), `δur_t = uv_m·(mm_t − mm_{t−1})`
+    /// and `δcum_t = cum'_t − cum'_{t−1} = floor_t·f_q·(mm_t − mm_{t−1})`. A padding
+    /// bracket is `[2^63, 0, 0]`: no size reaches it and it adds nothing.
+    pub brackets: Vec<Vec<[I256; 3]>>,
+    /// Per asset: `[uv_c, lv_c, reserves_c]` with `uv_c = price_c·f_c`, the haircut
+    /// `lv_c = uv_c·(10000 − ratio_bps_c)` a held unit loses in `MV'`, and the
+    /// reserves in minimal asset units.
+    pub assets: Vec<[I256; 3]>,
+    /// `reserves·f_q + Σ_c reserves_c·uv_c`: what `L` is compared with.
+    pub total_reserves: I256,
+}
+
+impl RiskParams {
+    /// The derived values of `params` for a shape of `brackets` brackets per market
+    /// (at least the largest market's; see [`crate::shape::CircuitShape::for_params`]).
+    pub fn new(params: &EpochParams, brackets: usize) -> Self {
+        let scales = Scales::new(params);
+        let per_market = (scales.brackets.iter())
+            .zip(&scales.unit_value)
+            .map(|(bs, uv)| {
+                let thresholds = crate::r1cs::brackets::size_thresholds(bs, *uv);
+                let mut steps: Vec<[I256; 3]> = (1..bs.len())
+                    .map(|t| {
+                        let rise = bs[t].rate_bps - bs[t - 1].rate_bps;
+                        [
+                            I256::from(thresholds[t]),
+                            *uv * rise,
+                            bs[t].cum_bps - bs[t - 1].cum_bps,
+                        ]
+                    })
+                    .collect();
+                let unreachable = I256::from(crate::r1cs::brackets::UNREACHABLE);
+                steps.resize(
+                    brackets.saturating_sub(1),
+                    [unreachable, I256::ZERO, I256::ZERO],
+                );
+                steps
+            })
+            .collect();
+        let bps = I256::from(BPS_DENOMINATOR);
+        let assets: Vec<[I256; 3]> = (params.assets().iter())
+            .zip(&scales.asset_unit_value)
+            .zip(&scales.asset_ratio_bps)
+            .map(|((a, uv), ratio)| [*uv, *uv * (bps - *ratio), I256::from(a.reserves())])
+            .collect();
+        let total_reserves = assets.iter().fold(
+            I256::from(params.reserves()) * scales.quote,
+            |acc, [uv, _, reserves]| acc + *reserves * *uv,
+        );
+        Self {
+            brackets: per_market,
+            assets,
+            total_reserves,
+        }
+    }
+
+    /// Whether these are risk model v2 parameters: brackets after the first, or
+    /// assets.
+    pub fn is_v2(&self) -> bool {
+        self.brackets.iter().any(|b| !b.is_empty()) || !self.assets.is_empty()
+    }
+
+    /// The values `params_hash` absorbs after the markets' (`docs/SPEC.md` §5.5):
+    /// per market its brackets' `s_t, δur_t, δcum_t`, per asset `uv_c, lv_c,
+    /// reserves_c`, then the total reserves; nothing for risk model v1.
+    pub fn hashed(&self) -> Vec<I256> {
+        if !self.is_v2() {
+            return Vec::new();
+        }
+        let mut out: Vec<I256> = self.brackets.iter().flatten().flatten().copied().collect();
+        out.extend(self.assets.iter().flatten().copied());
+        out.push(self.total_reserves);
+        out
+    }
+}
+
 /// One account's risk at the epoch's prices, in common units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountRisk {
