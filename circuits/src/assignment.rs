@@ -62,6 +62,13 @@ pub(crate) struct ParamsAssignment<F> {
     pub(crate) asset_ratios: Vec<F>,
     pub(crate) asset_exponents: Vec<F>,
     pub(crate) asset_reserves: Vec<F>,
+    /// The hashed layout's derived risk model v2 values (§5.5,
+    /// [`crate::native::risk::RiskParams`]): per market per bracket after the first
+    /// `[δur_t, δcum_t]` (the thresholds are `bracket_thresholds`), per asset
+    /// `[uv_c, lv_c]` (the reserves are `asset_reserves`), and the total reserves.
+    pub(crate) bracket_deltas: Vec<Vec<[F; 2]>>,
+    pub(crate) asset_values: Vec<[F; 2]>,
+    pub(crate) total_reserves: F,
 }
 
 impl<F> ParamsAssignment<F> {
@@ -105,6 +112,17 @@ impl<F> ParamsAssignment<F> {
             asset_reserves: (p.raw.assets.iter())
                 .map(|a| H::from_u256(U256::from(a.reserves)))
                 .collect(),
+            bracket_deltas: (p.risk.brackets.iter())
+                .map(|bs| {
+                    bs.iter()
+                        .map(|[_, ur, cum]| [field_from_i256::<H>(*ur), field_from_i256::<H>(*cum)])
+                        .collect()
+                })
+                .collect(),
+            asset_values: (p.risk.assets.iter())
+                .map(|[uv, lv, _]| [field_from_i256::<H>(*uv), field_from_i256::<H>(*lv)])
+                .collect(),
+            total_reserves: field_from_i256::<H>(p.risk.total_reserves),
         }
     }
 }
@@ -260,6 +278,9 @@ impl<F: Copy> BatchAssignment<F> {
             && [&p.bracket_thresholds, &p.bracket_rates, &p.bracket_floors]
                 .iter()
                 .all(|v| v.len() == markets && v.iter().all(|b| b.len() == brackets))
+            && p.bracket_deltas.len() == markets
+            && p.bracket_deltas.iter().all(|b| b.len() == brackets)
+            && p.asset_values.len() == assets
             && [
                 &p.asset_prices,
                 &p.asset_ratios,

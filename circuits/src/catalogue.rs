@@ -19,6 +19,8 @@
 //! Also the fixture book shared by every circuit test of the crate ([`book`],
 //! [`book_with`], [`epoch`]).
 
+pub(crate) mod risk_book;
+
 use crate::assignment::testing::{Outputs, restamp_with};
 use crate::assignment::{BatchAssignment, SlotAssignment};
 use crate::hash::FieldHasher;

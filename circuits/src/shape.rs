@@ -246,7 +246,7 @@ impl CircuitShape {
     /// Bits of an asset's solvency difference `reserves_c − Σ_i max(amount_{i,c}, 0)`:
     /// `reserves_c < 2^96` and the total held `< 2^32 · 2^63 = 2^95`.
     pub fn asset_solvency_bits(&self) -> u32 {
-        ASSET_RESERVE_BITS + 1
+        ASSET_SOLVENCY_BITS
     }
     /// Lanes per leaf: the id, the balance, `M` sizes and `A` amounts.
     pub fn leaf_lanes(&self) -> usize {
@@ -257,6 +257,10 @@ impl CircuitShape {
         self.leaf_lanes().div_ceil(3)
     }
 }
+
+/// Bits of an asset's solvency difference, the same for every shape
+/// ([`CircuitShape::asset_solvency_bits`]).
+pub(crate) const ASSET_SOLVENCY_BITS: u32 = ASSET_RESERVE_BITS + 1;
 
 /// The most brackets of any market of `params`, the first included.
 pub(crate) fn brackets_of(params: &EpochParams) -> usize {

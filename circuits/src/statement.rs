@@ -732,6 +732,7 @@ impl EpochStatement {
             insurance_covered: self.file.insurance_covered,
             liabilities: self.liabilities,
             asset_solvency: self.asset_solvency.bits(),
+            asset_count: self.params.assets().len(),
         };
         let k = self.file.batch_count;
         let zero = H::from_u64(0);
@@ -742,14 +743,6 @@ impl EpochStatement {
                     open_inputs::<H>(&params, b as u64, k, previous, states[b], &outputs)
                 })
                 .collect());
-        }
-        if self.shape.is_risk_model_v2() {
-            // halo2's outputs hash and params hash do not carry risk model v2 yet
-            // (`docs/SPEC.md` §8.2); no halo2 prover makes such a statement.
-            return Err(field_error(
-                "backend",
-                "halo2-pasta does not prove risk model v2 (brackets or collateral assets) yet",
-            ));
         }
         let o = outputs_hash::<H>(&outputs);
         let params_hash = params_hash::<H>(&self.params);

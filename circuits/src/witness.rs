@@ -26,6 +26,9 @@ pub struct ParamsWitness {
     pub(crate) descriptor: ethnum::U256,
     /// The raw values the Groth16 open layout packs (`docs/SPEC.md` §6.4).
     pub(crate) raw: RawParams,
+    /// The derived risk model v2 values the hashed layout reads (§5.5; empty for
+    /// risk model v1).
+    pub(crate) risk: crate::native::risk::RiskParams,
 }
 
 /// The published parameters the Groth16 batch circuit derives the others from
@@ -155,6 +158,7 @@ impl ParamsWitness {
             unit_requirement: scales.unit_requirement,
             descriptor: crate::descriptor::descriptor(params),
             raw,
+            risk: crate::native::risk::RiskParams::new(params, padded),
         }
     }
 }

@@ -25,6 +25,8 @@ use std::sync::{Mutex, OnceLock};
 const GAP_BITS: usize = 64;
 /// Width of the final id bound `2^64 − next_id ∈ [0, 2^65)`.
 const ID_BOUND_BITS: usize = 65;
+/// Width of a bracket bit's window (risk model v2, `docs/SPEC.md` §8.1).
+const BRACKET_BITS: usize = 64;
 /// Width of a lane's magnitude part `r ∈ [0, 2^63)`.
 const LANE_BITS: usize = SIZE_BITS as usize;
 
@@ -82,17 +84,32 @@ impl Halo2BatchCircuit {
         shape: CircuitShape,
         assignment: BatchAssignment,
     ) -> Result<Self, CircuitError> {
-        if shape.is_risk_model_v2() {
-            return Err(CircuitError::Unsupported {
-                backend: "halo2",
-                shape: shape.id(),
-            });
-        }
         assignment.check_shape(shape)?;
         Ok(Self {
             shape,
             trace: Some(BatchTrace::new(shape, assignment)),
         })
+    }
+
+    /// Any assignment, with a trace whose haircuts follow `haircut(slot, asset,
+    /// sign)` instead of the amounts' signs (see [`BatchTrace::build`]).
+    #[cfg(test)]
+    pub(crate) fn with_haircuts(
+        shape: CircuitShape,
+        assignment: BatchAssignment,
+        haircut: impl Fn(usize, usize, bool) -> bool,
+    ) -> Result<Self, CircuitError> {
+        assignment.check_shape(shape)?;
+        Ok(Self {
+            shape,
+            trace: Some(BatchTrace::build(shape, assignment, haircut)),
+        })
+    }
+
+    /// The trace, for the soundness tests to write lies into.
+    #[cfg(test)]
+    pub(crate) fn trace_mut(&mut self) -> Option<&mut BatchTrace> {
+        self.trace.as_mut()
     }
 
     /// The shape.
@@ -155,6 +172,7 @@ impl Halo2BatchCircuit {
             shape.solvency_bits() as usize,
         ]
         .into_iter()
+        .chain((shape.assets() > 0).then_some(shape.asset_solvency_bits() as usize))
         .map(|bits| words(bits).1)
         .collect()
     }
@@ -209,6 +227,9 @@ impl Circuit<Fp> for Halo2BatchCircuit {
     ) -> Result<(), Error> {
         let shape = self.shape;
         let markets = shape.markets();
+        let steps = shape.brackets() - 1;
+        let assets = shape.assets();
+        let v2 = shape.is_risk_model_v2();
         let t = self.trace.as_ref();
         if t.is_some_and(|t| !t.fits(shape)) {
             return Err(Error::Synthesis);
@@ -255,6 +276,27 @@ impl Circuit<Fp> for Halo2BatchCircuit {
                         known(a, |a| a.params.unit_requirement[m]),
                     ]
                 })
+                // Risk model v2 (SPEC §5.5): RiskParams::hashed, in its order.
+                .chain((0..markets).flat_map(|m| {
+                    (0..steps).flat_map(move |i| {
+                        [
+                            known(a, |a| a.params.bracket_thresholds[m][i]),
+                            known(a, |a| a.params.bracket_deltas[m][i][0]),
+                            known(a, |a| a.params.bracket_deltas[m][i][1]),
+                        ]
+                    })
+                }))
+                .chain((0..assets).flat_map(|c| {
+                    [
+                        known(a, |a| a.params.asset_values[c][0]),
+                        known(a, |a| a.params.asset_values[c][1]),
+                        known(a, |a| a.params.asset_reserves[c]),
+                    ]
+                }))
+                .chain(v2.then(|| known(a, |a| a.params.total_reserves)))
+                // SPEC §6.2: the totals h_c carried in; §6.4: the published flags.
+                .chain((0..assets).map(|c| known(a, |a| a.state_in.asset_held[c])))
+                .chain((0..assets).map(|c| known(a, |a| bit((a.asset_solvency >> c) & 1 == 1))))
                 .collect(),
             tag_params: tag_value(tags::PARAMS),
             markets: Fp::from(markets as u64),
@@ -279,10 +321,36 @@ impl Circuit<Fp> for Halo2BatchCircuit {
                 c(inputs::DESCRIPTOR)?,
             ],
         )?;
-        let market_params: Vec<Cell> = (0..2 * markets)
-            .map(|i| c(inputs::MARKET_PARAMS + i))
-            .collect::<Result<_, _>>()?;
-        let params_hash = pool.absorb(layouter, head, &market_params)?;
+        // Risk model v2: the absorbed values after the markets', then h_c and the
+        // flags (the cells' order of InputValues::market_params).
+        let hashed = 2 * markets + 3 * markets * steps + 3 * assets + usize::from(v2);
+        let range_of = |from: usize, n: usize| -> Result<Vec<Cell>, Error> {
+            (from..from + n)
+                .map(|i| c(inputs::MARKET_PARAMS + i))
+                .collect()
+        };
+        let absorbed = range_of(0, hashed)?;
+        let held_in = range_of(hashed, assets)?;
+        let flags = range_of(hashed + assets, assets)?;
+        let risk = &absorbed[2 * markets..];
+        let bracket_cells: Vec<Vec<[Cell; 3]>> = (0..markets)
+            .map(|m| {
+                (0..steps)
+                    .map(|i| {
+                        let at = 3 * (m * steps + i);
+                        [risk[at].clone(), risk[at + 1].clone(), risk[at + 2].clone()]
+                    })
+                    .collect()
+            })
+            .collect();
+        let asset_cells: Vec<[Cell; 3]> = (0..assets)
+            .map(|k| {
+                let at = 3 * (markets * steps + k);
+                [risk[at].clone(), risk[at + 1].clone(), risk[at + 2].clone()]
+            })
+            .collect();
+        let total_reserves = risk.last().filter(|_| v2).cloned();
+        let params_hash = pool.absorb(layouter, head, &absorbed)?;
 
         // SPEC §6.4: O = H(TAG_OUTPUTS, accounts_commitment, z, P_target, D, solvent,
         // insurance_covered, ℓ).
@@ -299,8 +367,11 @@ impl Circuit<Fp> for Halo2BatchCircuit {
                 c(inputs::DISCLOSURE)?,
             ],
         )?;
+        // Risk model v2: O = absorb(that, asset_solvent_0, …).
+        let outputs_hash = pool.absorb(layouter, outputs_hash, &flags)?;
 
-        // SPEC §6.2: open C_{b−1} = H(TAG_STATE, blind, next_id, L, D, P, a).
+        // SPEC §6.2: open C_{b−1} = H(TAG_STATE, blind, next_id, L, D, P, a), and
+        // with assets absorb(that, h_0, …).
         let commitment_in = pool.hash(
             layouter,
             &[
@@ -313,6 +384,7 @@ impl Circuit<Fp> for Halo2BatchCircuit {
                 c(inputs::ACCOUNTS_IN)?,
             ],
         )?;
+        let commitment_in = pool.absorb(layouter, commitment_in, &held_in)?;
 
         // The accounts (SPEC §2.2, §5.2, §6.1–§6.3).
         let tv_bits = shape.tv_bits() as usize;
@@ -333,6 +405,11 @@ impl Circuit<Fp> for Halo2BatchCircuit {
             unit_requirement: (0..markets)
                 .map(|m| cells.unit_requirement(m).cloned())
                 .collect::<Result<_, _>>()?,
+            brackets: bracket_cells,
+            assets: (asset_cells.iter())
+                .map(|[uv, lv, _]| [uv.clone(), lv.clone()])
+                .collect(),
+            held: held_in.clone(),
             tv_shift: pow2(tv_bits),
             slack_shift: pow2(slack_bits),
         };
@@ -340,15 +417,22 @@ impl Circuit<Fp> for Halo2BatchCircuit {
         let mut leaves = Vec::with_capacity(batch_size);
         for j in 0..batch_size {
             let account = t.map(|t| &t.accounts[j]);
-            let out = margin.assign_account(layouter, j, markets, account, &account_inputs)?;
-            // SPEC §5.2: every balance and size lane in [1, 2^64).
+            let out = margin.assign_account(layouter, j, account, &account_inputs)?;
+            // SPEC §5.2: every balance, size and amount lane in [1, 2^64).
             for (lane, r) in out.magnitudes.iter().enumerate() {
                 let name = if lane == 0 {
                     format!("slot {j} balance lane")
-                } else {
+                } else if lane <= markets {
                     format!("slot {j} size lane {}", lane - 1)
+                } else {
+                    format!("slot {j} amount lane {}", lane - markets - 1)
                 };
                 range.copy_check(layouter, &name, r, LANE_BITS)?;
+            }
+            // SPEC §8.1 (risk model v2): each bracket bit's window in [0, 2^64).
+            for (n, u) in out.bracket_windows.iter().enumerate() {
+                let name = format!("slot {j} bracket {}.{}", n / steps, n % steps + 1);
+                range.copy_check(layouter, &name, u, BRACKET_BITS)?;
             }
             // SPEC §6.3 (2): id − next_id ∈ [0, 2^64) for a real slot.
             range.copy_check(layouter, &format!("slot {j} id gap"), &out.gap, GAP_BITS)?;
@@ -372,6 +456,7 @@ impl Circuit<Fp> for Halo2BatchCircuit {
             account_inputs.bad_debt = out.bad_debt;
             account_inputs.product = out.product;
             account_inputs.prev_pad = out.pad;
+            account_inputs.held = out.held;
             account_inputs.may_pad = c(inputs::IS_LAST)?;
         }
 
@@ -399,6 +484,7 @@ impl Circuit<Fp> for Halo2BatchCircuit {
                 accounts_out.clone(),
             ],
         )?;
+        let commitment_out = pool.absorb(layouter, commitment_out, &account_inputs.held)?;
 
         // SPEC §6.3: the final id bound, solvency, and the last batch's opening.
         let solvency_bits = shape.solvency_bits() as usize;
@@ -409,9 +495,14 @@ impl Circuit<Fp> for Halo2BatchCircuit {
             covered_sign: known(t, |t| bit(t.covered_sign)),
             insurance_window: known(t, |t| t.insurance_window),
         };
+        // Risk model v2: L is compared with reserves·f_q + Σ_c reserves_c·uv_c.
+        let reserves = match &total_reserves {
+            Some(cell) => cell.clone(),
+            None => c(inputs::RESERVES)?,
+        };
         let copies = [
             c(inputs::IS_LAST)?,
-            c(inputs::RESERVES)?,
+            reserves,
             c(inputs::INSURANCE)?,
             c(inputs::ACCOUNTS_COMMITMENT)?,
             c(inputs::BAD_DEBT)?,
@@ -439,6 +530,28 @@ impl Circuit<Fp> for Halo2BatchCircuit {
             &out.insurance_window,
             solvency_bits,
         )?;
+
+        // SPEC §6.3 (risk model v2): each asset's solvency, opened by the last batch.
+        for (k, ((asset, held), flag)) in asset_cells
+            .iter()
+            .zip(&account_inputs.held)
+            .zip(&flags)
+            .enumerate()
+        {
+            let window = frame.assign_asset(
+                layouter,
+                k,
+                [&c(inputs::IS_LAST)?, &asset[2], held, flag],
+                known(t, |t| bit(t.asset_signs[k])),
+                known(t, |t| t.asset_windows[k]),
+            )?;
+            range.copy_check(
+                layouter,
+                &format!("asset {k} sign"),
+                &window,
+                shape.asset_solvency_bits() as usize,
+            )?;
+        }
 
         // SPEC §6.4: x_b = H(TAG_BATCH, params_hash, b, K, C_{b−1}, C_b, O), the
         // single public input.

@@ -131,6 +131,20 @@ pub mod outputs {
     pub const CELLS: usize = 19;
 }
 
+/// Cells of an `asset solvency` block (risk model v2), one per asset after
+/// `batch outputs`.
+pub mod asset_outputs {
+    #![allow(missing_docs)]
+    pub const IS_LAST: usize = 0;
+    pub const RESERVES: usize = 1;
+    pub const HELD: usize = 2;
+    pub const FLAG: usize = 3;
+    pub const SIGN: usize = 4;
+    pub const WINDOW: usize = 5;
+    /// Cells of the block.
+    pub const CELLS: usize = 6;
+}
+
 /// Configuration of the frame chip (on the margin chip's columns).
 #[derive(Clone, Debug)]
 pub struct FrameConfig {
@@ -138,6 +152,7 @@ pub struct FrameConfig {
     shift: Column<Fixed>,
     q_inputs: Selector,
     q_outputs: Selector,
+    q_asset: Selector,
 }
 
 impl FrameConfig {
@@ -153,6 +168,7 @@ impl FrameConfig {
             shift,
             q_inputs: meta.selector(),
             q_outputs: meta.selector(),
+            q_asset: meta.selector(),
         };
         let one = || Expression::Constant(Fp::ONE);
         meta.create_gate("batch inputs", |meta| {
@@ -249,6 +265,35 @@ impl FrameConfig {
                 ],
             )
         });
+        // SPEC §2.3, §6.3 (risk model v2): asset_solvent_c ⇔ h_c ≤ reserves_c,
+        // u = reserves_c − h_c + (1 − s)·2^97 checked in [0, 2^97), opened by the
+        // last batch into the published flag.
+        meta.create_gate("asset solvency", |meta| {
+            use asset_outputs::*;
+            let q = meta.query_selector(config.q_asset);
+            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+            let (is_last, reserves, held) = (c(meta, IS_LAST), c(meta, RESERVES), c(meta, HELD));
+            let (flag, sign, window) = (c(meta, FLAG), c(meta, SIGN), c(meta, WINDOW));
+            let shift = Expression::Constant(pow2(crate::shape::ASSET_SOLVENCY_BITS as usize));
+            Constraints::with_selector(
+                q,
+                [
+                    (
+                        "published asset flag is boolean",
+                        flag.clone() * (one() - flag.clone()),
+                    ),
+                    (
+                        "asset sign is boolean",
+                        sign.clone() * (one() - sign.clone()),
+                    ),
+                    (
+                        "asset window",
+                        window - (reserves - held) - (one() - sign.clone()) * shift,
+                    ),
+                    ("asset solvent", is_last * (sign - flag)),
+                ],
+            )
+        });
         config
     }
 }
@@ -259,7 +304,10 @@ impl FrameConfig {
 pub(crate) struct InputValues {
     /// Cells `BATCH ..= DISCLOSURE` (the constants are not witnesses).
     pub(crate) witnesses: Vec<Value<Fp>>,
-    /// `uv_0, ur_0, …`.
+    /// `uv_0, ur_0, …`, then (risk model v2) the values `params_hash` absorbs
+    /// after them ([`crate::native::risk::RiskParams::hashed`]), the totals `h_c`
+    /// carried in and the published asset flags: every cell from
+    /// [`inputs::MARKET_PARAMS`] on.
     pub(crate) market_params: Vec<Value<Fp>>,
     /// The constants: tags and `M`.
     pub(crate) tag_params: Fp,
@@ -424,6 +472,36 @@ impl FrameChip {
                     solvency_window,
                     insurance_window,
                 })
+            },
+        )
+    }
+
+    /// Lays out asset `c`'s `asset solvency` block: `copies` are `is_last`,
+    /// `reserves_c`, the final `h_c` and the published flag; returns the window
+    /// (`ASSET_SOLVENCY_BITS` check).
+    ///
+    /// # Errors
+    /// The layouter's errors.
+    pub(crate) fn assign_asset(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        c: usize,
+        copies: [&Cell; 4],
+        sign: Value<Fp>,
+        window: Value<Fp>,
+    ) -> Result<Cell, Error> {
+        layouter.assign_region(
+            || format!("asset solvency {c}"),
+            |mut region| {
+                use asset_outputs::*;
+                let region = &mut region;
+                let g = Grid(&self.config.advice);
+                self.config.q_asset.enable(region, 0)?;
+                for (i, cell) in copies.iter().enumerate() {
+                    g.copy(region, 0, i, "copy", cell)?;
+                }
+                g.put(region, 0, SIGN, "s_c", sign)?;
+                g.put(region, 0, WINDOW, "u_c", window)
             },
         )
     }

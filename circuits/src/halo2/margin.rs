@@ -141,14 +141,61 @@ pub mod account {
     pub const CELLS: usize = 19;
 }
 
+/// Cells of a bracket block (risk model v2), in layout order.
+pub mod bracket {
+    /// `r` of the market's lane (copy).
+    pub const MAGNITUDE: usize = 0;
+    /// `s` of the market's lane (copy).
+    pub const SIGN: usize = 1;
+    /// `b_t = [|size| ≥ s_t]`.
+    pub const BIT: usize = 2;
+    /// `u_t`, the window that proves `b_t` (64-bit check).
+    pub const WINDOW: usize = 3;
+    /// `s_t` (copy).
+    pub const THRESHOLD: usize = 4;
+    /// `δur_t` (copy).
+    pub const RATE_STEP: usize = 5;
+    /// `δcum_t` (copy).
+    pub const AMOUNT_STEP: usize = 6;
+    /// The brackets' part of `MR'` through this block.
+    pub const ACC: usize = 7;
+    /// Cells per bracket block.
+    pub const CELLS: usize = 8;
+}
+
+/// Cells of a holding block (risk model v2), in layout order.
+pub mod holding {
+    /// `h_c` before the account (copy).
+    pub const HELD_IN: usize = 0;
+    /// `h_c` after it.
+    pub const HELD_OUT: usize = 1;
+    /// `r` of the asset's lane (copy).
+    pub const MAGNITUDE: usize = 2;
+    /// `s` of the asset's lane (copy).
+    pub const SIGN: usize = 3;
+    /// Cells per holding block.
+    pub const CELLS: usize = 4;
+}
+
 /// Rows of a lane block.
 pub const LANE_ROWS: usize = grid_rows(lane::CELLS);
 /// Rows of the account block.
 pub const ACCOUNT_ROWS: usize = grid_rows(account::CELLS);
+/// Rows of a bracket block (as many as a lane block's, so that the balance lane
+/// reads the last one at the same rotation as a lane reads the previous lane).
+pub const BRACKET_ROWS: usize = grid_rows(bracket::CELLS);
+/// Rows of a holding block.
+pub const HOLDING_ROWS: usize = grid_rows(holding::CELLS);
 
-/// Rows of one account's region with `markets` markets.
-pub const fn account_rows(markets: usize) -> usize {
-    (markets + 1) * LANE_ROWS + ACCOUNT_ROWS
+const _: () = assert!(BRACKET_ROWS == LANE_ROWS);
+
+/// Rows of one account's region with `markets` markets, `brackets` brackets per
+/// market and `assets` collateral assets.
+pub const fn account_rows(markets: usize, brackets: usize, assets: usize) -> usize {
+    markets * (brackets - 1) * BRACKET_ROWS
+        + (markets + assets + 1) * LANE_ROWS
+        + ACCOUNT_ROWS
+        + assets * HOLDING_ROWS
 }
 
 /// Configuration of the margin chip.
@@ -162,6 +209,18 @@ pub struct MarginConfig {
     /// `q_word[n − 1]`: a word of `n` lanes.
     q_word: [Selector; 3],
     q_account: Selector,
+    /// Risk model v2: the balance lane after bracket blocks, the first and later
+    /// bracket blocks, asset lanes and holding blocks.
+    q_balance_brackets: Selector,
+    q_bracket_first: Selector,
+    q_bracket: Selector,
+    q_asset: Selector,
+    q_held: Selector,
+}
+
+/// `v = r − (1 − s)·(2^63 − 1)`, a lane's signed value from its cells.
+fn signed_value(r: Expression<Fp>, s: Expression<Fp>) -> Expression<Fp> {
+    r - (Expression::Constant(Fp::ONE) - s) * Expression::Constant(lane_shift())
 }
 
 /// `ℓ = r + 1 + s·(2^63 − 1)` of the lane block starting `base` rows away.
@@ -195,32 +254,139 @@ impl MarginConfig {
             q_word0: meta.selector(),
             q_word: [meta.selector(), meta.selector(), meta.selector()],
             q_account: meta.selector(),
+            q_balance_brackets: meta.selector(),
+            q_bracket_first: meta.selector(),
+            q_bracket: meta.selector(),
+            q_asset: meta.selector(),
+            q_held: meta.selector(),
         };
         let one = || Expression::Constant(Fp::ONE);
         let lane_rows = LANE_ROWS as i32;
 
-        // SPEC §5.2, §2.2: the balance lane.
-        meta.create_gate("balance lane", |meta| {
-            let q = meta.query_selector(config.q_balance);
+        // SPEC §5.2, §2.2: the balance lane; under risk model v2 with brackets,
+        // MR' starts at the bracket blocks' part (the last block, one block up).
+        for (name, selector, after_brackets) in [
+            ("balance lane", config.q_balance, false),
+            ("balance lane (brackets)", config.q_balance_brackets, true),
+        ] {
+            meta.create_gate(name, |meta| {
+                let q = meta.query_selector(selector);
+                let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+                let (r, s, k) = (
+                    c(meta, lane::MAGNITUDE),
+                    c(meta, lane::SIGN),
+                    c(meta, lane::FACTOR),
+                );
+                let (tv, mr, pad) = (c(meta, lane::TV), c(meta, lane::MR), c(meta, lane::PAD));
+                let v = signed_value(r, s.clone());
+                let start = if after_brackets {
+                    query_grid(meta, &advice, -lane_rows, bracket::ACC)
+                } else {
+                    Expression::Constant(Fp::ZERO)
+                };
+                Constraints::with_selector(
+                    q,
+                    [
+                        ("sign is boolean", s.clone() * (one() - s)),
+                        // SPEC §6.1: a padding slot's balance is 0 (lane 2^63).
+                        ("padding lane holds 2^63", pad * v.clone()),
+                        // SPEC §2.2: TV = balance·f_q + …
+                        ("TV starts with the balance", tv - v * k),
+                        ("MR' starts at the brackets' part", mr - start),
+                    ],
+                )
+            });
+        }
+
+        // SPEC §2.2 (risk model v2), §8.1: one bracket t ≥ 1 of one market. With
+        // |size| = (2s − 1)·v of the market's lane, b = [|size| ≥ s_t] is proven
+        // by u = b·(|size| − s_t) + (1 − b)·(s_t − 1 − |size|) ∈ [0, 2^64), and
+        // the brackets add b·(|size|·δur_t − δcum_t) to MR'.
+        for (name, selector, first) in [
+            ("first bracket", config.q_bracket_first, true),
+            ("bracket", config.q_bracket, false),
+        ] {
+            meta.create_gate(name, |meta| {
+                let q = meta.query_selector(selector);
+                let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+                let (r, s, b) = (
+                    c(meta, bracket::MAGNITUDE),
+                    c(meta, bracket::SIGN),
+                    c(meta, bracket::BIT),
+                );
+                let (u, threshold) = (c(meta, bracket::WINDOW), c(meta, bracket::THRESHOLD));
+                let (rate, amount, acc) = (
+                    c(meta, bracket::RATE_STEP),
+                    c(meta, bracket::AMOUNT_STEP),
+                    c(meta, bracket::ACC),
+                );
+                let previous = if first {
+                    Expression::Constant(Fp::ZERO)
+                } else {
+                    query_grid(meta, &advice, -lane_rows, bracket::ACC)
+                };
+                let v = signed_value(r, s.clone());
+                let magnitude = (s * Expression::Constant(Fp::from(2)) - one()) * v;
+                let reached = magnitude.clone() - threshold.clone();
+                let below = threshold - one() - magnitude.clone();
+                Constraints::with_selector(
+                    q,
+                    [
+                        ("bracket bit is boolean", b.clone() * (one() - b.clone())),
+                        (
+                            "bracket window",
+                            u - b.clone() * reached - (one() - b.clone()) * below,
+                        ),
+                        (
+                            "MR' bracket step",
+                            acc - previous - b * (magnitude * rate - amount),
+                        ),
+                    ],
+                )
+            });
+        }
+
+        // SPEC §2.2 (risk model v2): an asset lane. TV += amount·uv_c at full
+        // value; MR' += s·amount·lv_c, the haircut a held amount (s = 1) loses
+        // from MV' (a debt, s = 0, counts in full), so that 10000·TV − MR' is
+        // MV' − MR'.
+        meta.create_gate("asset lane", |meta| {
+            let q = meta.query_selector(config.q_asset);
             let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
             let (r, s, k) = (
                 c(meta, lane::MAGNITUDE),
                 c(meta, lane::SIGN),
                 c(meta, lane::FACTOR),
             );
-            let (tv, mr, pad) = (c(meta, lane::TV), c(meta, lane::MR), c(meta, lane::PAD));
-            let v = r - (one() - s.clone()) * Expression::Constant(lane_shift());
+            let (loss, tv, mr) = (
+                c(meta, lane::REQUIREMENT),
+                c(meta, lane::TV),
+                c(meta, lane::MR),
+            );
+            let pad = c(meta, lane::PAD);
+            let tv_prev = query_grid(meta, &advice, -lane_rows, lane::TV);
+            let mr_prev = query_grid(meta, &advice, -lane_rows, lane::MR);
+            let v = signed_value(r, s.clone());
             Constraints::with_selector(
                 q,
                 [
-                    ("sign is boolean", s.clone() * (one() - s)),
-                    // SPEC §6.1: a padding slot's balance is 0 (lane 2^63).
+                    ("sign is boolean", s.clone() * (one() - s.clone())),
+                    // SPEC §6.1: a padding slot's amounts are 0.
                     ("padding lane holds 2^63", pad * v.clone()),
-                    // SPEC §2.2: TV = balance·f_q + …
-                    ("TV starts with the balance", tv - v * k),
-                    ("MR' starts at 0", mr),
+                    ("TV accumulates", tv - tv_prev - v.clone() * k),
+                    ("haircut accumulates", mr - mr_prev - s * v * loss),
                 ],
             )
+        });
+
+        // SPEC §6.2 (risk model v2): h_c ← h_c + max(amount_c, 0) = h_c + s·v.
+        meta.create_gate("asset held", |meta| {
+            let q = meta.query_selector(config.q_held);
+            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+            let (h_in, h_out) = (c(meta, holding::HELD_IN), c(meta, holding::HELD_OUT));
+            let (r, s) = (c(meta, holding::MAGNITUDE), c(meta, holding::SIGN));
+            let v = signed_value(r, s.clone());
+            Constraints::with_selector(q, [("held total", h_out - h_in - s * v)])
         });
 
         // SPEC §5.2, §2.2: a market lane.
@@ -390,6 +556,13 @@ pub struct AccountInputs {
     pub unit_value: Vec<Cell>,
     /// `ur_m` per market.
     pub unit_requirement: Vec<Cell>,
+    /// Risk model v2: per market, per bracket after the first, `[s_t, δur_t,
+    /// δcum_t]` (empty lists for `T = 1`).
+    pub brackets: Vec<Vec<[Cell; 3]>>,
+    /// Risk model v2: per asset `[uv_c, lv_c]`.
+    pub assets: Vec<[Cell; 2]>,
+    /// Risk model v2: per asset, `h_c` before this account.
+    pub held: Vec<Cell>,
     /// `2^tv_bits`.
     pub tv_shift: Fp,
     /// `2^slack_bits`.
@@ -405,8 +578,12 @@ pub struct AccountCells {
     pub salt: Cell,
     /// The leaf words.
     pub words: Vec<Cell>,
-    /// Per lane, `r` (63-bit checks).
+    /// Per lane (balance, sizes, amounts), `r` (63-bit checks).
     pub magnitudes: Vec<Cell>,
+    /// Per market and bracket after the first, `u_t` (64-bit checks).
+    pub bracket_windows: Vec<Cell>,
+    /// Per asset, `h_c` after this account.
+    pub held: Vec<Cell>,
     /// `real·(id − next_id)` (64-bit check).
     pub gap: Cell,
     /// `u_tv` (`tv_bits` check).
@@ -440,26 +617,39 @@ impl MarginChip {
         Self { config }
     }
 
-    /// Lays out slot `index` of a batch with `markets` markets; `t` is its trace
-    /// (`None` for key generation).
+    /// Lays out slot `index` of a batch; `t` is its trace (`None` for key
+    /// generation). The region holds, top to bottom: the bracket blocks (risk
+    /// model v2, `M·(T − 1)` of them, market by market), the lane blocks (balance,
+    /// sizes, amounts), the account block and the holding blocks (one per asset).
     ///
     /// # Errors
-    /// [`Error::Synthesis`] if the inputs or the trace do not have `markets`
-    /// entries; the layouter's errors.
+    /// [`Error::Synthesis`] if the inputs or the trace do not fit the inputs'
+    /// market, bracket and asset counts; the layouter's errors.
     pub(crate) fn assign_account(
         &self,
         layouter: &mut impl Layouter<Fp>,
         index: usize,
-        markets: usize,
         t: Option<&AccountTrace>,
         inputs: &AccountInputs,
     ) -> Result<AccountCells, Error> {
-        if inputs.unit_value.len() != markets || inputs.unit_requirement.len() != markets {
+        let markets = inputs.unit_value.len();
+        let steps = inputs.brackets.first().map_or(0, Vec::len);
+        let assets = inputs.assets.len();
+        if inputs.unit_requirement.len() != markets
+            || inputs.brackets.len() != markets
+            || inputs.brackets.iter().any(|b| b.len() != steps)
+            || inputs.held.len() != assets
+        {
             return Err(Error::Synthesis);
         }
-        let lanes = markets + 1;
-        let words = (markets + 2).div_ceil(3);
-        if t.is_some_and(|t| t.lanes.len() != lanes || t.words.len() != words) {
+        let lanes = markets + assets + 1;
+        let words = (lanes + 1).div_ceil(3);
+        if t.is_some_and(|t| {
+            t.lanes.len() != lanes
+                || t.words.len() != words
+                || t.brackets.len() != markets * steps
+                || t.held.len() != assets
+        }) {
             return Err(Error::Synthesis);
         }
         layouter.assign_region(
@@ -468,7 +658,8 @@ impl MarginChip {
                 use account::*;
                 let region = &mut region;
                 let g = Grid(&self.config.advice);
-                let base = lanes * LANE_ROWS;
+                let first_lane = markets * steps * BRACKET_ROWS;
+                let base = first_lane + lanes * LANE_ROWS;
                 self.config.q_account.enable(region, base)?;
                 region.assign_fixed(
                     || "2^tv_bits",
@@ -540,15 +731,20 @@ impl MarginChip {
                 )?;
 
                 let mut magnitudes = Vec::with_capacity(lanes);
+                let mut signs = Vec::with_capacity(lanes);
                 let mut word_cells = Vec::with_capacity(words);
                 for j in 0..lanes {
-                    let row = j * LANE_ROWS;
+                    let row = first_lane + j * LANE_ROWS;
                     let l = t.map(|t| &t.lanes[j]);
                     if j == 0 {
-                        self.config.q_balance.enable(region, row)?;
+                        if steps > 0 {
+                            self.config.q_balance_brackets.enable(region, row)?;
+                        } else {
+                            self.config.q_balance.enable(region, row)?;
+                        }
                         g.copy(region, row, lane::FACTOR, "f_q", &inputs.quote_scale)?;
                         g.copy(region, row, lane::REQUIREMENT, "id", &id)?;
-                    } else {
+                    } else if j <= markets {
                         self.config.q_market.enable(region, row)?;
                         g.copy(region, row, lane::FACTOR, "uv", &inputs.unit_value[j - 1])?;
                         g.copy(
@@ -558,6 +754,11 @@ impl MarginChip {
                             "ur",
                             &inputs.unit_requirement[j - 1],
                         )?;
+                    } else {
+                        let [uv, lv] = &inputs.assets[j - markets - 1];
+                        self.config.q_asset.enable(region, row)?;
+                        g.copy(region, row, lane::FACTOR, "uv_c", uv)?;
+                        g.copy(region, row, lane::REQUIREMENT, "lv_c", lv)?;
                     }
                     magnitudes.push(g.put(
                         region,
@@ -566,7 +767,7 @@ impl MarginChip {
                         "r",
                         known(l, |l| l.magnitude),
                     )?);
-                    g.put(region, row, lane::SIGN, "s", known(l, |l| bit(l.sign)))?;
+                    signs.push(g.put(region, row, lane::SIGN, "s", known(l, |l| bit(l.sign)))?);
                     g.put(region, row, lane::TV, "tv", known(l, |l| l.tv))?;
                     g.put(region, row, lane::MR, "mr", known(l, |l| l.mr))?;
                     g.copy(region, row, lane::PAD, "pad", &pad)?;
@@ -588,11 +789,62 @@ impl MarginChip {
                         )?);
                     }
                 }
+
+                // Risk model v2: the bracket blocks, market by market, each reading
+                // its market's lane (copies of r and s).
+                let mut bracket_windows = Vec::with_capacity(markets * steps);
+                for (n, (m, step)) in (0..markets)
+                    .flat_map(|m| (0..steps).map(move |step| (m, step)))
+                    .enumerate()
+                {
+                    let row = n * BRACKET_ROWS;
+                    let bt = t.map(|t| &t.brackets[n]);
+                    if n == 0 {
+                        self.config.q_bracket_first.enable(region, row)?;
+                    } else {
+                        self.config.q_bracket.enable(region, row)?;
+                    }
+                    let [threshold, rate, amount] = &inputs.brackets[m][step];
+                    g.copy(region, row, bracket::MAGNITUDE, "r", &magnitudes[m + 1])?;
+                    g.copy(region, row, bracket::SIGN, "s", &signs[m + 1])?;
+                    g.put(region, row, bracket::BIT, "b", known(bt, |b| bit(b.bit)))?;
+                    bracket_windows.push(g.put(
+                        region,
+                        row,
+                        bracket::WINDOW,
+                        "u",
+                        known(bt, |b| b.window),
+                    )?);
+                    g.copy(region, row, bracket::THRESHOLD, "s_t", threshold)?;
+                    g.copy(region, row, bracket::RATE_STEP, "δur", rate)?;
+                    g.copy(region, row, bracket::AMOUNT_STEP, "δcum", amount)?;
+                    g.put(region, row, bracket::ACC, "acc", known(bt, |b| b.acc))?;
+                }
+
+                // Risk model v2: the holding blocks, after the account block.
+                let mut held = Vec::with_capacity(assets);
+                for c in 0..assets {
+                    let row = base + ACCOUNT_ROWS + c * HOLDING_ROWS;
+                    self.config.q_held.enable(region, row)?;
+                    g.copy(region, row, holding::HELD_IN, "h_in", &inputs.held[c])?;
+                    held.push(g.put(
+                        region,
+                        row,
+                        holding::HELD_OUT,
+                        "h_out",
+                        known(t, |t| t.held[c]),
+                    )?);
+                    let lane = markets + 1 + c;
+                    g.copy(region, row, holding::MAGNITUDE, "r", &magnitudes[lane])?;
+                    g.copy(region, row, holding::SIGN, "s", &signs[lane])?;
+                }
                 Ok(AccountCells {
                     pad,
                     salt,
                     words: word_cells,
                     magnitudes,
+                    bracket_windows,
+                    held,
                     gap,
                     tv_window,
                     slack_window,

@@ -31,6 +31,8 @@ use std::sync::{Mutex, OnceLock};
 
 type H = PastaPoseidon;
 
+mod risk;
+
 /// `k` per shape, computed once.
 fn k_of(shape: CircuitShape) -> u32 {
     static CACHE: OnceLock<Mutex<HashMap<CircuitShape, u32>>> = OnceLock::new();
@@ -90,8 +92,13 @@ fn reduce(f: &VerifyFailure) -> Failure {
 /// Runs MockProver on `a` with the public input it carries; the reduced failures
 /// (empty when satisfied).
 fn failures(shape: CircuitShape, a: BatchAssignment) -> BTreeSet<Failure> {
-    let circuit = Halo2BatchCircuit::from_assignment(shape, a).unwrap();
-    let prover = MockProver::run(k_of(shape), &circuit, circuit.public_inputs()).unwrap();
+    circuit_failures(&Halo2BatchCircuit::from_assignment(shape, a).unwrap())
+}
+
+/// [`failures`] of a circuit built any way (a tampered trace).
+fn circuit_failures(circuit: &Halo2BatchCircuit) -> BTreeSet<Failure> {
+    let shape = circuit.shape();
+    let prover = MockProver::run(k_of(shape), circuit, circuit.public_inputs()).unwrap();
     match prover.verify() {
         Ok(()) => BTreeSet::new(),
         Err(fs) => fs.iter().map(reduce).collect(),

@@ -36,14 +36,29 @@ pub(crate) struct LaneTrace {
     pub(crate) mr: Fp,
 }
 
+/// One bracket block (risk model v2): bracket `t ≥ 1` of one market.
+#[derive(Debug, Clone)]
+pub(crate) struct BracketTrace {
+    /// `b_t`: the selected bracket is `t` or above.
+    pub(crate) bit: bool,
+    /// `b·(|size| − s_t) + (1 − b)·(s_t − 1 − |size|)`.
+    pub(crate) window: Fp,
+    /// The brackets' part of `MR'` through this block.
+    pub(crate) acc: Fp,
+}
+
 /// One slot of a batch.
 #[derive(Debug, Clone)]
 pub(crate) struct AccountTrace {
     pub(crate) id: Fp,
     pub(crate) pad: bool,
     pub(crate) salt: Fp,
-    /// Balance lane first, then one per market.
+    /// Balance lane first, then one per market, then one per asset.
     pub(crate) lanes: Vec<LaneTrace>,
+    /// Per market, per bracket after the first (risk model v2).
+    pub(crate) brackets: Vec<BracketTrace>,
+    /// Per asset, `h_c` after this account (risk model v2).
+    pub(crate) held: Vec<Fp>,
     pub(crate) words: Vec<Fp>,
     pub(crate) next_id_out: Fp,
     pub(crate) gap: Fp,
@@ -70,23 +85,43 @@ pub(crate) struct BatchTrace {
     pub(crate) solvency_window: Fp,
     pub(crate) covered_sign: bool,
     pub(crate) insurance_window: Fp,
+    /// Per asset (risk model v2): `h_c ≤ reserves_c` after the batch, and its window.
+    pub(crate) asset_signs: Vec<bool>,
+    pub(crate) asset_windows: Vec<Fp>,
 }
 
 impl BatchTrace {
     /// Whether every length matches `shape` (synthesis indexes the trace by it).
     pub(crate) fn fits(&self, shape: CircuitShape) -> bool {
         let markets = shape.markets();
+        let assets = shape.assets();
+        let steps = markets * (shape.brackets() - 1);
         self.a.params.unit_value.len() == markets
             && self.a.params.unit_requirement.len() == markets
             && self.accounts.len() == shape.batch_size().get()
-            && self
-                .accounts
-                .iter()
-                .all(|t| t.lanes.len() == markets + 1 && t.words.len() == shape.leaf_words())
+            && self.asset_signs.len() == assets
+            && self.accounts.iter().all(|t| {
+                t.lanes.len() == markets + assets + 1
+                    && t.words.len() == shape.leaf_words()
+                    && t.brackets.len() == steps
+                    && t.held.len() == assets
+            })
     }
 
     /// The trace of `a` for `shape` (whose lengths the caller has checked).
     pub(crate) fn new(shape: CircuitShape, a: BatchAssignment) -> Self {
+        Self::build(shape, a, |_, _, sign| sign)
+    }
+
+    /// The trace of `a`, with `haircut(slot, asset, sign)` deciding whether an
+    /// asset lane's amount loses its haircut in `MR'` (honestly: its sign). The
+    /// soundness tests pass another rule to write a haircut on a debt, or none on a
+    /// holding, into an otherwise consistent trace.
+    pub(crate) fn build(
+        shape: CircuitShape,
+        a: BatchAssignment,
+        haircut: impl Fn(usize, usize, bool) -> bool,
+    ) -> Self {
         let offset = Fp::from(LANE_OFFSET);
         let tv_shift = pow2(shape.tv_bits() as usize);
         let slack_shift = pow2(shape.slack_bits() as usize);
@@ -96,8 +131,10 @@ impl BatchTrace {
         let mut liabilities = a.state_in.total_liabilities;
         let mut bad_debt = a.state_in.bad_debt;
         let mut product = a.state_in.liquidation_product;
+        let mut held = a.state_in.asset_held.clone();
+        let markets = a.params.unit_value.len();
         let mut accounts = Vec::with_capacity(a.slots.len());
-        for slot in &a.slots {
+        for (index, slot) in a.slots.iter().enumerate() {
             let raw: Vec<(U256, Fp, Fp)> =
                 core::iter::once((slot.balance_lane, a.params.quote_scale, Fp::ZERO))
                     .chain(
@@ -106,18 +143,57 @@ impl BatchTrace {
                             .zip(a.params.unit_value.iter().zip(&a.params.unit_requirement))
                             .map(|(l, (uv, ur))| (*l, *uv, *ur)),
                     )
+                    .chain(
+                        (slot.amount_lanes.iter())
+                            .zip(&a.params.asset_values)
+                            .map(|(l, [uv, lv])| (*l, *uv, *lv)),
+                    )
                     .collect();
+            // The circuit sees a lane as a field element: the sign is read from its
+            // canonical representative.
+            let signed: Vec<(Fp, bool)> = raw
+                .iter()
+                .map(|(lane, _, _)| {
+                    let value = PastaPoseidon::from_u256(*lane);
+                    let sign = U256::from_le_bytes(value.to_repr()) >= U256::from(LANE_OFFSET);
+                    (value - offset, sign)
+                })
+                .collect();
+            // Risk model v2: b_t = [the selected bracket is t or above], per market.
+            let mut brackets = Vec::new();
+            let mut acc = Fp::ZERO;
+            for (m, thresholds) in a.params.bracket_thresholds.iter().enumerate() {
+                let (v, sign) = signed[m + 1];
+                let size = (bit(sign).double() - Fp::ONE) * v;
+                for (step, (threshold, [rate, amount])) in thresholds
+                    .iter()
+                    .zip(&a.params.bracket_deltas[m])
+                    .enumerate()
+                {
+                    let reached = slot.brackets[m] > step;
+                    let window = if reached {
+                        size - threshold
+                    } else {
+                        *threshold - Fp::ONE - size
+                    };
+                    acc += bit(reached) * (size * rate - amount);
+                    brackets.push(BracketTrace {
+                        bit: reached,
+                        window,
+                        acc,
+                    });
+                }
+            }
             let mut lanes = Vec::with_capacity(raw.len());
-            let (mut tv, mut mr) = (Fp::ZERO, Fp::ZERO);
-            for (j, (lane, factor, requirement)) in raw.iter().enumerate() {
-                // The circuit sees the lane as a field element: the sign is read
-                // from its canonical representative.
-                let value = PastaPoseidon::from_u256(*lane);
-                let sign = U256::from_le_bytes(value.to_repr()) >= U256::from(LANE_OFFSET);
-                let v = value - offset;
+            let (mut tv, mut mr) = (Fp::ZERO, acc);
+            for (j, ((_, factor, requirement), (v, sign))) in raw.iter().zip(&signed).enumerate() {
+                let (v, sign) = (*v, *sign);
                 let magnitude = v + bit(!sign) * lane_shift();
                 tv += v * factor;
-                if j > 0 {
+                if j > markets {
+                    // An asset: a held amount loses its haircut.
+                    mr += bit(haircut(index, j - markets - 1, sign)) * v * requirement;
+                } else if j > 0 {
                     mr += (bit(sign).double() - Fp::ONE) * v * requirement;
                 }
                 lanes.push(LaneTrace {
@@ -126,6 +202,9 @@ impl BatchTrace {
                     tv,
                     mr,
                 });
+            }
+            for (h, (v, sign)) in held.iter_mut().zip(&signed[markets + 1..]) {
+                *h += bit(*sign) * v;
             }
             // SPEC §5.2: words of three lanes, the padding flag at bit 192 of word 0.
             let lane_values: Vec<Fp> = core::iter::once(slot.id)
@@ -150,6 +229,8 @@ impl BatchTrace {
                 pad: slot.pad,
                 salt: slot.salt,
                 lanes,
+                brackets,
+                held: held.clone(),
                 words,
                 next_id_out,
                 gap: real * (slot.id - next_id),
@@ -168,7 +249,21 @@ impl BatchTrace {
             accounts.push(t);
         }
         let t = a.batch_count - a.batch - Fp::ONE;
-        let solvency = a.params.reserves - liabilities;
+        let reserves = if shape.is_risk_model_v2() {
+            a.params.total_reserves
+        } else {
+            a.params.reserves
+        };
+        let solvency = reserves - liabilities;
+        let asset_shift = pow2(shape.asset_solvency_bits() as usize);
+        let (asset_signs, asset_windows) = (a.params.asset_reserves.iter())
+            .zip(&held)
+            .map(|(reserves, h)| {
+                let gap = *reserves - h;
+                let sign = non_negative::<PastaPoseidon>(gap);
+                (sign, gap + bit(!sign) * asset_shift)
+            })
+            .unzip();
         let insurance = a.params.insurance_fund - bad_debt;
         let (solvent_sign, covered_sign) = (
             non_negative::<PastaPoseidon>(solvency),
@@ -182,6 +277,8 @@ impl BatchTrace {
             solvency_window: solvency + bit(!solvent_sign) * solvency_shift,
             covered_sign,
             insurance_window: insurance + bit(!covered_sign) * solvency_shift,
+            asset_signs,
+            asset_windows,
             accounts,
             a,
         }

@@ -556,6 +556,9 @@ pub struct OutputsOpening<F> {
     /// Per collateral asset `c` (risk model v2), bit `c` set iff
     /// `Σ_i max(amount_{i,c}, 0) ≤ reserves_c`; 0 without assets.
     pub asset_solvency: u16,
+    /// `A`, the number of collateral assets (0 for risk model v1): how many flags
+    /// `O` absorbs.
+    pub asset_count: usize,
 }
 
 /// The per-asset solvency flags as a bit set: bit `c` for asset `c` (at most
@@ -577,9 +580,11 @@ impl<F> OutputsOpening<F> {
 }
 
 /// `O = H(TAG_OUTPUTS, accounts_commitment, z, P_target, D, solvent, insurance_covered,
-/// ℓ)` with `ℓ` = [`OutputsOpening::disclosure`].
+/// ℓ)` with `ℓ` = [`OutputsOpening::disclosure`]; with `A > 0` collateral assets
+/// `absorb_chain(that, asset_solvent_0, …, asset_solvent_{A−1})` (risk model v2,
+/// `docs/SPEC.md` §6.4).
 pub fn outputs_hash<H: FieldHasher>(o: &OutputsOpening<H::F>) -> H::F {
-    H::hash(&[
+    let head = H::hash(&[
         tag::<H>(tags::OUTPUTS),
         o.accounts_commitment,
         o.challenge,
@@ -588,7 +593,11 @@ pub fn outputs_hash<H: FieldHasher>(o: &OutputsOpening<H::F>) -> H::F {
         H::from_u64(o.solvent.into()),
         H::from_u64(o.insurance_covered.into()),
         H::from_u256(o.disclosure().as_u256()),
-    ])
+    ]);
+    let flags: Vec<H::F> = (0..o.asset_count)
+        .map(|c| H::from_u64(((o.asset_solvency >> c) & 1).into()))
+        .collect();
+    absorb_chain::<H>(head, &flags)
 }
 
 /// Batch `b`'s single public input (`docs/SPEC.md` §6.4):
@@ -634,6 +643,7 @@ impl<H: FieldHasher> EpochCommitment<H> {
             insurance_covered: eval.insurance_covered,
             liabilities: disclose.then_some(eval.total_liabilities),
             asset_solvency: asset_solvency_bits(&eval.asset_solvency),
+            asset_count: eval.asset_solvency.len(),
         }
     }
 

@@ -8,6 +8,7 @@ use super::batch::BatchCircuit;
 use super::names::testing::{Probe, first_unsatisfied};
 use crate::assignment::field_from_i256;
 use crate::catalogue::lane_of;
+use crate::catalogue::risk_book::{BOOK, snapshot};
 use crate::hash::Bn254Poseidon;
 use crate::model::{
     Account, AccountId, Amount, Asset, Balance, EpochParams, MarginBps, Market, Price, RatioBps,
@@ -23,69 +24,6 @@ use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use ethnum::I256;
 
 type H = Bn254Poseidon;
-
-/// Market `TIER` (E = 0, one size unit worth 1,000 quote): 5% from 0, 10% from
-/// 50,000 and 25% from 250,000 quote, so size thresholds 0, 50 and 250; market
-/// `FLAT` at a flat 10% (padded to three brackets); assets `WBTC` (65,000 quote,
-/// counted at 90%, reserves 3) and `USDT` (1 quote, 95%, reserves 10^6).
-fn params() -> EpochParams {
-    let bps = |v: i128| MarginBps::new(v).unwrap();
-    let tiered = Market::new("TIER", Price::new(1_000).unwrap(), 0, 0, bps(500))
-        .unwrap()
-        .with_tiers(vec![
-            Tier::new(50_000, bps(1_000)).unwrap(),
-            Tier::new(250_000, bps(2_500)).unwrap(),
-        ])
-        .unwrap();
-    let flat = Market::new("FLAT", Price::new(3_000).unwrap(), 0, 0, bps(1_000)).unwrap();
-    let ratio = |v: i128| RatioBps::new(v).unwrap();
-    let assets = vec![
-        Asset::new("WBTC", Price::new(65_000).unwrap(), 0, 0, ratio(9_000), 3).unwrap(),
-        Asset::new(
-            "USDT",
-            Price::new(1).unwrap(),
-            0,
-            0,
-            ratio(9_500),
-            1_000_000,
-        )
-        .unwrap(),
-    ];
-    EpochParams::new(9, 0, 10_000_000, 1_000, vec![tiered, flat])
-        .unwrap()
-        .with_assets(assets)
-        .unwrap()
-}
-
-/// `(balance, [TIER, FLAT], [WBTC, USDT])` per account, ids 1, 2, ….
-const BOOK: &[(i128, [i128; 2], [i128; 2])] = &[
-    (10_000, [49, 0], [0, 0]),     // below the first floor
-    (10_000, [50, 0], [0, 0]),     // exactly at 50,000: the second bracket
-    (10_000, [-51, 2], [0, 100]),  // above it, short
-    (60_000, [250, 0], [0, 0]),    // exactly at 250,000: the third bracket
-    (70_000, [-251, -1], [1, 0]),  // above it, with one WBTC held
-    (-60_000, [1, 0], [1, 0]),     // liquidated through the haircut alone
-    (1_000, [0, 0], [1, -60_000]), // a debt counts in full
-    (-90_000, [10, 0], [0, 0]),    // bad debt
-    (0, [0, 0], [0, 5_000]),
-    (500, [1, 1], [0, 0]),
-];
-
-fn snapshot(book: &[(i128, [i128; 2], [i128; 2])]) -> Snapshot {
-    let accounts = book
-        .iter()
-        .enumerate()
-        .map(|(i, (balance, sizes, amounts))| {
-            Account::new(
-                AccountId::new(i as u64 + 1),
-                Balance::new(*balance).unwrap(),
-                sizes.iter().map(|s| Size::new(*s).unwrap()).collect(),
-            )
-            .with_amounts(amounts.iter().map(|a| Amount::new(*a).unwrap()).collect())
-        })
-        .collect();
-    Snapshot::new(params(), accounts).unwrap()
-}
 
 /// The book in batches of 8 (two batches, the second with padding).
 fn epoch() -> (CircuitShape, Snapshot, EpochWitness<H>) {
