@@ -102,11 +102,21 @@ pub struct Halo2Run {
 /// of `B` accounts.
 pub fn run(batch_size: u64) -> Result<Halo2Run, BenchError> {
     let shape = workload::shape(batch_size)?;
+    let snapshot = workload::snapshot(batch_size as usize)?;
+    run_on(shape, &snapshot)
+}
+
+/// Key generation, proving and verification of the first batch of `snapshot`
+/// with the circuit of `shape`.
+pub fn run_on(
+    shape: CircuitShape,
+    snapshot: &backstop_circuits::model::Snapshot,
+) -> Result<Halo2Run, BenchError> {
+    let batch_size = shape.batch_size().get() as u64;
     let rows = Halo2BatchCircuit::rows(shape).map_err(err)?;
     let (keys, keygen_s) = timed(|| keygen(shape));
     let keys = keys?;
-    let snapshot = workload::snapshot(batch_size as usize)?;
-    let epoch = workload::epoch_pasta(&snapshot, shape);
+    let epoch = workload::epoch_pasta(snapshot, shape);
     let batch = epoch
         .batches
         .first()

@@ -125,6 +125,10 @@ enum Command {
         /// does (keys, witness, every batch), and verify it as `backstop verify` does.
         #[arg(long)]
         accounts: Option<usize>,
+        /// Measure one batch with the halo2 circuit instead (key generation, proof,
+        /// verification).
+        #[arg(long, conflicts_with = "accounts")]
+        halo2: bool,
         /// Record the run into performance.json and rewrite PERFORMANCE.md.
         #[arg(long)]
         record: bool,
@@ -214,6 +218,21 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             report::recount(&json, &out)
         }
         Command::Dissect { batch_size } => json(&report::dissect(batch_size)?),
+        Command::RiskV2 {
+            batch_size,
+            halo2: true,
+            record: false,
+            ..
+        } => json(&backstop_benches::risk_v2::run_halo2(batch_size)?),
+        Command::RiskV2 {
+            batch_size,
+            halo2: true,
+            json,
+            ..
+        } => {
+            let (json, out) = report_files(json);
+            report::record_risk_v2_halo2(&json, &out, batch_size)
+        }
         Command::RiskV2 {
             batch_size,
             accounts: None,

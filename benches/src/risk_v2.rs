@@ -4,7 +4,8 @@
 //! directly with arkworks' Groth16 (setup, one proof, its verification); [`epoch`]
 //! a whole epoch the way `backstop prove` and `backstop verify` do it
 //! (`Groth16Keys::setup`, `prove_epoch`: witness and every batch, then the
-//! statement verified against every proof).
+//! statement verified against every proof); [`run_halo2`] one batch with the halo2
+//! circuit (`docs/SPEC.md` §8.1).
 
 use crate::BenchError;
 use crate::machine::{Clocks, clocked, load_average};
@@ -223,6 +224,35 @@ pub fn run(batch_size: u64) -> Result<RiskV2Run, BenchError> {
         accounts_per_s: batch_size as f64 / prove.wall_s,
         prove,
         verify,
+        load: load_average(),
+    })
+}
+
+/// halo2 on risk model v2, one batch: the same book and shape as [`run`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskV2Halo2 {
+    /// The shape's id.
+    pub shape: String,
+    /// Key generation, one proof and its verification, as [`crate::halo2::run`]
+    /// measures them.
+    pub run: crate::halo2::Halo2Run,
+    /// `B / prove.wall_s`.
+    pub accounts_per_s: f64,
+    /// The load average at the end.
+    pub load: String,
+}
+
+/// halo2 key generation, one batch proof and its verification at batch size
+/// `batch_size`, `M = 8`, `T = 4`, `A = 4` (the book of [`run`]).
+pub fn run_halo2(batch_size: u64) -> Result<RiskV2Halo2, BenchError> {
+    let markets = crate::workload::MARKETS;
+    let snapshot = book(batch_size as usize, markets)?;
+    let shape = CircuitShape::for_params(batch_size, snapshot.params())?;
+    let run = crate::halo2::run_on(shape, &snapshot)?;
+    Ok(RiskV2Halo2 {
+        shape: shape.id(),
+        accounts_per_s: batch_size as f64 / run.prove.wall_s,
+        run,
         load: load_average(),
     })
 }

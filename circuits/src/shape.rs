@@ -73,14 +73,6 @@ pub enum CircuitError {
         /// Collateral assets in the witness.
         got_assets: usize,
     },
-    /// The backend does not prove this shape yet.
-    #[error("the {backend} batch circuit does not prove risk model v2 shapes yet ({shape})")]
-    Unsupported {
-        /// The backend.
-        backend: &'static str,
-        /// The circuit shape's id.
-        shape: String,
-    },
 }
 
 /// Batch size `B`, market count `M`, brackets per market `T` and collateral asset

@@ -344,13 +344,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             let shape = CircuitShape::with_risk(batch_size, markets, brackets, assets)
                 .map_err(|e| CliError::Usage(e.to_string()))?;
-            if shape.is_risk_model_v2() && backend == BackendArg::Halo2 {
-                return Err(CliError::Usage(
-                    "--brackets and --assets (risk model v2) are for --backend groth16; the \
-                     halo2 circuit does not prove risk model v2 yet"
-                        .into(),
-                ));
-            }
             match backend {
                 BackendArg::Groth16 => {
                     let dir = keys.unwrap_or_else(|| default_keys_dir(shape));
@@ -604,7 +597,6 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
     let snapshot = snapshot::load(args.snapshot)?
         .with_venue(venue)
         .with_liabilities_disclosed(args.disclose_liabilities);
-    backstop_prover::check_provable(snapshot.params(), args.backend.into())?;
     let b = match args.backend {
         BackendArg::Groth16 => args
             .batch_size

@@ -94,12 +94,11 @@ fn evaluate_refuses_a_bad_row_naming_file_row_and_field() {
     );
 }
 
-/// Risk model v2 (brackets, collateral assets): `evaluate` adds `asset_solvency`;
-/// `prove --backend halo2` refuses it (the halo2 circuit does not prove it yet)
-/// before making any key or writing anything. Groth16 proves it
-/// (`tests/risk_model_v2.rs`).
+/// Risk model v2 (brackets, collateral assets): `evaluate` adds `asset_solvency`,
+/// and `prove --backend halo2` proves it: the halo2 statement publishes the same
+/// outputs, and `verify` accepts it (Groth16: `tests/risk_model_v2.rs`).
 #[test]
-fn risk_model_v2_is_evaluated_and_not_proven_by_halo2() {
+fn risk_model_v2_is_evaluated_and_proven_by_halo2() {
     let snap =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/tests/bad_snapshots/valid_v2");
     let out = backstop(&["evaluate", "--snapshot", snap.to_str().unwrap()]);
@@ -117,25 +116,49 @@ fn risk_model_v2_is_evaluated_and_not_proven_by_halo2() {
     assert_eq!(printed["solvent"], serde_json::json!(true));
     let tmp = tempfile::tempdir().unwrap();
     let epoch = tmp.path().join("epoch");
-    let keys = tmp.path().join("keys");
+    let params = tmp.path().join("params");
     let out = backstop(&[
         "prove",
         "--backend",
         "halo2",
+        "--batch-size",
+        "8",
         "--snapshot",
         snap.to_str().unwrap(),
         "--keys",
-        keys.to_str().unwrap(),
+        params.to_str().unwrap(),
         "--out",
         epoch.to_str().unwrap(),
     ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("risk model v2") && err.contains("halo2 does not yet"),
-        "{err}"
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!epoch.exists() && !keys.exists(), "nothing written");
+    let statement: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(epoch.join("statement.json")).unwrap()).unwrap();
+    assert_eq!(statement["backend"], "halo2-pasta");
+    assert_eq!(statement["shape"]["brackets"], 3);
+    assert_eq!(statement["shape"]["assets"], 2);
+    for field in [
+        "asset_solvency",
+        "liquidations",
+        "solvent",
+        "insurance_covered",
+    ] {
+        assert_eq!(statement[field], printed[field], "{field}");
+    }
+    let verified = backstop(&[
+        "verify",
+        epoch.to_str().unwrap(),
+        "--params",
+        params.to_str().unwrap(),
+    ]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //! statement that publishes the brackets, the assets and `asset_solvency`, verified
 //! by `backstop verify`, the standalone `backstop-verify` and `backstop audit`; an
 //! owner's inclusion proof shows their collateral balances and margin value; what
-//! does not carry risk model v2 yet (halo2, margin attestations, the epoch contract)
-//! refuses it by name. Every mutation of the statement is refused in
+//! does not carry risk model v2 yet (margin attestations, the epoch contract)
+//! refuses it by name (halo2 proves it: `tests/cli.rs`). Every mutation of the statement is refused in
 //! `tamper_catalogue.rs`.
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
@@ -146,37 +146,6 @@ fn an_owner_sees_their_collateral_and_margin_value() {
 fn what_does_not_carry_risk_model_v2_yet_refuses_it_by_name() {
     let e = epoch();
     let tmp = tempfile::tempdir().unwrap();
-    // halo2 does not prove it.
-    refused(
-        &backstop(&[
-            "prove",
-            "--backend",
-            "halo2",
-            "--snapshot",
-            s(&book()),
-            "--out",
-            s(&tmp.path().join("halo2")),
-            "--batch-size",
-            "8",
-        ]),
-        "prove --backend halo2",
-        "which the Groth16 backend proves but halo2 does not yet",
-    );
-    refused(
-        &backstop(&[
-            "setup",
-            "--backend",
-            "halo2",
-            "--batch-size",
-            "8",
-            "--markets",
-            "2",
-            "--assets",
-            "2",
-        ]),
-        "setup --backend halo2 --assets 2",
-        "the halo2 circuit does not prove risk model v2 yet",
-    );
     // Keys of the flat, collateral-free shape cannot prove the book.
     let v1_keys = tmp.path().join("keys-v1");
     ok(

@@ -515,8 +515,8 @@ fn service_processes_refuse_the_demo_secrets_and_hide_passwords() {
 /// Risk model v2 through the service: with keys for the committed `collateral`
 /// fixture's shape (3 markets, 3 collateral assets), the snapshot is proven,
 /// verified and published with its assets and `asset_solvency`; an owner's
-/// inclusion proof carries their collateral balances; a halo2 submission of it and
-/// its calldata are refused by name, and so is a book of another shape.
+/// inclusion proof carries their collateral balances; its calldata is refused by
+/// name (the epoch contract does not carry it yet), and so is a book of another shape.
 #[test]
 fn sqlite_risk_model_v2_epoch_is_proven_and_published() {
     let tmp = tempfile::tempdir().unwrap();
@@ -555,19 +555,6 @@ fn sqlite_risk_model_v2_epoch_is_proven_and_published() {
     let body = backstop_circuits::snapshot::to_json(&snapshot).into_bytes();
     let epoch = snapshot.params().epoch();
 
-    let halo2 = http(
-        &addr,
-        "POST",
-        "/v1/epochs?backend=halo2",
-        Some(TOKEN),
-        Some(&body),
-    );
-    assert_eq!(halo2.status, 400, "{}", halo2.text());
-    assert!(
-        halo2.text().contains("halo2 does not yet"),
-        "{}",
-        halo2.text()
-    );
     // A flat, collateral-free book does not fit these keys.
     let v1 = snapshot_json_markets(5, 9, 3, 1);
     let other = http(&addr, "POST", "/v1/epochs", Some(TOKEN), Some(&v1));

@@ -4,28 +4,12 @@
 
 use crate::error::ProverError;
 use backstop_circuits::hash::FieldHasher;
-use backstop_circuits::model::{EpochParams, Snapshot};
+use backstop_circuits::model::Snapshot;
 use backstop_circuits::secret::VenueSecret;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{Backend, PublicOutputs, StatementFile, publish};
 use backstop_circuits::witness::{BatchWitness, build_epoch};
 use rayon::prelude::*;
-
-/// Refuses parameters `backend` cannot prove yet: risk model v2 (maintenance
-/// brackets or collateral assets) is proven by the Groth16 batch circuit
-/// (`docs/SPEC.md` §8.2) and published by its statements, but not by halo2, whose
-/// gates and outputs hash do not carry it.
-pub fn check_provable(params: &EpochParams, backend: Backend) -> Result<(), ProverError> {
-    if params.uses_risk_model_v2() && backend == Backend::Halo2Pasta {
-        return Err(ProverError::Refused(
-            "the snapshot uses risk model v2 (maintenance brackets or collateral assets), \
-             which the Groth16 backend proves but halo2 does not yet; prove it with \
-             --backend groth16"
-                .into(),
-        ));
-    }
-    Ok(())
-}
 
 /// Proves every batch of `snapshot` for `shape` with `prove_batch`, in parallel,
 /// calling `on_batch` as each one finishes (from worker threads), and returns the
@@ -39,7 +23,6 @@ pub(crate) fn prove_batches<H: FieldHasher, P: Send>(
     prove_batch: impl Fn(&BatchWitness<H::F>) -> Result<P, ProverError> + Sync,
     on_batch: &(dyn Fn(u64) + Sync),
 ) -> Result<(StatementFile, Vec<P>), ProverError> {
-    check_provable(snapshot.params(), backend)?;
     if let Err(e) = shape.check_params(snapshot.params()) {
         return Err(ProverError::Refused(format!(
             "the keys do not fit the snapshot: {e}"

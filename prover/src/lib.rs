@@ -20,7 +20,6 @@
 
 pub mod attest;
 mod epoch;
-pub use epoch::check_provable;
 pub mod error;
 #[cfg(feature = "export")]
 pub mod export;

@@ -29,7 +29,7 @@ use ark_relations::gr1cs::{
     ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
 };
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher, PastaPoseidon};
-use backstop_circuits::model::Snapshot;
+use backstop_circuits::model::{EpochParams, Snapshot};
 use backstop_circuits::native::evaluate;
 use backstop_circuits::r1cs::BatchCircuit;
 use backstop_circuits::secret::VenueSecret;
@@ -250,14 +250,20 @@ fn halo2_params_dir() -> &'static Path {
     DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
 }
 
-/// One set of halo2 keys per market count, at `B = 64` (the fixtures hold at most
-/// 64 accounts: one batch each, `k = 11`).
-fn halo2_keys(markets: usize) -> &'static Halo2Keys {
-    static KEYS: [OnceLock<Halo2Keys>; MAX_MARKETS + 1] = [const { OnceLock::new() }; 9];
-    KEYS[markets].get_or_init(|| {
-        let shape = CircuitShape::new(HALO2_BATCH_SIZE, markets).unwrap();
-        Halo2Keys::load(halo2_params_dir(), shape).unwrap()
-    })
+/// One set of halo2 keys per shape, at `B = 64` (the fixtures hold at most 64
+/// accounts: one batch each; `k = 11` for risk model v1).
+fn halo2_keys(params: &EpochParams) -> &'static Halo2Keys {
+    static KEYS: std::sync::Mutex<Vec<&'static Halo2Keys>> = std::sync::Mutex::new(Vec::new());
+    let shape = CircuitShape::for_params(HALO2_BATCH_SIZE, params).unwrap();
+    let mut made = KEYS.lock().unwrap();
+    if let Some(keys) = made.iter().find(|k| k.shape() == shape) {
+        return keys;
+    }
+    let keys: &'static Halo2Keys = Box::leak(Box::new(
+        Halo2Keys::load(halo2_params_dir(), shape).unwrap(),
+    ));
+    made.push(keys);
+    keys
 }
 
 const HALO2_BATCH_SIZE: u64 = 64;
@@ -265,7 +271,7 @@ const HALO2_BATCH_SIZE: u64 = 64;
 /// Proves `snapshot` with halo2, verifies the epoch directory, and returns its
 /// statement's outputs after checking its public inputs against the witnesses.
 fn prove_halo2(label: &str, snapshot: &Snapshot) -> PublicOutputs {
-    let keys = halo2_keys(snapshot.params().markets().len());
+    let keys = halo2_keys(snapshot.params());
     let started = Instant::now();
     let proof = backstop_prover::halo2::prove_epoch(snapshot, &secret(), keys, &|_| {})
         .unwrap_or_else(|e| panic!("{label}: halo2 proving failed: {e}"));
@@ -310,16 +316,6 @@ fn committed(scenario: Scenario) {
     let golden: PublicOutputs =
         serde_json::from_slice(&std::fs::read(dir.join(EXPECTED_FILE)).unwrap()).unwrap();
     prove_and_check(scenario.name(), &snapshot, Some(&golden));
-    if scenario.uses_risk_model_v2() {
-        // halo2 does not prove risk model v2 yet, and says so before any work.
-        let refused = backstop_prover::check_provable(snapshot.params(), Backend::Halo2Pasta);
-        assert!(
-            refused.is_err(),
-            "{}: halo2 accepted risk model v2",
-            scenario.name()
-        );
-        return;
-    }
     let halo2 = prove_halo2(scenario.name(), &snapshot);
     assert_eq!(
         halo2,
@@ -329,7 +325,7 @@ fn committed(scenario: Scenario) {
     );
 }
 
-/// Risk model v2 (Groth16 only, so far): native = Groth16 = golden.
+/// Risk model v2: native = Groth16 = halo2 = golden.
 #[test]
 fn committed_tiers() {
     committed(Scenario::Tiers);

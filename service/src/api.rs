@@ -402,8 +402,6 @@ async fn submit(
             svc.shape.id()
         )));
     }
-    backstop_prover::check_provable(snapshot.params(), backend)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let canonical = to_json(&snapshot);
     let hash = hex::encode(Sha256::digest(canonical.as_bytes()));
     let shape = job_shape(backend, svc.shape);

@@ -278,15 +278,6 @@ impl Halo2VerifierKeys {
 
 /// `k` of a shape's circuit, refusing a shape that cannot be laid out.
 fn shape_k(shape: CircuitShape) -> Result<u32, VerifyError> {
-    if shape.is_risk_model_v2() {
-        // The halo2 circuit has no bracket or collateral gates yet: keys for such a
-        // shape would be keys for the risk model v1 circuit under another name.
-        return Err(VerifyError::VerifyingKey(format!(
-            "halo2: {} proves risk model v2 (brackets or collateral assets), which the \
-             halo2 circuit does not prove yet",
-            shape.id()
-        )));
-    }
     match Halo2BatchCircuit::k(shape) {
         0 => Err(VerifyError::VerifyingKey(format!(
             "halo2: the circuit for {} cannot be laid out",

@@ -86,9 +86,9 @@ pub(super) fn risk_v2(o: &mut String, r: &Report) {
         "The Groth16 batch circuit of a shape with maintenance brackets and collateral \
          assets (`docs/SPEC.md` §8.2), counted as above. Pinned at `B = 64` by \
          `circuits/src/r1cs/risk_tests.rs::risk_model_v2_shape_is_pinned`. `backstop \
-         prove` proves and publishes such epochs with this circuit (halo2 does not yet); \
-         one batch of it is measured below, a whole epoch through `backstop prove` is not \
-         recorded yet.\n"
+         prove` proves and publishes such epochs with this circuit and with the halo2 \
+         circuit (§8.1); one batch of each and a whole Groth16 epoch are measured below \
+         when recorded.\n"
     );
     per_account_table(o, d);
     per_batch_table(o, d);
@@ -129,6 +129,46 @@ pub(super) fn risk_v2(o: &mut String, r: &Report) {
                 f(p.prove.wall_s, 2),
                 f(p.accounts_per_s, 1),
                 f(p.verify.wall_s * 1e3, 2)
+            ],
+        );
+        let _ = writeln!(o);
+    }
+    if let Some(h) = &r.risk_v2_halo2 {
+        let _ = writeln!(
+            o,
+            "halo2 on `{}` (`backstop-benches risk-v2 --halo2 --batch-size B --record`: \
+             the same book, `keygen_vk`/`keygen_pk`, one `create_proof` and its \
+             `verify_proof`; load {} at the end):\n",
+            h.shape, h.load
+        );
+        header(
+            o,
+            &[
+                "rows",
+                "k",
+                "keygen s",
+                "prove s",
+                "accounts/s",
+                "verify s",
+                "proof bytes",
+                "prove time per account / Groth16's",
+            ],
+            "rrrrrrrr",
+        );
+        let ratio = r.risk_v2_proving.as_ref().map_or("—".to_owned(), |p| {
+            f(p.accounts_per_s / h.accounts_per_s, 2)
+        });
+        row(
+            o,
+            cells![
+                int(h.run.rows as u64),
+                h.run.k,
+                f(h.run.keygen_s, 1),
+                f(h.run.prove.wall_s, 1),
+                f(h.accounts_per_s, 1),
+                f(h.run.verify_s, 2),
+                int(h.run.proof_bytes as u64),
+                ratio
             ],
         );
         let _ = writeln!(o);

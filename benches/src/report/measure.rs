@@ -511,6 +511,7 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
         risk_v2,
         risk_v2_proving: None,
         risk_v2_epoch: None,
+        risk_v2_halo2: None,
         totals,
         halo2_layouts,
         groth16,

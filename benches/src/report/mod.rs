@@ -377,6 +377,10 @@ pub struct Report {
     /// until recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_v2_epoch: Option<crate::risk_v2::RiskV2Epoch>,
+    /// halo2 on that shape, one batch (`backstop-benches risk-v2 --halo2
+    /// --record`); absent until recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_v2_halo2: Option<crate::risk_v2::RiskV2Halo2>,
     /// Totals per shape.
     pub totals: Vec<ShapeCount>,
     /// halo2 layouts.
@@ -627,6 +631,24 @@ pub fn recount(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
                  were measured on the earlier circuit.",
                 moved.join(", ")
             ));
+        }
+    })
+}
+
+/// Measures halo2 on risk model v2 at `batch_size`, one batch
+/// ([`crate::risk_v2::run_halo2`]), and records it into the report of `json`.
+pub fn record_risk_v2_halo2(
+    json: &Path,
+    out_dir: &Path,
+    batch_size: u64,
+) -> Result<(), BenchError> {
+    let run = crate::risk_v2::run_halo2(batch_size)?;
+    rewrite(json, out_dir, |report| {
+        report.risk_v2_halo2 = Some(run);
+        let note = "halo2 on risk model v2 measured after the run \
+                    (`backstop-benches risk-v2 --halo2 --record`).";
+        if !report.notes.iter().any(|n| n == note) {
+            report.notes.push(note.to_owned());
         }
     })
 }

@@ -2,6 +2,8 @@
 //! §8.1, §8.2): accounts below, at and above each bracket floor, a debt, a holding
 //! liquidated through its haircut alone, bad debt.
 
+use proptest::prelude::*;
+
 use crate::model::{
     Account, AccountId, Amount, Asset, Balance, EpochParams, MarginBps, Market, Price, RatioBps,
     Size, Snapshot, Tier,
@@ -68,4 +70,126 @@ pub(crate) fn snapshot(book: &[(i128, [i128; 2], [i128; 2])]) -> Snapshot {
         })
         .collect();
     Snapshot::new(params(), accounts).unwrap()
+}
+
+/// A market: price, decimals, first rate, and tiers as (floor step, rate step).
+type MarketSpec = (u64, u32, u32, u16, Vec<(u64, u16)>);
+/// An asset: price, decimals, ratio, reserves.
+type AssetSpec = (u64, u32, u32, u16, u64);
+
+fn market(i: usize, (price, pd, sd, first, steps): &MarketSpec) -> Market {
+    let mut tiers = Vec::new();
+    let (mut floor, mut rate) = (0u128, *first);
+    for (df, dr) in steps {
+        floor += u128::from(*df) + 1;
+        rate = (rate + dr).min(10_000);
+        tiers.push(Tier::new(floor, MarginBps::new(rate.into()).unwrap()).unwrap());
+    }
+    Market::new(
+        &format!("M{i}"),
+        Price::new((*price).into()).unwrap(),
+        *pd,
+        *sd,
+        MarginBps::new((*first).into()).unwrap(),
+    )
+    .unwrap()
+    .with_tiers(tiers)
+    .unwrap()
+}
+
+fn asset(i: usize, (price, pd, ad, ratio, reserves): &AssetSpec) -> Asset {
+    Asset::new(
+        &format!("A{i}"),
+        Price::new((*price).into()).unwrap(),
+        *pd,
+        *ad,
+        RatioBps::new((*ratio).into()).unwrap(),
+        (*reserves).into(),
+    )
+    .unwrap()
+}
+
+fn market_spec() -> impl Strategy<Value = MarketSpec> {
+    (
+        0u64..5_000,
+        0u32..4,
+        0u32..4,
+        0u16..2_000,
+        prop::collection::vec((0u64..200_000, 0u16..3_000), 0..4),
+    )
+}
+
+fn asset_spec() -> impl Strategy<Value = AssetSpec> {
+    (
+        0u64..100_000,
+        0u32..4,
+        0u32..6,
+        0u16..=10_000,
+        0u64..2_000_000,
+    )
+}
+
+/// Accounts: balance, sizes, amounts (magnitudes small enough that positions
+/// cross the random floors).
+fn accounts_spec(
+    markets: usize,
+    assets: usize,
+) -> impl Strategy<Value = Vec<(i64, Vec<i64>, Vec<i64>)>> {
+    prop::collection::vec(
+        (
+            -200_000i64..200_000,
+            prop::collection::vec(-3_000i64..3_000, markets),
+            prop::collection::vec(-1_000_000i64..1_000_000, assets),
+        ),
+        1..14,
+    )
+}
+
+/// Random risk model v2 books: 1–2 markets with up to 4 random brackets, 0–2
+/// assets (at least one bracket or asset), 1–13 accounts crossing the floors.
+pub(crate) fn random_book() -> impl Strategy<Value = Snapshot> {
+    (
+        prop::collection::vec(market_spec(), 1..3),
+        prop::collection::vec(asset_spec(), 0..3),
+    )
+        .prop_filter("risk model v2", |(ms, assets)| {
+            !assets.is_empty() || ms.iter().any(|m| !m.4.is_empty())
+        })
+        .prop_flat_map(|(ms, assets)| {
+            let (m, a) = (ms.len(), assets.len());
+            (Just(ms), Just(assets), accounts_spec(m, a))
+        })
+        .prop_map(|(ms, assets, accounts)| {
+            let markets = ms.iter().enumerate().map(|(i, m)| market(i, m)).collect();
+            let assets = assets
+                .iter()
+                .enumerate()
+                .map(|(i, a)| asset(i, a))
+                .collect();
+            let params = EpochParams::new(3, 2, 50_000_000, 1_000_000, markets)
+                .unwrap()
+                .with_assets(assets)
+                .unwrap();
+            let accounts = accounts
+                .iter()
+                .enumerate()
+                .map(|(i, (b, sizes, amounts))| {
+                    Account::new(
+                        AccountId::new(3 * i as u64 + 1),
+                        Balance::new((*b).into()).unwrap(),
+                        sizes
+                            .iter()
+                            .map(|s| Size::new((*s).into()).unwrap())
+                            .collect(),
+                    )
+                    .with_amounts(
+                        amounts
+                            .iter()
+                            .map(|x| Amount::new((*x).into()).unwrap())
+                            .collect(),
+                    )
+                })
+                .collect();
+            Snapshot::new(params, accounts).unwrap()
+        })
 }

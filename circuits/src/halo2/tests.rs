@@ -414,6 +414,23 @@ fn layout_is_pinned() {
     println!("marginal rows per account at M = 8: {marginal:.1}");
 }
 
+/// The risk model v2 layout of issue 17's target shape (`M = 8`, 4 brackets per
+/// market, 4 assets): the same columns, taller regions (`docs/SPEC.md` §8.1).
+#[test]
+fn risk_model_v2_layout_is_pinned() {
+    let mut seen = Vec::new();
+    for b in [8u64, 64, 512] {
+        let shape = CircuitShape::with_risk(b, 8, 4, 4).unwrap();
+        let rows = Halo2BatchCircuit::rows(shape).unwrap();
+        let k = Halo2BatchCircuit::k(shape);
+        println!("{}: {rows} rows, k = {k}", shape.id());
+        seen.push((b, rows, k));
+    }
+    assert_eq!(seen, vec![(8, 1212, 11), (64, 5360, 13), (512, 42544, 16)]);
+    let marginal = (seen[2].1 - seen[1].1) as f64 / 448.0;
+    println!("marginal rows per account: {marginal:.1}");
+}
+
 /// The differential test: for every committed fixture (3–8 markets, `B = 8`), a
 /// verifier's `x_b`, computed from the published statement alone, is accepted by
 /// MockProver for every batch, so the circuit and the native engine agree on all
@@ -430,18 +447,14 @@ fn every_fixture_agrees_with_the_native_engine() {
     dirs.sort();
     assert!(dirs.len() >= 6, "fixtures in {}", root.display());
     let mut batches = 0;
-    let mut v1 = 0;
+    let mut v2 = 0;
+    let count = dirs.len();
     for dir in dirs {
         let snapshot = crate::snapshot::load_dir(&dir).unwrap();
-        if snapshot.params().uses_risk_model_v2() {
-            // The halo2 circuit does not prove risk model v2 yet (`tiers`,
-            // `collateral`, `asset-insolvent`; Groth16 does).
-            continue;
-        }
-        v1 += 1;
+        v2 += usize::from(snapshot.params().uses_risk_model_v2());
         let markets = snapshot.params().markets().len();
-        assert!((3..=8).contains(&markets));
-        let shape = CircuitShape::new(8, markets).unwrap();
+        assert!((2..=8).contains(&markets));
+        let shape = CircuitShape::for_params(8, snapshot.params()).unwrap();
         let w = build_epoch::<H>(&snapshot, &VenueSecret::demo(), BatchSize::new(8).unwrap());
         let outputs = PublicOutputs::from_evaluation(snapshot.params(), &w.evaluation);
         let file = publish(
@@ -462,8 +475,12 @@ fn every_fixture_agrees_with_the_native_engine() {
             batches += 1;
         }
     }
-    assert_eq!(v1, 6, "the six risk model v1 fixtures");
-    assert!(batches >= 30);
+    assert_eq!(
+        (count, v2),
+        (9, 3),
+        "six risk model v1 fixtures and three v2"
+    );
+    assert!(batches >= 45);
 }
 
 // ---------------------------------------------------------------------------
