@@ -408,7 +408,91 @@ pub fn targets(r: &Report) -> Vec<Target> {
             ),
         });
     }
+    risk_v2_targets(r, &mut t);
     t
+}
+
+/// Issue 17's targets on the risk model v2 shape (`M = 8`, `T = 4`, `A = 4`,
+/// `B = 512`), from what `backstop-benches risk-v2` recorded.
+fn risk_v2_targets(r: &Report, t: &mut Vec<Target>) {
+    let Some(d) = &r.risk_v2 else {
+        return;
+    };
+    let per_account = d.per_account_total();
+    t.push(Target {
+        name: "risk model v2: Groth16 constraints per account".into(),
+        target: "≤ 4,000".into(),
+        measured: format!("{} at B = {}", f(per_account, 1), d.batch_size),
+        met: Some(per_account <= 4000.0),
+        note: String::new(),
+    });
+    let rate = r
+        .risk_v2_epoch
+        .as_ref()
+        .map(|e| {
+            (
+                e.accounts_per_s,
+                format!("a whole epoch of {}", int(e.accounts as u64)),
+            )
+        })
+        .or_else(|| {
+            (r.risk_v2_proving.as_ref()).map(|p| (p.accounts_per_s, "one batch".to_owned()))
+        });
+    t.push(match rate {
+        Some((rate, what)) => Target {
+            name: "risk model v2: Groth16 accounts proven per second".into(),
+            target: format!("≥ 15 on {} cores", r.machine.cores),
+            measured: format!("{} ({what})", f(rate, 1)),
+            met: Some(rate >= 15.0),
+            note: String::new(),
+        },
+        None => Target {
+            name: "risk model v2: Groth16 accounts proven per second".into(),
+            target: format!("≥ 15 on {} cores", r.machine.cores),
+            measured: "not recorded (`backstop-benches risk-v2 --record`)".into(),
+            met: None,
+            note: String::new(),
+        },
+    });
+    let ratio = match (&r.risk_v2_halo2, &r.risk_v2_proving) {
+        (Some(h), Some(p)) => Some((p.accounts_per_s / h.accounts_per_s, h)),
+        _ => None,
+    };
+    t.push(match ratio {
+        Some((ratio, h)) => Target {
+            name: "risk model v2: halo2 prove time per account / Groth16's".into(),
+            target: "≤ 1.5".into(),
+            measured: format!(
+                "{} (B = {}: {} rows, k = {})",
+                f(ratio, 2),
+                h.run.batch_size,
+                int(h.run.rows as u64),
+                h.run.k
+            ),
+            met: Some(ratio <= 1.5),
+            note: if ratio <= 1.5 {
+                String::new()
+            } else {
+                format!(
+                    "{}× over. Every account region is 83 rows (48 of them the 24 bracket \
+                     blocks) beside 77 rows of running sums (24 bracket windows of 64 bits), \
+                     so B = 512 needs 2^{} rows where risk model v1 needs 2^14; two windows \
+                     per market (monotone bracket bits), or more running-sum and account \
+                     columns for risk model v2 shapes (a circuit type of their own), would \
+                     bring it to 2^15",
+                    f(ratio / 1.5, 2),
+                    h.run.k
+                )
+            },
+        },
+        None => Target {
+            name: "risk model v2: halo2 prove time per account / Groth16's".into(),
+            target: "≤ 1.5".into(),
+            measured: "not recorded (`backstop-benches risk-v2 --halo2 --record`)".into(),
+            met: None,
+            note: String::new(),
+        },
+    });
 }
 
 /// The linearity verdict from the per-batch proving times of the proven epochs,

@@ -137,7 +137,11 @@ fn a_haircut_on_a_debt_or_none_on_a_holding_fails_at_the_asset_lane() {
     let on_debt =
         Halo2BatchCircuit::with_haircuts(shape, a.clone(), |j, c, sign| sign || (j, c) == (6, 1))
             .unwrap();
-    assert_fails_at(circuit_failures(&on_debt), std::slice::from_ref(&haircut), true);
+    assert_fails_at(
+        circuit_failures(&on_debt),
+        std::slice::from_ref(&haircut),
+        true,
+    );
     // Slot 4 holds one WBTC and stays liquidatable without its haircut.
     let skipped =
         Halo2BatchCircuit::with_haircuts(shape, a, |j, c, sign| sign && (j, c) != (4, 0)).unwrap();
