@@ -75,6 +75,22 @@
 //! `D` grows by 4 and `P` is multiplied by `z − id`. Word 0 is
 //! `id + 2^64·(2^63 − 10) + 2^128·(2^63 + 2)`.
 //!
+//! # Risk model v2 (`docs/SPEC.md` §8.1)
+//!
+//! A shape with `T > 1` brackets or `A > 0` assets enables more blocks of the
+//! same columns; the region is, top to bottom:
+//!
+//! | blocks | rows each | gate |
+//! | --- | --- | --- |
+//! | `M·(T − 1)` bracket blocks, market by market: `r`, `s` (copies of the size lane's), `b_t`, `u_t` (64-bit check), `s_t`, `δur_t`, `δcum_t` (copies), `acc` | `BRACKET_ROWS` = 2 | `first bracket`, then `bracket`: `b` boolean, `u = b·(|size| − s_t) + (1 − b)·(s_t − 1 − |size|)`, `acc = acc_prev + b·(|size|·δur_t − δcum_t)` |
+//! | the balance lane | 2 | `balance lane (brackets)`: `MR'` starts at the last block's `acc` (`balance lane` without brackets) |
+//! | `M` market lanes, then `A` asset lanes (`k = uv_c`, `q = lv_c`) | 2 | `market lane`; `asset lane`: `TV += v·uv_c`, `MR' += s·v·lv_c` |
+//! | the account block | 5 | `account`, unchanged |
+//! | `A` holding blocks: `h_in` (copy), `h_out`, `r`, `s` (copies of the asset lane's) | `HOLDING_ROWS` = 1 | `asset held`: `h_out = h_in + s·v` |
+//!
+//! So `MR'` through the last lane is the tiered requirement plus the held amounts'
+//! haircuts, and the account gate's slack `10000·TV − MR'` is `MV' − MR'`.
+//!
 //! Per account this is `(M + 1)·LANE_ROWS + ACCOUNT_ROWS` rows (23 at `M = 8`),
 //! placed beside the Poseidon and range-check columns; the range checks of `r`
 //! (`M + 1` of 63 bits), `gap` (64), `u_tv` and `u_sl` are copies into
@@ -346,39 +362,6 @@ impl MarginConfig {
             });
         }
 
-        // SPEC §2.2 (risk model v2): an asset lane. TV += amount·uv_c at full
-        // value; MR' += s·amount·lv_c, the haircut a held amount (s = 1) loses
-        // from MV' (a debt, s = 0, counts in full), so that 10000·TV − MR' is
-        // MV' − MR'.
-        meta.create_gate("asset lane", |meta| {
-            let q = meta.query_selector(config.q_asset);
-            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
-            let (r, s, k) = (
-                c(meta, lane::MAGNITUDE),
-                c(meta, lane::SIGN),
-                c(meta, lane::FACTOR),
-            );
-            let (loss, tv, mr) = (
-                c(meta, lane::REQUIREMENT),
-                c(meta, lane::TV),
-                c(meta, lane::MR),
-            );
-            let pad = c(meta, lane::PAD);
-            let tv_prev = query_grid(meta, &advice, -lane_rows, lane::TV);
-            let mr_prev = query_grid(meta, &advice, -lane_rows, lane::MR);
-            let v = signed_value(r, s.clone());
-            Constraints::with_selector(
-                q,
-                [
-                    ("sign is boolean", s.clone() * (one() - s.clone())),
-                    // SPEC §6.1: a padding slot's amounts are 0.
-                    ("padding lane holds 2^63", pad * v.clone()),
-                    ("TV accumulates", tv - tv_prev - v.clone() * k),
-                    ("haircut accumulates", mr - mr_prev - s * v * loss),
-                ],
-            )
-        });
-
         // SPEC §6.2 (risk model v2): h_c ← h_c + max(amount_c, 0) = h_c + s·v.
         meta.create_gate("asset held", |meta| {
             let q = meta.query_selector(config.q_held);
@@ -389,38 +372,51 @@ impl MarginConfig {
             Constraints::with_selector(q, [("held total", h_out - h_in - s * v)])
         });
 
-        // SPEC §5.2, §2.2: a market lane.
-        meta.create_gate("market lane", |meta| {
-            let q = meta.query_selector(config.q_market);
-            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
-            let (r, s, k) = (
-                c(meta, lane::MAGNITUDE),
-                c(meta, lane::SIGN),
-                c(meta, lane::FACTOR),
-            );
-            let (ur, tv, mr) = (
-                c(meta, lane::REQUIREMENT),
-                c(meta, lane::TV),
-                c(meta, lane::MR),
-            );
-            let pad = c(meta, lane::PAD);
-            let tv_prev = query_grid(meta, &advice, -lane_rows, lane::TV);
-            let mr_prev = query_grid(meta, &advice, -lane_rows, lane::MR);
-            let v = r - (one() - s.clone()) * Expression::Constant(lane_shift());
-            // |size| = (2s − 1)·size, exact for every v ∈ (−2^63, 2^63).
-            let magnitude = (s.clone() * Expression::Constant(Fp::from(2)) - one()) * v.clone();
-            Constraints::with_selector(
-                q,
-                [
-                    ("sign is boolean", s.clone() * (one() - s)),
-                    // SPEC §6.1: a padding slot's sizes are 0.
-                    ("padding lane holds 2^63", pad * v.clone()),
-                    // SPEC §2.2: TV += size_m·uv_m, MR' += |size_m|·ur_m.
-                    ("TV accumulates", tv - tv_prev - v * k),
-                    ("MR' accumulates", mr - mr_prev - magnitude * ur),
-                ],
-            )
-        });
+        // SPEC §5.2, §2.2: a market lane (TV += size·uv_m, MR' += |size|·ur_m) or,
+        // under risk model v2, an asset lane (TV += amount·uv_c at full value,
+        // MR' += s·amount·lv_c: the haircut a held amount, s = 1, loses from MV'; a
+        // debt, s = 0, counts in full), so that 10000·TV − MR' is MV' − MR'.
+        for (name, selector, asset) in [
+            ("market lane", config.q_market, false),
+            ("asset lane", config.q_asset, true),
+        ] {
+            meta.create_gate(name, |meta| {
+                let q = meta.query_selector(selector);
+                let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+                let (r, s, k) = (
+                    c(meta, lane::MAGNITUDE),
+                    c(meta, lane::SIGN),
+                    c(meta, lane::FACTOR),
+                );
+                let (q_factor, tv, mr) = (
+                    c(meta, lane::REQUIREMENT),
+                    c(meta, lane::TV),
+                    c(meta, lane::MR),
+                );
+                let pad = c(meta, lane::PAD);
+                let tv_prev = query_grid(meta, &advice, -lane_rows, lane::TV);
+                let mr_prev = query_grid(meta, &advice, -lane_rows, lane::MR);
+                let v = signed_value(r, s.clone());
+                let (mr_name, mr_term) = if asset {
+                    ("haircut accumulates", s.clone() * v.clone() * q_factor)
+                } else {
+                    // |size| = (2s − 1)·size, exact for every v ∈ (−2^63, 2^63).
+                    let magnitude =
+                        (s.clone() * Expression::Constant(Fp::from(2)) - one()) * v.clone();
+                    ("MR' accumulates", magnitude * q_factor)
+                };
+                Constraints::with_selector(
+                    q,
+                    [
+                        ("sign is boolean", s.clone() * (one() - s)),
+                        // SPEC §6.1: a padding slot's sizes and amounts are 0.
+                        ("padding lane holds 2^63", pad * v.clone()),
+                        ("TV accumulates", tv - tv_prev - v * k),
+                        (mr_name, mr - mr_prev - mr_term),
+                    ],
+                )
+            });
+        }
 
         // SPEC §5.2: word 0 = id + 2^64·ℓ_bal + 2^128·ℓ_0 + 2^192·pad.
         meta.create_gate("leaf word 0", |meta| {
