@@ -34,10 +34,10 @@ use backstop_prover::export::onchain::abi::{
 };
 use backstop_prover::export::onchain::manifest::{DEPLOYMENT_FILE, Deployment, VENUE_PARAMETER};
 use backstop_prover::export::onchain::{
-    SUBMIT_BATCHES, SUBMIT_EPOCH, SolidityExport, epoch_calldata, export_solidity,
-    finalize_calldata, fr_token, proof_token, proof_words, shared_input_count, signature_token,
-    statement_token, submit_batches_calldata, submit_calldata, verify_batch_range_signature,
-    verify_batch_signature, verify_proof_signature,
+    HASH_STATEMENT_V2, PUBLIC_INPUTS_V2, SUBMIT_BATCHES, SUBMIT_EPOCH, SUBMIT_EPOCH_V2,
+    SolidityExport, epoch_calldata, export_solidity, finalize_calldata, fr_token, proof_token,
+    proof_words, shared_input_count, signature_token, statement_token, submit_batches_calldata,
+    submit_calldata, verify_batch_range_signature, verify_batch_signature, verify_proof_signature,
 };
 use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
 use backstop_prover::keys::Groth16Keys;
@@ -360,7 +360,11 @@ impl World {
     /// Deploys every contract of `deployment.json` in order, as any tool would from
     /// the manifest alone, for the test venue.
     fn new() -> Self {
-        let d = deployment();
+        Self::deployed(deployment())
+    }
+
+    /// Every contract of the manifest `d` deployed, in order, for the test venue.
+    fn deployed(d: &Deployment) -> Self {
         let mut w = Self::bare();
         let mut deployed: Vec<(String, Address)> = Vec::new();
         for (i, contract) in d.contracts.iter().enumerate() {
@@ -2348,4 +2352,556 @@ fn cli_deploys_and_submits_to_anvil() {
     let (ok, _, stderr) = submit(small, "anvil-k2-again", None);
     assert!(!ok);
     assert!(stderr.contains("eth_estimateGas (submitEpoch"), "{stderr}");
+}
+
+// ---- risk model v2 ---------------------------------------------------------------
+
+/// The risk model v2 test shape: the worked book of `circuits/tests/bad_snapshots/
+/// valid_v2` (BTC with three brackets, ETH flat, WBTC and USDT collateral):
+/// `B = 8`, `M = 2`, `T = 3`, `A = 2`.
+fn v2_shape() -> CircuitShape {
+    CircuitShape::with_risk(BATCH_SIZE, 2, 3, 2).unwrap()
+}
+
+/// Seeded keys of [`v2_shape`] (not committed: the v1 goldens are the pinned ones).
+fn v2_keys_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = scratch().join("keys-v2");
+        let keys = Groth16Keys::setup_with_rng(
+            v2_shape(),
+            &mut ChaCha20Rng::seed_from_u64(SEED),
+            format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
+        )
+        .unwrap();
+        keys.save(&dir, constraint_count(v2_shape()).unwrap())
+            .unwrap();
+        dir
+    })
+}
+
+fn v2_keys() -> &'static Groth16Keys {
+    static KEYS: OnceLock<Groth16Keys> = OnceLock::new();
+    KEYS.get_or_init(|| Groth16Keys::load(v2_keys_dir(), v2_shape()).unwrap())
+}
+
+/// The exported project of the v2 keys (`backstop export solidity`, with the pinned
+/// solc) and its manifest.
+fn v2_deployment() -> &'static Deployment {
+    static DEPLOYMENT: OnceLock<Deployment> = OnceLock::new();
+    DEPLOYMENT.get_or_init(|| {
+        let out = scratch().join("project-v2");
+        let solc = solc();
+        export_solidity(SolidityExport {
+            keys: v2_keys_dir(),
+            out: &out,
+            epoch: None,
+            solc: Some(&solc),
+        })
+        .unwrap();
+        serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap()
+    })
+}
+
+/// The worked v2 book, as epoch `epoch`, with WBTC's reserves set to `wbtc_reserves`
+/// (its `epoch.toml` spelling), proven under the v2 keys and signed by the test venue.
+fn prove_v2(epoch: u64, wbtc_reserves: &str) -> Proven {
+    let book =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/tests/bad_snapshots/valid_v2");
+    let dir = scratch().join(format!("book-v2-{epoch}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in [
+        "accounts.csv",
+        "balances.csv",
+        "positions.csv",
+        "epoch.toml",
+    ] {
+        std::fs::copy(book.join(name), dir.join(name)).unwrap();
+    }
+    let toml = std::fs::read_to_string(dir.join("epoch.toml")).unwrap();
+    assert!(
+        toml.contains("reserves = \"12.5\""),
+        "the book declares WBTC's reserves as 12.5"
+    );
+    let edited = toml.replacen(
+        "reserves = \"12.5\"",
+        &format!("reserves = \"{wbtc_reserves}\""),
+        1,
+    );
+    std::fs::write(dir.join("epoch.toml"), edited).unwrap();
+    let snapshot = backstop_circuits::snapshot::load(&dir)
+        .unwrap()
+        .with_epoch(epoch)
+        .with_venue(venue_key().address());
+    let mut proof = prove_epoch(&snapshot, &VenueSecret::demo(), v2_keys(), &|_| {}).unwrap();
+    venue_key().sign(&mut proof.statement).unwrap();
+    Proven {
+        statement: EpochStatement::new(proof.statement).unwrap(),
+        proofs: proof.proofs,
+    }
+}
+
+/// The book as published (both assets solvent) and with WBTC's reserves at zero
+/// (WBTC insolvent), as epochs 7 and 8.
+fn v2_epochs() -> &'static [Proven; 2] {
+    static EPOCHS: OnceLock<[Proven; 2]> = OnceLock::new();
+    EPOCHS.get_or_init(|| [prove_v2(7, "12.5"), prove_v2(8, "0")])
+}
+
+/// The v2 statement's members (the v1 ones, then tiers, assets, asset flags).
+const TIERS: usize = 16;
+const ASSETS: usize = 17;
+const FLAGS: usize = 18;
+
+/// `submitEpoch` of a v2 contract, unsigned, with `members` as the statement.
+fn unsigned_v2_call(members: Vec<Token>, proofs: &[Proof<Bn254>]) -> Vec<u8> {
+    encode_call(
+        SUBMIT_EPOCH_V2,
+        &[
+            Token::Tuple(members),
+            Token::Array(proofs.iter().map(proof_token).collect()),
+            Token::Bytes(Vec::new()),
+        ],
+    )
+}
+
+/// The entries of an array token.
+fn entries(t: &Token) -> Vec<Token> {
+    match t {
+        Token::Array(items) | Token::Tuple(items) => items.clone(),
+        other => panic!("not an array or tuple: {other:?}"),
+    }
+}
+
+/// `members[outer]` with its entry `path` (array indices, then a tuple member)
+/// replaced by `value`.
+/// A change to a statement tuple: the member, the path below it, the new value.
+type Edit = (usize, Vec<usize>, Token);
+
+fn set_at(members: &mut [Token], outer: usize, path: &[usize], value: Token) {
+    fn go(t: &mut Token, path: &[usize], value: Token) {
+        match (t, path) {
+            (t, []) => *t = value,
+            (Token::Array(items) | Token::Tuple(items), [i, rest @ ..]) => {
+                go(&mut items[*i], rest, value)
+            }
+            (other, _) => panic!("cannot descend into {other:?}"),
+        }
+    }
+    go(&mut members[outer], path, value);
+}
+
+fn word_plus(t: &Token, delta: i8) -> Token {
+    let Token::Word(w) = t else {
+        panic!("not a word: {t:?}")
+    };
+    let v = u128::from_be_bytes(w[16..].try_into().unwrap());
+    Token::uint(if delta > 0 { v + 1 } else { v - 1 })
+}
+
+fn symbol(text: &str) -> Token {
+    Token::Word(backstop_circuits::descriptor::symbol_word(text))
+}
+
+#[test]
+fn risk_model_v2_epochs_are_accepted_recorded_and_tampering_refused() {
+    let d = v2_deployment();
+    assert_eq!(d.shape, v2_shape().id());
+    let [p, insolvent] = v2_epochs();
+    let mut w = World::deployed(d);
+    eprintln!(
+        "gas: v2 deployment (M = 2, T = 3, A = 2): verifier {}, epoch contract {}, total {}",
+        w.deploy_gas[0],
+        w.deploy_gas[1],
+        w.deploy_gas[0] + w.deploy_gas[1]
+    );
+
+    // The contract derives exactly the off-chain verifier's inputs and statement hash.
+    for q in [p, insolvent] {
+        let token = statement_token(&q.statement).unwrap();
+        let r = w.view(
+            w.epochs,
+            encode_call(PUBLIC_INPUTS_V2, std::slice::from_ref(&token)),
+        );
+        // uint256[][]: offset, K, K offsets, then each array (length, items).
+        let out = words(&output(&r));
+        let expected = inputs(q);
+        assert_eq!(word_u64(&out[1]) as usize, expected.len());
+        for (b, x) in expected.iter().enumerate() {
+            let at = 2 + word_u64(&out[2 + b]) as usize / 32;
+            assert_eq!(word_u64(&out[at]) as usize, x.len());
+            assert_eq!(&out[at + 1..at + 1 + x.len()], &x[..], "batch {b}'s inputs");
+        }
+        let r = w.view(w.epochs, encode_call(HASH_STATEMENT_V2, &[token]));
+        assert_eq!(
+            output(&r),
+            q.statement.statement_hash::<Bn254Poseidon>().unwrap(),
+            "the statement hash"
+        );
+    }
+
+    // Tampering, each new field, sent unsigned by a registered submitter (so that the
+    // proofs or the validation refuse it, not the signature).
+    w.register(CALLER);
+    let base = members(p);
+    let tier = |floor: u64, rate: u16| {
+        Token::Tuple(vec![Token::uint(floor.into()), Token::uint(rate.into())])
+    };
+    let with_tiers =
+        |m0: Vec<Token>, m1: Vec<Token>| Token::Array(vec![Token::Array(m0), Token::Array(m1)]);
+    let t0 = entries(&entries(&base[TIERS])[0]);
+    let assets = entries(&base[ASSETS]);
+    let flags = entries(&base[FLAGS]);
+    let asset_field = |c: usize, i: usize| entries(&assets[c])[i].clone();
+    let proofs_fail = "InvalidProofs()";
+    let mut cases: Vec<(&str, Vec<Edit>, &str)> = vec![
+        (
+            "a tier's floor + 1",
+            vec![(TIERS, vec![0, 0, 0], word_plus(&entries(&t0[0])[0], 1))],
+            proofs_fail,
+        ),
+        (
+            "a tier's floor − 1",
+            vec![(TIERS, vec![0, 1, 0], word_plus(&entries(&t0[1])[0], -1))],
+            proofs_fail,
+        ),
+        (
+            "a tier's rate + 1",
+            vec![(TIERS, vec![0, 0, 1], word_plus(&entries(&t0[0])[1], 1))],
+            proofs_fail,
+        ),
+        (
+            "a tier added to the flat market",
+            vec![(
+                TIERS,
+                vec![],
+                with_tiers(t0.clone(), vec![tier(1_000_000, 1000)]),
+            )],
+            proofs_fail,
+        ),
+        (
+            "the tiers moved to the other market",
+            vec![(TIERS, vec![], with_tiers(vec![], t0.clone()))],
+            proofs_fail,
+        ),
+        (
+            "a tier dropped",
+            vec![(TIERS, vec![], with_tiers(t0[..1].to_vec(), vec![]))],
+            "ShapeNotLeast(uint256)",
+        ),
+        (
+            "a tier more than the shape",
+            vec![(
+                TIERS,
+                vec![],
+                with_tiers([t0.clone(), vec![tier(u64::MAX, 9000)]].concat(), vec![]),
+            )],
+            "TierCount(uint256,uint256)",
+        ),
+        (
+            "a third tier list",
+            vec![(
+                TIERS,
+                vec![],
+                Token::Array(vec![
+                    Token::Array(t0.clone()),
+                    Token::Array(vec![]),
+                    Token::Array(vec![]),
+                ]),
+            )],
+            "TierListCount(uint256)",
+        ),
+        (
+            "a zero floor",
+            vec![(TIERS, vec![0, 0, 0], Token::uint(0))],
+            "TierFloorNotIncreasing(uint256,uint256)",
+        ),
+        (
+            "floors not increasing",
+            vec![(TIERS, vec![0, 1, 0], entries(&t0[0])[0].clone())],
+            "TierFloorNotIncreasing(uint256,uint256)",
+        ),
+        (
+            "a rate below the market's",
+            vec![(TIERS, vec![0, 0, 1], Token::uint(499))],
+            "TierRateOutOfBounds(uint256,uint256)",
+        ),
+        (
+            "a rate above 10000",
+            vec![(TIERS, vec![0, 1, 1], Token::uint(10_001))],
+            "TierRateOutOfBounds(uint256,uint256)",
+        ),
+        (
+            "an asset renamed",
+            vec![(ASSETS, vec![0, 0], symbol("WBTD"))],
+            proofs_fail,
+        ),
+        (
+            "an asset's price + 1",
+            vec![(ASSETS, vec![0, 1], word_plus(&asset_field(0, 1), 1))],
+            proofs_fail,
+        ),
+        (
+            "an asset's price decimals + 1",
+            vec![(ASSETS, vec![1, 2], word_plus(&asset_field(1, 2), 1))],
+            proofs_fail,
+        ),
+        (
+            "an asset's amount decimals − 1",
+            vec![(ASSETS, vec![1, 3], word_plus(&asset_field(1, 3), -1))],
+            proofs_fail,
+        ),
+        (
+            "an asset's ratio − 1",
+            vec![(ASSETS, vec![0, 4], word_plus(&asset_field(0, 4), -1))],
+            proofs_fail,
+        ),
+        (
+            "an asset's reserves + 1",
+            vec![(ASSETS, vec![1, 5], word_plus(&asset_field(1, 5), 1))],
+            proofs_fail,
+        ),
+        (
+            "the assets swapped with their flags",
+            vec![
+                (
+                    ASSETS,
+                    vec![],
+                    Token::Array(vec![assets[1].clone(), assets[0].clone()]),
+                ),
+                (
+                    FLAGS,
+                    vec![],
+                    Token::Array(vec![flags[1].clone(), flags[0].clone()]),
+                ),
+            ],
+            proofs_fail,
+        ),
+        (
+            "an asset flag flipped",
+            vec![(FLAGS, vec![1], Token::bool(flags[1] == Token::bool(false)))],
+            proofs_fail,
+        ),
+        (
+            "an asset dropped",
+            vec![(ASSETS, vec![], Token::Array(vec![assets[0].clone()]))],
+            "AssetCount(uint256)",
+        ),
+        (
+            "a flag dropped",
+            vec![(FLAGS, vec![], Token::Array(vec![flags[0].clone()]))],
+            "AssetSolvencyCount(uint256)",
+        ),
+        (
+            "an empty symbol",
+            vec![(ASSETS, vec![0, 0], Token::uint(0))],
+            "InvalidAssetSymbol(uint256)",
+        ),
+        (
+            "a symbol with a zero byte inside",
+            vec![(
+                ASSETS,
+                vec![0, 0],
+                Token::Word({
+                    let mut x = [0u8; 32];
+                    x[0] = b'A';
+                    x[2] = b'B';
+                    x
+                }),
+            )],
+            "InvalidAssetSymbol(uint256)",
+        ),
+        (
+            "a symbol with a space",
+            vec![(ASSETS, vec![1, 0], symbol("US T"))],
+            "InvalidAssetSymbol(uint256)",
+        ),
+        (
+            "a repeated symbol",
+            vec![(ASSETS, vec![1, 0], symbol("WBTC"))],
+            "DuplicateAsset(uint256)",
+        ),
+        (
+            "price decimals 19",
+            vec![(ASSETS, vec![0, 2], Token::uint(19))],
+            "AssetDecimalsOutOfBounds(uint256)",
+        ),
+        (
+            "amount decimals 19",
+            vec![(ASSETS, vec![0, 3], Token::uint(19))],
+            "AssetDecimalsOutOfBounds(uint256)",
+        ),
+        (
+            "a ratio above 10000",
+            vec![(ASSETS, vec![0, 4], Token::uint(10_001))],
+            "CollateralRatioOutOfBounds(uint256)",
+        ),
+        (
+            "reserves of 2^96",
+            vec![(ASSETS, vec![0, 5], Token::uint(1 << 96))],
+            "AssetReservesOutOfBounds(uint256)",
+        ),
+    ];
+    // The scales (SPEC §3): WBTC's value at 10 + 10 decimals makes E = 20, 18 above
+    // the quote's 2, and USDT's at 0 + 0 is then 20 below E; at 18 + 18, E − q = 34.
+    let decimals = |wbtc: u128, usdt: u128| {
+        vec![
+            (ASSETS, vec![0, 2], Token::uint(wbtc)),
+            (ASSETS, vec![0, 3], Token::uint(wbtc)),
+            (ASSETS, vec![1, 2], Token::uint(usdt)),
+            (ASSETS, vec![1, 3], Token::uint(usdt)),
+        ]
+    };
+    cases.push((
+        "an asset scale above 18",
+        decimals(10, 0),
+        "AssetScaleOutOfBounds(uint256)",
+    ));
+    cases.push((
+        "the quote scale above 18 through an asset",
+        decimals(18, 4),
+        "ScaleOutOfBounds(uint256)",
+    ));
+    for (what, changes, error) in cases {
+        let mut m = base.clone();
+        for (outer, path, value) in changes {
+            set_at(&mut m, outer, &path, value);
+        }
+        let r = w.submit(unsigned_v2_call(m, &p.proofs));
+        assert_reverts(&r, error, what);
+    }
+
+    // Accepted: whole, then (the insolvent book) in one chunk and a finalization.
+    let calldata = submit_calldata(&p.statement, &p.proofs).unwrap();
+    let intrinsic = intrinsic_gas(&calldata);
+    let len = calldata.len();
+    let r = w.submit(calldata);
+    assert!(r.is_success(), "{r:?}");
+    eprintln!(
+        "gas: v2 submitEpoch K = 1 (M = 2, T = 3, A = 2, {} liquidations), signed: {} total, {} execution, {len} bytes of calldata",
+        p.statement.liquidations().len(),
+        r.tx_gas_used(),
+        r.tx_gas_used() - intrinsic
+    );
+    check_asset_results(&mut w, p, &r);
+    let r =
+        w.submit(submit_batches_calldata(&insolvent.statement, &insolvent.proofs, 0..1).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    let r = w.submit(finalize_calldata(&insolvent.statement).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    check_asset_results(&mut w, insolvent, &r);
+    assert_eq!(
+        insolvent.statement.outputs().asset_solvency.0[0],
+        ("WBTC".to_owned(), false),
+        "WBTC without reserves is insolvent"
+    );
+    let r = w.submit(submit_calldata(&p.statement, &p.proofs).unwrap());
+    assert_reverts(&r, "EpochNotIncreasing(uint64,uint64)", "a replay");
+}
+
+/// The accepted epoch `p`'s asset results: the AssetSolvency event of the
+/// transaction `r`, and the contract's views.
+fn check_asset_results(w: &mut World, p: &Proven, r: &ExecutionResult) {
+    let epoch = p.statement.file().epoch;
+    let flags: Vec<bool> = p
+        .statement
+        .outputs()
+        .asset_solvency
+        .0
+        .iter()
+        .map(|(_, ok)| *ok)
+        .collect();
+    let symbols: Vec<Token> = p
+        .statement
+        .params()
+        .assets()
+        .iter()
+        .map(|a| symbol(a.symbol()))
+        .collect();
+    let topic = keccak256(b"AssetSolvency(uint64,bytes32[],bool[])");
+    let log = r
+        .logs()
+        .iter()
+        .find(|l| l.data.topics()[0].as_slice() == topic)
+        .expect("an AssetSolvency event");
+    assert_eq!(log.data.topics()[1].as_slice(), uint_word(epoch.into()));
+    let expected = encode_sequence(&[
+        Token::Array(symbols.clone()),
+        Token::Array(flags.iter().map(|&f| Token::bool(f)).collect()),
+    ]);
+    assert_eq!(
+        log.data.data.to_vec(),
+        expected,
+        "the event's symbols and flags"
+    );
+
+    let call = encode_call("assetSolvency(uint64)", &[Token::uint(epoch.into())]);
+    let out = output(&w.view(w.epochs, call));
+    assert_eq!(
+        out,
+        encode_sequence(&[Token::Array(
+            flags.iter().map(|&f| Token::bool(f)).collect()
+        )])
+    );
+    for (c, &f) in flags.iter().enumerate() {
+        let call = encode_call(
+            "assetSolvent(uint64,uint256)",
+            &[Token::uint(epoch.into()), Token::uint(c as u128)],
+        );
+        assert_eq!(output(&w.view(w.epochs, call)), uint_word(f.into()));
+        let call = encode_call(
+            "isAssetSolvent(uint64,bytes32[],bytes32)",
+            &[
+                Token::uint(epoch.into()),
+                Token::Array(symbols.clone()),
+                symbols[c].clone(),
+            ],
+        );
+        assert_eq!(output(&w.view(w.epochs, call)), uint_word(f.into()));
+    }
+    let call = encode_call(
+        "assetSolvent(uint64,uint256)",
+        &[Token::uint(epoch.into()), Token::uint(flags.len() as u128)],
+    );
+    assert_reverts(
+        &w.view(w.epochs, call),
+        "UnknownAsset(uint64,uint256)",
+        "an asset index past A",
+    );
+    let call = encode_call(
+        "assetSolvency(uint64)",
+        &[Token::uint((epoch + 100).into())],
+    );
+    assert_reverts(
+        &w.view(w.epochs, call),
+        "UnknownEpoch(uint64)",
+        "an unknown epoch",
+    );
+    let reversed: Vec<Token> = symbols.iter().rev().cloned().collect();
+    let call = encode_call(
+        "isAssetSolvent(uint64,bytes32[],bytes32)",
+        &[
+            Token::uint(epoch.into()),
+            Token::Array(reversed),
+            symbols[0].clone(),
+        ],
+    );
+    assert_reverts(
+        &w.view(w.epochs, call),
+        "AssetsMismatch()",
+        "another symbol list",
+    );
+    let call = encode_call(
+        "isAssetSolvent(uint64,bytes32[],bytes32)",
+        &[
+            Token::uint(epoch.into()),
+            Token::Array(symbols.clone()),
+            symbol("DAI"),
+        ],
+    );
+    assert_reverts(
+        &w.view(w.epochs, call),
+        "UnknownAssetSymbol(uint64,bytes32)",
+        "an unknown symbol",
+    );
 }

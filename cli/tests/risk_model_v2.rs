@@ -2,9 +2,10 @@
 //! CLI, Groth16: `backstop setup --brackets T --assets A`, `backstop prove`, and a
 //! statement that publishes the brackets, the assets and `asset_solvency`, verified
 //! by `backstop verify`, the standalone `backstop-verify` and `backstop audit`; an
-//! owner's inclusion proof shows their collateral balances and margin value; what
-//! does not carry risk model v2 yet (margin attestations, the epoch contract)
-//! refuses it by name (halo2 proves it: `tests/cli.rs`). Every mutation of the statement is refused in
+//! owner's inclusion proof shows their collateral balances and margin value; the
+//! epoch contract's calldata encodes it; what does not carry risk model v2 yet
+//! (margin attestations) refuses it by name (halo2 proves it: `tests/cli.rs`).
+//! Every mutation of the statement is refused in
 //! `tamper_catalogue.rs`.
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
@@ -173,19 +174,19 @@ fn what_does_not_carry_risk_model_v2_yet_refuses_it_by_name() {
         "prove with risk model v1 keys",
         "backstop.v2.B8.M2.T3.A2",
     );
-    // The epoch contract and margin attestations do not carry it.
-    refused(
-        &backstop(&[
-            "export",
-            "solidity",
-            "--keys",
-            s(&e.keys),
-            "--out",
-            s(&tmp.path().join("contracts")),
-        ]),
-        "export solidity",
-        "which the epoch contract does not carry yet",
+    // The epoch contract carries it: the calldata is the risk model v2 contract's
+    // submission (docs/ONCHAIN.md; cli/tests/onchain.rs runs it in an EVM).
+    let calldata = backstop(&["export", "calldata", s(&e.dir)]);
+    ok(&calldata, "export calldata");
+    let selector = backstop_prover::export::onchain::abi::selector(
+        backstop_prover::export::onchain::SUBMIT_EPOCH_V2,
     );
+    assert!(
+        text(&calldata.stdout).starts_with(&format!("0x{}", hex::encode(selector))),
+        "{}",
+        text(&calldata.stdout)
+    );
+    // Margin attestations do not carry it.
     refused(
         &backstop(&[
             "attest",

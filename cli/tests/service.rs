@@ -515,8 +515,8 @@ fn service_processes_refuse_the_demo_secrets_and_hide_passwords() {
 /// Risk model v2 through the service: with keys for the committed `collateral`
 /// fixture's shape (3 markets, 3 collateral assets), the snapshot is proven,
 /// verified and published with its assets and `asset_solvency`; an owner's
-/// inclusion proof carries their collateral balances; its calldata is refused by
-/// name (the epoch contract does not carry it yet), and so is a book of another shape.
+/// inclusion proof carries their collateral balances; its calldata is the risk model
+/// v2 epoch contract's submission; a book of another shape is refused by name.
 #[test]
 fn sqlite_risk_model_v2_epoch_is_proven_and_published() {
     let tmp = tempfile::tempdir().unwrap();
@@ -601,9 +601,20 @@ fn sqlite_risk_model_v2_epoch_is_proven_and_published() {
         Some(TOKEN),
         None,
     );
-    assert_eq!(calldata.status, 409, "{}", calldata.text());
+    // The risk model v2 epoch contract's submission, for the statement the service
+    // published (its brackets, assets and asset flags included).
+    assert_eq!(calldata.status, 200, "{}", calldata.text());
+    let function = backstop_prover::export::onchain::SUBMIT_EPOCH_V2;
+    assert_eq!(calldata.json()["function"], function);
+    let expected = format!(
+        "0x{}",
+        hex::encode(backstop_prover::export::onchain::abi::selector(function))
+    );
     assert!(
-        calldata.text().contains("risk model v2"),
+        calldata.json()["calldata"]
+            .as_str()
+            .unwrap()
+            .starts_with(&expected),
         "{}",
         calldata.text()
     );

@@ -34,7 +34,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use backstop_circuits::snapshot::{SnapshotError, parse_json, to_json};
 use backstop_circuits::statement::{Backend, EpochStatement};
-use backstop_prover::export::onchain::submit_calldata;
+use backstop_prover::export::onchain::{submit_calldata, submit_epoch_function};
 use backstop_verifier::artifacts::{STATEMENT_FILE, VERIFYING_KEY_FILE, decode_proof};
 use backstop_verifier::inclusion::{BATCH_ROOTS_FILE, BatchRootsFile, InclusionProof};
 use serde::Serialize;
@@ -581,35 +581,33 @@ async fn calldata(
     }
     let row = find_verified(&st.svc, epoch).await?;
     let svc = st.svc.clone();
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
-        let keys = EpochKeys(row.epoch);
-        let statement =
-            EpochStatement::from_json(&artifact(&svc, &keys.public_file(STATEMENT_FILE))?)
-                .map_err(|e| ServiceError::Task(format!("stored statement.json: {e}")))?;
-        if statement.shape().is_risk_model_v2() {
-            return Err(ApiError::Conflict(format!(
-                "epoch {epoch} proves risk model v2 (shape {}), which the epoch contract \
-                 does not carry yet: verify it off chain with `backstop verify`",
-                statement.shape().id()
-            )));
-        }
-        let proofs = (0..row.batch_count)
-            .map(|b| {
-                let bytes = artifact(&svc, &keys.proof(b))?;
-                decode_proof(&bytes).map_err(|e| {
-                    ApiError::from(ServiceError::Task(format!(
-                        "stored proof of batch {b}: {e}"
-                    )))
+    let (bytes, function) =
+        tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, &'static str), ApiError> {
+            let keys = EpochKeys(row.epoch);
+            let statement =
+                EpochStatement::from_json(&artifact(&svc, &keys.public_file(STATEMENT_FILE))?)
+                    .map_err(|e| ServiceError::Task(format!("stored statement.json: {e}")))?;
+            let proofs = (0..row.batch_count)
+                .map(|b| {
+                    let bytes = artifact(&svc, &keys.proof(b))?;
+                    decode_proof(&bytes).map_err(|e| {
+                        ApiError::from(ServiceError::Task(format!(
+                            "stored proof of batch {b}: {e}"
+                        )))
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, ApiError>>()?;
-        Ok(submit_calldata(&statement, &proofs).map_err(ServiceError::from)?)
-    })
-    .await
-    .map_err(|e| ServiceError::Task(e.to_string()))??;
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            let function = submit_epoch_function(statement.shape());
+            Ok((
+                submit_calldata(&statement, &proofs).map_err(ServiceError::from)?,
+                function,
+            ))
+        })
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))??;
     Ok(axum::Json(json!({
         "epoch": epoch,
-        "function": backstop_prover::export::onchain::SUBMIT_EPOCH,
+        "function": function,
         "calldata": format!("0x{}", hex::encode(bytes)),
     }))
     .into_response())

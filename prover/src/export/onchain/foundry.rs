@@ -12,13 +12,9 @@ use ark_groth16::Proof;
 use backstop_circuits::statement::EpochStatement;
 
 /// The static files of the project: (path in the project, contents).
-pub const STATIC_FILES: [(&str, &str); 9] = [
+pub const STATIC_FILES: [(&str, &str); 8] = [
     ("foundry.toml", include_str!("foundry/foundry.toml")),
     ("README.md", include_str!("foundry/README.md")),
-    (
-        "src/IBackstopEpochs.sol",
-        include_str!("foundry/src/IBackstopEpochs.sol"),
-    ),
     (
         "src/examples/ExampleLendingMarket.sol",
         include_str!("foundry/src/examples/ExampleLendingMarket.sol"),
@@ -44,6 +40,8 @@ pub const STATIC_FILES: [(&str, &str); 9] = [
 
 /// The generated verifier's path in the project.
 pub const VERIFIER_PATH: &str = "src/BackstopVerifier.sol";
+/// The interface's path in the project (`super::interface_source`).
+pub const INTERFACE_PATH: &str = "src/IBackstopEpochs.sol";
 /// The generated epoch contract's path in the project.
 pub const EPOCHS_PATH: &str = "src/BackstopEpochs.sol";
 /// The generated epoch fixture's path in the project.

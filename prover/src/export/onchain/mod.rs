@@ -31,19 +31,69 @@ use ark_groth16::{Proof, VerifyingKey};
 use backstop_circuits::decimal::parse_unsigned_u256;
 use backstop_circuits::descriptor::symbol_word;
 use backstop_circuits::hash::{Bn254Poseidon, FieldHasher};
-use backstop_circuits::inputs::{OPEN_CHAIN, open_input_count, packed_word_count};
+use backstop_circuits::inputs::{
+    OPEN_CHAIN, open_input_count, packed_word_count, shape_input_count,
+};
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{EpochStatement, StatementFile};
 use backstop_verifier::artifacts::verifying_key_hash;
 use backstop_verifier::{VerifyError, read_groth16_epoch};
 use std::path::Path;
 
-/// The epoch contract's submission function.
-pub const SUBMIT_EPOCH: &str = "submitEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256),uint256[8][],bytes)";
-/// The epoch contract's chunked submission: one chunk of batch proofs.
-pub const SUBMIT_BATCHES: &str = "submitBatches((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256),uint256,uint256[8][],bytes)";
-/// The epoch contract's chunked submission: recording the epoch once every chunk is in.
-pub const FINALIZE_EPOCH: &str = "finalizeEpoch((address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256))";
+/// The `Statement` tuple of a risk model v1 epoch contract (`IBackstopEpochs.sol`).
+macro_rules! statement_v1 {
+    () => {
+        "(address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256)"
+    };
+}
+/// The `Statement` tuple of a risk model v2 epoch contract: the v1 members, then
+/// `Tier[][] tiers`, `Asset[] assets` and `bool[] assetSolvency`.
+macro_rules! statement_v2 {
+    () => {
+        "(address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256,(uint64,uint16)[][],(bytes32,uint64,uint8,uint8,uint16,uint128)[],bool[])"
+    };
+}
+/// The epoch contract's submission function (risk model v1 shapes).
+pub const SUBMIT_EPOCH: &str = concat!("submitEpoch(", statement_v1!(), ",uint256[8][],bytes)");
+/// The epoch contract's chunked submission: one chunk of batch proofs (risk model v1).
+pub const SUBMIT_BATCHES: &str = concat!(
+    "submitBatches(",
+    statement_v1!(),
+    ",uint256,uint256[8][],bytes)"
+);
+/// The epoch contract's chunked submission: recording the epoch once every chunk is
+/// in (risk model v1).
+pub const FINALIZE_EPOCH: &str = concat!("finalizeEpoch(", statement_v1!(), ")");
+/// [`SUBMIT_EPOCH`] of a risk model v2 shape's contract.
+pub const SUBMIT_EPOCH_V2: &str = concat!("submitEpoch(", statement_v2!(), ",uint256[8][],bytes)");
+/// [`SUBMIT_BATCHES`] of a risk model v2 shape's contract.
+pub const SUBMIT_BATCHES_V2: &str = concat!(
+    "submitBatches(",
+    statement_v2!(),
+    ",uint256,uint256[8][],bytes)"
+);
+/// [`FINALIZE_EPOCH`] of a risk model v2 shape's contract.
+pub const FINALIZE_EPOCH_V2: &str = concat!("finalizeEpoch(", statement_v2!(), ")");
+/// `publicInputs(Statement)` of a risk model v1 shape's contract.
+pub const PUBLIC_INPUTS: &str = concat!("publicInputs(", statement_v1!(), ")");
+/// `publicInputs(Statement)` of a risk model v2 shape's contract.
+pub const PUBLIC_INPUTS_V2: &str = concat!("publicInputs(", statement_v2!(), ")");
+/// `hashStatement(Statement)` of a risk model v1 shape's contract.
+pub const HASH_STATEMENT: &str = concat!("hashStatement(", statement_v1!(), ")");
+/// `hashStatement(Statement)` of a risk model v2 shape's contract.
+pub const HASH_STATEMENT_V2: &str = concat!("hashStatement(", statement_v2!(), ")");
+
+/// A function of the epoch contract as `shape`'s contract declares it: the `Statement`
+/// of a risk model v2 shape carries brackets, assets and the asset flags.
+pub fn statement_function(shape: CircuitShape, v1: &'static str, v2: &'static str) -> &'static str {
+    if shape.is_risk_model_v2() { v2 } else { v1 }
+}
+
+/// The submission function of `shape`'s epoch contract ([`SUBMIT_EPOCH`] or
+/// [`SUBMIT_EPOCH_V2`]).
+pub fn submit_epoch_function(shape: CircuitShape) -> &'static str {
+    statement_function(shape, SUBMIT_EPOCH, SUBMIT_EPOCH_V2)
+}
 /// The verifier's function for one proof, for `markets` markets.
 pub fn verify_proof_signature(markets: usize) -> String {
     format!(
@@ -67,13 +117,55 @@ pub fn verify_batch_range_signature(markets: usize) -> String {
     )
 }
 
-/// The public inputs every batch of an epoch shares (`docs/SPEC.md` §6.4).
+/// The public inputs every batch of an epoch shares (`docs/SPEC.md` §6.4), for a risk
+/// model v1 shape of `markets` markets.
 pub fn shared_input_count(markets: usize) -> usize {
     open_input_count(markets) - OPEN_CHAIN
 }
 
+/// The public inputs every batch of an epoch of `shape` shares.
+pub fn shape_shared_input_count(shape: &CircuitShape) -> usize {
+    shape_input_count(shape) - OPEN_CHAIN
+}
+
+/// Keeps or drops a template's risk model v2 sections: the lines between `{{#risk}}`
+/// and `{{/risk}}` are kept only for a risk model v2 shape, those between `{{^risk}}`
+/// and `{{/risk}}` only for a v1 shape; the marker lines go. So a v1 shape's output is
+/// the template as it was before risk model v2.
+fn risk_sections(template: &str, risk: bool) -> Result<String, ProverError> {
+    let mut out = String::with_capacity(template.len());
+    let mut keep: Option<bool> = None;
+    for line in template.split_inclusive('\n') {
+        match (line.trim_end(), keep) {
+            ("{{#risk}}", None) => keep = Some(risk),
+            ("{{^risk}}", None) => keep = Some(!risk),
+            ("{{/risk}}", Some(_)) => keep = None,
+            ("{{#risk}}" | "{{^risk}}" | "{{/risk}}", _) => {
+                return Err(ProverError::Export(format!(
+                    "template section marker {} out of place",
+                    line.trim_end()
+                )));
+            }
+            (_, Some(false)) => {}
+            _ => out.push_str(line),
+        }
+    }
+    if keep.is_some() {
+        return Err(ProverError::Export("template section not closed".into()));
+    }
+    Ok(out)
+}
+
+/// `src/IBackstopEpochs.sol` for `shape`: the same for every risk model v1 shape, and
+/// for every risk model v2 shape its `Statement` with brackets, assets and flags, and
+/// the per-asset reads.
+pub fn interface_source(shape: CircuitShape) -> Result<String, ProverError> {
+    risk_sections(INTERFACE_TEMPLATE, shape.is_risk_model_v2())
+}
+
 const VERIFIER_TEMPLATE: &str = include_str!("BackstopVerifier.sol.tmpl");
 const EPOCHS_TEMPLATE: &str = include_str!("BackstopEpochs.sol.tmpl");
+const INTERFACE_TEMPLATE: &str = include_str!("foundry/src/IBackstopEpochs.sol.tmpl");
 
 /// The generated Solidity sources.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,13 +246,13 @@ pub fn solidity_sources(
     vk: &VerifyingKey<Bn254>,
     shape: CircuitShape,
 ) -> Result<SoliditySources, ProverError> {
-    check_risk_model_v1(shape)?;
-    let inputs = open_input_count(shape.markets());
+    let risk = shape.is_risk_model_v2();
+    let inputs = shape_input_count(&shape);
     if vk.gamma_abc_g1.len() != inputs + 1 {
         return Err(ProverError::Export(format!(
-            "the verifying key expects {} public inputs, the batch circuit of {} markets has {inputs}",
+            "the verifying key expects {} public inputs, the batch circuit of shape {} has {inputs}",
             vk.gamma_abc_g1.len().saturating_sub(1),
-            shape.markets()
+            shape.id()
         )));
     }
     let vk_hash = verifying_key_hash(vk);
@@ -186,13 +278,21 @@ pub fn solidity_sources(
         ));
     }
     let input_count = inputs.to_string();
-    let shared_count = shared_input_count(shape.markets()).to_string();
+    let shared_count = shape_shared_input_count(&shape).to_string();
     let shape_id = shape.id();
     let b = shape.batch_size().get().to_string();
     let m = shape.markets().to_string();
+    // Only a risk model v2 template has these placeholders.
+    let risk_values = |mut values: Vec<(&'static str, String)>| {
+        if risk {
+            values.push(("BRACKETS", shape.brackets().to_string()));
+            values.push(("ASSETS", shape.assets().to_string()));
+        }
+        values
+    };
     let verifier = fill(
-        VERIFIER_TEMPLATE,
-        &[
+        &risk_sections(VERIFIER_TEMPLATE, risk)?,
+        &risk_values(vec![
             ("VK_HASH_HEX", vk_hash.clone()),
             ("SHAPE", shape_id.clone()),
             ("VK_HASH", format!("0x{vk_hash}")),
@@ -226,24 +326,27 @@ pub fn solidity_sources(
             ),
             ("SEL_POINT_NOT_ON_CURVE", selector_hex("PointNotOnCurve()")),
             ("SEL_PRECOMPILE_FAILED", selector_hex("PrecompileFailed()")),
-        ],
+        ]),
     )?;
 
-    let epochs = fill(
-        EPOCHS_TEMPLATE,
-        &[
-            ("SHAPE", shape_id),
-            ("BATCH_SIZE", b),
-            ("MARKETS", m),
-            ("INPUT_COUNT", input_count),
-            ("SHARED_COUNT", shared_count),
-            (
-                "MARKET_WORDS",
-                (packed_word_count(shape.markets()) - 2).to_string(),
-            ),
-            ("R", r),
-        ],
-    )?;
+    let mut epoch_values = risk_values(vec![
+        ("SHAPE", shape_id),
+        ("BATCH_SIZE", b),
+        ("MARKETS", m),
+        ("INPUT_COUNT", input_count),
+        ("SHARED_COUNT", shared_count),
+        (
+            "MARKET_WORDS",
+            (packed_word_count(shape.markets()) - 2).to_string(),
+        ),
+        ("R", r),
+    ]);
+    if risk {
+        // The brackets after each market's first, three to a word (SPEC §6.4).
+        let tier_words = (shape.markets() * (shape.brackets() - 1)).div_ceil(3);
+        epoch_values.push(("TIER_WORDS", tier_words.to_string()));
+    }
+    let epochs = fill(&risk_sections(EPOCHS_TEMPLATE, risk)?, &epoch_values)?;
     Ok(SoliditySources { verifier, epochs })
 }
 
@@ -275,9 +378,16 @@ pub fn export_solidity(args: SolidityExport<'_>) -> Result<(), ProverError> {
     let mut files: Vec<(String, Vec<u8>)> = vec![
         (foundry::VERIFIER_PATH.into(), sources.verifier.into_bytes()),
         (foundry::EPOCHS_PATH.into(), sources.epochs.into_bytes()),
+        (
+            foundry::INTERFACE_PATH.into(),
+            interface_source(shape)?.into_bytes(),
+        ),
     ];
     for (path, text) in foundry::STATIC_FILES {
-        if args.epoch.is_none() && foundry::FIXTURE_TESTS.contains(&path) {
+        // The epoch forge tests pin the risk model v1 ABI; a v2 shape's contract is
+        // tested in revm (cli/tests/onchain.rs), and its export keeps the fixture only.
+        let epoch_tests = args.epoch.is_some() && !shape.is_risk_model_v2();
+        if !epoch_tests && foundry::FIXTURE_TESTS.contains(&path) {
             continue;
         }
         files.push((path.into(), text.as_bytes().to_vec()));
@@ -314,10 +424,10 @@ pub fn export_solidity(args: SolidityExport<'_>) -> Result<(), ProverError> {
          script/, {} (compiled with solc {}); run `forge test` there (docs/ONCHAIN.md)",
         shape.id(),
         args.out.display(),
-        if args.epoch.is_some() {
-            ""
-        } else {
-            " (no epoch given: no epoch tests)"
+        match (args.epoch.is_some(), shape.is_risk_model_v2()) {
+            (true, false) => "",
+            (false, _) => " (no epoch given: no epoch tests)",
+            (true, true) => " (risk model v2: the epoch fixture, no epoch forge tests yet)",
         },
         manifest::DEPLOYMENT_FILE,
         compiled.version,
@@ -341,23 +451,10 @@ fn element_token(field: &str, text: &str) -> Result<Token, ProverError> {
     Ok(fr_token(&x))
 }
 
-/// Refuses a risk model v2 shape: the epoch contract's `Statement` has no brackets,
-/// assets or per-asset results yet, so it could not compute such a statement's
-/// public inputs (`docs/ONCHAIN.md`).
-fn check_risk_model_v1(shape: CircuitShape) -> Result<(), ProverError> {
-    if shape.is_risk_model_v2() {
-        return Err(ProverError::Export(format!(
-            "shape {} proves risk model v2 (brackets or collateral assets), which the epoch \
-             contract does not carry yet; such epochs verify off chain with `backstop verify`",
-            shape.id()
-        )));
-    }
-    Ok(())
-}
-
-/// The `Statement` tuple of the epoch contract for a validated statement.
+/// The `Statement` tuple of the epoch contract for a validated statement; for a risk
+/// model v2 shape, with its brackets, assets and per-asset flags (the contract of that
+/// shape takes exactly this tuple).
 pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError> {
-    check_risk_model_v1(statement.shape())?;
     let file: &StatementFile = statement.file();
     let params = statement.params();
     let markets = params
@@ -391,7 +488,7 @@ pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError>
         .map_err(|e| statement_error("verifying_key_hash", e))?;
     let mut venue = [0u8; 32];
     venue[12..].copy_from_slice(&statement.venue().0);
-    Ok(Token::Tuple(vec![
+    let mut members = vec![
         Token::Word(venue),
         Token::uint(file.epoch.into()),
         Token::uint(file.quote_decimals.into()),
@@ -414,7 +511,53 @@ pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError>
         Token::uint(params.owner_binding().code().into()),
         Token::bool(liabilities.is_some()),
         Token::Word(liabilities.unwrap_or_default().to_be_bytes()),
-    ]))
+    ];
+    if statement.shape().is_risk_model_v2() {
+        members.extend(risk_tokens(statement));
+    }
+    Ok(Token::Tuple(members))
+}
+
+/// The risk model v2 members of the `Statement` tuple: per market its tiers
+/// `(notionalFloor, maintenanceMarginBps)`, the assets `(symbol, price,
+/// priceDecimals, amountDecimals, collateralRatioBps, reserves)` and the asset flags,
+/// in declaration order.
+fn risk_tokens(statement: &EpochStatement) -> [Token; 3] {
+    let params = statement.params();
+    let tiers = (params.markets().iter())
+        .map(|m| {
+            Token::Array(
+                (m.tiers().iter())
+                    .map(|t| {
+                        Token::Tuple(vec![
+                            Token::uint(t.notional_floor().into()),
+                            Token::uint(t.maintenance_margin_bps().get().into()),
+                        ])
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let assets = (params.assets().iter())
+        .map(|a| {
+            Token::Tuple(vec![
+                Token::Word(symbol_word(a.symbol())),
+                Token::uint(a.price().get().into()),
+                Token::uint(a.price_decimals().into()),
+                Token::uint(a.amount_decimals().into()),
+                Token::uint(a.collateral_ratio_bps().get().into()),
+                Token::uint(a.reserves()),
+            ])
+        })
+        .collect();
+    let flags = (statement.outputs().asset_solvency.0.iter())
+        .map(|(_, ok)| Token::bool(*ok))
+        .collect();
+    [
+        Token::Array(tiers),
+        Token::Array(assets),
+        Token::Array(flags),
+    ]
 }
 
 /// The `bytes` token of the statement's signature (`r ‖ s ‖ v`), empty for an
@@ -435,7 +578,7 @@ pub fn submit_calldata(
     proofs: &[Proof<Bn254>],
 ) -> Result<Vec<u8>, ProverError> {
     Ok(encode_call(
-        SUBMIT_EPOCH,
+        submit_epoch_function(statement.shape()),
         &[
             statement_token(statement)?,
             Token::Array(proofs.iter().map(proof_token).collect()),
@@ -462,7 +605,7 @@ pub fn submit_batches_calldata(
             ))
         })?;
     Ok(encode_call(
-        SUBMIT_BATCHES,
+        statement_function(statement.shape(), SUBMIT_BATCHES, SUBMIT_BATCHES_V2),
         &[
             statement_token(statement)?,
             Token::uint(range.start as u128),
@@ -474,7 +617,10 @@ pub fn submit_batches_calldata(
 
 /// The calldata of `finalizeEpoch(statement)`.
 pub fn finalize_calldata(statement: &EpochStatement) -> Result<Vec<u8>, ProverError> {
-    Ok(encode_call(FINALIZE_EPOCH, &[statement_token(statement)?]))
+    Ok(encode_call(
+        statement_function(statement.shape(), FINALIZE_EPOCH, FINALIZE_EPOCH_V2),
+        &[statement_token(statement)?],
+    ))
 }
 
 /// Reads an epoch directory and returns the calldata that submits it: the statement
@@ -489,6 +635,16 @@ pub fn epoch_calldata(epoch_dir: &Path) -> Result<Vec<u8>, ProverError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn risk_sections_keep_one_side() {
+        let t = "a\n{{#risk}}\nv2\n{{/risk}}\n{{^risk}}\nv1\n{{/risk}}\nb\n";
+        assert_eq!(risk_sections(t, false).unwrap(), "a\nv1\nb\n");
+        assert_eq!(risk_sections(t, true).unwrap(), "a\nv2\nb\n");
+        assert!(risk_sections("{{#risk}}\n{{#risk}}\n", true).is_err());
+        assert!(risk_sections("{{#risk}}\n", true).is_err());
+        assert!(risk_sections("{{/risk}}\n", true).is_err());
+    }
 
     #[test]
     fn fill_refuses_unknown_and_unfilled_placeholders() {
