@@ -724,6 +724,13 @@ pub(super) fn gas(o: &mut String, r: &Report) {
          statement with integer arithmetic and Keccak-256: no Poseidon on chain. See \
          [ONCHAIN.md](ONCHAIN.md).\n"
     );
+    let _ = writeln!(
+        o,
+        "The risk model v2 epoch contract's gas (brackets, assets and per-asset flags in \
+         the `Statement`; measured in revm by `cargo test -p backstop-cli --test onchain \
+         -- --nocapture risk_model_v2`, not by this report) is in \
+         [ONCHAIN.md](ONCHAIN.md), \"Gas\".\n"
+    );
 }
 
 /// The anvil gas table (also written into docs/ONCHAIN.md).
