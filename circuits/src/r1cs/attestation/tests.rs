@@ -467,3 +467,30 @@ fn every_constraint_is_named_and_a_tampered_witness_fails_at_its_name() {
         assert_eq!(probe.tamper(&name).as_deref(), Some(name.as_str()));
     }
 }
+
+/// The risk model v1 attestation circuit is exactly the one before risk model v2
+/// (so v1 keys stay valid): its R1CS matrices are pinned by their Keccak-256.
+#[test]
+fn risk_model_v1_matrices_are_pinned() {
+    use ark_relations::gr1cs::SynthesisMode;
+    use sha3::{Digest, Keccak256};
+    for (m, expected) in [(2usize, "c19054ae5cc0a5c70f624030595d5d38a8ddab0b1e62160f406b29b250560263"), (8, "af0ae0bd34fa5f70f9be7e1d344ef6453fcb0feea8892f2da15a3d9924daa359")] {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        AttestationCircuit::blank(AttestationShape::new(m).unwrap())
+            .generate_constraints(cs.clone())
+            .unwrap();
+        cs.finalize();
+        let matrices = cs.to_matrices().unwrap();
+        let text = format!(
+            "{} {} {:?}",
+            cs.num_instance_variables(),
+            cs.num_witness_variables(),
+            matrices
+        );
+        let digest = hex::encode(Keccak256::digest(text.as_bytes()));
+        println!("M = {m}: {digest}");
+        assert_eq!(digest, expected, "M = {m}");
+    }
+}
