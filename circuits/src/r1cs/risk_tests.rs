@@ -28,7 +28,7 @@ type H = Bn254Poseidon;
 /// 50,000 and 25% from 250,000 quote, so size thresholds 0, 50 and 250; market
 /// `FLAT` at a flat 10% (padded to three brackets); assets `WBTC` (65,000 quote,
 /// counted at 90%, reserves 3) and `USDT` (1 quote, 95%, reserves 10^6).
-fn params() -> EpochParams {
+pub(crate) fn params() -> EpochParams {
     let bps = |v: i128| MarginBps::new(v).unwrap();
     let tiered = Market::new("TIER", Price::new(1_000).unwrap(), 0, 0, bps(500))
         .unwrap()
@@ -58,7 +58,7 @@ fn params() -> EpochParams {
 }
 
 /// `(balance, [TIER, FLAT], [WBTC, USDT])` per account, ids 1, 2, ….
-const BOOK: &[(i128, [i128; 2], [i128; 2])] = &[
+pub(crate) const BOOK: &[(i128, [i128; 2], [i128; 2])] = &[
     (10_000, [49, 0], [0, 0]),     // below the first floor
     (10_000, [50, 0], [0, 0]),     // exactly at 50,000: the second bracket
     (10_000, [-51, 2], [0, 100]),  // above it, short
@@ -71,7 +71,7 @@ const BOOK: &[(i128, [i128; 2], [i128; 2])] = &[
     (500, [1, 1], [0, 0]),
 ];
 
-fn snapshot(book: &[(i128, [i128; 2], [i128; 2])]) -> Snapshot {
+pub(crate) fn snapshot(book: &[(i128, [i128; 2], [i128; 2])]) -> Snapshot {
     let accounts = book
         .iter()
         .enumerate()
