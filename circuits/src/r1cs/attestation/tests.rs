@@ -928,3 +928,101 @@ fn every_v2_constraint_is_named_and_a_tampered_witness_fails_at_its_name() {
         assert_eq!(probe.tamper(name).as_deref(), Some(name), "{name}");
     }
 }
+
+/// Measures the risk model v2 attestation circuit at `M = 8, T = 4, A = 4`: its
+/// constraints and one Groth16 setup, proof and verification (seeded; one run). For
+/// `docs/PERFORMANCE.md`, in release:
+///   cargo test --release -p backstop-circuits --lib attestation::tests::measure_risk_model_v2 -- --ignored --nocapture
+#[test]
+#[ignore = "a measurement: run it in release"]
+fn measure_risk_model_v2_attestation() {
+    use crate::model::{
+        Account, AccountId, Amount, Asset, Balance, EpochParams, MarginBps, Market, Price,
+        RatioBps, Size, Tier,
+    };
+    use ark_groth16::{Groth16, prepare_verifying_key};
+    use ark_std::rand::SeedableRng;
+    use ark_std::rand::rngs::StdRng;
+    use std::time::Instant;
+    let bps = |v: i128| MarginBps::new(v).unwrap();
+    let markets = (0..8)
+        .map(|m| {
+            Market::new(
+                &format!("M{m}"),
+                Price::new(1_000 + m).unwrap(),
+                0,
+                0,
+                bps(500),
+            )
+            .unwrap()
+            .with_tiers(vec![
+                Tier::new(50_000, bps(1_000)).unwrap(),
+                Tier::new(250_000, bps(2_000)).unwrap(),
+                Tier::new(1_000_000, bps(3_000)).unwrap(),
+            ])
+            .unwrap()
+        })
+        .collect();
+    let assets = (0..4)
+        .map(|c| {
+            let ratio = RatioBps::new(9_000 + 250 * c).unwrap();
+            Asset::new(
+                &format!("A{c}"),
+                Price::new(100 + c).unwrap(),
+                0,
+                0,
+                ratio,
+                1 << 40,
+            )
+            .unwrap()
+        })
+        .collect();
+    let params = EpochParams::new(5, 0, 1 << 60, 1 << 40, markets)
+        .unwrap()
+        .with_assets(assets)
+        .unwrap();
+    let accounts = (0..8u64)
+        .map(|i| {
+            let sizes = (0..8).map(|m| Size::new((i as i128 + 1) * 40 * (m + 1) - 150).unwrap());
+            let amounts = (0..4).map(|c| Amount::new(1_000 * (c + 1) - 2_500).unwrap());
+            Account::new(
+                AccountId::new(i + 1),
+                Balance::new(10_000_000).unwrap(),
+                sizes.collect(),
+            )
+            .with_amounts(amounts.collect())
+        })
+        .collect();
+    let f = fixture_of(Snapshot::new(params, accounts).unwrap());
+    let w = witness(&f, 7, AT_PAR).unwrap();
+    let shape = w.shape();
+    assert_eq!(shape.id(), "backstop.attest.v1.M8.T4.A4");
+    println!(
+        "{}: {} constraints",
+        shape.id(),
+        constraint_count(shape).unwrap()
+    );
+    let mut rng = StdRng::seed_from_u64(7);
+    let started = Instant::now();
+    let pk = Groth16::<ark_bn254::Bn254>::generate_random_parameters_with_reduction(
+        AttestationCircuit::blank(shape),
+        &mut rng,
+    )
+    .unwrap();
+    println!("setup {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    let started = Instant::now();
+    let proof = Groth16::<ark_bn254::Bn254>::create_random_proof_with_reduction(
+        AttestationCircuit::new(&w),
+        &pk,
+        &mut rng,
+    )
+    .unwrap();
+    println!("prove {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    let pvk = prepare_verifying_key(&pk.vk);
+    let started = Instant::now();
+    let ok = Groth16::<ark_bn254::Bn254>::verify_proof(&pvk, &proof, &[w.public_input()]).unwrap();
+    println!("verify {:.2} ms", started.elapsed().as_secs_f64() * 1e3);
+    assert!(ok);
+    let wrong = w.public_input() + Fr::from(1u64);
+    assert!(!Groth16::<ark_bn254::Bn254>::verify_proof(&pvk, &proof, &[wrong]).unwrap());
+}
