@@ -264,33 +264,91 @@ pub(crate) fn brackets_of(params: &EpochParams) -> usize {
         .unwrap_or(1)
 }
 
-/// The shape of an attestation circuit: the number of markets `M` (the tree depth is
-/// [`crate::native::attestation::ATTEST_DEPTH`] for every batch size).
+/// The shape of an attestation circuit: the number of markets `M`, and for risk
+/// model v2 the brackets per market `T` and the collateral assets `A` (the tree
+/// depth is [`crate::native::attestation::ATTEST_DEPTH`] for every batch size).
+/// `T = 1, A = 0` is the risk model v1 circuit, unchanged (same constraints, same
+/// id). Like a batch shape, an attestation shape proves parameters whose largest
+/// bracket count is exactly `T` and which declare exactly `A` assets
+/// ([`AttestationShape::for_params`]): `params_hash` pads every market's brackets to
+/// that `T` (`docs/SPEC.md` §5.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AttestationShape {
     /// `M`, 1 to 64 (unchecked when built by the crate from validated parameters).
     pub(crate) markets: usize,
+    /// `T`, 1 to 8.
+    pub(crate) brackets: usize,
+    /// `A`, 0 to 16.
+    pub(crate) assets: usize,
 }
 
 impl AttestationShape {
-    /// Validates `1 ≤ M ≤ 64`.
+    /// Validates a risk model v1 shape, `1 ≤ M ≤ 64` (`T = 1`, `A = 0`).
     pub fn new(markets: usize) -> Result<Self, ShapeError> {
+        Self::with_risk(markets, 1, 0)
+    }
+    /// Validates a shape of `1 ≤ M ≤ 64` markets, `1 ≤ T ≤ 8` brackets per market
+    /// and `0 ≤ A ≤ 16` collateral assets.
+    pub fn with_risk(markets: usize, brackets: usize, assets: usize) -> Result<Self, ShapeError> {
         check_markets(markets)?;
-        Ok(Self { markets })
+        if brackets == 0 || brackets > MAX_BRACKETS {
+            return Err(ShapeError::Brackets(brackets));
+        }
+        if assets > MAX_ASSETS {
+            return Err(ShapeError::Assets(assets));
+        }
+        Ok(Self {
+            markets,
+            brackets,
+            assets,
+        })
+    }
+    /// The shape that attests accounts under `params`: its markets, its largest
+    /// bracket count and its assets.
+    pub fn for_params(params: &EpochParams) -> Result<Self, ShapeError> {
+        Self::with_risk(
+            params.markets().len(),
+            brackets_of(params),
+            params.assets().len(),
+        )
     }
     /// `M`.
     pub fn markets(&self) -> usize {
         self.markets
     }
-    /// A stable identifier, e.g. `backstop.attest.v1.M8`.
-    pub fn id(&self) -> String {
-        format!("backstop.attest.v1.M{}", self.markets)
+    /// `T`: brackets per market, the first included (1: flat rates).
+    pub fn brackets(&self) -> usize {
+        self.brackets
     }
-    /// Bits of the ratio slack `|10^8·TV − r·MR'|` (239 at `M = 64`), with `|TV|`
-    /// bounded as in the batch circuit ([`CircuitShape::tv_bound`]).
+    /// `A`: collateral assets.
+    pub fn assets(&self) -> usize {
+        self.assets
+    }
+    /// Whether the shape attests under risk model v2 (`T > 1` or `A > 0`): the
+    /// ratio claim is then on the margin value `MV` (`docs/INCLUSION.md` §5).
+    pub fn is_risk_model_v2(&self) -> bool {
+        self.brackets > 1 || self.assets > 0
+    }
+    /// A stable identifier, e.g. `backstop.attest.v1.M8`, with `.T4` and `.A4`
+    /// appended for risk model v2 (`T > 1`, `A > 0`), as batch shapes
+    /// ([`CircuitShape::id`]).
+    pub fn id(&self) -> String {
+        let mut id = format!("backstop.attest.v1.M{}", self.markets);
+        if self.brackets > 1 {
+            id.push_str(&format!(".T{}", self.brackets));
+        }
+        if self.assets > 0 {
+            id.push_str(&format!(".A{}", self.assets));
+        }
+        id
+    }
+    /// Bits of the ratio slack `|10^4·MV' − r·MR'|` (239 at `M = 64`, `A = 0`),
+    /// where `|MV'| ≤ 10^4·tv_bound` ([`CircuitShape::slack_bits`]: a held asset
+    /// counts at most at full value) and a tiered `MR'_m ≤ n_m·10^4`; without assets
+    /// `10^4·MV' = 10^8·TV`.
     pub fn ratio_slack_bits(&self) -> u32 {
-        let tv =
-            tv_bound(self.markets, 0) * I256::from(10u64.pow(RATIO_DECIMALS) * BPS_DENOMINATOR);
+        let tv = tv_bound(self.markets, self.assets)
+            * I256::from(10u64.pow(RATIO_DECIMALS) * BPS_DENOMINATOR);
         let requirement = I256::from((1u64 << RATIO_BITS) - 1)
             * I256::from(self.markets as u64)
             * max_notional()
@@ -300,7 +358,11 @@ impl AttestationShape {
     /// Bits of the equity slack `TV − X·f_q ∈ (−2^188, tv_bound)`.
     pub fn equity_slack_bits(&self) -> u32 {
         let floor = (I256::ONE << MIN_EQUITY_BITS) * pow10(MAX_SCALE_EXPONENT);
-        bit_length(tv_bound(self.markets, 0).max(floor))
+        bit_length(tv_bound(self.markets, self.assets).max(floor))
+    }
+    /// Lanes per leaf: the id, the balance, `M` sizes and `A` amounts.
+    pub fn leaf_lanes(&self) -> usize {
+        self.markets + self.assets + 2
     }
 }
 

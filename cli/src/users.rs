@@ -69,16 +69,20 @@ pub enum UsersCommand {
         /// The account id (with --snapshot).
         #[arg(long, requires = "snapshot")]
         account: Option<u64>,
-        /// R: the claim is TV >= R · MR (a decimal with at most 4 places, e.g. 1.5).
+        /// R: the claim is TV >= R · MR (a decimal with at most 4 places, e.g. 1.5);
+        /// under risk model v2 MV >= R · MR, the margin value against the tiered
+        /// requirement.
         #[arg(long)]
         min_margin_ratio: String,
-        /// X in quote units: also claim TV >= X.
+        /// X in quote units: also claim TV >= X (equity at full value).
         #[arg(long)]
         min_equity: Option<String>,
         /// A text chosen by the counterparty (e.g. a nonce), bound into the proof.
         #[arg(long, default_value = "")]
         context: String,
-        /// Attestation keys directory (default backstop-keys/backstop.attest.v1.M8 for 8 markets;
+        /// Attestation keys directory (default backstop-keys/<shape id>, e.g.
+        /// backstop.attest.v1.M8 for 8 markets, backstop.attest.v1.M8.T4.A4 with 4
+        /// brackets and 4 assets;
         /// made by a loud single-party setup if empty).
         #[arg(long)]
         keys: Option<PathBuf>,
@@ -661,14 +665,6 @@ fn cmd_attest(args: &AttestArgs<'_>) -> Result<(), CliError> {
             attestation_error("margin attestations exist for groth16-bn254 epochs only").into(),
         );
     }
-    if statement.shape().is_risk_model_v2() {
-        // The attestation circuit's leaf has no asset lanes and its MR no brackets.
-        return Err(attestation_error(
-            "margin attestations do not cover risk model v2 (brackets or collateral assets) \
-             yet; `backstop inclusion verify` shows the account's margin value and requirement",
-        )
-        .into());
-    }
     let (proof, roots) = match &args.source {
         Source::Proof(path) => {
             let proof = read_proof(path)?;
@@ -708,7 +704,8 @@ fn cmd_attest(args: &AttestArgs<'_>) -> Result<(), CliError> {
         context: context_element(args.context),
     })
     .map_err(attestation_error)?;
-    let shape = AttestationShape::new(params.markets().len()).map_err(attestation_error)?;
+    // M, and under risk model v2 the brackets T and assets A, of the parameters.
+    let shape = AttestationShape::for_params(params).map_err(attestation_error)?;
     let keys = AttestationKeys::load_or_setup(shape, args.keys)?;
     let started = Instant::now();
     let proof_bytes = keys.prove(&witness)?;
@@ -740,7 +737,8 @@ fn cmd_attest(args: &AttestArgs<'_>) -> Result<(), CliError> {
     };
     write_json_file(args.out, &file)?;
     eprintln!(
-        "wrote the attestation (TV >= {} x MR{}) to {} ({} proof bytes, proved in {seconds:.2} s)",
+        "wrote the attestation ({} >= {} x MR{}) to {} ({} proof bytes, proved in {seconds:.2} s)",
+        if shape.is_risk_model_v2() { "MV" } else { "TV" },
         file.claim.min_margin_ratio,
         file.claim
             .min_equity

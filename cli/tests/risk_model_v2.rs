@@ -2,10 +2,10 @@
 //! CLI, Groth16: `backstop setup --brackets T --assets A`, `backstop prove`, and a
 //! statement that publishes the brackets, the assets and `asset_solvency`, verified
 //! by `backstop verify`, the standalone `backstop-verify` and `backstop audit`; an
-//! owner's inclusion proof shows their collateral balances and margin value; the
-//! epoch contract's calldata encodes it; what does not carry risk model v2 yet
-//! (margin attestations) refuses it by name (halo2 proves it: `tests/cli.rs`).
-//! Every mutation of the statement is refused in
+//! owner's inclusion proof shows their collateral balances and margin value; a
+//! margin attestation is made and verified on it; the epoch contract's calldata
+//! encodes it (halo2 proves it: `tests/cli.rs`). Every mutation of the statement is
+//! refused in
 //! `tamper_catalogue.rs`.
 #![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
 
@@ -144,7 +144,7 @@ fn an_owner_sees_their_collateral_and_margin_value() {
 }
 
 #[test]
-fn what_does_not_carry_risk_model_v2_yet_refuses_it_by_name() {
+fn other_keys_are_refused_and_the_calldata_is_the_v2_contracts() {
     let e = epoch();
     let tmp = tempfile::tempdir().unwrap();
     // Keys of the flat, collateral-free shape cannot prove the book.
@@ -186,9 +186,21 @@ fn what_does_not_carry_risk_model_v2_yet_refuses_it_by_name() {
         "{}",
         text(&calldata.stdout)
     );
-    // Margin attestations do not carry it.
-    refused(
-        &backstop(&[
+}
+
+/// `backstop attest` under risk model v2: the ratio on the margin value against the
+/// tiered requirement, the shape with its brackets and assets recorded in the keys
+/// and the file, verified by `verify-attestation` with the trusted key; a false
+/// claim is refused by the prover, and a file whose claim is raised afterwards by
+/// the verifier.
+#[test]
+fn a_margin_attestation_under_risk_model_v2_verifies() {
+    let e = epoch();
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("attest-keys");
+    let file = tmp.path().join("attestation.json");
+    let attest = |ratio: &str, out: &Path| {
+        backstop(&[
             "attest",
             "--epoch",
             s(&e.dir),
@@ -199,12 +211,73 @@ fn what_does_not_carry_risk_model_v2_yet_refuses_it_by_name() {
             "--secret-file",
             s(&e.root.path().join("secret.hex")),
             "--min-margin-ratio",
-            "1",
+            ratio,
+            "--min-equity",
+            "100",
+            "--context",
+            "desk-7",
+            "--keys",
+            s(&keys),
             "--out",
-            s(&tmp.path().join("attestation.json")),
+            s(out),
+        ])
+    };
+    let made = attest("1.5", &file);
+    ok(&made, "attest (risk model v2)");
+    assert!(
+        text(&made.stderr).contains("MV >= 1.5 x MR"),
+        "{}",
+        text(&made.stderr)
+    );
+    let desc: Value =
+        serde_json::from_slice(&std::fs::read(keys.join("attestation_keys.json")).unwrap())
+            .unwrap();
+    assert_eq!(desc["shape"], "backstop.attest.v1.M2.T3.A2");
+    assert_eq!(
+        (&desc["markets"], &desc["brackets"], &desc["assets"]),
+        (&Value::from(2), &Value::from(3), &Value::from(2))
+    );
+    let att: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(att["shape"], "backstop.attest.v1.M2.T3.A2");
+    let verified = backstop(&[
+        "verify-attestation",
+        s(&file),
+        "--epoch",
+        s(&e.dir),
+        "--key",
+        s(&keys.join("verifying_key.bin")),
+        "--json",
+    ]);
+    ok(&verified, "verify-attestation (risk model v2)");
+    let v: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(v["report"]["risk_model_v2"], Value::Bool(true));
+    assert_eq!(v["report"]["min_margin_ratio"], "1.5");
+    let plain = backstop(&["verify-attestation", s(&file), "--epoch", s(&e.dir)]);
+    ok(&plain, "verify-attestation (text)");
+    assert!(text(&plain.stdout).contains("margin value (collateral at its haircut) >= 1.5"));
+
+    // A false claim: the prover refuses it, with the exact values.
+    refused(
+        &attest("400000", &tmp.path().join("false.json")),
+        "attest (a false claim)",
+        "does not satisfy the claim: 10^4·MV'",
+    );
+    // The claim raised in the file after proving: the proof does not verify.
+    let mut raised = att.clone();
+    raised["claim"]["min_margin_ratio"] = Value::from("1.6");
+    let raised_file = tmp.path().join("raised.json");
+    std::fs::write(&raised_file, serde_json::to_vec_pretty(&raised).unwrap()).unwrap();
+    refused(
+        &backstop(&[
+            "verify-attestation",
+            s(&raised_file),
+            "--epoch",
+            s(&e.dir),
+            "--key",
+            s(&keys.join("verifying_key.bin")),
         ]),
-        "attest",
-        "margin attestations do not cover risk model v2",
+        "verify-attestation (claim raised)",
+        "public_input",
     );
 }
 

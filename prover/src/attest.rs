@@ -1,5 +1,6 @@
 //! Margin attestations, the prover's side: keys for the attestation circuit (one
-//! single-party setup per market count `M`, cached under `backstop-keys/`), and
+//! single-party setup per shape, `M` markets and for risk model v2 `T` brackets and
+//! `A` assets, cached under `backstop-keys/<shape id>`), and
 //! proving an [`AttestationWitness`] into an attestation file
 //! (`backstop_verifier::attestation::AttestationFile`).
 
@@ -41,6 +42,14 @@ pub struct AttestationKeysFile {
     pub shape: String,
     /// `M`.
     pub markets: usize,
+    /// `T`, brackets per market, for a risk model v2 shape with `T > 1` (absent
+    /// for `T = 1`, so a risk model v1 file is as it always was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brackets: Option<usize>,
+    /// `A`, collateral assets, for a risk model v2 shape with `A > 0` (absent for
+    /// `A = 0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assets: Option<usize>,
     /// SHA-256 of the verifying key's canonical bytes.
     pub verifying_key_hash: String,
     /// How the keys were made.
@@ -113,6 +122,8 @@ impl AttestationKeys {
         let desc = AttestationKeysFile {
             shape: self.shape.id(),
             markets: self.shape.markets(),
+            brackets: (self.shape.brackets() > 1).then_some(self.shape.brackets()),
+            assets: (self.shape.assets() > 0).then_some(self.shape.assets()),
             verifying_key_hash: self.vk_hash.clone(),
             setup: SINGLE_PARTY_SETUP.to_owned(),
             constraints,
@@ -133,6 +144,29 @@ impl AttestationKeys {
                 expected: shape.id(),
                 found: desc.shape,
             });
+        }
+        // The recorded M, T and A must be the shape id's: a hand-edited description
+        // is refused rather than read one way or the other.
+        let recorded = (
+            desc.markets,
+            desc.brackets.unwrap_or(1),
+            desc.assets.unwrap_or(0),
+        );
+        if recorded != (shape.markets(), shape.brackets(), shape.assets())
+            || desc.brackets == Some(1)
+            || desc.assets == Some(0)
+        {
+            return Err(keys_error(
+                dir,
+                format!(
+                    "{ATTESTATION_KEYS_FILE} records M = {}, T = {:?}, A = {:?}, which is not \
+                     shape {}",
+                    desc.markets,
+                    desc.brackets,
+                    desc.assets,
+                    shape.id()
+                ),
+            ));
         }
         let pk_path = dir.join(ATTESTATION_PROVING_KEY_FILE);
         let bytes = std::fs::read(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
@@ -205,4 +239,41 @@ impl AttestationKeys {
 /// `x` as published in an attestation file.
 pub fn public_input_hex(witness: &AttestationWitness) -> String {
     Bn254Poseidon::to_hex(&witness.public_input())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desc(shape: AttestationShape) -> AttestationKeysFile {
+        AttestationKeysFile {
+            shape: shape.id(),
+            markets: shape.markets(),
+            brackets: (shape.brackets() > 1).then_some(shape.brackets()),
+            assets: (shape.assets() > 0).then_some(shape.assets()),
+            verifying_key_hash: "00".repeat(32),
+            setup: SINGLE_PARTY_SETUP.to_owned(),
+            constraints: 7_862,
+        }
+    }
+
+    /// A risk model v1 description is written exactly as before risk model v2 (no
+    /// `brackets` or `assets`); a v2 one records both, and reads back.
+    #[test]
+    fn the_keys_description_records_the_shape() {
+        let v1 = String::from_utf8(json_bytes(&desc(AttestationShape::new(8).unwrap()))).unwrap();
+        let expected = format!(
+            "{{\n  \"shape\": \"backstop.attest.v1.M8\",\n  \"markets\": 8,\n  \
+             \"verifying_key_hash\": \"{}\",\n  \"setup\": \"{SINGLE_PARTY_SETUP}\",\n  \
+             \"constraints\": 7862\n}}",
+            "00".repeat(32)
+        );
+        assert_eq!(v1.trim_end(), expected);
+        let shape = AttestationShape::with_risk(8, 4, 4).unwrap();
+        let v2 = json_bytes(&desc(shape));
+        let text = String::from_utf8(v2.clone()).unwrap();
+        assert!(text.contains("\"brackets\": 4") && text.contains("\"assets\": 4"));
+        let back: AttestationKeysFile = serde_json::from_slice(&v2).unwrap();
+        assert_eq!(back, desc(shape));
+    }
 }

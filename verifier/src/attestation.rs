@@ -1,5 +1,6 @@
 //! Margin attestations: a Groth16 proof that some account inside an epoch's
-//! accounts commitment has `TV ≥ R · MR` (and `TV ≥ X · f_q`), revealing nothing
+//! accounts commitment has `MV ≥ R · MR` (and `TV ≥ X · f_q`; `MV = TV` under
+//! risk model v1), revealing nothing
 //! else; this module defines the file format and checks it against the published
 //! epoch (`docs/INCLUSION.md`; the circuit is
 //! [`backstop_circuits::r1cs::attestation`]).
@@ -31,10 +32,11 @@ pub const ATTESTATION_FORMAT: &str = "backstop.attestation.v1";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimData {
-    /// `R`, an exact decimal with at most 4 places: `TV ≥ R · MR`.
+    /// `R`, an exact decimal with at most 4 places: `MV ≥ R · MR` (`MV = TV` under
+    /// risk model v1; under v2 the margin value, with the tiered `MR`).
     pub min_margin_ratio: String,
-    /// `X` in quote units (at most `quote_decimals` places): `TV ≥ X`; absent when
-    /// not claimed (then only `TV ≥ R · MR ≥ 0` is).
+    /// `X` in quote units (at most `quote_decimals` places): `TV ≥ X` (the equity at
+    /// full value); absent when not claimed (then only `TV ≥ MV ≥ R · MR ≥ 0` is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_equity: Option<String>,
 }
@@ -145,6 +147,10 @@ pub struct AttestationReport {
     pub context: String,
     /// The attestation circuit.
     pub shape: String,
+    /// Whether the epoch uses risk model v2: the ratio is then on the margin value
+    /// `MV` (collateral at its haircut, the tiered requirement), the equity on `TV`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub risk_model_v2: bool,
     /// The verifying key's hash.
     pub verifying_key_hash: String,
     /// Whether the key was given by the caller (else the file's own key was used,
@@ -155,8 +161,18 @@ pub struct AttestationReport {
 impl AttestationReport {
     /// One sentence: what is proven.
     pub fn claim_sentence(&self) -> String {
+        let value = if self.risk_model_v2 {
+            "margin value (collateral at its haircut)"
+        } else {
+            "total value"
+        };
+        let requirement = if self.risk_model_v2 {
+            "tiered maintenance requirement"
+        } else {
+            "maintenance requirement"
+        };
         let mut s = format!(
-            "an account in epoch {}'s accounts commitment {} has total value >= {} x its maintenance requirement",
+            "an account in epoch {}'s accounts commitment {} has {value} >= {} x its {requirement}",
             self.epoch, self.accounts_commitment, self.min_margin_ratio
         );
         if let Some(x) = &self.min_equity {
@@ -273,8 +289,9 @@ pub fn verify_attestation(
             ),
         ));
     }
-    let shape =
-        AttestationShape::new(statement.params().markets().len()).map_err(|e| bad("shape", e))?;
+    // The shape is the statement's (its markets, brackets and assets): the file's
+    // is only compared with it.
+    let shape = AttestationShape::for_params(statement.params()).map_err(|e| bad("shape", e))?;
     if attestation.shape != shape.id() {
         return Err(bad(
             "shape",
@@ -346,6 +363,7 @@ pub fn verify_attestation(
             .map(|_| claim.min_equity_text(statement.params().quote_decimals())),
         context: attestation.context.clone(),
         shape: attestation.shape.clone(),
+        risk_model_v2: shape.is_risk_model_v2(),
         verifying_key_hash: vk_hash,
         trusted_key: trusted_key.is_some(),
     })

@@ -798,7 +798,11 @@ pub(super) fn users(o: &mut String, r: &Report) {
     );
     let _ = writeln!(
         o,
-        "Details of the proof format in [INCLUSION.md](INCLUSION.md).\n"
+        "Details of the proof format in [INCLUSION.md](INCLUSION.md). The attestation \
+         circuit under risk model v2 (`M = 8, T = 4, A = 4`: constraints, setup, proof and \
+         verification of one run) is measured by `cargo test --release -p \
+         backstop-circuits --lib attestation::tests::measure_risk_model_v2 -- --ignored \
+         --nocapture`, not by this report: [INCLUSION.md §5](INCLUSION.md#5-margin-attestations).\n"
     );
 }
 

@@ -9,14 +9,20 @@
 //! epoch's accounts commitment `a_K` has, at the epoch's published prices,
 //!
 //! ```text
-//! TV ≥ R · MR          with R = r / 10^4, r ∈ [0, 2^32)         (ratio claim)
+//! MV ≥ R · MR          with R = r / 10^4, r ∈ [0, 2^32)         (ratio claim)
 //! TV ≥ X · f_q         with X ∈ [0, 2^128) minimal quote units   (equity claim)
 //! ```
 //!
 //! exactly, on integers in common units (`docs/SPEC.md` §2.2, §3): since
-//! `MR = MR' / 10000`, the ratio claim is `10^4 · 10^4 · TV ≥ r · MR'`. `X = 0` is
-//! "no equity claim": the ratio claim already implies `TV ≥ 0`, because `MR' ≥ 0`.
-//! The account's id, balance, positions, salt, batch and slot stay hidden.
+//! `MR = MR' / 10^4` and `MV = MV' / 10^4`, the ratio claim is `10^4 · MV' ≥ r · MR'`.
+//! Under risk model v1 (no collateral assets) `MV' = 10^4 · TV`, so it is
+//! `10^8 · TV ≥ r · MR'`, the claim as it always was; under risk model v2 `MV'`
+//! counts each held asset at its collateral ratio and each debt in full, `MR'` is
+//! the tiered requirement, and the equity claim stays on `TV`, the equity at full
+//! value (`EQ`). `R = 1` is exactly "not liquidatable" (`MV' ≥ MR'`). `X = 0` is "no
+//! equity claim": the ratio claim already implies `TV ≥ 0`, because `MR' ≥ 0` and
+//! `MV' ≤ 10^4 · TV` (a haircut only lowers a holding).
+//! The account's id, balance, positions, amounts, salt, batch and slot stay hidden.
 //!
 //! # The attestation tree
 //!
@@ -46,12 +52,13 @@
 //! that an attestation made for one counterparty cannot be passed off as fresh to
 //! another. Everything else is a witness.
 
-use crate::bounds::{BPS_DENOMINATOR, RESERVE_BITS};
+use crate::bounds::RESERVE_BITS;
 use crate::decimal::{DecimalError, parse_unsigned_scaled};
 use crate::hash::FieldHasher;
 use crate::native::commit::{
     BatchSize, PathStep, TREE_ARITY, accounts_chain_start, accounts_chain_step, tag,
 };
+use crate::native::risk::AccountRisk;
 use ethnum::{I256, U256};
 use thiserror::Error;
 
@@ -97,6 +104,23 @@ pub enum AttestationError {
         /// Markets in the epoch.
         expected: usize,
     },
+    /// The account has another number of collateral amounts than the parameters
+    /// have assets.
+    #[error("account {id} has {got} collateral amounts but the epoch has {expected} assets")]
+    Assets {
+        /// The account.
+        id: u64,
+        /// Amounts given.
+        got: usize,
+        /// Assets in the epoch.
+        expected: usize,
+    },
+    /// The parameters have no attestation circuit.
+    #[error("no attestation circuit for these parameters: {reason}")]
+    Shape {
+        /// Why.
+        reason: String,
+    },
     /// The batch index is not below the number of batch roots.
     #[error("batch {batch} is not below the number of batch roots {count}")]
     Batch {
@@ -141,7 +165,8 @@ pub enum AttestationError {
     },
 }
 
-/// What is attested: `TV ≥ (ratio / 10^4) · MR` and `TV ≥ min_equity · f_q`.
+/// What is attested: `MV ≥ (ratio / 10^4) · MR` (`MV = TV` under risk model v1)
+/// and `TV ≥ min_equity · f_q`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AttestationClaim {
     /// `r = R · 10^4`, below `2^32`.
@@ -196,26 +221,25 @@ impl AttestationClaim {
         crate::decimal::format_scaled(I256::from(self.min_equity), quote_decimals, 0)
     }
 
-    /// Whether the claim holds for an account's `TV` and `MR'` (common units):
-    /// `Ok(())` or the reason it fails.
-    pub fn check(
-        &self,
-        total_value: I256,
-        requirement_bps: I256,
-        quote_scale: I256,
-    ) -> Result<(), String> {
-        let lhs = total_value * I256::from(10u64.pow(RATIO_DECIMALS)) * I256::from(BPS_DENOMINATOR);
-        let rhs = I256::from(self.ratio) * requirement_bps;
+    /// Whether the claim holds for an account (`docs/SPEC.md` §2.2, common units):
+    /// `10^4·MV' ≥ r·MR'` and `TV ≥ X·f_q`; `Ok(())` or the reason it fails. Without
+    /// collateral assets `MV' = 10^4·TV`, so the ratio claim is risk model v1's
+    /// `10^8·TV ≥ r·MR'`.
+    pub fn check(&self, risk: &AccountRisk, quote_scale: I256) -> Result<(), String> {
+        let lhs = risk.margin_value_bps * I256::from(10u64.pow(RATIO_DECIMALS));
+        let rhs = I256::from(self.ratio) * risk.requirement_bps;
         if lhs < rhs {
             return Err(format!(
-                "10^8·TV = {lhs} < r·MR' = {rhs} (TV below {} times the maintenance requirement)",
+                "10^4·MV' = {lhs} < r·MR' = {rhs} (margin value below {} times the maintenance \
+                 requirement; MV' = 10^4·TV without collateral assets)",
                 self.ratio_text()
             ));
         }
         let floor = I256::from(self.min_equity) * quote_scale;
-        if total_value < floor {
+        if risk.total_value < floor {
             return Err(format!(
-                "TV = {total_value} < X·f_q = {floor} (common units)"
+                "TV = {} < X·f_q = {floor} (common units)",
+                risk.total_value
             ));
         }
         Ok(())

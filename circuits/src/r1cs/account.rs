@@ -134,8 +134,13 @@ impl SignedLanes {
             if let Some(brackets) = params.brackets.get(m) {
                 let _ns = indexed(cs, "market", m);
                 let chosen = selected.map(|s| s[m]);
-                let (_, term) =
-                    requirement(cs, &magnitude, &params.unit_value[m], brackets, chosen)?;
+                // Rates per minimal size unit (the hashed layout) apply to |size|.
+                let unit = if brackets.rates_per_size_unit {
+                    FpVar::one()
+                } else {
+                    params.unit_value[m].clone()
+                };
+                let (_, term) = requirement(cs, &magnitude, &unit, brackets, chosen)?;
                 requirement_bps += term;
                 continue;
             }

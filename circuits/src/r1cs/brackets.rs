@@ -4,8 +4,9 @@
 //! [`crate::native::risk::bracket_of`] and [`Bracket::requirement_bps`].
 //!
 //! The batch circuit uses it for every market of a shape with `T > 1` brackets
-//! (`docs/SPEC.md` §8.2, namespace `account[j].market[m]`); it is also tested here
-//! on its own.
+//! (`docs/SPEC.md` §8.2, namespace `account[j].market[m]`), and so does the
+//! attestation circuit (namespace `account.market[m]`), with rates per minimal size
+//! unit ([`BracketVars::rates_per_size_unit`]); it is also tested here on its own.
 //!
 //! # The bracket is selected on the size, not the notional
 //!
@@ -92,6 +93,12 @@ pub struct BracketVars {
     pub rate_bps: Vec<FpVar<Fr>>,
     /// `cum'_t`.
     pub cum_bps: Vec<FpVar<Fr>>,
+    /// How the rates are read. `false` (the batch circuit's packed layout): `mm_t`
+    /// in bps, applied to the notional `n = |size|·uv_m`. `true` (the hashed layout
+    /// of the attestation circuit, `docs/SPEC.md` §5.5): `ur_t = uv_m·mm_t`, already
+    /// per minimal size unit, applied to `|size|` itself; `MR'_m = |size|·ur_t −
+    /// cum'_t` is the same value. The selection and its checks do not change.
+    pub rates_per_size_unit: bool,
 }
 
 /// `MR'_m = n · mm_t − cum'_t` with `n = magnitude · unit_value` and `t` the bracket
@@ -234,6 +241,7 @@ mod tests {
                     .iter()
                     .map(|b| input(fr(b.cum_bps)))
                     .collect::<Result<_, _>>()?,
+                rates_per_size_unit: false,
             };
             let unit_value = input(fr(self.unit_value))?;
             let magnitude =

@@ -6,8 +6,10 @@
 //! [`crate::native::risk::asset_contribution`].
 //!
 //! The batch circuit uses it for every asset of a shape with `A > 0` assets
-//! (`docs/SPEC.md` §8.2, namespace `account[j].holding[c]`); it is also tested here
-//! on its own.
+//! (`docs/SPEC.md` §8.2, namespace `account[j].holding[c]`), and the attestation
+//! circuit without the held amount ([`asset_value`], namespace
+//! `account.holding[c]`, with `hv_c = 10000·uv_c − lv_c` from its hashed
+//! parameters); it is also tested here on its own.
 //!
 //! # Constraints (one asset)
 //!
@@ -57,6 +59,18 @@ pub struct AssetTerms {
     pub held: FpVar<Fr>,
 }
 
+/// One asset amount's terms without its held amount: what the attestation circuit
+/// reads (it carries no per-asset totals, so it skips `asset.held`).
+#[derive(Debug)]
+pub struct AssetValue {
+    /// The lane `amount + 2^63` (for the leaf).
+    pub lane: FpVar<Fr>,
+    /// `amount · uv_c`, added to `TV`.
+    pub value: FpVar<Fr>,
+    /// `amount · uv_c · w'_c`, added to `MV'`.
+    pub margin_bps: FpVar<Fr>,
+}
+
 /// Allocates an amount's lane from its raw value (`amount + 2^63`; `None` in
 /// setup mode) and computes its terms (see the module docs).
 pub fn asset_terms(
@@ -64,6 +78,37 @@ pub fn asset_terms(
     lane_value: Option<U256>,
     asset: &AssetVars,
 ) -> Result<AssetTerms, SynthesisError> {
+    let (valued, held_sign, amount) = valued(cs, lane_value, asset)?;
+    let held = {
+        let _ns = ns!(cs, "asset.held");
+        &held_sign * &amount
+    };
+    Ok(AssetTerms {
+        lane: valued.lane,
+        value: valued.value,
+        margin_bps: valued.margin_bps,
+        held,
+    })
+}
+
+/// [`asset_terms`] without `asset.held`: the lane (`asset.lane.range`,
+/// `asset.lane.nonzero`), the value (`asset.value`) and the margin term
+/// (`asset.margin`), 68 constraints.
+pub fn asset_value(
+    cs: &ConstraintSystemRef<Fr>,
+    lane_value: Option<U256>,
+    asset: &AssetVars,
+) -> Result<AssetValue, SynthesisError> {
+    valued(cs, lane_value, asset).map(|(v, ..)| v)
+}
+
+/// The lane, value and margin term, with the lane's sign bit `s` (1 iff held) and
+/// the signed amount.
+fn valued(
+    cs: &ConstraintSystemRef<Fr>,
+    lane_value: Option<U256>,
+    asset: &AssetVars,
+) -> Result<(AssetValue, FpVar<Fr>, FpVar<Fr>), SynthesisError> {
     let (bits, lane) = {
         let _ns = ns!(cs, "asset.lane");
         signed_lane(cs, lane_value)?
@@ -80,16 +125,15 @@ pub fn asset_terms(
         let full = &value * Fr::from(BPS_DENOMINATOR);
         &full + &held_sign * (haircut - &full)
     };
-    let held = {
-        let _ns = ns!(cs, "asset.held");
-        &held_sign * &amount
-    };
-    Ok(AssetTerms {
-        lane,
-        value,
-        margin_bps,
-        held,
-    })
+    Ok((
+        AssetValue {
+            lane,
+            value,
+            margin_bps,
+        },
+        held_sign,
+        amount,
+    ))
 }
 
 #[cfg(test)]

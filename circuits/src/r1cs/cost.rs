@@ -229,6 +229,7 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
                 threshold: witnesses(&cs, t)?,
                 rate_bps: witnesses(&cs, t)?,
                 cum_bps: witnesses(&cs, t)?,
+                rates_per_size_unit: false,
             };
             let v = witnesses(&cs, 2)?;
             requirement(&cs, &v[0], &v[1], &vars, None).map(|_| ())

@@ -3,7 +3,7 @@
 //!
 //! - [`bits`], [`poseidon`]: gadgets, each with its native twin documented beside it;
 //! - [`brackets`], [`collateral`]: the maintenance brackets and collateral assets of
-//!   risk model v2, gadgets of the batch circuit;
+//!   risk model v2, gadgets of the batch and attestation circuits;
 //! - `params.rs`, `account.rs`: the epoch parameters and one account (lanes, `TV`,
 //!   `MR'`, leaf), shared by both circuits;
 //! - [`batch`]: the batch circuit of `docs/SPEC.md` §6.3;

@@ -70,7 +70,8 @@
 //! | `claim.ratio.range`, `claim.equity.range` | `r < 2^32`, `X < 2^128` |
 //! | `account.id.range` | the id lane's 64 bits |
 //! | `account.lane.…`, `account.tv`, `account.mr.abs`, `account.mr` | as in the batch circuit |
-//! | `claim.ratio.slack` | `10^8·TV − r·MR' ≥ 0` |
+//! | `account.holding[c].asset.…`, `account.market[m].bracket.…` | risk model v2: as in the batch circuit (no `asset.held`) |
+//! | `claim.ratio.slack` | `10^4·MV' − r·MR' ≥ 0` (`10^8·TV − r·MR'` without assets) |
 //! | `claim.equity.slack` | `TV − X·f_q ≥ 0` |
 //! | `account.leaf` | the leaf hash, no padding flag |
 //! | `path[l].position` | the one-hot position of level `l` |

@@ -12,13 +12,16 @@ use super::bits::alloc_bits_le;
 use super::brackets::BracketVars;
 use super::collateral::AssetVars;
 use super::poseidon::{absorb, poseidon, tag_const};
-use crate::assignment::ParamsAssignment;
+use crate::assignment::{ParamsAssignment, field_from_i256};
+use crate::bounds::BPS_DENOMINATOR;
 use crate::hash::{Bn254Poseidon, FieldHasher};
 use crate::inputs::{
     BATCH_BITS, BATCH_COUNT_BITS, EXPONENT_BITS, FUND_BITS, MARGIN_BITS, Packed, U64_BITS, pack,
     packed_words, with_offsets,
 };
 use crate::native::commit::tags;
+use crate::native::risk::RiskParams;
+use crate::shape::AttestationShape;
 use crate::shape::CircuitShape;
 use ark_bn254::Fr;
 use ark_ff::Field;
@@ -29,6 +32,7 @@ use ark_r1cs_std::fields::FieldVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
 use ark_relations::ns;
+use ethnum::I256;
 use ethnum::U256;
 
 /// The epoch parameters as circuit variables.
@@ -213,6 +217,7 @@ impl ParamVars {
                     threshold: vec![FpVar::zero()],
                     rate_bps: vec![margin.clone()],
                     cum_bps: vec![FpVar::zero()],
+                    rates_per_size_unit: false,
                 };
                 for [threshold, rate, floor] in &bracket_parts[m * extra..(m + 1) * extra] {
                     let step = floor * &quote_scale;
@@ -261,24 +266,40 @@ impl ParamVars {
     /// Allocates the parameters as witnesses and hashes them, in the namespace
     /// `params.hash` (1,224 constraints at `M = 8`): the attestation circuit's
     /// `params_hash = absorb(H(TAG_PARAMS, epoch, M, f_q, reserves·f_q,
-    /// insurance_fund·f_q, d), uv_0, ur_0, …)`.
+    /// insurance_fund·f_q, d), uv_0, ur_0, …)`, followed for a risk model v2 shape
+    /// by the values of [`crate::native::risk::RiskParams::hashed`] (one absorb over
+    /// them all, as natively): per market its `T − 1` brackets `[s_t, δur_t,
+    /// δcum_t]`, per asset `[uv_c, lv_c, reserves_c]`, then the total reserves.
+    ///
+    /// From those it derives, linearly (no constraint), what the shared gadgets
+    /// read: per market the brackets with `s_0 = 0`, `ur_t = ur_m + Σ_{k≤t} δur_k`
+    /// (rates per minimal size unit) and `cum'_t = Σ_{k≤t} δcum_k`; per asset
+    /// `hv_c = 10000·uv_c − lv_c = uv_c·ratio_c`. Like every parameter, they need
+    /// no range check: the verifier derives the hashed values (§5.5).
     pub(crate) fn alloc_hashed(
         cs: &ConstraintSystemRef<Fr>,
         values: Option<&ParamsAssignment<Fr>>,
-        markets: usize,
+        risk: Option<&HashedRisk>,
+        shape: &AttestationShape,
     ) -> Result<(Self, FpVar<Fr>), SynthesisError> {
-        let params = Self::alloc_mode(cs, values, markets, AllocationMode::Witness)?;
+        let markets = shape.markets();
+        let mut params = Self::alloc_mode(cs, values, markets, AllocationMode::Witness)?;
         let descriptor = FpVar::new_witness(cs.clone(), || {
             values
                 .map(|p| p.descriptor)
                 .ok_or(SynthesisError::AssignmentMissing)
         })?;
-        let per_market: Vec<_> = params
+        let mut absorbed: Vec<_> = params
             .unit_value
             .iter()
             .zip(&params.unit_requirement)
             .flat_map(|(v, r)| [v.clone(), r.clone()])
             .collect();
+        if shape.is_risk_model_v2() {
+            let hashed = HashedRiskVars::alloc(cs, risk, shape)?;
+            absorbed.extend(hashed.flat());
+            params.derive_risk(hashed);
+        }
         let _ns = ns!(cs, "params.hash");
         let head = poseidon(
             cs.clone(),
@@ -292,8 +313,43 @@ impl ParamVars {
                 descriptor,
             ],
         )?;
-        let hash = absorb(cs, head, &per_market)?;
+        let hash = absorb(cs, head, &absorbed)?;
         Ok((params, hash))
+    }
+
+    /// The brackets and assets of the hashed layout (see [`Self::alloc_hashed`]).
+    fn derive_risk(&mut self, hashed: HashedRiskVars) {
+        let extra = hashed.brackets.first().map_or(0, Vec::len);
+        if extra > 0 {
+            self.brackets = (hashed.brackets.into_iter())
+                .zip(&self.unit_requirement)
+                .map(|(steps, first_rate)| {
+                    let mut b = BracketVars {
+                        threshold: vec![FpVar::zero()],
+                        rate_bps: vec![first_rate.clone()],
+                        cum_bps: vec![FpVar::zero()],
+                        rates_per_size_unit: true,
+                    };
+                    for [threshold, rate_step, cum_step] in steps {
+                        let rate = &b.rate_bps[b.rate_bps.len() - 1] + rate_step;
+                        let cum = &b.cum_bps[b.cum_bps.len() - 1] + cum_step;
+                        b.threshold.push(threshold);
+                        b.rate_bps.push(rate);
+                        b.cum_bps.push(cum);
+                    }
+                    b
+                })
+                .collect();
+        }
+        let bps = Fr::from(BPS_DENOMINATOR);
+        for [unit_value, haircut, reserves] in hashed.assets {
+            self.assets.push(AssetVars {
+                haircut_value: &unit_value * bps - haircut,
+                unit_value,
+            });
+            self.asset_reserves.push(reserves);
+        }
+        self.reserves_value = hashed.total_reserves;
     }
 
     fn alloc_mode(
@@ -389,4 +445,97 @@ fn power_of_ten(bits: &[Boolean<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
         ten = ten * ten;
     }
     Ok(power)
+}
+
+/// The risk model v2 values `params_hash` absorbs after the markets'
+/// ([`crate::native::risk::RiskParams::hashed`]), as field elements: the attestation
+/// circuit's witnesses.
+#[derive(Debug, Clone)]
+pub(crate) struct HashedRisk {
+    /// Per market, its `T − 1` brackets after the first: `[s_t, δur_t, δcum_t]`.
+    pub(crate) brackets: Vec<Vec<[Fr; 3]>>,
+    /// Per asset: `[uv_c, lv_c, reserves_c]`.
+    pub(crate) assets: Vec<[Fr; 3]>,
+    /// `reserves·f_q + Σ_c reserves_c·uv_c`.
+    pub(crate) total_reserves: Fr,
+}
+
+impl HashedRisk {
+    /// The values of `risk`, embedded.
+    pub(crate) fn new(risk: &RiskParams) -> Self {
+        let fr = |v: &I256| field_from_i256::<Bn254Poseidon>(*v);
+        Self {
+            brackets: (risk.brackets.iter())
+                .map(|bs| bs.iter().map(|b| b.each_ref().map(fr)).collect())
+                .collect(),
+            assets: risk.assets.iter().map(|a| a.each_ref().map(fr)).collect(),
+            total_reserves: fr(&risk.total_reserves),
+        }
+    }
+
+    /// In the order `params_hash` absorbs them (nothing for risk model v1): what
+    /// the tests' native re-hash of a raw assignment absorbs.
+    #[cfg(test)]
+    pub(crate) fn hashed(&self) -> Vec<Fr> {
+        if self.brackets.iter().all(Vec::is_empty) && self.assets.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<Fr> = self.brackets.iter().flatten().flatten().copied().collect();
+        out.extend(self.assets.iter().flatten().copied());
+        out.push(self.total_reserves);
+        out
+    }
+}
+
+/// [`HashedRisk`] as witnesses.
+struct HashedRiskVars {
+    brackets: Vec<Vec<[FpVar<Fr>; 3]>>,
+    assets: Vec<[FpVar<Fr>; 3]>,
+    total_reserves: FpVar<Fr>,
+}
+
+impl HashedRiskVars {
+    /// Allocates the values of a risk model v2 `shape` (`None` in setup mode).
+    fn alloc(
+        cs: &ConstraintSystemRef<Fr>,
+        risk: Option<&HashedRisk>,
+        shape: &AttestationShape,
+    ) -> Result<Self, SynthesisError> {
+        let witness = |f: &dyn Fn(&HashedRisk) -> Option<Fr>| {
+            FpVar::new_witness(cs.clone(), || {
+                risk.and_then(f).ok_or(SynthesisError::AssignmentMissing)
+            })
+        };
+        let triple = |f: &dyn Fn(&HashedRisk) -> Option<[Fr; 3]>| {
+            Ok::<_, SynthesisError>([
+                witness(&|r| f(r).map(|v| v[0]))?,
+                witness(&|r| f(r).map(|v| v[1]))?,
+                witness(&|r| f(r).map(|v| v[2]))?,
+            ])
+        };
+        let brackets = (0..shape.markets())
+            .map(|m| {
+                (0..shape.brackets() - 1)
+                    .map(|t| triple(&|r| r.brackets.get(m)?.get(t).copied()))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let assets = (0..shape.assets())
+            .map(|c| triple(&|r| r.assets.get(c).copied()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let total_reserves = witness(&|r| Some(r.total_reserves))?;
+        Ok(Self {
+            brackets,
+            assets,
+            total_reserves,
+        })
+    }
+
+    /// In the order `params_hash` absorbs them.
+    fn flat(&self) -> Vec<FpVar<Fr>> {
+        let mut out: Vec<FpVar<Fr>> = self.brackets.iter().flatten().flatten().cloned().collect();
+        out.extend(self.assets.iter().flatten().cloned());
+        out.push(self.total_reserves.clone());
+        out
+    }
 }

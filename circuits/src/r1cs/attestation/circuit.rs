@@ -9,6 +9,7 @@ use crate::native::attestation::{
 use crate::native::commit::{PathStep, TREE_ARITY};
 use crate::r1cs::account::{SignedLanes, alloc_lane};
 use crate::r1cs::bits::{alloc_bits_le, enforce_range};
+use crate::r1cs::collateral::asset_value;
 use crate::r1cs::names::indexed;
 use crate::r1cs::params::ParamVars;
 use crate::r1cs::poseidon::{poseidon, tag_const};
@@ -54,6 +55,7 @@ impl AttestationCircuit {
         assignment: AttestationAssignment,
     ) -> Self {
         debug_assert_eq!(assignment.params.unit_value.len(), shape.markets());
+        debug_assert_eq!(assignment.amount_lanes.len(), shape.assets());
         Self {
             shape,
             assignment: Some(assignment),
@@ -130,8 +132,10 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
         let public_input =
             FpVar::new_input(cs.clone(), || a.map(|a| a.public_input).ok_or(missing()))?;
 
-        // Parameters, bound through params_hash (SPEC §5.5).
-        let (params, params_hash) = ParamVars::alloc_hashed(&cs, a.map(|a| &a.params), markets)?;
+        // Parameters, bound through params_hash (SPEC §5.5); for risk model v2 the
+        // derived brackets and assets too.
+        let (params, params_hash) =
+            ParamVars::alloc_hashed(&cs, a.map(|a| &a.params), a.map(|a| &a.risk), &shape)?;
 
         // The claim: r < 2^32, X < 2^128 (range-checked by their bits; only the low
         // bits of a raw value can be assigned).
@@ -153,24 +157,51 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
 
         // SPEC §5.2: lanes, each 64 bits; signed lanes ≠ 0 (|v| < 2^63). Only the
         // low 64 bits of a raw lane can be assigned: a wider value changes the leaf.
-        // SPEC §2.2: TV = balance·f_q + Σ size_m·uv_m, MR' = Σ |size_m|·ur_m.
+        // SPEC §2.2: TV = balance·f_q + Σ size_m·uv_m (+ Σ amount_c·uv_c), MR' =
+        // Σ |size_m|·ur_m (with brackets Σ |size_m|·ur_t − cum'_t, SPEC §8.2), and
+        // MV' = 10^4·(balance·f_q + Σ size_m·uv_m) + Σ amount_c·uv_c·w'_c, the
+        // haircut by the amount lane's own sign bit (`r1cs/collateral.rs`).
         let account = ns!(cs, "account");
         let (_, id) = {
             let _ns = ns!(cs, "id.range");
             alloc_lane(&cs, a.map(|a| a.id))?
         };
-        let lanes =
+        let mut lanes =
             SignedLanes::alloc(&cs, a.map(|a| (a.balance_lane, &a.size_lanes[..])), markets)?;
-        let (tv, requirement) = lanes.margin(&cs, &params, None)?;
+        let mut holdings = Vec::with_capacity(shape.assets());
+        for (c, asset) in params.assets.iter().enumerate() {
+            let _ns = indexed(&cs, "holding", c);
+            let lane = a
+                .map(|a| a.amount_lanes.get(c).copied().ok_or(missing()))
+                .transpose()?;
+            let terms = asset_value(&cs, lane, asset)?;
+            lanes.amounts.push(terms.lane.clone());
+            holdings.push(terms);
+        }
+        let selected = a.map(|a| &a.brackets[..]);
+        let (perp, requirement) = lanes.margin(&cs, &params, selected)?;
         drop(account);
+        let scale = Fr::from(10u64.pow(RATIO_DECIMALS));
+        let (tv, scaled_margin) = if holdings.is_empty() {
+            // MV' = 10^4·TV: 10^4·MV' = 10^8·TV, risk model v1's claim unchanged.
+            let scaled = &perp * (scale * Fr::from(BPS_DENOMINATOR));
+            (perp, scaled)
+        } else {
+            let mut tv = perp.clone();
+            let mut margin_value = &perp * Fr::from(BPS_DENOMINATOR);
+            for terms in &holdings {
+                tv += &terms.value;
+                margin_value += &terms.margin_bps;
+            }
+            (tv, margin_value * scale)
+        };
 
-        // The ratio claim: 10^4·10^4·TV − r·MR' ≥ 0. The slack lies in
-        // (−2^n, 2^n) with n = ratio_slack_bits ≤ 252, so a negative slack is a field
-        // element above r − 2^n > 2^n: no n-bit decomposition.
+        // The ratio claim: 10^4·MV' − r·MR' ≥ 0. The slack lies in (−2^n, 2^n) with
+        // n = ratio_slack_bits ≤ 252, so a negative slack is a field element above
+        // r − 2^n > 2^n: no n-bit decomposition.
         {
             let _ns = ns!(cs, "claim.ratio.slack");
-            let scale = Fr::from(10u64.pow(RATIO_DECIMALS) * BPS_DENOMINATOR);
-            let ratio_slack = &tv * scale - &ratio * &requirement;
+            let ratio_slack = scaled_margin - &ratio * &requirement;
             enforce_range(cs.clone(), &ratio_slack, shape.ratio_slack_bits() as usize)?;
         }
         // The equity claim: TV − X·f_q ≥ 0, the slack in (−2^188, tv_bound).

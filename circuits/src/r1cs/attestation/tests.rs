@@ -4,13 +4,12 @@
 
 use super::witness::AttestationAssignment;
 use super::*;
-use crate::assignment::testing::params_hash as raw_params_hash;
 use crate::hash::{Bn254Poseidon, FieldHasher};
 use crate::model::Snapshot;
 use crate::native::attestation::*;
 use crate::native::commit::{
     BatchSize, BatchTree, absorb_chain, commit_epoch, leaf_salt, params_hash, root_from_path,
-    secret_element, tag,
+    secret_element, tag, tags,
 };
 use crate::native::risk::{Scales, account_risk};
 use crate::r1cs::bits::pow2;
@@ -31,6 +30,7 @@ type H = Bn254Poseidon;
 fn raw_leaf(a: &AttestationAssignment) -> Fr {
     let mut lanes = vec![a.id, a.balance_lane];
     lanes.extend(a.size_lanes.iter().copied());
+    lanes.extend(a.amount_lanes.iter().copied());
     let fr = |v: U256| Bn254Poseidon::from_u256(v);
     let words: Vec<Fr> = lanes
         .chunks(3)
@@ -58,7 +58,12 @@ struct Fixture {
 }
 
 fn fixture(epoch: u64) -> Fixture {
-    let snapshot = book(epoch, 20);
+    fixture_of(book(epoch, 20))
+}
+
+/// Everything an attester of any account of `snapshot` holds, at `B = 8`.
+fn fixture_of(snapshot: Snapshot) -> Fixture {
+    let epoch = snapshot.params().epoch();
     let secret = VenueSecret::demo();
     let c = commit_epoch::<H>(&snapshot, &secret, BatchSize::new(8).unwrap());
     let s = secret_element::<H>(&secret);
@@ -94,8 +99,14 @@ fn witness(
     })
 }
 
+/// The shape an assignment is for: `M` markets, `T` brackets, `A` assets.
+fn shape_of(a: &AttestationAssignment) -> AttestationShape {
+    let brackets = a.risk.brackets.first().map_or(0, Vec::len) + 1;
+    AttestationShape::with_risk(a.params.unit_value.len(), brackets, a.amount_lanes.len()).unwrap()
+}
+
 fn satisfied(a: AttestationAssignment) -> bool {
-    let shape = AttestationShape::new(a.params.unit_value.len()).unwrap();
+    let shape = shape_of(&a);
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
     match AttestationCircuit::from_assignment(shape, a).generate_constraints(cs.clone()) {
@@ -107,6 +118,28 @@ fn satisfied(a: AttestationAssignment) -> bool {
     cs.is_satisfied().unwrap()
 }
 
+/// `params_hash` over an assignment's raw parameters, the risk model v2 values
+/// included (`docs/SPEC.md` §5.5): what an attacker consistent with them would
+/// publish.
+fn raw_params_hash(a: &AttestationAssignment) -> Fr {
+    let p = &a.params;
+    let head = H::hash(&[
+        tag::<H>(tags::PARAMS),
+        p.epoch,
+        Fr::from(p.unit_value.len() as u64),
+        p.quote_scale,
+        p.reserves,
+        p.insurance_fund,
+        p.descriptor,
+    ]);
+    let mut absorbed: Vec<Fr> = (p.unit_value.iter())
+        .zip(&p.unit_requirement)
+        .flat_map(|(v, r)| [*v, *r])
+        .collect();
+    absorbed.extend(a.risk.hashed());
+    absorb_chain::<H>(head, &absorbed)
+}
+
 /// What an attacker consistent with its (lying) assignment would publish: the
 /// public input over the assignment's own claimed values.
 fn restamp(a: &mut AttestationAssignment) {
@@ -115,7 +148,7 @@ fn restamp(a: &mut AttestationAssignment) {
         tag::<H>(TAG_ATTEST),
         a.accounts_commitment,
         a.tree_root,
-        raw_params_hash::<H>(&a.params),
+        raw_params_hash(a),
         fr(a.ratio),
         fr(a.min_equity),
         a.context,
@@ -448,7 +481,7 @@ fn attestation_names() -> Vec<String> {
 
 /// Checks that the first constraint `a` leaves unsatisfied is one of block `name`.
 fn caught_at(a: &AttestationAssignment, name: &str) {
-    let shape = AttestationShape::new(a.params.unit_value.len()).unwrap();
+    let shape = shape_of(a);
     let circuit = AttestationCircuit::from_assignment(shape, a.clone());
     assert_eq!(first_unsatisfied(circuit).as_deref(), Some(name));
 }
@@ -466,4 +499,530 @@ fn every_constraint_is_named_and_a_tampered_witness_fails_at_its_name() {
     for name in attestation_names() {
         assert_eq!(probe.tamper(&name).as_deref(), Some(name.as_str()));
     }
+}
+
+/// The risk model v1 attestation circuit is exactly the one before risk model v2
+/// (so v1 keys stay valid): its R1CS matrices are pinned by their Keccak-256.
+#[test]
+fn risk_model_v1_matrices_are_pinned() {
+    use ark_relations::gr1cs::SynthesisMode;
+    use sha3::{Digest, Keccak256};
+    for (m, expected) in [
+        (
+            2usize,
+            "c19054ae5cc0a5c70f624030595d5d38a8ddab0b1e62160f406b29b250560263",
+        ),
+        (
+            8,
+            "af0ae0bd34fa5f70f9be7e1d344ef6453fcb0feea8892f2da15a3d9924daa359",
+        ),
+    ] {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        AttestationCircuit::blank(AttestationShape::new(m).unwrap())
+            .generate_constraints(cs.clone())
+            .unwrap();
+        cs.finalize();
+        let matrices = cs.to_matrices().unwrap();
+        let text = format!(
+            "{} {} {:?}",
+            cs.num_instance_variables(),
+            cs.num_witness_variables(),
+            matrices
+        );
+        let digest = hex::encode(Keccak256::digest(text.as_bytes()));
+        println!("M = {m}: {digest}");
+        assert_eq!(digest, expected, "M = {m}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Risk model v2 (`docs/SPEC.md` §2.2, §8.2): maintenance brackets and collateral
+// assets. The ratio claim is `10^4·MV' ≥ r·MR'` with `MR'` tiered and `MV'` with
+// the haircuts; the equity claim stays on `TV`.
+// ---------------------------------------------------------------------------
+
+use crate::catalogue::risk_book::{BOOK, snapshot as v2_snapshot};
+
+/// Healthy accounts over the batch circuit's risk model v2 parameters
+/// (`r1cs/risk_tests.rs`: `TIER` with floors at 50 and 250 size units and rates 5%,
+/// 10%, 25%; `FLAT` at 10%, padded to three brackets; `WBTC` at 90%, `USDT` at
+/// 95%): `(balance, [TIER, FLAT], [WBTC, USDT])`, ids 1, 2, ….
+const HEALTHY: &[(i128, [i128; 2], [i128; 2])] = &[
+    (100_000, [49, 0], [0, 0]),      // one unit below the first floor
+    (100_000, [50, 0], [0, 0]),      // exactly at it: the second bracket
+    (100_000, [-51, 2], [0, 100]),   // above it, short
+    (100_000, [250, 0], [0, 0]),     // exactly at the second floor
+    (500_000, [-251, -1], [1, 0]),   // above it, one WBTC held (at 90%)
+    (100_000, [1, 0], [1, -60_000]), // a USDT debt, counted in full
+    (-60_000, [1, 0], [1, 0]),       // healthy at full value, liquidatable through the haircut
+];
+
+fn healthy() -> Fixture {
+    fixture_of(v2_snapshot(HEALTHY))
+}
+
+/// The assignment `a` (of the same epoch) carrying account `index` of `f` instead:
+/// its lanes, brackets, salt and path, as an attacker holding that account's
+/// inclusion data would write it, and restamped.
+fn transplant(f: &Fixture, mut a: AttestationAssignment, index: usize) -> AttestationAssignment {
+    let account = &f.snapshot.accounts()[index];
+    let lane = |v: i64| U256::from(crate::native::commit::lane(v));
+    let scales = Scales::new(f.snapshot.params());
+    a.id = U256::from(account.id().get());
+    a.balance_lane = lane(account.quote_balance().get());
+    a.size_lanes = account.sizes().iter().map(|s| lane(s.get())).collect();
+    a.amount_lanes = account.amounts().iter().map(|s| lane(s.get())).collect();
+    a.brackets = (account.sizes().iter())
+        .zip(&scales.unit_value)
+        .zip(&scales.brackets)
+        .map(|((s, uv), bs)| {
+            let n = I256::from(s.get()).abs() * *uv;
+            let b = crate::native::risk::bracket_of(bs, n).unwrap();
+            bs.iter().position(|x| x == b).unwrap()
+        })
+        .collect();
+    a.salt = f.salts[index];
+    a.path = {
+        let mut p = f.trees[index / 8].path(index % 8);
+        p.extend(roots_tree_path::<H>(BatchSize::new(8).unwrap(), &f.roots, index / 8).unwrap());
+        p
+    };
+    restamp(&mut a);
+    a
+}
+
+/// No claim beyond `MV' ≥ 0`.
+const ANY: AttestationClaim = AttestationClaim {
+    ratio: 0,
+    min_equity: 0,
+};
+
+/// The largest provable ratio `r* = ⌊10^4·MV' / MR'⌋` (capped below `2^32`), or
+/// `None` if even `r = 0` is false (`MV' < 0`).
+fn best_ratio(risk: &crate::native::AccountRisk) -> Option<u32> {
+    let lhs = risk.margin_value_bps * I256::from(10_000u64);
+    if lhs < 0 {
+        return None;
+    }
+    if risk.requirement_bps == 0 {
+        return Some(u32::MAX);
+    }
+    Some(
+        (lhs / risk.requirement_bps)
+            .min(I256::from(u32::MAX))
+            .as_u32(),
+    )
+}
+
+#[test]
+fn risk_model_v2_shape_is_pinned() {
+    // Regenerate after an intended circuit change with:
+    //   cargo test -p backstop-circuits --lib attestation::tests::risk_model_v2_shape_is_pinned -- --nocapture
+    let pinned = [
+        ((2usize, 3usize, 2usize), 7_986usize),
+        ((8, 4, 0), 11_799),
+        ((8, 1, 4), 8_501),
+        ((8, 4, 1), 12_164),
+        ((8, 4, 4), 12_645),
+    ];
+    let counts: Vec<_> = pinned
+        .iter()
+        .map(|&((m, t, c), _)| {
+            let shape = AttestationShape::with_risk(m, t, c).unwrap();
+            let n = constraint_count(shape).unwrap();
+            println!("{}: {n} constraints", shape.id());
+            n
+        })
+        .collect();
+    assert_eq!(counts, pinned.map(|(_, n)| n));
+    let shape = AttestationShape::with_risk(8, 4, 4).unwrap();
+    assert_eq!(shape.id(), "backstop.attest.v1.M8.T4.A4");
+    assert!(shape.is_risk_model_v2() && !AttestationShape::new(8).unwrap().is_risk_model_v2());
+    assert_eq!(
+        AttestationShape::with_risk(8, 1, 3).unwrap().id(),
+        "backstop.attest.v1.M8.A3"
+    );
+    let widest = AttestationShape::with_risk(64, 8, 16).unwrap();
+    assert!(widest.ratio_slack_bits() <= 252 && widest.equity_slack_bits() <= 252);
+    assert!(AttestationShape::with_risk(8, 0, 0).is_err());
+    assert!(AttestationShape::with_risk(8, 9, 0).is_err());
+    assert!(AttestationShape::with_risk(8, 1, 17).is_err());
+    let params = v2_snapshot(HEALTHY).params().clone();
+    assert_eq!(
+        AttestationShape::for_params(&params).unwrap().id(),
+        "backstop.attest.v1.M2.T3.A2"
+    );
+}
+
+/// The circuit against the native engine on risk model v2 books: the batch
+/// circuit's book, the healthy book above and the committed fixtures `tiers` and
+/// `collateral`. For every account, the largest ratio the native engine allows is
+/// provable and the next one is refused by the prover and by the circuit, at
+/// `claim.ratio.slack` (so the circuit's `⌊10^4·MV'/MR'⌋` is the native one); `r* ≥
+/// 10^4` exactly for the accounts the engine does not liquidate; the equity bound
+/// is exact likewise; and the public input is the verifier's.
+#[test]
+fn risk_model_v2_agrees_with_the_native_engine_on_every_account() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data");
+    let mut books = vec![
+        ("BOOK", v2_snapshot(BOOK)),
+        ("HEALTHY", v2_snapshot(HEALTHY)),
+    ];
+    for name in ["tiers", "collateral"] {
+        let s = crate::snapshot::load_dir(&root.join(name).join("snapshot")).unwrap();
+        assert!(s.params().uses_risk_model_v2(), "{name}");
+        books.push((name, s));
+    }
+    for (name, snapshot) in books {
+        let f = fixture_of(snapshot);
+        let scales = Scales::new(f.snapshot.params());
+        let shape = AttestationShape::for_params(f.snapshot.params()).unwrap();
+        assert!(shape.is_risk_model_v2(), "{name}");
+        let b = BatchSize::new(8).unwrap();
+        let (mut proven, mut refused) = (0, 0);
+        for (i, account) in f.snapshot.accounts().iter().enumerate() {
+            let risk = account_risk(&scales, account);
+            let at = |ratio: u32, min_equity: u128| {
+                witness(&f, i, AttestationClaim { ratio, min_equity })
+            };
+            let Some(best) = best_ratio(&risk) else {
+                assert!(risk.liquidatable || risk.requirement_bps == 0);
+                assert!(matches!(at(0, 0), Err(AttestationError::ClaimFalse { .. })));
+                refused += 1;
+                continue;
+            };
+            assert_eq!(risk.liquidatable, best < 10_000, "{name} account {i}");
+            let w = at(best, 0).unwrap();
+            assert_eq!(w.shape(), shape);
+            if i == 0 {
+                let native = attestation_public_input::<H>(
+                    chain_roots::<H>(f.snapshot.params().epoch(), &f.roots),
+                    attestation_tree_root::<H>(b, &f.roots).unwrap(),
+                    params_hash::<H>(f.snapshot.params()),
+                    &AttestationClaim {
+                        ratio: best,
+                        min_equity: 0,
+                    },
+                    Fr::from(42u64),
+                );
+                assert_eq!(w.public_input(), native, "{name}: the verifier's x");
+            }
+            assert!(satisfied(w.assignment.clone()), "{name} account {i} at r*");
+            if best < u32::MAX {
+                assert!(matches!(
+                    at(best + 1, 0),
+                    Err(AttestationError::ClaimFalse { .. })
+                ));
+                let mut lie = w.assignment.clone();
+                lie.ratio = U256::from(best + 1);
+                restamp(&mut lie);
+                if i < 3 {
+                    caught_at(&lie, "claim.ratio.slack");
+                } else {
+                    assert!(!satisfied(lie), "{name} account {i} at r* + 1");
+                }
+            }
+            // The equity claim on TV at full value: X = ⌊TV / f_q⌋ holds, X + 1 not.
+            if i < 3 && risk.total_value >= 0 {
+                let x = (risk.total_value / scales.quote).as_u128();
+                let w = at(0, x).unwrap();
+                assert!(satisfied(w.assignment.clone()));
+                assert!(at(0, x + 1).is_err());
+                let mut lie = w.assignment;
+                lie.min_equity = U256::from(x + 1);
+                restamp(&mut lie);
+                caught_at(&lie, "claim.equity.slack");
+            }
+            proven += 1;
+        }
+        println!("{name}: {proven} accounts attested at r*, {refused} with MV' < 0");
+        assert!(proven > 0, "{name}");
+    }
+}
+
+#[test]
+fn attack_v2_wrong_bracket_around_a_floor() {
+    let f = healthy();
+    let base = witness(&f, 0, ANY).unwrap().assignment;
+    // TIER sizes 49, 50, −51, 250, −251: brackets 0, 1, 1, 2, 2.
+    let honest: Vec<_> = (0..5).map(|i| transplant(&f, base.clone(), i)).collect();
+    assert_eq!(
+        honest.iter().map(|a| a.brackets[0]).collect::<Vec<_>>(),
+        [0, 1, 1, 2, 2]
+    );
+    for a in &honest {
+        assert!(satisfied(a.clone()), "control: the honest bracket");
+    }
+    let cases = [
+        // One unit below the floor, in the bracket above: |size| < s_t.
+        (0, 1, "lo"),
+        // Exactly at a floor, in the bracket below: |size| ≥ s_{t+1}.
+        (1, 0, "hi"),
+        (3, 1, "hi"),
+        // Above a floor, in the bracket below, and in a bracket above.
+        (2, 0, "hi"),
+        (2, 2, "lo"),
+        (4, 1, "hi"),
+    ];
+    for (i, t, part) in cases {
+        let mut lie = honest[i].clone();
+        lie.brackets[0] = t;
+        caught_at(&lie, &format!("account.market[0].bracket.{part}"));
+    }
+    // FLAT has padding brackets (threshold 2^63): no size is in them.
+    let mut lie = honest[2].clone();
+    lie.brackets[1] = 1;
+    caught_at(&lie, "account.market[1].bracket.lo");
+}
+
+/// A claim false under the tiered requirement but true under the flat first
+/// bracket's rate: account 4 (long 250 TIER, exactly at the 250,000 floor) at
+/// `r* + 1`. Claiming the first bracket fails at its upper bound; dropping the
+/// brackets from the hashed parameters changes `params_hash`.
+#[test]
+fn attack_v2_claim_true_only_under_the_flat_rate() {
+    let f = healthy();
+    let risk = risk_of(&f, 3);
+    let best = best_ratio(&risk).unwrap();
+    let flat = I256::from(250 * 1_000 * 500);
+    assert!(risk.requirement_bps > flat);
+    assert!(
+        I256::from(best + 1) * flat <= risk.margin_value_bps * 10_000,
+        "true under the flat rate"
+    );
+    let lie_claim = AttestationClaim {
+        ratio: best + 1,
+        min_equity: 0,
+    };
+    assert!(matches!(
+        witness(&f, 3, lie_claim),
+        Err(AttestationError::ClaimFalse { id: 4, .. })
+    ));
+    let mut a = witness(&f, 3, ANY).unwrap().assignment;
+    a.ratio = U256::from(best + 1);
+    restamp(&mut a);
+    // Control: in its own bracket the claim fails at the claim.
+    caught_at(&a, "claim.ratio.slack");
+    // In the first bracket (flat 5%): caught at the bracket's upper bound.
+    let mut lie = a.clone();
+    lie.brackets[0] = 0;
+    caught_at(&lie, "account.market[0].bracket.hi");
+    // The tiers removed from the parameters (δur = δcum = 0): the claim holds
+    // in-circuit, but the parameters are not the epoch's.
+    let mut lie = a;
+    for step in &mut lie.risk.brackets[0] {
+        step[1] = Fr::zero();
+        step[2] = Fr::zero();
+    }
+    let x = lie.public_input;
+    restamp(&mut lie);
+    assert!(satisfied(lie.clone()), "the attacker's own parameters");
+    lie.public_input = x;
+    caught_at(&lie, "public_input");
+}
+
+/// The haircut follows the amount lane's own sign bit: applied to a debt or
+/// skipped on a holding, the margin term's product breaks `asset.margin`. Account 5
+/// holds one WBTC (90%), account 6 owes 60,000 USDT (in full, not at 95%); account
+/// 7 is healthy at full value and liquidatable through its haircut alone.
+#[test]
+fn attack_v2_haircut_on_a_debt_or_skipped_on_a_holding() {
+    let f = healthy();
+    let fr = |v: i128| crate::assignment::field_from_i256::<H>(I256::from(v));
+    for (index, asset, lie, amount) in [
+        // Skipped on the holding: the product s·(w − 10000·v) is 0 instead of
+        // 1·(65,000·9,000 − 65,000·10,000).
+        (4usize, 0usize, fr(0), 1i128),
+        // Applied to the debt: s·(w − 10000·v) would be −60,000·(9,500 − 10,000).
+        (5, 1, fr(-60_000 * (9_500 - 10_000)), -60_000),
+    ] {
+        let a = witness(&f, index, ANY).unwrap().assignment;
+        assert_eq!(
+            a.amount_lanes[asset],
+            U256::from(crate::native::commit::lane(amount as i64))
+        );
+        let probe = Probe::new(AttestationCircuit::from_assignment(shape_of(&a), a));
+        let name = format!("account.holding[{asset}].asset.margin");
+        let v = probe.witnesses_under(&name);
+        assert_eq!(v.len(), 2);
+        assert_eq!(probe.with_witnesses(&[(v[1], lie)]), Some(name));
+    }
+    // Account 7: 10^4·TV ≥ MR' (true at full value), MV' < 0 ≤ MR' (false with the
+    // haircut): no claim at all can be made about it.
+    let risk = risk_of(&f, 6);
+    assert!(risk.total_value * 10_000 >= risk.requirement_bps && risk.liquidatable);
+    assert!(matches!(
+        witness(&f, 6, ANY),
+        Err(AttestationError::ClaimFalse { id: 7, .. })
+    ));
+    let base = witness(&f, 0, ANY).unwrap().assignment;
+    caught_at(&transplant(&f, base, 6), "claim.ratio.slack");
+}
+
+#[test]
+fn attack_v2_asset_lane_out_of_range_or_changed() {
+    let f = healthy();
+    let a = witness(&f, 4, ANY).unwrap().assignment;
+    // −2^63 (lane 0), re-rooted to the attacker's own leaf: refused by the lane.
+    let mut b = a.clone();
+    b.amount_lanes[1] = U256::ZERO;
+    reroot(&mut b);
+    caught_at(&b, "account.holding[1].asset.lane.nonzero");
+    // A lane at or above 2^64: only its low 64 bits can be assigned, so the
+    // circuit's leaf is not the re-rooted one.
+    let mut b = a.clone();
+    b.amount_lanes[0] += U256::ONE << 64;
+    reroot(&mut b);
+    caught_at(&b, "path.root");
+    // A holding of −5 wrapped around the field: its low 64 bits read as a debt of
+    // about 3.4·10^18 WBTC, which sinks the claim before the leaf is reached.
+    let mut b = a.clone();
+    b.amount_lanes[0] = U256::from_le_bytes(H::to_le_bytes(&-Fr::from(5u64)));
+    reroot(&mut b);
+    caught_at(&b, "claim.ratio.slack");
+    // A smaller debt or a larger holding than committed.
+    let mut b = a.clone();
+    b.amount_lanes[0] += U256::ONE;
+    restamp(&mut b);
+    caught_at(&b, "path.root");
+    // Control: an in-range lane re-rooted is satisfied (the roots must come from
+    // the chain to a_K, never from the prover).
+    let mut b = a;
+    b.amount_lanes[1] += U256::from(7u64);
+    reroot(&mut b);
+    assert!(satisfied(b));
+}
+
+/// Every block of the risk model v2 circuit is named, the new ones among them,
+/// and a tampered witness fails at its own name.
+#[test]
+fn every_v2_constraint_is_named_and_a_tampered_witness_fails_at_its_name() {
+    let f = healthy();
+    let a = witness(&f, 4, ANY).unwrap().assignment;
+    let probe = Probe::new(AttestationCircuit::from_assignment(shape_of(&a), a));
+    let names = probe.names();
+    for name in [
+        "account.holding[0].asset.lane.range",
+        "account.holding[0].asset.lane.nonzero",
+        "account.holding[0].asset.value",
+        "account.holding[0].asset.margin",
+        "account.holding[1].asset.margin",
+        "account.market[0].bracket.select",
+        "account.market[0].bracket.pick.t[1]",
+        "account.market[0].bracket.lo",
+        "account.market[0].bracket.hi",
+        "account.market[0].bracket.mr",
+        "account.market[1].bracket.hi",
+    ] {
+        assert!(names.contains(&name), "{name} is a block");
+    }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("asset.held") || n.contains("account.mr") && !n.contains("mr.abs")),
+        "no held totals and no flat requirement: {names:?}"
+    );
+    for name in names {
+        assert_eq!(probe.tamper(name).as_deref(), Some(name), "{name}");
+    }
+}
+
+/// Measures the risk model v2 attestation circuit at `M = 8, T = 4, A = 4`: its
+/// constraints and one Groth16 setup, proof and verification (seeded; one run). For
+/// `docs/PERFORMANCE.md`, in release:
+///   cargo test --release -p backstop-circuits --lib attestation::tests::measure_risk_model_v2 -- --ignored --nocapture
+#[test]
+#[ignore = "a measurement: run it in release"]
+fn measure_risk_model_v2_attestation() {
+    use crate::model::{
+        Account, AccountId, Amount, Asset, Balance, EpochParams, MarginBps, Market, Price,
+        RatioBps, Size, Tier,
+    };
+    use ark_groth16::{Groth16, prepare_verifying_key};
+    use ark_std::rand::SeedableRng;
+    use ark_std::rand::rngs::StdRng;
+    use std::time::Instant;
+    let bps = |v: i128| MarginBps::new(v).unwrap();
+    let markets = (0..8)
+        .map(|m| {
+            Market::new(
+                &format!("M{m}"),
+                Price::new(1_000 + m).unwrap(),
+                0,
+                0,
+                bps(500),
+            )
+            .unwrap()
+            .with_tiers(vec![
+                Tier::new(50_000, bps(1_000)).unwrap(),
+                Tier::new(250_000, bps(2_000)).unwrap(),
+                Tier::new(1_000_000, bps(3_000)).unwrap(),
+            ])
+            .unwrap()
+        })
+        .collect();
+    let assets = (0..4)
+        .map(|c| {
+            let ratio = RatioBps::new(9_000 + 250 * c).unwrap();
+            Asset::new(
+                &format!("A{c}"),
+                Price::new(100 + c).unwrap(),
+                0,
+                0,
+                ratio,
+                1 << 40,
+            )
+            .unwrap()
+        })
+        .collect();
+    let params = EpochParams::new(5, 0, 1 << 60, 1 << 40, markets)
+        .unwrap()
+        .with_assets(assets)
+        .unwrap();
+    let accounts = (0..8u64)
+        .map(|i| {
+            let sizes = (0..8).map(|m| Size::new((i as i128 + 1) * 40 * (m + 1) - 150).unwrap());
+            let amounts = (0..4).map(|c| Amount::new(1_000 * (c + 1) - 2_500).unwrap());
+            Account::new(
+                AccountId::new(i + 1),
+                Balance::new(10_000_000).unwrap(),
+                sizes.collect(),
+            )
+            .with_amounts(amounts.collect())
+        })
+        .collect();
+    let f = fixture_of(Snapshot::new(params, accounts).unwrap());
+    let w = witness(&f, 7, AT_PAR).unwrap();
+    let shape = w.shape();
+    assert_eq!(shape.id(), "backstop.attest.v1.M8.T4.A4");
+    println!(
+        "{}: {} constraints",
+        shape.id(),
+        constraint_count(shape).unwrap()
+    );
+    let mut rng = StdRng::seed_from_u64(7);
+    let started = Instant::now();
+    let pk = Groth16::<ark_bn254::Bn254>::generate_random_parameters_with_reduction(
+        AttestationCircuit::blank(shape),
+        &mut rng,
+    )
+    .unwrap();
+    println!("setup {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    let started = Instant::now();
+    let proof = Groth16::<ark_bn254::Bn254>::create_random_proof_with_reduction(
+        AttestationCircuit::new(&w),
+        &pk,
+        &mut rng,
+    )
+    .unwrap();
+    println!("prove {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    let pvk = prepare_verifying_key(&pk.vk);
+    let started = Instant::now();
+    let ok = Groth16::<ark_bn254::Bn254>::verify_proof(&pvk, &proof, &[w.public_input()]).unwrap();
+    println!("verify {:.2} ms", started.elapsed().as_secs_f64() * 1e3);
+    assert!(ok);
+    let wrong = w.public_input() + Fr::from(1u64);
+    assert!(!Groth16::<ark_bn254::Bn254>::verify_proof(&pvk, &proof, &[wrong]).unwrap());
 }

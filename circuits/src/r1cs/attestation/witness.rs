@@ -11,11 +11,12 @@ use crate::native::attestation::{
 use crate::native::commit::{
     BatchSize, PathStep, lane, leaf, leaf_words, params_hash, root_from_path,
 };
-use crate::native::risk::{Scales, account_risk};
+use crate::native::risk::{RiskParams, Scales, account_risk, bracket_of};
+use crate::r1cs::params::HashedRisk;
 use crate::shape::AttestationShape;
 use crate::witness::ParamsWitness;
 use ark_bn254::Fr;
-use ethnum::U256;
+use ethnum::{I256, U256};
 
 /// Everything the attestation circuit reads, as raw field elements and lanes so
 /// that the tests can also build malicious assignments.
@@ -33,6 +34,12 @@ pub(crate) struct AttestationAssignment {
     pub(crate) id: U256,
     pub(crate) balance_lane: U256,
     pub(crate) size_lanes: Vec<U256>,
+    /// `amount_c + 2^63` per collateral asset (risk model v2).
+    pub(crate) amount_lanes: Vec<U256>,
+    /// Per market, the bracket the witness selects (read only when `T > 1`).
+    pub(crate) brackets: Vec<usize>,
+    /// The risk model v2 parameters `params_hash` absorbs (empty for v1).
+    pub(crate) risk: HashedRisk,
     pub(crate) salt: Fr,
     /// [`ATTEST_DEPTH`](crate::native::attestation::ATTEST_DEPTH) steps, leaf to `T`.
     pub(crate) path: Vec<PathStep<Fr>>,
@@ -52,7 +59,8 @@ pub struct AttestationWitness {
 pub struct AttestationInputs<'a> {
     /// The epoch's validated public parameters.
     pub params: &'a EpochParams,
-    /// The account (its sizes in the order of the parameters' markets).
+    /// The account (its sizes in the order of the parameters' markets, its amounts
+    /// in the order of their assets).
     pub account: &'a Account,
     /// Its salt (`docs/SPEC.md` §5.1).
     pub salt: Fr,
@@ -95,6 +103,16 @@ impl AttestationWitness {
                 expected: markets,
             });
         }
+        if account.amounts().len() != params.assets().len() {
+            return Err(AttestationError::Assets {
+                id,
+                got: account.amounts().len(),
+                expected: params.assets().len(),
+            });
+        }
+        let shape = AttestationShape::for_params(params).map_err(|e| AttestationError::Shape {
+            reason: e.to_string(),
+        })?;
         if batch_path.len() != batch_size.depth() as usize {
             return Err(AttestationError::PathLength {
                 got: batch_path.len(),
@@ -113,8 +131,19 @@ impl AttestationWitness {
         let scales = Scales::new(params);
         let risk = account_risk(&scales, account);
         claim
-            .check(risk.total_value, risk.requirement_bps, scales.quote)
+            .check(&risk, scales.quote)
             .map_err(|reason| AttestationError::ClaimFalse { id, reason })?;
+        // The bracket of each position's notional (the first, floor 0, always applies).
+        let brackets = (account.sizes().iter())
+            .zip(&scales.unit_value)
+            .zip(&scales.brackets)
+            .map(|((size, uv), bs)| {
+                let notional = I256::from(size.get()).abs() * *uv;
+                bracket_of(bs, notional)
+                    .and_then(|b| bs.iter().position(|x| x == b))
+                    .unwrap_or(0)
+            })
+            .collect();
         let mut path = batch_path.to_vec();
         path.extend(roots_tree_path::<H>(batch_size, batch_roots, batch)?);
         let tree_root = attestation_tree_root::<H>(batch_size, batch_roots)?;
@@ -138,13 +167,13 @@ impl AttestationWitness {
             id: U256::from(id),
             balance_lane: lane_of(account.quote_balance().get()),
             size_lanes: account.sizes().iter().map(|s| lane_of(s.get())).collect(),
+            amount_lanes: account.amounts().iter().map(|a| lane_of(a.get())).collect(),
+            brackets,
+            risk: HashedRisk::new(&RiskParams::new(params, shape.brackets())),
             salt,
             path,
         };
-        Ok(Self {
-            assignment,
-            shape: AttestationShape { markets },
-        })
+        Ok(Self { assignment, shape })
     }
 
     /// The public input `x` this witness satisfies.
