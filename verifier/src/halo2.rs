@@ -404,13 +404,13 @@ mod tests {
                 8,
                 1,
                 11,
-                "0a840766d729edd053a7888cfc7956b8291a84ffdbaadb603162c67fb25c2056",
+                "417a628a907cf5db5bf5ea149d2d51fcd97fdd04fcea9250c917081739e8e843",
             ),
             (
                 64,
                 8,
                 11,
-                "ede9066af51594963388f5d2713d36e201ffff12cdfb84513bf091f8604b32ea",
+                "3e3e5503b0646e948b9f8626f1c6ddc1af3e0eece0178fac5eb9984c589aba5f",
             ),
         ];
         let params = Params::<vesta::Affine>::new(11);
