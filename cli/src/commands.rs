@@ -72,11 +72,10 @@ pub enum Command {
         #[arg(long, default_value_t = 8)]
         markets: usize,
         /// Risk model v2: maintenance brackets per market, the first included (1 to
-        /// 8; the most of any market of the snapshots to prove). Groth16 only.
+        /// 8; the most of any market of the snapshots to prove).
         #[arg(long, default_value_t = 1)]
         brackets: usize,
-        /// Risk model v2: collateral assets (0 to 16; exactly the snapshots'). Groth16
-        /// only.
+        /// Risk model v2: collateral assets (0 to 16; exactly the snapshots').
         #[arg(long, default_value_t = 0)]
         assets: usize,
         /// Directory to write the keys to (default: backstop-keys/<shape id>); for

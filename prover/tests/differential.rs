@@ -2,8 +2,8 @@
 //! fixture and one hand-computed book are proven with Groth16 (`B = 8`) and halo2
 //! (`B = 64`), and a few generated books with Groth16, all with the library, written
 //! as epoch directories and verified. The risk model v2 fixtures (`tiers`,
-//! `collateral`, `asset-insolvent`) are proven with Groth16 only: halo2 refuses them
-//! until its circuit has the bracket and collateral gates.
+//! `collateral`, `asset-insolvent`) are proven with both backends too, each with
+//! keys of the fixture's own shape.
 //!
 //! What each comparison establishes:
 //!
