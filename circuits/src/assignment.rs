@@ -333,6 +333,16 @@ pub(crate) mod testing {
     /// `params_hash` over raw parameters, natively (`docs/SPEC.md` §5.5): what an
     /// attacker consistent with them would publish.
     pub(crate) fn params_hash<H: FieldHasher>(p: &ParamsAssignment<H::F>) -> H::F {
+        params_hash_with::<H>(p, p.hashed_risk())
+    }
+
+    /// `params_hash` over raw market parameters and the given risk model v2
+    /// values (absorbed after the markets', in [`ParamsAssignment::hashed_risk`]'s
+    /// order): for a circuit that carries those values apart from `p`.
+    pub(crate) fn params_hash_with<H: FieldHasher>(
+        p: &ParamsAssignment<H::F>,
+        risk: Vec<H::F>,
+    ) -> H::F {
         let head = H::hash(&[
             tag::<H>(tags::PARAMS),
             p.epoch,
@@ -342,13 +352,37 @@ pub(crate) mod testing {
             p.insurance_fund,
             p.descriptor,
         ]);
-        let per_market: Vec<H::F> = p
+        let mut absorbed: Vec<H::F> = p
             .unit_value
             .iter()
             .zip(&p.unit_requirement)
             .flat_map(|(v, r)| [*v, *r])
             .collect();
-        absorb_chain::<H>(head, &per_market)
+        absorbed.extend(risk);
+        absorb_chain::<H>(head, &absorbed)
+    }
+
+    impl<F: Copy> ParamsAssignment<F> {
+        /// The risk model v2 values `params_hash` absorbs after the markets'
+        /// (`docs/SPEC.md` §5.5): per market per bracket after the first `s_t,
+        /// δur_t, δcum_t`, per asset `uv_c, lv_c, reserves_c`, then the total
+        /// reserves; nothing for risk model v1.
+        pub(crate) fn hashed_risk(&self) -> Vec<F> {
+            if self.bracket_thresholds.iter().all(Vec::is_empty) && self.asset_values.is_empty() {
+                return Vec::new();
+            }
+            let mut out = Vec::new();
+            for (s, d) in self.bracket_thresholds.iter().zip(&self.bracket_deltas) {
+                for (s, [ur, cum]) in s.iter().zip(d) {
+                    out.extend([*s, *ur, *cum]);
+                }
+            }
+            for ([uv, lv], r) in self.asset_values.iter().zip(&self.asset_reserves) {
+                out.extend([*uv, *lv, *r]);
+            }
+            out.push(self.total_reserves);
+            out
+        }
     }
 
     impl<F: Copy + core::ops::Mul<Output = F>> ParamsAssignment<F> {

@@ -7,6 +7,7 @@
 use backstop_service::store::schema::current_version;
 use backstop_service::store::{Blame, Fence, NewEpoch, Requeued, Store, state, task_state};
 use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 const SHAPE: &str = "backstop.v2.B8.M2";
@@ -51,13 +52,18 @@ where
     )
     .await;
     if let Ok(pg) = std::env::var("BACKSTOP_TEST_PG_URL") {
+        // Unique across runs (process id, clock) and across this binary's
+        // tests, which run at once and may read the clock in the same
+        // millisecond: two cases on one epoch id would share its row, and
+        // the second's claims, fenced to its own secret, would find nothing.
+        static CASES: AtomicI64 = AtomicI64::new(0);
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
         let base = 1
-            + i64::from(std::process::id()) * 1_000_000
-            + (std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as i64
-                % 1_000_000);
+            + (i64::from(std::process::id()) * 1_000_000 + millis % 1_000_000) * 100
+            + CASES.fetch_add(1, Ordering::Relaxed) % 100;
         let store = Store::connect(&pg).await.unwrap();
         case(store, base * 10, format!("{name}-{base}")).await;
     }

@@ -4,12 +4,13 @@
 
 use super::witness::AttestationAssignment;
 use super::*;
+use crate::assignment::testing::params_hash_with;
 use crate::hash::{Bn254Poseidon, FieldHasher};
 use crate::model::Snapshot;
 use crate::native::attestation::*;
 use crate::native::commit::{
     BatchSize, BatchTree, absorb_chain, commit_epoch, leaf_salt, params_hash, root_from_path,
-    secret_element, tag, tags,
+    secret_element, tag,
 };
 use crate::native::risk::{Scales, account_risk};
 use crate::r1cs::bits::pow2;
@@ -122,22 +123,7 @@ fn satisfied(a: AttestationAssignment) -> bool {
 /// included (`docs/SPEC.md` §5.5): what an attacker consistent with them would
 /// publish.
 fn raw_params_hash(a: &AttestationAssignment) -> Fr {
-    let p = &a.params;
-    let head = H::hash(&[
-        tag::<H>(tags::PARAMS),
-        p.epoch,
-        Fr::from(p.unit_value.len() as u64),
-        p.quote_scale,
-        p.reserves,
-        p.insurance_fund,
-        p.descriptor,
-    ]);
-    let mut absorbed: Vec<Fr> = (p.unit_value.iter())
-        .zip(&p.unit_requirement)
-        .flat_map(|(v, r)| [*v, *r])
-        .collect();
-    absorbed.extend(a.risk.hashed());
-    absorb_chain::<H>(head, &absorbed)
+    params_hash_with::<H>(&a.params, a.risk.hashed())
 }
 
 /// What an attacker consistent with its (lying) assignment would publish: the
