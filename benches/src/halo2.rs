@@ -7,9 +7,7 @@ use crate::machine::{Clocks, clocked, timed};
 use crate::workload;
 use backstop_circuits::halo2::Halo2BatchCircuit;
 use backstop_circuits::shape::CircuitShape;
-use halo2_proofs::plonk::{
-    ProvingKey, SingleVerifier, create_proof, keygen_pk, keygen_vk, verify_proof,
-};
+use halo2_proofs::plonk::{ProvingKey, SingleVerifier, verify_proof};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bRead, Blake2bWrite, Challenge255};
 use pasta_curves::EqAffine;
@@ -40,26 +38,22 @@ pub fn keygen(shape: CircuitShape) -> Result<Halo2Keys, BenchError> {
         return Err(BenchError::Halo2(format!("no layout for {}", shape.id())));
     }
     let params = Params::<EqAffine>::new(k);
-    let blank = Halo2BatchCircuit::blank(shape);
-    let vk = keygen_vk(&params, &blank).map_err(err)?;
-    let pk = keygen_pk(&params, vk, &blank).map_err(err)?;
+    let vk = Halo2BatchCircuit::keygen_vk(&params, shape).map_err(err)?;
+    let pk = Halo2BatchCircuit::keygen_pk(&params, vk, shape).map_err(err)?;
     Ok(Halo2Keys { params, pk, k })
 }
 
 /// Proves one circuit: the proof bytes.
 pub fn prove(keys: &Halo2Keys, circuit: Halo2BatchCircuit) -> Result<Vec<u8>, BenchError> {
-    let instances = circuit.public_inputs();
-    let columns: Vec<&[Fp]> = instances.iter().map(Vec::as_slice).collect();
     let mut transcript = Blake2bWrite::<_, EqAffine, Challenge255<_>>::init(vec![]);
-    create_proof(
-        &keys.params,
-        &keys.pk,
-        &[circuit],
-        &[columns.as_slice()],
-        StdRng::seed_from_u64(8),
-        &mut transcript,
-    )
-    .map_err(err)?;
+    circuit
+        .create_proof(
+            &keys.params,
+            &keys.pk,
+            StdRng::seed_from_u64(8),
+            &mut transcript,
+        )
+        .map_err(err)?;
     Ok(transcript.finalize())
 }
 

@@ -15,7 +15,7 @@ use backstop_circuits::statement::{Backend, StatementFile};
 use backstop_circuits::witness::BatchWitness;
 use backstop_verifier::artifacts::{PROOFS_DIR, STATEMENT_FILE, proof_path};
 use backstop_verifier::halo2::Halo2VerifierKeys;
-use halo2_proofs::plonk::{ProvingKey, create_proof, keygen_pk};
+use halo2_proofs::plonk::ProvingKey;
 use halo2_proofs::transcript::{Blake2bWrite, Challenge255};
 use pasta_curves::{pallas, vesta};
 use std::path::Path;
@@ -33,10 +33,10 @@ impl Halo2Keys {
     /// shape and derives its keys.
     pub fn load(params_dir: &Path, shape: CircuitShape) -> Result<Self, ProverError> {
         let verifier = Halo2VerifierKeys::load(params_dir, shape)?;
-        let pk = keygen_pk(
+        let pk = Halo2BatchCircuit::keygen_pk(
             verifier.params(),
             verifier.verifying_key().clone(),
-            &Halo2BatchCircuit::blank(shape),
+            shape,
         )
         .map_err(|e| ProverError::Setup(format!("halo2 keygen for {}: {e:?}", shape.id())))?;
         Ok(Self { verifier, pk })
@@ -78,17 +78,15 @@ pub fn prove_batch(
         reason,
     };
     let circuit = Halo2BatchCircuit::new(keys.shape(), witness).map_err(|e| fail(e.to_string()))?;
-    let instance = [witness.public_input()];
     let mut transcript = Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
-    create_proof(
-        keys.verifier.params(),
-        &keys.pk,
-        &[circuit],
-        &[&[&instance]],
-        rand_core10::UnwrapErr(rand10::rngs::SysRng),
-        &mut transcript,
-    )
-    .map_err(|e| fail(format!("{e:?}")))?;
+    circuit
+        .create_proof(
+            keys.verifier.params(),
+            &keys.pk,
+            rand_core10::UnwrapErr(rand10::rngs::SysRng),
+            &mut transcript,
+        )
+        .map_err(|e| fail(format!("{e:?}")))?;
     Ok(transcript.finalize())
 }
 

@@ -17,7 +17,7 @@ use backstop_circuits::halo2::Halo2BatchCircuit;
 use backstop_circuits::hash::PastaPoseidon;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::statement::{Backend, EpochStatement};
-use halo2_proofs::plonk::{SingleVerifier, VerifyingKey, keygen_vk, verify_proof};
+use halo2_proofs::plonk::{SingleVerifier, VerifyingKey, verify_proof};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bRead, Challenge255};
 use pasta_curves::{pallas, vesta};
@@ -180,7 +180,7 @@ pub fn verifying_key(
     params: &Params<vesta::Affine>,
     shape: CircuitShape,
 ) -> Result<VerifyingKey<vesta::Affine>, VerifyError> {
-    keygen_vk(params, &Halo2BatchCircuit::blank(shape))
+    Halo2BatchCircuit::keygen_vk(params, shape)
         .map_err(|e| VerifyError::VerifyingKey(format!("halo2 keygen for {}: {e:?}", shape.id())))
 }
 
@@ -398,35 +398,48 @@ mod tests {
     /// printed lines.
     #[test]
     fn verifying_key_hashes_are_pinned() {
-        // (B, M, k, verifying_key_hash)
+        // (B, M, T, A, k, verifying_key_hash): the risk model v1 keys are the
+        // ones that predate risk model v2 (its gates live in their own circuit).
         let pinned = [
             (
                 8,
                 1,
+                1,
+                0,
                 11,
-                "417a628a907cf5db5bf5ea149d2d51fcd97fdd04fcea9250c917081739e8e843",
+                "0a840766d729edd053a7888cfc7956b8291a84ffdbaadb603162c67fb25c2056",
             ),
             (
                 64,
                 8,
+                1,
+                0,
                 11,
-                "3e3e5503b0646e948b9f8626f1c6ddc1af3e0eece0178fac5eb9984c589aba5f",
+                "ede9066af51594963388f5d2713d36e201ffff12cdfb84513bf091f8604b32ea",
+            ),
+            (
+                8,
+                8,
+                4,
+                4,
+                11,
+                "b509f018aab86a9bdd932886671b9e7035e939eaef073dc68df5d849486cd57c",
             ),
         ];
         let params = Params::<vesta::Affine>::new(11);
         let got: Vec<_> = pinned
             .iter()
-            .map(|&(b, m, _, _)| {
-                let keys = Halo2VerifierKeys::new(params.clone(), CircuitShape::new(b, m).unwrap())
-                    .unwrap();
+            .map(|&(b, m, t, a, _, _)| {
+                let shape = CircuitShape::with_risk(b, m, t, a).unwrap();
+                let keys = Halo2VerifierKeys::new(params.clone(), shape).unwrap();
                 let hash = keys.verifying_key_hash().to_owned();
-                println!("({b}, {m}, {}, \"{hash}\"),", keys.params().k());
-                (b, m, keys.params().k(), hash)
+                println!("({b}, {m}, {t}, {a}, {}, \"{hash}\"),", keys.params().k());
+                (b, m, t, a, keys.params().k(), hash)
             })
             .collect();
         let expected: Vec<_> = pinned
             .iter()
-            .map(|&(b, m, k, h)| (b, m, k, h.to_owned()))
+            .map(|&(b, m, t, a, k, h)| (b, m, t, a, k, h.to_owned()))
             .collect();
         assert_eq!(got, expected);
     }

@@ -18,7 +18,6 @@ use backstop_fixtures::{FixtureSpec, Scenario, generate};
 use backstop_verifier::artifacts::{PROOFS_DIR, STATEMENT_FILE, proof_path};
 use backstop_verifier::halo2::{Halo2VerifierKeys, params_path, verify_halo2};
 use backstop_verifier::{VerifyError, read_proofs, read_statement, verify_epoch, verify_groth16};
-use halo2_proofs::plonk::{create_proof, keygen_pk};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::transcript::{Blake2bWrite, Challenge255};
 use pasta_curves::vesta;
@@ -47,12 +46,8 @@ fn epoch() -> &'static Epoch {
         let shape = shape();
         let k = Halo2BatchCircuit::k(shape);
         let keys = Halo2VerifierKeys::new(Params::new(k), shape).unwrap();
-        let pk = keygen_pk(
-            keys.params(),
-            keys.verifying_key().clone(),
-            &Halo2BatchCircuit::blank(shape),
-        )
-        .unwrap();
+        let pk = Halo2BatchCircuit::keygen_pk(keys.params(), keys.verifying_key().clone(), shape)
+            .unwrap();
         let snapshot = generate(&FixtureSpec {
             scenario: Scenario::FlashCrash,
             accounts: 16,
@@ -67,18 +62,16 @@ fn epoch() -> &'static Epoch {
             .iter()
             .map(|w| {
                 let circuit = Halo2BatchCircuit::new(shape, w).unwrap();
-                let instance = [w.public_input()];
                 let mut transcript =
                     Blake2bWrite::<_, vesta::Affine, Challenge255<_>>::init(vec![]);
-                create_proof(
-                    keys.params(),
-                    &pk,
-                    &[circuit],
-                    &[&[&instance]],
-                    rand_core10::UnwrapErr(rand10::rngs::SysRng),
-                    &mut transcript,
-                )
-                .unwrap();
+                circuit
+                    .create_proof(
+                        keys.params(),
+                        &pk,
+                        rand_core10::UnwrapErr(rand10::rngs::SysRng),
+                        &mut transcript,
+                    )
+                    .unwrap();
                 transcript.finalize()
             })
             .collect();

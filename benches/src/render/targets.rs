@@ -471,15 +471,14 @@ fn risk_v2_targets(r: &Report, t: &mut Vec<Target>) {
             ),
             met: Some(ratio <= 1.5),
             note: if ratio <= 1.5 {
-                String::new()
+                "the risk model v2 circuit has its own columns (4 Poseidon chips, 6 running \
+                 sums, an 8-wide margin grid: 30 advice): 51.2 rows per account, so B = 512 \
+                 fits 2^15 rows (on the risk model v1 columns it needed 2^16)"
+                    .into()
             } else {
                 format!(
-                    "{}× over. Every account region is 83 rows (48 of them the 24 bracket \
-                     blocks) beside 77 rows of running sums (24 bracket windows of 64 bits), \
-                     so B = 512 needs 2^{} rows where risk model v1 needs 2^14; two windows \
-                     per market (monotone bracket bits), or more running-sum and account \
-                     columns for risk model v2 shapes (a circuit type of their own), would \
-                     bring it to 2^15",
+                    "{}× over at 2^{} rows (the risk model v2 circuit's own columns: 4 \
+                     Poseidon chips, 6 running sums, an 8-wide margin grid)",
                     f(ratio / 1.5, 2),
                     h.run.k
                 )

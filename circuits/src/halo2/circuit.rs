@@ -3,7 +3,7 @@
 
 use super::assignment::BatchAssignment;
 use super::frame::{FrameChip, FrameConfig, InputValues, OutputValues, inputs};
-use super::layout::{MARGIN_COLUMNS, POSEIDON_CHIPS, RANGE_COLUMNS, RowCounter, smallest_k};
+use super::layout::{Columns, RowCounter, smallest_k};
 use super::margin::{AccountInputs, MarginChip, MarginConfig, known};
 use super::poseidon::{self, Cell, PoseidonConfig, PoseidonPool};
 use super::range::{RangeCheckChip, RangeCheckConfig, bit, pow2, words};
@@ -15,9 +15,15 @@ use crate::shape::{CircuitError, CircuitShape};
 use crate::witness::BatchWitness;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
 use halo2_proofs::plonk::{
-    Circuit, Column, ConstraintSystem, Error, Fixed, FloorPlanner, Instance,
+    self, Circuit, Column, ConstraintSystem, Error, Fixed, FloorPlanner, Instance, ProvingKey,
+    VerifyingKey,
 };
+use halo2_proofs::poly::commitment::Params;
+use halo2_proofs::transcript::{Challenge255, TranscriptWrite};
 use pasta_curves::pallas::Base as Fp;
+use pasta_curves::vesta;
+use rand_core10::Rng;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
 
@@ -30,15 +36,100 @@ const BRACKET_BITS: usize = 64;
 /// Width of a lane's magnitude part `r ∈ [0, 2^63)`.
 const LANE_BITS: usize = SIZE_BITS as usize;
 
-/// The column layout, the same for every shape (only synthesis depends on it).
+/// The column layout of the risk model v1 or v2 circuit ([`Columns::of`]); within
+/// a risk model only synthesis depends on the shape.
 #[derive(Clone, Debug)]
 pub struct Halo2BatchConfig {
     instance: Column<Instance>,
     constants: Column<Fixed>,
-    poseidon: [PoseidonConfig; POSEIDON_CHIPS],
+    poseidon: Vec<PoseidonConfig>,
     range: RangeCheckConfig,
     margin: MarginConfig,
     frame: FrameConfig,
+}
+
+impl Halo2BatchConfig {
+    /// Configures the risk model v1 circuit, or the risk model v2 one (its own
+    /// column counts, and the bracket, asset and holding gates after the others).
+    pub fn configure(meta: &mut ConstraintSystem<Fp>, risk_model_v2: bool) -> Self {
+        let columns = Columns::of(risk_model_v2);
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        let constants = meta.fixed_column();
+        meta.enable_constant(constants);
+        let poseidon = (0..columns.poseidon)
+            .map(|_| poseidon::configure(meta))
+            .collect();
+        let range_columns: Vec<_> = (0..columns.range).map(|_| meta.advice_column()).collect();
+        let range = RangeCheckConfig::configure(meta, &range_columns);
+        let margin_columns: Vec<_> = (0..columns.margin).map(|_| meta.advice_column()).collect();
+        let shifts = [meta.fixed_column(), meta.fixed_column()];
+        let margin = MarginConfig::configure(meta, &margin_columns, shifts, risk_model_v2);
+        let frame = FrameConfig::configure(meta, &margin_columns, shifts[0], risk_model_v2);
+        // Pow5's gates have degree 6, so the quotient is computed on the 8n-point
+        // extended domain anyway; degree 9 keeps that domain (quotient degree 8)
+        // but lets the permutation argument take 7 columns per product instead of
+        // 4 (7 grand products for the 46 equality columns instead of 12) and lets
+        // halo2 merge more selectors into each fixed column: fewer committed
+        // polynomials per proof (measured: about 17% less prover CPU time at B = 64).
+        meta.set_minimum_degree(9);
+        Self {
+            instance,
+            constants,
+            poseidon,
+            range,
+            margin,
+            frame,
+        }
+    }
+}
+
+/// A [`Halo2BatchCircuit`] as the risk model v1 (`V2 = false`) or v2 circuit:
+/// what `halo2_proofs` configures, proves and verifies. `Circuit::configure` gets
+/// no shape and halo2_proofs 0.4 has no circuit parameters, so the risk model is
+/// this type's parameter; synthesis refuses a shape of the other risk model.
+/// [`Halo2BatchCircuit`]'s `keygen_vk`, `keygen_pk`, `create_proof`, `rows` and
+/// `k` choose it from the shape.
+#[derive(Debug, Clone)]
+pub struct ByRiskModel<'a, const V2: bool>(pub Cow<'a, Halo2BatchCircuit>);
+
+impl<const V2: bool> Circuit<Fp> for ByRiskModel<'_, V2> {
+    type Config = Halo2BatchConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        Self(Cow::Owned(Halo2BatchCircuit::blank(self.0.shape)))
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> Halo2BatchConfig {
+        Halo2BatchConfig::configure(meta, V2)
+    }
+
+    fn synthesize(
+        &self,
+        config: Halo2BatchConfig,
+        layouter: impl Layouter<Fp>,
+    ) -> Result<(), Error> {
+        if self.0.shape.is_risk_model_v2() != V2 {
+            return Err(Error::Synthesis);
+        }
+        self.0.synthesize(config, layouter)
+    }
+}
+
+/// Runs `$body` with `$c` bound to `$circuit` (a `Cow` of a
+/// [`Halo2BatchCircuit`]) as the [`ByRiskModel`] of its shape's risk model.
+macro_rules! by_risk_model {
+    ($circuit:expr, |$c:ident| $body:expr) => {{
+        let circuit: Cow<'_, Halo2BatchCircuit> = $circuit;
+        if circuit.shape.is_risk_model_v2() {
+            let $c = ByRiskModel::<true>(circuit);
+            $body
+        } else {
+            let $c = ByRiskModel::<false>(circuit);
+            $body
+        }
+    }};
 }
 
 /// The halo2 batch circuit for a [`CircuitShape`]: [`Halo2BatchCircuit::blank`]
@@ -50,13 +141,13 @@ pub struct Halo2BatchConfig {
 /// step by step; see the module docs of [`super::margin`], [`super::frame`],
 /// [`super::range`] and [`super::poseidon`] for the gates.
 ///
-/// Columns (every shape; the configuration cannot depend on the shape, since
-/// `Circuit::configure` gets no instance and halo2_proofs 0.4 has no circuit
-/// parameters): 1 instance; `4·POSEIDON_CHIPS + RANGE_COLUMNS + MARGIN_COLUMNS`
-/// = 32 advice; `6·POSEIDON_CHIPS` round-constant, `RANGE_COLUMNS` tag, 2 shift,
-/// 1 constants and 2 table columns = 45 fixed, plus halo2's compressed selectors;
-/// `RANGE_COLUMNS` = 4 lookups. Only synthesis (and so the fixed columns' content)
-/// depends on the shape.
+/// Columns (every shape of a risk model; [`ByRiskModel`]): 1 instance;
+/// `4·poseidon + range + margin` = 32 advice ([`Columns`]: 6 Poseidon chips, 4
+/// running sums and a 4-wide margin grid for risk model v1; 4, 8 and 8 for v2);
+/// `6·poseidon` round-constant, `range` tag, 2 shift, 1 constants and 2 table
+/// columns (45 fixed for v1, 37 for v2), plus halo2's compressed selectors;
+/// `range` lookups. Within a risk model only synthesis (and so the fixed columns'
+/// content) depends on the shape.
 #[derive(Debug, Clone)]
 pub struct Halo2BatchCircuit {
     shape: CircuitShape,
@@ -141,10 +232,12 @@ impl Halo2BatchCircuit {
             return Ok(rows);
         }
         let mut cs = ConstraintSystem::default();
-        let config = Self::configure(&mut cs);
+        let config = Halo2BatchConfig::configure(&mut cs, shape.is_risk_model_v2());
         let constants = vec![config.constants];
         let mut counter = RowCounter::default();
-        SimpleFloorPlanner::synthesize(&mut counter, &Self::blank(shape), config, constants)?;
+        by_risk_model!(Cow::Owned(Self::blank(shape)), |c| {
+            SimpleFloorPlanner::synthesize(&mut counter, &c, config, constants)
+        })?;
         if let Ok(mut c) = cache.lock() {
             c.insert(shape, counter.rows);
         }
@@ -157,8 +250,85 @@ impl Halo2BatchCircuit {
     /// valid shape does.
     pub fn k(shape: CircuitShape) -> u32 {
         let mut cs = ConstraintSystem::default();
-        let _ = Self::configure(&mut cs);
+        let _ = Halo2BatchConfig::configure(&mut cs, shape.is_risk_model_v2());
         Self::rows(shape).map_or(0, |rows| smallest_k(&cs, rows))
+    }
+
+    /// The constraint system of `shape`'s circuit (its risk model's).
+    pub fn constraint_system(shape: CircuitShape) -> ConstraintSystem<Fp> {
+        let mut cs = ConstraintSystem::default();
+        let _ = Halo2BatchConfig::configure(&mut cs, shape.is_risk_model_v2());
+        cs
+    }
+
+    /// `halo2_proofs::plonk::keygen_vk` for `shape`'s circuit.
+    ///
+    /// # Errors
+    /// halo2's key generation errors (`params` too small for the shape's `k`).
+    pub fn keygen_vk(
+        params: &Params<vesta::Affine>,
+        shape: CircuitShape,
+    ) -> Result<VerifyingKey<vesta::Affine>, Error> {
+        by_risk_model!(Cow::Owned(Self::blank(shape)), |c| plonk::keygen_vk(
+            params, &c
+        ))
+    }
+
+    /// `halo2_proofs::plonk::keygen_pk` for `shape`'s circuit.
+    ///
+    /// # Errors
+    /// halo2's key generation errors.
+    pub fn keygen_pk(
+        params: &Params<vesta::Affine>,
+        vk: VerifyingKey<vesta::Affine>,
+        shape: CircuitShape,
+    ) -> Result<ProvingKey<vesta::Affine>, Error> {
+        by_risk_model!(Cow::Owned(Self::blank(shape)), |c| plonk::keygen_pk(
+            params, vk, &c
+        ))
+    }
+
+    /// `halo2_proofs::plonk::create_proof` of this batch against its own public
+    /// input ([`Self::public_inputs`]), with keys of its shape.
+    ///
+    /// # Errors
+    /// halo2's proving errors (an unsatisfied circuit, keys of another shape).
+    pub fn create_proof<R, T>(
+        &self,
+        params: &Params<vesta::Affine>,
+        pk: &ProvingKey<vesta::Affine>,
+        rng: R,
+        transcript: &mut T,
+    ) -> Result<(), Error>
+    where
+        R: Rng,
+        T: TranscriptWrite<vesta::Affine, Challenge255<vesta::Affine>>,
+    {
+        let instances = self.public_inputs();
+        let columns: Vec<&[Fp]> = instances.iter().map(Vec::as_slice).collect();
+        by_risk_model!(Cow::Borrowed(self), |c| plonk::create_proof(
+            params,
+            pk,
+            &[c],
+            &[columns.as_slice()],
+            rng,
+            transcript
+        ))
+    }
+
+    /// halo2's `MockProver` on this batch with the instance columns `instance`.
+    ///
+    /// # Errors
+    /// Synthesis errors.
+    #[cfg(test)]
+    pub(crate) fn mock_prover(
+        &self,
+        k: u32,
+        instance: Vec<Vec<Fp>>,
+    ) -> Result<halo2_proofs::dev::MockProver<Fp>, Error> {
+        by_risk_model!(Cow::Borrowed(self), |c| halo2_proofs::dev::MockProver::run(
+            k, &c, instance
+        ))
     }
 
     /// The short widths the range table needs for this shape.
@@ -183,43 +353,8 @@ fn tag_value(name: &str) -> Fp {
     tag::<PastaPoseidon>(name)
 }
 
-impl Circuit<Fp> for Halo2BatchCircuit {
-    type Config = Halo2BatchConfig;
-    type FloorPlanner = SimpleFloorPlanner;
-
-    fn without_witnesses(&self) -> Self {
-        Self::blank(self.shape)
-    }
-
-    fn configure(meta: &mut ConstraintSystem<Fp>) -> Halo2BatchConfig {
-        let instance = meta.instance_column();
-        meta.enable_equality(instance);
-        let constants = meta.fixed_column();
-        meta.enable_constant(constants);
-        let poseidon = [(); POSEIDON_CHIPS].map(|_| poseidon::configure(meta));
-        let range_columns = [(); RANGE_COLUMNS].map(|_| meta.advice_column());
-        let range = RangeCheckConfig::configure(meta, range_columns);
-        let margin_columns = [(); MARGIN_COLUMNS].map(|_| meta.advice_column());
-        let shifts = [meta.fixed_column(), meta.fixed_column()];
-        let margin = MarginConfig::configure(meta, margin_columns, shifts);
-        let frame = FrameConfig::configure(meta, margin_columns, shifts[0]);
-        // Pow5's gates have degree 6, so the quotient is computed on the 8n-point
-        // extended domain anyway; degree 9 keeps that domain (quotient degree 8)
-        // but lets the permutation argument take 7 columns per product instead of
-        // 4 (7 grand products for the 46 equality columns instead of 12) and lets
-        // halo2 merge more selectors into each fixed column: fewer committed
-        // polynomials per proof (measured: about 17% less prover CPU time at B = 64).
-        meta.set_minimum_degree(9);
-        Halo2BatchConfig {
-            instance,
-            constants,
-            poseidon,
-            range,
-            margin,
-            frame,
-        }
-    }
-
+impl Halo2BatchCircuit {
+    /// Lays out the batch on `config` (its risk model's, [`ByRiskModel`]).
     fn synthesize(
         &self,
         config: Halo2BatchConfig,

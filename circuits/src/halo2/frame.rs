@@ -3,8 +3,9 @@
 //! outputs (`docs/SPEC.md` §6.3, §6.4).
 //!
 //! Two regions on the margin chip's columns, laid out row-major like the margin
-//! chip's blocks (cell `i` at row `i / MARGIN_COLUMNS`, column
-//! `i % MARGIN_COLUMNS`; the table shows the configured 4 columns).
+//! chip's blocks (cell `i` at row `i / W`, column `i % W` of a `W`-wide grid; the
+//! table shows the risk model v1 grid, `W = 4`), and in the risk model v2 circuit
+//! one `asset solvency` block per asset.
 //!
 //! # `batch inputs` (first region of the batch)
 //!
@@ -56,7 +57,7 @@
 //! batch 0 of the same epoch (`K − b − 1 = 2`, `inv = 1/2`, `is_last = 0`) the six
 //! relations gated by `is_last` are void.
 
-use super::layout::{Grid, MARGIN_COLUMNS, grid, query_grid};
+use super::layout::{Grid, query_grid};
 use super::poseidon::Cell;
 use super::range::pow2;
 use ff::Field;
@@ -148,33 +149,35 @@ pub mod asset_outputs {
 /// Configuration of the frame chip (on the margin chip's columns).
 #[derive(Clone, Debug)]
 pub struct FrameConfig {
-    advice: [Column<Advice>; MARGIN_COLUMNS],
+    advice: Vec<Column<Advice>>,
     shift: Column<Fixed>,
     q_inputs: Selector,
     q_outputs: Selector,
-    q_asset: Selector,
+    /// Risk model v2 only: the `asset solvency` gate's selector.
+    q_asset: Option<Selector>,
 }
 
 impl FrameConfig {
-    /// Configures the two gates of the module docs (equality on `advice` is
-    /// enabled by the margin chip).
+    /// Configures the gates of the module docs (equality on `advice` is enabled
+    /// by the margin chip); `asset solvency` only if `risk_model_v2`.
     pub fn configure(
         meta: &mut ConstraintSystem<Fp>,
-        advice: [Column<Advice>; MARGIN_COLUMNS],
+        advice: &[Column<Advice>],
         shift: Column<Fixed>,
+        risk_model_v2: bool,
     ) -> Self {
-        let config = Self {
-            advice,
+        let mut config = Self {
+            advice: advice.to_vec(),
             shift,
             q_inputs: meta.selector(),
             q_outputs: meta.selector(),
-            q_asset: meta.selector(),
+            q_asset: None,
         };
         let one = || Expression::Constant(Fp::ONE);
         meta.create_gate("batch inputs", |meta| {
             use inputs::*;
             let q = meta.query_selector(config.q_inputs);
-            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+            let c = |meta: &mut _, i| query_grid(meta, advice, 0, i);
             let (b, k, inv) = (c(meta, BATCH), c(meta, BATCH_COUNT), c(meta, LAST_INVERSE));
             let (is_last, solvent, covered) =
                 (c(meta, IS_LAST), c(meta, SOLVENT), c(meta, COVERED));
@@ -202,7 +205,7 @@ impl FrameConfig {
         meta.create_gate("batch outputs", |meta| {
             use outputs::*;
             let q = meta.query_selector(config.q_outputs);
-            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+            let c = |meta: &mut _, i| query_grid(meta, advice, 0, i);
             let (is_last, reserves, insurance) =
                 (c(meta, IS_LAST), c(meta, RESERVES), c(meta, INSURANCE));
             let (acc, d_pub, p_target) = (
@@ -268,10 +271,14 @@ impl FrameConfig {
         // SPEC §2.3, §6.3 (risk model v2): asset_solvent_c ⇔ h_c ≤ reserves_c,
         // u = reserves_c − h_c + (1 − s)·2^97 checked in [0, 2^97), opened by the
         // last batch into the published flag.
+        let Some(q_asset) = risk_model_v2.then(|| meta.selector()) else {
+            return config;
+        };
+        config.q_asset = Some(q_asset);
         meta.create_gate("asset solvency", |meta| {
             use asset_outputs::*;
-            let q = meta.query_selector(config.q_asset);
-            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+            let q = meta.query_selector(q_asset);
+            let c = |meta: &mut _, i| query_grid(meta, advice, 0, i);
             let (is_last, reserves, held) = (c(meta, IS_LAST), c(meta, RESERVES), c(meta, HELD));
             let (flag, sign, window) = (c(meta, FLAG), c(meta, SIGN), c(meta, WINDOW));
             let shift = Expression::Constant(pow2(crate::shape::ASSET_SOLVENCY_BITS as usize));
@@ -402,7 +409,7 @@ impl FrameChip {
                     (inputs::TAG_STATE, values.tag_state),
                     (inputs::TAG_BATCH, values.tag_batch),
                 ] {
-                    let (row, column) = grid(i);
+                    let (row, column) = g.at(i);
                     cells.push(region.assign_advice_from_constant(
                         || "constant",
                         self.config.advice[column],
@@ -496,7 +503,8 @@ impl FrameChip {
                 use asset_outputs::*;
                 let region = &mut region;
                 let g = Grid(&self.config.advice);
-                self.config.q_asset.enable(region, 0)?;
+                let q_asset = self.config.q_asset.ok_or(Error::Synthesis)?;
+                q_asset.enable(region, 0)?;
                 for (i, cell) in copies.iter().enumerate() {
                     g.copy(region, 0, i, "copy", cell)?;
                 }

@@ -9,44 +9,95 @@ use halo2_proofs::plonk::{
 };
 use halo2_proofs::poly::Rotation;
 
-/// Poseidon `Pow5Chip`s working side by side (4 advice and 6 fixed columns each).
-pub const POSEIDON_CHIPS: usize = 6;
-
-/// Running-sum columns of the range-check chip (one lookup argument each).
-pub const RANGE_COLUMNS: usize = 4;
-
-/// Advice columns of the margin and frame regions.
-pub const MARGIN_COLUMNS: usize = 4;
-
-/// Where cell `index` of a region laid out row-major over [`MARGIN_COLUMNS`]
-/// columns sits: `(row, column)`.
-pub(crate) const fn grid(index: usize) -> (usize, usize) {
-    (index / MARGIN_COLUMNS, index % MARGIN_COLUMNS)
+/// The column counts of a configuration: how many Poseidon `Pow5Chip`s (4 advice
+/// and 6 fixed columns each), running-sum columns of the range-check chip (one
+/// lookup argument each) and advice columns of the margin and frame grids work
+/// side by side. A risk model v1 shape and a risk model v2 shape are different
+/// circuits (`Circuit::configure` gets no shape, so the risk model is a type
+/// parameter of the circuit, [`super::circuit::ByRiskModel`]), each with the
+/// counts that fit its per-account work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Columns {
+    /// Poseidon chips.
+    pub poseidon: usize,
+    /// Running-sum columns.
+    pub range: usize,
+    /// Margin grid width.
+    pub margin: usize,
 }
 
-/// Rows taken by `cells` cells laid out by [`grid`].
-pub(crate) const fn grid_rows(cells: usize) -> usize {
-    cells.div_ceil(MARGIN_COLUMNS)
+impl Columns {
+    /// Risk model v1 (flat rates, no assets): 6 chips, 4 running sums, 4 margin
+    /// columns (per account at `M = 8`: 24, 27.5 and 23 rows; [`super`]).
+    pub const RISK_V1: Self = Self {
+        poseidon: 6,
+        range: 4,
+        margin: 4,
+    };
+
+    /// Risk model v2 (brackets or assets): an account holds far more lanes,
+    /// bracket windows and range checks than it hashes, so 4 chips, 6 running
+    /// sums and an 8-wide margin grid: 30 advice columns (per account at `M = 8`,
+    /// `T = 4`, `A = 4`: about 46, 51 and 44 rows; `B = 512` fits `k = 15`).
+    /// Measured against the alternatives at that shape: 4/8/8 (32 advice, 8
+    /// lookups) fits the same `k` with more columns; 3/6/8 (26 advice) too, but
+    /// needs `k = 13` instead of 12 at `B = 64`; the risk model v1 counts 6/4/4
+    /// need `k = 16` (83 rows per account).
+    pub const RISK_V2: Self = Self {
+        poseidon: 4,
+        range: 6,
+        margin: 8,
+    };
+
+    /// The counts of the risk model v1 or v2 circuit.
+    pub const fn of(risk_model_v2: bool) -> Self {
+        if risk_model_v2 {
+            Self::RISK_V2
+        } else {
+            Self::RISK_V1
+        }
+    }
+
+    /// Advice columns in all.
+    pub const fn advice(self) -> usize {
+        4 * self.poseidon + self.range + self.margin
+    }
 }
 
-/// Queries cell `index` of a grid whose first row is `base` rows from the gate's
-/// anchor row.
+/// Where cell `index` of a region laid out row-major over `width` columns sits:
+/// `(row, column)`.
+pub(crate) const fn grid(width: usize, index: usize) -> (usize, usize) {
+    (index / width, index % width)
+}
+
+/// Rows taken by `cells` cells laid out by [`grid`] over `width` columns.
+pub(crate) const fn grid_rows(width: usize, cells: usize) -> usize {
+    cells.div_ceil(width)
+}
+
+/// Queries cell `index` of a grid over `columns` whose first row is `base` rows
+/// from the gate's anchor row.
 pub(crate) fn query_grid<F: Field>(
     meta: &mut VirtualCells<'_, F>,
-    columns: &[Column<Advice>; MARGIN_COLUMNS],
+    columns: &[Column<Advice>],
     base: i32,
     index: usize,
 ) -> Expression<F> {
-    let (row, column) = grid(index);
+    let (row, column) = grid(columns.len(), index);
     meta.query_advice(columns[column], Rotation(base + row as i32))
 }
 
 /// The advice columns of a grid, placing and copying its cells by index (the
 /// margin and frame chips' regions).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Grid<'a>(pub(crate) &'a [Column<Advice>; MARGIN_COLUMNS]);
+pub(crate) struct Grid<'a>(pub(crate) &'a [Column<Advice>]);
 
 impl Grid<'_> {
+    /// Where cell `index` sits: `(row, column index)`.
+    pub(crate) fn at(self, index: usize) -> (usize, usize) {
+        grid(self.0.len(), index)
+    }
+
     /// Assigns `value` to cell `index` of the grid whose first row is row `base`
     /// of `region`.
     pub(crate) fn put<F: Field>(
@@ -57,7 +108,7 @@ impl Grid<'_> {
         name: &str,
         value: Value<F>,
     ) -> Result<AssignedCell<F, F>, Error> {
-        let (row, column) = grid(index);
+        let (row, column) = self.at(index);
         region.assign_advice(|| name.to_owned(), self.0[column], base + row, || value)
     }
 
@@ -71,7 +122,7 @@ impl Grid<'_> {
         name: &str,
         cell: &AssignedCell<F, F>,
     ) -> Result<AssignedCell<F, F>, Error> {
-        let (row, column) = grid(index);
+        let (row, column) = self.at(index);
         cell.copy_advice(|| name.to_owned(), region, self.0[column], base + row)
     }
 }

@@ -2,15 +2,17 @@
 //! signs, liability, bad debt, the liquidation product, id order, the padding rules
 //! and the leaf words (`docs/SPEC.md` §2.2, §5.2, §6.1–§6.3).
 //!
-//! Each account is one region over [`MARGIN_COLUMNS`] advice columns: `M + 1`
-//! *lane blocks* (the balance, then one per market) followed by one *account
-//! block*, each laid out row-major (cell `i` of a block at row `i / MARGIN_COLUMNS`,
-//! column `i % MARGIN_COLUMNS` of the block). Every gate queries cells at fixed
-//! rotations from its selector's row, so the same gates serve every market count.
+//! Each account is one region over the margin grid's advice columns (`W` of them,
+//! [`super::layout::Columns::margin`]): `M + 1` *lane blocks* (the balance, then one
+//! per market) followed by one *account block*, each laid out row-major (cell `i`
+//! of a block at row `i / W`, column `i % W` of the block; [`BlockRows`]). Every
+//! gate queries cells at fixed rotations from its selector's row, so the same gates
+//! serve every market count.
 //!
-//! The tables below show the configured [`MARGIN_COLUMNS`] = 4.
+//! The tables below show the risk model v1 grid, `W = 4`; the risk model v2
+//! circuit's grid is 8 wide (a lane or bracket block is 1 row, the account block 3).
 //!
-//! # Lane block (8 cells, `LANE_ROWS` = 2 rows)
+//! # Lane block (8 cells, 2 rows at `W = 4`)
 //!
 //! | row | column 0 | column 1 | column 2 | column 3 |
 //! | --- | --- | --- | --- | --- |
@@ -30,7 +32,7 @@
 //! - `leaf word (n lanes)` for `n = 3, 2, 1` (the lane where word `k ≥ 1` starts,
 //!   lane `3k − 1`): `w = ℓ_j + 2^64·ℓ_{j+1} + 2^128·ℓ_{j+2}`, missing lanes 0.
 //!
-//! # Account block (19 cells, `ACCOUNT_ROWS` = 5 rows)
+//! # Account block (19 cells, 5 rows at `W = 4`)
 //!
 //! | row | column 0 | column 1 | column 2 | column 3 |
 //! | --- | --- | --- | --- | --- |
@@ -77,26 +79,27 @@
 //!
 //! # Risk model v2 (`docs/SPEC.md` §8.1)
 //!
-//! A shape with `T > 1` brackets or `A > 0` assets enables more blocks of the
-//! same columns; the region is, top to bottom:
+//! The risk model v2 circuit (a shape with `T > 1` brackets or `A > 0` assets)
+//! has these gates too, after the others, and its region is, top to bottom (rows
+//! at `W = 8`):
 //!
 //! | blocks | rows each | gate |
 //! | --- | --- | --- |
-//! | `M·(T − 1)` bracket blocks, market by market: `r`, `s` (copies of the size lane's), `b_t`, `u_t` (64-bit check), `s_t`, `δur_t`, `δcum_t` (copies), `acc` | `BRACKET_ROWS` = 2 | `first bracket`, then `bracket`: `b` boolean, `u = b·(|size| − s_t) + (1 − b)·(s_t − 1 − |size|)`, `acc = acc_prev + b·(|size|·δur_t − δcum_t)` |
-//! | the balance lane | 2 | `balance lane (brackets)`: `MR'` starts at the last block's `acc` (`balance lane` without brackets) |
-//! | `M` market lanes, then `A` asset lanes (`k = uv_c`, `q = lv_c`) | 2 | `market lane`; `asset lane`: `TV += v·uv_c`, `MR' += s·v·lv_c` |
-//! | the account block | 5 | `account`, unchanged |
-//! | `A` holding blocks: `h_in` (copy), `h_out`, `r`, `s` (copies of the asset lane's) | `HOLDING_ROWS` = 1 | `asset held`: `h_out = h_in + s·v` |
+//! | `M·(T − 1)` bracket blocks, market by market: `r`, `s` (copies of the size lane's), `b_t`, `u_t` (64-bit check), `s_t`, `δur_t`, `δcum_t` (copies), `acc` | 1 (as many as a lane block) | `first bracket`, then `bracket`: `b` boolean, `u = b·(|size| − s_t) + (1 − b)·(s_t − 1 − |size|)`, `acc = acc_prev + b·(|size|·δur_t − δcum_t)` |
+//! | the balance lane | 1 | `balance lane (brackets)`: `MR'` starts at the last block's `acc` (`balance lane` without brackets) |
+//! | `M` market lanes, then `A` asset lanes (`k = uv_c`, `q = lv_c`) | 1 | `market lane`; `asset lane`: `TV += v·uv_c`, `MR' += s·v·lv_c` |
+//! | the account block | 3 | `account`, unchanged |
+//! | `A` holding blocks: `h_in` (copy), `h_out`, `r`, `s` (copies of the asset lane's) | 1 | `asset held`: `h_out = h_in + s·v` |
 //!
 //! So `MR'` through the last lane is the tiered requirement plus the held amounts'
 //! haircuts, and the account gate's slack `10000·TV − MR'` is `MV' − MR'`.
 //!
-//! Per account this is `(M + 1)·LANE_ROWS + ACCOUNT_ROWS` rows (23 at `M = 8`),
+//! Per risk model v1 account this is `(M + 1)·2 + 5` rows (23 at `M = 8`),
 //! placed beside the Poseidon and range-check columns; the range checks of `r`
 //! (`M + 1` of 63 bits), `gap` (64), `u_tv` and `u_sl` are copies into
 //! [`super::range::RangeCheckChip`] regions.
 
-use super::layout::{Grid, MARGIN_COLUMNS, grid_rows, query_grid};
+use super::layout::{Columns, Grid, grid_rows, query_grid};
 use super::poseidon::Cell;
 use super::range::{bit, pow2};
 use super::trace::{AccountTrace, lane_shift};
@@ -193,31 +196,55 @@ pub mod holding {
     pub const CELLS: usize = 4;
 }
 
-/// Rows of a lane block.
-pub const LANE_ROWS: usize = grid_rows(lane::CELLS);
-/// Rows of the account block.
-pub const ACCOUNT_ROWS: usize = grid_rows(account::CELLS);
-/// Rows of a bracket block (as many as a lane block's, so that the balance lane
-/// reads the last one at the same rotation as a lane reads the previous lane).
-pub const BRACKET_ROWS: usize = grid_rows(bracket::CELLS);
-/// Rows of a holding block.
-pub const HOLDING_ROWS: usize = grid_rows(holding::CELLS);
-
-const _: () = assert!(BRACKET_ROWS == LANE_ROWS);
-
-/// Rows of one account's region with `markets` markets, `brackets` brackets per
-/// market and `assets` collateral assets.
-pub const fn account_rows(markets: usize, brackets: usize, assets: usize) -> usize {
-    markets * (brackets - 1) * BRACKET_ROWS
-        + (markets + assets + 1) * LANE_ROWS
-        + ACCOUNT_ROWS
-        + assets * HOLDING_ROWS
+/// The rows each block takes on a grid of a given width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockRows {
+    /// A lane block.
+    pub lane: usize,
+    /// The account block.
+    pub account: usize,
+    /// A bracket block (risk model v2): as many as a lane block's, so that the
+    /// balance lane reads the last one at the same rotation as a lane reads the
+    /// previous lane.
+    pub bracket: usize,
+    /// A holding block (risk model v2).
+    pub holding: usize,
 }
+
+impl BlockRows {
+    /// The blocks' rows on a grid `width` columns wide.
+    pub const fn of(width: usize) -> Self {
+        Self {
+            lane: grid_rows(width, lane::CELLS),
+            account: grid_rows(width, account::CELLS),
+            bracket: grid_rows(width, bracket::CELLS),
+            holding: grid_rows(width, holding::CELLS),
+        }
+    }
+
+    /// Rows of one account's region with `markets` markets, `brackets` brackets
+    /// per market and `assets` collateral assets.
+    pub const fn account_region(self, markets: usize, brackets: usize, assets: usize) -> usize {
+        markets * (brackets - 1) * self.bracket
+            + (markets + assets + 1) * self.lane
+            + self.account
+            + assets * self.holding
+    }
+}
+
+// Both configurations' grids keep a bracket block as tall as a lane block.
+const _: () = assert!(
+    BlockRows::of(Columns::RISK_V1.margin).bracket == BlockRows::of(Columns::RISK_V1.margin).lane
+);
+const _: () = assert!(
+    BlockRows::of(Columns::RISK_V2.margin).bracket == BlockRows::of(Columns::RISK_V2.margin).lane
+);
 
 /// Configuration of the margin chip.
 #[derive(Clone, Debug)]
 pub struct MarginConfig {
-    advice: [Column<Advice>; MARGIN_COLUMNS],
+    advice: Vec<Column<Advice>>,
+    rows: BlockRows,
     shifts: [Column<Fixed>; 2],
     q_balance: Selector,
     q_market: Selector,
@@ -225,8 +252,15 @@ pub struct MarginConfig {
     /// `q_word[n − 1]`: a word of `n` lanes.
     q_word: [Selector; 3],
     q_account: Selector,
-    /// Risk model v2: the balance lane after bracket blocks, the first and later
-    /// bracket blocks, asset lanes and holding blocks.
+    /// The risk model v2 gates' selectors (`None` in the risk model v1 circuit,
+    /// which has none of those gates).
+    v2: Option<RiskV2Selectors>,
+}
+
+/// Risk model v2: the balance lane after bracket blocks, the first and later
+/// bracket blocks, asset lanes and holding blocks.
+#[derive(Clone, Copy, Debug)]
+struct RiskV2Selectors {
     q_balance_brackets: Selector,
     q_bracket_first: Selector,
     q_bracket: Selector,
@@ -242,7 +276,7 @@ fn signed_value(r: Expression<Fp>, s: Expression<Fp>) -> Expression<Fp> {
 /// `ℓ = r + 1 + s·(2^63 − 1)` of the lane block starting `base` rows away.
 fn packed_lane(
     meta: &mut halo2_proofs::plonk::VirtualCells<'_, Fp>,
-    advice: &[Column<Advice>; MARGIN_COLUMNS],
+    advice: &[Column<Advice>],
     base: i32,
 ) -> Expression<Fp> {
     let r = query_grid(meta, advice, base, lane::MAGNITUDE);
@@ -251,43 +285,52 @@ fn packed_lane(
 }
 
 impl MarginConfig {
-    /// Configures the gates of the module docs on `advice` (equality enabled) and
-    /// the fixed columns `shifts` (halo2 queries fixed columns on the current row
-    /// only, so the two shifts sit side by side).
+    /// Configures the gates of the module docs on the grid `advice` (equality
+    /// enabled) and the fixed columns `shifts` (halo2 queries fixed columns on the
+    /// current row only, so the two shifts sit side by side); the risk model v2
+    /// gates only if `risk_model_v2`, after the others (so that the risk model v1
+    /// circuit is exactly the circuit that predates risk model v2).
     pub fn configure(
         meta: &mut ConstraintSystem<Fp>,
-        advice: [Column<Advice>; MARGIN_COLUMNS],
+        advice: &[Column<Advice>],
         shifts: [Column<Fixed>; 2],
+        risk_model_v2: bool,
     ) -> Self {
         for column in advice {
-            meta.enable_equality(column);
+            meta.enable_equality(*column);
         }
-        let config = Self {
-            advice,
+        let rows = BlockRows::of(advice.len());
+        let mut config = Self {
+            advice: advice.to_vec(),
+            rows,
             shifts,
             q_balance: meta.selector(),
             q_market: meta.selector(),
             q_word0: meta.selector(),
             q_word: [meta.selector(), meta.selector(), meta.selector()],
             q_account: meta.selector(),
+            v2: None,
+        };
+        let v2 = risk_model_v2.then(|| RiskV2Selectors {
             q_balance_brackets: meta.selector(),
             q_bracket_first: meta.selector(),
             q_bracket: meta.selector(),
             q_asset: meta.selector(),
             q_held: meta.selector(),
-        };
+        });
         let one = || Expression::Constant(Fp::ONE);
-        let lane_rows = LANE_ROWS as i32;
+        let lane_rows = rows.lane as i32;
+        let advice = &config.advice.clone();
 
         // SPEC §5.2, §2.2: the balance lane; under risk model v2 with brackets,
         // MR' starts at the bracket blocks' part (the last block, one block up).
-        for (name, selector, after_brackets) in [
-            ("balance lane", config.q_balance, false),
-            ("balance lane (brackets)", config.q_balance_brackets, true),
-        ] {
+        let balance_lanes = [("balance lane", config.q_balance, false)]
+            .into_iter()
+            .chain(v2.map(|v2| ("balance lane (brackets)", v2.q_balance_brackets, true)));
+        for (name, selector, after_brackets) in balance_lanes {
             meta.create_gate(name, |meta| {
                 let q = meta.query_selector(selector);
-                let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+                let c = |meta: &mut _, i| query_grid(meta, advice, 0, i);
                 let (r, s, k) = (
                     c(meta, lane::MAGNITUDE),
                     c(meta, lane::SIGN),
@@ -295,10 +338,11 @@ impl MarginConfig {
                 );
                 let (tv, mr, pad) = (c(meta, lane::TV), c(meta, lane::MR), c(meta, lane::PAD));
                 let v = signed_value(r, s.clone());
-                let start = if after_brackets {
-                    query_grid(meta, &advice, -lane_rows, bracket::ACC)
+                let mr_start = if after_brackets {
+                    let acc = query_grid(meta, advice, -lane_rows, bracket::ACC);
+                    ("MR' starts at the brackets' part", mr - acc)
                 } else {
-                    Expression::Constant(Fp::ZERO)
+                    ("MR' starts at 0", mr)
                 };
                 Constraints::with_selector(
                     q,
@@ -308,7 +352,7 @@ impl MarginConfig {
                         ("padding lane holds 2^63", pad * v.clone()),
                         // SPEC §2.2: TV = balance·f_q + …
                         ("TV starts with the balance", tv - v * k),
-                        ("MR' starts at the brackets' part", mr - start),
+                        mr_start,
                     ],
                 )
             });
@@ -318,13 +362,16 @@ impl MarginConfig {
         // |size| = (2s − 1)·v of the market's lane, b = [|size| ≥ s_t] is proven
         // by u = b·(|size| − s_t) + (1 − b)·(s_t − 1 − |size|) ∈ [0, 2^64), and
         // the brackets add b·(|size|·δur_t − δcum_t) to MR'.
-        for (name, selector, first) in [
-            ("first bracket", config.q_bracket_first, true),
-            ("bracket", config.q_bracket, false),
-        ] {
+        let brackets = v2.iter().flat_map(|v2| {
+            [
+                ("first bracket", v2.q_bracket_first, true),
+                ("bracket", v2.q_bracket, false),
+            ]
+        });
+        for (name, selector, first) in brackets {
             meta.create_gate(name, |meta| {
                 let q = meta.query_selector(selector);
-                let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+                let c = |meta: &mut _, i| query_grid(meta, advice, 0, i);
                 let (r, s, b) = (
                     c(meta, bracket::MAGNITUDE),
                     c(meta, bracket::SIGN),
@@ -339,7 +386,7 @@ impl MarginConfig {
                 let previous = if first {
                     Expression::Constant(Fp::ZERO)
                 } else {
-                    query_grid(meta, &advice, -lane_rows, bracket::ACC)
+                    query_grid(meta, advice, -lane_rows, bracket::ACC)
                 };
                 let v = signed_value(r, s.clone());
                 let magnitude = (s * Expression::Constant(Fp::from(2)) - one()) * v;
@@ -363,26 +410,28 @@ impl MarginConfig {
         }
 
         // SPEC §6.2 (risk model v2): h_c ← h_c + max(amount_c, 0) = h_c + s·v.
-        meta.create_gate("asset held", |meta| {
-            let q = meta.query_selector(config.q_held);
-            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
-            let (h_in, h_out) = (c(meta, holding::HELD_IN), c(meta, holding::HELD_OUT));
-            let (r, s) = (c(meta, holding::MAGNITUDE), c(meta, holding::SIGN));
-            let v = signed_value(r, s.clone());
-            Constraints::with_selector(q, [("held total", h_out - h_in - s * v)])
-        });
+        if let Some(v2) = v2 {
+            meta.create_gate("asset held", |meta| {
+                let q = meta.query_selector(v2.q_held);
+                let c = |meta: &mut _, i| query_grid(meta, advice, 0, i);
+                let (h_in, h_out) = (c(meta, holding::HELD_IN), c(meta, holding::HELD_OUT));
+                let (r, s) = (c(meta, holding::MAGNITUDE), c(meta, holding::SIGN));
+                let v = signed_value(r, s.clone());
+                Constraints::with_selector(q, [("held total", h_out - h_in - s * v)])
+            });
+        }
 
         // SPEC §5.2, §2.2: a market lane (TV += size·uv_m, MR' += |size|·ur_m) or,
         // under risk model v2, an asset lane (TV += amount·uv_c at full value,
         // MR' += s·amount·lv_c: the haircut a held amount, s = 1, loses from MV'; a
         // debt, s = 0, counts in full), so that 10000·TV − MR' is MV' − MR'.
-        for (name, selector, asset) in [
-            ("market lane", config.q_market, false),
-            ("asset lane", config.q_asset, true),
-        ] {
+        let lanes = [("market lane", config.q_market, false)]
+            .into_iter()
+            .chain(v2.map(|v2| ("asset lane", v2.q_asset, true)));
+        for (name, selector, asset) in lanes {
             meta.create_gate(name, |meta| {
                 let q = meta.query_selector(selector);
-                let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+                let c = |meta: &mut _, i| query_grid(meta, advice, 0, i);
                 let (r, s, k) = (
                     c(meta, lane::MAGNITUDE),
                     c(meta, lane::SIGN),
@@ -394,8 +443,8 @@ impl MarginConfig {
                     c(meta, lane::MR),
                 );
                 let pad = c(meta, lane::PAD);
-                let tv_prev = query_grid(meta, &advice, -lane_rows, lane::TV);
-                let mr_prev = query_grid(meta, &advice, -lane_rows, lane::MR);
+                let tv_prev = query_grid(meta, advice, -lane_rows, lane::TV);
+                let mr_prev = query_grid(meta, advice, -lane_rows, lane::MR);
                 let v = signed_value(r, s.clone());
                 let (mr_name, mr_term) = if asset {
                     ("haircut accumulates", s.clone() * v.clone() * q_factor)
@@ -421,11 +470,11 @@ impl MarginConfig {
         // SPEC §5.2: word 0 = id + 2^64·ℓ_bal + 2^128·ℓ_0 + 2^192·pad.
         meta.create_gate("leaf word 0", |meta| {
             let q = meta.query_selector(config.q_word0);
-            let w = query_grid(meta, &advice, 0, lane::WORD);
-            let id = query_grid(meta, &advice, 0, lane::REQUIREMENT);
-            let pad = query_grid(meta, &advice, 0, lane::PAD);
-            let l0 = packed_lane(meta, &advice, 0);
-            let l1 = packed_lane(meta, &advice, lane_rows);
+            let w = query_grid(meta, advice, 0, lane::WORD);
+            let id = query_grid(meta, advice, 0, lane::REQUIREMENT);
+            let pad = query_grid(meta, advice, 0, lane::PAD);
+            let l0 = packed_lane(meta, advice, 0);
+            let l1 = packed_lane(meta, advice, lane_rows);
             let packed = id
                 + l0 * Expression::Constant(pow2(64))
                 + l1 * Expression::Constant(pow2(128))
@@ -441,9 +490,9 @@ impl MarginConfig {
         ] {
             meta.create_gate(name, |meta| {
                 let q = meta.query_selector(config.q_word[n - 1]);
-                let w = query_grid(meta, &advice, 0, lane::WORD);
+                let w = query_grid(meta, advice, 0, lane::WORD);
                 let packed = (0..n).fold(Expression::Constant(Fp::ZERO), |acc, i| {
-                    acc + packed_lane(meta, &advice, i as i32 * lane_rows)
+                    acc + packed_lane(meta, advice, i as i32 * lane_rows)
                         * Expression::Constant(pow2(64 * i))
                 });
                 Constraints::with_selector(q, [("word", w - packed)])
@@ -454,7 +503,7 @@ impl MarginConfig {
         meta.create_gate("account", |meta| {
             use account::*;
             let q = meta.query_selector(config.q_account);
-            let c = |meta: &mut _, i| query_grid(meta, &advice, 0, i);
+            let c = |meta: &mut _, i| query_grid(meta, advice, 0, i);
             let (id, pad, prev_pad) = (c(meta, ID), c(meta, PAD), c(meta, PREV_PAD));
             let (next_in, next_out, gap) =
                 (c(meta, NEXT_ID_IN), c(meta, NEXT_ID_OUT), c(meta, GAP));
@@ -468,8 +517,8 @@ impl MarginConfig {
             );
             let (s_tv, u_tv) = (c(meta, TV_SIGN), c(meta, TV_WINDOW));
             let (s_ok, u_sl) = (c(meta, SLACK_SIGN), c(meta, SLACK_WINDOW));
-            let tv = query_grid(meta, &advice, -lane_rows, lane::TV);
-            let mr = query_grid(meta, &advice, -lane_rows, lane::MR);
+            let tv = query_grid(meta, advice, -lane_rows, lane::TV);
+            let mr = query_grid(meta, advice, -lane_rows, lane::MR);
             let tv_shift = meta.query_fixed(shifts[0]);
             let slack_shift = meta.query_fixed(shifts[1]);
             let real = one() - pad.clone();
@@ -524,6 +573,7 @@ impl MarginConfig {
                 ],
             )
         });
+        config.v2 = v2;
         config
     }
 }
@@ -638,6 +688,13 @@ impl MarginChip {
         {
             return Err(Error::Synthesis);
         }
+        // The risk model v1 circuit has no bracket or asset gates: such an account
+        // does not fit it.
+        let v2 = self.config.v2;
+        if v2.is_none() && (steps > 0 || assets > 0) {
+            return Err(Error::Synthesis);
+        }
+        let v2 = || v2.ok_or(Error::Synthesis);
         let lanes = markets + assets + 1;
         let words = (lanes + 1).div_ceil(3);
         if t.is_some_and(|t| {
@@ -654,8 +711,9 @@ impl MarginChip {
                 use account::*;
                 let region = &mut region;
                 let g = Grid(&self.config.advice);
-                let first_lane = markets * steps * BRACKET_ROWS;
-                let base = first_lane + lanes * LANE_ROWS;
+                let rows = self.config.rows;
+                let first_lane = markets * steps * rows.bracket;
+                let base = first_lane + lanes * rows.lane;
                 self.config.q_account.enable(region, base)?;
                 region.assign_fixed(
                     || "2^tv_bits",
@@ -730,11 +788,11 @@ impl MarginChip {
                 let mut signs = Vec::with_capacity(lanes);
                 let mut word_cells = Vec::with_capacity(words);
                 for j in 0..lanes {
-                    let row = first_lane + j * LANE_ROWS;
+                    let row = first_lane + j * rows.lane;
                     let l = t.map(|t| &t.lanes[j]);
                     if j == 0 {
                         if steps > 0 {
-                            self.config.q_balance_brackets.enable(region, row)?;
+                            v2()?.q_balance_brackets.enable(region, row)?;
                         } else {
                             self.config.q_balance.enable(region, row)?;
                         }
@@ -752,7 +810,7 @@ impl MarginChip {
                         )?;
                     } else {
                         let [uv, lv] = &inputs.assets[j - markets - 1];
-                        self.config.q_asset.enable(region, row)?;
+                        v2()?.q_asset.enable(region, row)?;
                         g.copy(region, row, lane::FACTOR, "uv_c", uv)?;
                         g.copy(region, row, lane::REQUIREMENT, "lv_c", lv)?;
                     }
@@ -793,12 +851,12 @@ impl MarginChip {
                     .flat_map(|m| (0..steps).map(move |step| (m, step)))
                     .enumerate()
                 {
-                    let row = n * BRACKET_ROWS;
+                    let row = n * rows.bracket;
                     let bt = t.map(|t| &t.brackets[n]);
                     if n == 0 {
-                        self.config.q_bracket_first.enable(region, row)?;
+                        v2()?.q_bracket_first.enable(region, row)?;
                     } else {
-                        self.config.q_bracket.enable(region, row)?;
+                        v2()?.q_bracket.enable(region, row)?;
                     }
                     let [threshold, rate, amount] = &inputs.brackets[m][step];
                     g.copy(region, row, bracket::MAGNITUDE, "r", &magnitudes[m + 1])?;
@@ -820,8 +878,8 @@ impl MarginChip {
                 // Risk model v2: the holding blocks, after the account block.
                 let mut held = Vec::with_capacity(assets);
                 for c in 0..assets {
-                    let row = base + ACCOUNT_ROWS + c * HOLDING_ROWS;
-                    self.config.q_held.enable(region, row)?;
+                    let row = base + rows.account + c * rows.holding;
+                    v2()?.q_held.enable(region, row)?;
                     g.copy(region, row, holding::HELD_IN, "h_in", &inputs.held[c])?;
                     held.push(g.put(
                         region,

@@ -15,7 +15,7 @@
 //! | [`margin`] | one account: lanes, `TV`, `MR'`, signs, liability, bad debt, liquidation product, id order, padding rules, leaf words |
 //! | [`frame`] | the batch frame: `is_last`, published outputs, the last batch's conditional equalities, solvency signs |
 //! | [`poseidon`] | `H(x_1..x_n)` for every `n` the spec uses and the chained absorb, spread over several `Pow5Chip`s |
-//! | `circuit` | [`Halo2BatchCircuit`]: configuration and synthesis of one batch |
+//! | `circuit` | [`Halo2BatchCircuit`]: configuration and synthesis of one batch; [`ByRiskModel`], the risk model v1 or v2 circuit halo2 configures |
 //!
 //! # Layout
 //!
@@ -23,11 +23,11 @@
 //! planner, which places each region at the first row where all of its columns are
 //! free:
 //!
-//! | group | columns | per account at `M = 8` |
+//! | group | columns ([`Columns::RISK_V1`]) | per account at `M = 8` (risk model v1) |
 //! | --- | --- | --- |
-//! | [`POSEIDON_CHIPS`] = 6 Poseidon chips | 4 advice, 6 fixed each | leaf `H(salt, w_0..w_3)`: 3 permutations, 121 rows; a seventh of an 8-ary tree node (161 rows): 144 rows in all, 24 per chip |
-//! | [`RANGE_COLUMNS`] = 4 running-sum columns | 1 advice, 1 tag, 1 lookup each | 9 lanes × 7 + gap 7 + `TV` 19 + slack 21 = 110 lookups: 27.5 rows |
-//! | [`MARGIN_COLUMNS`] = 4 account columns | advice, and 2 fixed shift columns | 9 lane blocks × 2 + 5 = 23 rows |
+//! | 6 Poseidon chips | 4 advice, 6 fixed each | leaf `H(salt, w_0..w_3)`: 3 permutations, 121 rows; a seventh of an 8-ary tree node (161 rows): 144 rows in all, 24 per chip |
+//! | 4 running-sum columns | 1 advice, 1 tag, 1 lookup each | 9 lanes × 7 + gap 7 + `TV` 19 + slack 21 = 110 lookups: 27.5 rows |
+//! | 4 margin columns | advice, and 2 fixed shift columns | 9 lane blocks × 2 + 5 = 23 rows |
 //!
 //! Every hash goes to the least-filled Poseidon chip and every range check to the
 //! least-filled running-sum column, so the groups grow in step; the running sums
@@ -36,6 +36,12 @@
 //! of a shape. The column counts were chosen by measurement: fewer, taller
 //! columns (3 chips, 3 running sums, 2 account columns) need `k = 12` at `B = 64`
 //! and `k = 15` at `B = 512` and took 7% and 26% more prover CPU time.
+//!
+//! The risk model v2 circuit ([`Columns::RISK_V2`], `docs/SPEC.md` §8.1) has 4
+//! chips, 6 running sums and an 8-wide margin grid: at `M = 8`, `T = 4`, `A = 4`
+//! an account is 24 bracket windows, 13 lanes, the gap and two signs (307 lookups,
+//! 51.2 rows over 6 columns), 44 margin rows and about 46 Poseidon rows per chip, so
+//! `B = 512` fits `k = 15`.
 //!
 //! Per batch the frame adds the parameters hash, the two state commitments, `O`,
 //! the accounts chain and `x_b` (29 permutations), the final id bound and the two
@@ -51,8 +57,9 @@ pub mod poseidon;
 pub mod range;
 mod trace;
 
+pub use circuit::ByRiskModel;
 pub use circuit::{Halo2BatchCircuit, Halo2BatchConfig};
-pub use layout::{MARGIN_COLUMNS, POSEIDON_CHIPS, RANGE_COLUMNS};
+pub use layout::Columns;
 
 #[cfg(test)]
 mod tests;

@@ -37,13 +37,12 @@
 //!
 //! and the output is `s_0` on row 40.
 //!
-//! A [`PoseidonPool`] owns [`POSEIDON_CHIPS`] chips on disjoint columns and sends
-//! each hash to the chip with the fewest rows so far; the floor planner then places
+//! A [`PoseidonPool`] owns several chips ([`super::layout::Columns::poseidon`]) on
+//! disjoint columns and sends each hash to the chip with the fewest rows so far; the floor planner then places
 //! the chips' regions side by side. The choice depends only on the sequence of
 //! input lengths, which the shape fixes, so key generation and proving lay out the
 //! same circuit.
 
-use super::layout::POSEIDON_CHIPS;
 use crate::hash::MAX_HASH_INPUTS;
 use halo2_gadgets::poseidon::primitives::{ConstantLength, P128Pow5T3};
 use halo2_gadgets::poseidon::{Hash, Pow5Chip, Pow5Config};
@@ -102,20 +101,18 @@ macro_rules! dispatch {
     };
 }
 
-/// [`POSEIDON_CHIPS`] Poseidon chips filled evenly.
+/// Poseidon chips filled evenly.
 #[derive(Debug)]
 pub struct PoseidonPool {
-    configs: [PoseidonConfig; POSEIDON_CHIPS],
-    rows: [usize; POSEIDON_CHIPS],
+    configs: Vec<PoseidonConfig>,
+    rows: Vec<usize>,
 }
 
 impl PoseidonPool {
-    /// A pool with nothing hashed yet.
-    pub fn new(configs: [PoseidonConfig; POSEIDON_CHIPS]) -> Self {
-        Self {
-            configs,
-            rows: [0; POSEIDON_CHIPS],
-        }
+    /// A pool over `configs` with nothing hashed yet.
+    pub fn new(configs: Vec<PoseidonConfig>) -> Self {
+        let rows = vec![0; configs.len()];
+        Self { configs, rows }
     }
 
     /// Rows used so far by the busiest chip.
@@ -133,7 +130,7 @@ impl PoseidonPool {
         inputs: &[Cell],
     ) -> Result<Cell, Error> {
         let n = inputs.len();
-        let chip = (0..POSEIDON_CHIPS)
+        let chip = (0..self.configs.len())
             .min_by_key(|&c| self.rows[c])
             .ok_or(Error::Synthesis)?;
         self.rows[chip] += hash_rows(n);

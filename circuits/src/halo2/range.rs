@@ -44,7 +44,7 @@
 //!
 //! With `v = 2^23` the last row would look up `(3, 8)`, which is not in the table.
 //!
-//! [`RANGE_COLUMNS`] running-sum columns work side by side, each with its own
+//! Several running-sum columns ([`super::layout::Columns::range`]) work side by side, each with its own
 //! lookup, tag column and selectors (so that the floor planner can place checks in
 //! different columns on the same rows); [`RangeCheckChip`] sends each check to
 //! the least-filled column.
@@ -85,7 +85,6 @@
 //! chip uses `s` only through `|v| = (2s − 1)·v`, which is `0` for both, and
 //! through `ℓ = r + 1 + s·(2^63 − 1)`, which is `2^63` for both.
 
-use super::layout::RANGE_COLUMNS;
 use super::poseidon::Cell;
 use crate::hash::{FieldHasher, PastaPoseidon};
 use ethnum::U256;
@@ -125,11 +124,11 @@ struct RunningSumColumn {
     q_next: Selector,
 }
 
-/// Configuration of the range-check chip: [`RANGE_COLUMNS`] running-sum columns
-/// and the shared two-column table.
+/// Configuration of the range-check chip: running-sum columns
+/// ([`super::layout::Columns::range`]) and the shared two-column table.
 #[derive(Clone, Debug)]
 pub struct RangeCheckConfig {
-    columns: [RunningSumColumn; RANGE_COLUMNS],
+    columns: Vec<RunningSumColumn>,
     table_tag: TableColumn,
     table_value: TableColumn,
 }
@@ -138,10 +137,10 @@ impl RangeCheckConfig {
     /// Configures the chip on the given advice columns (equality is enabled on
     /// them) with one lookup each: `(tag, q_word·z − q_next·2^10·z_next)` in the
     /// table `(table_tag, table_value)`.
-    pub fn configure(meta: &mut ConstraintSystem<Fp>, z: [Column<Advice>; RANGE_COLUMNS]) -> Self {
+    pub fn configure(meta: &mut ConstraintSystem<Fp>, z: &[Column<Advice>]) -> Self {
         let table_tag = meta.lookup_table_column();
         let table_value = meta.lookup_table_column();
-        let columns = z.map(|z| {
+        let columns = (z.iter().copied()).map(|z| {
             meta.enable_equality(z);
             let column = RunningSumColumn {
                 z,
@@ -162,7 +161,7 @@ impl RangeCheckConfig {
             column
         });
         Self {
-            columns,
+            columns: columns.collect(),
             table_tag,
             table_value,
         }
@@ -174,16 +173,14 @@ impl RangeCheckConfig {
 #[derive(Debug)]
 pub struct RangeCheckChip {
     config: RangeCheckConfig,
-    rows: [usize; RANGE_COLUMNS],
+    rows: Vec<usize>,
 }
 
 impl RangeCheckChip {
     /// A chip with nothing placed yet.
     pub fn construct(config: RangeCheckConfig) -> Self {
-        Self {
-            config,
-            rows: [0; RANGE_COLUMNS],
-        }
+        let rows = vec![0; config.columns.len()];
+        Self { config, rows }
     }
 
     /// Rows used so far by the busiest running-sum column.
@@ -249,7 +246,7 @@ impl RangeCheckChip {
             return Err(Error::Synthesis);
         }
         let (w, last) = words(bits);
-        let c = (0..RANGE_COLUMNS)
+        let c = (0..self.rows.len())
             .min_by_key(|&c| self.rows[c])
             .ok_or(Error::Synthesis)?;
         self.rows[c] += w;

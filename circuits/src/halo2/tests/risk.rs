@@ -14,7 +14,6 @@ use crate::secret::VenueSecret;
 use crate::shape::CircuitShape;
 use crate::witness::{EpochWitness, build_epoch};
 use ff::Field;
-use halo2_proofs::dev::MockProver;
 use pasta_curves::pallas::Base as Fp;
 use std::collections::BTreeSet;
 
@@ -52,7 +51,8 @@ fn honest_batches_satisfy_with_the_verifiers_input() {
         // verifier recomputes from the statement.
         let circuit = Halo2BatchCircuit::new(shape, b).unwrap();
         assert_eq!(circuit.public_inputs(), vec![vec![b.public_input()]]);
-        MockProver::run(k_of(shape), &circuit, circuit.public_inputs())
+        circuit
+            .mock_prover(k_of(shape), circuit.public_inputs())
             .unwrap()
             .assert_satisfied();
     }
@@ -226,7 +226,7 @@ mod random_books {
             for b in &w.batches {
                 let circuit = Halo2BatchCircuit::new(shape, b).unwrap();
                 let prover =
-                    MockProver::run(k_of(shape), &circuit, circuit.public_inputs()).unwrap();
+                    circuit.mock_prover(k_of(shape), circuit.public_inputs()).unwrap();
                 prop_assert_eq!(prover.verify(), Ok(()));
             }
         }
