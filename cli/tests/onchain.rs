@@ -2195,10 +2195,48 @@ fn exported_project_passes_its_forge_tests() {
     let dir = scratch().join("forge-project");
     let epoch_dir = epoch_dir_of(epoch(2), "forge-epoch");
     export_project(&dir, Some(&epoch_dir));
+    run_forge_tests(&dir, &["BackstopEpochsTest", "ExampleLendingMarketTest"]);
+}
+
+/// The exported project of a risk model v2 shape (two markets, one with tiers, two
+/// collateral assets) passes its forge tests on a proven two-batch epoch: the
+/// contract's own tests, and BackstopEpochsV2.t.sol's per-asset record and every
+/// tier and asset field refused.
+#[test]
+fn exported_risk_model_v2_project_passes_its_forge_tests() {
+    let p = prove_v2_book(9, "12.5", 9);
+    assert!(p.proofs.len() >= 2, "two batches");
+    let epoch_dir = scratch().join("forge-epoch-v2");
+    let proof = backstop_prover::groth16::EpochProof {
+        statement: p.statement.file().clone(),
+        proofs: p.proofs.clone(),
+    };
+    write_epoch_dir(&epoch_dir, &proof, v2_keys()).unwrap();
+    let dir = scratch().join("forge-project-v2");
+    export_solidity(SolidityExport {
+        keys: v2_keys_dir(),
+        out: &dir,
+        epoch: Some(&epoch_dir),
+        solc: Some(&solc()),
+    })
+    .unwrap();
+    run_forge_tests(
+        &dir,
+        &[
+            "BackstopEpochsTest",
+            "BackstopEpochsV2Test",
+            "ExampleLendingMarketTest",
+        ],
+    );
+}
+
+/// Runs `forge test` in the project `dir` (offline, the pinned solc) and checks
+/// that it passed, that every suite of `suites` ran, and that a fuzz test ran.
+fn run_forge_tests(dir: &Path, suites: &[&str]) {
     let start = Instant::now();
     let out = Command::new(forge())
         .args(["test", "--root"])
-        .arg(&dir)
+        .arg(dir)
         .env("FOUNDRY_SOLC", solc())
         .env("FOUNDRY_OFFLINE", "true")
         .env("NO_COLOR", "1")
@@ -2215,7 +2253,7 @@ fn exported_project_passes_its_forge_tests() {
         String::from_utf8_lossy(&out.stderr)
     );
     // Every test suite ran, none was skipped.
-    for suite in ["BackstopEpochsTest", "ExampleLendingMarketTest"] {
+    for suite in suites {
         assert!(stdout.contains(suite), "no {suite} in forge's output");
     }
     assert!(stdout.contains("testFuzz_"), "no fuzz test ran");
@@ -2406,6 +2444,12 @@ fn v2_deployment() -> &'static Deployment {
 /// The worked v2 book, as epoch `epoch`, with WBTC's reserves set to `wbtc_reserves`
 /// (its `epoch.toml` spelling), proven under the v2 keys and signed by the test venue.
 fn prove_v2(epoch: u64, wbtc_reserves: &str) -> Proven {
+    prove_v2_book(epoch, wbtc_reserves, 0)
+}
+
+/// [`prove_v2`] with `extra` more accounts (ids 4 on, 100.00 quote each, nothing
+/// else), so that the book spans more batches.
+fn prove_v2_book(epoch: u64, wbtc_reserves: &str, extra: u64) -> Proven {
     let book =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/tests/bad_snapshots/valid_v2");
     let dir = scratch().join(format!("book-v2-{epoch}"));
@@ -2429,6 +2473,11 @@ fn prove_v2(epoch: u64, wbtc_reserves: &str) -> Proven {
         1,
     );
     std::fs::write(dir.join("epoch.toml"), edited).unwrap();
+    let mut accounts = std::fs::read_to_string(dir.join("accounts.csv")).unwrap();
+    for id in 4..4 + extra {
+        accounts.push_str(&format!("{id},100\n"));
+    }
+    std::fs::write(dir.join("accounts.csv"), accounts).unwrap();
     let snapshot = backstop_circuits::snapshot::load(&dir)
         .unwrap()
         .with_epoch(epoch)

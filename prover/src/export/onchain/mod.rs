@@ -384,10 +384,11 @@ pub fn export_solidity(args: SolidityExport<'_>) -> Result<(), ProverError> {
         ),
     ];
     for (path, text) in foundry::STATIC_FILES {
-        // The epoch forge tests pin the risk model v1 ABI; a v2 shape's contract is
-        // tested in revm (cli/tests/onchain.rs), and its export keeps the fixture only.
-        let epoch_tests = args.epoch.is_some() && !shape.is_risk_model_v2();
-        if !epoch_tests && foundry::FIXTURE_TESTS.contains(&path) {
+        // The tests that need the fixture need an epoch; the risk model v2 tests
+        // compile only against a v2 shape's interface.
+        if args.epoch.is_none() && foundry::FIXTURE_TESTS.contains(&path)
+            || path == foundry::RISK_V2_TESTS && !shape.is_risk_model_v2()
+        {
             continue;
         }
         files.push((path.into(), text.as_bytes().to_vec()));
@@ -424,10 +425,10 @@ pub fn export_solidity(args: SolidityExport<'_>) -> Result<(), ProverError> {
          script/, {} (compiled with solc {}); run `forge test` there (docs/ONCHAIN.md)",
         shape.id(),
         args.out.display(),
-        match (args.epoch.is_some(), shape.is_risk_model_v2()) {
-            (true, false) => "",
-            (false, _) => " (no epoch given: no epoch tests)",
-            (true, true) => " (risk model v2: the epoch fixture, no epoch forge tests yet)",
+        if args.epoch.is_some() {
+            ""
+        } else {
+            " (no epoch given: no epoch tests)"
         },
         manifest::DEPLOYMENT_FILE,
         compiled.version,

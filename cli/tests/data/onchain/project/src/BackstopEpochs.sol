@@ -393,11 +393,11 @@ contract BackstopEpochs is IBackstopEpochs {
             DESCRIPTOR_DOMAIN, s.venue, s.epoch, s.quoteDecimals, s.reserves, s.insuranceFund, uint8(MARKETS)
         );
         bytes memory enc = new bytes(84 + 44 * MARKETS + 1);
-        uint256 at;
+        uint256 ptr;
         assembly ("memory-safe") {
-            at := add(enc, 0x20)
-            mcopy(at, add(head, 0x20), 84)
-            at := add(at, 84)
+            ptr := add(enc, 0x20)
+            mcopy(ptr, add(head, 0x20), 84)
+            ptr := add(ptr, 84)
         }
         for (uint256 m = 0; m < MARKETS; ++m) {
             Market calldata mk = s.markets[m];
@@ -406,16 +406,16 @@ contract BackstopEpochs is IBackstopEpochs {
             uint256 rest = (uint256(mk.price) << 192) | (uint256(mk.priceDecimals) << 184)
                 | (uint256(mk.sizeDecimals) << 176) | (uint256(mk.maintenanceMarginBps) << 160);
             assembly ("memory-safe") {
-                mstore(at, symbol)
+                mstore(ptr, symbol)
                 // The word's low 20 zero bytes spill into the next market (written
                 // next), the owner binding (written last) or free memory.
-                mstore(add(at, 32), rest)
-                at := add(at, 44)
+                mstore(add(ptr, 32), rest)
+                ptr := add(ptr, 44)
             }
         }
         uint8 binding = s.ownerBinding;
         assembly ("memory-safe") {
-            mstore8(at, binding)
+            mstore8(ptr, binding)
         }
         return uint256(keccak256(enc)) & ((1 << 248) - 1);
     }
@@ -486,12 +486,12 @@ contract BackstopEpochs is IBackstopEpochs {
             let previous := 0
             let start := ids.offset
             let end := add(start, shl(5, ids.length))
-            for { let at := start } lt(at, end) { at := add(at, 0x20) } {
-                let id := calldataload(at)
+            for { let ptr := start } lt(ptr, end) { ptr := add(ptr, 0x20) } {
+                let id := calldataload(ptr)
                 tooLarge := gt(id, 0xffffffffffffffff)
                 // the first id, or above the one before it
-                if or(tooLarge, and(gt(at, start), iszero(gt(id, previous)))) {
-                    refused := add(shr(5, sub(at, start)), 1)
+                if or(tooLarge, and(gt(ptr, start), iszero(gt(id, previous)))) {
+                    refused := add(shr(5, sub(ptr, start)), 1)
                     break
                 }
                 product := mulmod(product, addmod(z, sub(R, id), R), R)
