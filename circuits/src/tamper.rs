@@ -867,6 +867,60 @@ mod tests {
         assert!(!new.iter().any(|n| n.starts_with("relabelling: ")));
     }
 
+    /// Risk model v2: the sample with two assets, the first's total disclosed.
+    fn sample_with_assets() -> Value {
+        let mut v = sample();
+        v["shape"] = json!({"id": "backstop.v2.B8.M2.A2", "batch_size": "8",
+                            "markets": 2, "assets": 2});
+        v["assets"] = json!([
+            {"symbol": "WBTC", "price": "65000", "price_decimals": 0, "amount_decimals": 8,
+             "collateral_ratio_bps": 9000, "reserves": "3"},
+            {"symbol": "USDT", "price": "1", "price_decimals": 0, "amount_decimals": 6,
+             "collateral_ratio_bps": 9500, "reserves": "1000000"},
+        ]);
+        v["asset_solvency"] = json!({"WBTC": true, "USDT": false});
+        v["asset_totals"] = json!({"WBTC": "2.50000000"});
+        v
+    }
+
+    #[test]
+    fn the_catalogue_changes_removes_adds_and_relabels_asset_totals() {
+        let statement = sample_with_assets();
+        let file: StatementFile = serde_json::from_value(statement.clone()).unwrap();
+        let parsed = EpochStatement::new(file.clone());
+        assert!(parsed.is_ok(), "{parsed:?}");
+        let mutations = catalogue(&statement, other_venue());
+        let find = |name: &str| {
+            mutations
+                .iter()
+                .find(|m| m.name == name)
+                .unwrap_or_else(|| panic!("{name}: {:#?}", names(&statement)))
+                .value
+                .clone()
+        };
+        // Changed (walked like any string), removed (like any key), added (a hidden
+        // total disclosed).
+        assert_eq!(
+            find("asset_totals.WBTC: other value (+1 in the last digit)")["asset_totals"],
+            json!({"WBTC": "2.50000001"})
+        );
+        assert!(find("asset_totals: removed").get("asset_totals").is_none());
+        assert_eq!(
+            find("asset_totals.USDT: added (a hidden total disclosed as 0)")["asset_totals"],
+            json!({"WBTC": "2.50000000", "USDT": "0.000000"})
+        );
+        // Relabelled: the renamed asset's total follows it, and a rescaled amount
+        // rescales the total.
+        let renamed = find("relabelling: the first two assets' symbols swapped");
+        assert_eq!(renamed["asset_totals"], json!({"USDT": "2.50000000"}));
+        let moved = find("relabelling: a decimal moved from every asset's amounts to its price");
+        assert_eq!(moved["asset_totals"], json!({"WBTC": "25.0000000"}));
+        // Every relabelling still parses: the proofs must refuse it.
+        for (what, f) in relabellings(&file, other_venue()) {
+            assert!(EpochStatement::new(f).is_ok(), "{what}");
+        }
+    }
+
     #[test]
     fn strings_change_value_and_length_keeping_their_syntax() {
         let variants =
