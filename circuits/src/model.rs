@@ -707,6 +707,15 @@ impl EpochParams {
         self.asset_totals_disclosed = mask;
         Ok(self)
     }
+    /// The same parameters with the disclosure choices of `published` (whether `L`
+    /// and which per-asset totals are disclosed): a snapshot names none, a statement
+    /// read back has them, and comparing the two compares everything else.
+    pub fn with_disclosures_of(mut self, published: &EpochParams) -> Self {
+        self.liabilities_disclosed = published.liabilities_disclosed;
+        let own = u16::try_from((1u32 << self.assets.len()) - 1).unwrap_or(u16::MAX);
+        self.asset_totals_disclosed = published.asset_totals_disclosed & own;
+        self
+    }
     /// Whether asset `c`'s total is disclosed.
     pub fn asset_total_disclosed(&self, c: usize) -> bool {
         c < self.assets.len() && (self.asset_totals_disclosed >> c) & 1 == 1
