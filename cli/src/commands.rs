@@ -459,16 +459,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// The public outputs of the snapshot at `path` (with `asset_solvency` when it
-/// declares collateral assets).
-pub fn evaluate_path(path: &Path) -> Result<PublicOutputs, ProverError> {
-    let snapshot = snapshot::load(path)?;
-    Ok(PublicOutputs::from_evaluation(
-        snapshot.params(),
-        &evaluate(&snapshot),
-    ))
-}
-
 /// The snapshot disclosing the per-asset totals `spec` names (`--disclose-asset-totals`:
 /// comma-separated symbols, or `all`). Refused: a snapshot without collateral
 /// assets, an empty list, a symbol that is no declared asset.
