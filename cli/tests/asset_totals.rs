@@ -25,7 +25,8 @@ fn book() -> PathBuf {
 }
 
 fn evaluate(extra: &[&str]) -> Value {
-    let mut args = vec!["evaluate", "--snapshot", s(&book())];
+    let book = book();
+    let mut args = vec!["evaluate", "--snapshot", s(&book)];
     args.extend(extra);
     let out = backstop(&args);
     ok(&out, "evaluate");
@@ -59,10 +60,24 @@ fn evaluate_prints_the_chosen_totals_and_refuses_unknown_ones() {
     assert!(hidden.get("asset_totals").is_none(), "hidden by default");
     let all = evaluate(&["--disclose-asset-totals", "all"]);
     let totals = all["asset_totals"].as_object().unwrap();
-    assert_eq!(
-        totals.keys().collect::<Vec<_>>(),
-        ["WBTC", "USDT"],
-        "declaration order"
+    assert_eq!(totals.len(), 2);
+    // Printed in declaration order (the map read back here is sorted).
+    let printed = text(
+        &backstop(&[
+            "evaluate",
+            "--snapshot",
+            s(&book()),
+            "--disclose-asset-totals",
+            "all",
+        ])
+        .stdout,
+    );
+    assert!(
+        printed.contains(&format!(
+            r#""asset_totals":{{"WBTC":{},"USDT":{}}}"#,
+            totals["WBTC"], totals["USDT"]
+        )),
+        "{printed}"
     );
     let wbtc = evaluate(&["--disclose-asset-totals", "WBTC"]);
     assert_eq!(wbtc["asset_totals"], json!({"WBTC": totals["WBTC"]}));
@@ -198,14 +213,35 @@ fn a_disclosed_total_is_published_verified_audited_and_bound() {
         "the true USDT total added",
         why,
     );
+    // WBTC's total as USDT's (written with USDT's 6 places, so that it parses).
+    let (whole, fraction) = wbtc.split_once('.').unwrap();
+    let relabelled = format!("{whole}.{}", &fraction[..6]);
+    assert!(fraction[6..].bytes().all(|b| b == b'0'), "{wbtc}");
     refused(
-        &verify_edited(&e, |v| v["asset_totals"] = json!({"USDT": wbtc})),
+        &verify_edited(&e, |v| v["asset_totals"] = json!({"USDT": relabelled})),
         "the total relabelled to another asset",
         why,
     );
+    // An undeclared asset: refused when read (`statement sign` too, so it is not
+    // signed again).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("epoch");
+    copy_dir(&e.dir, &dir);
+    let mut edited = read_statement(&dir);
+    edited["asset_totals"]["DOGE"] = json!("1");
+    std::fs::write(
+        dir.join("statement.json"),
+        serde_json::to_vec(&edited).unwrap(),
+    )
+    .unwrap();
     refused(
-        &verify_edited(&e, |v| v["asset_totals"]["DOGE"] = json!("1")),
+        &statement_sign(&dir, None),
+        "signing an undeclared asset's total",
+        "asset_totals: \"DOGE\" is not a declared asset",
+    );
+    refused(
+        &backstop(&["verify", s(&dir)]),
         "an undeclared asset",
-        "not a declared asset",
+        "asset_totals: \"DOGE\" is not a declared asset",
     );
 }
