@@ -404,13 +404,13 @@ mod tests {
                 8,
                 1,
                 11,
-                "417a628a907cf5db5bf5ea149d2d51fcd97fdd04fcea9250c917081739e8e843",
+                "bc1a01e7df647df667fa8d91a7917f06db86849fc6320e2a141fb5a7d612683f",
             ),
             (
                 64,
                 8,
                 11,
-                "3e3e5503b0646e948b9f8626f1c6ddc1af3e0eece0178fac5eb9984c589aba5f",
+                "5477f20882cb2ed3b148edc9980dfdcf64de98a546f495209a8e399b7870661d",
             ),
         ];
         let params = Params::<vesta::Affine>::new(11);
