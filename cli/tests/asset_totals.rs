@@ -176,9 +176,9 @@ fn a_disclosed_total_is_published_verified_audited_and_bound() {
     let out = backstop(&["audit", s(&e.dir)]);
     let report = text(&out.stdout);
     assert!(
-        report.contains(&format!(
+        report.contains(
             "asset_solvency[WBTC] = true: the WBTC owed to accounts holding it <= the venue's"
-        )) && report.contains(&format!("proven exact: {wbtc} WBTC")),
+        ) && report.contains(&format!("proven exact: {wbtc} WBTC")),
         "{report}"
     );
     assert!(
