@@ -195,6 +195,9 @@ pub(crate) struct BatchAssignment<F> {
     pub(crate) asset_solvency: u16,
     /// `ℓ`: 0 if `L` is hidden, `L + 1` if disclosed (`docs/SPEC.md` §6.4).
     pub(crate) disclosure: F,
+    /// Per collateral asset, `ℓ_c`: 0 if its total is hidden, `h_c + 1` if
+    /// disclosed (risk model v2, `docs/SPEC.md` §6.4).
+    pub(crate) asset_disclosure: Vec<F>,
     pub(crate) state_in: StateAssignment<F>,
     pub(crate) blind_in: F,
     pub(crate) blind_out: F,
@@ -253,6 +256,9 @@ impl<F: Copy> BatchAssignment<F> {
             insurance_covered: w.outputs.insurance_covered,
             asset_solvency: w.outputs.asset_solvency,
             disclosure: field_from_i256::<H>(w.outputs.disclosure()),
+            asset_disclosure: (w.outputs.asset_disclosures().into_iter())
+                .map(|l| H::from_u256(U256::from(l)))
+                .collect(),
             state_in: StateAssignment::from_state::<H>(&w.state_in),
             blind_in: w.blind_in,
             blind_out: w.blind_out,
@@ -290,6 +296,7 @@ impl<F: Copy> BatchAssignment<F> {
             .iter()
             .all(|v| v.len() == assets)
             && self.state_in.asset_held.len() == assets
+            && self.asset_disclosure.len() == assets
             && self.slots.iter().all(|s| {
                 s.amount_lanes.len() == assets
                     && s.brackets.len() == markets

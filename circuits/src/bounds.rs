@@ -65,6 +65,12 @@ pub const FLOOR_BITS: u32 = 64;
 /// `0 ≤ reserves_c < 2^96` minimal units of an asset: more than any asset's supply
 /// in its smallest unit, and small enough that their value stays below `2^225`.
 pub const ASSET_RESERVE_BITS: u32 = 96;
+/// Bits of a per-asset total `h_c = Σ_i max(amount_{i,c}, 0)`: at most `2^32`
+/// accounts of less than `2^63` units each, so `h_c < 2^95`.
+pub const ASSET_TOTAL_BITS: u32 = 95;
+/// Bits of a per-asset disclosure word `ℓ_c` (0 or `h_c + 1 ≤ 2^95`, `docs/SPEC.md`
+/// §6.4): below `2^96`.
+pub const ASSET_DISCLOSURE_BITS: u32 = ASSET_TOTAL_BITS + 1;
 /// Bits of the venue's total reserves value in common units: below `2^225`.
 pub const RESERVES_VALUE_BITS: u32 = 225;
 /// A signed 64-bit lane is stored offset by `2^63` so that it is in `[0, 2^64)`.
@@ -101,6 +107,9 @@ mod tests {
             + I256::from(MAX_ASSETS as u64) * pow2(ASSET_RESERVE_BITS) * pow2(PRICE_BITS) * f_max;
         assert!(reserves < pow2(RESERVES_VALUE_BITS));
         assert!(I256::from(MAX_ACCOUNTS) * pow2(AMOUNT_BITS) < pow2(ASSET_RESERVE_BITS));
+        // h_c ≤ 2^32·(2^63 − 1) < 2^95, so ℓ_c = h_c + 1 ≤ 2^95 < 2^96.
+        assert!(I256::from(MAX_ACCOUNTS) * (pow2(AMOUNT_BITS) - 1) < pow2(ASSET_TOTAL_BITS));
+        assert!(pow2(ASSET_TOTAL_BITS) < pow2(ASSET_DISCLOSURE_BITS));
         assert!(I256::from(MAX_ACCOUNTS) * tv < pow2(TOTAL_BITS));
         // Both fields are larger than 2^253; twice the largest magnitude fits.
         const { assert!(SLACK_BITS < 252 && TOTAL_BITS < 252) };

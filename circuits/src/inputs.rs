@@ -37,6 +37,8 @@ pub const THRESHOLD_BITS: u32 = 64;
 pub const FLOOR_BITS: u32 = 64;
 /// Bits of an asset's reserves (`< 2^96` minimal asset units).
 pub const ASSET_RESERVE_BITS: u32 = crate::bounds::ASSET_RESERVE_BITS;
+/// Bits of an asset's disclosure word `ℓ_c` (0 or `h_c + 1 ≤ 2^95`; two per word).
+pub const ASSET_DISCLOSURE_BITS: u32 = crate::bounds::ASSET_DISCLOSURE_BITS;
 /// Where `b` starts in the insurance word: the one packed part that differs between
 /// an epoch's batches.
 pub const BATCH_SHIFT: u32 = FUND_BITS;
@@ -68,6 +70,7 @@ pub fn shape_word_count(shape: &CircuitShape) -> usize {
         markets: vec![[(); 3]; shape.markets()],
         brackets: vec![[(); 3]; shape.markets() * (shape.brackets() - 1)],
         assets: vec![[(); 5]; shape.assets()],
+        asset_disclosures: vec![(); shape.assets()],
     };
     packed_words(&blank).len()
 }
@@ -102,6 +105,9 @@ pub(crate) struct Packed<T> {
     pub(crate) brackets: Vec<[T; 3]>,
     /// Risk model v2: per asset: price, ratio, exponent, reserves, solvency flag.
     pub(crate) assets: Vec<[T; 5]>,
+    /// Risk model v2: per asset, its disclosure word `ℓ_c` (0: total hidden,
+    /// `h_c + 1`: disclosed).
+    pub(crate) asset_disclosures: Vec<T>,
 }
 
 /// The packing of `docs/SPEC.md` §6.4, one list of `(part, bits)` per word, the
@@ -122,6 +128,7 @@ pub(crate) struct Packed<T> {
 /// floors          per bracket, in the same order: floor_t (64)  (3 per word)
 /// assets          per asset: price (64) ‖ ratio_bps (14) ‖ E − a − p (5)
 ///                 ‖ reserves (96) ‖ asset_solvent (1)          (1 per word)
+/// disclosures     per asset: ℓ_c (96)                          (2 per word)
 /// ```
 ///
 /// Every word is below `2^249`, under both fields' orders, so a word determines its
@@ -168,10 +175,13 @@ pub(crate) fn packed_words<T: Clone>(p: &Packed<T>) -> Vec<Vec<(T, u32)>> {
             (ok.clone(), 1),
         ]
     });
+    let disclosures =
+        (p.asset_disclosures.iter()).map(|l| vec![(l.clone(), ASSET_DISCLOSURE_BITS)]);
     for run in [
         pairs.collect::<Vec<_>>(),
         floors.collect(),
         assets.collect(),
+        disclosures.collect(),
     ] {
         let mut word: Vec<(T, u32)> = Vec::new();
         for group in run {
@@ -255,6 +265,9 @@ pub fn open_inputs<H: FieldHasher>(
                     H::from_u64(((outputs.asset_solvency >> c) & 1).into()),
                 ]
             })
+            .collect(),
+        asset_disclosures: (0..raw.assets.len())
+            .map(|c| int(outputs.asset_disclosure(c)))
             .collect(),
     };
     let mut v: Vec<H::F> = packed_words(&packed).iter().map(|w| pack::<H>(w)).collect();

@@ -101,6 +101,17 @@ pub enum ModelError {
     /// Two assets share a symbol.
     #[error("duplicate asset symbol {0:?}")]
     DuplicateAsset(String),
+    /// A per-asset total to disclose (`docs/SPEC.md` §2.3) for a symbol that is no
+    /// declared collateral asset (or for any symbol in an epoch without assets).
+    #[error(
+        "cannot disclose the total of {symbol:?}: not a declared collateral asset (declared: {declared})"
+    )]
+    UnknownDisclosedAsset {
+        /// The symbol asked for.
+        symbol: String,
+        /// The declared assets' symbols, comma-separated (`none` without assets).
+        declared: String,
+    },
     /// An asset's value decimals are too far below the common exponent.
     #[error(
         "asset {symbol:?}: scale 10^{exponent} exceeds 10^{MAX_SCALE_EXPONENT} \
@@ -538,6 +549,8 @@ pub struct EpochParams {
     venue: VenueAddress,
     owner_binding: OwnerBinding,
     liabilities_disclosed: bool,
+    /// Bit `c`: the total `h_c` of asset `c` is disclosed (`docs/SPEC.md` §2.3).
+    asset_totals_disclosed: u16,
 }
 
 impl EpochParams {
@@ -570,6 +583,7 @@ impl EpochParams {
             venue: VenueAddress::default(),
             owner_binding: OwnerBinding::None,
             liabilities_disclosed: false,
+            asset_totals_disclosed: 0,
         };
         params.check_scales()?;
         Ok(params)
@@ -587,6 +601,7 @@ impl EpochParams {
             }
         }
         self.assets = assets;
+        self.asset_totals_disclosed = 0;
         self.check_scales()?;
         Ok(self)
     }
@@ -662,6 +677,52 @@ impl EpochParams {
     /// Whether the epoch publishes its total liabilities `L`.
     pub fn liabilities_disclosed(&self) -> bool {
         self.liabilities_disclosed
+    }
+    /// The same parameters disclosing the per-asset totals `h_c = Σ_i
+    /// max(amount_{i,c}, 0)` of exactly the assets named in `symbols` (risk model v2,
+    /// `docs/SPEC.md` §2.3, §6.4: the proofs then bind each disclosed total; the
+    /// others stay hidden). The venue chooses (`prove --disclose-asset-totals`); a
+    /// statement reader takes it from the keys of `statement.json`'s `asset_totals`.
+    /// A symbol that is no declared asset is refused; naming one twice is naming it.
+    pub fn with_asset_totals_disclosed<S: AsRef<str>>(
+        mut self,
+        symbols: &[S],
+    ) -> Result<Self, ModelError> {
+        let mut mask = 0u16;
+        for symbol in symbols {
+            let symbol = symbol.as_ref();
+            let c = self
+                .asset_index(symbol)
+                .ok_or_else(|| ModelError::UnknownDisclosedAsset {
+                    symbol: symbol.to_owned(),
+                    declared: if self.assets.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        let names: Vec<&str> = self.assets.iter().map(|a| a.symbol()).collect();
+                        names.join(", ")
+                    },
+                })?;
+            mask |= 1 << c;
+        }
+        self.asset_totals_disclosed = mask;
+        Ok(self)
+    }
+    /// The same parameters with the disclosure choices of `published` (whether `L`
+    /// and which per-asset totals are disclosed): a snapshot names none, a statement
+    /// read back has them, and comparing the two compares everything else.
+    pub fn with_disclosures_of(mut self, published: &EpochParams) -> Self {
+        self.liabilities_disclosed = published.liabilities_disclosed;
+        let own = u16::try_from((1u32 << self.assets.len()) - 1).unwrap_or(u16::MAX);
+        self.asset_totals_disclosed = published.asset_totals_disclosed & own;
+        self
+    }
+    /// Whether asset `c`'s total is disclosed.
+    pub fn asset_total_disclosed(&self, c: usize) -> bool {
+        c < self.assets.len() && (self.asset_totals_disclosed >> c) & 1 == 1
+    }
+    /// Bit `c` set iff asset `c`'s total is disclosed (0 without assets).
+    pub fn asset_totals_disclosed(&self) -> u16 {
+        self.asset_totals_disclosed
     }
     /// The epoch id.
     pub fn epoch(&self) -> u64 {
@@ -910,6 +971,15 @@ impl Snapshot {
     pub fn with_liabilities_disclosed(mut self, disclosed: bool) -> Self {
         self.params.liabilities_disclosed = disclosed;
         self
+    }
+    /// The same snapshot, disclosing the per-asset totals of the assets named
+    /// ([`EpochParams::with_asset_totals_disclosed`]).
+    pub fn with_asset_totals_disclosed<S: AsRef<str>>(
+        mut self,
+        symbols: &[S],
+    ) -> Result<Self, ModelError> {
+        self.params = self.params.with_asset_totals_disclosed(symbols)?;
+        Ok(self)
     }
     /// The public parameters.
     pub fn params(&self) -> &EpochParams {

@@ -39,6 +39,12 @@ pub struct PublicOutputs {
     /// absent without assets). The per-asset totals stay hidden.
     #[serde(default, skip_serializing_if = "AssetSolvency::is_empty")]
     pub asset_solvency: AssetSolvency,
+    /// Risk model v2: for each asset whose total the venue discloses
+    /// (`prove --disclose-asset-totals`), `Σ_i max(amount_{i,c}, 0)` in asset units,
+    /// exact with `amount_decimals` places (an object from symbol to decimal string,
+    /// in declaration order; absent when no total is disclosed, `docs/SPEC.md` §2.3).
+    #[serde(default, skip_serializing_if = "AssetTotals::is_empty")]
+    pub asset_totals: AssetTotals,
 }
 
 impl PublicOutputs {
@@ -65,7 +71,71 @@ impl PublicOutputs {
                     .map(|(a, ok)| (a.symbol().to_owned(), *ok))
                     .collect(),
             ),
+            asset_totals: AssetTotals(
+                (params.assets().iter().zip(&eval.asset_owed).enumerate())
+                    .filter(|(c, _)| params.asset_total_disclosed(*c))
+                    .map(|(_, (a, owed))| (a.symbol().to_owned(), format_asset_total(a, *owed)))
+                    .collect(),
+            ),
         }
+    }
+}
+
+/// A per-asset total `h_c` (minimal asset units) as published: in asset units,
+/// exactly `amount_decimals` fractional digits.
+pub fn format_asset_total(asset: &crate::model::Asset, total: ethnum::I256) -> String {
+    format_scaled(total, asset.amount_decimals(), asset.amount_decimals())
+}
+
+/// The disclosed per-asset totals, a JSON object from symbol to exact decimal
+/// string in asset units (written in declaration order, read back in document
+/// order; a repeated symbol is refused).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AssetTotals(pub Vec<(String, String)>);
+
+impl AssetTotals {
+    /// No total disclosed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for AssetTotals {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (symbol, total) in &self.0 {
+            map.serialize_entry(symbol, total)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for AssetTotals {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Totals;
+        impl<'de> serde::de::Visitor<'de> for Totals {
+            type Value = AssetTotals;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("an object from asset symbol to decimal string")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut totals: Vec<(String, String)> = Vec::new();
+                while let Some((symbol, total)) = map.next_entry::<String, String>()? {
+                    if totals.iter().any(|(s, _)| *s == symbol) {
+                        return Err(serde::de::Error::custom(format!(
+                            "duplicate key {symbol:?}: one total per asset"
+                        )));
+                    }
+                    totals.push((symbol, total));
+                }
+                Ok(AssetTotals(totals))
+            }
+        }
+        deserializer.deserialize_map(Totals)
     }
 }
 
@@ -298,6 +368,10 @@ pub struct StatementFile {
     /// Risk model v2: per asset, `Σ_i max(amount_{i,c}, 0) ≤ reserves_c`.
     #[serde(default, skip_serializing_if = "AssetSolvency::is_empty")]
     pub asset_solvency: AssetSolvency,
+    /// Risk model v2: the per-asset totals the venue discloses, symbol to exact
+    /// decimal in asset units; absent when none is disclosed.
+    #[serde(default, skip_serializing_if = "AssetTotals::is_empty")]
+    pub asset_totals: AssetTotals,
     /// The venue's signature of the statement hash (`docs/SPEC.md` §7.5): `0x` +
     /// 130 lowercase hex digits, `r ‖ s ‖ v`. Absent until the venue signs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -455,6 +529,42 @@ fn published_asset_solvency(
         .map(AssetSolvency)
 }
 
+/// The published `asset_totals`: each key a declared asset (once), each value its
+/// total in asset units, canonical with `amount_decimals` places and below `2^95`
+/// minimal units (`docs/SPEC.md` §6.4); returned per asset in declaration order
+/// (`None`: hidden).
+fn published_asset_totals(
+    params: &EpochParams,
+    totals: &AssetTotals,
+) -> Result<[Option<u128>; crate::bounds::MAX_ASSETS], StatementError> {
+    let mut out = [None; crate::bounds::MAX_ASSETS];
+    for (symbol, text) in &totals.0 {
+        let field = format!("asset_totals.{symbol}");
+        let c = params.asset_index(symbol).ok_or_else(|| {
+            field_error(
+                "asset_totals",
+                format!("{symbol:?} is not a declared asset"),
+            )
+        })?;
+        let a = &params.assets()[c];
+        let bound = "0 <= total < 2^95 minimal asset units";
+        let total = parse_unsigned_scaled(text, a.amount_decimals(), bound)
+            .map_err(|e| field_error(&field, e))?;
+        if total >> crate::bounds::ASSET_TOTAL_BITS != 0 {
+            return Err(field_error(&field, bound));
+        }
+        let expected = format_asset_total(a, total.into());
+        if *text != expected {
+            return Err(field_error(
+                &field,
+                format!("{text:?} is not the canonical spelling {expected:?}"),
+            ));
+        }
+        out[c] = Some(total);
+    }
+    Ok(out)
+}
+
 /// A validated statement: what a verifier computes public inputs from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochStatement {
@@ -466,6 +576,8 @@ pub struct EpochStatement {
     liabilities: Option<I256>,
     /// `asset_solvency` in the assets' declaration order.
     asset_solvency: AssetSolvency,
+    /// Per asset, its disclosed total in minimal asset units (`None`: hidden).
+    asset_totals: [Option<u128>; crate::bounds::MAX_ASSETS],
 }
 
 impl EpochStatement {
@@ -512,6 +624,13 @@ impl EpochStatement {
             .with_venue(venue)
             .with_owner_binding(owner_binding)
             .with_liabilities_disclosed(file.liabilities.is_some());
+        let asset_totals = published_asset_totals(&params, &file.asset_totals)?;
+        let disclosed: Vec<&str> = (file.asset_totals.0.iter())
+            .map(|(symbol, _)| symbol.as_str())
+            .collect();
+        let params = params
+            .with_asset_totals_disclosed(&disclosed)
+            .map_err(|e| field_error("asset_totals", e))?;
         let shape = CircuitShape::with_risk(
             file.shape.batch_size,
             file.shape.markets,
@@ -585,6 +704,7 @@ impl EpochStatement {
             bad_debt: bad_debt.as_i256(),
             liabilities,
             asset_solvency,
+            asset_totals,
         })
     }
 
@@ -687,7 +807,20 @@ impl EpochStatement {
             solvent: self.file.solvent,
             insurance_covered: self.file.insurance_covered,
             asset_solvency: self.asset_solvency.clone(),
+            asset_totals: AssetTotals(
+                (self.params.assets().iter().enumerate())
+                    .filter_map(|(c, a)| {
+                        self.asset_totals[c]
+                            .map(|h| (a.symbol().to_owned(), format_asset_total(a, h.into())))
+                    })
+                    .collect(),
+            ),
         }
+    }
+    /// Per asset in declaration order, its total `h_c` in minimal asset units if
+    /// the statement discloses it (`None`: hidden).
+    pub fn asset_totals(&self) -> Vec<Option<u128>> {
+        self.asset_totals[..self.params.assets().len()].to_vec()
     }
     /// `L` in common units if the statement discloses it.
     pub fn liabilities(&self) -> Option<I256> {
@@ -733,6 +866,7 @@ impl EpochStatement {
             liabilities: self.liabilities,
             asset_solvency: self.asset_solvency.bits(),
             asset_count: self.params.assets().len(),
+            asset_totals: self.asset_totals,
         };
         let k = self.file.batch_count;
         let zero = H::from_u64(0);
@@ -855,6 +989,7 @@ pub fn publish<H: FieldHasher>(
         solvent: outputs.solvent,
         insurance_covered: outputs.insurance_covered,
         asset_solvency: outputs.asset_solvency.clone(),
+        asset_totals: outputs.asset_totals.clone(),
         signature: None,
     }
 }

@@ -31,14 +31,28 @@ fn respelled(text: &str, from: u32, to: u32, min_places: u32) -> Option<String> 
     Some(format_scaled(v.as_i256(), to, min_places))
 }
 
-/// Renames the solvency flags at once, each `(from, to)` of `renames` (a
-/// relabelling keeps each flag with its asset's position).
+/// Renames the solvency flags and disclosed totals at once, each `(from, to)` of
+/// `renames` (a relabelling keeps each flag and total with its asset's position).
 fn rename_flags(file: &mut StatementFile, renames: &[(&str, &str)]) {
-    for (symbol, _) in &mut file.asset_solvency.0 {
+    let symbols = (file.asset_solvency.0.iter_mut().map(|(s, _)| s))
+        .chain(file.asset_totals.0.iter_mut().map(|(s, _)| s));
+    for symbol in symbols {
         if let Some((_, to)) = renames.iter().find(|(from, _)| from == symbol) {
             *symbol = (*to).to_owned();
         }
     }
+}
+
+/// The disclosed total of `symbol` in `file`, respelled from `from` to `to`
+/// places (at least `to`: a total is written with exactly its asset's
+/// `amount_decimals`).
+fn respell_total(file: &mut StatementFile, symbol: &str, from: u32, to: u32) -> Option<()> {
+    for (s, total) in &mut file.asset_totals.0 {
+        if s == symbol {
+            *total = respelled(total, from, to, to)?;
+        }
+    }
+    Some(())
 }
 
 /// The relabellings of `file` that parse as valid statements, each with a name:
@@ -85,11 +99,19 @@ pub fn relabellings(
         }
         Some(())
     });
-    let assets = rescaled.assets.iter_mut().try_for_each(|a| {
+    let mut assets_out = rescaled.assets.clone();
+    let assets = assets_out.iter_mut().try_for_each(|a| {
         a.reserves = one_more_place(&a.reserves, a.amount_decimals, 0)?;
+        respell_total(
+            &mut rescaled,
+            &a.symbol,
+            a.amount_decimals,
+            a.amount_decimals + 1,
+        )?;
         a.amount_decimals += 1;
         Some(())
     });
+    rescaled.assets = assets_out;
     if amounts.is_some() && floors.is_some() && assets.is_some() {
         out.push((
             "one more decimal on the quote currency and every size (amounts read ten times smaller)",
@@ -117,16 +139,24 @@ pub fn relabellings(
     // Risk model v2: the same for the collateral assets.
     if !file.assets.is_empty() {
         let mut moved = file.clone();
-        let prices = moved.assets.iter_mut().try_for_each(|a| {
+        let mut assets_out = moved.assets.clone();
+        let prices = assets_out.iter_mut().try_for_each(|a| {
             if a.amount_decimals == 0 {
                 return None;
             }
             a.price = one_more_place(&a.price, a.price_decimals, 0)?;
             a.price_decimals += 1;
             a.reserves = respelled(&a.reserves, a.amount_decimals, a.amount_decimals - 1, 0)?;
+            respell_total(
+                &mut moved,
+                &a.symbol,
+                a.amount_decimals,
+                a.amount_decimals - 1,
+            )?;
             a.amount_decimals -= 1;
             Some(())
         });
+        moved.assets = assets_out;
         if prices.is_some() {
             out.push((
                 "a decimal moved from every asset's amounts to its price",
@@ -200,6 +230,10 @@ pub struct Mutation {
 /// signature check, which the CLI tests exercise on their own (`docs/SPEC.md` §7.5).
 pub const SIGNATURE_KEY: &str = "signature";
 
+/// The per-asset totals a statement discloses (`docs/SPEC.md` §7.1): the catalogue
+/// also adds a total for each asset whose total is hidden.
+pub const ASSET_TOTALS_KEY: &str = "asset_totals";
+
 /// The key the catalogue adds to every object: no version of the statement has it.
 pub const UNKNOWN_KEY: &str = "tampered";
 
@@ -217,6 +251,8 @@ pub const UNKNOWN_KEY: &str = "tampered";
 ///   swapped;
 /// - every array: each entry removed, each entry duplicated, each two neighbouring
 ///   entries swapped, the entries reversed; an entry added to an empty array;
+/// - risk model v2: for each declared asset whose total is hidden, that total
+///   added to `asset_totals` (as 0);
 /// - the [`relabellings`] (rescaling against another field, renamed and swapped
 ///   symbols, `other_venue` named as the venue), when the statement parses.
 ///
@@ -233,6 +269,37 @@ pub fn catalogue(statement_json: &Value, other_venue: VenueAddress) -> Vec<Mutat
         if let Some(slot) = value.pointer_mut(&edit.pointer) {
             *slot = edit.replacement;
             keep(&mut out, statement_json, edit.name, value);
+        }
+    }
+    // Risk model v2: a per-asset total disclosed that the statement keeps hidden
+    // (the walk above changes, removes and swaps the disclosed ones). Whatever its
+    // value, ℓ_c moves from 0, so the proofs refuse it.
+    let assets = statement_json.get("assets").and_then(Value::as_array);
+    for asset in assets.into_iter().flatten() {
+        let symbol = asset.get("symbol").and_then(Value::as_str);
+        let places = asset.get("amount_decimals").and_then(Value::as_u64);
+        let (Some(symbol), Some(places)) = (symbol, places) else {
+            continue;
+        };
+        let totals = statement_json.get(ASSET_TOTALS_KEY);
+        if totals.and_then(|t| t.get(symbol)).is_some() {
+            continue;
+        }
+        let mut value = statement_json.clone();
+        if let Some(object) = value.as_object_mut() {
+            let totals = object
+                .entry(ASSET_TOTALS_KEY)
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Some(totals) = totals.as_object_mut() {
+                let zero = format_scaled(ethnum::I256::ZERO, places as u32, places as u32);
+                totals.insert(symbol.to_owned(), Value::String(zero));
+                keep(
+                    &mut out,
+                    statement_json,
+                    format!("{ASSET_TOTALS_KEY}.{symbol}: added (a hidden total disclosed as 0)"),
+                    value,
+                );
+            }
         }
     }
     if let Ok(file) = serde_json::from_value::<StatementFile>(statement_json.clone()) {
@@ -798,6 +865,60 @@ mod tests {
         // The relabellings apply to a statement this build parses; the others still
         // cover every field.
         assert!(!new.iter().any(|n| n.starts_with("relabelling: ")));
+    }
+
+    /// Risk model v2: the sample with two assets, the first's total disclosed.
+    fn sample_with_assets() -> Value {
+        let mut v = sample();
+        v["shape"] = json!({"id": "backstop.v2.B8.M2.A2", "batch_size": "8",
+                            "markets": 2, "assets": 2});
+        v["assets"] = json!([
+            {"symbol": "WBTC", "price": "65000", "price_decimals": 0, "amount_decimals": 8,
+             "collateral_ratio_bps": 9000, "reserves": "3"},
+            {"symbol": "USDT", "price": "1", "price_decimals": 0, "amount_decimals": 6,
+             "collateral_ratio_bps": 9500, "reserves": "1000000"},
+        ]);
+        v["asset_solvency"] = json!({"WBTC": true, "USDT": false});
+        v["asset_totals"] = json!({"WBTC": "2.50000000"});
+        v
+    }
+
+    #[test]
+    fn the_catalogue_changes_removes_adds_and_relabels_asset_totals() {
+        let statement = sample_with_assets();
+        let file: StatementFile = serde_json::from_value(statement.clone()).unwrap();
+        let parsed = EpochStatement::new(file.clone());
+        assert!(parsed.is_ok(), "{parsed:?}");
+        let mutations = catalogue(&statement, other_venue());
+        let find = |name: &str| {
+            mutations
+                .iter()
+                .find(|m| m.name == name)
+                .unwrap_or_else(|| panic!("{name}: {:#?}", names(&statement)))
+                .value
+                .clone()
+        };
+        // Changed (walked like any string), removed (like any key), added (a hidden
+        // total disclosed).
+        assert_eq!(
+            find("asset_totals.WBTC: other value (+1 in the last digit)")["asset_totals"],
+            json!({"WBTC": "2.50000001"})
+        );
+        assert!(find("asset_totals: removed").get("asset_totals").is_none());
+        assert_eq!(
+            find("asset_totals.USDT: added (a hidden total disclosed as 0)")["asset_totals"],
+            json!({"WBTC": "2.50000000", "USDT": "0.000000"})
+        );
+        // Relabelled: the renamed asset's total follows it, and a rescaled amount
+        // rescales the total.
+        let renamed = find("relabelling: the first two assets' symbols swapped");
+        assert_eq!(renamed["asset_totals"], json!({"USDT": "2.50000000"}));
+        let moved = find("relabelling: a decimal moved from every asset's amounts to its price");
+        assert_eq!(moved["asset_totals"], json!({"WBTC": "25.0000000"}));
+        // Every relabelling still parses: the proofs must refuse it.
+        for (what, f) in relabellings(&file, other_venue()) {
+            assert!(EpochStatement::new(f).is_ok(), "{what}");
+        }
     }
 
     #[test]

@@ -234,7 +234,7 @@ pub fn build_epoch<H: FieldHasher>(
 ) -> EpochWitness<H> {
     let commitment = commit_epoch::<H>(snapshot, secret, batch_size);
     let evaluation = evaluate(snapshot);
-    let outputs = commitment.outputs(&evaluation, snapshot.params().liabilities_disclosed());
+    let outputs = commitment.outputs(&evaluation, snapshot.params());
     let public_inputs = commitment.public_inputs(&outputs);
     let params = ParamsWitness::new(snapshot.params());
     let epoch = snapshot.params().epoch();

@@ -3,6 +3,7 @@
 use crate::error::CliError;
 use backstop_circuits::descriptor::VenueAddress;
 use backstop_circuits::halo2::Halo2BatchCircuit;
+use backstop_circuits::model::Snapshot;
 use backstop_circuits::native::evaluate;
 use backstop_circuits::shape::CircuitShape;
 use backstop_circuits::snapshot;
@@ -40,6 +41,11 @@ pub enum Command {
         /// A snapshot directory (epoch.toml, accounts.csv, positions.csv) or JSON file.
         #[arg(long)]
         snapshot: PathBuf,
+        /// Also print asset_totals, the totals owed to users of these collateral
+        /// assets (comma-separated symbols, or `all`), as `prove
+        /// --disclose-asset-totals` would publish them.
+        #[arg(long, value_name = "SYMBOLS")]
+        disclose_asset_totals: Option<String>,
     },
     /// Write a seeded, generated snapshot.
     Fixtures {
@@ -116,6 +122,12 @@ pub enum Command {
         /// every other field (docs/SPEC.md §6.4); by default L stays hidden.
         #[arg(long)]
         disclose_liabilities: bool,
+        /// Risk model v2: publish, for these collateral assets (comma-separated
+        /// symbols, or `all`), the total owed to the users holding them
+        /// (`asset_totals` in statement.json, bound by the proofs; docs/SPEC.md
+        /// §6.4); by default every per-asset total stays hidden.
+        #[arg(long, value_name = "SYMBOLS")]
+        disclose_asset_totals: Option<String>,
         /// Print one JSON object instead of progress and text.
         #[arg(long)]
         json: bool,
@@ -317,7 +329,10 @@ impl BackendArg {
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Evaluate { snapshot } => Ok(cmd_evaluate(&snapshot)?),
+        Command::Evaluate {
+            snapshot,
+            disclose_asset_totals,
+        } => cmd_evaluate(&snapshot, disclose_asset_totals.as_deref()),
         Command::Fixtures {
             scenario,
             accounts,
@@ -364,6 +379,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             secret_file,
             venue_key_file,
             disclose_liabilities,
+            disclose_asset_totals,
             json,
         } => Ok(cmd_prove(
             &ProveArgs {
@@ -375,6 +391,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 secret_file: secret_file.as_deref(),
                 venue_key_file: venue_key_file.as_deref(),
                 disclose_liabilities,
+                disclose_asset_totals: disclose_asset_totals.as_deref(),
             },
             json,
         )?),
@@ -442,14 +459,36 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// The public outputs of the snapshot at `path` (with `asset_solvency` when it
-/// declares collateral assets).
-pub fn evaluate_path(path: &Path) -> Result<PublicOutputs, ProverError> {
-    let snapshot = snapshot::load(path)?;
-    Ok(PublicOutputs::from_evaluation(
-        snapshot.params(),
-        &evaluate(&snapshot),
-    ))
+/// The snapshot disclosing the per-asset totals `spec` names (`--disclose-asset-totals`:
+/// comma-separated symbols, or `all`). Refused: a snapshot without collateral
+/// assets, an empty list, a symbol that is no declared asset.
+fn with_disclosed_totals(snapshot: Snapshot, spec: Option<&str>) -> Result<Snapshot, CliError> {
+    let Some(spec) = spec else {
+        return Ok(snapshot);
+    };
+    let declared: Vec<String> = (snapshot.params().assets().iter())
+        .map(|a| a.symbol().to_owned())
+        .collect();
+    if declared.is_empty() {
+        return Err(CliError::Usage(
+            "--disclose-asset-totals: the snapshot declares no collateral assets \
+             (per-asset totals exist only under risk model v2 with [[assets]])"
+                .to_owned(),
+        ));
+    }
+    let symbols: Vec<String> = if spec.trim() == "all" {
+        declared
+    } else {
+        spec.split(',').map(|s| s.trim().to_owned()).collect()
+    };
+    if symbols.iter().any(String::is_empty) {
+        return Err(CliError::Usage(format!(
+            "--disclose-asset-totals {spec:?}: expected comma-separated asset symbols or `all`"
+        )));
+    }
+    snapshot
+        .with_asset_totals_disclosed(&symbols)
+        .map_err(|e| CliError::Usage(format!("--disclose-asset-totals: {e}")))
 }
 
 fn to_json(outputs: &impl serde::Serialize) -> String {
@@ -457,8 +496,10 @@ fn to_json(outputs: &impl serde::Serialize) -> String {
     serde_json::to_string(outputs).unwrap_or_default()
 }
 
-fn cmd_evaluate(path: &Path) -> Result<(), ProverError> {
-    println!("{}", to_json(&evaluate_path(path)?));
+fn cmd_evaluate(path: &Path, disclose_asset_totals: Option<&str>) -> Result<(), CliError> {
+    let snapshot = with_disclosed_totals(snapshot::load(path)?, disclose_asset_totals)?;
+    let outputs = PublicOutputs::from_evaluation(snapshot.params(), &evaluate(&snapshot));
+    println!("{}", to_json(&outputs));
     Ok(())
 }
 
@@ -586,6 +627,8 @@ struct ProveArgs<'a> {
     secret_file: Option<&'a Path>,
     venue_key_file: Option<&'a Path>,
     disclose_liabilities: bool,
+    /// `--disclose-asset-totals`: comma-separated symbols or `all`.
+    disclose_asset_totals: Option<&'a str>,
 }
 
 fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
@@ -596,6 +639,7 @@ fn prove_to(args: &ProveArgs<'_>, quiet: bool) -> Result<Proven, CliError> {
     let snapshot = snapshot::load(args.snapshot)?
         .with_venue(venue)
         .with_liabilities_disclosed(args.disclose_liabilities);
+    let snapshot = with_disclosed_totals(snapshot, args.disclose_asset_totals)?;
     let b = match args.backend {
         BackendArg::Groth16 => args
             .batch_size
@@ -774,6 +818,7 @@ fn cmd_demo(
             secret_file,
             venue_key_file,
             disclose_liabilities: false,
+            disclose_asset_totals: None,
         },
         false,
     )?;

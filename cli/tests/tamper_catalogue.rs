@@ -367,12 +367,21 @@ fn every_mutation_of_a_groth16_statement_is_refused() {
 /// Risk model v2: the catalogue's worked book (BTC in three brackets, ETH flat, WBTC
 /// and USDT collateral; one batch), so that every tier, asset and per-asset flag
 /// is tampered with, and the relabellings of the assets (a decimal moved from
-/// amounts to price, symbols renamed or swapped) are refused by the proofs.
+/// amounts to price, symbols renamed or swapped) are refused by the proofs. WBTC's
+/// total is disclosed (`prove --disclose-asset-totals WBTC`), so that the catalogue
+/// changes, removes and relabels a disclosed `asset_totals` entry and adds USDT's.
 #[test]
 fn every_mutation_of_a_risk_model_v2_statement_is_refused() {
     let book =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/tests/bad_snapshots/valid_v2");
-    let e = common::prove_v2_epoch(&book, "2", "3", "2", SECRET_HEX);
+    let e = common::prove_v2_epoch_with(
+        &book,
+        "2",
+        "3",
+        "2",
+        SECRET_HEX,
+        &["--disclose-asset-totals", "WBTC"],
+    );
     let n = every_mutation_is_refused(&e, &[], 8);
     assert!(n > 150, "{n} mutations");
 }

@@ -48,7 +48,7 @@ impl<'a, H: FieldHasher> VenueEpoch<'a, H> {
             .params()
             .clone()
             .with_venue(statement.venue())
-            .with_liabilities_disclosed(statement.params().liabilities_disclosed());
+            .with_disclosures_of(statement.params());
         if published != *statement.params() {
             return Err(ProverError::EpochMismatch(format!(
                 "the snapshot {} (epoch {}) does not have the published parameters of epoch {} (epoch, decimals, reserves, insurance fund, markets, prices or margin rates differ)",

@@ -585,3 +585,90 @@ fn a_risk_model_v2_statement_reveals_no_collateral_amount_or_asset_total() {
     let leaky = text.replacen('{', &format!("{{\"note\": \"{}\",", total.0), 1);
     assert!(find_leak(&leaky, std::slice::from_ref(&total)).is_some());
 }
+
+/// Risk model v2 with `prove --disclose-asset-totals` for the first asset only
+/// (`docs/SPEC.md` §2.3, §7.2): the statement and the audit report (text, JSON and
+/// markdown) publish exactly that asset's total, proven, and no other asset's total
+/// in either spelling; the epoch verifies. Without the option nothing is published
+/// (the test above).
+#[test]
+fn a_disclosed_asset_total_is_the_only_total_published() {
+    use backstop_verifier::audit::{VenueExpectation, audit_epoch};
+    let dir = data_dir().join("collateral").join(SNAPSHOT_DIR);
+    let plain = snapshot::load(&dir).unwrap();
+    let first = plain.params().assets()[0].symbol().to_owned();
+    let snapshot = plain
+        .with_asset_totals_disclosed(&[first.as_str()])
+        .unwrap();
+    let params = snapshot.params();
+    let shape = CircuitShape::for_params(BATCH_SIZE, params).unwrap();
+    let keys = Groth16Keys::setup(shape).unwrap();
+    // Signed by the (demo) venue, so that the audit's venue check passes.
+    let venue = backstop_prover::venue::VenueKey::demo();
+    let snapshot = snapshot.with_venue(venue.address());
+    let mut proof = prove_epoch(&snapshot, &secret(), &keys, &|_| {}).unwrap();
+    venue.sign(&mut proof.statement).unwrap();
+    let params = snapshot.params();
+    let tmp = tempfile::tempdir().unwrap();
+    let epoch_dir = tmp.path().join("epoch");
+    write_epoch_dir(&epoch_dir, &proof, &keys).unwrap();
+    verify_epoch_dir(&epoch_dir, Some(&keys.proving_key().vk)).unwrap();
+    let text = std::fs::read_to_string(epoch_dir.join("statement.json")).unwrap();
+    let statement: Value = serde_json::from_str(&text).unwrap();
+
+    let eval = evaluate(&snapshot);
+    let spelled = |c: usize, min: u32| {
+        format_scaled(
+            eval.asset_owed[c],
+            params.assets()[c].amount_decimals(),
+            min,
+        )
+    };
+    let ad0 = params.assets()[0].amount_decimals();
+    let disclosed = spelled(0, ad0);
+    let totals = statement["asset_totals"].as_object().unwrap();
+    assert_eq!(totals.len(), 1);
+    assert_eq!(totals[&first], Value::String(disclosed.clone()));
+    let mut hidden: Vec<Hidden> = Vec::new();
+    for (c, asset) in params.assets().iter().enumerate().skip(1) {
+        for min in [0, asset.amount_decimals()] {
+            hidden.push((spelled(c, min), format!("total {} held", asset.symbol())));
+        }
+        hidden.push((
+            eval.asset_owed[c].to_string(),
+            format!("total {} held, minimal units", asset.symbol()),
+        ));
+    }
+    if let Some(leak) = find_leak(&text, &hidden) {
+        panic!("statement.json reveals {leak}");
+    }
+
+    let report = audit_epoch(
+        &epoch_dir,
+        None,
+        tmp.path(),
+        None,
+        &VenueExpectation::default(),
+    );
+    assert!(report.verified, "{:?}", report.failure);
+    let json = report.to_json();
+    if let Some(leak) = find_leak(&json, &hidden) {
+        panic!("the audit (JSON) reveals {leak}");
+    }
+    for (format, rendered) in [
+        ("JSON", json),
+        ("text", report.to_text()),
+        ("markdown", report.to_markdown()),
+    ] {
+        assert!(
+            rendered.contains(&format!("{disclosed} {first}")),
+            "the {format} audit shows the disclosed total"
+        );
+        for (value, what) in &hidden {
+            assert!(
+                !rendered.contains(value.as_str()),
+                "the {format} audit reveals {what} ({value})"
+            );
+        }
+    }
+}

@@ -571,12 +571,20 @@ fn proven(statement: &EpochStatement) -> Vec<String> {
                 .join("; ")
         ));
     }
-    for (symbol, ok) in &statement.outputs().asset_solvency.0 {
+    let outputs = statement.outputs();
+    for (symbol, ok) in &outputs.asset_solvency.0 {
         let Some(a) = f.assets.iter().find(|a| a.symbol == *symbol) else {
             continue;
         };
+        // SPEC §6.4: a disclosed total is the proven one (ℓ_c = h_c + 1).
+        let total = match outputs.asset_totals.0.iter().find(|(s, _)| s == symbol) {
+            Some((_, total)) => {
+                format!("the total, disclosed by the venue and proven exact: {total} {symbol}")
+            }
+            None => "the total stays hidden".to_owned(),
+        };
         lines.push(format!(
-            "asset_solvency[{symbol}] = {ok}: the {symbol} owed to accounts holding it {} the venue's {} {symbol} (the total stays hidden).",
+            "asset_solvency[{symbol}] = {ok}: the {symbol} owed to accounts holding it {} the venue's {} {symbol} ({total}).",
             if *ok { "<=" } else { ">" },
             a.reserves
         ));
@@ -765,6 +773,14 @@ pub fn audit_epoch(
             if st.is_some_and(|s| s.shape().is_risk_model_v2()) {
                 r.push("under risk model v2: the maintenance brackets, the collateral assets' prices, ratios and the venue's holdings of each, and one solvency flag per asset (asset_solvency)".to_owned());
             }
+            let totals = st.map(|s| s.outputs().asset_totals).unwrap_or_default();
+            if !totals.is_empty() {
+                let shown: Vec<String> = totals.0.iter().map(|(s, t)| format!("{s} {t}")).collect();
+                r.push(format!(
+                    "the totals owed to users of these collateral assets, which the venue chose to disclose (prove --disclose-asset-totals): {}; every other asset's total stays hidden",
+                    shown.join(", ")
+                ));
+            }
             r
         },
         checks,
@@ -828,6 +844,7 @@ mod tests {
             solvent: true,
             insurance_covered: true,
             asset_solvency: Default::default(),
+            asset_totals: Default::default(),
             signature: None,
         })
         .unwrap();

@@ -423,7 +423,7 @@ mod tests {
                 4,
                 4,
                 11,
-                "b509f018aab86a9bdd932886671b9e7035e939eaef073dc68df5d849486cd57c",
+                "13d933a8674b3b2cfc02350ca580cb940ed77d806fbdb234d297221c7586919f",
             ),
         ];
         let params = Params::<vesta::Affine>::new(11);

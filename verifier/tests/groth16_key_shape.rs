@@ -82,6 +82,7 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
         solvent: true,
         insurance_covered: true,
         asset_solvency: Default::default(),
+        asset_totals: Default::default(),
         signature: None,
     })
     .unwrap()

@@ -100,6 +100,7 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
         solvent: true,
         insurance_covered: false,
         asset_solvency: Default::default(),
+        asset_totals: Default::default(),
         signature: None,
     }
 }

@@ -8,7 +8,7 @@ use super::margin::{AccountInputs, MarginChip, MarginConfig, known};
 use super::poseidon::{self, Cell, PoseidonConfig, PoseidonPool};
 use super::range::{RangeCheckChip, RangeCheckConfig, bit, pow2, words};
 use super::trace::BatchTrace;
-use crate::bounds::SIZE_BITS;
+use crate::bounds::{ASSET_DISCLOSURE_BITS, SIZE_BITS};
 use crate::hash::PastaPoseidon;
 use crate::native::commit::{TREE_ARITY, tag, tags};
 use crate::shape::{CircuitError, CircuitShape};
@@ -343,6 +343,7 @@ impl Halo2BatchCircuit {
         ]
         .into_iter()
         .chain((shape.assets() > 0).then_some(shape.asset_solvency_bits() as usize))
+        .chain((shape.assets() > 0).then_some(ASSET_DISCLOSURE_BITS as usize))
         .map(|bits| words(bits).1)
         .collect()
     }
@@ -432,6 +433,8 @@ impl Halo2BatchCircuit {
                 // SPEC §6.2: the totals h_c carried in; §6.4: the published flags.
                 .chain((0..assets).map(|c| known(a, |a| a.state_in.asset_held[c])))
                 .chain((0..assets).map(|c| known(a, |a| bit((a.asset_solvency >> c) & 1 == 1))))
+                // SPEC §6.4: the per-asset disclosure words ℓ_c.
+                .chain((0..assets).map(|c| known(a, |a| a.asset_disclosure[c])))
                 .collect(),
             tag_params: tag_value(tags::PARAMS),
             markets: Fp::from(markets as u64),
@@ -467,6 +470,7 @@ impl Halo2BatchCircuit {
         let absorbed = range_of(0, hashed)?;
         let held_in = range_of(hashed, assets)?;
         let flags = range_of(hashed + assets, assets)?;
+        let asset_disclosures = range_of(hashed + 2 * assets, assets)?;
         let risk = &absorbed[2 * markets..];
         let bracket_cells: Vec<Vec<[Cell; 3]>> = (0..markets)
             .map(|m| {
@@ -502,8 +506,9 @@ impl Halo2BatchCircuit {
                 c(inputs::DISCLOSURE)?,
             ],
         )?;
-        // Risk model v2: O = absorb(that, asset_solvent_0, …).
-        let outputs_hash = pool.absorb(layouter, outputs_hash, &flags)?;
+        // Risk model v2: O = absorb(that, asset_solvent_0, …, ℓ_0, …).
+        let outputs_tail = [flags.as_slice(), asset_disclosures.as_slice()].concat();
+        let outputs_hash = pool.absorb(layouter, outputs_hash, &outputs_tail)?;
 
         // SPEC §6.2: open C_{b−1} = H(TAG_STATE, blind, next_id, L, D, P, a), and
         // with assets absorb(that, h_0, …).
@@ -667,16 +672,24 @@ impl Halo2BatchCircuit {
         )?;
 
         // SPEC §6.3 (risk model v2): each asset's solvency, opened by the last batch.
-        for (k, ((asset, held), flag)) in asset_cells
+        // SPEC §6.4: and its disclosure word, 0 or the final h_c + 1, in 96 bits.
+        for (k, (((asset, held), flag), disclosure)) in asset_cells
             .iter()
             .zip(&account_inputs.held)
             .zip(&flags)
+            .zip(&asset_disclosures)
             .enumerate()
         {
+            range.copy_check(
+                layouter,
+                &format!("asset {k} disclosure"),
+                disclosure,
+                ASSET_DISCLOSURE_BITS as usize,
+            )?;
             let window = frame.assign_asset(
                 layouter,
                 k,
-                [&c(inputs::IS_LAST)?, &asset[2], held, flag],
+                [&c(inputs::IS_LAST)?, &asset[2], held, flag, disclosure],
                 known(t, |t| bit(t.asset_signs[k])),
                 known(t, |t| t.asset_windows[k]),
             )?;

@@ -51,6 +51,23 @@
 //! | `insurance covered` | `is_last·(s_cov − insurance_covered) = 0` | §6.3 |
 //! | `disclosed liabilities` | `is_last·ℓ·(ℓ − L − 1) = 0` | §6.4 |
 //!
+//! # `asset solvency` (risk model v2, one block per asset after `batch outputs`)
+//!
+//! | row | column 0 | column 1 | column 2 | column 3 |
+//! | --- | --- | --- | --- | --- |
+//! | 0 | `is_last` (copy) | `reserves_c` (copy) | final `h_c` (copy) | published flag (copy) |
+//! | 1 | `s_c` | `u_c` (`ASSET_SOLVENCY_BITS` check) | `ℓ_c` (copy; 96-bit check) | |
+//!
+//! | gate | constraint | relation | SPEC |
+//! | --- | --- | --- | --- |
+//! | `asset solvency` | `published asset flag is boolean`, `asset sign is boolean` | bits | §2.3 |
+//! | `asset solvency` | `asset window` | `u_c = reserves_c − h_c + (1 − s_c)·2^97` | §2.3 |
+//! | `asset solvency` | `asset solvent` | `is_last·(s_c − flag) = 0` | §6.3 |
+//! | `asset disclosure` | `disclosed asset total` | `is_last·ℓ_c·(ℓ_c − h_c − 1) = 0` | §6.4 |
+//!
+//! `ℓ_c` is the cell `O` absorbs: 0 keeps the total hidden, any other value must be
+//! the final `h_c + 1`.
+//!
 //! Worked example: the last batch (`b = 2`, `K = 3`: `K − b − 1 = 0`, `inv = 0`,
 //! `is_last = 1`) with `L = 7`, `reserves·f_q = 5`: `s_sol = 0`,
 //! `u_sol = 5 − 7 + 2^solvency_bits`, and the published `solvent` must be 0. In
@@ -142,8 +159,11 @@ pub mod asset_outputs {
     pub const FLAG: usize = 3;
     pub const SIGN: usize = 4;
     pub const WINDOW: usize = 5;
+    /// `ℓ_c` (copy of the input cell that `O` absorbs): 0 if the total is hidden,
+    /// `h_c + 1` if disclosed (SPEC §6.4).
+    pub const DISCLOSURE: usize = 6;
     /// Cells of the block.
-    pub const CELLS: usize = 6;
+    pub const CELLS: usize = 7;
 }
 
 /// Configuration of the frame chip (on the margin chip's columns).
@@ -299,6 +319,23 @@ impl FrameConfig {
                     ),
                     ("asset solvent", is_last * (sign - flag)),
                 ],
+            )
+        });
+        // SPEC §6.4 (risk model v2): a disclosed per-asset total is the final h_c:
+        // is_last·ℓ_c·(ℓ_c − h_c − 1) = 0 on the same block (ℓ_c is range-checked
+        // to 96 bits by the caller).
+        meta.create_gate("asset disclosure", |meta| {
+            use asset_outputs::*;
+            let q = meta.query_selector(q_asset);
+            let c = |meta: &mut _, i| query_grid(meta, advice, 0, i);
+            let (is_last, held, disclosure) =
+                (c(meta, IS_LAST), c(meta, HELD), c(meta, DISCLOSURE));
+            Constraints::with_selector(
+                q,
+                [(
+                    "disclosed asset total",
+                    is_last * disclosure.clone() * (disclosure - held - one()),
+                )],
             )
         });
         config
@@ -483,8 +520,9 @@ impl FrameChip {
         )
     }
 
-    /// Lays out asset `c`'s `asset solvency` block: `copies` are `is_last`,
-    /// `reserves_c`, the final `h_c` and the published flag; returns the window
+    /// Lays out asset `c`'s `asset solvency` block (gates `asset solvency` and
+    /// `asset disclosure`): `copies` are `is_last`, `reserves_c`, the final `h_c`,
+    /// the published flag and the disclosure word `ℓ_c`; returns the window
     /// (`ASSET_SOLVENCY_BITS` check).
     ///
     /// # Errors
@@ -493,7 +531,7 @@ impl FrameChip {
         &self,
         layouter: &mut impl Layouter<Fp>,
         c: usize,
-        copies: [&Cell; 4],
+        copies: [&Cell; 5],
         sign: Value<Fp>,
         window: Value<Fp>,
     ) -> Result<Cell, Error> {
@@ -505,7 +543,14 @@ impl FrameChip {
                 let g = Grid(&self.config.advice);
                 let q_asset = self.config.q_asset.ok_or(Error::Synthesis)?;
                 q_asset.enable(region, 0)?;
-                for (i, cell) in copies.iter().enumerate() {
+                let [is_last, reserves, held, flag, disclosure] = copies;
+                for (i, cell) in [
+                    (IS_LAST, is_last),
+                    (RESERVES, reserves),
+                    (HELD, held),
+                    (FLAG, flag),
+                    (DISCLOSURE, disclosure),
+                ] {
                     g.copy(region, 0, i, "copy", cell)?;
                 }
                 g.put(region, 0, SIGN, "s_c", sign)?;

@@ -557,8 +557,12 @@ pub struct OutputsOpening<F> {
     /// `Σ_i max(amount_{i,c}, 0) ≤ reserves_c`; 0 without assets.
     pub asset_solvency: u16,
     /// `A`, the number of collateral assets (0 for risk model v1): how many flags
-    /// `O` absorbs.
+    /// and disclosure words `O` absorbs.
     pub asset_count: usize,
+    /// Per collateral asset `c < A` (risk model v2), its total `h_c = Σ_i
+    /// max(amount_{i,c}, 0)` in minimal asset units if the venue discloses it,
+    /// `None` if it stays hidden (`docs/SPEC.md` §2.3); `None` from `A` on.
+    pub asset_totals: [Option<u128>; crate::bounds::MAX_ASSETS],
 }
 
 /// The per-asset solvency flags as a bit set: bit `c` for asset `c` (at most
@@ -577,11 +581,43 @@ impl<F> OutputsOpening<F> {
     pub fn disclosure(&self) -> I256 {
         self.liabilities.map_or(I256::ZERO, |l| l + I256::ONE)
     }
+    /// `ℓ_c`, asset `c`'s disclosure word: `0` if its total is hidden, `h_c + 1`
+    /// if it is disclosed (`docs/SPEC.md` §6.4; `h_c < 2^95`, so `ℓ_c < 2^96`). The
+    /// last batch proves `ℓ_c·(ℓ_c − h_c − 1) = 0` against its final `h_c`.
+    pub fn asset_disclosure(&self, c: usize) -> u128 {
+        self.asset_totals
+            .get(c)
+            .copied()
+            .flatten()
+            .map_or(0, |h| h + 1)
+    }
+    /// `ℓ_0, …, ℓ_{A−1}`.
+    pub fn asset_disclosures(&self) -> Vec<u128> {
+        (0..self.asset_count)
+            .map(|c| self.asset_disclosure(c))
+            .collect()
+    }
+}
+
+/// The disclosed per-asset totals of `params` in minimal asset units, from the
+/// evaluation's `h_c` (`None` for a hidden one).
+pub fn disclosed_asset_totals(
+    params: &crate::model::EpochParams,
+    owed: &[I256],
+) -> [Option<u128>; crate::bounds::MAX_ASSETS] {
+    let mut totals = [None; crate::bounds::MAX_ASSETS];
+    for (c, h) in owed.iter().enumerate().take(crate::bounds::MAX_ASSETS) {
+        if params.asset_total_disclosed(c) {
+            totals[c] = Some(h.as_u128());
+        }
+    }
+    totals
 }
 
 /// `O = H(TAG_OUTPUTS, accounts_commitment, z, P_target, D, solvent, insurance_covered,
 /// ℓ)` with `ℓ` = [`OutputsOpening::disclosure`]; with `A > 0` collateral assets
-/// `absorb_chain(that, asset_solvent_0, …, asset_solvent_{A−1})` (risk model v2,
+/// `absorb_chain(that, asset_solvent_0, …, asset_solvent_{A−1}, ℓ_0, …, ℓ_{A−1})`
+/// with `ℓ_c` = [`OutputsOpening::asset_disclosure`] (risk model v2,
 /// `docs/SPEC.md` §6.4).
 pub fn outputs_hash<H: FieldHasher>(o: &OutputsOpening<H::F>) -> H::F {
     let head = H::hash(&[
@@ -594,10 +630,15 @@ pub fn outputs_hash<H: FieldHasher>(o: &OutputsOpening<H::F>) -> H::F {
         H::from_u64(o.insurance_covered.into()),
         H::from_u256(o.disclosure().as_u256()),
     ]);
-    let flags: Vec<H::F> = (0..o.asset_count)
+    let tail: Vec<H::F> = (0..o.asset_count)
         .map(|c| H::from_u64(((o.asset_solvency >> c) & 1).into()))
+        .chain(
+            o.asset_disclosures()
+                .into_iter()
+                .map(|l| H::from_u256(U256::from(l))),
+        )
         .collect();
-    absorb_chain::<H>(head, &flags)
+    absorb_chain::<H>(head, &tail)
 }
 
 /// Batch `b`'s single public input (`docs/SPEC.md` §6.4):
@@ -627,12 +668,14 @@ impl<H: FieldHasher> EpochCommitment<H> {
         self.batches.len()
     }
 
-    /// The outputs opening of this epoch, given its evaluation; `L` is disclosed if
-    /// `disclose` ([`crate::model::EpochParams::liabilities_disclosed`]).
+    /// The outputs opening of this epoch, given its evaluation; `L` and each
+    /// asset's total are disclosed as `params` says
+    /// ([`crate::model::EpochParams::liabilities_disclosed`],
+    /// [`crate::model::EpochParams::asset_total_disclosed`]).
     pub fn outputs(
         &self,
         eval: &crate::native::EpochEvaluation,
-        disclose: bool,
+        params: &crate::model::EpochParams,
     ) -> OutputsOpening<H::F> {
         OutputsOpening {
             accounts_commitment: self.accounts_commitment,
@@ -641,9 +684,12 @@ impl<H: FieldHasher> EpochCommitment<H> {
             bad_debt: eval.bad_debt,
             solvent: eval.solvent,
             insurance_covered: eval.insurance_covered,
-            liabilities: disclose.then_some(eval.total_liabilities),
+            liabilities: params
+                .liabilities_disclosed()
+                .then_some(eval.total_liabilities),
             asset_solvency: asset_solvency_bits(&eval.asset_solvency),
             asset_count: eval.asset_solvency.len(),
+            asset_totals: disclosed_asset_totals(params, &eval.asset_owed),
         }
     }
 

@@ -178,6 +178,7 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         let params = packed.params;
         let (published_solvent, published_covered) = (packed.solvent, packed.insurance_covered);
         let published_asset_solvent = packed.asset_solvent;
+        let asset_disclosure = packed.asset_disclosure;
         let (batch, batch_count) = (packed.batch, packed.batch_count);
         let accounts_commitment = input(&|a| a.accounts_commitment)?;
         let challenge = input(&|a| a.challenge)?;
@@ -397,6 +398,19 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
             let _ns = ns!(cs, "outputs.liabilities");
             let gated = &is_last_fp * &disclosure;
             let opened = &disclosure - &state_out.total_liabilities - Fr::ONE;
+            gated.mul_equals(&opened, &FpVar::zero())?;
+        }
+        // Risk model v2, SPEC §6.4: a disclosed per-asset total is the final one:
+        // is_last·ℓ_c·(ℓ_c − h_c − 1) = 0, so ℓ_c = 0 (hidden) or ℓ_c = h_c + 1.
+        // (ℓ_c is in 96 bits by its unpacking, `params.unpack`.)
+        for (c, (disclosure, held)) in asset_disclosure
+            .iter()
+            .zip(&state_out.asset_held)
+            .enumerate()
+        {
+            let _ns = indexed(&cs, "outputs.asset_total", c);
+            let gated = &is_last_fp * disclosure;
+            let opened = disclosure - held - Fr::ONE;
             gated.mul_equals(&opened, &FpVar::zero())?;
         }
 

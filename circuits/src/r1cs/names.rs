@@ -61,6 +61,7 @@
 //! | `account[j].market[m].bracket.lo`, `….hi` | `s_t ≤ |size| < s_{t+1}` |
 //! | `account[j].market[m].bracket.mr` | `MR'_m = n·mm_t − cum'_t` |
 //! | `solvency.asset[c]` | the sign of `reserves_c − h_c` |
+//! | `outputs.asset_total[c]` | a disclosed total is the final one: `is_last·ℓ_c·(ℓ_c − h_c − 1) = 0` (`ℓ_c`'s 96 bits are in `params.unpack`) |
 //!
 //! Attestation circuit (one `account`, path levels `path[0]` … `path[10]`):
 //!

@@ -62,6 +62,8 @@ pub(crate) struct PackedVars {
     pub(crate) insurance_covered: Boolean<Fr>,
     /// Per collateral asset, its published solvency (risk model v2).
     pub(crate) asset_solvent: Vec<Boolean<Fr>>,
+    /// Per collateral asset, its disclosure word `ℓ_c`, in 96 bits (risk model v2).
+    pub(crate) asset_disclosure: Vec<FpVar<Fr>>,
     pub(crate) batch: FpVar<Fr>,
     pub(crate) batch_count: FpVar<Fr>,
 }
@@ -142,6 +144,16 @@ impl ParamVars {
                 let (ok, _) = flag(&|p| p.assets[c][4])?;
                 asset_parts.push((price, ratio, exponent, reserves, ok[0].clone()));
             }
+            // SPEC §6.4: each ℓ_c in 96 bits (the range check of the disclosure word;
+            // the honest ℓ_c = h_c + 1 ≤ 2^95).
+            let mut disclosure_parts = Vec::with_capacity(shape.assets());
+            for c in 0..shape.assets() {
+                let (_, l) = part(
+                    &|p| p.asset_disclosures[c],
+                    crate::inputs::ASSET_DISCLOSURE_BITS,
+                )?;
+                disclosure_parts.push(l);
+            }
             let vars = Packed {
                 reserves: reserves.clone(),
                 epoch: epoch.clone(),
@@ -166,6 +178,7 @@ impl ParamVars {
                         ]
                     })
                     .collect(),
+                asset_disclosures: disclosure_parts,
             };
             for (word, parts) in words.iter().zip(packed_words(&vars)) {
                 let mut sum = FpVar::zero();
@@ -258,6 +271,7 @@ impl ParamVars {
             solvent: solvent[0].clone(),
             insurance_covered: covered[0].clone(),
             asset_solvent: asset_parts.into_iter().map(|(.., ok)| ok).collect(),
+            asset_disclosure: vars.asset_disclosures,
             batch: vars.batch,
             batch_count: vars.batch_count,
         })
@@ -427,6 +441,7 @@ fn native_parts(a: &BatchAssignment) -> Packed<Fr> {
                 ]
             })
             .collect(),
+        asset_disclosures: a.asset_disclosure.clone(),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::secret::VenueSecret;
 use crate::shape::CircuitShape;
 use crate::witness::{EpochWitness, build_epoch};
 use ark_bn254::Fr;
+use ark_ff::Field;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use ethnum::I256;
 
@@ -127,6 +128,180 @@ fn asset_insolvency_is_proven_and_cannot_be_denied() {
     );
 }
 
+/// The book with the totals of `symbols` disclosed (SPEC §2.3, §6.4).
+fn disclosed(symbols: &[&str]) -> (CircuitShape, EpochWitness<H>) {
+    let s = snapshot(BOOK).with_asset_totals_disclosed(symbols).unwrap();
+    let shape = CircuitShape::for_params(8, s.params()).unwrap();
+    let w = build_epoch::<H>(&s, &VenueSecret::demo(), BatchSize::new(8).unwrap());
+    (shape, w)
+}
+
+#[test]
+fn a_disclosed_asset_total_is_the_proven_one() {
+    // WBTC's total (3) disclosed, USDT's (5,100) kept hidden.
+    let (shape, w) = disclosed(&["WBTC"]);
+    assert_eq!(w.outputs.asset_totals[..2], [Some(3), None]);
+    assert_eq!(w.outputs.asset_disclosures(), [4, 0]);
+    for b in &w.batches {
+        let a = honest(&w, b.batch() as usize);
+        assert_eq!(a.asset_disclosure, [Fr::from(4u64), Fr::from(0u64)]);
+        assert_eq!(first_unsatisfied(circuit(shape, a.clone())), None);
+        // The two ℓ's are packed in one more word than with nothing disclosed; the
+        // instance is still the verifier's.
+        assert_eq!(instance(shape, a), b.open_inputs::<H>());
+    }
+    let fr = Fr::from;
+    let last = honest(&w, 1);
+    // A total one more or one less than the accounts', or one disclosed where the
+    // statement keeps it hidden (5,100 + 2): refused by the last batch's opening.
+    for (c, l) in [(0, 5u64), (0, 3), (1, 5_102), (0, 1)] {
+        let mut lie = last.clone();
+        lie.asset_disclosure[c] = fr(l);
+        assert_eq!(
+            first_unsatisfied(circuit(shape, lie)).as_deref(),
+            Some(format!("outputs.asset_total[{c}]").as_str()),
+            "asset {c}, ℓ = {l}"
+        );
+    }
+    // Disclosing the true USDT total too is a statement the venue could make: it
+    // satisfies the circuit, but it is another instance than the published one.
+    let mut more = last.clone();
+    more.asset_disclosure[1] = fr(5_101);
+    assert_eq!(first_unsatisfied(circuit(shape, more.clone())), None);
+    assert_ne!(instance(shape, more), w.batches[1].open_inputs::<H>());
+    // ℓ_c is read in 96 bits: a disclosure word (ℓ_0 ‖ ℓ_1, the last packed word)
+    // holding more than its two 96-bit parts can express does not unpack.
+    let probe = Probe::new(circuit(shape, last));
+    let word = crate::inputs::shape_word_count(&shape) - 1;
+    let honest_inputs = w.batches[1].open_inputs::<H>();
+    assert_eq!(
+        honest_inputs[word],
+        Fr::from(4u64),
+        "ℓ_0 = 4 in the low bits, ℓ_1 = 0 above"
+    );
+    for extra in [192u64, 200, 248] {
+        assert_eq!(
+            probe
+                .with_input(word, honest_inputs[word] + Fr::from(2u64).pow([extra]))
+                .as_deref(),
+            Some("params.unpack"),
+            "2^{extra}"
+        );
+    }
+    // Batch 0 opens nothing: a false ℓ there only moves its instance away from the
+    // verifier's, which packs the published ℓ into every batch.
+    let mut lie = honest(&w, 0);
+    lie.asset_disclosure[0] = fr(5);
+    assert_eq!(first_unsatisfied(circuit(shape, lie.clone())), None);
+    assert_ne!(instance(shape, lie), w.batches[0].open_inputs::<H>());
+}
+
+#[test]
+fn disclosing_totals_adds_one_word_per_two_assets() {
+    use crate::inputs::shape_input_count;
+    let (shape, hidden) = epoch_witness();
+    let (_, shown) = disclosed(&["WBTC", "USDT"]);
+    // A = 2: both ℓ's share one word, whether disclosed or not.
+    assert_eq!(
+        shape_input_count(&shape),
+        hidden.batches[0].open_inputs::<H>().len()
+    );
+    assert_eq!(
+        shape_input_count(&shape),
+        shown.batches[0].open_inputs::<H>().len()
+    );
+    let four = CircuitShape::with_risk(8, 8, 4, 4).unwrap();
+    let three = CircuitShape::with_risk(8, 8, 4, 3).unwrap();
+    assert_eq!(shape_input_count(&four), 9 + 3 + 8 + 8 + 4 + 2);
+    assert_eq!(shape_input_count(&three), 9 + 3 + 8 + 8 + 3 + 2);
+}
+
+/// `statement.json` publishes a disclosed total as `asset_totals`, and the verifier
+/// derives every batch's inputs from it: the published statement gives the
+/// circuit's instance, and adding, removing, changing or relabelling a total gives
+/// other inputs (or is refused when read).
+#[test]
+fn a_published_statement_binds_its_asset_totals() {
+    use crate::statement::{AssetTotals, Backend, EpochStatement, PublicOutputs, publish};
+    let s = snapshot(BOOK)
+        .with_asset_totals_disclosed(&["WBTC"])
+        .unwrap();
+    let (shape, w) = disclosed(&["WBTC"]);
+    let outputs = PublicOutputs::from_evaluation(s.params(), &w.evaluation);
+    let file = publish(
+        Backend::Groth16Bn254,
+        shape,
+        "00".repeat(32),
+        s.params(),
+        &outputs,
+        &w.commitment,
+    );
+    let json = serde_json::to_value(&file).unwrap();
+    assert_eq!(json["asset_totals"], serde_json::json!({"WBTC": "3"}));
+    let statement = EpochStatement::from_json(json.to_string().as_bytes()).unwrap();
+    assert_eq!(statement.outputs(), outputs);
+    assert_eq!(statement.asset_totals(), [Some(3), None]);
+    let inputs = statement.public_inputs::<H>().unwrap();
+    for (b, x) in inputs.iter().enumerate() {
+        assert_eq!(&instance(shape, honest(&w, b)), x, "batch {b}");
+    }
+    let with = |totals: &[(&str, &str)]| {
+        let mut other = file.clone();
+        other.asset_totals = AssetTotals(
+            totals
+                .iter()
+                .map(|(s, t)| ((*s).to_owned(), (*t).to_owned()))
+                .collect(),
+        );
+        EpochStatement::new(other).and_then(|s| s.public_inputs::<H>())
+    };
+    for (what, totals) in [
+        ("changed", vec![("WBTC", "4")]),
+        ("removed", vec![]),
+        (
+            "added, with the true total",
+            vec![("WBTC", "3"), ("USDT", "5100")],
+        ),
+        ("relabelled", vec![("USDT", "3")]),
+    ] {
+        let other = with(&totals).unwrap();
+        assert!(
+            other.iter().zip(&inputs).all(|(a, b)| a != b),
+            "{what}: every batch's inputs move"
+        );
+    }
+    // Refused when read: an undeclared asset, a second spelling, 2^95 units.
+    for totals in [
+        vec![("DOGE", "3")],
+        vec![("WBTC", "3.0")],
+        vec![("WBTC", "39614081257132168796771975168")],
+    ] {
+        assert!(with(&totals).is_err(), "{totals:?}");
+    }
+    // A repeated key is refused, not read with one of its values.
+    let repeated = json.to_string().replace(
+        r#""asset_totals":{"WBTC":"3"}"#,
+        r#""asset_totals":{"WBTC":"3","WBTC":"4"}"#,
+    );
+    assert_ne!(repeated, json.to_string());
+    assert!(EpochStatement::from_json(repeated.as_bytes()).is_err());
+    // Without the option nothing is published.
+    let (_, hidden) = epoch_witness();
+    let plain = PublicOutputs::from_evaluation(snapshot(BOOK).params(), &hidden.evaluation);
+    assert!(plain.asset_totals.is_empty());
+    assert!(
+        serde_json::to_value(&plain)
+            .unwrap()
+            .get("asset_totals")
+            .is_none()
+    );
+}
+
+fn epoch_witness() -> (CircuitShape, EpochWitness<H>) {
+    let (shape, _, w) = epoch();
+    (shape, w)
+}
+
 /// Sets slot `j`'s selected bracket in market 0 (`TIER`).
 fn select(a: &BatchAssignment, j: usize, t: usize) -> BatchAssignment {
     let mut a = a.clone();
@@ -190,6 +365,8 @@ fn each_new_block_fails_at_its_own_name() {
         "account[4].market[0].bracket.mr",
         "solvency.asset[0]",
         "solvency.asset[1]",
+        "outputs.asset_total[0]",
+        "outputs.asset_total[1]",
     ] {
         assert!(names.contains(&name), "{name} is a block");
         assert_eq!(probe.tamper(name).as_deref(), Some(name));
@@ -278,7 +455,7 @@ fn risk_model_v2_shape_is_pinned() {
         v2 as f64 / 64.0
     );
     assert_eq!(v1, 96_736, "risk model v1 costs what it did");
-    assert_eq!(v2, 197_364, "M = 8, T = 4, A = 4: under 4,000 per account");
+    assert_eq!(v2, 197_758, "M = 8, T = 4, A = 4: under 4,000 per account");
 }
 
 #[test]

@@ -189,6 +189,18 @@ pub fn prove_v2_epoch(
     assets: &str,
     secret_hex: &str,
 ) -> ProvenEpoch {
+    prove_v2_epoch_with(snapshot, markets, brackets, assets, secret_hex, &[])
+}
+
+/// [`prove_v2_epoch`] with `extra` arguments to `prove`.
+pub fn prove_v2_epoch_with(
+    snapshot: &Path,
+    markets: &str,
+    brackets: &str,
+    assets: &str,
+    secret_hex: &str,
+    extra: &[&str],
+) -> ProvenEpoch {
     let root = tempfile::tempdir().unwrap();
     copy_dir(snapshot, &root.path().join("snapshot"));
     let shape = [
@@ -199,7 +211,7 @@ pub fn prove_v2_epoch(
         "--assets",
         assets,
     ];
-    setup_and_prove(root, "groth16", &shape, secret_hex, &[])
+    setup_and_prove(root, "groth16", &shape, secret_hex, extra)
 }
 
 /// `backstop setup --backend BACKEND --batch-size 8 SHAPE…` into `root/keys`, then

@@ -82,6 +82,46 @@ fn asset_insolvency_is_proven_and_cannot_be_denied() {
     assert_fails_at(failures(shape, lie), &[], true);
 }
 
+#[test]
+fn a_disclosed_asset_total_is_the_proven_one() {
+    // WBTC's total (3) disclosed, USDT's (5,100) kept hidden.
+    let s = snapshot(BOOK)
+        .with_asset_totals_disclosed(&["WBTC"])
+        .unwrap();
+    let shape = CircuitShape::for_params(8, s.params()).unwrap();
+    let w = build_epoch::<H>(&s, &VenueSecret::demo(), BatchSize::new(8).unwrap());
+    for b in &w.batches {
+        // O absorbs ℓ_0 = 4 and ℓ_1 = 0 after the flags; the instance is the
+        // verifier's x_b.
+        let circuit = Halo2BatchCircuit::new(shape, b).unwrap();
+        assert_eq!(circuit.public_inputs(), vec![vec![b.public_input()]]);
+        assert!(failures(shape, honest(&w, b.batch() as usize)).is_empty());
+    }
+    let own = gate("asset disclosure", "disclosed asset total");
+    // A total one more or one less than the accounts', or a hidden total disclosed
+    // falsely: the last batch's opening fails, and O moves.
+    for (c, l) in [(0, 5u64), (0, 3), (1, 5_102)] {
+        let mut lie = honest(&w, 1);
+        lie.asset_disclosure[c] = Fp::from(l);
+        assert_fails_at(failures(shape, lie), std::slice::from_ref(&own), true);
+    }
+    // ℓ_c at or beyond 2^96 fails its range check.
+    let mut wide = honest(&w, 1);
+    wide.asset_disclosure[0] = Fp::from(2).pow([96]) + Fp::from(4);
+    assert_fails_at(
+        failures(shape, wide),
+        &[
+            lookup("range check: asset 0 disclosure (96 bits)"),
+            own.clone(),
+        ],
+        true,
+    );
+    // In batch 0 (not the last) ℓ is not opened: only O moves.
+    let mut lie = honest(&w, 0);
+    lie.asset_disclosure[0] = Fp::from(5);
+    assert_fails_at(failures(shape, lie), &[], true);
+}
+
 /// Sets slot `j`'s selected bracket in market `m`.
 fn select(a: &BatchAssignment, j: usize, m: usize, t: usize) -> BatchAssignment {
     let mut a = a.clone();

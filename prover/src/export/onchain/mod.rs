@@ -47,10 +47,11 @@ macro_rules! statement_v1 {
     };
 }
 /// The `Statement` tuple of a risk model v2 epoch contract: the v1 members, then
-/// `Tier[][] tiers`, `Asset[] assets` and `bool[] assetSolvency`.
+/// `Tier[][] tiers`, `Asset[] assets`, `bool[] assetSolvency` and `uint256[]
+/// assetDisclosures`.
 macro_rules! statement_v2 {
     () => {
-        "(address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256,(uint64,uint16)[][],(bytes32,uint64,uint8,uint8,uint16,uint128)[],bool[])"
+        "(address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256,(uint64,uint16)[][],(bytes32,uint64,uint8,uint8,uint16,uint128)[],bool[],uint256[])"
     };
 }
 /// The epoch contract's submission function (risk model v1 shapes).
@@ -521,9 +522,10 @@ pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError>
 
 /// The risk model v2 members of the `Statement` tuple: per market its tiers
 /// `(notionalFloor, maintenanceMarginBps)`, the assets `(symbol, price,
-/// priceDecimals, amountDecimals, collateralRatioBps, reserves)` and the asset flags,
+/// priceDecimals, amountDecimals, collateralRatioBps, reserves)`, the asset flags
+/// and the assets' disclosure words `ℓ_c` (0 hidden, `h_c + 1` disclosed; SPEC §6.4),
 /// in declaration order.
-fn risk_tokens(statement: &EpochStatement) -> [Token; 3] {
+fn risk_tokens(statement: &EpochStatement) -> [Token; 4] {
     let params = statement.params();
     let tiers = (params.markets().iter())
         .map(|m| {
@@ -554,10 +556,14 @@ fn risk_tokens(statement: &EpochStatement) -> [Token; 3] {
     let flags = (statement.outputs().asset_solvency.0.iter())
         .map(|(_, ok)| Token::bool(*ok))
         .collect();
+    let disclosures = (statement.asset_totals().iter())
+        .map(|total| Token::uint(total.map_or(0, |h| h + 1)))
+        .collect();
     [
         Token::Array(tiers),
         Token::Array(assets),
         Token::Array(flags),
+        Token::Array(disclosures),
     ]
 }
 

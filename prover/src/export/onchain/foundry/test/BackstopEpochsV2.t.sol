@@ -9,7 +9,8 @@ import {BackstopVerifier} from "../src/BackstopVerifier.sol";
 
 /// What only a risk model v2 shape's BackstopEpochs has (SPEC §2.1, §6.4, §7.1),
 /// against the proven epoch of EpochFixture (K ≥ 2 batches, a market with tiers, at
-/// least one collateral asset, signed by its venue): its ABI and shared inputs, the
+/// least one collateral asset, one asset's total disclosed and one hidden, signed by
+/// its venue): its ABI and shared inputs, the
 /// per-asset flags recorded and readable, and every tier and asset field refused when
 /// changed, by the proofs or by its own rule. BackstopEpochsTest runs the rest of
 /// the contract's tests on the same deployment.
@@ -34,6 +35,13 @@ contract BackstopEpochsV2Test is BackstopTest {
             if (s.tiers[m].length > 0 && tiered == type(uint256).max) tiered = m;
         }
         assertTrue(tiered != type(uint256).max, "the fixture has a market with tiers");
+        assertEq(s.assetDisclosures.length, s.assets.length, "one disclosure word per asset");
+        (bool shown, bool hidden) = (false, false);
+        for (uint256 c = 0; c < s.assets.length; ++c) {
+            if (s.assetDisclosures[c] == 0) hidden = true;
+            else shown = true;
+        }
+        assertTrue(shown && hidden, "the fixture discloses one asset's total and hides another's");
     }
 
     // ---- helpers -----------------------------------------------------------------
@@ -83,7 +91,7 @@ contract BackstopEpochsV2Test is BackstopTest {
     // ---- the ABI and the shape ---------------------------------------------------
 
     string internal constant STATEMENT_V2 =
-        "(address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256,(uint64,uint16)[][],(bytes32,uint64,uint8,uint8,uint16,uint128)[],bool[])";
+        "(address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256,(uint64,uint16)[][],(bytes32,uint64,uint8,uint8,uint16,uint128)[],bool[],uint256[])";
 
     /// The selectors of the functions taking a risk model v2 Statement, and the
     /// AssetSolvency topic.
@@ -120,7 +128,7 @@ contract BackstopEpochsV2Test is BackstopTest {
     }
 
     /// T and A match the verifier's and the fixture's; the shared inputs are SPEC
-    /// §6.4's 7 + ⌈M/3⌉ + 2·⌈M·(T − 1)/3⌉ + A.
+    /// §6.4's 7 + ⌈M/3⌉ + 2·⌈M·(T − 1)/3⌉ + A + ⌈A/2⌉.
     function test_deploymentV2() public view {
         IBackstopEpochs.Statement memory s = _statement();
         uint256 m = epochs.MARKETS();
@@ -134,7 +142,9 @@ contract BackstopEpochsV2Test is BackstopTest {
             if (s.tiers[i].length > most) most = s.tiers[i].length;
         }
         assertEq(t, most + 1, "the fixture's brackets");
-        assertEq(epochs.SHARED_INPUTS(), 7 + (m + 2) / 3 + 2 * ((m * (t - 1) + 2) / 3) + a, "shared inputs");
+        assertEq(
+            epochs.SHARED_INPUTS(), 7 + (m + 2) / 3 + 2 * ((m * (t - 1) + 2) / 3) + a + (a + 1) / 2, "shared inputs"
+        );
     }
 
     // ---- the per-asset record ----------------------------------------------------
@@ -172,7 +182,42 @@ contract BackstopEpochsV2Test is BackstopTest {
         epochs.assetSolvency(s.epoch + 1);
     }
 
+    /// A disclosed total reads as (true, ℓ − 1), a hidden one as (false, 0).
+    function test_assetTotalsAreRecorded() public {
+        IBackstopEpochs.Statement memory s = _accept();
+        for (uint256 c = 0; c < s.assets.length; ++c) {
+            (bool disclosed, uint256 total) = epochs.assetTotal(s.epoch, c);
+            uint256 l = s.assetDisclosures[c];
+            assertEq(disclosed, l != 0, "disclosed");
+            assertEq(total, l == 0 ? 0 : l - 1, "total");
+        }
+        uint256 count = s.assets.length;
+        vm.expectRevert(abi.encodeWithSelector(IBackstopEpochs.UnknownAsset.selector, s.epoch, count));
+        epochs.assetTotal(s.epoch, count);
+    }
+
     // ---- assets: refused by the proofs -------------------------------------------
+
+    /// A disclosed total one more or one less, a disclosed total hidden, a hidden
+    /// total disclosed (as 1, a total of 0).
+    function test_tamperedAssetDisclosuresAreRefused() public {
+        for (uint256 c = 0; c < _statement().assets.length; ++c) {
+            IBackstopEpochs.Statement memory t = _statement();
+            if (t.assetDisclosures[c] == 0) {
+                t.assetDisclosures[c] = 1;
+                _refused(t, _invalidProofs());
+                continue;
+            }
+            t.assetDisclosures[c] += 1;
+            _refused(t, _invalidProofs());
+            t = _statement();
+            t.assetDisclosures[c] -= 1;
+            _refused(t, _invalidProofs());
+            t = _statement();
+            t.assetDisclosures[c] = 0;
+            _refused(t, _invalidProofs());
+        }
+    }
 
     function test_flippedAssetFlagsAreRefused() public {
         for (uint256 c = 0; c < _statement().assets.length; ++c) {
@@ -259,6 +304,14 @@ contract BackstopEpochsV2Test is BackstopTest {
         }
         t.assets = fewer;
         _refused(t, abi.encodeWithSelector(IBackstopEpochs.AssetCount.selector, fewer.length));
+
+        t = _statement();
+        t.assetDisclosures = new uint256[](t.assets.length + 1);
+        _refused(t, abi.encodeWithSelector(IBackstopEpochs.AssetDisclosureCount.selector, t.assets.length + 1));
+
+        t = _statement();
+        t.assetDisclosures[0] = (uint256(1) << 95) + 1;
+        _refused(t, abi.encodeWithSelector(IBackstopEpochs.AssetTotalOutOfBounds.selector, 0));
 
         t = _statement();
         t.assetSolvency = new bool[](t.assets.length + 1);
