@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 mod common;
 use common::{
-    ProvenEpoch, backstop, copy_dir, ok, prove_v2_epoch_with, refused, s, statement_sign, text,
+    ProvenEpoch, backstop, copy_dir, edited_signed_copy, ok, prove_v2_epoch_with, read_statement,
+    refused, s, statement_sign, text,
 };
 
 const SECRET_HEX: &str = "5eed000000000000000000000000000000000000000000000000000000000017";
@@ -33,24 +34,10 @@ fn evaluate(extra: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn read_statement(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("statement.json")).unwrap()).unwrap()
-}
-
 /// `backstop verify` on a copy of the epoch whose statement is `edit`ed and signed
 /// again with the (demo) venue key.
 fn verify_edited(e: &ProvenEpoch, edit: impl FnOnce(&mut Value)) -> std::process::Output {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("epoch");
-    copy_dir(&e.dir, &dir);
-    let mut statement = read_statement(&dir);
-    edit(&mut statement);
-    std::fs::write(
-        dir.join("statement.json"),
-        serde_json::to_vec_pretty(&statement).unwrap(),
-    )
-    .unwrap();
-    ok(&statement_sign(&dir, None), "statement sign");
+    let (_tmp, dir) = edited_signed_copy(&e.dir, edit);
     backstop(&["verify", s(&dir)])
 }
 

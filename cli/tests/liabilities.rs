@@ -13,8 +13,8 @@ use std::path::Path;
 
 mod common;
 use common::{
-    ProvenEpoch, backstop, copy_dir, inclusion_prove, ok, prove_epoch_with, refused, s,
-    statement_sign, text,
+    ProvenEpoch, backstop, edited_signed_copy, inclusion_prove, ok, prove_epoch_with,
+    read_statement, refused, s, text,
 };
 
 const SECRET_HEX: &str = "5eed000000000000000000000000000000000000000000000000000000000001";
@@ -35,10 +35,6 @@ fn check(command: &str, backend: &str, e: &ProvenEpoch, dir: &Path) -> std::proc
     backstop(&args)
 }
 
-fn read_statement(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("statement.json")).unwrap()).unwrap()
-}
-
 /// `backstop verify DIR` (with the backend's arguments) on a copy of the epoch whose
 /// statement is `edit`ed and signed again with the (demo) venue key.
 fn verify_edited(
@@ -46,17 +42,7 @@ fn verify_edited(
     e: &ProvenEpoch,
     edit: impl FnOnce(&mut Value),
 ) -> std::process::Output {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("epoch");
-    copy_dir(&e.dir, &dir);
-    let mut statement = read_statement(&dir);
-    edit(&mut statement);
-    std::fs::write(
-        dir.join("statement.json"),
-        serde_json::to_vec_pretty(&statement).unwrap(),
-    )
-    .unwrap();
-    ok(&statement_sign(&dir, None), "statement sign");
+    let (_tmp, dir) = edited_signed_copy(&e.dir, edit);
     check("verify", backend, e, &dir)
 }
 

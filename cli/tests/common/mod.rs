@@ -294,3 +294,29 @@ pub fn statement_sign(dir: &Path, key_file: Option<&Path>) -> Output {
     }
     backstop(&args)
 }
+
+/// A proven epoch's `statement.json`, as JSON.
+pub fn read_statement(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("statement.json")).unwrap()).unwrap()
+}
+
+/// A copy of the epoch directory `epoch` (in a fresh temporary directory, which
+/// the caller keeps alive) whose statement is `edit`ed and signed again with the
+/// (demo) venue key: what an attacker holding the venue key would publish.
+pub fn edited_signed_copy(
+    epoch: &Path,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> (TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("epoch");
+    copy_dir(epoch, &dir);
+    let mut statement = read_statement(&dir);
+    edit(&mut statement);
+    std::fs::write(
+        dir.join("statement.json"),
+        serde_json::to_vec_pretty(&statement).unwrap(),
+    )
+    .unwrap();
+    ok(&statement_sign(&dir, None), "statement sign");
+    (tmp, dir)
+}
