@@ -142,11 +142,11 @@ macro_rules! by_risk_model {
 /// [`super::range`] and [`super::poseidon`] for the gates.
 ///
 /// Columns (every shape of a risk model; [`ByRiskModel`]): 1 instance;
-/// `4·poseidon + range + margin` = 32 advice ([`Columns`]: 6 Poseidon chips, 4
-/// running sums and a 4-wide margin grid for risk model v1; 4, 8 and 8 for v2);
-/// `6·poseidon` round-constant, `range` tag, 2 shift, 1 constants and 2 table
-/// columns (45 fixed for v1, 37 for v2), plus halo2's compressed selectors;
-/// `range` lookups. Within a risk model only synthesis (and so the fixed columns'
+/// `4·poseidon + range + margin` advice ([`Columns`]: 6 Poseidon chips, 4 running
+/// sums and a 4-wide margin grid, 32 advice, for risk model v1; 4, 6 and 8, 30
+/// advice, for v2); `6·poseidon` round-constant, `range` tag, 2 shift, 1 constants
+/// and 2 table columns (45 fixed for v1, 35 for v2), plus halo2's compressed
+/// selectors; `range` lookups. Within a risk model only synthesis (and so the fixed columns'
 /// content) depends on the shape.
 #[derive(Debug, Clone)]
 pub struct Halo2BatchCircuit {
