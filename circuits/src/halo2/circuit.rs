@@ -249,8 +249,7 @@ impl Halo2BatchCircuit {
     /// at `k − 1`). Returns 0 if the blank circuit cannot be laid out, which no
     /// valid shape does.
     pub fn k(shape: CircuitShape) -> u32 {
-        let mut cs = ConstraintSystem::default();
-        let _ = Halo2BatchConfig::configure(&mut cs, shape.is_risk_model_v2());
+        let cs = Self::constraint_system(shape);
         Self::rows(shape).map_or(0, |rows| smallest_k(&cs, rows))
     }
 
