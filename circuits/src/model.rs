@@ -291,6 +291,23 @@ impl MarginBps {
     }
 }
 
+/// A market's liquidation fee rate in basis points of notional, `0 ≤ v ≤ 10000`
+/// (`docs/SPEC.md` §2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FeeBps(u16);
+
+impl FeeBps {
+    /// Validates `0 ≤ v ≤ 10000`.
+    pub fn new(v: i128) -> Result<Self, ModelError> {
+        let bound = "0 <= liquidation_fee_bps <= 10000";
+        bps(v, "liquidation_fee_bps", bound).map(Self)
+    }
+    /// The raw value.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+}
+
 /// A collateral ratio in basis points, `0 ≤ v ≤ 10000`: the share of a held asset's
 /// value that counts towards margin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -449,6 +466,7 @@ pub struct Market {
     size_decimals: u32,
     maintenance_margin_bps: MarginBps,
     tiers: Vec<Tier>,
+    liquidation_fee_bps: FeeBps,
 }
 
 impl Market {
@@ -473,6 +491,7 @@ impl Market {
             size_decimals,
             maintenance_margin_bps,
             tiers: Vec::new(),
+            liquidation_fee_bps: FeeBps::default(),
         })
     }
     /// The same market with further maintenance brackets (`docs/SPEC.md` §2.2): at
@@ -505,6 +524,15 @@ impl Market {
         }
         self.tiers = tiers;
         Ok(self)
+    }
+    /// The same market with a liquidation fee rate (`docs/SPEC.md` §2.4).
+    pub fn with_liquidation_fee(mut self, fee: FeeBps) -> Self {
+        self.liquidation_fee_bps = fee;
+        self
+    }
+    /// The liquidation fee rate in bps of notional (0 unless declared).
+    pub fn liquidation_fee_bps(&self) -> FeeBps {
+        self.liquidation_fee_bps
     }
     /// The brackets beyond the first, by increasing floor (empty: a flat rate).
     pub fn tiers(&self) -> &[Tier] {

@@ -9,6 +9,7 @@
 
 use crate::bounds::BPS_DENOMINATOR;
 use crate::model::{Account, AccountId, EpochParams, Snapshot};
+use crate::native::waterfall::{self, Waterfall, WaterfallInputs};
 use ethnum::I256;
 
 /// Scale factors of an epoch, computed once (`docs/SPEC.md` §3).
@@ -29,6 +30,8 @@ pub struct Scales {
     pub asset_unit_value: Vec<I256>,
     /// `collateral_ratio_bps_c` per asset.
     pub asset_ratio_bps: Vec<I256>,
+    /// `lf_m` per market: the liquidation fee rate in bps (`docs/SPEC.md` §2.4).
+    pub liquidation_fee_bps: Vec<I256>,
 }
 
 /// One maintenance bracket of a market, in common units.
@@ -107,6 +110,11 @@ impl Scales {
             .iter()
             .map(|a| I256::from(a.collateral_ratio_bps().get()))
             .collect();
+        let liquidation_fee_bps = params
+            .markets()
+            .iter()
+            .map(|m| I256::from(m.liquidation_fee_bps().get()))
+            .collect();
         Self {
             exponent: params.common_exponent(),
             quote,
@@ -115,6 +123,7 @@ impl Scales {
             brackets,
             asset_unit_value,
             asset_ratio_bps,
+            liquidation_fee_bps,
         }
     }
 }
@@ -227,6 +236,11 @@ pub struct AccountRisk {
     pub liability: I256,
     /// `max(-TV, 0)`: the account's negative equity.
     pub bad_debt: I256,
+    /// `fee' = 10^4 · fee_i`: `min(Σ_m n_m · lf_m, 10^4 · max(TV, 0))` if
+    /// liquidatable, else 0 (`docs/SPEC.md` §2.4).
+    pub liquidation_fee: I256,
+    /// `E'' = 10^4 · max(TV − fee_i, 0)`: the base of the account's haircut.
+    pub haircut_base: I256,
 }
 
 impl AccountRisk {
@@ -242,15 +256,18 @@ pub fn account_risk(scales: &Scales, account: &Account) -> AccountRisk {
     let bps = I256::from(BPS_DENOMINATOR);
     let mut perp_value = I256::from(account.quote_balance().get()) * scales.quote;
     let mut requirement_bps = I256::ZERO;
-    for ((size, unit_value), brackets) in account
+    let mut fee_notional_bps = I256::ZERO;
+    for (((size, unit_value), brackets), fee_bps) in account
         .sizes()
         .iter()
         .zip(&scales.unit_value)
         .zip(&scales.brackets)
+        .zip(&scales.liquidation_fee_bps)
     {
         let s = I256::from(size.get());
         perp_value += s * *unit_value;
         let notional = s.abs() * *unit_value;
+        fee_notional_bps += notional * *fee_bps;
         // The first bracket's floor is 0, so a bracket always applies.
         if let Some(b) = bracket_of(brackets, notional) {
             requirement_bps += b.requirement_bps(notional);
@@ -269,13 +286,17 @@ pub fn account_risk(scales: &Scales, account: &Account) -> AccountRisk {
         margin_value_bps += margin_bps;
     }
     let liquidatable = margin_value_bps < requirement_bps;
+    let liability = total_value.max(I256::ZERO);
+    let liquidation_fee = waterfall::liquidation_fee(fee_notional_bps, liability, liquidatable);
     AccountRisk {
         total_value,
         requirement_bps,
         margin_value_bps,
         liquidatable,
-        liability: total_value.max(I256::ZERO),
+        liability,
         bad_debt: (-total_value).max(I256::ZERO),
+        liquidation_fee,
+        haircut_base: waterfall::haircut_base(liability, liquidation_fee),
     }
 }
 
@@ -324,6 +345,8 @@ pub struct EpochEvaluation {
     /// Per asset: `Σ_i max(amount_{i,c}, 0)`, what the venue owes its users of the
     /// asset (hidden in published artifacts).
     pub asset_owed: Vec<I256>,
+    /// The default waterfall (`docs/SPEC.md` §2.4).
+    pub waterfall: Waterfall,
     /// Number of accounts (hidden in published artifacts beyond batch granularity).
     pub account_count: usize,
 }
@@ -336,8 +359,10 @@ pub fn evaluate(snapshot: &Snapshot) -> EpochEvaluation {
     let mut bad_debt = I256::ZERO;
     let mut total_liabilities = I256::ZERO;
     let mut asset_owed = vec![I256::ZERO; params.assets().len()];
+    let mut waterfall_inputs = WaterfallInputs::default();
     for account in snapshot.accounts() {
         let risk = account_risk(&scales, account);
+        waterfall_inputs.push(risk.liquidation_fee, risk.haircut_base);
         if risk.liquidatable {
             liquidations.push(account.id());
         }
@@ -363,6 +388,7 @@ pub fn evaluate(snapshot: &Snapshot) -> EpochEvaluation {
         .map(|(a, owed)| *owed <= I256::from(a.reserves()))
         .collect();
     EpochEvaluation {
+        waterfall: waterfall::waterfall(bad_debt, insurance_fund, &waterfall_inputs),
         epoch: params.epoch(),
         exponent: scales.exponent,
         liquidations,
