@@ -752,6 +752,12 @@ impl EpochParams {
     pub fn asset_totals_disclosed(&self) -> u16 {
         self.asset_totals_disclosed
     }
+    /// Whether some market declares a liquidation fee (`docs/SPEC.md` §2.4).
+    pub fn declares_liquidation_fees(&self) -> bool {
+        self.markets
+            .iter()
+            .any(|m| m.liquidation_fee_bps.get() != 0)
+    }
     /// The epoch id.
     pub fn epoch(&self) -> u64 {
         self.epoch

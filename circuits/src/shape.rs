@@ -50,6 +50,30 @@ pub enum ShapeError {
         /// The parameters' asset count.
         assets: usize,
     },
+    /// A market declares a liquidation fee, which `backstop evaluate` computes
+    /// (`docs/SPEC.md` §2.4) but no circuit proves yet.
+    #[error(
+        "market {symbol} declares liquidation_fee_bps = {bps}: the waterfall's liquidation \
+         fees (SPEC §2.4) are evaluated by `backstop evaluate` but not yet proven by either \
+         backend; remove the fee to prove this epoch"
+    )]
+    LiquidationFee {
+        /// The market's symbol.
+        symbol: String,
+        /// Its declared rate.
+        bps: u16,
+    },
+}
+
+/// Refuses parameters with a liquidation fee: no circuit proves the fees yet.
+fn check_unproven(params: &EpochParams) -> Result<(), ShapeError> {
+    match (params.markets().iter()).find(|m| m.liquidation_fee_bps().get() != 0) {
+        Some(m) => Err(ShapeError::LiquidationFee {
+            symbol: m.symbol().to_owned(),
+            bps: m.liquidation_fee_bps().get(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Why a batch circuit (of either backend) could not be built.
@@ -144,6 +168,7 @@ impl CircuitShape {
     /// The least shape of batch size `batch_size` that proves `params`: its markets,
     /// its largest bracket count and its assets.
     pub fn for_params(batch_size: u64, params: &EpochParams) -> Result<Self, ShapeError> {
+        check_unproven(params)?;
         Self::with_risk(
             batch_size,
             params.markets().len(),
@@ -154,6 +179,7 @@ impl CircuitShape {
     /// Whether this shape proves `params`: the same markets and assets, and `T`
     /// the largest bracket count of a market.
     pub fn check_params(&self, params: &EpochParams) -> Result<(), ShapeError> {
+        check_unproven(params)?;
         let brackets = brackets_of(params);
         if params.markets().len() == self.markets
             && params.assets().len() == self.assets

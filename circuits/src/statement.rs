@@ -45,6 +45,39 @@ pub struct PublicOutputs {
     /// in declaration order; absent when no total is disclosed, `docs/SPEC.md` §2.3).
     #[serde(default, skip_serializing_if = "AssetTotals::is_empty")]
     pub asset_totals: AssetTotals,
+    /// The default waterfall (`docs/SPEC.md` §2.4): `F`, the fees liquidated
+    /// accounts pay, in quote units, exact (at least `quote_decimals` places). The
+    /// six waterfall fields are all present or all absent; they are printed by
+    /// `backstop evaluate` for a snapshot that declares a liquidation fee and are in
+    /// no statement yet (no circuit proves them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquidation_fees: Option<String>,
+    /// `draw = min(D, insurance_fund + F)`, in quote units, exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurance_draw: Option<String>,
+    /// `insurance_fund + F − draw`, in quote units, exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurance_fund_after: Option<String>,
+    /// `D − draw`: the bad debt socialized, in quote units, exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deficit: Option<String>,
+    /// `h`: the least haircut rate in parts per billion whose haircuts cover the
+    /// deficit (`10^9` on a shortfall, 0 without a deficit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub haircut_ppb: Option<u32>,
+    /// Whether even `h = 10^9` leaves part of the deficit uncovered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall: Option<bool>,
+}
+
+/// A waterfall amount (units of `10^-(E+4)` quote, `docs/SPEC.md` §2.4) as
+/// published: in quote units, exact, at least `quote_decimals` places.
+pub fn format_waterfall_amount(params: &EpochParams, value: ethnum::I256) -> String {
+    format_scaled(
+        value,
+        params.common_exponent() + crate::native::waterfall::AMOUNT_EXTRA_DECIMALS,
+        params.quote_decimals(),
+    )
 }
 
 impl PublicOutputs {
@@ -77,7 +110,31 @@ impl PublicOutputs {
                     .map(|(_, (a, owed))| (a.symbol().to_owned(), format_asset_total(a, *owed)))
                     .collect(),
             ),
+            liquidation_fees: None,
+            insurance_draw: None,
+            insurance_fund_after: None,
+            deficit: None,
+            haircut_ppb: None,
+            shortfall: None,
         }
+        .with_waterfall(params, eval)
+    }
+
+    /// These outputs with the waterfall's six fields set from `eval` if `params`
+    /// declare a liquidation fee (`docs/SPEC.md` §2.4), unchanged otherwise.
+    fn with_waterfall(mut self, params: &EpochParams, eval: &EpochEvaluation) -> Self {
+        if !params.declares_liquidation_fees() {
+            return self;
+        }
+        let w = &eval.waterfall;
+        let amount = |v| Some(format_waterfall_amount(params, v));
+        self.liquidation_fees = amount(w.liquidation_fees);
+        self.insurance_draw = amount(w.insurance_draw);
+        self.insurance_fund_after = amount(w.insurance_fund_after);
+        self.deficit = amount(w.deficit);
+        self.haircut_ppb = Some(w.haircut_ppb);
+        self.shortfall = Some(w.shortfall);
+        self
     }
 }
 
@@ -815,6 +872,13 @@ impl EpochStatement {
                     })
                     .collect(),
             ),
+            // A statement carries no waterfall: no circuit proves it yet.
+            liquidation_fees: None,
+            insurance_draw: None,
+            insurance_fund_after: None,
+            deficit: None,
+            haircut_ppb: None,
+            shortfall: None,
         }
     }
     /// Per asset in declaration order, its total `h_c` in minimal asset units if

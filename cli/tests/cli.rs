@@ -49,10 +49,25 @@ fn evaluate_prints_the_golden_outputs_of_every_committed_fixture() {
         if assets {
             expected.insert(0, "asset_solvency");
         }
+        // With a liquidation fee declared, the waterfall's six outputs (SPEC §2.4).
+        let fees = std::fs::read_to_string(snap.join("epoch.toml"))
+            .unwrap()
+            .contains("liquidation_fee_bps");
+        if fees {
+            expected.extend([
+                "deficit",
+                "haircut_ppb",
+                "insurance_draw",
+                "insurance_fund_after",
+                "liquidation_fees",
+                "shortfall",
+            ]);
+            expected.sort_unstable();
+        }
         assert_eq!(keys, expected, "{}", dir.display());
         seen += 1;
     }
-    assert_eq!(seen, 9, "one committed fixture per scenario");
+    assert_eq!(seen, 12, "one committed fixture per scenario");
 }
 
 #[test]

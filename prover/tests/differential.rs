@@ -341,6 +341,34 @@ fn committed_asset_insolvent() {
     committed(Scenario::AssetInsolvent);
 }
 
+/// The waterfall fixtures (`docs/SPEC.md` §2.4): their golden outputs are the native
+/// engine's, waterfall included, and both proof systems refuse their shape (the
+/// markets declare liquidation fees, which no circuit proves yet) before proving.
+#[test]
+fn committed_waterfall_fixtures_are_evaluated_and_not_yet_proven() {
+    for scenario in [
+        Scenario::WaterfallCovered,
+        Scenario::WaterfallSocialized,
+        Scenario::WaterfallShortfall,
+    ] {
+        let dir = data_dir().join(scenario.name());
+        let snapshot = snapshot::load(&dir.join(SNAPSHOT_DIR)).unwrap();
+        let golden: PublicOutputs =
+            serde_json::from_slice(&std::fs::read(dir.join(EXPECTED_FILE)).unwrap()).unwrap();
+        let native = PublicOutputs::from_evaluation(snapshot.params(), &evaluate(&snapshot));
+        assert_eq!(native, golden, "{scenario}");
+        assert!(
+            golden.haircut_ppb.is_some(),
+            "{scenario}: waterfall printed"
+        );
+        let refused = CircuitShape::for_params(BATCH_SIZE, snapshot.params()).unwrap_err();
+        assert!(
+            refused.to_string().contains("liquidation_fee_bps"),
+            "{scenario}: {refused}"
+        );
+    }
+}
+
 #[test]
 fn committed_calm() {
     committed(Scenario::Calm);

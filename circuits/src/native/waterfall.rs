@@ -9,6 +9,9 @@
 use crate::bounds::BPS_DENOMINATOR;
 use ethnum::I256;
 
+/// Waterfall amounts have 4 more decimals than the common unit (`10^-(E+4)` quote).
+pub const AMOUNT_EXTRA_DECIMALS: u32 = 4;
+
 /// `10^9`: the haircut rate's denominator (parts per billion), and its largest value.
 pub const HAIRCUT_PPB_MAX: u32 = 1_000_000_000;
 
@@ -119,7 +122,7 @@ pub fn waterfall(bad_debt: I256, insurance_fund: I256, inputs: &WaterfallInputs)
 /// The least `h ∈ [0, 10^9]` whose haircuts cover `deficit'`, and whether even
 /// `10^9` falls short (then `h = 10^9`). The haircut sum never decreases with `h`,
 /// so a binary search finds it.
-fn haircut_rate(deficit_bps: I256, inputs: &WaterfallInputs) -> (u32, bool) {
+pub fn haircut_rate(deficit_bps: I256, inputs: &WaterfallInputs) -> (u32, bool) {
     if deficit_bps <= I256::ZERO {
         return (0, false);
     }

@@ -6,8 +6,8 @@ use super::tree::{Entry, Item, Val};
 use crate::bounds::{MAX_ASSETS, MAX_BRACKETS, MAX_MARKETS};
 use crate::decimal::{DecimalError, parse_scaled, parse_unsigned_scaled};
 use crate::model::{
-    Amount, Asset, Balance, EpochParams, MarginBps, Market, ModelError, Price, RatioBps, Size,
-    Tier, check_decimals,
+    Amount, Asset, Balance, EpochParams, FeeBps, MarginBps, Market, ModelError, Price, RatioBps,
+    Size, Tier, check_decimals,
 };
 
 /// Keys of the epoch parameters (top level of `epoch.toml` and of the JSON form).
@@ -20,13 +20,14 @@ pub(crate) const PARAM_KEYS: [&str; 6] = [
     "assets",
 ];
 /// Keys of one market.
-pub(crate) const MARKET_KEYS: [&str; 6] = [
+pub(crate) const MARKET_KEYS: [&str; 7] = [
     "symbol",
     "price",
     "price_decimals",
     "size_decimals",
     "maintenance_margin_bps",
     "tiers",
+    "liquidation_fee_bps",
 ];
 /// Keys of one maintenance bracket (risk model v2).
 pub(crate) const TIER_KEYS: [&str; 2] = ["notional_floor", "maintenance_margin_bps"];
@@ -289,6 +290,10 @@ pub(crate) fn parse_params(obj: &Obj<'_>) -> Result<EpochParams, SnapshotError> 
         }
         if let Some(tiers_field) = m.get("tiers") {
             market = parse_tiers(&tiers_field, market, quote_decimals)?;
+        }
+        if let Some(fee_field) = m.get("liquidation_fee_bps") {
+            let fee = FeeBps::new(fee_field.int()?).map_err(|e| fee_field.err(e))?;
+            market = market.with_liquidation_fee(fee);
         }
         markets.push(market);
     }

@@ -69,6 +69,10 @@ pub(crate) fn epoch_toml(s: &Snapshot) -> String {
         if !m.tiers().is_empty() {
             let _ = writeln!(out, "tiers = [{}]", tiers_inline(m.tiers(), q, " = "));
         }
+        if m.liquidation_fee_bps().get() != 0 {
+            let fee = m.liquidation_fee_bps().get();
+            let _ = writeln!(out, "liquidation_fee_bps = {fee}");
+        }
     }
     for a in p.assets() {
         let _ = writeln!(out, "\n[[assets]]");
@@ -199,6 +203,10 @@ pub fn to_json(snapshot: &Snapshot) -> String {
                 ",\n      \"tiers\": [{}]",
                 tiers_inline(m.tiers(), q, ": ")
             );
+        }
+        if m.liquidation_fee_bps().get() != 0 {
+            let fee = m.liquidation_fee_bps().get();
+            let _ = write!(out, ",\n      \"liquidation_fee_bps\": {fee}");
         }
         out.push_str("\n    }");
     }
