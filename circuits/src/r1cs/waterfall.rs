@@ -31,8 +31,12 @@
 //! ```
 //!
 //! and `q_h = B1 · h + t` is the floor once `0 ≤ s < 10^13` (exactly) and `t < 2^30`
-//! (`t ≤ B0 · h / 10^13 < h ≤ 10^9`). For `k = 1` the rate is zeroed (`h_k = (1 − k)
-//! · h`), so `q_h = q_lo = 0` for a base of 0. One step below, `B0 · (h − Δ) = 10^13 ·
+//! (`t ≤ B0 · h / 10^13 < h ≤ 10^9`). `q_h` needs no range check of its own: it is
+//! `B1 · h + t`, an integer below `2^165 · 10^9 + 2^30 < 2^195.1` by construction, and
+//! both sides of the identity above are below `2^239`, so it holds over the integers
+//! and `q_h` is the exact floor (hence `q_h ≤ base' / 10^4 ≤ liability < 2^194`). For
+//! `k = 1` the rate is zeroed (`h_k = (1 − k) · h`), so `q_h = q_lo = 0` for a base of
+//! 0. One step below, `B0 · (h − Δ) = 10^13 ·
 //! (t − e) + (s − B0·Δ + 10^13·e)` with `Δ = [h ≠ 0]` (also zeroed by `k`) and a
 //! borrow bit `e`; as `s, B0·Δ ∈ [0, 10^13)`, the new remainder is in `[0, 10^13)`
 //! iff `e = [s < B0·Δ]`, which is the sign of one number below `10^13` in absolute
@@ -109,9 +113,10 @@
 //!
 //! Per account at `M = 8`: **409 constraints** (`M + 4 + 240 + 108 + 49`, pinned by
 //! `tests::constraint_counts_are_pinned`), against the issue's target of 500. The
-//! straightforward design costs 791: a 209-bit sign of `cap − nf'` for the `min`
-//! (plus the `min` and the gating), then at each of `h` and `h_lo` a product, a
-//! 194-bit quotient range and two 44-bit remainder checks. The savings, none of
+//! straightforward design costs 785 (`M + 211 + 2 · 283`): a 209-bit sign of `cap −
+//! nf'` for the `min` (plus the `min` and the gating, 2), then at each of `h` and
+//! `h_lo` the product `base' · h = 10^13 · q + r` (1), a 194-bit quotient range and
+//! two 44-bit remainder checks. The savings, none of
 //! which weakens a relation: the `min`'s sign is folded into the range check of the
 //! haircut's split (a capped fee's `nf' − cap` takes the base's place, its rate
 //! zeroed); the quotient's range is split into `B1` (165 bits, shared by both rates)
