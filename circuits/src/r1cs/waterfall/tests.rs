@@ -693,3 +693,46 @@ proptest! {
         prop_assert_eq!(verdict(e), None);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Soundness against the advice: whatever one account's advice or the epoch's,
+    /// the system is either unsatisfied at a `waterfall.…` relation or its amounts
+    /// are the native ones (the harness's `claim`s are never the first to fail).
+    #[test]
+    fn any_advice_is_refused_or_harmless(
+        book in random_book(),
+        ppb in 0u32..=HAIRCUT_PPB_MAX,
+        j in any::<proptest::sample::Index>(),
+        flip_capped in proptest::bool::weighted(0.2),
+        flip_borrow in proptest::bool::weighted(0.2),
+        flip_surplus in proptest::bool::weighted(0.2),
+        high in prop_oneof![3 => Just(0i64), 1 => -2i64..=2],
+        floor in prop_oneof![3 => Just(0i64), 1 => -2i64..=2],
+    ) {
+        let w = book.native();
+        let honest = Epoch::at(book, w.haircut_ppb, w.shortfall);
+        let mut e = Epoch { ppb, is_last: ppb == w.haircut_ppb, ..honest.clone() };
+        if !e.is_last {
+            e = Epoch::at(e.book.clone(), ppb, false);
+            e.is_last = false;
+            e.epoch = Some(EpochAdvice { surplus: flip_surplus });
+        } else if flip_surplus {
+            e.epoch = e.epoch.map(|a| EpochAdvice { surplus: !a.surplus });
+        }
+        let j = j.index(e.book.accounts.len());
+        let e = e.with_account(j, |a| {
+            a.capped ^= flip_capped;
+            a.borrow ^= flip_borrow;
+            let shifted = a.split_high.as_i256() + I256::from(high);
+            a.split_high = shifted.max(I256::ZERO).as_u256();
+            a.floor_low = a.floor_low.saturating_add_signed(floor);
+        });
+        let v = verdict(e);
+        prop_assert!(
+            v.as_deref().is_none_or(|n| n.starts_with("waterfall.")),
+            "{:?}", v
+        );
+    }
+}
