@@ -36,12 +36,14 @@
 //! both sides of the identity above are below `2^239`, so it holds over the integers
 //! and `q_h` is the exact floor (hence `q_h ≤ base' / 10^4 ≤ liability < 2^194`). For
 //! `k = 1` the rate is zeroed (`h_k = (1 − k) · h`), so `q_h = q_lo = 0` for a base of
-//! 0. One step below, `B0 · (h − Δ) = 10^13 ·
-//! (t − e) + (s − B0·Δ + 10^13·e)` with `Δ = [h ≠ 0]` (also zeroed by `k`) and a
-//! borrow bit `e`; as `s, B0·Δ ∈ [0, 10^13)`, the new remainder is in `[0, 10^13)`
-//! iff `e = [s < B0·Δ]`, which is the sign of one number below `10^13` in absolute
-//! value (44 bits): `q_lo = q_h − B1·Δ − e`. So the second floor costs 49
-//! constraints instead of a second split and quotient range (283).
+//! 0.
+//!
+//! One step below, `B0 · (h − Δ) = 10^13 · (t − e) + (s − B0·Δ + 10^13·e)` with `Δ =
+//! [h ≠ 0]` (also zeroed by `k`) and a borrow bit `e`; as `s, B0·Δ ∈ [0, 10^13)`, the
+//! new remainder is in `[0, 10^13)` iff `e = [s < B0·Δ]`, which is the sign of one
+//! number below `10^13` in absolute value (44 bits): `q_lo = q_h − B1·Δ − e`. So the
+//! second floor costs 49 constraints instead of a second product, quotient range and
+//! remainder check (283).
 //!
 //! Per batch, the public rate `h` (ppb): `0 ≤ h ≤ 10^9` and `h_lo = h − 1 + [h = 0]`.
 //!
@@ -92,7 +94,7 @@
 //!
 //! | name | constraints | relation |
 //! | --- | --- | --- |
-//! | `waterfall.fee.notional` | `M` | `nf' = Σ_m |size_m| · uf_m` |
+//! | `waterfall.fee.notional` | `M` | `nf' = Σ_m abs(size_m) · uf_m` |
 //! | `waterfall.fee` | 4 | `k` a bit, `k · (1 − liquidatable) = 0`, `p = liquidatable · nf'`, `k · (cap − p)` |
 //! | `waterfall.fee.cap` | 240 | `y = 10^13·B1 + B0`, `B1 < 2^165`, `B0 < 10^13`: the fee is at most the remaining equity, and a capped fee is due |
 //! | `waterfall.haircut.at` | 108 | `h_k = (1 − k)·h`, `B1·h_k`, `t < 2^30`, `B0·h_k = 10^13·t + s` with `s < 10^13` |
@@ -116,8 +118,8 @@
 //! straightforward design costs 785 (`M + 211 + 2 · 283`): a 209-bit sign of `cap −
 //! nf'` for the `min` (plus the `min` and the gating, 2), then at each of `h` and
 //! `h_lo` the product `base' · h = 10^13 · q + r` (1), a 194-bit quotient range and
-//! two 44-bit remainder checks. The savings, none of
-//! which weakens a relation: the `min`'s sign is folded into the range check of the
+//! two 44-bit remainder checks. The savings, none of which weakens a relation: the
+//! `min`'s sign is folded into the range check of the
 //! haircut's split (a capped fee's `nf' − cap` takes the base's place, its rate
 //! zeroed); the quotient's range is split into `B1` (165 bits, shared by both rates)
 //! and `t` (30 bits); the floor one step below is derived from the one at `h` with a
