@@ -6,6 +6,10 @@
 //!   risk model v2, gadgets of the batch and attestation circuits;
 //! - `params.rs`, `account.rs`: the epoch parameters and one account (lanes, `TV`,
 //!   `MR'`, leaf), shared by both circuits;
+//! - [`waterfall`]: the default waterfall of `docs/SPEC.md` §2.4 (liquidation fees,
+//!   haircut bases and haircuts per account; the rate, the insurance draw, the
+//!   deficit, cover and minimality per batch), gadgets not yet wired into the batch
+//!   circuit;
 //! - [`batch`]: the batch circuit of `docs/SPEC.md` §6.3;
 //! - [`attestation`]: the margin attestation circuit (`docs/INCLUSION.md`);
 //! - [`names`]: the names of the constraints (arkworks namespaces).
@@ -21,6 +25,7 @@ pub mod cost;
 pub mod names;
 mod params;
 pub mod poseidon;
+pub mod waterfall;
 
 pub use crate::shape::CircuitError;
 pub use batch::BatchCircuit;

@@ -63,6 +63,10 @@
 //! | `solvency.asset[c]` | the sign of `reserves_c − h_c` |
 //! | `outputs.asset_total[c]` | a disclosed total is the final one: `is_last·ℓ_c·(ℓ_c − h_c − 1) = 0` (`ℓ_c`'s 96 bits are in `params.unpack`) |
 //!
+//! The waterfall's gadgets (`docs/SPEC.md` §2.4) name their blocks `waterfall.…`
+//! (`waterfall.fee.cap`, `waterfall.cover`, …); they are not yet part of the batch
+//! circuit, and their table is in [`super::waterfall`].
+//!
 //! Attestation circuit (one `account`, path levels `path[0]` … `path[10]`):
 //!
 //! | name | constraints |
