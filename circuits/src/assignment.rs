@@ -69,6 +69,9 @@ pub(crate) struct ParamsAssignment<F> {
     pub(crate) bracket_deltas: Vec<Vec<[F; 2]>>,
     pub(crate) asset_values: Vec<[F; 2]>,
     pub(crate) total_reserves: F,
+    /// The waterfall (`docs/SPEC.md` §2.4): per market its liquidation fee rate
+    /// `lf_m` in bps (empty unless the shape has the waterfall).
+    pub(crate) fee_rates: Vec<F>,
 }
 
 impl<F> ParamsAssignment<F> {
@@ -123,6 +126,9 @@ impl<F> ParamsAssignment<F> {
                 .map(|[uv, lv, _]| [field_from_i256::<H>(*uv), field_from_i256::<H>(*lv)])
                 .collect(),
             total_reserves: field_from_i256::<H>(p.risk.total_reserves),
+            fee_rates: (p.raw.fee_rates.iter().flatten())
+                .map(|r| H::from_u64((*r).into()))
+                .collect(),
         }
     }
 }
@@ -154,6 +160,8 @@ pub(crate) struct StateAssignment<F> {
     pub(crate) accounts: F,
     /// Per collateral asset, the held total so far (risk model v2).
     pub(crate) asset_held: Vec<F>,
+    /// The waterfall's sums so far `[F', S_h, S_lo]` (a waterfall shape).
+    pub(crate) waterfall: Option<[F; 3]>,
 }
 
 impl<F: Copy> StateAssignment<F> {
@@ -168,6 +176,7 @@ impl<F: Copy> StateAssignment<F> {
             asset_held: (s.asset_held.iter())
                 .map(|h| field_from_i256::<H>(*h))
                 .collect(),
+            waterfall: (s.waterfall.as_ref()).map(|w| w.values().map(field_from_i256::<H>)),
         }
     }
 }
@@ -198,6 +207,9 @@ pub(crate) struct BatchAssignment<F> {
     /// Per collateral asset, `ℓ_c`: 0 if its total is hidden, `h_c + 1` if
     /// disclosed (risk model v2, `docs/SPEC.md` §6.4).
     pub(crate) asset_disclosure: Vec<F>,
+    /// The waterfall's published `[F', h, shortfall]` (a waterfall shape,
+    /// `docs/SPEC.md` §2.4).
+    pub(crate) waterfall: Option<[F; 3]>,
     pub(crate) state_in: StateAssignment<F>,
     pub(crate) blind_in: F,
     pub(crate) blind_out: F,
@@ -259,6 +271,13 @@ impl<F: Copy> BatchAssignment<F> {
             asset_disclosure: (w.outputs.asset_disclosures().into_iter())
                 .map(|l| H::from_u256(U256::from(l)))
                 .collect(),
+            waterfall: w.outputs.waterfall.map(|o| {
+                [
+                    field_from_i256::<H>(o.fees),
+                    H::from_u64(o.haircut_ppb.into()),
+                    H::from_u64(o.shortfall.into()),
+                ]
+            }),
             state_in: StateAssignment::from_state::<H>(&w.state_in),
             blind_in: w.blind_in,
             blind_out: w.blind_out,
@@ -297,6 +316,9 @@ impl<F: Copy> BatchAssignment<F> {
             .all(|v| v.len() == assets)
             && self.state_in.asset_held.len() == assets
             && self.asset_disclosure.len() == assets
+            && self.waterfall.is_some() == shape.has_waterfall()
+            && self.state_in.waterfall.is_some() == shape.has_waterfall()
+            && p.fee_rates.len() == if shape.has_waterfall() { markets } else { 0 }
             && self.slots.iter().all(|s| {
                 s.amount_lanes.len() == assets
                     && s.brackets.len() == markets

@@ -57,6 +57,16 @@ impl core::fmt::Display for VenueAddress {
 ///                 ‖ collateral_ratio_bps (uint16) ‖ reserves (uint128)
 /// ```
 ///
+/// and, only for parameters with the default waterfall (`docs/SPEC.md` §2.4: a market
+/// declares `liquidation_fee_bps`):
+///
+/// ```text
+///   ‖ 0xff ‖ for each market: liquidation_fee_bps (uint16)
+/// ```
+///
+/// (`0xff` is no tier count, so the waterfall's part cannot be read as the risk
+/// model v2 part, which starts with market 0's tier count, at most 7.)
+///
 /// A symbol is its ASCII bytes padded on the right with zero bytes to 32 (Solidity's
 /// `bytes32`): symbols have 1 to 32 bytes and no zero byte, so the padding is
 /// injective. Every other field has a fixed width and the market count precedes the
@@ -98,8 +108,17 @@ pub fn descriptor_bytes(params: &EpochParams) -> Vec<u8> {
             out.extend_from_slice(&a.reserves().to_be_bytes());
         }
     }
+    if params.has_waterfall() {
+        out.push(WATERFALL_MARK);
+        for m in params.markets() {
+            out.extend_from_slice(&m.liquidation_fee_bps().get().to_be_bytes());
+        }
+    }
     out
 }
+
+/// The byte that opens the waterfall's part of the descriptor.
+pub const WATERFALL_MARK: u8 = 0xff;
 
 /// A symbol as a right-padded 32-byte word (`bytes32` in Solidity).
 pub fn symbol_word(symbol: &str) -> [u8; 32] {

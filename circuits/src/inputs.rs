@@ -39,6 +39,11 @@ pub const FLOOR_BITS: u32 = 64;
 pub const ASSET_RESERVE_BITS: u32 = crate::bounds::ASSET_RESERVE_BITS;
 /// Bits of an asset's disclosure word `ℓ_c` (0 or `h_c + 1 ≤ 2^95`; two per word).
 pub const ASSET_DISCLOSURE_BITS: u32 = crate::bounds::ASSET_DISCLOSURE_BITS;
+/// Bits of the waterfall's fees `F'` (`F' ≤ 10^4 · L < 2^14 · 2^226`, `docs/SPEC.md`
+/// §2.4).
+pub const WATERFALL_FEES_BITS: u32 = 240;
+/// Bits of the haircut rate `h ≤ 10^9 < 2^30` (ppb).
+pub const HAIRCUT_BITS: u32 = 30;
 /// Where `b` starts in the insurance word: the one packed part that differs between
 /// an epoch's batches.
 pub const BATCH_SHIFT: u32 = FUND_BITS;
@@ -71,6 +76,15 @@ pub fn shape_word_count(shape: &CircuitShape) -> usize {
         brackets: vec![[(); 3]; shape.markets() * (shape.brackets() - 1)],
         assets: vec![[(); 5]; shape.assets()],
         asset_disclosures: vec![(); shape.assets()],
+        waterfall: shape.has_waterfall().then_some([(); 3]),
+        fee_rates: vec![
+            ();
+            if shape.has_waterfall() {
+                shape.markets()
+            } else {
+                0
+            }
+        ],
     };
     packed_words(&blank).len()
 }
@@ -108,6 +122,11 @@ pub(crate) struct Packed<T> {
     /// Risk model v2: per asset, its disclosure word `ℓ_c` (0: total hidden,
     /// `h_c + 1`: disclosed).
     pub(crate) asset_disclosures: Vec<T>,
+    /// The waterfall (`docs/SPEC.md` §2.4), for a waterfall shape: `F'`, `h` and
+    /// `shortfall`.
+    pub(crate) waterfall: Option<[T; 3]>,
+    /// The waterfall: per market, its liquidation fee rate `lf_m` (empty otherwise).
+    pub(crate) fee_rates: Vec<T>,
 }
 
 /// The packing of `docs/SPEC.md` §6.4, one list of `(part, bits)` per word, the
@@ -129,6 +148,13 @@ pub(crate) struct Packed<T> {
 /// assets          per asset: price (64) ‖ ratio_bps (14) ‖ E − a − p (5)
 ///                 ‖ reserves (96) ‖ asset_solvent (1)          (1 per word)
 /// disclosures     per asset: ℓ_c (96)                          (2 per word)
+/// ```
+///
+/// and, for a waterfall shape (`docs/SPEC.md` §2.4), one more run:
+///
+/// ```text
+/// waterfall       F' (240); h (30) ‖ shortfall (1); per market lf_m (14)
+///                 (F' alone; h, shortfall and 15 rates; then 17 rates per word)
 /// ```
 ///
 /// Every word is below `2^249`, under both fields' orders, so a word determines its
@@ -177,11 +203,20 @@ pub(crate) fn packed_words<T: Clone>(p: &Packed<T>) -> Vec<Vec<(T, u32)>> {
     });
     let disclosures =
         (p.asset_disclosures.iter()).map(|l| vec![(l.clone(), ASSET_DISCLOSURE_BITS)]);
+    let waterfall = (p.waterfall.iter())
+        .flat_map(|[fees, h, short]| {
+            [
+                vec![(fees.clone(), WATERFALL_FEES_BITS)],
+                vec![(h.clone(), HAIRCUT_BITS), (short.clone(), 1)],
+            ]
+        })
+        .chain(p.fee_rates.iter().map(|r| vec![(r.clone(), MARGIN_BITS)]));
     for run in [
         pairs.collect::<Vec<_>>(),
         floors.collect(),
         assets.collect(),
         disclosures.collect(),
+        waterfall.collect(),
     ] {
         let mut word: Vec<(T, u32)> = Vec::new();
         for group in run {
@@ -269,6 +304,16 @@ pub fn open_inputs<H: FieldHasher>(
         asset_disclosures: (0..raw.assets.len())
             .map(|c| int(outputs.asset_disclosure(c)))
             .collect(),
+        waterfall: outputs.waterfall.map(|w| {
+            [
+                field_from_i256::<H>(w.fees),
+                H::from_u64(w.haircut_ppb.into()),
+                H::from_u64(w.shortfall.into()),
+            ]
+        }),
+        fee_rates: (raw.fee_rates.iter().flatten())
+            .map(|r| H::from_u64((*r).into()))
+            .collect(),
     };
     let mut v: Vec<H::F> = packed_words(&packed).iter().map(|w| pack::<H>(w)).collect();
     v.push(outputs.accounts_commitment);
@@ -281,6 +326,7 @@ pub fn open_inputs<H: FieldHasher>(
     debug_assert!(
         raw.brackets.iter().any(|b| !b.is_empty())
             || !raw.assets.is_empty()
+            || raw.fee_rates.is_some()
             || v.len() == open_input_count(raw.markets.len())
     );
     v

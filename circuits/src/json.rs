@@ -78,6 +78,11 @@ pub fn is_one(v: &usize) -> bool {
     *v == 1
 }
 
+/// Whether a shape's waterfall flag is the default false (not written).
+pub fn is_false(v: &bool) -> bool {
+    !*v
+}
+
 /// Whether a shape's `A` is the default 0 (not written, like [`is_one`]).
 pub fn is_zero(v: &usize) -> bool {
     *v == 0

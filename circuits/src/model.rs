@@ -466,7 +466,8 @@ pub struct Market {
     size_decimals: u32,
     maintenance_margin_bps: MarginBps,
     tiers: Vec<Tier>,
-    liquidation_fee_bps: FeeBps,
+    /// `None` if the market declares no `liquidation_fee_bps` (a rate of 0).
+    liquidation_fee_bps: Option<FeeBps>,
 }
 
 impl Market {
@@ -491,7 +492,7 @@ impl Market {
             size_decimals,
             maintenance_margin_bps,
             tiers: Vec::new(),
-            liquidation_fee_bps: FeeBps::default(),
+            liquidation_fee_bps: None,
         })
     }
     /// The same market with further maintenance brackets (`docs/SPEC.md` §2.2): at
@@ -526,13 +527,18 @@ impl Market {
         Ok(self)
     }
     /// The same market with a liquidation fee rate (`docs/SPEC.md` §2.4).
+    /// A declared rate, even 0, puts the epoch's waterfall in its statement.
     pub fn with_liquidation_fee(mut self, fee: FeeBps) -> Self {
-        self.liquidation_fee_bps = fee;
+        self.liquidation_fee_bps = Some(fee);
         self
     }
     /// The liquidation fee rate in bps of notional (0 unless declared).
     pub fn liquidation_fee_bps(&self) -> FeeBps {
-        self.liquidation_fee_bps
+        self.liquidation_fee_bps.unwrap_or_default()
+    }
+    /// Whether the market declares `liquidation_fee_bps` (even 0).
+    pub fn declares_liquidation_fee(&self) -> bool {
+        self.liquidation_fee_bps.is_some()
     }
     /// The brackets beyond the first, by increasing floor (empty: a flat rate).
     pub fn tiers(&self) -> &[Tier] {
@@ -752,11 +758,10 @@ impl EpochParams {
     pub fn asset_totals_disclosed(&self) -> u16 {
         self.asset_totals_disclosed
     }
-    /// Whether some market declares a liquidation fee (`docs/SPEC.md` §2.4).
-    pub fn declares_liquidation_fees(&self) -> bool {
-        self.markets
-            .iter()
-            .any(|m| m.liquidation_fee_bps.get() != 0)
+    /// Whether the epoch's statement carries the default waterfall (`docs/SPEC.md`
+    /// §2.4): some market declares `liquidation_fee_bps` (even 0).
+    pub fn has_waterfall(&self) -> bool {
+        self.markets.iter().any(Market::declares_liquidation_fee)
     }
     /// The epoch id.
     pub fn epoch(&self) -> u64 {

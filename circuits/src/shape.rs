@@ -38,7 +38,8 @@ pub enum ShapeError {
     /// Parameters the shape cannot prove.
     #[error(
         "shape {shape} cannot prove these parameters: they have {markets} markets, \
-         at most {brackets} brackets in a market and {assets} collateral assets"
+         at most {brackets} brackets in a market, {assets} collateral assets and \
+         {waterfall}waterfall"
     )]
     Params {
         /// The shape's id.
@@ -49,31 +50,21 @@ pub enum ShapeError {
         brackets: usize,
         /// The parameters' asset count.
         assets: usize,
+        /// `""` if the parameters have the waterfall, `"no "` otherwise.
+        waterfall: &'static str,
     },
-    /// A market declares a liquidation fee, which `backstop evaluate` computes
-    /// (`docs/SPEC.md` §2.4) but no circuit proves yet.
+    /// A waterfall shape (`docs/SPEC.md` §2.4) where a part of the system does not
+    /// prove or carry the waterfall yet.
     #[error(
-        "market {symbol} declares liquidation_fee_bps = {bps}: the waterfall's liquidation \
-         fees (SPEC §2.4) are evaluated by `backstop evaluate` but not yet proven by either \
-         backend; remove the fee to prove this epoch"
+        "shape {shape} carries the default waterfall (SPEC §2.4: a market declares \
+         liquidation_fee_bps), which {part} does not support yet"
     )]
-    LiquidationFee {
-        /// The market's symbol.
-        symbol: String,
-        /// Its declared rate.
-        bps: u16,
+    WaterfallUnsupported {
+        /// The shape's id.
+        shape: String,
+        /// What refuses it, e.g. "the halo2 backend".
+        part: &'static str,
     },
-}
-
-/// Refuses parameters with a liquidation fee: no circuit proves the fees yet.
-fn check_unproven(params: &EpochParams) -> Result<(), ShapeError> {
-    match (params.markets().iter()).find(|m| m.liquidation_fee_bps().get() != 0) {
-        Some(m) => Err(ShapeError::LiquidationFee {
-            symbol: m.symbol().to_owned(),
-            bps: m.liquidation_fee_bps().get(),
-        }),
-        None => Ok(()),
-    }
 }
 
 /// Why a batch circuit (of either backend) could not be built.
@@ -111,6 +102,8 @@ pub struct CircuitShape {
     markets: usize,
     brackets: usize,
     assets: usize,
+    /// The shape proves the default waterfall (`docs/SPEC.md` §2.4).
+    waterfall: bool,
 }
 
 fn bit_length(v: I256) -> u32 {
@@ -163,27 +156,33 @@ impl CircuitShape {
             markets,
             brackets,
             assets,
+            waterfall: false,
         })
     }
+    /// The same shape, proving the default waterfall or not (`docs/SPEC.md` §2.4).
+    pub fn with_waterfall(mut self, waterfall: bool) -> Self {
+        self.waterfall = waterfall;
+        self
+    }
     /// The least shape of batch size `batch_size` that proves `params`: its markets,
-    /// its largest bracket count and its assets.
+    /// its largest bracket count, its assets and whether it has the waterfall.
     pub fn for_params(batch_size: u64, params: &EpochParams) -> Result<Self, ShapeError> {
-        check_unproven(params)?;
         Self::with_risk(
             batch_size,
             params.markets().len(),
             brackets_of(params),
             params.assets().len(),
         )
+        .map(|s| s.with_waterfall(params.has_waterfall()))
     }
     /// Whether this shape proves `params`: the same markets and assets, and `T`
     /// the largest bracket count of a market.
     pub fn check_params(&self, params: &EpochParams) -> Result<(), ShapeError> {
-        check_unproven(params)?;
         let brackets = brackets_of(params);
         if params.markets().len() == self.markets
             && params.assets().len() == self.assets
             && brackets == self.brackets
+            && params.has_waterfall() == self.waterfall
         {
             Ok(())
         } else {
@@ -192,6 +191,7 @@ impl CircuitShape {
                 markets: params.markets().len(),
                 brackets,
                 assets: params.assets().len(),
+                waterfall: if params.has_waterfall() { "" } else { "no " },
             })
         }
     }
@@ -211,12 +211,26 @@ impl CircuitShape {
     pub fn assets(&self) -> usize {
         self.assets
     }
+    /// Whether the shape proves the default waterfall (`docs/SPEC.md` §2.4).
+    pub fn has_waterfall(&self) -> bool {
+        self.waterfall
+    }
+    /// Refuses a waterfall shape where `part` does not support it yet.
+    pub fn refuse_waterfall(&self, part: &'static str) -> Result<(), ShapeError> {
+        if self.waterfall {
+            return Err(ShapeError::WaterfallUnsupported {
+                shape: self.id(),
+                part,
+            });
+        }
+        Ok(())
+    }
     /// Whether the shape proves risk model v2 (`T > 1` or `A > 0`).
     pub fn is_risk_model_v2(&self) -> bool {
         self.brackets > 1 || self.assets > 0
     }
     /// A stable identifier, e.g. `backstop.v2.B64.M8`, with `.T4` and `.A4` appended
-    /// for risk model v2 (`T > 1`, `A > 0`).
+    /// for risk model v2 (`T > 1`, `A > 0`) and `.W` for the waterfall.
     pub fn id(&self) -> String {
         let mut id = format!(
             "backstop.v{STATEMENT_VERSION}.B{}.M{}",
@@ -228,6 +242,9 @@ impl CircuitShape {
         }
         if self.assets > 0 {
             id.push_str(&format!(".A{}", self.assets));
+        }
+        if self.waterfall {
+            id.push_str(".W");
         }
         id
     }

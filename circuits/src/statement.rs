@@ -47,9 +47,8 @@ pub struct PublicOutputs {
     pub asset_totals: AssetTotals,
     /// The default waterfall (`docs/SPEC.md` §2.4): `F`, the fees liquidated
     /// accounts pay, in quote units, exact (at least `quote_decimals` places). The
-    /// six waterfall fields are all present or all absent; they are printed by
-    /// `backstop evaluate` for a snapshot that declares a liquidation fee and are in
-    /// no statement yet (no circuit proves them).
+    /// six waterfall fields are all present or all absent: present exactly when a
+    /// market declares `liquidation_fee_bps`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liquidation_fees: Option<String>,
     /// `draw = min(D, insurance_fund + F)`, in quote units, exact.
@@ -123,7 +122,7 @@ impl PublicOutputs {
     /// These outputs with the waterfall's six fields set from `eval` if `params`
     /// declare a liquidation fee (`docs/SPEC.md` §2.4), unchanged otherwise.
     fn with_waterfall(mut self, params: &EpochParams, eval: &EpochEvaluation) -> Self {
-        if !params.declares_liquidation_fees() {
+        if !params.has_waterfall() {
             return self;
         }
         let w = &eval.waterfall;
@@ -317,6 +316,10 @@ pub struct PublishedMarket {
     /// Risk model v2: the further maintenance brackets, absent for a flat rate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tiers: Vec<PublishedTier>,
+    /// The waterfall (`docs/SPEC.md` §2.4): the liquidation fee rate in bps, absent
+    /// if the market declares none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquidation_fee_bps: Option<u16>,
 }
 
 /// One maintenance bracket beyond a market's first, as published (`docs/SPEC.md`
@@ -368,6 +371,10 @@ pub struct PublishedShape {
     /// `A`, collateral assets (risk model v2; absent: 0).
     #[serde(default, skip_serializing_if = "crate::json::is_zero")]
     pub assets: usize,
+    /// Whether the shape proves the default waterfall (`docs/SPEC.md` §2.4; absent:
+    /// false).
+    #[serde(default, skip_serializing_if = "crate::json::is_false")]
+    pub waterfall: bool,
 }
 
 /// `statement.json`: everything an epoch publishes (`docs/SPEC.md` §7). Field
@@ -429,6 +436,26 @@ pub struct StatementFile {
     /// decimal in asset units; absent when none is disclosed.
     #[serde(default, skip_serializing_if = "AssetTotals::is_empty")]
     pub asset_totals: AssetTotals,
+    /// The waterfall (`docs/SPEC.md` §2.4), present exactly when a market declares
+    /// `liquidation_fee_bps`: `F`, exact decimal in quote units (bound by the
+    /// proofs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquidation_fees: Option<String>,
+    /// `min(D, insurance_fund + F)` (derived by the verifier and checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurance_draw: Option<String>,
+    /// `insurance_fund + F − draw` (derived and checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurance_fund_after: Option<String>,
+    /// `D − draw` (derived and checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deficit: Option<String>,
+    /// `h` in ppb (bound by the proofs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub haircut_ppb: Option<u32>,
+    /// `shortfall` (bound by the proofs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall: Option<bool>,
     /// The venue's signature of the statement hash (`docs/SPEC.md` §7.5): `0x` +
     /// 130 lowercase hex digits, `r ‖ s ‖ v`. Absent until the venue signs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -622,6 +649,96 @@ fn published_asset_totals(
     Ok(out)
 }
 
+/// The waterfall's published fields (`docs/SPEC.md` §2.4): all six present exactly
+/// when the parameters have the waterfall. `F`, `h` and `shortfall` are what the
+/// proofs bind; the draw, the deficit and the fund after are derived here from `D`,
+/// the fund and `F`, and must be published exactly as derived.
+fn published_waterfall(
+    file: &StatementFile,
+    params: &EpochParams,
+    bad_debt: I256,
+) -> Result<Option<crate::native::commit::WaterfallOpening>, StatementError> {
+    use crate::native::waterfall::{AMOUNT_EXTRA_DECIMALS, HAIRCUT_PPB_MAX};
+    let present = [
+        ("liquidation_fees", file.liquidation_fees.is_some()),
+        ("insurance_draw", file.insurance_draw.is_some()),
+        ("insurance_fund_after", file.insurance_fund_after.is_some()),
+        ("deficit", file.deficit.is_some()),
+        ("haircut_ppb", file.haircut_ppb.is_some()),
+        ("shortfall", file.shortfall.is_some()),
+    ];
+    if !params.has_waterfall() {
+        return match present.iter().find(|(_, there)| *there) {
+            Some((field, _)) => Err(field_error(
+                *field,
+                "no market declares liquidation_fee_bps, so the statement has no waterfall",
+            )),
+            None => Ok(None),
+        };
+    }
+    if let Some((field, _)) = present.iter().find(|(_, there)| !*there) {
+        return Err(field_error(
+            *field,
+            "missing: a market declares liquidation_fee_bps, so the waterfall is published",
+        ));
+    }
+    let (Some(fees_text), Some(ppb), Some(shortfall)) =
+        (&file.liquidation_fees, file.haircut_ppb, file.shortfall)
+    else {
+        return Ok(None);
+    };
+    let e = params.common_exponent() + AMOUNT_EXTRA_DECIMALS;
+    let q = params.quote_decimals();
+    let bound = "F < 2^240 units of 10^-(E+4)";
+    let fees = parse_unsigned_u256(fees_text, e, bound)
+        .map_err(|err: DecimalError| field_error("liquidation_fees", err))?;
+    if fees >= (ethnum::U256::ONE << crate::inputs::WATERFALL_FEES_BITS) {
+        return Err(field_error("liquidation_fees", bound));
+    }
+    canonical("liquidation_fees", fees_text, fees.as_i256(), e, q)?;
+    if ppb > HAIRCUT_PPB_MAX {
+        return Err(field_error("haircut_ppb", "0 <= h <= 10^9 ppb"));
+    }
+    // The draw, the deficit and the fund after follow from D, the fund and F.
+    let fund = I256::from(params.insurance_fund()) * params.quote_scale();
+    let derived = crate::native::waterfall::waterfall(
+        bad_debt,
+        fund,
+        &crate::native::waterfall::WaterfallInputs {
+            liquidation_fees: fees.as_i256(),
+            bases: Vec::new(),
+        },
+    );
+    for (field, text, value) in [
+        (
+            "insurance_draw",
+            &file.insurance_draw,
+            derived.insurance_draw,
+        ),
+        (
+            "insurance_fund_after",
+            &file.insurance_fund_after,
+            derived.insurance_fund_after,
+        ),
+        ("deficit", &file.deficit, derived.deficit),
+    ] {
+        let expected = format_waterfall_amount(params, value);
+        if text.as_deref() != Some(expected.as_str()) {
+            return Err(field_error(
+                field,
+                format!(
+                    "does not follow from bad_debt, insurance_fund and liquidation_fees: {expected} expected"
+                ),
+            ));
+        }
+    }
+    Ok(Some(crate::native::commit::WaterfallOpening {
+        fees: fees.as_i256(),
+        haircut_ppb: ppb,
+        shortfall,
+    }))
+}
+
 /// A validated statement: what a verifier computes public inputs from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochStatement {
@@ -635,6 +752,8 @@ pub struct EpochStatement {
     asset_solvency: AssetSolvency,
     /// Per asset, its disclosed total in minimal asset units (`None`: hidden).
     asset_totals: [Option<u128>; crate::bounds::MAX_ASSETS],
+    /// The waterfall's bound values, for parameters with the waterfall.
+    waterfall: Option<crate::native::commit::WaterfallOpening>,
 }
 
 impl EpochStatement {
@@ -672,7 +791,12 @@ impl EpochStatement {
             canonical(&field, &m.price, price.into(), pd, 0)?;
             let price = Price::new(price as i128)?;
             let mm = MarginBps::new(m.maintenance_margin_bps.into())?;
-            let market = Market::new(&m.symbol, price, pd, m.size_decimals, mm)?;
+            let mut market = Market::new(&m.symbol, price, pd, m.size_decimals, mm)?;
+            if let Some(fee) = m.liquidation_fee_bps {
+                let fee = crate::model::FeeBps::new(fee.into())
+                    .map_err(|e| field_error(format!("markets[{i}].liquidation_fee_bps"), e))?;
+                market = market.with_liquidation_fee(fee);
+            }
             markets.push(published_tiers(i, &m.tiers, market, q)?);
         }
         let params = EpochParams::new(file.epoch, q, reserves, insurance, markets)?
@@ -693,7 +817,8 @@ impl EpochStatement {
             file.shape.markets,
             file.shape.brackets,
             file.shape.assets,
-        )?;
+        )?
+        .with_waterfall(file.shape.waterfall);
         if shape.id() != file.shape.id {
             return Err(field_error(
                 "shape",
@@ -753,6 +878,7 @@ impl EpochStatement {
                 Some(l.as_i256())
             }
         };
+        let waterfall = published_waterfall(&file, &params, bad_debt.as_i256())?;
         Ok(Self {
             file,
             params,
@@ -762,6 +888,7 @@ impl EpochStatement {
             liabilities,
             asset_solvency,
             asset_totals,
+            waterfall,
         })
     }
 
@@ -872,13 +999,12 @@ impl EpochStatement {
                     })
                     .collect(),
             ),
-            // A statement carries no waterfall: no circuit proves it yet.
-            liquidation_fees: None,
-            insurance_draw: None,
-            insurance_fund_after: None,
-            deficit: None,
-            haircut_ppb: None,
-            shortfall: None,
+            liquidation_fees: self.file.liquidation_fees.clone(),
+            insurance_draw: self.file.insurance_draw.clone(),
+            insurance_fund_after: self.file.insurance_fund_after.clone(),
+            deficit: self.file.deficit.clone(),
+            haircut_ppb: self.file.haircut_ppb,
+            shortfall: self.file.shortfall,
         }
     }
     /// Per asset in declaration order, its total `h_c` in minimal asset units if
@@ -931,6 +1057,7 @@ impl EpochStatement {
             asset_solvency: self.asset_solvency.bits(),
             asset_count: self.params.assets().len(),
             asset_totals: self.asset_totals,
+            waterfall: self.waterfall,
         };
         let k = self.file.batch_count;
         let zero = H::from_u64(0);
@@ -986,6 +1113,7 @@ pub fn publish<H: FieldHasher>(
             markets: shape.markets(),
             brackets: shape.brackets(),
             assets: shape.assets(),
+            waterfall: shape.has_waterfall(),
         },
         verifying_key_hash,
         venue: params.venue().to_string(),
@@ -1023,6 +1151,9 @@ pub fn publish<H: FieldHasher>(
                         maintenance_margin_bps: t.maintenance_margin_bps().get(),
                     })
                     .collect(),
+                liquidation_fee_bps: m
+                    .declares_liquidation_fee()
+                    .then(|| m.liquidation_fee_bps().get()),
             })
             .collect(),
         assets: params
@@ -1054,6 +1185,12 @@ pub fn publish<H: FieldHasher>(
         insurance_covered: outputs.insurance_covered,
         asset_solvency: outputs.asset_solvency.clone(),
         asset_totals: outputs.asset_totals.clone(),
+        liquidation_fees: outputs.liquidation_fees.clone(),
+        insurance_draw: outputs.insurance_draw.clone(),
+        insurance_fund_after: outputs.insurance_fund_after.clone(),
+        deficit: outputs.deficit.clone(),
+        haircut_ppb: outputs.haircut_ppb,
+        shortfall: outputs.shortfall,
         signature: None,
     }
 }

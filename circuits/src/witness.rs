@@ -49,6 +49,9 @@ pub struct RawParams {
     pub(crate) brackets: Vec<Vec<RawBracket>>,
     /// Per collateral asset (risk model v2).
     pub(crate) assets: Vec<RawAsset>,
+    /// Per market, its liquidation fee rate in bps, if the parameters have the
+    /// waterfall (`docs/SPEC.md` §2.4).
+    pub(crate) fee_rates: Option<Vec<u16>>,
 }
 
 /// One maintenance bracket after a market's first, as the open layout packs it
@@ -148,6 +151,11 @@ impl ParamsWitness {
                 .collect(),
             brackets,
             assets,
+            fee_rates: params.has_waterfall().then(|| {
+                (params.markets().iter())
+                    .map(|m| m.liquidation_fee_bps().get())
+                    .collect()
+            }),
         };
         Self {
             epoch: params.epoch(),

@@ -84,6 +84,10 @@ pub enum Command {
         /// Risk model v2: collateral assets (0 to 16; exactly the snapshots').
         #[arg(long, default_value_t = 0)]
         assets: usize,
+        /// The default waterfall (SPEC §2.4): keys for snapshots whose markets
+        /// declare liquidation_fee_bps (Groth16 only, for now).
+        #[arg(long)]
+        waterfall: bool,
         /// Directory to write the keys to (default: backstop-keys/<shape id>); for
         /// halo2, where the IPA parameters are cached (default:
         /// backstop-keys/halo2-params).
@@ -354,10 +358,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             markets,
             brackets,
             assets,
+            waterfall,
             keys,
         } => {
             let shape = CircuitShape::with_risk(batch_size, markets, brackets, assets)
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+                .map_err(|e| CliError::Usage(e.to_string()))?
+                .with_waterfall(waterfall);
             match backend {
                 BackendArg::Groth16 => {
                     let dir = keys.unwrap_or_else(|| default_keys_dir(shape));
@@ -577,6 +583,10 @@ fn halo2_keys(
     params_dir: &Path,
     quiet: bool,
 ) -> Result<Halo2Keys, ProverError> {
+    // Refused before any parameters are generated.
+    shape
+        .refuse_waterfall("the halo2 backend")
+        .map_err(|e| ProverError::Setup(e.to_string()))?;
     let k = Halo2BatchCircuit::k(shape);
     let cached = backstop_verifier::halo2::params_path(params_dir, k).is_file();
     if !quiet {

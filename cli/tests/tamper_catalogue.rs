@@ -386,6 +386,21 @@ fn every_mutation_of_a_risk_model_v2_statement_is_refused() {
     assert!(n > 150, "{n} mutations");
 }
 
+/// The waterfall (`docs/SPEC.md` §2.4): the committed `waterfall-socialized` fixture
+/// (40 accounts, 3 markets with liquidation fees, five batches), so that every fee
+/// rate and the six waterfall fields are tampered with: `F`, `h` and `shortfall`
+/// are refused by the proofs, the draw, the deficit and the fund after by the
+/// statement's own derivation.
+#[test]
+fn every_mutation_of_a_waterfall_statement_is_refused() {
+    let book = backstop_fixtures::data_dir().join("waterfall-socialized/snapshot");
+    let e = common::prove_waterfall_epoch(&book, "3", SECRET_HEX, &[]);
+    let statement = std::fs::read_to_string(e.dir.join("statement.json")).unwrap();
+    assert!(statement.contains("\"haircut_ppb\""), "{statement}");
+    let n = every_mutation_is_refused(&e, &[], 4);
+    assert!(n > 150, "{n} mutations");
+}
+
 #[test]
 fn every_mutation_of_a_halo2_statement_is_refused() {
     let e = epoch("halo2");

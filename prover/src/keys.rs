@@ -59,6 +59,9 @@ pub struct KeysFile {
     /// `A`, collateral assets (risk model v2; absent: 0).
     #[serde(default, skip_serializing_if = "backstop_circuits::json::is_zero")]
     pub assets: usize,
+    /// Whether the shape proves the default waterfall (absent: false).
+    #[serde(default, skip_serializing_if = "backstop_circuits::json::is_false")]
+    pub waterfall: bool,
     /// SHA-256 of the verifying key's canonical bytes.
     pub verifying_key_hash: String,
     /// How the keys were made.
@@ -108,6 +111,7 @@ impl KeysFile {
 
     fn shape_in(&self, dir: &Path) -> Result<CircuitShape, ProverError> {
         CircuitShape::with_risk(self.batch_size, self.markets, self.brackets, self.assets)
+            .map(|s| s.with_waterfall(self.waterfall))
             .map_err(|e| keys_error(dir, format!("{KEYS_FILE}: {e}")))
     }
 
@@ -251,6 +255,7 @@ impl Groth16Keys {
             markets: self.shape.markets(),
             brackets: self.shape.brackets(),
             assets: self.shape.assets(),
+            waterfall: self.shape.has_waterfall(),
             verifying_key_hash: self.vk_hash.clone(),
             setup: self.setup.clone(),
             constraints,

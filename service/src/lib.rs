@@ -252,6 +252,10 @@ pub struct ServeArgs {
     /// holds none.
     #[arg(long, default_value_t = 0)]
     pub assets: usize,
+    /// The default waterfall (SPEC §2.4) for the development keys made when --keys
+    /// holds none.
+    #[arg(long)]
+    pub waterfall: bool,
 }
 
 /// `backstop worker`.
@@ -586,6 +590,7 @@ async fn shutdown_signal() {
 pub async fn serve(args: ServeArgs) -> Result<(), ServiceError> {
     let setup_shape =
         CircuitShape::with_risk(args.batch_size, args.markets, args.brackets, args.assets)
+            .map(|s| s.with_waterfall(args.waterfall))
             .map_err(|e| ServiceError::Config(e.to_string()))?;
     let token = auth::api_token(args.token_file.as_deref())?;
     let svc = open(&args.prover, Some(setup_shape), args.retain_inputs).await?;

@@ -818,6 +818,7 @@ mod tests {
                 markets: 1,
                 brackets: 1,
                 assets: 0,
+                waterfall: false,
             },
             verifying_key_hash: "00".repeat(32),
             venue: format!("0x{}", "00".repeat(20)),
@@ -833,6 +834,7 @@ mod tests {
                 size_decimals: 0,
                 maintenance_margin_bps: 500,
                 tiers: vec![],
+                liquidation_fee_bps: None,
             }],
             assets: vec![],
             batch_count: 3,
@@ -845,6 +847,12 @@ mod tests {
             insurance_covered: true,
             asset_solvency: Default::default(),
             asset_totals: Default::default(),
+            liquidation_fees: None,
+            insurance_draw: None,
+            insurance_fund_after: None,
+            deficit: None,
+            haircut_ppb: None,
+            shortfall: None,
             signature: None,
         })
         .unwrap();

@@ -80,6 +80,8 @@ struct KeysDescription {
     brackets: usize,
     #[serde(default)]
     assets: usize,
+    #[serde(default)]
+    waterfall: bool,
     verifying_key_hash: String,
 }
 
@@ -110,6 +112,7 @@ pub fn read_trusted_key(path: &Path) -> Result<TrustedGroth16Key, VerifyError> {
         return Err(refuse(format!("{} keys, not groth16-bn254", desc.backend)));
     }
     let shape = CircuitShape::with_risk(desc.batch_size, desc.markets, desc.brackets, desc.assets)
+        .map(|s| s.with_waterfall(desc.waterfall))
         .map_err(|e| refuse(format!("{e}")))?;
     if shape.id() != desc.shape {
         return Err(refuse(format!(

@@ -52,6 +52,7 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
             size_decimals: 6,
             maintenance_margin_bps: 50,
             tiers: vec![],
+            liquidation_fee_bps: None,
         })
         .collect();
     EpochStatement::new(StatementFile {
@@ -63,6 +64,7 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
             markets: shape.markets(),
             brackets: 1,
             assets: 0,
+            waterfall: false,
         },
         verifying_key_hash: verifying_key_hash(vk),
         venue: format!("0x{}", "00".repeat(20)),
@@ -83,6 +85,12 @@ fn statement(shape: CircuitShape, vk: &VerifyingKey<Bn254>) -> EpochStatement {
         insurance_covered: true,
         asset_solvency: Default::default(),
         asset_totals: Default::default(),
+        liquidation_fees: None,
+        insurance_draw: None,
+        insurance_fund_after: None,
+        deficit: None,
+        haircut_ppb: None,
+        shortfall: None,
         signature: None,
     })
     .unwrap()
@@ -195,6 +203,7 @@ fn a_trusted_key_for_b8_is_refused_for_a_statement_relabelled_b64() {
         markets: 1,
         brackets: 1,
         assets: 0,
+        waterfall: false,
     };
     let relabelled = EpochStatement::new(file).unwrap();
     // The same public inputs: the proofs of the real epoch fit the relabelled one.

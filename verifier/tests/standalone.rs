@@ -64,6 +64,7 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
             markets: 2,
             brackets: 1,
             assets: 0,
+            waterfall: false,
         },
         verifying_key_hash: verifying_key_hash(vk),
         venue: common::test_venue(),
@@ -80,6 +81,7 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
                 size_decimals: 8,
                 maintenance_margin_bps: 50,
                 tiers: vec![],
+                liquidation_fee_bps: None,
             },
             PublishedMarket {
                 symbol: "ETH".into(),
@@ -88,6 +90,7 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
                 size_decimals: 6,
                 maintenance_margin_bps: 100,
                 tiers: vec![],
+                liquidation_fee_bps: None,
             },
         ],
         assets: vec![],
@@ -101,6 +104,12 @@ fn statement(backend: Backend, vk: &VerifyingKey<Bn254>) -> StatementFile {
         insurance_covered: false,
         asset_solvency: Default::default(),
         asset_totals: Default::default(),
+        liquidation_fees: None,
+        insurance_draw: None,
+        insurance_fund_after: None,
+        deficit: None,
+        haircut_ppb: None,
+        shortfall: None,
         signature: None,
     }
 }

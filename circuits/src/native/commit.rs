@@ -382,6 +382,35 @@ pub struct RunningState<F> {
     /// Per collateral asset (risk model v2), `Σ max(amount, 0)` so far: what the
     /// venue owes its users of the asset. Empty without assets.
     pub asset_held: Vec<I256>,
+    /// The waterfall's sums so far (`docs/SPEC.md` §2.4), for a waterfall shape.
+    pub waterfall: Option<WaterfallState>,
+}
+
+/// The waterfall's running sums (`docs/SPEC.md` §2.4, §6.2): hidden partial sums,
+/// committed in `C_b` like `L` and `D`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WaterfallState {
+    /// `Σ fee'_i` (units of `10^-(E+4)`).
+    pub fees: I256,
+    /// `Σ ⌊E''_i · h / 10^13⌋` (common units) at the published rate `h`.
+    pub haircuts: I256,
+    /// The same at `h_lo = max(h − 1, 0)`.
+    pub haircuts_below: I256,
+}
+
+impl WaterfallState {
+    /// The sums after one more account with fee `fee'` and base `E''`, at rate
+    /// `ppb`.
+    pub fn add(&mut self, fee: I256, base: I256, ppb: u32) {
+        use crate::native::waterfall::haircut;
+        self.fees += fee;
+        self.haircuts += haircut(base, ppb);
+        self.haircuts_below += haircut(base, ppb.saturating_sub(1));
+    }
+    /// The three sums in the order `C_b` absorbs them.
+    pub fn values(&self) -> [I256; 3] {
+        [self.fees, self.haircuts, self.haircuts_below]
+    }
 }
 
 impl<F: Copy> RunningState<F> {
@@ -395,13 +424,15 @@ impl<F: Copy> RunningState<F> {
             liquidation_product: one,
             accounts,
             asset_held: vec![I256::ZERO; assets],
+            waterfall: None,
         }
     }
 }
 
-/// `C = H(TAG_STATE, blind, next_id, L, D, liq_product, accounts)`, and with
-/// collateral assets `absorb_chain(that, held_0, …, held_{A−1})`; the initial
-/// state uses blind 0 so that every verifier can compute it.
+/// `C = H(TAG_STATE, blind, next_id, L, D, liq_product, accounts)`, then
+/// `absorb_chain(that, held_0, …, held_{A−1}, F', S_h, S_lo)` with the collateral
+/// assets' totals (risk model v2) and the waterfall's sums (a waterfall shape), if
+/// any; the initial state uses blind 0 so that every verifier can compute it.
 pub fn state_commitment<H: FieldHasher>(blind: H::F, state: &RunningState<H::F>) -> H::F {
     let head = H::hash(&[
         tag::<H>(tags::STATE),
@@ -412,13 +443,15 @@ pub fn state_commitment<H: FieldHasher>(blind: H::F, state: &RunningState<H::F>)
         state.liquidation_product,
         state.accounts,
     ]);
-    if state.asset_held.is_empty() {
-        return head;
-    }
-    let held: Vec<H::F> = (state.asset_held.iter())
+    let sums = state.waterfall.map(|w| w.values());
+    let tail: Vec<H::F> = (state.asset_held.iter())
+        .chain(sums.iter().flatten())
         .map(|h| H::from_u256(h.as_u256()))
         .collect();
-    absorb_chain::<H>(head, &held)
+    if tail.is_empty() {
+        return head;
+    }
+    absorb_chain::<H>(head, &tail)
 }
 
 /// Everything an epoch commits to, computed natively (`docs/SPEC.md` §5–§6).
@@ -496,6 +529,11 @@ pub fn commit_epoch<H: FieldHasher>(
     let z = challenge::<H>(d, accounts_commitment, liquidations_hash);
 
     let mut state = RunningState::initial(start, H::from_u64(1), assets);
+    // The waterfall's sums need the published rate h, which the whole epoch fixes.
+    let ppb = params
+        .has_waterfall()
+        .then(|| crate::native::evaluate(snapshot).waterfall.haircut_ppb);
+    state.waterfall = ppb.map(|_| WaterfallState::default());
     let mut states = vec![state.clone()];
     let mut state_commitments = vec![state_commitment::<H>(H::from_u64(0), &state)];
     for (batch, tree) in batches.iter().enumerate() {
@@ -510,6 +548,9 @@ pub fn commit_epoch<H: FieldHasher>(
             }
             for (held, amount) in state.asset_held.iter_mut().zip(a.amounts()) {
                 *held += I256::from(amount.get().max(0));
+            }
+            if let (Some(w), Some(ppb)) = (state.waterfall.as_mut(), ppb) {
+                w.add(r.liquidation_fee, r.haircut_base, ppb);
             }
         }
         state.accounts = accounts_chain_step::<H>(state.accounts, tree.root());
@@ -563,6 +604,20 @@ pub struct OutputsOpening<F> {
     /// max(amount_{i,c}, 0)` in minimal asset units if the venue discloses it,
     /// `None` if it stays hidden (`docs/SPEC.md` §2.3); `None` from `A` on.
     pub asset_totals: [Option<u128>; crate::bounds::MAX_ASSETS],
+    /// The waterfall's proven outputs (`docs/SPEC.md` §2.4), for a waterfall shape.
+    pub waterfall: Option<WaterfallOpening>,
+}
+
+/// What the proofs bind of the waterfall; the verifier derives the draw, the
+/// deficit and the fund after from these, `D` and the published fund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaterfallOpening {
+    /// `F'` (units of `10^-(E+4)`).
+    pub fees: I256,
+    /// `h` in ppb.
+    pub haircut_ppb: u32,
+    /// Whether even `h = 10^9` leaves a deficit.
+    pub shortfall: bool,
 }
 
 /// The per-asset solvency flags as a bit set: bit `c` for asset `c` (at most
@@ -637,6 +692,13 @@ pub fn outputs_hash<H: FieldHasher>(o: &OutputsOpening<H::F>) -> H::F {
                 .into_iter()
                 .map(|l| H::from_u256(U256::from(l))),
         )
+        .chain(o.waterfall.iter().flat_map(|w| {
+            [
+                H::from_u256(w.fees.as_u256()),
+                H::from_u64(w.haircut_ppb.into()),
+                H::from_u64(w.shortfall.into()),
+            ]
+        }))
         .collect();
     absorb_chain::<H>(head, &tail)
 }
@@ -690,6 +752,11 @@ impl<H: FieldHasher> EpochCommitment<H> {
             asset_solvency: asset_solvency_bits(&eval.asset_solvency),
             asset_count: eval.asset_solvency.len(),
             asset_totals: disclosed_asset_totals(params, &eval.asset_owed),
+            waterfall: params.has_waterfall().then_some(WaterfallOpening {
+                fees: eval.waterfall.liquidation_fees,
+                haircut_ppb: eval.waterfall.haircut_ppb,
+                shortfall: eval.waterfall.shortfall,
+            }),
         }
     }
 

@@ -58,6 +58,16 @@ pub(crate) fn signed_lane(
     Ok((bits, lane))
 }
 
+/// What [`SignedLanes::margin`] computes.
+pub(crate) struct Margin {
+    /// `balance·f_q + Σ size_m·uv_m`.
+    pub(crate) perp: FpVar<Fr>,
+    /// `MR'`.
+    pub(crate) requirement: FpVar<Fr>,
+    /// `|size_m|` per market, each `< 2^63`.
+    pub(crate) magnitudes: Vec<FpVar<Fr>>,
+}
+
 /// An account's signed lanes, each `v + 2^63`: the quote balance and one size per
 /// market.
 pub(crate) struct SignedLanes {
@@ -107,12 +117,15 @@ impl SignedLanes {
     /// `MR' = Σ_m (n_m·mm_t − cum'_t)` instead, each market's term from the bracket
     /// gadget ([`super::brackets::requirement`], namespace `market[m]`) on the
     /// bracket `selected[m]` names (`None` in setup mode).
+    ///
+    /// Returns `TV` (the balance's and the positions' part), `MR'` and the
+    /// magnitudes `|size_m|` (each `< 2^63`), which the waterfall's fee reads.
     pub(crate) fn margin(
         &self,
         cs: &ConstraintSystemRef<Fr>,
         params: &ParamVars,
         selected: Option<&[usize]>,
-    ) -> Result<(FpVar<Fr>, FpVar<Fr>), SynthesisError> {
+    ) -> Result<Margin, SynthesisError> {
         let offset = FpVar::constant(Fr::from(LANE_OFFSET));
         let balance = &self.balance - &offset;
         let mut tv = {
@@ -120,6 +133,7 @@ impl SignedLanes {
             &balance * &params.quote_scale
         };
         let mut requirement_bps = FpVar::zero();
+        let mut magnitudes = Vec::with_capacity(self.sizes.len());
         for (m, lane) in self.sizes.iter().enumerate() {
             let size = lane - &offset;
             {
@@ -131,6 +145,7 @@ impl SignedLanes {
                 let _ns = ns!(cs, "mr.abs");
                 &sign * &size
             };
+            magnitudes.push(magnitude.clone());
             if let Some(brackets) = params.brackets.get(m) {
                 let _ns = indexed(cs, "market", m);
                 let chosen = selected.map(|s| s[m]);
@@ -147,7 +162,11 @@ impl SignedLanes {
             let _ns = ns!(cs, "mr");
             requirement_bps += &magnitude * &params.unit_requirement[m];
         }
-        Ok((tv, requirement_bps))
+        Ok(Margin {
+            perp: tv,
+            requirement: requirement_bps,
+            magnitudes,
+        })
     }
 
     /// The leaf `absorb(salt, words)` (`docs/SPEC.md` §5.2), named `leaf`: the lanes

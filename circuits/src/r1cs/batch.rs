@@ -37,6 +37,7 @@ use super::collateral::asset_terms;
 use super::names::indexed;
 use super::params::ParamVars;
 use super::poseidon::{absorb, poseidon, tag_const};
+use super::waterfall;
 use crate::bounds::{BPS_DENOMINATOR, LANE_OFFSET};
 use crate::native::commit::{TREE_ARITY, tags};
 use crate::shape::{CircuitError, CircuitShape};
@@ -101,6 +102,8 @@ struct StateVars {
     accounts: FpVar<Fr>,
     /// Per collateral asset, `Σ max(amount, 0)` so far (risk model v2).
     asset_held: Vec<FpVar<Fr>>,
+    /// The waterfall's sums so far `[F', S_h, S_lo]` (a waterfall shape).
+    waterfall: Option<[FpVar<Fr>; 3]>,
 }
 
 impl StateVars {
@@ -108,6 +111,7 @@ impl StateVars {
         cs: &ConstraintSystemRef<Fr>,
         s: Option<&StateAssignment>,
         assets: usize,
+        waterfall: bool,
     ) -> Result<Self, SynthesisError> {
         let w = |f: fn(&StateAssignment) -> Fr| {
             FpVar::new_witness(cs.clone(), || {
@@ -128,11 +132,23 @@ impl StateVars {
                     })
                 })
                 .collect::<Result<_, _>>()?,
+            waterfall: if waterfall {
+                let sum = |i: usize| {
+                    FpVar::new_witness(cs.clone(), || {
+                        s.and_then(|s| s.waterfall.map(|w| w[i]))
+                            .ok_or(SynthesisError::AssignmentMissing)
+                    })
+                };
+                Some([sum(0)?, sum(1)?, sum(2)?])
+            } else {
+                None
+            },
         })
     }
 
-    /// `C = H(TAG_STATE, blind, next_id, L, D, P, a)`, and with collateral assets
-    /// `absorb(C, held_0, …)` (`docs/SPEC.md` §6.2; the native twin is
+    /// `C = H(TAG_STATE, blind, next_id, L, D, P, a)`, then `absorb(C, held_0, …,
+    /// F', S_h, S_lo)` with the collateral assets' totals and the waterfall's sums,
+    /// if any (`docs/SPEC.md` §6.2; the native twin is
     /// [`crate::native::commit::state_commitment`]).
     fn commit(
         &self,
@@ -151,10 +167,14 @@ impl StateVars {
                 self.accounts.clone(),
             ],
         )?;
-        if self.asset_held.is_empty() {
+        let tail: Vec<FpVar<Fr>> = (self.asset_held.iter())
+            .chain(self.waterfall.iter().flatten())
+            .cloned()
+            .collect();
+        if tail.is_empty() {
             return Ok(head);
         }
-        absorb(cs, head, &self.asset_held)
+        absorb(cs, head, &tail)
     }
 }
 
@@ -201,7 +221,19 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         };
 
         // Open C_{b−1} (SPEC §6.2).
-        let state_in = StateVars::alloc(&cs, a.map(|a| &a.state_in), shape.assets())?;
+        let state_in = StateVars::alloc(
+            &cs,
+            a.map(|a| &a.state_in),
+            shape.assets(),
+            shape.has_waterfall(),
+        )?;
+        // The waterfall (SPEC §2.4): the published rate h, 0 ≤ h ≤ 10^9, and h_lo.
+        let published_waterfall = packed.waterfall;
+        let rate = match &published_waterfall {
+            Some(w) => Some(waterfall::rate(&cs, &w.ppb)?),
+            None => None,
+        };
+        let mut waterfall_sums = state_in.waterfall.clone();
         let blind_in = witness(&|a| a.blind_in)?;
         let commitment_in = {
             let _ns = ns!(cs, "chain.state_in");
@@ -279,7 +311,11 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
             // Σ |size_m|·ur_m (with brackets, Σ n_m·mm_t − cum'_t), and the margin
             // value MV' = 10000·(balance·f_q + Σ size_m·uv_m) + Σ amount_c·uv_c·w'_c.
             let selected = slot.map(|s| &s.brackets[..]);
-            let (perp, requirement) = lanes.margin(&cs, &params, selected)?;
+            let super::account::Margin {
+                perp,
+                requirement,
+                magnitudes,
+            } = lanes.margin(&cs, &params, selected)?;
             let mut tv = perp.clone();
             let mut margin_value = &perp * bps;
             for (terms, held) in holdings.iter().zip(asset_held.iter_mut()) {
@@ -298,11 +334,27 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
             };
 
             // SPEC §2.2: liability max(TV, 0), bad debt max(−TV, 0).
-            {
+            let liability = {
                 let _ns = ns!(cs, "liability");
                 let liability = &tv * (FpVar::one() - FpVar::from(negative));
                 total_liabilities += &liability;
                 bad_debt += &liability - &tv;
+                liability
+            };
+
+            // SPEC §2.4: the account's liquidation fee and its haircuts at h and
+            // h_lo, into F', S_h, S_lo. A padding slot's are 0 (no positions, TV 0).
+            if let (Some(rate), Some([fees, at, below])) = (&rate, waterfall_sums.as_mut()) {
+                let inputs = waterfall::AccountInputs {
+                    magnitudes: &magnitudes,
+                    unit_fees: &params.unit_fees,
+                    liability: &liability,
+                    liquidatable: &liquidatable,
+                };
+                let w = waterfall::account(&cs, &inputs, rate, None)?;
+                *fees += &w.fee;
+                *at += &w.haircut_at;
+                *below += &w.haircut_below;
             }
 
             // SPEC §6.2: P ← P · (z − id) for a liquidatable account.
@@ -345,6 +397,7 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
             liquidation_product: product,
             accounts,
             asset_held,
+            waterfall: waterfall_sums,
         };
         let blind_out = witness(&|a| a.blind_out)?;
         let commitment_out = {
@@ -392,6 +445,24 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
                 ok.conditional_enforce_equal(published, &is_last)?;
             }
         }
+        // SPEC §2.4: the last batch's draw, deficit, cover and minimality, and the
+        // published F' is the final sum.
+        if let (Some(rate), Some(published), Some([fees, at, below])) =
+            (&rate, &published_waterfall, state_out.waterfall.as_ref())
+        {
+            let inputs = waterfall::EpochInputs {
+                bad_debt: &state_out.bad_debt,
+                insurance_fund: &params.insurance_fund,
+                fees,
+                haircuts_at: at,
+                haircuts_below: below,
+                shortfall: &published.shortfall,
+                is_last: &is_last,
+            };
+            waterfall::epoch(&cs, &inputs, rate, None)?;
+            let _ns = ns!(cs, "outputs.waterfall");
+            fees.conditional_enforce_equal(&published.fees, &is_last)?;
+        }
         // SPEC §6.4: a disclosed L is the proven one: is_last·ℓ·(ℓ − L − 1) = 0, so
         // ℓ = 0 (hidden: nothing is said of L) or ℓ = L + 1.
         {
@@ -434,7 +505,11 @@ impl ConstraintSynthesizer<Fr> for BatchCircuit {
         for (value, expected) in initial {
             value.conditional_enforce_equal(&expected, &is_first)?;
         }
-        for held in &state_in.asset_held {
+        for held in state_in
+            .asset_held
+            .iter()
+            .chain(state_in.waterfall.iter().flatten())
+        {
             held.conditional_enforce_equal(&FpVar::zero(), &is_first)?;
         }
         commitment_out.enforce_equal(&public_out)?;

@@ -35,3 +35,5 @@ pub use cost::{Breakdown, breakdown, constraint_count};
 mod risk_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod waterfall_tests;

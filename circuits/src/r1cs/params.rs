@@ -52,6 +52,19 @@ pub(crate) struct ParamVars {
     /// `reserves·f_q + Σ_c reserves_c·uv_c`: every reserve's value (`reserves` alone
     /// without assets).
     pub(crate) reserves_value: FpVar<Fr>,
+    /// The waterfall (`docs/SPEC.md` §2.4): per market `uf_m = uv_m·lf_m`, a
+    /// liquidated minimal size unit's fee times `10^4` (empty without the waterfall).
+    pub(crate) unit_fees: Vec<FpVar<Fr>>,
+}
+
+/// The waterfall's published values, unpacked (a waterfall shape).
+pub(crate) struct WaterfallVars {
+    /// `F'`, in 240 bits.
+    pub(crate) fees: FpVar<Fr>,
+    /// `h` (ppb), in 30 bits (and at most `10^9` by `waterfall.rate.range`).
+    pub(crate) ppb: FpVar<Fr>,
+    /// `shortfall`.
+    pub(crate) shortfall: Boolean<Fr>,
 }
 
 /// The open layout's packed words, unpacked: the parameters, scaled, and the other
@@ -66,6 +79,8 @@ pub(crate) struct PackedVars {
     pub(crate) asset_disclosure: Vec<FpVar<Fr>>,
     pub(crate) batch: FpVar<Fr>,
     pub(crate) batch_count: FpVar<Fr>,
+    /// The waterfall's published values (a waterfall shape).
+    pub(crate) waterfall: Option<WaterfallVars>,
 }
 
 impl ParamVars {
@@ -154,6 +169,25 @@ impl ParamVars {
                 )?;
                 disclosure_parts.push(l);
             }
+            // The waterfall (SPEC §2.4, §6.4): F' (240), h (30), shortfall (1) and
+            // each market's fee rate (14).
+            let waterfall_parts = if shape.has_waterfall() {
+                let get =
+                    |i: usize| move |p: &Packed<Fr>| p.waterfall.map_or(Fr::from(0u64), |w| w[i]);
+                let (_, fees) = part(&get(0), crate::inputs::WATERFALL_FEES_BITS)?;
+                let (_, ppb) = part(&get(1), crate::inputs::HAIRCUT_BITS)?;
+                let (short, short_fp) = flag(&get(2))?;
+                Some((fees, ppb, short[0].clone(), short_fp))
+            } else {
+                None
+            };
+            let mut fee_parts = Vec::with_capacity(markets);
+            if shape.has_waterfall() {
+                for m in 0..markets {
+                    let (_, rate) = part(&|p| p.fee_rates[m], MARGIN_BITS)?;
+                    fee_parts.push(rate);
+                }
+            }
             let vars = Packed {
                 reserves: reserves.clone(),
                 epoch: epoch.clone(),
@@ -179,6 +213,9 @@ impl ParamVars {
                     })
                     .collect(),
                 asset_disclosures: disclosure_parts,
+                waterfall: (waterfall_parts.as_ref())
+                    .map(|(f, h, _, s)| [f.clone(), h.clone(), s.clone()]),
+                fee_rates: fee_parts,
             };
             for (word, parts) in words.iter().zip(packed_words(&vars)) {
                 let mut sum = FpVar::zero();
@@ -195,9 +232,19 @@ impl ParamVars {
                 market_parts,
                 bracket_parts,
                 asset_parts,
+                waterfall_parts,
             )
         };
-        let (vars, solvent, covered, quote_bits, market_parts, bracket_parts, asset_parts) = parts;
+        let (
+            vars,
+            solvent,
+            covered,
+            quote_bits,
+            market_parts,
+            bracket_parts,
+            asset_parts,
+            waterfall_parts,
+        ) = parts;
 
         let (quote_scale, reserves, insurance_fund, unit_value, unit_requirement) = {
             let _ns = ns!(cs, "params.scale");
@@ -218,6 +265,15 @@ impl ParamVars {
                 unit_value,
                 unit_requirement,
             )
+        };
+
+        // The waterfall (SPEC §2.4): uf_m = uv_m·lf_m, one product per market.
+        let unit_fees = {
+            let _ns = ns!(cs, "params.waterfall");
+            (unit_value.iter())
+                .zip(&vars.fee_rates)
+                .map(|(uv, lf)| uv * lf)
+                .collect()
         };
 
         // Risk model v2 (SPEC §2.2, §6.4): the brackets (the first at floor 0 and
@@ -267,6 +323,7 @@ impl ParamVars {
                 assets,
                 asset_reserves,
                 reserves_value,
+                unit_fees,
             },
             solvent: solvent[0].clone(),
             insurance_covered: covered[0].clone(),
@@ -274,6 +331,11 @@ impl ParamVars {
             asset_disclosure: vars.asset_disclosures,
             batch: vars.batch,
             batch_count: vars.batch_count,
+            waterfall: waterfall_parts.map(|(fees, ppb, shortfall, _)| WaterfallVars {
+                fees,
+                ppb,
+                shortfall,
+            }),
         })
     }
 
@@ -400,6 +462,7 @@ impl ParamVars {
             brackets: Vec::new(),
             assets: Vec::new(),
             asset_reserves: Vec::new(),
+            unit_fees: Vec::new(),
         })
     }
 }
@@ -442,6 +505,8 @@ fn native_parts(a: &BatchAssignment) -> Packed<Fr> {
             })
             .collect(),
         asset_disclosures: a.asset_disclosure.clone(),
+        waterfall: a.waterfall,
+        fee_rates: p.fee_rates.clone(),
     }
 }
 

@@ -69,7 +69,7 @@ pub(crate) fn epoch_toml(s: &Snapshot) -> String {
         if !m.tiers().is_empty() {
             let _ = writeln!(out, "tiers = [{}]", tiers_inline(m.tiers(), q, " = "));
         }
-        if m.liquidation_fee_bps().get() != 0 {
+        if m.declares_liquidation_fee() {
             let fee = m.liquidation_fee_bps().get();
             let _ = writeln!(out, "liquidation_fee_bps = {fee}");
         }
@@ -204,7 +204,7 @@ pub fn to_json(snapshot: &Snapshot) -> String {
                 tiers_inline(m.tiers(), q, ": ")
             );
         }
-        if m.liquidation_fee_bps().get() != 0 {
+        if m.declares_liquidation_fee() {
             let fee = m.liquidation_fee_bps().get();
             let _ = write!(out, ",\n      \"liquidation_fee_bps\": {fee}");
         }

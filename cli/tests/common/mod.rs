@@ -214,6 +214,21 @@ pub fn prove_v2_epoch_with(
     setup_and_prove(root, "groth16", &shape, secret_hex, extra)
 }
 
+/// A snapshot whose markets declare liquidation fees (the waterfall, `docs/SPEC.md`
+/// §2.4; a directory, copied) proven with Groth16 at `B = 8`: `backstop setup
+/// --markets MARKETS --waterfall`, then `backstop prove` with `extra` arguments.
+pub fn prove_waterfall_epoch(
+    snapshot: &Path,
+    markets: &str,
+    secret_hex: &str,
+    extra: &[&str],
+) -> ProvenEpoch {
+    let root = tempfile::tempdir().unwrap();
+    copy_dir(snapshot, &root.path().join("snapshot"));
+    let shape = ["--markets", markets, "--waterfall"];
+    setup_and_prove(root, "groth16", &shape, secret_hex, extra)
+}
+
 /// `backstop setup --backend BACKEND --batch-size 8 SHAPE…` into `root/keys`, then
 /// `backstop prove` of `root/snapshot` into `root/epoch` with the venue secret
 /// `secret_hex` (written to `root/secret.hex`) and `extra` arguments.

@@ -179,7 +179,8 @@ impl ConstraintSynthesizer<Fr> for AttestationCircuit {
             holdings.push(terms);
         }
         let selected = a.map(|a| &a.brackets[..]);
-        let (perp, requirement) = lanes.margin(&cs, &params, selected)?;
+        let margin = lanes.margin(&cs, &params, selected)?;
+        let (perp, requirement) = (margin.perp, margin.requirement);
         drop(account);
         let scale = Fr::from(10u64.pow(RATIO_DECIMALS));
         let (tv, scaled_margin) = if holdings.is_empty() {

@@ -247,6 +247,9 @@ pub fn solidity_sources(
     vk: &VerifyingKey<Bn254>,
     shape: CircuitShape,
 ) -> Result<SoliditySources, ProverError> {
+    shape
+        .refuse_waterfall("the Solidity epoch contract")
+        .map_err(|e| ProverError::Export(e.to_string()))?;
     let risk = shape.is_risk_model_v2();
     let inputs = shape_input_count(&shape);
     if vk.gamma_abc_g1.len() != inputs + 1 {
@@ -457,6 +460,9 @@ fn element_token(field: &str, text: &str) -> Result<Token, ProverError> {
 /// model v2 shape, with its brackets, assets and per-asset flags (the contract of that
 /// shape takes exactly this tuple).
 pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError> {
+    (statement.shape())
+        .refuse_waterfall("the Solidity epoch contract")
+        .map_err(|e| ProverError::Export(e.to_string()))?;
     let file: &StatementFile = statement.file();
     let params = statement.params();
     let markets = params
