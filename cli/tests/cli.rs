@@ -67,7 +67,7 @@ fn evaluate_prints_the_golden_outputs_of_every_committed_fixture() {
         assert_eq!(keys, expected, "{}", dir.display());
         seen += 1;
     }
-    assert_eq!(seen, 12, "one committed fixture per scenario");
+    assert_eq!(seen, 13, "one committed fixture per scenario");
 }
 
 #[test]

@@ -379,6 +379,11 @@ fn committed_waterfall_shortfall() {
 }
 
 #[test]
+fn committed_waterfall_boundary() {
+    committed_waterfall(Scenario::WaterfallBoundary);
+}
+
+#[test]
 fn committed_calm() {
     committed(Scenario::Calm);
 }
