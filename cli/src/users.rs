@@ -490,6 +490,13 @@ fn describe(report: &InclusionReport) -> String {
             ));
         }
     }
+    if let Some(w) = &report.waterfall {
+        text.push_str(&format!(
+            "\n  default waterfall (SPEC §2.4): liquidation fee {}, haircut {} at the published \
+             rate of {} ppb, equity after {} (quote units)",
+            w.liquidation_fee, w.haircut, w.haircut_ppb, w.equity_after
+        ));
+    }
     text
 }
 

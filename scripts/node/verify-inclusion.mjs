@@ -11,8 +11,9 @@
 // root, the accounts chain a_0 -> a_K, compares a_K with the statement's
 // accounts_commitment, and evaluates the account at the published prices to say
 // whether the published liquidation set is right about it, under risk model v2 too
-// (maintenance brackets, collateral assets with haircuts: SPEC §2.2). Prints one
-// JSON object;
+// (maintenance brackets, collateral assets with haircuts: SPEC §2.2), and, when
+// the statement publishes the default waterfall (SPEC §2.4), the account's
+// liquidation fee and its haircut at the published rate. Prints one JSON object;
 // exits 0 if the account is included and the liquidation set is right about it,
 // 1 if it is not included, 3 if the liquidation set is wrong about it, 2 on bad
 // input. Needs circomlibjs (pinned in scripts/node/package.json: `npm ci`).
@@ -157,10 +158,14 @@ const E = Math.max(
 const fq = 10n ** BigInt(E - q);
 let tv = balance * fq;
 let mr = 0n;
+// The waterfall (SPEC §2.4): Σ_m n_m · lf_m, the fee a liquidation would charge
+// before its cap, 10000 times it in common units.
+let feeNotional = 0n;
 markets.forEach((m, i) => {
     const unit = decimal(m.price, m.price_decimals, `price of ${m.symbol}`) * 10n ** BigInt(E - m.size_decimals - m.price_decimals);
     tv += sizes[i] * unit;
     const notional = (sizes[i] < 0n ? -sizes[i] : sizes[i]) * unit;
+    feeNotional += notional * BigInt(m.liquidation_fee_bps ?? 0);
     // Brackets: the first from 0 at the market's rate, then its tiers; the last
     // whose floor is at most the notional applies, less the maintenance amount
     // cum'_t = Σ_{i ≤ t} floor_i · (mm_i − mm_{i−1}).
@@ -186,6 +191,21 @@ assets.forEach((a, c) => {
 const liquidatable = mv < mr;
 const listed = statement.liquidations.includes(proof.account.account_id);
 const consistent = liquidatable === listed;
+// The waterfall (SPEC §2.4), when the statement publishes one: the fee is
+// min(Σ n_m · lf_m, 10^4 · max(TV, 0)) for a liquidatable account (10^-(E+4) units),
+// the haircut ⌊E'' · h / 10^13⌋ whole common units with E'' = 10^4 · max(TV, 0) − fee.
+let waterfall = {};
+if (statement.haircut_ppb !== undefined) {
+    const cap = 10000n * (tv > 0n ? tv : 0n);
+    const fee = liquidatable ? (feeNotional < cap ? feeNotional : cap) : 0n;
+    const base = cap - fee;
+    const haircut = (base * BigInt(statement.haircut_ppb)) / 10n ** 13n;
+    waterfall = {
+        liquidation_fee_bps_common_units: fee.toString(),
+        haircut_common_units: haircut.toString(),
+        equity_after_bps_common_units: (base - 10000n * haircut).toString(),
+    };
+}
 console.log(JSON.stringify({
     included: true,
     account_id: proof.account.account_id,
@@ -200,5 +220,6 @@ console.log(JSON.stringify({
     liquidatable,
     listed_as_liquidatable: listed,
     liquidation_status_consistent: consistent,
+    ...waterfall,
 }));
 process.exit(consistent ? 0 : 3);

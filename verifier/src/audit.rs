@@ -111,6 +111,76 @@ pub struct Report {
     pub not_covered: Vec<String>,
     /// The reserves attestation, if one was given.
     pub reserves_attestation: Option<ReservesAttestation>,
+    /// The default waterfall (`docs/SPEC.md` §2.4) as a table, if the statement
+    /// publishes one and the epoch verified.
+    pub waterfall: Option<WaterfallTable>,
+}
+
+/// The default waterfall of a verified epoch, in the order it runs (`docs/SPEC.md`
+/// §2.4): amounts as published, exact decimals in quote units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaterfallTable {
+    /// The insurance fund before the epoch.
+    pub fund_before: String,
+    /// `F`: the liquidation fees paid into the fund.
+    pub fees_in: String,
+    /// What the fund paid towards the bad debt `D`.
+    pub draw: String,
+    /// The fund after the draw.
+    pub fund_after: String,
+    /// The bad debt left to socialize.
+    pub deficit: String,
+    /// `h`, parts per billion of every account's remaining equity.
+    pub haircut_ppb: u32,
+    /// Even `h = 10^9` leaves part of the deficit.
+    pub shortfall: bool,
+}
+
+impl WaterfallTable {
+    /// The table of a statement with the waterfall.
+    pub fn of(statement: &EpochStatement) -> Option<Self> {
+        let f = statement.file();
+        Some(Self {
+            fund_before: f.insurance_fund.clone(),
+            fees_in: f.liquidation_fees.clone()?,
+            draw: f.insurance_draw.clone()?,
+            fund_after: f.insurance_fund_after.clone()?,
+            deficit: f.deficit.clone()?,
+            haircut_ppb: f.haircut_ppb?,
+            shortfall: f.shortfall?,
+        })
+    }
+
+    /// `(step, value)` rows, for the text and markdown tables.
+    fn rows(&self) -> [(&'static str, String); 7] {
+        [
+            ("insurance fund before", self.fund_before.clone()),
+            ("+ liquidation fees", self.fees_in.clone()),
+            ("- drawn against bad debt", self.draw.clone()),
+            ("= insurance fund after", self.fund_after.clone()),
+            ("deficit (socialized)", self.deficit.clone()),
+            (
+                "haircut rate",
+                format!(
+                    "{} ppb ({})",
+                    self.haircut_ppb,
+                    percent_of_ppb(self.haircut_ppb)
+                ),
+            ),
+            ("shortfall", self.shortfall.to_string()),
+        ]
+    }
+}
+
+/// `h` ppb as an exact percentage (`10^7` ppb per percent; no rounding).
+fn percent_of_ppb(ppb: u32) -> String {
+    let whole = ppb / 10_000_000;
+    let frac = ppb % 10_000_000;
+    if frac == 0 {
+        return format!("{whole}%");
+    }
+    let digits = format!("{frac:07}");
+    format!("{whole}.{}%", digits.trim_end_matches('0'))
 }
 
 /// The report's output formats.
@@ -240,6 +310,14 @@ impl Report {
                 c.detail.replace('|', "\\|")
             );
         }
+        if let Some(w) = &self.waterfall {
+            let _ = writeln!(s, "\n## Default waterfall (proven)\n");
+            let _ = writeln!(s, "| step | value |");
+            let _ = writeln!(s, "| --- | --- |");
+            for (step, value) in w.rows() {
+                let _ = writeln!(s, "| {step} | {value} |");
+            }
+        }
         section(&mut s, "What the proofs do not cover", &self.not_covered);
         if let Some(r) = &self.reserves_attestation {
             let _ = writeln!(s, "\n## Reserves attestation (`{}`)\n", r.file);
@@ -292,6 +370,12 @@ impl Report {
         let _ = writeln!(s, "\nChecks:");
         for c in &self.checks {
             let _ = writeln!(s, "  [{}] {}: {}", c.status.word(), c.name, c.detail);
+        }
+        if let Some(w) = &self.waterfall {
+            let _ = writeln!(s, "\nDefault waterfall (proven):");
+            for (step, value) in w.rows() {
+                let _ = writeln!(s, "  {step:<26} {value}");
+            }
         }
         list(&mut s, "What the proofs do not cover", &self.not_covered);
         if let Some(r) = &self.reserves_attestation {
@@ -589,6 +673,26 @@ fn proven(statement: &EpochStatement) -> Vec<String> {
             a.reserves
         ));
     }
+    if let Some(w) = WaterfallTable::of(statement) {
+        lines.push(format!(
+            "The default waterfall (SPEC §2.4): liquidated accounts paid liquidation fees F = {} (each at most its remaining equity); the fund {} plus F drew {} against D, leaving {} in the fund and a deficit of {}.",
+            w.fees_in, w.fund_before, w.draw, w.fund_after, w.deficit
+        ));
+        lines.push(if w.shortfall {
+            format!(
+                "shortfall = true: even taking every account's remaining equity whole (h = {} ppb) does not cover the deficit.",
+                w.haircut_ppb
+            )
+        } else if w.haircut_ppb == 0 {
+            "No loss is socialized: h = 0 ppb.".to_owned()
+        } else {
+            format!(
+                "The haircut rate h = {} ppb ({}) is the least that covers the deficit: the accounts' haircuts floor(E' · h / 10^9) sum to at least the deficit, and at h - 1 they do not.",
+                w.haircut_ppb,
+                percent_of_ppb(w.haircut_ppb)
+            )
+        });
+    }
     lines
 }
 
@@ -773,6 +877,9 @@ pub fn audit_epoch(
             if st.is_some_and(|s| s.shape().is_risk_model_v2()) {
                 r.push("under risk model v2: the maintenance brackets, the collateral assets' prices, ratios and the venue's holdings of each, and one solvency flag per asset (asset_solvency)".to_owned());
             }
+            if st.is_some_and(|s| s.params().has_waterfall()) {
+                r.push("the default waterfall: each market's liquidation fee rate, the fees F, the insurance draw, the fund after, the deficit, the haircut rate h and shortfall; with the deficit public, a least h > 0 bounds the accounts' total remaining equity to within a factor of about h/(h-1) (SPEC §2.4)".to_owned());
+            }
             let totals = st.map(|s| s.outputs().asset_totals).unwrap_or_default();
             if !totals.is_empty() {
                 let shown: Vec<String> = totals.0.iter().map(|(s, t)| format!("{s} {t}")).collect();
@@ -792,6 +899,7 @@ pub fn audit_epoch(
             disclosed,
         ),
         reserves_attestation: reserves,
+        waterfall: verified.and_then(|v| WaterfallTable::of(&v.statement)),
     }
 }
 

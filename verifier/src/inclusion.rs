@@ -96,6 +96,25 @@ pub struct InclusionReport {
     pub demo_secret: bool,
     /// The owner commitment the leaf is bound to (`docs/SPEC.md` §5.2), if any.
     pub owner: Option<String>,
+    /// The account's part of the default waterfall (`docs/SPEC.md` §2.4), if the
+    /// statement publishes one: recomputed from the leaf and the published rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waterfall: Option<AccountWaterfall>,
+}
+
+/// One account's part of the default waterfall, in quote units, exact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountWaterfall {
+    /// The liquidation fee it paid: `min(Σ_m n_m · lf_m / 10^4, max(TV, 0))` if
+    /// liquidatable, else 0.
+    pub liquidation_fee: String,
+    /// Its haircut at the published rate: `⌊E' · h / 10^9⌋` whole common units,
+    /// `E' = max(TV − fee, 0)`.
+    pub haircut: String,
+    /// The published rate `h` (ppb).
+    pub haircut_ppb: u32,
+    /// What remains of its equity: `max(TV, 0) − fee − haircut`.
+    pub equity_after: String,
 }
 
 impl InclusionReport {
@@ -375,6 +394,18 @@ pub fn verify_inclusion_chained<H: FieldHasher>(
             .is_ok(),
         demo_secret: demo == opened.venue_salt,
         owner: account.owner().map(|o| o.to_string()),
+        waterfall: file.haircut_ppb.map(|ppb| {
+            use backstop_circuits::native::waterfall::{AMOUNT_EXTRA_DECIMALS, haircut};
+            let cut = haircut(risk.haircut_base, ppb);
+            let scale = ethnum::I256::from(10_000);
+            let e = scales.exponent + AMOUNT_EXTRA_DECIMALS;
+            AccountWaterfall {
+                liquidation_fee: format_scaled(risk.liquidation_fee, e, q),
+                haircut: format_scaled(cut, scales.exponent, q),
+                haircut_ppb: ppb,
+                equity_after: format_scaled(risk.haircut_base - scale * cut, e, q),
+            }
+        }),
     })
 }
 

@@ -648,7 +648,7 @@ fn vectors_of(e: &Epoch<H>, indices: &[usize], description: &str) -> Value {
             lanes.extend(a.amounts().iter().map(|x| lane(x.get())));
             let risk = backstop_circuits::native::account_risk(&scales, a);
             let proof = e.proof(i);
-            json!({
+            let mut v = json!({
                 "account_id": a.id().to_string(),
                 "lanes": lanes,
                 "words": words.iter().map(|w| format!("0x{w:064x}")).collect::<Vec<_>>(),
@@ -664,7 +664,17 @@ fn vectors_of(e: &Epoch<H>, indices: &[usize], description: &str) -> Value {
                 "requirement_bps_common_units": risk.requirement_bps.to_string(),
                 "liquidatable": risk.liquidatable,
                 "proof": proof,
-            })
+            });
+            // The waterfall (SPEC §2.4): the account's fee, haircut at the published
+            // rate and what remains, fees and what remains in 10^-(E+4) units.
+            if let Some(ppb) = e.file.haircut_ppb {
+                let cut = backstop_circuits::native::waterfall::haircut(risk.haircut_base, ppb);
+                let remains = risk.haircut_base - ethnum::I256::from(10_000) * cut;
+                v["liquidation_fee_bps_common_units"] = json!(risk.liquidation_fee.to_string());
+                v["haircut_common_units"] = json!(cut.to_string());
+                v["equity_after_bps_common_units"] = json!(remains.to_string());
+            }
+            v
         })
         .collect();
     json!({
@@ -702,6 +712,37 @@ fn vectors_v2() -> Value {
     )
 }
 
+/// The waterfall vectors (SPEC §2.4): the committed `waterfall-socialized` fixture,
+/// with a fee payer, an account that only pays the haircut and an underwater one.
+fn vectors_waterfall_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/inclusion_vectors_waterfall.json")
+}
+
+fn vectors_waterfall() -> Value {
+    let dir = backstop_fixtures::data_dir().join("waterfall-socialized/snapshot");
+    let e = Epoch::of(
+        backstop_circuits::snapshot::load(&dir).unwrap(),
+        Backend::Groth16Bn254,
+    );
+    let scales = backstop_circuits::native::Scales::new(e.snapshot.params());
+    let risks: Vec<_> = (e.snapshot.accounts().iter())
+        .map(|a| backstop_circuits::native::account_risk(&scales, a))
+        .collect();
+    let first = |f: &dyn Fn(&backstop_circuits::native::AccountRisk) -> bool| {
+        risks.iter().position(f).unwrap()
+    };
+    let indices = [
+        first(&|r| r.liquidation_fee.is_positive()),
+        first(&|r| !r.liquidatable && r.haircut_base.is_positive()),
+        first(&|r| r.bad_debt.is_positive()),
+    ];
+    vectors_of(
+        &e,
+        &indices,
+        "Backstop inclusion test vectors, the default waterfall (docs/INCLUSION.md, docs/SPEC.md §2.4): a liquidated account's fee, every account's haircut at the published rate; BN254 Poseidon with circomlib's parameters. Regenerate: BACKSTOP_REGENERATE_VECTORS=1 cargo test -p backstop-verifier --test inclusion",
+    )
+}
+
 /// `generated` equals the committed file at `path` (rewritten first when
 /// BACKSTOP_REGENERATE_VECTORS is set), and every committed proof verifies.
 fn check_committed_vectors(generated: &Value, path: &Path) {
@@ -721,6 +762,15 @@ fn check_committed_vectors(generated: &Value, path: &Path) {
         let p: InclusionProof = serde_json::from_value(a["proof"].clone()).unwrap();
         check(&p, &statement).unwrap();
     }
+}
+
+#[test]
+fn committed_waterfall_vectors_are_reproduced() {
+    let v = vectors_waterfall();
+    let accounts = v["accounts"].as_array().unwrap();
+    assert!(accounts[0]["liquidation_fee_bps_common_units"] != json!("0"));
+    assert!(accounts[1]["haircut_common_units"] != json!("0"));
+    check_committed_vectors(&v, &vectors_waterfall_path());
 }
 
 #[test]
@@ -829,7 +879,34 @@ fn node_agrees_on_every_account(vectors: &Value, run: impl Fn(&Value) -> (Option
         ] {
             assert_eq!(result[key], a[key], "{}: {key}", a["account_id"]);
         }
+        // The waterfall, when the statement publishes one (SPEC §2.4).
+        for key in [
+            "liquidation_fee_bps_common_units",
+            "haircut_common_units",
+            "equity_after_bps_common_units",
+        ] {
+            assert_eq!(result[key], a[key], "{}: {key}", a["account_id"]);
+        }
     }
+}
+
+/// The waterfall: the script recomputes each account's fee and haircut from its
+/// leaf and the published rate, as the Rust engine does.
+#[test]
+fn circomlibjs_script_agrees_on_the_waterfall() {
+    let node_dir = node_dir_with_circomlibjs();
+    let committed: Value =
+        serde_json::from_slice(&std::fs::read(vectors_waterfall_path()).unwrap()).unwrap();
+    let dir = scratch("node-waterfall");
+    let statement_path = dir.join("statement.json");
+    std::fs::write(
+        &statement_path,
+        serde_json::to_vec(&committed["statement"]).unwrap(),
+    )
+    .unwrap();
+    let run = |proof: &Value| node_verify(&node_dir, &dir, &statement_path, proof);
+    node_agrees_on_every_account(&committed, run);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Risk model v2: the script reads the collateral balances as lanes after the sizes,

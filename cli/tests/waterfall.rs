@@ -1,0 +1,128 @@
+//! The default waterfall through the CLI (`docs/SPEC.md` §2.4): a Groth16 epoch of
+//! the committed `waterfall-socialized` fixture, audited (the waterfall as a table
+//! in text, JSON and markdown) and checked account by account with `inclusion
+//! verify`, which recomputes each account's fee and haircut from its leaf and the
+//! published rate.
+#![allow(clippy::unwrap_used, clippy::panic)] // test helpers: a failure is the test failing
+
+use backstop_circuits::decimal::format_scaled;
+use backstop_circuits::native::waterfall::{AMOUNT_EXTRA_DECIMALS, haircut};
+use backstop_circuits::native::{Scales, account_risk, evaluate};
+use backstop_circuits::snapshot;
+use backstop_prover::venue::VenueKey;
+use serde_json::Value;
+
+mod common;
+use common::{backstop, ok, prove_waterfall_epoch, s, text};
+
+const SECRET_HEX: &str = "5b0b000000000000000000000000000000000000000000000000000000c0ffee";
+
+#[test]
+fn the_audit_and_each_owner_see_the_proven_waterfall() {
+    let book = backstop_fixtures::data_dir().join("waterfall-socialized/snapshot");
+    let e = prove_waterfall_epoch(&book, "3", SECRET_HEX, &[]);
+    let statement: Value =
+        serde_json::from_slice(&std::fs::read(e.dir.join("statement.json")).unwrap()).unwrap();
+    let ppb = statement["haircut_ppb"].as_u64().unwrap() as u32;
+    assert!(ppb > 0 && ppb < 1_000_000_000, "socialized: {ppb}");
+
+    // The audit: the table in every format, with the published figures.
+    let venue = VenueKey::demo().address().to_string();
+    let audit = |format: &str| {
+        let out = backstop(&[
+            "audit",
+            s(&e.dir),
+            "--venue-key",
+            &venue,
+            "--format",
+            format,
+        ]);
+        ok(&out, &format!("audit --format {format}"));
+        text(&out.stdout)
+    };
+    let plain = audit("text");
+    assert!(plain.contains("Default waterfall (proven):"), "{plain}");
+    for field in [
+        "insurance_fund",
+        "liquidation_fees",
+        "insurance_draw",
+        "deficit",
+    ] {
+        let figure = statement[field].as_str().unwrap();
+        assert!(plain.contains(figure), "{field} {figure} in\n{plain}");
+    }
+    assert!(plain.contains(&format!("{ppb} ppb")), "{plain}");
+    assert!(
+        plain.contains("is the least that covers the deficit"),
+        "{plain}"
+    );
+    let json: Value = serde_json::from_str(&audit("json")).unwrap();
+    assert_eq!(json["waterfall"]["haircut_ppb"], statement["haircut_ppb"]);
+    assert_eq!(json["waterfall"]["deficit"], statement["deficit"]);
+    assert_eq!(json["waterfall"]["shortfall"], false);
+    let markdown = audit("markdown");
+    assert!(
+        markdown.contains("## Default waterfall (proven)"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains(&format!("| haircut rate | {ppb} ppb")),
+        "{markdown}"
+    );
+
+    // Each owner: the fee and haircut `inclusion verify` prints are the native
+    // engine's, for a fee payer and for an account that only pays the haircut.
+    let snap = snapshot::load(&e.snapshot).unwrap();
+    let params = snap.params();
+    let scales = Scales::new(params);
+    assert_eq!(evaluate(&snap).waterfall.haircut_ppb, ppb);
+    let q = params.quote_decimals();
+    let risks: Vec<_> = (snap.accounts().iter())
+        .map(|a| (a, account_risk(&scales, a)))
+        .collect();
+    let payer = risks
+        .iter()
+        .find(|(_, r)| r.liquidation_fee.is_positive())
+        .unwrap();
+    let healthy = risks
+        .iter()
+        .find(|(_, r)| !r.liquidatable && haircut(r.haircut_base, ppb).is_positive())
+        .unwrap();
+    for (account, risk) in [payer, healthy] {
+        let id = account.id().get().to_string();
+        let proof = e.root.path().join(format!("inclusion-{id}.json"));
+        let secret = e.root.path().join("secret.hex");
+        ok(
+            &backstop(&[
+                "inclusion",
+                "prove",
+                "--snapshot",
+                s(&e.snapshot),
+                "--epoch",
+                s(&e.dir),
+                "--account",
+                &id,
+                "--secret-file",
+                s(&secret),
+                "--out",
+                s(&proof),
+            ]),
+            "inclusion prove",
+        );
+        let out = backstop(&["inclusion", "verify", s(&proof), "--epoch", s(&e.dir)]);
+        ok(&out, "inclusion verify");
+        let said = text(&out.stdout);
+        let fee = format_scaled(
+            risk.liquidation_fee,
+            scales.exponent + AMOUNT_EXTRA_DECIMALS,
+            q,
+        );
+        let cut = format_scaled(haircut(risk.haircut_base, ppb), scales.exponent, q);
+        assert!(
+            said.contains(&format!(
+                "liquidation fee {fee}, haircut {cut} at the published rate of {ppb} ppb"
+            )),
+            "account {id}: {said}"
+        );
+    }
+}
