@@ -201,6 +201,7 @@ pub fn markdown(r: &Report) -> String {
 
     constraints(&mut o, r);
     risk_v2(&mut o, r);
+    waterfall(&mut o, r);
     halo2_layout(&mut o, r);
     proving(&mut o, r);
     kernels(&mut o, r);

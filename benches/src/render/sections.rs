@@ -71,6 +71,38 @@ fn per_batch_table(o: &mut String, d: &Breakdown) {
     let _ = writeln!(o);
 }
 
+pub(super) fn waterfall(o: &mut String, r: &Report) {
+    let Some(w) = &r.waterfall else {
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "### The default waterfall (B = {}, M = {})
+",
+        w.batch_size, w.markets
+    );
+    let _ = writeln!(
+        o,
+        "The Groth16 batch circuit of a waterfall shape (`.W`, `docs/SPEC.md` §2.4, \
+         §8.3): each account's liquidation fee and its haircuts at `h` and `h − 1`, \
+         the rate, and the last batch's draw, deficit, cover and minimality, counted \
+         as above on a risk model v1 shape. Pinned at `B = 64` by \
+         `circuits/src/r1cs/waterfall_tests.rs`.\n"
+    );
+    per_account_table(o, w);
+    per_batch_table(o, w);
+    let _ = writeln!(
+        o,
+        "In all {} constraints at B = {}: {} per account, {} more than without the \
+         waterfall ({} per account marginally; target: at most 500).\n",
+        int(w.total as u64),
+        w.batch_size,
+        f(w.per_account_total(), 1),
+        f(w.per_account_total() - r.breakdown.per_account_total(), 1),
+        f(w.per_account_marginal - r.breakdown.per_account_marginal, 0)
+    );
+}
+
 pub(super) fn risk_v2(o: &mut String, r: &Report) {
     let Some(d) = &r.risk_v2 else {
         return;

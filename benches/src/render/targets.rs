@@ -409,11 +409,34 @@ pub fn targets(r: &Report) -> Vec<Target> {
         });
     }
     risk_v2_targets(r, &mut t);
+    waterfall_targets(r, &mut t);
     t
 }
 
 /// Issue 17's targets on the risk model v2 shape (`M = 8`, `T = 4`, `A = 4`,
 /// `B = 512`), from what `backstop-benches risk-v2` recorded.
+/// Issue 18: the waterfall adds at most 500 R1CS constraints per account at `M = 8`
+/// (the marginal cost: the per-account table's difference, per-batch costs apart).
+fn waterfall_targets(r: &Report, t: &mut Vec<Target>) {
+    let Some(w) = &r.waterfall else {
+        return;
+    };
+    let added = w.per_account_total() - r.breakdown.per_account_total();
+    let marginal = w.per_account_marginal - r.breakdown.per_account_marginal;
+    t.push(Target {
+        name: "waterfall: Groth16 constraints added per account (M = 8)".into(),
+        target: "≤ 500".into(),
+        measured: format!(
+            "{} per account ({} with the per-batch relations at B = {})",
+            f(marginal, 0),
+            f(added, 1),
+            w.batch_size
+        ),
+        met: Some(marginal <= 500.0),
+        note: String::new(),
+    });
+}
+
 fn risk_v2_targets(r: &Report, t: &mut Vec<Target>) {
     let Some(d) = &r.risk_v2 else {
         return;

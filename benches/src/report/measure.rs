@@ -410,6 +410,9 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
     say("constraints: breakdown and totals");
     let breakdown = breakdown(workload::shape(largest)?)?;
     let risk_v2 = Some(backstop_circuits::r1cs::breakdown(super::risk_v2_shape()?)?);
+    let waterfall = Some(backstop_circuits::r1cs::breakdown(
+        super::waterfall_shape()?
+    )?);
     let mut totals = Vec::new();
     for &b in &[8u64, 64, 512] {
         if b > largest.max(64) {
@@ -509,6 +512,7 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
         duration_s: started.elapsed().as_secs_f64(),
         breakdown,
         risk_v2,
+        waterfall,
         risk_v2_proving: None,
         risk_v2_epoch: None,
         risk_v2_halo2: None,

@@ -368,6 +368,11 @@ pub struct Report {
     /// 4 brackets per market, 4 assets); absent from reports made before it.
     #[serde(default)]
     pub risk_v2: Option<Breakdown>,
+    /// The breakdown of the waterfall shape of issue 18's target (`B = 512`,
+    /// `M = 8`, risk model v1 with the waterfall, `docs/SPEC.md` §8.3); absent from
+    /// reports made before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waterfall: Option<Breakdown>,
     /// Groth16 on that shape, one batch (`backstop-benches risk-v2 --record`);
     /// absent until recorded.
     #[serde(default)]
@@ -606,6 +611,7 @@ pub fn recount(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
         report.breakdown.markets,
     )?)?;
     let risk_v2 = Some(breakdown(risk_v2_shape()?)?);
+    let waterfall = Some(breakdown(waterfall_shape()?)?);
     let mut totals = report.totals.clone();
     for t in &mut totals {
         t.constraints = constraint_count(shape(t.batch_size, t.markets)?)?;
@@ -623,6 +629,7 @@ pub fn recount(json: &Path, out_dir: &Path) -> Result<(), BenchError> {
     rewrite(json, out_dir, |r| {
         r.breakdown = fresh;
         r.risk_v2 = risk_v2;
+        r.waterfall = waterfall;
         r.totals = totals;
         r.groth16 = groth16;
         if !moved.is_empty() {
@@ -687,6 +694,14 @@ pub fn record_risk_v2(
 /// per market, 4 collateral assets.
 pub(crate) fn risk_v2_shape() -> Result<backstop_circuits::shape::CircuitShape, BenchError> {
     backstop_circuits::shape::CircuitShape::with_risk(512, MARKETS, 4, 4).map_err(BenchError::from)
+}
+
+/// The waterfall shape of issue 18's target: `B = 512`, `M = 8`, flat rates, no
+/// assets, the waterfall.
+pub(crate) fn waterfall_shape() -> Result<backstop_circuits::shape::CircuitShape, BenchError> {
+    (backstop_circuits::shape::CircuitShape::new(512, MARKETS))
+        .map(|s| s.with_waterfall(true))
+        .map_err(BenchError::from)
 }
 
 fn rewrite(

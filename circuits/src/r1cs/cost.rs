@@ -123,6 +123,55 @@ fn witnesses(cs: &ConstraintSystemRef<Fr>, n: usize) -> Result<Vec<FpVar<Fr>>, S
         .collect()
 }
 
+/// The waterfall's gadgets at `m` markets, each alone: the account gadget, the
+/// rate, the last batch's relations.
+fn waterfall_costs(m: usize) -> Result<(usize, usize, usize), SynthesisError> {
+    use super::waterfall::{AccountInputs, EpochInputs, account, epoch, rate};
+    use ark_r1cs_std::boolean::Boolean;
+    let rate_alone = measure(|cs| {
+        let h = witnesses(&cs, 1)?;
+        let _ = Boolean::new_witness(cs.clone(), || Ok(false))?;
+        rate(&cs, &h[0]).map(|_| ())
+    })?;
+    let with_account = measure(|cs| {
+        let h = witnesses(&cs, 1)?;
+        let liquidatable = Boolean::new_witness(cs.clone(), || Ok(false))?;
+        let r = rate(&cs, &h[0])?;
+        let (magnitudes, unit_fees, liability) =
+            (witnesses(&cs, m)?, witnesses(&cs, m)?, witnesses(&cs, 1)?);
+        let inputs = AccountInputs {
+            magnitudes: &magnitudes,
+            unit_fees: &unit_fees,
+            liability: &liability[0],
+            liquidatable: &liquidatable,
+        };
+        account(&cs, &inputs, &r, None).map(|_| ())
+    })?;
+    let with_epoch = measure(|cs| {
+        let h = witnesses(&cs, 1)?;
+        let shortfall = Boolean::new_witness(cs.clone(), || Ok(false))?;
+        let is_last = Boolean::new_witness(cs.clone(), || Ok(true))?;
+        let r = rate(&cs, &h[0])?;
+        let v = witnesses(&cs, 5)?;
+        let inputs = EpochInputs {
+            bad_debt: &v[0],
+            insurance_fund: &v[1],
+            fees: &v[2],
+            haircuts_at: &v[3],
+            haircuts_below: &v[4],
+            shortfall: &shortfall,
+            is_last: &is_last,
+        };
+        epoch(&cs, &inputs, &r, None).map(|_| ())
+    })?;
+    // The flag's boolean constraint is in `rate_alone` once, `with_epoch` twice.
+    Ok((
+        with_account - rate_alone,
+        rate_alone - 1,
+        with_epoch - rate_alone - 1,
+    ))
+}
+
 /// A Poseidon hash of `n` witness inputs, alone.
 fn hash_cost(n: usize) -> Result<usize, SynthesisError> {
     measure(|cs| {
@@ -162,7 +211,8 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
     // Two whole-circuit counts give the per-account marginal.
     let small = |n: u64| -> Result<usize, SynthesisError> {
         let s = CircuitShape::with_risk(n, m, shape.brackets(), shape.assets())
-            .map_err(|_| SynthesisError::Unsatisfiable)?;
+            .map_err(|_| SynthesisError::Unsatisfiable)?
+            .with_waterfall(shape.has_waterfall());
         // The sign widths depend on M and A only, so smaller B keeps every gadget width.
         constraint_count(s)
     };
@@ -255,6 +305,20 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
             asset as f64,
         ));
     }
+    // The waterfall (SPEC §8.3): the account gadget, measured as the rate and the
+    // account gadget together less the rate and the flag's own allocation.
+    let waterfall = if shape.has_waterfall() {
+        Some(waterfall_costs(m)?)
+    } else {
+        None
+    };
+    if let Some((account, _, _)) = waterfall {
+        per_account.push(line(
+            "waterfall: fee (capped at the equity), haircuts at h and h − 1 (exact floors)",
+            1.0,
+            account as f64,
+        ));
+    }
     let gadgets: f64 = per_account.iter().map(|l| l.total).sum();
     per_account.push(line(
         "inline arithmetic: padding rules, next_id update, TV and MR' products, liability, liquidation product",
@@ -303,6 +367,14 @@ pub fn breakdown(shape: CircuitShape) -> Result<Breakdown, SynthesisError> {
             "state commitments: the per-asset totals absorbed (in and out)",
             2.0,
             absorb_cost(shape.assets())? as f64,
+        ));
+    }
+    if let Some((_, rate, epoch)) = waterfall {
+        per_batch.push(line("waterfall: 0 ≤ h ≤ 10^9 and h − 1", 1.0, rate as f64));
+        per_batch.push(line(
+            "waterfall: the last batch's deficit, shortfall, cover and minimality",
+            1.0,
+            epoch as f64,
         ));
     }
     let measured: f64 = per_batch.iter().map(|l| l.total).sum();
