@@ -148,8 +148,10 @@ mod tests {
     }
 
     fn inputs(fees: i128, bases: &[i128]) -> WaterfallInputs {
-        let mut out = WaterfallInputs::default();
-        out.liquidation_fees = i(fees);
+        let mut out = WaterfallInputs {
+            liquidation_fees: i(fees),
+            ..WaterfallInputs::default()
+        };
         for b in bases {
             out.push(I256::ZERO, i(*b));
         }
