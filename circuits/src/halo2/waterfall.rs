@@ -43,17 +43,18 @@
 //!
 //! The gates are shape-independent, so every width is the global bound's
 //! ([`crate::bounds::TV_BITS`] `= 194`: `|TV| < 2^194`); `10^4 < 2^14`, at most
-//! `2^32` accounts.
+//! `2^32` accounts. Each width is the bound rounded up to whole 10-bit words
+//! where that costs no lookup, so that the range table gains no short width.
 //!
 //! | value | bound | check |
 //! | --- | --- | --- |
-//! | `cap − nf'` | `cap < 10^4·2^194`; `nf' ≤ 10^4·Σ_m |size_m|·uv_m < 10^4·2^194` (`lf_m ≤ 10^4`) | sign window, [`FEE_WINDOW_BITS`] `= 208` |
+//! | `cap − nf'` | `cap < 10^4·2^194`; `nf' ≤ 10^4·Σ_m |size_m|·uv_m < 10^4·2^194` (`lf_m ≤ 10^4`) | sign window, [`FEE_WINDOW_BITS`] `= 210` |
 //! | `q`, `q_lo` | `q ≤ base'/10^4 ≤ liability < 2^194` (`h ≤ 10^9`) | [`HAIRCUT_BITS`] `= 194` |
 //! | `r`, `10^13 − 1 − r` | `0 ≤ r < 10^13 < 2^44` exactly | [`REMAINDER_BITS`] `= 44`, both |
 //! | `h`, `10^9 − h` | `h ∈ [0, 10^9]`, `10^9 < 2^30` | [`RATE_BITS`] `= 30`, both |
-//! | `D' − avail` | `D' = 10^4·D < 2^240` (`D < 2^226`); `F' ≤ 10^4·L < 2^240`; `10^4·fund·f_q < 2^202` | sign window, [`EPOCH_BITS`] `= 241` |
-//! | `10^4·S − deficit'` | `S ≤ L < 2^226`, `deficit' < 2^240` | sign window, 241 |
-//! | `deficit' − 10^4·S_lo − 1` | in `[−2^240 − 1, 2^240)`; a negative one is a field element above `2^253` | 241 |
+//! | `D' − avail` | `D' = 10^4·D < 2^240` (`D < 2^226`); `F' ≤ 10^4·L < 2^240`; `10^4·fund·f_q < 2^202` | sign window, [`EPOCH_BITS`] `= 250` |
+//! | `10^4·S − deficit'` | `S ≤ L < 2^226`, `deficit' < 2^240` | sign window, 250 |
+//! | `deficit' − 10^4·S_lo − 1` | in `[−2^240 − 1, 2^240)`; a negative one is a field element above `2^253` | 250 |
 //!
 //! No product wraps the field (`p > 2^254`): `base'·h < 2^208·2^30 = 2^238`,
 //! `10^13·q + r < 2^44·2^194 + 2^44 < 2^239`, so the haircut equation is an
@@ -79,7 +80,7 @@
 //!
 //! | cells | |
 //! | --- | --- |
-//! | 0–5 | `liability` (copy), `s_ok` (copy of the slack sign: 1 = healthy), `c_f`, `u_f` (208-bit check), `fee'`, `base'` |
+//! | 0–5 | `liability` (copy), `s_ok` (copy of the slack sign: 1 = healthy), `c_f`, `u_f` (210-bit check), `fee'`, `base'` |
 //! | 6–13 | `h` (copy), `h_lo` (copy), `q`, `r`, `g = 10^13 − 1 − r`, `q_lo`, `r_lo`, `g_lo` (checks: `q`, `q_lo` 194 bits; `r`, `g`, `r_lo`, `g_lo` 44 bits) |
 //! | 14–19 | `F'_in` (copy), `F'_out`, `S_in` (copy), `S_out`, `S_lo,in` (copy), `S_lo,out` |
 //!
@@ -88,7 +89,7 @@
 //! Rate: `h`, `h_lo`, `z = [h = 0]`, `inv`, `10^9 − h` (checks: `h` and `10^9 − h`,
 //! 30 bits). Epoch: `is_last`, `D`, `fund·f_q`, `F'`, `S`, `S_lo` (copies of the
 //! final sums), `h`, `z` (copies), `s_def`, `u_def`, `deficit'`, `draw'`,
-//! `fund'_after`, `c`, `u_cov`, `shortfall`, `u_min` (checks: the three windows, 241
+//! `fund'_after`, `c`, `u_cov`, `shortfall`, `u_min` (checks: the three windows, 250
 //! bits).
 //!
 //! ## Gates
@@ -96,7 +97,7 @@
 //! | gate | constraint | relation |
 //! | --- | --- | --- |
 //! | `waterfall fee notional (first)`, `waterfall fee notional` | `fee notional accumulates` | `nf = nf_prev + |a|·uf_a + |b|·uf_b` (`nf_prev = 0` in the first block) |
-//! | `waterfall fee cap` | `fee cap sign is boolean`, `fee cap window` | `u_f = cap − nf' + (1 − c_f)·2^208`: `c_f = [nf' ≤ cap]` |
+//! | `waterfall fee cap` | `fee cap sign is boolean`, `fee cap window` | `u_f = cap − nf' + (1 − c_f)·2^210`: `c_f = [nf' ≤ cap]` |
 //! | `waterfall fee` | `fee` | `fee' = (1 − s_ok)·(c_f·nf' + (1 − c_f)·cap)` |
 //! | | `haircut base` | `base' = cap − fee'` |
 //! | | `fees accumulate` | `F'_out = F'_in + fee'` |
@@ -106,13 +107,13 @@
 //! | `waterfall rate` | `zero rate flag`, `zero rate inverse` | `h·z = 0`, `1 − z = h·inv`: `z = [h = 0]` |
 //! | | `lower rate` | `h_lo = h − 1 + z` |
 //! | | `rate headroom` | the cell `10^9 − h` |
-//! | `waterfall deficit` | `deficit sign is boolean`, `deficit window` | `u_def = D' − avail + (1 − s_def)·2^241` |
+//! | `waterfall deficit` | `deficit sign is boolean`, `deficit window` | `u_def = D' − avail + (1 − s_def)·2^250` |
 //! | | `deficit is the positive part` | `deficit' = s_def·(D' − avail)` |
 //! | | `draw`, `fund after` | `draw' = D' − deficit'`, `fund'_after = avail − draw'` |
-//! | `waterfall cover` | `cover sign is boolean`, `cover window` | `u_cov = 10^4·S − deficit' + (1 − c)·2^241` |
+//! | `waterfall cover` | `cover sign is boolean`, `cover window` | `u_cov = 10^4·S − deficit' + (1 − c)·2^250` |
 //! | | `shortfall` | `shortfall = 1 − c` |
 //! | `waterfall shortfall rate` | `shortfall takes the whole base` | `is_last·shortfall·(h − 10^9) = 0` |
-//! | `waterfall minimal` | `one rate less does not cover` | `u_min = is_last·(1 − z)·(1 − shortfall)·(deficit' − 10^4·S_lo − 1)`, `u_min ∈ [0, 2^241)` |
+//! | `waterfall minimal` | `one rate less does not cover` | `u_min = is_last·(1 − z)·(1 − shortfall)·(deficit' − 10^4·S_lo − 1)`, `u_min ∈ [0, 2^250)` |
 //!
 //! The copies `liability`, `s_ok`, `r`, `s` come from cells the margin chip
 //! constrains (`account`: `s_ok` boolean, `liability = s_tv·TV`; the lanes' sign
@@ -143,17 +144,33 @@
 //!   join `O` (§6.4); the epoch block sits beside `batch outputs` with `is_last`
 //!   copied from it and `D` from the final state.
 //! - **Columns.** No new grid columns: the margin grid (8 wide) grows from 44 to
-//!   51 rows per account at `M = 8`, `T = 4`, `A = 4`. The running sums are the
-//!   binding resource: 307 + 81 = 388 lookups per account, 64.7 rows over 6
-//!   columns, so `B = 512` would need about 26,225 + 512·13.5 ≈ 33,140 rows:
-//!   `k = 16`. With a seventh running-sum column in `Columns::RISK_V2` (one advice,
-//!   one tag column, one lookup) an account is 388 / 7 = 55.4 rows, still above
-//!   the grid's 51 and the Poseidon chips' ~46, so `B = 512` needs about
-//!   512·55.4 ≈ 28,400 rows: `k = 15` is kept. Measure with
-//!   `risk_model_v2_layout_is_pinned` when integrating.
-//! - **Cheaper variants** (not done): `q_lo` could be checked as `q − q_lo` in
-//!   fewer bits; the four remainder checks could be two with a tagged 44-bit
-//!   comparison against `10^13`.
+//!   51 rows per account at `M = 8`, `T = 4`, `A = 4`, and the widths add no
+//!   short width to the range table. The running sums are the binding resource:
+//!   307 + 81 = 388 lookups per account, 64.7 rows over 6 columns, so `B = 512`
+//!   no longer fits `k = 15`. With a seventh running-sum column in
+//!   `Columns::RISK_V2` (one advice, one tag column, one lookup) an account is
+//!   388 / 7 = 55.4 rows, still above the grid's 51 and the Poseidon chips' ~46,
+//!   and `k = 15` is kept.
+//! - **Measured** (a scratch placement, not committed: this chip's account part
+//!   as its own region after each margin region with blank inputs, the rate
+//!   block before the accounts and the epoch block after them; rows by
+//!   `Halo2BatchCircuit::rows` at `M = 8`, `T = 4`, `A = 4`):
+//!
+//!   | running sums | `B = 8` | `B = 64` | `B = 512` |
+//!   | --- | --- | --- | --- |
+//!   | today, without the waterfall (6) | 1,276 (`k = 11`) | 3,302 (`k = 12`) | 26,225 (`k = 15`) |
+//!   | 6 | 1,276 (`k = 11`) | 4,179 (`k = 13`) | 33,150 (`k = 16`) |
+//!   | 7 | 1,276 (`k = 11`) | 3,584 (`k = 12`) | 28,416 (`k = 15`) |
+//!
+//!   So the plan is 7 running sums for risk model v2 (31 advice columns), and
+//!   `risk_model_v2_layout_is_pinned` re-pinned when integrating.
+//! - **Cheaper variants** (not done). `q_lo` could be checked as `q − q_lo`
+//!   (`≤ ⌈base'/10^13⌉ < 2^166`, 17 words instead of 20). The check `r_lo ≥ 0`
+//!   is not needed for soundness (rounding `q_lo` up only makes the minimality
+//!   check harder to pass; rounding it down is what `10^13 − 1 − r_lo ≥ 0`
+//!   refuses), but the spec asks for the exact floor. Both together would be 73
+//!   lookups per account, which might just fit 6 running sums at `B = 512`
+//!   (about 32,480 of 32,758 usable rows: too close to plan on).
 
 #![cfg_attr(not(test), allow(dead_code))]
 
@@ -178,14 +195,21 @@ pub const RATE_BITS: usize = 30;
 pub const REMAINDER_BITS: usize = 44;
 /// Width of a haircut `q ≤ liability < 2^194`.
 pub const HAIRCUT_BITS: usize = TV_BITS as usize;
-/// Width of the fee cap's sign window: `|cap − nf'| < 10^4·2^194 < 2^208`.
-pub const FEE_WINDOW_BITS: usize = TV_BITS as usize + 14;
+/// Width of the fee cap's sign window: `|cap − nf'| < 10^4·2^194 < 2^208`,
+/// rounded up to whole 10-bit words (21 either way), so that its last word is
+/// a full one and the range table needs no new short width.
+pub const FEE_WINDOW_BITS: usize = 210;
 /// Width of the epoch's sign windows: `|D' − avail| < 2^240 + 2^202 < 2^241`
-/// (`D, L < 2^32·2^194`, `10^4 < 2^14`, `fund·f_q < 2^188`).
-pub const EPOCH_BITS: usize = TV_BITS as usize + 32 + 14 + 1;
+/// (`D, L < 2^32·2^194`, `10^4 < 2^14`, `fund·f_q < 2^188`), rounded up to whole
+/// words likewise (25 either way). A sign window may be wider than its value's
+/// bound as long as `2^n < p − 2^n` (`n ≤ 252`): a negative value `v` then
+/// leaves `p − |v| > 2^n` out of range.
+pub const EPOCH_BITS: usize = 250;
 
-const _: () = assert!(EPOCH_BITS <= super::range::MAX_BITS);
+const _: () = assert!(FEE_WINDOW_BITS >= TV_BITS as usize + 14);
+const _: () = assert!(EPOCH_BITS > TV_BITS as usize + 32 + 14);
 const _: () = assert!(TV_BITS as usize + 32 + 14 > 202);
+const _: () = assert!(EPOCH_BITS <= super::range::MAX_BITS);
 
 /// Every width the chip's range checks use.
 pub const WIDTHS: [usize; 5] = [
@@ -391,7 +415,7 @@ impl WaterfallConfig {
             (cells, nf)
         };
 
-        // SPEC §2.4: c_f = [nf' ≤ cap] by the sign gadget on cap − nf' (208 bits).
+        // SPEC §2.4: c_f = [nf' ≤ cap] by the sign gadget on cap − nf' (210 bits).
         meta.create_gate("waterfall fee cap", |meta| {
             use account::*;
             let q = meta.query_selector(config.q_account);
@@ -597,7 +621,7 @@ impl WaterfallConfig {
         });
 
         // SPEC §2.4 (last batch): a covering h ≠ 0 is the least, h − 1 misses:
-        // u_min = deficit' − 10^4·S_lo − 1 ∈ [0, 2^241) when it applies.
+        // u_min = deficit' − 10^4·S_lo − 1 ∈ [0, 2^250) when it applies.
         meta.create_gate("waterfall minimal", |meta| {
             use epoch::*;
             let q = meta.query_selector(config.q_epoch);
@@ -1210,7 +1234,7 @@ impl WaterfallChip {
     }
 
     /// Lays out the epoch block (`t` is `None` for key generation) and its three
-    /// 241-bit checks.
+    /// 250-bit checks.
     ///
     /// # Errors
     /// The layouter's and the range chip's errors.
