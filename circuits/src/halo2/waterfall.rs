@@ -48,7 +48,7 @@
 //!
 //! | value | bound | check |
 //! | --- | --- | --- |
-//! | `cap − nf'` | `cap < 10^4·2^194`; `nf' ≤ 10^4·Σ_m |size_m|·uv_m < 10^4·2^194` (`lf_m ≤ 10^4`) | sign window, [`FEE_WINDOW_BITS`] `= 210` |
+//! | `cap − nf'` | `cap < 10^4·2^194`; `nf' ≤ 10^4·Σ_m \|size_m\|·uv_m < 10^4·2^194` (`lf_m ≤ 10^4`) | sign window, [`FEE_WINDOW_BITS`] `= 210` |
 //! | `q`, `q_lo` | `q ≤ base'/10^4 ≤ liability < 2^194` (`h ≤ 10^9`) | [`HAIRCUT_BITS`] `= 194` |
 //! | `r`, `10^13 − 1 − r` | `0 ≤ r < 10^13 < 2^44` exactly | [`REMAINDER_BITS`] `= 44`, both |
 //! | `h`, `10^9 − h` | `h ∈ [0, 10^9]`, `10^9 < 2^30` | [`RATE_BITS`] `= 30`, both |
@@ -96,7 +96,7 @@
 //!
 //! | gate | constraint | relation |
 //! | --- | --- | --- |
-//! | `waterfall fee notional (first)`, `waterfall fee notional` | `fee notional accumulates` | `nf = nf_prev + |a|·uf_a + |b|·uf_b` (`nf_prev = 0` in the first block) |
+//! | `waterfall fee notional (first)`, `waterfall fee notional` | `fee notional accumulates` | `nf = nf_prev + \|a\|·uf_a + \|b\|·uf_b` (`nf_prev = 0` in the first block) |
 //! | `waterfall fee cap` | `fee cap sign is boolean`, `fee cap window` | `u_f = cap − nf' + (1 − c_f)·2^210`: `c_f = [nf' ≤ cap]` |
 //! | `waterfall fee` | `fee` | `fee' = (1 − s_ok)·(c_f·nf' + (1 − c_f)·cap)` |
 //! | | `haircut base` | `base' = cap − fee'` |

@@ -27,7 +27,7 @@ fn fee_units() -> Vec<I256> {
 }
 
 /// One account of a case: signed sizes, liability, liquidatable.
-type Spec = (&'static [i64], i128, bool);
+type Spec<S> = (S, i128, bool);
 
 /// An epoch of accounts, with the prover's choices.
 #[derive(Clone, Debug)]
@@ -43,10 +43,12 @@ struct Case {
 
 impl Case {
     /// The honest case, checked against [`waterfall`].
-    fn honest(specs: &[Spec], bad_debt: i128, fund: i128) -> Self {
+    fn honest<S: AsRef<[i64]>>(specs: &[Spec<S>], bad_debt: i128, fund: i128) -> Self {
         let mut inputs = WaterfallInputs::default();
-        let account = |(sizes, liability, liquidatable): &Spec, h: u32| {
-            let abs = sizes.iter().map(|s| I256::from(s.unsigned_abs())).collect();
+        let account = |(sizes, liability, liquidatable): &Spec<S>, h: u32| {
+            let abs = (sizes.as_ref().iter())
+                .map(|s| I256::from(s.unsigned_abs()))
+                .collect();
             AccountValues::honest(abs, fee_units(), i(*liability), *liquidatable, h)
         };
         for spec in specs {
@@ -57,7 +59,7 @@ impl Case {
         let h = I256::from(w.haircut_ppb);
         let accounts: Vec<_> = specs.iter().map(|s| account(s, w.haircut_ppb)).collect();
         let mut case = Self {
-            sizes: specs.iter().map(|s| s.0.to_vec()).collect(),
+            sizes: specs.iter().map(|s| s.0.as_ref().to_vec()).collect(),
             accounts,
             rates: rates(h),
             zero: None,
@@ -594,4 +596,56 @@ fn gates_fit_the_batch_circuit_degree() {
     let _ = WaterfallCircuit::configure(&mut cs);
     println!("waterfall test circuit degree {}", cs.degree());
     assert!(cs.degree() <= 9);
+}
+
+/// Random books (a fixed-seed generator): every honest epoch satisfies, and
+/// whenever the rate lies strictly between 0 and `10^9`, one more fails at
+/// `waterfall minimal` and one less at `waterfall shortfall rate`.
+#[test]
+fn random_books_agree_with_the_native_reference() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut kinds = [0usize; 3];
+    for _ in 0..24 {
+        let mut specs: Vec<Spec<Vec<i64>>> = Vec::new();
+        let mut total = 0i128;
+        for _ in 0..3 {
+            let sizes = (0..3).map(|_| next(41) as i64 - 20).collect();
+            let liability = match next(3) {
+                0 => 0,
+                1 => next(10) as i128,
+                _ => next(1_000_000_000) as i128,
+            };
+            total += liability;
+            specs.push((sizes, liability, next(2) == 0));
+        }
+        let bad_debt = next(total as u64 + 20) as i128;
+        let fund = next(5) as i128;
+        let case = Case::honest(&specs, bad_debt, fund);
+        case.assert_satisfied();
+        let h = case.rate();
+        if h == I256::ZERO {
+            kinds[0] += 1;
+        } else if h == i(PPB) {
+            kinds[2] += 1;
+        } else {
+            kinds[1] += 1;
+            let mut up = case.clone();
+            up.at_rate(h + I256::ONE);
+            up.assert_fails(&[check("waterfall minimal", EPOCH_BITS)]);
+            let mut down = case.clone();
+            down.at_rate(h - I256::ONE);
+            down.assert_fails(&[gate(
+                "waterfall shortfall rate",
+                "shortfall takes the whole base",
+            )]);
+        }
+    }
+    println!("rate 0, least rate, shortfall: {kinds:?}");
+    assert!(kinds.iter().all(|k| *k > 0), "{kinds:?}");
 }
