@@ -403,6 +403,21 @@ fn a_shortfall_takes_every_base_whole() {
     case.assert_satisfied();
 }
 
+/// `h = 10^9` without a shortfall: every base taken whole covers exactly and
+/// `10^9 − 1` misses by one unit, so the minimality check applies at `10^9`.
+#[test]
+fn the_whole_base_as_the_least_covering_rate() {
+    let case = Case::honest(&[(&[0, 0, 0], 1_000_000_000, false)], 1_000_000_000, 0);
+    assert_eq!(case.rate(), i(PPB));
+    assert!(case.epoch.cover_sign);
+    assert_eq!(case.epoch.deficit, i(10_000) * case.epoch.haircuts[0]);
+    case.assert_satisfied();
+    // Claiming a shortfall instead: the cover window refuses it.
+    let mut lie = case.clone();
+    lie.epoch.cover_sign = false;
+    lie.assert_fails(&[check("waterfall cover", EPOCH_BITS)]);
+}
+
 /// A batch before the last lays out the same blocks; the epoch's implications
 /// are void there, so partial sums that do not (yet) cover are no contradiction.
 #[test]
