@@ -269,7 +269,7 @@ struct RiskV2Selectors {
 }
 
 /// `v = r − (1 − s)·(2^63 − 1)`, a lane's signed value from its cells.
-fn signed_value(r: Expression<Fp>, s: Expression<Fp>) -> Expression<Fp> {
+pub(crate) fn signed_value(r: Expression<Fp>, s: Expression<Fp>) -> Expression<Fp> {
     r - (Expression::Constant(Fp::ONE) - s) * Expression::Constant(lane_shift())
 }
 

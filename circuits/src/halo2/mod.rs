@@ -14,6 +14,7 @@
 //! | [`range`] | strict `n`-bit range checks: running sums of 10-bit words looked up in a tagged table; the sign gadget built on them |
 //! | [`margin`] | one account: lanes, `TV`, `MR'`, signs, liability, bad debt, liquidation product, id order, padding rules, leaf words |
 //! | [`frame`] | the batch frame: `is_last`, published outputs, the last batch's conditional equalities, solvency signs |
+//! | [`waterfall`] | the default waterfall (§2.4): liquidation fees, the insurance draw and the least covering haircut rate; configured and tested on its own, not yet placed in the batch circuit |
 //! | [`poseidon`] | `H(x_1..x_n)` for every `n` the spec uses and the chained absorb, spread over several `Pow5Chip`s |
 //! | `circuit` | [`Halo2BatchCircuit`]: configuration and synthesis of one batch; [`ByRiskModel`], the risk model v1 or v2 circuit halo2 configures |
 //!
@@ -56,6 +57,7 @@ pub mod margin;
 pub mod poseidon;
 pub mod range;
 mod trace;
+pub mod waterfall;
 
 pub use circuit::ByRiskModel;
 pub use circuit::{Halo2BatchCircuit, Halo2BatchConfig};

@@ -49,7 +49,7 @@ fn k_of(shape: CircuitShape) -> u32 {
 /// What MockProver reports, reduced to names: the gate and constraint, the region
 /// of a failed lookup, or the column kind and region of a broken equality.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Failure {
+pub(super) enum Failure {
     /// `(gate, constraint)`.
     Gate(String, String),
     /// The region of the range check whose lookup failed.
@@ -73,7 +73,7 @@ fn region_of(location: &FailureLocation) -> String {
     }
 }
 
-fn reduce(f: &VerifyFailure) -> Failure {
+pub(super) fn reduce(f: &VerifyFailure) -> Failure {
     match f {
         VerifyFailure::ConstraintNotSatisfied { constraint, .. } => {
             // "Constraint i ('name') in gate g ('gate')"
@@ -112,11 +112,11 @@ fn satisfied(shape: CircuitShape, a: BatchAssignment) -> bool {
     failures(shape, a).is_empty()
 }
 
-fn gate(g: &str, c: &str) -> Failure {
+pub(super) fn gate(g: &str, c: &str) -> Failure {
     Failure::Gate(g.to_owned(), c.to_owned())
 }
 
-fn lookup(region: &str) -> Failure {
+pub(super) fn lookup(region: &str) -> Failure {
     Failure::Lookup(region.to_owned())
 }
 
