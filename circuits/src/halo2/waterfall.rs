@@ -237,6 +237,7 @@ pub mod notional {
 /// Cells of the waterfall account block.
 pub mod account {
     #![allow(missing_docs)]
+    /// `L` before the account (the margin chip's cell).
     pub const LIABILITY: usize = 0;
     /// The margin slack's sign `s_ok` (1 = healthy).
     pub const MARGIN_SIGN: usize = 1;
@@ -258,7 +259,10 @@ pub mod account {
     pub const HAIRCUTS_OUT: usize = 17;
     pub const HAIRCUTS_LO_IN: usize = 18;
     pub const HAIRCUTS_LO_OUT: usize = 19;
-    pub const CELLS: usize = 20;
+    /// `L` after the account (the margin chip's cell): with `L` before it in
+    /// [`LIABILITY`], `liability = L_out − L_in`.
+    pub const LIABILITIES_OUT: usize = 20;
+    pub const CELLS: usize = 21;
 }
 
 /// Cells of the rate block.
@@ -292,7 +296,11 @@ pub mod epoch {
     pub const COVER_WINDOW: usize = 14;
     pub const SHORTFALL: usize = 15;
     pub const MINIMAL_WINDOW: usize = 16;
-    pub const CELLS: usize = 17;
+    /// The published `F'` (the cell `O` absorbs).
+    pub const PUBLISHED_FEES: usize = 17;
+    /// The published `shortfall` (the cell `O` absorbs).
+    pub const PUBLISHED_SHORTFALL: usize = 18;
+    pub const CELLS: usize = 19;
 }
 
 /// The rows each block takes on a grid of a given width.
@@ -420,7 +428,7 @@ impl WaterfallConfig {
             use account::*;
             let q = meta.query_selector(config.q_account);
             let (c, nf) = account_cells(meta);
-            let cap = c[LIABILITY].clone() * bps();
+            let cap = (c[LIABILITIES_OUT].clone() - c[LIABILITY].clone()) * bps();
             let sign = c[FEE_SIGN].clone();
             Constraints::with_selector(
                 q,
@@ -444,7 +452,7 @@ impl WaterfallConfig {
             use account::*;
             let q = meta.query_selector(config.q_account);
             let (c, nf) = account_cells(meta);
-            let cap = c[LIABILITY].clone() * bps();
+            let cap = (c[LIABILITIES_OUT].clone() - c[LIABILITY].clone()) * bps();
             let sign = c[FEE_SIGN].clone();
             let liquidatable = one() - c[MARGIN_SIGN].clone();
             let least = sign.clone() * nf + (one() - sign) * cap.clone();
@@ -635,6 +643,27 @@ impl WaterfallConfig {
                     "one rate less does not cover",
                     c[MINIMAL_WINDOW].clone() - applies * miss,
                 )],
+            )
+        });
+
+        // SPEC §6.4 (last batch): the published F' and shortfall are the epoch's.
+        meta.create_gate("waterfall outputs", |meta| {
+            use epoch::*;
+            let q = meta.query_selector(config.q_epoch);
+            let c = epoch_cells(meta);
+            let is_last = c[IS_LAST].clone();
+            Constraints::with_selector(
+                q,
+                [
+                    (
+                        "published fees",
+                        is_last.clone() * (c[FEES].clone() - c[PUBLISHED_FEES].clone()),
+                    ),
+                    (
+                        "published shortfall",
+                        is_last * (c[SHORTFALL].clone() - c[PUBLISHED_SHORTFALL].clone()),
+                    ),
+                ],
             )
         });
 
@@ -961,8 +990,9 @@ pub struct AccountInputs {
     pub lanes: Vec<[Cell; 2]>,
     /// Per market, `uf_m`.
     pub fee_units: Vec<Cell>,
-    /// `max(TV, 0)`.
-    pub liability: Cell,
+    /// `[L_in, L_out]`, the margin chip's liabilities around the account:
+    /// `max(TV, 0) = L_out − L_in`.
+    pub liabilities: [Cell; 2],
     /// The margin slack's sign `s_ok` (1 = healthy).
     pub margin_sign: Cell,
     /// The rate block.
@@ -1012,6 +1042,8 @@ pub struct EpochInputs {
     pub haircuts: [Cell; 2],
     /// The rate block.
     pub rate: RateCells,
+    /// The published `[F', shortfall]` (the cells `O` absorbs).
+    pub published: [Cell; 2],
 }
 
 /// The epoch block's output cells.
@@ -1145,7 +1177,14 @@ impl WaterfallChip {
                 use account::*;
                 let base = pairs * rows.notional;
                 self.config.q_account.enable(region, base)?;
-                g.copy(region, base, LIABILITY, "liability", &inputs.liability)?;
+                g.copy(region, base, LIABILITY, "L_in", &inputs.liabilities[0])?;
+                g.copy(
+                    region,
+                    base,
+                    LIABILITIES_OUT,
+                    "L_out",
+                    &inputs.liabilities[1],
+                )?;
                 g.copy(region, base, MARGIN_SIGN, "s_ok", &inputs.margin_sign)?;
                 g.put(region, base, FEE_SIGN, "c_f", known(t, |t| bit(t.fee_sign)))?;
                 let fee_window =
@@ -1260,6 +1299,15 @@ impl WaterfallChip {
                 g.copy(region, 0, HAIRCUTS_LO, "S_lo", &inputs.haircuts[1])?;
                 g.copy(region, 0, RATE, "h", &inputs.rate.rate)?;
                 g.copy(region, 0, ZERO, "z", &inputs.rate.zero)?;
+                g.copy(region, 0, PUBLISHED_FEES, "F'_pub", &inputs.published[0])?;
+                let published_shortfall = &inputs.published[1];
+                g.copy(
+                    region,
+                    0,
+                    PUBLISHED_SHORTFALL,
+                    "shortfall_pub",
+                    published_shortfall,
+                )?;
                 g.put(
                     region,
                     0,

@@ -39,6 +39,8 @@ struct Case {
     /// The rate block's `z`, if not `[h = 0]`.
     zero: Option<bool>,
     epoch: EpochValues,
+    /// The published `(F', shortfall)`, if not the epoch's.
+    published: Option<(I256, bool)>,
 }
 
 impl Case {
@@ -63,6 +65,7 @@ impl Case {
             accounts,
             rates: rates(h),
             zero: None,
+            published: None,
             epoch: EpochValues::honest(true, i(bad_debt), i(fund), I256::ZERO, [I256::ZERO; 2], h),
         };
         case.restamp();
@@ -196,14 +199,20 @@ impl Circuit<Fp> for WaterfallCircuit {
                 values.push(field(I256::from(*v)) + if sign { Fp::ZERO } else { lane_shift() });
                 values.push(bit(sign));
             }
-            values.push(field(a.liability));
+            // L before and after the account: liability = L_out − L_in.
+            values.push(field(i(7)));
+            values.push(field(i(7) + a.liability));
             values.push(bit(!a.liquidatable));
         }
+        // The published F' and shortfall: the epoch's own (the lies below are
+        // told in the trace, not in what is published).
         values.extend([
             Fp::ZERO,
             bit(case.epoch.is_last),
             field(case.epoch.bad_debt),
             field(case.epoch.fund),
+            field(case.published.map_or(case.epoch.fees, |p| p.0)),
+            bit(case.published.map_or(case.epoch.trace().shortfall, |p| p.1)),
         ]);
         let cells = layouter.assign_region(
             || "inputs",
@@ -220,7 +229,7 @@ impl Circuit<Fp> for WaterfallCircuit {
         let mut next = markets;
 
         let rate = chip.assign_rate(layouter, &mut range, Some(&case.rate_trace()))?;
-        let tail = &cells[cells.len() - 4..];
+        let tail = &cells[cells.len() - 6..];
         let mut fees = tail[0].clone();
         let mut haircuts = [tail[0].clone(), tail[0].clone()];
         let (mut f, mut s) = (I256::ZERO, [I256::ZERO; 2]);
@@ -232,13 +241,13 @@ impl Circuit<Fp> for WaterfallCircuit {
             let inputs = AccountInputs {
                 lanes,
                 fee_units: uf.clone(),
-                liability: cells[next].clone(),
-                margin_sign: cells[next + 1].clone(),
+                liabilities: [cells[next].clone(), cells[next + 1].clone()],
+                margin_sign: cells[next + 2].clone(),
                 rate: rate.clone(),
                 fees: fees.clone(),
                 haircuts: haircuts.clone(),
             };
-            next += 2;
+            next += 3;
             let (trace, f_out, s_out) = a.trace(case.rates, f, s);
             (f, s) = (f_out, s_out);
             let out = chip.assign_account(layouter, &mut range, index, Some(&trace), &inputs)?;
@@ -252,6 +261,7 @@ impl Circuit<Fp> for WaterfallCircuit {
             fees,
             haircuts,
             rate,
+            published: [tail[4].clone(), tail[5].clone()],
         };
         chip.assign_epoch(layouter, &mut range, Some(&case.epoch.trace()), &inputs)?;
         Ok(())
@@ -431,6 +441,25 @@ fn a_batch_before_the_last_is_not_bound_by_the_rate_rules() {
 // ---------------------------------------------------------------------------
 // Lies.
 // ---------------------------------------------------------------------------
+
+#[test]
+fn published_fees_off_by_one() {
+    let mut case = fees_cover();
+    let shortfall = case.epoch.trace().shortfall;
+    case.published = Some((case.epoch.fees + I256::ONE, shortfall));
+    case.assert_fails(&[gate("waterfall outputs", "published fees")]);
+    // Only the last batch opens its sums into the published values.
+    case.epoch.is_last = false;
+    case.assert_satisfied();
+}
+
+#[test]
+fn published_shortfall_denied() {
+    let mut case = shortfall();
+    assert!(case.epoch.trace().shortfall);
+    case.published = Some((case.epoch.fees, false));
+    case.assert_fails(&[gate("waterfall outputs", "published shortfall")]);
+}
 
 #[test]
 fn a_fee_above_the_remaining_equity() {
