@@ -261,8 +261,8 @@ use crate::model::{
     check_decimals,
 };
 use crate::native::commit::{
-    OutputsOpening, RunningState, accounts_chain_start, batch_public_input, challenge,
-    liquidation_product, liquidations_hash, outputs_hash, params_hash, state_commitment,
+    OutputsOpening, RunningState, accounts_chain_start, batch_params_hash, batch_public_input,
+    challenge, liquidation_product, liquidations_hash, outputs_hash, state_commitment,
 };
 use crate::shape::{CircuitShape, STATEMENT_VERSION, ShapeError};
 use crate::witness::ParamsWitness;
@@ -1070,15 +1070,15 @@ impl EpochStatement {
                 .collect());
         }
         let o = outputs_hash::<H>(&outputs);
-        let params_hash = params_hash::<H>(&self.params);
-        let initial = state_commitment::<H>(
-            zero,
-            &RunningState::initial(
-                accounts_chain_start::<H>(self.params.epoch()),
-                H::from_u64(1),
-                self.params.assets().len(),
-            ),
+        let params_hash = batch_params_hash::<H>(&self.params);
+        let mut initial = RunningState::initial(
+            accounts_chain_start::<H>(self.params.epoch()),
+            H::from_u64(1),
+            self.params.assets().len(),
         );
+        // SPEC §6.2: the waterfall's sums start at 0.
+        initial.waterfall = self.params.has_waterfall().then(Default::default);
+        let initial = state_commitment::<H>(zero, &initial);
         Ok((0..states.len())
             .map(|b| {
                 let previous = if b == 0 { initial } else { states[b - 1] };

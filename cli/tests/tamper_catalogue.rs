@@ -394,7 +394,7 @@ fn every_mutation_of_a_risk_model_v2_statement_is_refused() {
 #[test]
 fn every_mutation_of_a_waterfall_statement_is_refused() {
     let book = backstop_fixtures::data_dir().join("waterfall-socialized/snapshot");
-    let e = common::prove_waterfall_epoch(&book, "3", SECRET_HEX, &[]);
+    let e = common::prove_waterfall_epoch("groth16", &book, "3", SECRET_HEX, &[]);
     let statement = std::fs::read_to_string(e.dir.join("statement.json")).unwrap();
     assert!(statement.contains("\"haircut_ppb\""), "{statement}");
     let n = every_mutation_is_refused(&e, &[], 4);

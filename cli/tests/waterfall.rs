@@ -20,7 +20,7 @@ const SECRET_HEX: &str = "5b0b00000000000000000000000000000000000000000000000000
 #[test]
 fn the_audit_and_each_owner_see_the_proven_waterfall() {
     let book = backstop_fixtures::data_dir().join("waterfall-socialized/snapshot");
-    let e = prove_waterfall_epoch(&book, "3", SECRET_HEX, &[]);
+    let e = prove_waterfall_epoch("groth16", &book, "3", SECRET_HEX, &[]);
     let statement: Value =
         serde_json::from_slice(&std::fs::read(e.dir.join("statement.json")).unwrap()).unwrap();
     let ppb = statement["haircut_ppb"].as_u64().unwrap() as u32;
@@ -125,4 +125,44 @@ fn the_audit_and_each_owner_see_the_proven_waterfall() {
             "account {id}: {said}"
         );
     }
+}
+
+/// halo2 proves the waterfall too (`docs/SPEC.md` §8.4): the committed
+/// `waterfall-socialized` fixture at `B = 8` (several batches, so `F'`, `S` and
+/// `S^lo` travel through the hidden state) verifies and publishes the golden
+/// waterfall, and the audit shows it.
+#[test]
+fn halo2_proves_the_waterfall_over_several_batches() {
+    let fixture = backstop_fixtures::data_dir().join("waterfall-socialized");
+    let e = prove_waterfall_epoch("halo2", &fixture.join("snapshot"), "3", SECRET_HEX, &[]);
+    let statement: Value =
+        serde_json::from_slice(&std::fs::read(e.dir.join("statement.json")).unwrap()).unwrap();
+    let golden: Value =
+        serde_json::from_slice(&std::fs::read(fixture.join("expected.json")).unwrap()).unwrap();
+    assert_eq!(statement["backend"], "halo2-pasta");
+    let batches: u64 = statement["batch_count"].as_str().unwrap().parse().unwrap();
+    assert!(batches >= 2, "{statement}");
+    for field in [
+        "bad_debt",
+        "liquidation_fees",
+        "insurance_draw",
+        "insurance_fund_after",
+        "deficit",
+        "haircut_ppb",
+        "shortfall",
+    ] {
+        assert_eq!(statement[field], golden[field], "{field}");
+    }
+    ok(
+        &backstop(&["verify", s(&e.dir), "--params", s(&e.keys)]),
+        "verify a halo2 waterfall epoch",
+    );
+    let venue = VenueKey::demo().address().to_string();
+    let audit = backstop(&["audit", s(&e.dir), "--venue-key", &venue]);
+    ok(&audit, "audit a halo2 waterfall epoch");
+    assert!(
+        text(&audit.stdout).contains("Default waterfall (proven):"),
+        "{}",
+        text(&audit.stdout)
+    );
 }

@@ -278,9 +278,6 @@ impl Halo2VerifierKeys {
 
 /// `k` of a shape's circuit, refusing a shape that cannot be laid out.
 fn shape_k(shape: CircuitShape) -> Result<u32, VerifyError> {
-    shape
-        .refuse_waterfall("the halo2 backend")
-        .map_err(|e| VerifyError::VerifyingKey(e.to_string()))?;
     match Halo2BatchCircuit::k(shape) {
         0 => Err(VerifyError::VerifyingKey(format!(
             "halo2: the circuit for {} cannot be laid out",

@@ -8,11 +8,13 @@ use super::margin::{AccountInputs, MarginChip, MarginConfig, known};
 use super::poseidon::{self, Cell, PoseidonConfig, PoseidonPool};
 use super::range::{RangeCheckChip, RangeCheckConfig, bit, pow2, words};
 use super::trace::BatchTrace;
+use super::waterfall::{self, WaterfallChip, WaterfallConfig};
 use crate::bounds::{ASSET_DISCLOSURE_BITS, SIZE_BITS};
 use crate::hash::PastaPoseidon;
 use crate::native::commit::{TREE_ARITY, tag, tags};
 use crate::shape::{CircuitError, CircuitShape};
 use crate::witness::BatchWitness;
+use ff::Field;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner};
 use halo2_proofs::plonk::{
     self, Circuit, Column, ConstraintSystem, Error, Fixed, FloorPlanner, Instance, ProvingKey,
@@ -46,13 +48,21 @@ pub struct Halo2BatchConfig {
     range: RangeCheckConfig,
     margin: MarginConfig,
     frame: FrameConfig,
+    /// The waterfall's gates (a waterfall shape's circuit only).
+    waterfall: Option<WaterfallConfig>,
 }
 
 impl Halo2BatchConfig {
     /// Configures the risk model v1 circuit, or the risk model v2 one (its own
-    /// column counts, and the bracket, asset and holding gates after the others).
-    pub fn configure(meta: &mut ConstraintSystem<Fp>, risk_model_v2: bool) -> Self {
-        let columns = Columns::of(risk_model_v2);
+    /// column counts, and the bracket, asset and holding gates after the others),
+    /// with the waterfall's gates on the margin grid after all of them if
+    /// `waterfall` (`docs/SPEC.md` §2.4; its own column counts).
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fp>,
+        risk_model_v2: bool,
+        waterfall: bool,
+    ) -> Self {
+        let columns = Columns::of(risk_model_v2, waterfall);
         let instance = meta.instance_column();
         meta.enable_equality(instance);
         let constants = meta.fixed_column();
@@ -66,6 +76,7 @@ impl Halo2BatchConfig {
         let shifts = [meta.fixed_column(), meta.fixed_column()];
         let margin = MarginConfig::configure(meta, &margin_columns, shifts, risk_model_v2);
         let frame = FrameConfig::configure(meta, &margin_columns, shifts[0], risk_model_v2);
+        let waterfall = waterfall.then(|| WaterfallConfig::configure(meta, &margin_columns));
         // Pow5's gates have degree 6, so the quotient is computed on the 8n-point
         // extended domain anyway; degree 9 keeps that domain (quotient degree 8)
         // but lets the permutation argument take 7 columns per product instead of
@@ -80,20 +91,22 @@ impl Halo2BatchConfig {
             range,
             margin,
             frame,
+            waterfall,
         }
     }
 }
 
-/// A [`Halo2BatchCircuit`] as the risk model v1 (`V2 = false`) or v2 circuit:
-/// what `halo2_proofs` configures, proves and verifies. `Circuit::configure` gets
-/// no shape and halo2_proofs 0.4 has no circuit parameters, so the risk model is
-/// this type's parameter; synthesis refuses a shape of the other risk model.
+/// A [`Halo2BatchCircuit`] as the risk model v1 (`V2 = false`) or v2 circuit,
+/// without or with the waterfall (`W`): what `halo2_proofs` configures, proves
+/// and verifies. `Circuit::configure` gets no shape and halo2_proofs 0.4 has no
+/// circuit parameters, so the risk model and the waterfall are this type's
+/// parameters; synthesis refuses a shape of another circuit.
 /// [`Halo2BatchCircuit`]'s `keygen_vk`, `keygen_pk`, `create_proof`, `rows` and
 /// `k` choose it from the shape.
 #[derive(Debug, Clone)]
-pub struct ByRiskModel<'a, const V2: bool>(pub Cow<'a, Halo2BatchCircuit>);
+pub struct ByRiskModel<'a, const V2: bool, const W: bool>(pub Cow<'a, Halo2BatchCircuit>);
 
-impl<const V2: bool> Circuit<Fp> for ByRiskModel<'_, V2> {
+impl<const V2: bool, const W: bool> Circuit<Fp> for ByRiskModel<'_, V2, W> {
     type Config = Halo2BatchConfig;
     type FloorPlanner = SimpleFloorPlanner;
 
@@ -102,7 +115,7 @@ impl<const V2: bool> Circuit<Fp> for ByRiskModel<'_, V2> {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fp>) -> Halo2BatchConfig {
-        Halo2BatchConfig::configure(meta, V2)
+        Halo2BatchConfig::configure(meta, V2, W)
     }
 
     fn synthesize(
@@ -110,7 +123,7 @@ impl<const V2: bool> Circuit<Fp> for ByRiskModel<'_, V2> {
         config: Halo2BatchConfig,
         layouter: impl Layouter<Fp>,
     ) -> Result<(), Error> {
-        if self.0.shape.is_risk_model_v2() != V2 {
+        if self.0.shape.is_risk_model_v2() != V2 || self.0.shape.has_waterfall() != W {
             return Err(Error::Synthesis);
         }
         self.0.synthesize(config, layouter)
@@ -118,16 +131,31 @@ impl<const V2: bool> Circuit<Fp> for ByRiskModel<'_, V2> {
 }
 
 /// Runs `$body` with `$c` bound to `$circuit` (a `Cow` of a
-/// [`Halo2BatchCircuit`]) as the [`ByRiskModel`] of its shape's risk model.
+/// [`Halo2BatchCircuit`]) as the [`ByRiskModel`] of its shape's risk model and
+/// waterfall.
 macro_rules! by_risk_model {
     ($circuit:expr, |$c:ident| $body:expr) => {{
         let circuit: Cow<'_, Halo2BatchCircuit> = $circuit;
-        if circuit.shape.is_risk_model_v2() {
-            let $c = ByRiskModel::<true>(circuit);
-            $body
-        } else {
-            let $c = ByRiskModel::<false>(circuit);
-            $body
+        match (
+            circuit.shape.is_risk_model_v2(),
+            circuit.shape.has_waterfall(),
+        ) {
+            (true, false) => {
+                let $c = ByRiskModel::<true, false>(circuit);
+                $body
+            }
+            (false, false) => {
+                let $c = ByRiskModel::<false, false>(circuit);
+                $body
+            }
+            (true, true) => {
+                let $c = ByRiskModel::<true, true>(circuit);
+                $body
+            }
+            (false, true) => {
+                let $c = ByRiskModel::<false, true>(circuit);
+                $body
+            }
         }
     }};
 }
@@ -232,7 +260,8 @@ impl Halo2BatchCircuit {
             return Ok(rows);
         }
         let mut cs = ConstraintSystem::default();
-        let config = Halo2BatchConfig::configure(&mut cs, shape.is_risk_model_v2());
+        let config =
+            Halo2BatchConfig::configure(&mut cs, shape.is_risk_model_v2(), shape.has_waterfall());
         let constants = vec![config.constants];
         let mut counter = RowCounter::default();
         by_risk_model!(Cow::Owned(Self::blank(shape)), |c| {
@@ -256,7 +285,8 @@ impl Halo2BatchCircuit {
     /// The constraint system of `shape`'s circuit (its risk model's).
     pub fn constraint_system(shape: CircuitShape) -> ConstraintSystem<Fp> {
         let mut cs = ConstraintSystem::default();
-        let _ = Halo2BatchConfig::configure(&mut cs, shape.is_risk_model_v2());
+        let _ =
+            Halo2BatchConfig::configure(&mut cs, shape.is_risk_model_v2(), shape.has_waterfall());
         cs
     }
 
@@ -343,6 +373,13 @@ impl Halo2BatchCircuit {
         .into_iter()
         .chain((shape.assets() > 0).then_some(shape.asset_solvency_bits() as usize))
         .chain((shape.assets() > 0).then_some(ASSET_DISCLOSURE_BITS as usize))
+        .chain(
+            shape
+                .has_waterfall()
+                .then_some(waterfall::WIDTHS)
+                .into_iter()
+                .flatten(),
+        )
         .map(|bits| words(bits).1)
         .collect()
     }
@@ -375,6 +412,12 @@ impl Halo2BatchCircuit {
         let mut range = RangeCheckChip::construct(config.range.clone());
         let margin = MarginChip::construct(config.margin.clone());
         let frame = FrameChip::construct(config.frame.clone());
+        let w = shape.has_waterfall();
+        let waterfall = config.waterfall.clone().map(WaterfallChip::construct);
+        if waterfall.is_some() != w {
+            return Err(Error::Synthesis);
+        }
+        let wt = t.and_then(|t| t.waterfall.as_ref());
         range.load_table(layouter, &Self::table_widths(shape))?;
 
         // The frame's witnesses (SPEC §5.5, §6.2, §6.4).
@@ -434,6 +477,23 @@ impl Halo2BatchCircuit {
                 .chain((0..assets).map(|c| known(a, |a| bit((a.asset_solvency >> c) & 1 == 1))))
                 // SPEC §6.4: the per-asset disclosure words ℓ_c.
                 .chain((0..assets).map(|c| known(a, |a| a.asset_disclosure[c])))
+                // The waterfall (SPEC §2.4, §5.5): uf_m = uv_m·lf_m, hashed after all
+                // of the above; the published F' and shortfall (§6.4); F', S, S_lo
+                // carried in (§6.2).
+                .chain((0..if w { markets } else { 0 }).map(|m| {
+                    known(a, |a| {
+                        a.params.unit_value[m]
+                            * a.params.fee_rates.get(m).copied().unwrap_or(Fp::ZERO)
+                    })
+                }))
+                .chain(
+                    (w.then_some([0, 2]).into_iter().flatten())
+                        .map(|i| known(a, |a| a.waterfall.map_or(Fp::ZERO, |o| o[i]))),
+                )
+                .chain(
+                    (0..if w { 3 } else { 0 })
+                        .map(|i| known(a, |a| a.state_in.waterfall.map_or(Fp::ZERO, |s| s[i]))),
+                )
                 .collect(),
             tag_params: tag_value(tags::PARAMS),
             markets: Fp::from(markets as u64),
@@ -470,6 +530,9 @@ impl Halo2BatchCircuit {
         let held_in = range_of(hashed, assets)?;
         let flags = range_of(hashed + assets, assets)?;
         let asset_disclosures = range_of(hashed + 2 * assets, assets)?;
+        let fee_units = range_of(hashed + 3 * assets, if w { markets } else { 0 })?;
+        let waterfall_in = range_of(hashed + 3 * assets + fee_units.len(), if w { 5 } else { 0 })?;
+        let (published, sums_in) = waterfall_in.split_at(waterfall_in.len().min(2));
         let risk = &absorbed[2 * markets..];
         let bracket_cells: Vec<Vec<[Cell; 3]>> = (0..markets)
             .map(|m| {
@@ -489,6 +552,14 @@ impl Halo2BatchCircuit {
             .collect();
         let total_reserves = risk.last().filter(|_| v2).cloned();
         let params_hash = pool.absorb(layouter, head, &absorbed)?;
+        // The waterfall (SPEC §5.5): absorb(params_hash, uf_0, …, uf_{M−1}).
+        let params_hash = pool.absorb(layouter, params_hash, &fee_units)?;
+
+        // The waterfall's rate block (SPEC §2.4): h ∈ [0, 10^9], h_lo, [h = 0].
+        let rate = match &waterfall {
+            Some(chip) => Some(chip.assign_rate(layouter, &mut range, wt.map(|w| &w.rate))?),
+            None => None,
+        };
 
         // SPEC §6.4: O = H(TAG_OUTPUTS, accounts_commitment, z, P_target, D, solvent,
         // insurance_covered, ℓ).
@@ -505,8 +576,17 @@ impl Halo2BatchCircuit {
                 c(inputs::DISCLOSURE)?,
             ],
         )?;
-        // Risk model v2: O = absorb(that, asset_solvent_0, …, ℓ_0, …).
-        let outputs_tail = [flags.as_slice(), asset_disclosures.as_slice()].concat();
+        // Risk model v2: O = absorb(that, asset_solvent_0, …, ℓ_0, …); the
+        // waterfall: then F', h, shortfall.
+        let published_rate: Vec<Cell> = rate.iter().map(|r| r.rate.clone()).collect();
+        let outputs_tail = [
+            flags.as_slice(),
+            asset_disclosures.as_slice(),
+            published.get(..1).unwrap_or_default(),
+            published_rate.as_slice(),
+            published.get(1..).unwrap_or_default(),
+        ]
+        .concat();
         let outputs_hash = pool.absorb(layouter, outputs_hash, &outputs_tail)?;
 
         // SPEC §6.2: open C_{b−1} = H(TAG_STATE, blind, next_id, L, D, P, a), and
@@ -523,7 +603,13 @@ impl Halo2BatchCircuit {
                 c(inputs::ACCOUNTS_IN)?,
             ],
         )?;
-        let commitment_in = pool.absorb(layouter, commitment_in, &held_in)?;
+        let commitment_in = pool.absorb(
+            layouter,
+            commitment_in,
+            &[held_in.as_slice(), sums_in].concat(),
+        )?;
+        let mut fees = sums_in.first().cloned();
+        let mut haircuts = sums_in.get(1..3).map(|s| [s[0].clone(), s[1].clone()]);
 
         // The accounts (SPEC §2.2, §5.2, §6.1–§6.3).
         let tv_bits = shape.tv_bits() as usize;
@@ -588,6 +674,31 @@ impl Halo2BatchCircuit {
                 &out.slack_window,
                 slack_bits,
             )?;
+            // SPEC §2.4: the account's fee and haircuts.
+            if let (Some(chip), Some(rate), Some(f), Some(s)) =
+                (&waterfall, &rate, &fees, &haircuts)
+            {
+                let inputs = waterfall::AccountInputs {
+                    lanes: (1..=markets)
+                        .map(|m| [out.magnitudes[m].clone(), out.signs[m].clone()])
+                        .collect(),
+                    fee_units: fee_units.clone(),
+                    liabilities: [account_inputs.liabilities.clone(), out.liabilities.clone()],
+                    margin_sign: out.slack_sign.clone(),
+                    rate: rate.clone(),
+                    fees: f.clone(),
+                    haircuts: s.clone(),
+                };
+                let w_out = chip.assign_account(
+                    layouter,
+                    &mut range,
+                    j,
+                    wt.map(|w| &w.accounts[j]),
+                    &inputs,
+                )?;
+                fees = Some(w_out.fees);
+                haircuts = Some(w_out.haircuts);
+            }
             // SPEC §5.2: leaf = absorb(salt, words).
             leaves.push(pool.absorb(layouter, out.salt.clone(), &out.words)?);
             account_inputs.next_id = out.next_id;
@@ -623,7 +734,16 @@ impl Halo2BatchCircuit {
                 accounts_out.clone(),
             ],
         )?;
-        let commitment_out = pool.absorb(layouter, commitment_out, &account_inputs.held)?;
+        let sums_out: Vec<Cell> = fees
+            .iter()
+            .cloned()
+            .chain(haircuts.iter().flatten().cloned())
+            .collect();
+        let commitment_out = pool.absorb(
+            layouter,
+            commitment_out,
+            &[account_inputs.held.as_slice(), sums_out.as_slice()].concat(),
+        )?;
 
         // SPEC §6.3: the final id bound, solvency, and the last batch's opening.
         let solvency_bits = shape.solvency_bits() as usize;
@@ -698,6 +818,22 @@ impl Halo2BatchCircuit {
                 &window,
                 shape.asset_solvency_bits() as usize,
             )?;
+        }
+
+        // SPEC §2.4, §6.3: the deficit, the cover, the shortfall and the least
+        // rate over the epoch's sums, opened into the published values by the last
+        // batch.
+        if let (Some(chip), Some(rate), Some(f), Some(s)) = (&waterfall, rate, fees, haircuts) {
+            let inputs = waterfall::EpochInputs {
+                is_last: c(inputs::IS_LAST)?,
+                bad_debt: account_inputs.bad_debt.clone(),
+                fund: c(inputs::INSURANCE)?,
+                fees: f,
+                haircuts: s,
+                rate,
+                published: [published[0].clone(), published[1].clone()],
+            };
+            chip.assign_epoch(layouter, &mut range, wt.map(|w| &w.epoch), &inputs)?;
         }
 
         // SPEC §6.4: x_b = H(TAG_BATCH, params_hash, b, K, C_{b−1}, C_b, O), the

@@ -49,12 +49,31 @@ impl Columns {
         margin: 8,
     };
 
-    /// The counts of the risk model v1 or v2 circuit.
-    pub const fn of(risk_model_v2: bool) -> Self {
-        if risk_model_v2 {
-            Self::RISK_V2
-        } else {
-            Self::RISK_V1
+    /// Risk model v1 with the waterfall (`docs/SPEC.md` §2.4): the waterfall's
+    /// 81 range-check lookups per account (at any `M`) more than double the
+    /// running sums' share, so 6 of them instead of 4.
+    pub const WATERFALL_V1: Self = Self {
+        poseidon: 6,
+        range: 6,
+        margin: 4,
+    };
+
+    /// Risk model v2 with the waterfall: a seventh running sum keeps `B = 512`
+    /// at `M = 8`, `T = 4`, `A = 4` in `k = 15` (388 lookups per account).
+    pub const WATERFALL_V2: Self = Self {
+        poseidon: 4,
+        range: 7,
+        margin: 8,
+    };
+
+    /// The counts of the risk model v1 or v2 circuit, with or without the
+    /// waterfall.
+    pub const fn of(risk_model_v2: bool, waterfall: bool) -> Self {
+        match (risk_model_v2, waterfall) {
+            (false, false) => Self::RISK_V1,
+            (true, false) => Self::RISK_V2,
+            (false, true) => Self::WATERFALL_V1,
+            (true, true) => Self::WATERFALL_V2,
         }
     }
 

@@ -626,6 +626,10 @@ pub struct AccountCells {
     pub words: Vec<Cell>,
     /// Per lane (balance, sizes, amounts), `r` (63-bit checks).
     pub magnitudes: Vec<Cell>,
+    /// Per lane, its sign bit `s`.
+    pub signs: Vec<Cell>,
+    /// The margin slack's sign `s_ok` (1 = healthy).
+    pub slack_sign: Cell,
     /// Per market and bracket after the first, `u_t` (64-bit checks).
     pub bracket_windows: Vec<Cell>,
     /// Per asset, `h_c` after this account.
@@ -769,7 +773,7 @@ impl MarginChip {
                 g.put(region, base, TV_SIGN, "s_tv", known(t, |t| bit(t.tv_sign)))?;
                 let tv_window =
                     g.put(region, base, TV_WINDOW, "u_tv", known(t, |t| t.tv_window))?;
-                g.put(
+                let slack_sign = g.put(
                     region,
                     base,
                     SLACK_SIGN,
@@ -897,6 +901,8 @@ impl MarginChip {
                     salt,
                     words: word_cells,
                     magnitudes,
+                    signs,
+                    slack_sign,
                     bracket_windows,
                     held,
                     gap,

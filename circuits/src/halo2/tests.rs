@@ -377,8 +377,8 @@ fn pinned_number(pinned: &str, name: &str) -> usize {
 /// Checks and prints the column counts of the risk model v1 or v2 circuit.
 fn print_columns(risk_model_v2: bool) {
     let mut cs = ConstraintSystem::<Fp>::default();
-    let _ = Halo2BatchConfig::configure(&mut cs, risk_model_v2);
-    let columns = Columns::of(risk_model_v2);
+    let _ = Halo2BatchConfig::configure(&mut cs, risk_model_v2, false);
+    let columns = Columns::of(risk_model_v2, false);
     let pinned = format!("{:?}", cs.pinned());
     let advice = pinned_number(&pinned, "num_advice_columns");
     let fixed = pinned_number(&pinned, "num_fixed_columns");

@@ -7,12 +7,13 @@
 
 use super::assignment::BatchAssignment;
 use super::range::{bit, pow2};
+use super::waterfall;
 use crate::assignment::non_negative;
 use crate::bounds::{BPS_DENOMINATOR, LANE_OFFSET};
 use crate::hash::{FieldHasher, PastaPoseidon};
 use crate::native::commit::PADDING_FLAG_BIT;
 use crate::shape::CircuitShape;
-use ethnum::U256;
+use ethnum::{I256, U256};
 use ff::{Field, PrimeField};
 use pasta_curves::pallas::Base as Fp;
 
@@ -88,6 +89,27 @@ pub(crate) struct BatchTrace {
     /// Per asset (risk model v2): `h_c ≤ reserves_c` after the batch, and its window.
     pub(crate) asset_signs: Vec<bool>,
     pub(crate) asset_windows: Vec<Fp>,
+    /// The waterfall's blocks (a waterfall shape).
+    pub(crate) waterfall: Option<WaterfallTrace>,
+}
+
+/// The waterfall's blocks of a batch (`docs/SPEC.md` §2.4), at the published
+/// rate `h`.
+#[derive(Debug, Clone)]
+pub(crate) struct WaterfallTrace {
+    pub(crate) rate: waterfall::RateTrace,
+    pub(crate) accounts: Vec<waterfall::AccountTrace>,
+    pub(crate) epoch: waterfall::EpochTrace,
+}
+
+/// A field element as the integer it stands for: its canonical representative
+/// if that is at most `(p − 1)/2`, else minus that of its negation.
+pub(crate) fn integer(x: Fp) -> I256 {
+    if non_negative::<PastaPoseidon>(x) {
+        U256::from_le_bytes(x.to_repr()).as_i256()
+    } else {
+        -U256::from_le_bytes((-x).to_repr()).as_i256()
+    }
 }
 
 impl BatchTrace {
@@ -100,6 +122,14 @@ impl BatchTrace {
             && self.a.params.unit_requirement.len() == markets
             && self.accounts.len() == shape.batch_size().get()
             && self.asset_signs.len() == assets
+            && self.waterfall.is_some() == shape.has_waterfall()
+            && self.a.waterfall.is_some() == shape.has_waterfall()
+            && self.a.state_in.waterfall.is_some() == shape.has_waterfall()
+            && (!shape.has_waterfall() || self.a.params.fee_rates.len() == markets)
+            && self
+                .waterfall
+                .as_ref()
+                .is_none_or(|w| w.accounts.len() == shape.batch_size().get())
             && self.accounts.iter().all(|t| {
                 t.lanes.len() == markets + assets + 1
                     && t.words.len() == shape.leaf_words()
@@ -134,6 +164,16 @@ impl BatchTrace {
         let mut held = a.state_in.asset_held.clone();
         let markets = a.params.unit_value.len();
         let mut accounts = Vec::with_capacity(a.slots.len());
+        // The waterfall at the published h (SPEC §2.4), in integers.
+        let rate = a.waterfall.map(|o| integer(o[1]));
+        let fee_units: Vec<I256> = (a.params.unit_value.iter().zip(&a.params.fee_rates))
+            .map(|(uv, lf)| integer(*uv * lf))
+            .collect();
+        let mut sums = a
+            .state_in
+            .waterfall
+            .map(|s| (integer(s[0]), [integer(s[1]), integer(s[2])]));
+        let mut waterfall_accounts = Vec::new();
         for (index, slot) in a.slots.iter().enumerate() {
             let raw: Vec<(U256, Fp, Fp)> =
                 core::iter::once((slot.balance_lane, a.params.quote_scale, Fp::ZERO))
@@ -222,6 +262,25 @@ impl BatchTrace {
             let slack = tv * bps - mr;
             let slack_sign = non_negative::<PastaPoseidon>(slack);
             let liability = tv * bit(tv_sign);
+            if let (Some(h), Some((fees, haircuts))) = (rate, sums.as_mut()) {
+                let sizes = (1..=markets)
+                    .map(|m| {
+                        let (v, sign) = signed[m];
+                        integer((bit(sign).double() - Fp::ONE) * v)
+                    })
+                    .collect();
+                let mut values = waterfall::AccountValues::honest(
+                    sizes,
+                    fee_units.clone(),
+                    integer(liability),
+                    !slack_sign,
+                    0,
+                );
+                values.quotient = values.floors(waterfall::rates(h));
+                let (trace, f, s) = values.trace(waterfall::rates(h), *fees, *haircuts);
+                (*fees, *haircuts) = (f, s);
+                waterfall_accounts.push(trace);
+            }
             let next_id_out = next_id + real * (slot.id + Fp::ONE - next_id);
             let factor = bit(!slack_sign) * (a.challenge - slot.id - Fp::ONE);
             let t = AccountTrace {
@@ -269,9 +328,25 @@ impl BatchTrace {
             non_negative::<PastaPoseidon>(solvency),
             non_negative::<PastaPoseidon>(insurance),
         );
+        let is_last = t.is_zero_vartime();
+        let waterfall = rate.zip(sums).map(|(h, (fees, haircuts))| {
+            let epoch = waterfall::EpochValues::honest(
+                is_last,
+                integer(bad_debt),
+                integer(a.params.insurance_fund),
+                fees,
+                haircuts,
+                h,
+            );
+            WaterfallTrace {
+                rate: waterfall::RateTrace::new(h),
+                accounts: waterfall_accounts,
+                epoch: epoch.trace(),
+            }
+        });
         Self {
             last_inverse: Option::from(t.invert()).unwrap_or(Fp::ZERO),
-            is_last: t.is_zero_vartime(),
+            is_last,
             id_bound: pow2(64) - next_id,
             solvent_sign,
             solvency_window: solvency + bit(!solvent_sign) * solvency_shift,
@@ -279,6 +354,7 @@ impl BatchTrace {
             insurance_window: insurance + bit(!covered_sign) * solvency_shift,
             asset_signs,
             asset_windows,
+            waterfall,
             accounts,
             a,
         }

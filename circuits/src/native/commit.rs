@@ -320,6 +320,25 @@ pub fn params_hash<H: FieldHasher>(params: &EpochParams) -> H::F {
     absorb_chain::<H>(head, &absorbed)
 }
 
+/// The parameters hash a halo2 batch's `x_b` carries (`docs/SPEC.md` §5.5, §6.4):
+/// [`params_hash`], and for parameters with the waterfall (§2.4)
+/// `absorb_chain(params_hash, uf_0, …, uf_{M−1})` with `uf_m = uv_m·lf_m`, the
+/// fee per unit of `|size_m|` the circuit multiplies (the rates `lf_m` are in the
+/// descriptor `d`, which the circuit does not open). The margin attestation
+/// hashes the parameters without them ([`params_hash`]).
+pub fn batch_params_hash<H: FieldHasher>(params: &EpochParams) -> H::F {
+    let hash = params_hash::<H>(params);
+    if !params.has_waterfall() {
+        return hash;
+    }
+    let scales = Scales::new(params);
+    let fee_units: Vec<H::F> = (scales.unit_value.iter())
+        .zip(&scales.liquidation_fee_bps)
+        .map(|(uv, lf)| H::from_u256((*uv * *lf).as_u256()))
+        .collect();
+    absorb_chain::<H>(hash, &fee_units)
+}
+
 /// The domain of the challenge's Keccak-256 preimage (`docs/SPEC.md` §5.6).
 pub const CHALLENGE_DOMAIN: &[u8] = b"backstop.challenge.v3";
 
@@ -463,7 +482,7 @@ pub struct EpochCommitment<H: FieldHasher> {
     pub batches: Vec<BatchTree<H>>,
     /// The accounts commitment `a_K`.
     pub accounts_commitment: H::F,
-    /// The parameters hash.
+    /// The parameters hash of the halo2 batches' `x_b` ([`batch_params_hash`]).
     pub params_hash: H::F,
     /// The liquidation-set hash.
     pub liquidations_hash: [u8; 32],
@@ -523,7 +542,7 @@ pub fn commit_epoch<H: FieldHasher>(
         .filter(|(_, r)| r.liquidatable)
         .map(|(a, _)| a.id())
         .collect();
-    let params_hash = params_hash::<H>(params);
+    let params_hash = batch_params_hash::<H>(params);
     let liquidations_hash = liquidations_hash(&liquidated);
     let d = H::from_u256(crate::descriptor::descriptor(params));
     let z = challenge::<H>(d, accounts_commitment, liquidations_hash);

@@ -215,9 +215,10 @@ pub fn prove_v2_epoch_with(
 }
 
 /// A snapshot whose markets declare liquidation fees (the waterfall, `docs/SPEC.md`
-/// §2.4; a directory, copied) proven with Groth16 at `B = 8`: `backstop setup
+/// §2.4; a directory, copied) proven with `backend` at `B = 8`: `backstop setup
 /// --markets MARKETS --waterfall`, then `backstop prove` with `extra` arguments.
 pub fn prove_waterfall_epoch(
+    backend: &str,
     snapshot: &Path,
     markets: &str,
     secret_hex: &str,
@@ -226,7 +227,7 @@ pub fn prove_waterfall_epoch(
     let root = tempfile::tempdir().unwrap();
     copy_dir(snapshot, &root.path().join("snapshot"));
     let shape = ["--markets", markets, "--waterfall"];
-    setup_and_prove(root, "groth16", &shape, secret_hex, extra)
+    setup_and_prove(root, backend, &shape, secret_hex, extra)
 }
 
 /// `backstop setup --backend BACKEND --batch-size 8 SHAPE…` into `root/keys`, then
