@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 
 use crate::model::{
-    Account, AccountId, Amount, Asset, Balance, EpochParams, MarginBps, Market, Price, RatioBps,
-    Size, Snapshot, Tier,
+    Account, AccountId, Amount, Asset, Balance, EpochParams, FeeBps, MarginBps, Market, Price,
+    RatioBps, Size, Snapshot, Tier,
 };
 
 /// Market `TIER` (E = 0, one size unit worth 1,000 quote): 5% from 0, 10% from
@@ -43,6 +43,24 @@ pub(crate) fn params() -> EpochParams {
 }
 
 /// `(balance, [TIER, FLAT], [WBTC, USDT])` per account, ids 1, 2, ….
+/// The risk book's parameters with liquidation fees of 100 and 250 bps.
+pub(crate) fn with_fees(p: &EpochParams) -> EpochParams {
+    let markets = (p.markets().iter())
+        .zip([100, 250])
+        .map(|(m, f)| m.clone().with_liquidation_fee(FeeBps::new(f).unwrap()))
+        .collect();
+    EpochParams::new(
+        p.epoch(),
+        p.quote_decimals(),
+        p.reserves(),
+        p.insurance_fund(),
+        markets,
+    )
+    .unwrap()
+    .with_assets(p.assets().to_vec())
+    .unwrap()
+}
+
 pub(crate) const BOOK: &[(i128, [i128; 2], [i128; 2])] = &[
     (10_000, [49, 0], [0, 0]),     // below the first floor
     (10_000, [50, 0], [0, 0]),     // exactly at 50,000: the second bracket

@@ -33,6 +33,7 @@ use std::sync::{Mutex, OnceLock};
 type H = PastaPoseidon;
 
 mod risk;
+mod waterfall;
 
 /// `k` per shape, computed once.
 fn k_of(shape: CircuitShape) -> u32 {
@@ -374,18 +375,25 @@ fn pinned_number(pinned: &str, name: &str) -> usize {
         .unwrap()
 }
 
-/// Checks and prints the column counts of the risk model v1 or v2 circuit.
-fn print_columns(risk_model_v2: bool) {
+/// Checks and prints the column counts of the risk model v1 or v2 circuit, with or
+/// without the waterfall.
+fn print_columns(risk_model_v2: bool, waterfall: bool) {
     let mut cs = ConstraintSystem::<Fp>::default();
-    let _ = Halo2BatchConfig::configure(&mut cs, risk_model_v2, false);
-    let columns = Columns::of(risk_model_v2, false);
+    let _ = Halo2BatchConfig::configure(&mut cs, risk_model_v2, waterfall);
+    let columns = Columns::of(risk_model_v2, waterfall);
     let pinned = format!("{:?}", cs.pinned());
     let advice = pinned_number(&pinned, "num_advice_columns");
     let fixed = pinned_number(&pinned, "num_fixed_columns");
     let selectors = pinned_number(&pinned, "num_selectors");
     let lookups = pinned.matches("input_expressions").count();
     assert_eq!(advice, columns.advice());
-    assert_eq!(advice, if risk_model_v2 { 30 } else { 32 });
+    let expected = match (risk_model_v2, waterfall) {
+        (false, false) => 32,
+        (true, false) => 30,
+        (false, true) => 34,
+        (true, true) => 31,
+    };
+    assert_eq!(advice, expected);
     assert_eq!(pinned_number(&pinned, "num_instance_columns"), 1);
     assert_eq!(lookups, columns.range);
     assert_eq!(cs.degree(), 9);
@@ -402,7 +410,7 @@ fn print_columns(risk_model_v2: bool) {
 /// `cargo test -p backstop-circuits --lib halo2::tests::layout_is_pinned -- --nocapture`.
 #[test]
 fn layout_is_pinned() {
-    print_columns(false);
+    print_columns(false, false);
     let mut seen = Vec::new();
     for (b, m) in [(8u64, 8usize), (64, 8), (512, 8), (8, 1), (8, 64)] {
         let shape = CircuitShape::new(b, m).unwrap();
@@ -431,7 +439,7 @@ fn layout_is_pinned() {
 /// market, 4 assets): its own columns ([`Columns::RISK_V2`]), `docs/SPEC.md` §8.1.
 #[test]
 fn risk_model_v2_layout_is_pinned() {
-    print_columns(true);
+    print_columns(true, false);
     let mut seen = Vec::new();
     for b in [8u64, 64, 512] {
         let shape = CircuitShape::with_risk(b, 8, 4, 4).unwrap();
@@ -446,6 +454,44 @@ fn risk_model_v2_layout_is_pinned() {
     assert_eq!(seen, vec![(8, 1276, 11), (64, 3302, 12), (512, 26225, 15)]);
     let marginal = (seen[2].1 - seen[1].1) as f64 / 448.0;
     println!("marginal rows per account: {marginal:.1}");
+}
+
+/// The waterfall circuits' layouts (`docs/SPEC.md` §8.4; [`Columns::WATERFALL_V1`],
+/// [`Columns::WATERFALL_V2`]): risk model v1 at `M = 8`, and v2 at issue 17's
+/// target shape (`M = 8`, `T = 4`, `A = 4`).
+#[test]
+fn waterfall_layout_is_pinned() {
+    print_columns(false, true);
+    print_columns(true, true);
+    let mut seen = Vec::new();
+    for b in [8u64, 64, 512] {
+        for shape in [
+            CircuitShape::new(b, 8).unwrap().with_waterfall(true),
+            CircuitShape::with_risk(b, 8, 4, 4)
+                .unwrap()
+                .with_waterfall(true),
+        ] {
+            let rows = Halo2BatchCircuit::rows(shape).unwrap();
+            let k = Halo2BatchCircuit::k(shape);
+            println!("{}: {rows} rows, k = {k}", shape.id());
+            seen.push((shape.id(), rows, k));
+        }
+    }
+    // v1: 37 rows per account on the 4-wide grid (23 margin, 8 notional, 6 for
+    // the fee and haircuts) set the height, above the 191 lookups over 6 running
+    // sums (31.8 rows); v2: 388 lookups over 7 running sums (55.4 rows).
+    let pinned = [
+        ("backstop.v2.B8.M8.W", 1086, 11),
+        ("backstop.v2.B8.M8.T4.A4.W", 1276, 11),
+        ("backstop.v2.B64.M8.W", 2395, 12),
+        ("backstop.v2.B64.M8.T4.A4.W", 3591, 12),
+        ("backstop.v2.B512.M8.W", 18971, 15),
+        ("backstop.v2.B512.M8.T4.A4.W", 28423, 15),
+    ];
+    let pinned: Vec<(String, usize, u32)> = (pinned.iter())
+        .map(|(id, rows, k)| (id.to_string(), *rows, *k))
+        .collect();
+    assert_eq!(seen, pinned);
 }
 
 /// The differential test: for every committed fixture (3–8 markets, `B = 8`), a

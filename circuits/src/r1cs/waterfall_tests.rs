@@ -6,9 +6,9 @@
 use super::assignment::BatchAssignment;
 use super::batch::BatchCircuit;
 use super::names::testing::first_unsatisfied;
-use crate::catalogue::risk_book::{BOOK, params, snapshot};
+use crate::catalogue::risk_book::{BOOK, params, snapshot, with_fees};
 use crate::hash::Bn254Poseidon;
-use crate::model::{EpochParams, FeeBps, Snapshot};
+use crate::model::Snapshot;
 use crate::native::commit::BatchSize;
 use crate::native::waterfall::HAIRCUT_PPB_MAX;
 use crate::secret::VenueSecret;
@@ -18,24 +18,6 @@ use ark_bn254::Fr;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 
 type H = Bn254Poseidon;
-
-/// The risk book's parameters with liquidation fees of 100 and 250 bps.
-fn with_fees(p: &EpochParams) -> EpochParams {
-    let markets = (p.markets().iter())
-        .zip([100, 250])
-        .map(|(m, f)| m.clone().with_liquidation_fee(FeeBps::new(f).unwrap()))
-        .collect();
-    EpochParams::new(
-        p.epoch(),
-        p.quote_decimals(),
-        p.reserves(),
-        p.insurance_fund(),
-        markets,
-    )
-    .unwrap()
-    .with_assets(p.assets().to_vec())
-    .unwrap()
-}
 
 /// The book with fees in batches of `b`: two batches for 8, the second with
 /// padding; one for 64.
