@@ -165,4 +165,45 @@ fn halo2_proves_the_waterfall_over_several_batches() {
         "{}",
         text(&audit.stdout)
     );
+
+    // A venue holding its key and re-signing cannot publish another waterfall: h,
+    // F and the shortfall are bound by O in every x_b, a fee rate by the
+    // parameters hash. (`statement sign` itself refuses a draw, deficit or fund
+    // after that does not follow from D, the fund and F; the Groth16 tamper
+    // catalogue covers those.)
+    let lies: [(&str, fn(&mut Value)); 5] = [
+        ("haircut_ppb + 1", |v| {
+            v["haircut_ppb"] = (v["haircut_ppb"].as_u64().unwrap() + 1).into()
+        }),
+        ("haircut_ppb − 1", |v| {
+            v["haircut_ppb"] = (v["haircut_ppb"].as_u64().unwrap() - 1).into()
+        }),
+        ("shortfall", |v| v["shortfall"] = true.into()),
+        (
+            "liquidation_fees, with the draw and deficit that follow",
+            |v| {
+                v["liquidation_fees"] = "15728.53749752".into();
+                v["insurance_draw"] = "34278.53749752".into();
+                v["deficit"] = "1065531.51820791".into();
+            },
+        ),
+        ("a fee rate", |v| {
+            let fee = &mut v["markets"][0]["liquidation_fee_bps"];
+            *fee = (fee.as_u64().unwrap() + 1).into();
+        }),
+    ];
+    for (what, lie) in lies {
+        let (_tmp, dir) = common::edited_signed_copy(&e.dir, lie);
+        let out = backstop(&["verify", s(&dir), "--params", s(&e.keys)]);
+        assert!(
+            !out.status.success(),
+            "{what} verified:\n{}",
+            text(&out.stdout)
+        );
+        assert!(
+            text(&out.stderr).contains("proof does not verify against the public input"),
+            "{what}: {}",
+            text(&out.stderr)
+        );
+    }
 }
