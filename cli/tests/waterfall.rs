@@ -171,7 +171,8 @@ fn halo2_proves_the_waterfall_over_several_batches() {
     // parameters hash. (`statement sign` itself refuses a draw, deficit or fund
     // after that does not follow from D, the fund and F; the Groth16 tamper
     // catalogue covers those.)
-    let lies: [(&str, fn(&mut Value)); 5] = [
+    type Lie = (&'static str, fn(&mut Value));
+    let lies: [Lie; 5] = [
         ("haircut_ppb + 1", |v| {
             v["haircut_ppb"] = (v["haircut_ppb"].as_u64().unwrap() + 1).into()
         }),

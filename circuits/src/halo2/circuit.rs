@@ -174,8 +174,10 @@ macro_rules! by_risk_model {
 /// sums and a 4-wide margin grid, 32 advice, for risk model v1; 4, 6 and 8, 30
 /// advice, for v2); `6·poseidon` round-constant, `range` tag, 2 shift, 1 constants
 /// and 2 table columns (45 fixed for v1, 35 for v2), plus halo2's compressed
-/// selectors; `range` lookups. Within a risk model only synthesis (and so the fixed columns'
-/// content) depends on the shape.
+/// selectors; `range` lookups. A waterfall shape's circuit has its own counts
+/// ([`Columns::WATERFALL_V1`], [`Columns::WATERFALL_V2`]) and the waterfall chip's
+/// gates. Within a circuit only synthesis (and so the fixed columns' content)
+/// depends on the shape.
 #[derive(Debug, Clone)]
 pub struct Halo2BatchCircuit {
     shape: CircuitShape,

@@ -16,6 +16,7 @@
 //! | [`frame`] | the batch frame: `is_last`, published outputs, the last batch's conditional equalities, solvency signs |
 //! | [`waterfall`] | the default waterfall (§2.4): liquidation fees, the insurance draw and the least covering haircut rate; configured and tested on its own, not yet placed in the batch circuit |
 //! | [`poseidon`] | `H(x_1..x_n)` for every `n` the spec uses and the chained absorb, spread over several `Pow5Chip`s |
+//! | [`waterfall`] | the default waterfall (`.W` shapes): each account's fee and haircuts at `h` and `h − 1`, the rate, and the epoch's deficit, cover, shortfall and least rate |
 //! | `circuit` | [`Halo2BatchCircuit`]: configuration and synthesis of one batch; [`ByRiskModel`], the risk model v1 or v2 circuit halo2 configures |
 //!
 //! # Layout
@@ -48,6 +49,11 @@
 //! the accounts chain and `x_b` (29 permutations), the final id bound and the two
 //! solvency signs (53 lookups). For `B = 8` the range table (1,085 rows at `M = 8`)
 //! sets `k = 11`.
+//!
+//! A waterfall shape (`docs/SPEC.md` §8.4) has its own circuits: 6 chips, 6
+//! running sums and the 4-wide grid for risk model v1 (`B = 512`, `M = 8`: 18,971
+//! rows, `k = 15`), 4, 7 and the 8-wide grid for v2 (28,423 rows at `T = 4`,
+//! `A = 4`, `k = 15`).
 
 mod assignment;
 mod circuit;

@@ -1,12 +1,12 @@
-//! The default waterfall's gates (`docs/SPEC.md` §2.4, issue 18): liquidation
-//! fees, the insurance fund's draw and the least covering haircut rate, as a chip
-//! for the risk model v2 batch circuit. The native reference, which every test
-//! matches exactly, is [`crate::native::waterfall`].
+//! The default waterfall's gates (`docs/SPEC.md` §2.4, §8.4): liquidation fees,
+//! the insurance fund's draw and the least covering haircut rate, as a chip of the
+//! waterfall shapes' batch circuits (risk model v1 or v2). The native reference,
+//! which every test matches exactly, is [`crate::native::waterfall`].
 //!
-//! Integration pending: the chip is configured and tested on its own (the test
-//! circuit below); placing it in [`super::Halo2BatchCircuit`]'s per-account region,
-//! carrying `F'`, `S_h`, `S_{h_lo}` in the running state and `h`, the draw and the
-//! shortfall flag in `O` is a later step (see "Integration plan").
+//! [`super::Halo2BatchCircuit`] lays out the rate block before `O` (which absorbs
+//! its `h`), each account's part after its margin region, and the epoch block
+//! after `batch outputs`; `F'`, `S`, `S_lo` travel in the running state and the
+//! published `F'`, `h`, `shortfall` in `O` (see "Placement").
 //!
 //! # Semantics
 //!
@@ -76,21 +76,23 @@
 //! `r`, `s` are the market lane's magnitude part and sign (`|size| = (2s − 1)·v`,
 //! `v = r − (1 − s)·(2^63 − 1)`, the margin chip's lane encoding).
 //!
-//! ## Waterfall account block (20 cells: 3 rows at `W = 8`)
+//! ## Waterfall account block (21 cells: 3 rows at `W = 8`)
 //!
 //! | cells | |
 //! | --- | --- |
-//! | 0–5 | `liability` (copy), `s_ok` (copy of the slack sign: 1 = healthy), `c_f`, `u_f` (210-bit check), `fee'`, `base'` |
+//! | 0–5 | `L_in` (copy), `s_ok` (copy of the slack sign: 1 = healthy), `c_f`, `u_f` (210-bit check), `fee'`, `base'` |
 //! | 6–13 | `h` (copy), `h_lo` (copy), `q`, `r`, `g = 10^13 − 1 − r`, `q_lo`, `r_lo`, `g_lo` (checks: `q`, `q_lo` 194 bits; `r`, `g`, `r_lo`, `g_lo` 44 bits) |
 //! | 14–19 | `F'_in` (copy), `F'_out`, `S_in` (copy), `S_out`, `S_lo,in` (copy), `S_lo,out` |
+//! | 20 | `L_out` (copy): `liability = max(TV, 0) = L_out − L_in`, as the margin chip's `liabilities` constraint makes it |
 //!
-//! ## Rate block (5 cells) and epoch block (17 cells: 3 rows at `W = 8`)
+//! ## Rate block (5 cells) and epoch block (19 cells: 3 rows at `W = 8`)
 //!
 //! Rate: `h`, `h_lo`, `z = [h = 0]`, `inv`, `10^9 − h` (checks: `h` and `10^9 − h`,
 //! 30 bits). Epoch: `is_last`, `D`, `fund·f_q`, `F'`, `S`, `S_lo` (copies of the
 //! final sums), `h`, `z` (copies), `s_def`, `u_def`, `deficit'`, `draw'`,
 //! `fund'_after`, `c`, `u_cov`, `shortfall`, `u_min` (checks: the three windows, 250
-//! bits).
+//! bits), then the published `F'` and `shortfall` (copies of the cells `O`
+//! absorbs).
 //!
 //! ## Gates
 //!
@@ -114,9 +116,10 @@
 //! | | `shortfall` | `shortfall = 1 − c` |
 //! | `waterfall shortfall rate` | `shortfall takes the whole base` | `is_last·shortfall·(h − 10^9) = 0` |
 //! | `waterfall minimal` | `one rate less does not cover` | `u_min = is_last·(1 − z)·(1 − shortfall)·(deficit' − 10^4·S_lo − 1)`, `u_min ∈ [0, 2^250)` |
+//! | `waterfall outputs` | `published fees`, `published shortfall` | `is_last·(F' − F'_pub) = 0`, `is_last·(shortfall − shortfall_pub) = 0` |
 //!
-//! The copies `liability`, `s_ok`, `r`, `s` come from cells the margin chip
-//! constrains (`account`: `s_ok` boolean, `liability = s_tv·TV`; the lanes' sign
+//! The copies `L_in`, `L_out`, `s_ok`, `r`, `s` come from cells the margin chip
+//! constrains (`account`: `s_ok` boolean, `L_out − L_in = s_tv·TV`; the lanes' sign
 //! bits are boolean and their `r` range-checked); `uf_m` is a hashed parameter
 //! (`docs/SPEC.md` §5.5), derived by the verifier from the validated `lf_m ≤ 10^4`.
 //!
@@ -131,30 +134,27 @@
 //! Per batch: the rate block (1 row, 6 lookups) and the epoch block (3 rows, 75
 //! lookups).
 //!
-//! # Integration plan (risk model v2 circuit)
+//! # Placement (`docs/SPEC.md` §8.4)
 //!
-//! - **Region.** Append the notional blocks and the waterfall account block to
-//!   the margin chip's account region, after the holding blocks (their gates read
-//!   only their own blocks, so the v1 circuit is untouched). `liability` can then be
-//!   read as `L_out − L_in` and `s_ok` from the account block instead of copied, and
-//!   the lanes' `r`, `s` copied as the bracket blocks do. `uf_m` joins the hashed
-//!   parameters (`RiskParams::hashed`, §5.5), `h` the frame's inputs.
+//! - **Region.** Each account's notional blocks and account block are a region of
+//!   their own after the account's margin region, on the same grid; their gates
+//!   read only their own blocks, so the circuits without the waterfall are
+//!   untouched. `uf_m` is absorbed into the parameters hash after everything else
+//!   (`crate::native::commit::batch_params_hash`).
 //! - **State and outputs.** `F'`, `S`, `S_lo` join the running state `C_b` (§6.2)
-//!   like `L` and `D`; `h` (and the draw, the fund after and the shortfall flag)
-//!   join `O` (§6.4); the epoch block sits beside `batch outputs` with `is_last`
-//!   copied from it and `D` from the final state.
-//! - **Columns.** No new grid columns: the margin grid (8 wide) grows from 44 to
-//!   51 rows per account at `M = 8`, `T = 4`, `A = 4`, and the widths add no
-//!   short width to the range table. The running sums are the binding resource:
+//!   after the per-asset totals; `F'`, `h`, `shortfall` join `O` (§6.4) after
+//!   everything else; the epoch block copies `is_last`, the final `D` and
+//!   `insurance_fund·f_q`.
+//! - **Columns.** The running sums are the binding resource under risk model v2:
 //!   307 + 81 = 388 lookups per account, 64.7 rows over 6 columns, so `B = 512`
-//!   no longer fits `k = 15`. With a seventh running-sum column in
-//!   `Columns::RISK_V2` (one advice, one tag column, one lookup) an account is
-//!   388 / 7 = 55.4 rows, still above the grid's 51 and the Poseidon chips' ~46,
-//!   and `k = 15` is kept.
-//! - **Measured** (a scratch placement, not committed: this chip's account part
-//!   as its own region after each margin region with blank inputs, the rate
-//!   block before the accounts and the epoch block after them; rows by
-//!   `Halo2BatchCircuit::rows` at `M = 8`, `T = 4`, `A = 4`):
+//!   would no longer fit `k = 15`; with a seventh running-sum column
+//!   (`Columns::WATERFALL_V2`) an account is 55.4 rows and `k = 15` is kept. Under
+//!   risk model v1 the 4-wide grid binds (37 rows per account) with 6 running
+//!   sums (`Columns::WATERFALL_V1`, 31.8 rows of lookups).
+//! - **Measured** before placement (this chip's account part as its own region
+//!   after each margin region, with blank inputs; rows by
+//!   `Halo2BatchCircuit::rows` at `M = 8`, `T = 4`, `A = 4`; the placed layouts
+//!   are pinned by `waterfall_layout_is_pinned`: 3,591 and 28,423 rows):
 //!
 //!   | running sums | `B = 8` | `B = 64` | `B = 512` |
 //!   | --- | --- | --- | --- |
@@ -162,8 +162,8 @@
 //!   | 6 | 1,276 (`k = 11`) | 4,179 (`k = 13`) | 33,150 (`k = 16`) |
 //!   | 7 | 1,276 (`k = 11`) | 3,584 (`k = 12`) | 28,416 (`k = 15`) |
 //!
-//!   So the plan is 7 running sums for risk model v2 (31 advice columns), and
-//!   `risk_model_v2_layout_is_pinned` re-pinned when integrating.
+//!   Hence 7 running sums for risk model v2 with the waterfall (31 advice
+//!   columns).
 //! - **Cheaper variants** (not done). `q_lo` could be checked as `q − q_lo`
 //!   (`≤ ⌈base'/10^13⌉ < 2^166`, 17 words instead of 20). The check `r_lo ≥ 0`
 //!   is not needed for soundness (rounding `q_lo` up only makes the minimality
@@ -171,8 +171,6 @@
 //!   refuses), but the spec asks for the exact floor. Both together would be 73
 //!   lookups per account, which might just fit 6 running sums at `B = 512`
 //!   (about 32,480 of 32,758 usable rows: too close to plan on).
-
-#![cfg_attr(not(test), allow(dead_code))]
 
 use super::layout::{Grid, grid_rows, query_grid};
 use super::margin::{known, signed_value};
