@@ -36,8 +36,9 @@ use backstop_prover::export::onchain::manifest::{DEPLOYMENT_FILE, Deployment, VE
 use backstop_prover::export::onchain::{
     HASH_STATEMENT_V2, PUBLIC_INPUTS_V2, SUBMIT_BATCHES, SUBMIT_EPOCH, SUBMIT_EPOCH_V2,
     SolidityExport, epoch_calldata, export_solidity, finalize_calldata, fr_token, proof_token,
-    proof_words, shared_input_count, signature_token, statement_token, submit_batches_calldata,
-    submit_calldata, verify_batch_range_signature, verify_batch_signature, verify_proof_signature,
+    proof_words, shared_input_count, signature_token, statement_function, statement_token,
+    submit_batches_calldata, submit_calldata, verify_batch_range_signature, verify_batch_signature,
+    verify_proof_signature,
 };
 use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
 use backstop_prover::keys::Groth16Keys;
@@ -3027,4 +3028,430 @@ fn check_asset_results(w: &mut World, p: &Proven, r: &ExecutionResult) {
         "UnknownAssetSymbol(uint64,bytes32)",
         "an unknown symbol",
     );
+}
+
+// ---- the default waterfall ------------------------------------------------------------
+
+/// The waterfall test shape: the test shape with `.W` (`docs/SPEC.md` §2.4).
+fn w_shape() -> CircuitShape {
+    shape().with_waterfall(true)
+}
+
+/// Seeded keys of [`w_shape`] (not committed, like the v2 ones).
+fn w_keys_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = scratch().join("keys-w");
+        let start = Instant::now();
+        let keys = Groth16Keys::setup_with_rng(
+            w_shape(),
+            &mut ChaCha20Rng::seed_from_u64(SEED),
+            format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
+        )
+        .unwrap();
+        keys.save(&dir, constraint_count(w_shape()).unwrap())
+            .unwrap();
+        eprintln!("seeded setup .W: {:.1} s", start.elapsed().as_secs_f64());
+        dir
+    })
+}
+
+fn w_keys() -> &'static Groth16Keys {
+    static KEYS: OnceLock<Groth16Keys> = OnceLock::new();
+    KEYS.get_or_init(|| Groth16Keys::load(w_keys_dir(), w_shape()).unwrap())
+}
+
+/// The exported project of the waterfall keys and its manifest.
+fn w_deployment() -> &'static Deployment {
+    static DEPLOYMENT: OnceLock<Deployment> = OnceLock::new();
+    DEPLOYMENT.get_or_init(|| {
+        let out = scratch().join("project-w");
+        let solc = solc();
+        export_solidity(SolidityExport {
+            keys: w_keys_dir(),
+            out: &out,
+            epoch: None,
+            solc: Some(&solc),
+        })
+        .unwrap();
+        serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap()
+    })
+}
+
+/// The waterfall fixture `scenario` with 16 accounts (two batches) and the test
+/// shape's markets, as epoch `epoch`, proven under the waterfall keys and signed by
+/// the test venue.
+fn prove_waterfall(scenario: Scenario, epoch: u64) -> Proven {
+    let snapshot = generate(&FixtureSpec {
+        scenario,
+        accounts: 2 * BATCH_SIZE as usize,
+        markets: MARKETS,
+        seed: 1,
+    })
+    .unwrap()
+    .with_epoch(epoch)
+    .with_venue(venue_key().address());
+    let start = Instant::now();
+    let mut proof = prove_epoch(&snapshot, &VenueSecret::demo(), w_keys(), &|_| {}).unwrap();
+    venue_key().sign(&mut proof.statement).unwrap();
+    eprintln!(
+        "proved {scenario:?} (K = {}): {:.1} s",
+        proof.proofs.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Proven {
+        statement: EpochStatement::new(proof.statement).unwrap(),
+        proofs: proof.proofs,
+    }
+}
+
+/// The socialized and the shortfall fixtures, as epochs 5 and 6.
+fn w_epochs() -> &'static [Proven; 2] {
+    static EPOCHS: OnceLock<[Proven; 2]> = OnceLock::new();
+    EPOCHS.get_or_init(|| {
+        [
+            prove_waterfall(Scenario::WaterfallSocialized, 5),
+            prove_waterfall(Scenario::WaterfallShortfall, 6),
+        ]
+    })
+}
+
+/// The waterfall statement's members after the v1 ones.
+const FEE_RATES: usize = 16;
+const LIQUIDATION_FEES: usize = 17;
+const HAIRCUT: usize = 18;
+const SHORTFALL: usize = 19;
+
+/// `submitEpoch` of a waterfall contract, unsigned, with `members` as the statement.
+fn unsigned_w_call(members: Vec<Token>, proofs: &[Proof<Bn254>]) -> Vec<u8> {
+    encode_call(
+        &statement_function(w_shape(), "submitEpoch", ",uint256[8][],bytes"),
+        &[
+            Token::Tuple(members),
+            Token::Array(proofs.iter().map(proof_token).collect()),
+            Token::Bytes(Vec::new()),
+        ],
+    )
+}
+
+/// A waterfall amount of statement.json (`F`, the draw, the deficit, the fund
+/// after: exact decimals in quote units) times 10^4 in common units, as a word.
+fn waterfall_word(p: &Proven, text: Option<&String>) -> [u8; 32] {
+    let e = p.statement.params().common_exponent()
+        + backstop_circuits::native::waterfall::AMOUNT_EXTRA_DECIMALS;
+    backstop_circuits::decimal::parse_unsigned_u256(text.unwrap(), e, "< 2^256")
+        .unwrap()
+        .to_be_bytes()
+}
+
+/// The record `waterfall(epoch)` must return for `p`: statement.json's values.
+fn expected_waterfall_record(p: &Proven) -> Vec<Token> {
+    let f = p.statement.file();
+    vec![
+        Token::Word(waterfall_word(p, f.liquidation_fees.as_ref())),
+        Token::Word(waterfall_word(p, f.insurance_draw.as_ref())),
+        Token::Word(waterfall_word(p, f.deficit.as_ref())),
+        Token::Word(waterfall_word(p, f.insurance_fund_after.as_ref())),
+        Token::uint(f.haircut_ppb.unwrap().into()),
+        Token::bool(f.shortfall.unwrap()),
+    ]
+}
+
+/// The accepted epoch `p`'s waterfall: the WaterfallRecorded event of the
+/// transaction `r` and the `waterfall` view, both statement.json's values.
+fn check_waterfall_record(w: &mut World, p: &Proven, r: &ExecutionResult) {
+    let epoch = p.statement.file().epoch;
+    let record = expected_waterfall_record(p);
+    let rates: Vec<Token> = (p.statement.params().markets().iter())
+        .map(|m| Token::uint(m.liquidation_fee_bps().get().into()))
+        .collect();
+    let topic = keccak256(
+        b"WaterfallRecorded(uint64,(uint256,uint256,uint256,uint256,uint32,bool),uint16[])",
+    );
+    let log = r
+        .logs()
+        .iter()
+        .find(|l| l.data.topics()[0].as_slice() == topic)
+        .expect("a WaterfallRecorded event");
+    assert_eq!(log.data.topics()[1].as_slice(), uint_word(epoch.into()));
+    assert_eq!(
+        log.data.data.to_vec(),
+        encode_sequence(&[Token::Tuple(record.clone()), Token::Array(rates)]),
+        "the event's record and fee rates"
+    );
+    let call = encode_call("waterfall(uint64)", &[Token::uint(epoch.into())]);
+    assert_eq!(
+        output(&w.view(w.epochs, call)),
+        encode_sequence(&[Token::Tuple(record)]),
+        "the recorded waterfall of epoch {epoch}"
+    );
+}
+
+#[test]
+fn waterfall_epochs_are_accepted_recorded_and_tampering_refused() {
+    let d = w_deployment();
+    assert_eq!(d.shape, w_shape().id());
+    let [p, short] = w_epochs();
+    let f = p.statement.file();
+    let ppb = f.haircut_ppb.unwrap();
+    assert!(
+        ppb > 1 && ppb < 999_999_999 && f.shortfall == Some(false),
+        "socialized: 0 < h < 10^9, {ppb}"
+    );
+    assert_eq!(short.statement.file().shortfall, Some(true));
+    assert!(
+        p.proofs.len() == 2 && short.proofs.len() == 2,
+        "two batches each"
+    );
+    let mut w = World::deployed(d);
+    eprintln!(
+        "gas: .W deployment (M = 2): verifier {}, epoch contract {}, total {}",
+        w.deploy_gas[0],
+        w.deploy_gas[1],
+        w.deploy_gas[0] + w.deploy_gas[1]
+    );
+
+    // The contract derives exactly the off-chain verifier's inputs and statement hash.
+    for q in [p, short] {
+        let token = statement_token(&q.statement).unwrap();
+        let call = encode_call(
+            &statement_function(w_shape(), "publicInputs", ""),
+            std::slice::from_ref(&token),
+        );
+        let out = words(&output(&w.view(w.epochs, call)));
+        let expected = inputs(q);
+        assert_eq!(word_u64(&out[1]) as usize, expected.len());
+        for (b, x) in expected.iter().enumerate() {
+            let at = 2 + word_u64(&out[2 + b]) as usize / 32;
+            assert_eq!(word_u64(&out[at]) as usize, x.len());
+            assert_eq!(&out[at + 1..at + 1 + x.len()], &x[..], "batch {b}'s inputs");
+        }
+        let call = encode_call(
+            &statement_function(w_shape(), "hashStatement", ""),
+            &[token],
+        );
+        assert_eq!(
+            output(&w.view(w.epochs, call)),
+            q.statement.statement_hash::<Bn254Poseidon>().unwrap(),
+            "the statement hash"
+        );
+    }
+
+    // Nothing to read before the epoch is accepted.
+    let call = encode_call("waterfall(uint64)", &[Token::uint(5)]);
+    assert_reverts(
+        &w.view(w.epochs, call),
+        "UnknownEpoch(uint64)",
+        "the waterfall of an epoch not accepted",
+    );
+
+    // Tampering, sent unsigned by a registered submitter (so that the proofs or the
+    // validation refuse it, not the signature).
+    w.register(CALLER);
+    let proofs_fail = "InvalidProofs()";
+    let out_of_bounds = "HaircutOutOfBounds()";
+    let base = members(p);
+    let rates = entries(&base[FEE_RATES]);
+    let rate0 = match &rates[0] {
+        Token::Word(x) => u16::from_be_bytes([x[30], x[31]]),
+        other => panic!("{other:?}"),
+    };
+    let other_rate = Token::uint(if rate0 == 10_000 {
+        9_999
+    } else {
+        u128::from(rate0) + 1
+    });
+    let cases: Vec<(&str, &Proven, Vec<Edit>, &str)> = vec![
+        (
+            "h + 1",
+            p,
+            vec![(HAIRCUT, vec![], Token::uint(u128::from(ppb) + 1))],
+            proofs_fail,
+        ),
+        (
+            "h − 1",
+            p,
+            vec![(HAIRCUT, vec![], Token::uint(u128::from(ppb) - 1))],
+            proofs_fail,
+        ),
+        (
+            "F' + 1",
+            p,
+            vec![(
+                LIQUIDATION_FEES,
+                vec![],
+                word_plus(&base[LIQUIDATION_FEES], 1),
+            )],
+            proofs_fail,
+        ),
+        (
+            "F' − 1",
+            p,
+            vec![(
+                LIQUIDATION_FEES,
+                vec![],
+                word_plus(&base[LIQUIDATION_FEES], -1),
+            )],
+            proofs_fail,
+        ),
+        (
+            "a fee rate changed",
+            p,
+            vec![(FEE_RATES, vec![0], other_rate)],
+            proofs_fail,
+        ),
+        (
+            "the fee rates swapped",
+            p,
+            vec![(
+                FEE_RATES,
+                vec![],
+                Token::Array(vec![rates[1].clone(), rates[0].clone()]),
+            )],
+            if rates[0] == rates[1] {
+                ""
+            } else {
+                proofs_fail
+            },
+        ),
+        (
+            "a shortfall claimed with h = 10^9",
+            p,
+            vec![
+                (HAIRCUT, vec![], Token::uint(1_000_000_000)),
+                (SHORTFALL, vec![], Token::bool(true)),
+            ],
+            proofs_fail,
+        ),
+        (
+            "h = 10^9 without a shortfall",
+            p,
+            vec![(HAIRCUT, vec![], Token::uint(1_000_000_000))],
+            proofs_fail,
+        ),
+        (
+            "the shortfall denied",
+            short,
+            vec![(SHORTFALL, vec![], Token::bool(false))],
+            proofs_fail,
+        ),
+        (
+            "the shortfall denied with h − 1",
+            short,
+            vec![
+                (SHORTFALL, vec![], Token::bool(false)),
+                (HAIRCUT, vec![], Token::uint(999_999_999)),
+            ],
+            proofs_fail,
+        ),
+        (
+            "the shortfall flipped on",
+            p,
+            vec![(SHORTFALL, vec![], Token::bool(true))],
+            out_of_bounds,
+        ),
+        (
+            "a shortfall with h − 1",
+            short,
+            vec![(HAIRCUT, vec![], Token::uint(999_999_999))],
+            out_of_bounds,
+        ),
+        (
+            "h = 10^9 + 1",
+            p,
+            vec![(HAIRCUT, vec![], Token::uint(1_000_000_001))],
+            out_of_bounds,
+        ),
+        (
+            "a fee rate above 10000",
+            p,
+            vec![(FEE_RATES, vec![1], Token::uint(10_001))],
+            "FeeRateOutOfBounds(uint256)",
+        ),
+        (
+            "a fee rate dropped",
+            p,
+            vec![(FEE_RATES, vec![], Token::Array(vec![rates[0].clone()]))],
+            "FeeRateCount(uint256)",
+        ),
+        (
+            "a fee rate more",
+            p,
+            vec![(
+                FEE_RATES,
+                vec![],
+                Token::Array([rates.clone(), vec![Token::uint(0)]].concat()),
+            )],
+            "FeeRateCount(uint256)",
+        ),
+        (
+            "F' = 2^240",
+            p,
+            vec![(
+                LIQUIDATION_FEES,
+                vec![],
+                Token::Word({
+                    let mut x = [0u8; 32];
+                    x[1] = 1;
+                    x
+                }),
+            )],
+            "LiquidationFeesOutOfBounds()",
+        ),
+    ];
+    for (what, q, changes, error) in cases {
+        if error.is_empty() {
+            continue; // equal rates: swapping them changes nothing
+        }
+        let mut m = members(q);
+        for (outer, path, value) in changes {
+            set_at(&mut m, outer, &path, value);
+        }
+        let r = w.submit(unsigned_w_call(m, &q.proofs));
+        assert_reverts(&r, error, what);
+    }
+
+    // Accepted: the socialized epoch whole, the shortfall one in one chunk and a
+    // finalization; each records statement.json's waterfall.
+    let calldata = submit_calldata(&p.statement, &p.proofs).unwrap();
+    let intrinsic = intrinsic_gas(&calldata);
+    let len = calldata.len();
+    let r = w.submit(calldata);
+    assert!(r.is_success(), "{r:?}");
+    eprintln!(
+        "gas: .W submitEpoch K = 2 (M = 2, {} liquidations, h = {ppb} ppb), signed: {} total, {} execution, {len} bytes of calldata",
+        p.statement.liquidations().len(),
+        r.tx_gas_used(),
+        r.tx_gas_used() - intrinsic
+    );
+    check_waterfall_record(&mut w, p, &r);
+    let r = w.submit(submit_batches_calldata(&short.statement, &short.proofs, 0..2).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    let r = w.submit(finalize_calldata(&short.statement).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    check_waterfall_record(&mut w, short, &r);
+    let r = w.submit(submit_calldata(&p.statement, &p.proofs).unwrap());
+    assert_reverts(&r, "EpochNotIncreasing(uint64,uint64)", "a replay");
+}
+
+/// The waterfall contract deploys against its own verifier and refuses the verifier
+/// of the same `B` and `M` without the waterfall.
+#[test]
+fn waterfall_contract_refuses_a_verifier_without_the_waterfall() {
+    let d = w_deployment();
+    let mut w = World::deployed(d);
+    let v1_verifier = deployment()
+        .deployment_data(0, &|_| None, &|_| None)
+        .unwrap();
+    let (v1_verifier, _) = w.deploy(v1_verifier);
+    let epochs_for = |verifier: Address| {
+        d.deployment_data(1, &|_| Some(verifier.into_array()), &|_| {
+            Some(venue_address().into_array())
+        })
+        .unwrap()
+    };
+    let r = w.send(TxKind::Create, epochs_for(w.verifier));
+    assert!(r.is_success(), "deployed against its own verifier: {r:?}");
+    let r = w.send(TxKind::Create, epochs_for(v1_verifier));
+    assert!(!r.is_success(), "deployed against a v1 verifier: {r:?}");
 }
