@@ -3124,8 +3124,13 @@ const SHORTFALL: usize = 19;
 
 /// `submitEpoch` of a waterfall contract, unsigned, with `members` as the statement.
 fn unsigned_w_call(members: Vec<Token>, proofs: &[Proof<Bn254>]) -> Vec<u8> {
+    unsigned_call_of(w_shape(), members, proofs)
+}
+
+/// `submitEpoch` of `shape`'s contract, unsigned, with `members` as the statement.
+fn unsigned_call_of(shape: CircuitShape, members: Vec<Token>, proofs: &[Proof<Bn254>]) -> Vec<u8> {
     encode_call(
-        &statement_function(w_shape(), "submitEpoch", ",uint256[8][],bytes"),
+        &statement_function(shape, "submitEpoch", ",uint256[8][],bytes"),
         &[
             Token::Tuple(members),
             Token::Array(proofs.iter().map(proof_token).collect()),
@@ -3184,6 +3189,31 @@ fn check_waterfall_record(w: &mut World, p: &Proven, r: &ExecutionResult) {
         output(&w.view(w.epochs, call)),
         encode_sequence(&[Token::Tuple(record)]),
         "the recorded waterfall of epoch {epoch}"
+    );
+}
+
+/// `publicInputs` and `hashStatement` of the deployed contract for `q`'s statement
+/// equal the off-chain verifier's inputs and statement hash.
+fn check_inputs_and_hash(w: &mut World, q: &Proven) {
+    let shape = q.statement.shape();
+    let token = statement_token(&q.statement).unwrap();
+    let call = encode_call(
+        &statement_function(shape, "publicInputs", ""),
+        std::slice::from_ref(&token),
+    );
+    let out = words(&output(&w.view(w.epochs, call)));
+    let expected = inputs(q);
+    assert_eq!(word_u64(&out[1]) as usize, expected.len());
+    for (b, x) in expected.iter().enumerate() {
+        let at = 2 + word_u64(&out[2 + b]) as usize / 32;
+        assert_eq!(word_u64(&out[at]) as usize, x.len());
+        assert_eq!(&out[at + 1..at + 1 + x.len()], &x[..], "batch {b}'s inputs");
+    }
+    let call = encode_call(&statement_function(shape, "hashStatement", ""), &[token]);
+    assert_eq!(
+        output(&w.view(w.epochs, call)),
+        q.statement.statement_hash::<Bn254Poseidon>().unwrap(),
+        "the statement hash"
     );
 }
 
@@ -3454,4 +3484,159 @@ fn waterfall_contract_refuses_a_verifier_without_the_waterfall() {
     assert!(r.is_success(), "deployed against its own verifier: {r:?}");
     let r = w.send(TxKind::Create, epochs_for(v1_verifier));
     assert!(!r.is_success(), "deployed against a v1 verifier: {r:?}");
+}
+
+// ---- the waterfall on a risk model v2 shape -------------------------------------------
+
+/// The risk model v2 test shape with `.W`.
+fn v2w_shape() -> CircuitShape {
+    v2_shape().with_waterfall(true)
+}
+
+/// Seeded keys of [`v2w_shape`] and the exported project's manifest.
+fn v2w_setup() -> &'static (PathBuf, Groth16Keys, Deployment) {
+    static SETUP: OnceLock<(PathBuf, Groth16Keys, Deployment)> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let dir = scratch().join("keys-v2w");
+        let keys = Groth16Keys::setup_with_rng(
+            v2w_shape(),
+            &mut ChaCha20Rng::seed_from_u64(SEED),
+            format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
+        )
+        .unwrap();
+        keys.save(&dir, constraint_count(v2w_shape()).unwrap())
+            .unwrap();
+        let out = scratch().join("project-v2w");
+        export_solidity(SolidityExport {
+            keys: &dir,
+            out: &out,
+            epoch: None,
+            solc: Some(&solc()),
+        })
+        .unwrap();
+        let d = serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap();
+        (dir, keys, d)
+    })
+}
+
+/// The worked v2 book with liquidation fees declared (BTC 75 bps, ETH 120 bps) and
+/// `extra` more accounts, as epoch `epoch`, proven under the v2 `.W` keys.
+fn prove_v2_waterfall(epoch: u64, extra: u64) -> Proven {
+    let book =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/tests/bad_snapshots/valid_v2");
+    let dir = scratch().join(format!("book-v2w-{epoch}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["accounts.csv", "balances.csv", "positions.csv"] {
+        std::fs::copy(book.join(name), dir.join(name)).unwrap();
+    }
+    let toml = std::fs::read_to_string(book.join("epoch.toml")).unwrap();
+    let edited = toml
+        .replacen(
+            "maintenance_margin_bps = 500\n",
+            "maintenance_margin_bps = 500\nliquidation_fee_bps = 75\n",
+            1,
+        )
+        .replacen(
+            "maintenance_margin_bps = 1000\n\n[[assets]]",
+            "maintenance_margin_bps = 1000\nliquidation_fee_bps = 120\n\n[[assets]]",
+            1,
+        );
+    assert_eq!(edited.matches("liquidation_fee_bps").count(), 2, "{edited}");
+    std::fs::write(dir.join("epoch.toml"), edited).unwrap();
+    let mut accounts = std::fs::read_to_string(dir.join("accounts.csv")).unwrap();
+    for id in 4..4 + extra {
+        accounts.push_str(&format!("{id},100\n"));
+    }
+    std::fs::write(dir.join("accounts.csv"), accounts).unwrap();
+    let snapshot = backstop_circuits::snapshot::load(&dir)
+        .unwrap()
+        .with_epoch(epoch)
+        .with_venue(venue_key().address());
+    let keys = &v2w_setup().1;
+    let mut proof = prove_epoch(&snapshot, &VenueSecret::demo(), keys, &|_| {}).unwrap();
+    venue_key().sign(&mut proof.statement).unwrap();
+    Proven {
+        statement: EpochStatement::new(proof.statement).unwrap(),
+        proofs: proof.proofs,
+    }
+}
+
+/// A waterfall on a risk model v2 shape: the waterfall's members follow the v2 ones,
+/// its descriptor tail the v2 tail and its words the v2 words; the contract derives
+/// the off-chain inputs, refuses the fee rates and `F'` changed, and records the
+/// statement's waterfall.
+#[test]
+fn risk_model_v2_waterfall_epochs_are_accepted_and_recorded() {
+    let (_, _, d) = v2w_setup();
+    assert_eq!(d.shape, v2w_shape().id());
+    let p = prove_v2_waterfall(11, 9);
+    assert_eq!(p.statement.shape(), v2w_shape());
+    assert!(p.proofs.len() >= 2, "two batches");
+    let mut w = World::deployed(d);
+    check_inputs_and_hash(&mut w, &p);
+
+    // The v2 members, then the waterfall's.
+    const V2W_FEE_RATES: usize = 20;
+    const V2W_LIQUIDATION_FEES: usize = 21;
+    const V2W_HAIRCUT: usize = 22;
+    let base = members(&p);
+    assert_eq!(base.len(), 24);
+    assert_eq!(
+        base[V2W_FEE_RATES],
+        Token::Array(vec![Token::uint(75), Token::uint(120)])
+    );
+    w.register(CALLER);
+    let h = match &base[V2W_HAIRCUT] {
+        Token::Word(x) => u32::from_be_bytes(x[28..].try_into().unwrap()),
+        other => panic!("{other:?}"),
+    };
+    let cases: Vec<(&str, Vec<Edit>, &str)> = vec![
+        (
+            "a fee rate changed",
+            vec![(V2W_FEE_RATES, vec![1], Token::uint(121))],
+            "InvalidProofs()",
+        ),
+        (
+            "the fee rates swapped",
+            vec![(
+                V2W_FEE_RATES,
+                vec![],
+                Token::Array(vec![Token::uint(120), Token::uint(75)]),
+            )],
+            "InvalidProofs()",
+        ),
+        (
+            "F' + 1",
+            vec![(
+                V2W_LIQUIDATION_FEES,
+                vec![],
+                word_plus(&base[V2W_LIQUIDATION_FEES], 1),
+            )],
+            "InvalidProofs()",
+        ),
+        (
+            "h + 1",
+            vec![(V2W_HAIRCUT, vec![], Token::uint(u128::from(h) + 1))],
+            "InvalidProofs()",
+        ),
+        (
+            "a fee rate above 10000",
+            vec![(V2W_FEE_RATES, vec![0], Token::uint(10_001))],
+            "FeeRateOutOfBounds(uint256)",
+        ),
+    ];
+    for (what, changes, error) in cases {
+        let mut m = base.clone();
+        for (outer, path, value) in changes {
+            set_at(&mut m, outer, &path, value);
+        }
+        let r = w.submit(unsigned_call_of(v2w_shape(), m, &p.proofs));
+        assert_reverts(&r, error, what);
+    }
+
+    let calldata = submit_calldata(&p.statement, &p.proofs).unwrap();
+    let r = w.submit(calldata);
+    assert!(r.is_success(), "{r:?}");
+    check_waterfall_record(&mut w, &p, &r);
+    check_asset_results(&mut w, &p, &r);
 }
