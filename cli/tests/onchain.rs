@@ -2231,6 +2231,36 @@ fn exported_risk_model_v2_project_passes_its_forge_tests() {
     );
 }
 
+/// The exported project of the waterfall shape passes its forge tests on the proven
+/// socialized epoch (two batches): the contract's own tests, and
+/// BackstopEpochsWaterfall.t.sol's record and every waterfall member refused.
+#[test]
+fn exported_waterfall_project_passes_its_forge_tests() {
+    let p = &w_epochs()[0];
+    let epoch_dir = scratch().join("forge-epoch-w");
+    let proof = backstop_prover::groth16::EpochProof {
+        statement: p.statement.file().clone(),
+        proofs: p.proofs.clone(),
+    };
+    write_epoch_dir(&epoch_dir, &proof, w_keys()).unwrap();
+    let dir = scratch().join("forge-project-w");
+    export_solidity(SolidityExport {
+        keys: w_keys_dir(),
+        out: &dir,
+        epoch: Some(&epoch_dir),
+        solc: Some(&solc()),
+    })
+    .unwrap();
+    run_forge_tests(
+        &dir,
+        &[
+            "BackstopEpochsTest",
+            "BackstopEpochsWaterfallTest",
+            "ExampleLendingMarketTest",
+        ],
+    );
+}
+
 /// Runs `forge test` in the project `dir` (offline, the pinned solc) and checks
 /// that it passed, that every suite of `suites` ran, and that a fuzz test ran.
 fn run_forge_tests(dir: &Path, suites: &[&str]) {

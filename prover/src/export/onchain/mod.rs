@@ -470,9 +470,11 @@ pub fn export_solidity(args: SolidityExport<'_>) -> Result<(), ProverError> {
     ];
     for (path, text) in foundry::STATIC_FILES {
         // The tests that need the fixture need an epoch; the risk model v2 tests
-        // compile only against a v2 shape's interface.
+        // compile only against a v2 shape's interface, the waterfall tests only
+        // against a waterfall shape's.
         if args.epoch.is_none() && foundry::FIXTURE_TESTS.contains(&path)
             || path == foundry::RISK_V2_TESTS && !shape.is_risk_model_v2()
+            || path == foundry::WATERFALL_TESTS && !shape.has_waterfall()
         {
             continue;
         }
