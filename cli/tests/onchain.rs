@@ -3135,13 +3135,14 @@ fn prove_waterfall(scenario: Scenario, epoch: u64) -> Proven {
     }
 }
 
-/// The socialized and the shortfall fixtures, as epochs 5 and 6.
-fn w_epochs() -> &'static [Proven; 2] {
-    static EPOCHS: OnceLock<[Proven; 2]> = OnceLock::new();
+/// The socialized, the shortfall and the covered fixtures, as epochs 5, 6 and 7.
+fn w_epochs() -> &'static [Proven; 3] {
+    static EPOCHS: OnceLock<[Proven; 3]> = OnceLock::new();
     EPOCHS.get_or_init(|| {
         [
             prove_waterfall(Scenario::WaterfallSocialized, 5),
             prove_waterfall(Scenario::WaterfallShortfall, 6),
+            prove_waterfall(Scenario::WaterfallCovered, 7),
         ]
     })
 }
@@ -3251,7 +3252,7 @@ fn check_inputs_and_hash(w: &mut World, q: &Proven) {
 fn waterfall_epochs_are_accepted_recorded_and_tampering_refused() {
     let d = w_deployment();
     assert_eq!(d.shape, w_shape().id());
-    let [p, short] = w_epochs();
+    let [p, short, covered] = w_epochs();
     let f = p.statement.file();
     let ppb = f.haircut_ppb.unwrap();
     assert!(
@@ -3272,29 +3273,8 @@ fn waterfall_epochs_are_accepted_recorded_and_tampering_refused() {
     );
 
     // The contract derives exactly the off-chain verifier's inputs and statement hash.
-    for q in [p, short] {
-        let token = statement_token(&q.statement).unwrap();
-        let call = encode_call(
-            &statement_function(w_shape(), "publicInputs", ""),
-            std::slice::from_ref(&token),
-        );
-        let out = words(&output(&w.view(w.epochs, call)));
-        let expected = inputs(q);
-        assert_eq!(word_u64(&out[1]) as usize, expected.len());
-        for (b, x) in expected.iter().enumerate() {
-            let at = 2 + word_u64(&out[2 + b]) as usize / 32;
-            assert_eq!(word_u64(&out[at]) as usize, x.len());
-            assert_eq!(&out[at + 1..at + 1 + x.len()], &x[..], "batch {b}'s inputs");
-        }
-        let call = encode_call(
-            &statement_function(w_shape(), "hashStatement", ""),
-            &[token],
-        );
-        assert_eq!(
-            output(&w.view(w.epochs, call)),
-            q.statement.statement_hash::<Bn254Poseidon>().unwrap(),
-            "the statement hash"
-        );
+    for q in [p, short, covered] {
+        check_inputs_and_hash(&mut w, q);
     }
 
     // Nothing to read before the epoch is accepted.
@@ -3490,6 +3470,17 @@ fn waterfall_epochs_are_accepted_recorded_and_tampering_refused() {
     let r = w.submit(finalize_calldata(&short.statement).unwrap());
     assert!(r.is_success(), "{r:?}");
     check_waterfall_record(&mut w, short, &r);
+    // Covered: no deficit, no haircut, and what the fund and the fees leave over.
+    let c = covered.statement.file();
+    assert_eq!((c.haircut_ppb, c.shortfall), (Some(0), Some(false)));
+    assert_ne!(
+        waterfall_word(covered, c.insurance_fund_after.as_ref()),
+        [0u8; 32],
+        "the fund and the fees leave something over"
+    );
+    let r = w.submit(submit_calldata(&covered.statement, &covered.proofs).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    check_waterfall_record(&mut w, covered, &r);
     let r = w.submit(submit_calldata(&p.statement, &p.proofs).unwrap());
     assert_reverts(&r, "EpochNotIncreasing(uint64,uint64)", "a replay");
 }
