@@ -3661,3 +3661,75 @@ fn risk_model_v2_waterfall_epochs_are_accepted_and_recorded() {
     check_waterfall_record(&mut w, &p, &r);
     check_asset_results(&mut w, &p, &r);
 }
+
+/// At `M = 18` the fee rates pass the waterfall's second word (15 rates beside `h`
+/// and `shortfall`) into a third: the contract packs them as the off-chain verifier
+/// does, and accepts and records a proven socialized epoch.
+#[test]
+fn waterfall_rates_beyond_one_word_are_packed_as_off_chain() {
+    const WIDE: usize = 18;
+    let shape = CircuitShape::new(BATCH_SIZE, WIDE)
+        .unwrap()
+        .with_waterfall(true);
+    let keys_dir = scratch().join("keys-w18");
+    let start = Instant::now();
+    let keys = Groth16Keys::setup_with_rng(
+        shape,
+        &mut ChaCha20Rng::seed_from_u64(SEED),
+        format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
+    )
+    .unwrap();
+    keys.save(&keys_dir, constraint_count(shape).unwrap())
+        .unwrap();
+    eprintln!(
+        "seeded setup M = {WIDE} .W: {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    let out = scratch().join("project-w18");
+    export_solidity(SolidityExport {
+        keys: &keys_dir,
+        out: &out,
+        epoch: None,
+        solc: Some(&solc()),
+    })
+    .unwrap();
+    let epochs = std::fs::read_to_string(out.join("src/BackstopEpochs.sol")).unwrap();
+    assert!(
+        epochs.contains("uint256 internal constant WATERFALL_WORDS = 3;"),
+        "F', h with 15 rates, then the other 3"
+    );
+    let d: Deployment =
+        serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap();
+
+    let snapshot = generate(&FixtureSpec {
+        scenario: Scenario::WaterfallSocialized,
+        accounts: 2 * BATCH_SIZE as usize,
+        markets: WIDE,
+        seed: 1,
+    })
+    .unwrap()
+    .with_epoch(3)
+    .with_venue(venue_key().address());
+    let rates: Vec<u16> = (snapshot.params().markets().iter())
+        .map(|m| m.liquidation_fee_bps().get())
+        .collect();
+    assert!(rates[15..].iter().any(|&r| r != 0), "{rates:?}");
+    let mut proof = prove_epoch(&snapshot, &VenueSecret::demo(), &keys, &|_| {}).unwrap();
+    venue_key().sign(&mut proof.statement).unwrap();
+    let p = Proven {
+        statement: EpochStatement::new(proof.statement).unwrap(),
+        proofs: proof.proofs,
+    };
+    let mut w = World::deployed(&d);
+    check_inputs_and_hash(&mut w, &p);
+    // A rate in the third word changed: the proofs refuse it.
+    w.register(CALLER);
+    let mut m = members(&p);
+    let last = Token::uint(u128::from(rates[WIDE - 1]) + 1);
+    set_at(&mut m, FEE_RATES, &[WIDE - 1], last);
+    let r = w.submit(unsigned_call_of(shape, m, &p.proofs));
+    assert_reverts(&r, "InvalidProofs()", "the last fee rate + 1");
+    let r = w.submit(submit_calldata(&p.statement, &p.proofs).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    check_waterfall_record(&mut w, &p, &r);
+}
