@@ -36,8 +36,9 @@ use backstop_prover::export::onchain::manifest::{DEPLOYMENT_FILE, Deployment, VE
 use backstop_prover::export::onchain::{
     HASH_STATEMENT_V2, PUBLIC_INPUTS_V2, SUBMIT_BATCHES, SUBMIT_EPOCH, SUBMIT_EPOCH_V2,
     SolidityExport, epoch_calldata, export_solidity, finalize_calldata, fr_token, proof_token,
-    proof_words, shared_input_count, signature_token, statement_token, submit_batches_calldata,
-    submit_calldata, verify_batch_range_signature, verify_batch_signature, verify_proof_signature,
+    proof_words, shared_input_count, signature_token, statement_function, statement_token,
+    submit_batches_calldata, submit_calldata, verify_batch_range_signature, verify_batch_signature,
+    verify_proof_signature,
 };
 use backstop_prover::groth16::{prove_epoch, write_epoch_dir};
 use backstop_prover::keys::Groth16Keys;
@@ -2230,6 +2231,36 @@ fn exported_risk_model_v2_project_passes_its_forge_tests() {
     );
 }
 
+/// The exported project of the waterfall shape passes its forge tests on the proven
+/// socialized epoch (two batches): the contract's own tests, and
+/// BackstopEpochsWaterfall.t.sol's record and every waterfall member refused.
+#[test]
+fn exported_waterfall_project_passes_its_forge_tests() {
+    let p = &w_epochs()[0];
+    let epoch_dir = scratch().join("forge-epoch-w");
+    let proof = backstop_prover::groth16::EpochProof {
+        statement: p.statement.file().clone(),
+        proofs: p.proofs.clone(),
+    };
+    write_epoch_dir(&epoch_dir, &proof, w_keys()).unwrap();
+    let dir = scratch().join("forge-project-w");
+    export_solidity(SolidityExport {
+        keys: w_keys_dir(),
+        out: &dir,
+        epoch: Some(&epoch_dir),
+        solc: Some(&solc()),
+    })
+    .unwrap();
+    run_forge_tests(
+        &dir,
+        &[
+            "BackstopEpochsTest",
+            "BackstopEpochsWaterfallTest",
+            "ExampleLendingMarketTest",
+        ],
+    );
+}
+
 /// Runs `forge test` in the project `dir` (offline, the pinned solc) and checks
 /// that it passed, that every suite of `suites` ran, and that a fuzz test ran.
 fn run_forge_tests(dir: &Path, suites: &[&str]) {
@@ -3027,4 +3058,678 @@ fn check_asset_results(w: &mut World, p: &Proven, r: &ExecutionResult) {
         "UnknownAssetSymbol(uint64,bytes32)",
         "an unknown symbol",
     );
+}
+
+// ---- the default waterfall ------------------------------------------------------------
+
+/// The waterfall test shape: the test shape with `.W` (`docs/SPEC.md` §2.4).
+fn w_shape() -> CircuitShape {
+    shape().with_waterfall(true)
+}
+
+/// Seeded keys of [`w_shape`] (not committed, like the v2 ones).
+fn w_keys_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = scratch().join("keys-w");
+        let start = Instant::now();
+        let keys = Groth16Keys::setup_with_rng(
+            w_shape(),
+            &mut ChaCha20Rng::seed_from_u64(SEED),
+            format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
+        )
+        .unwrap();
+        keys.save(&dir, constraint_count(w_shape()).unwrap())
+            .unwrap();
+        eprintln!("seeded setup .W: {:.1} s", start.elapsed().as_secs_f64());
+        dir
+    })
+}
+
+fn w_keys() -> &'static Groth16Keys {
+    static KEYS: OnceLock<Groth16Keys> = OnceLock::new();
+    KEYS.get_or_init(|| Groth16Keys::load(w_keys_dir(), w_shape()).unwrap())
+}
+
+/// The exported project of the waterfall keys and its manifest.
+fn w_deployment() -> &'static Deployment {
+    static DEPLOYMENT: OnceLock<Deployment> = OnceLock::new();
+    DEPLOYMENT.get_or_init(|| {
+        let out = scratch().join("project-w");
+        let solc = solc();
+        export_solidity(SolidityExport {
+            keys: w_keys_dir(),
+            out: &out,
+            epoch: None,
+            solc: Some(&solc),
+        })
+        .unwrap();
+        serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap()
+    })
+}
+
+/// The waterfall fixture `scenario` with 16 accounts (two batches) and the test
+/// shape's markets, as epoch `epoch`, proven under the waterfall keys and signed by
+/// the test venue.
+fn prove_waterfall(scenario: Scenario, epoch: u64) -> Proven {
+    let snapshot = generate(&FixtureSpec {
+        scenario,
+        accounts: 2 * BATCH_SIZE as usize,
+        markets: MARKETS,
+        seed: 1,
+    })
+    .unwrap()
+    .with_epoch(epoch)
+    .with_venue(venue_key().address());
+    let start = Instant::now();
+    let mut proof = prove_epoch(&snapshot, &VenueSecret::demo(), w_keys(), &|_| {}).unwrap();
+    venue_key().sign(&mut proof.statement).unwrap();
+    eprintln!(
+        "proved {scenario:?} (K = {}): {:.1} s",
+        proof.proofs.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Proven {
+        statement: EpochStatement::new(proof.statement).unwrap(),
+        proofs: proof.proofs,
+    }
+}
+
+/// The socialized, the shortfall and the covered fixtures, as epochs 5, 6 and 7.
+fn w_epochs() -> &'static [Proven; 3] {
+    static EPOCHS: OnceLock<[Proven; 3]> = OnceLock::new();
+    EPOCHS.get_or_init(|| {
+        [
+            prove_waterfall(Scenario::WaterfallSocialized, 5),
+            prove_waterfall(Scenario::WaterfallShortfall, 6),
+            prove_waterfall(Scenario::WaterfallCovered, 7),
+        ]
+    })
+}
+
+/// The waterfall statement's members after the v1 ones.
+const FEE_RATES: usize = 16;
+const LIQUIDATION_FEES: usize = 17;
+const HAIRCUT: usize = 18;
+const SHORTFALL: usize = 19;
+
+/// `submitEpoch` of a waterfall contract, unsigned, with `members` as the statement.
+fn unsigned_w_call(members: Vec<Token>, proofs: &[Proof<Bn254>]) -> Vec<u8> {
+    unsigned_call_of(w_shape(), members, proofs)
+}
+
+/// `submitEpoch` of `shape`'s contract, unsigned, with `members` as the statement.
+fn unsigned_call_of(shape: CircuitShape, members: Vec<Token>, proofs: &[Proof<Bn254>]) -> Vec<u8> {
+    encode_call(
+        &statement_function(shape, "submitEpoch", ",uint256[8][],bytes"),
+        &[
+            Token::Tuple(members),
+            Token::Array(proofs.iter().map(proof_token).collect()),
+            Token::Bytes(Vec::new()),
+        ],
+    )
+}
+
+/// A waterfall amount of statement.json (`F`, the draw, the deficit, the fund
+/// after: exact decimals in quote units) times 10^4 in common units, as a word.
+fn waterfall_word(p: &Proven, text: Option<&String>) -> [u8; 32] {
+    let e = p.statement.params().common_exponent()
+        + backstop_circuits::native::waterfall::AMOUNT_EXTRA_DECIMALS;
+    backstop_circuits::decimal::parse_unsigned_u256(text.unwrap(), e, "< 2^256")
+        .unwrap()
+        .to_be_bytes()
+}
+
+/// The record `waterfall(epoch)` must return for `p`: statement.json's values.
+fn expected_waterfall_record(p: &Proven) -> Vec<Token> {
+    let f = p.statement.file();
+    vec![
+        Token::Word(waterfall_word(p, f.liquidation_fees.as_ref())),
+        Token::Word(waterfall_word(p, f.insurance_draw.as_ref())),
+        Token::Word(waterfall_word(p, f.deficit.as_ref())),
+        Token::Word(waterfall_word(p, f.insurance_fund_after.as_ref())),
+        Token::uint(f.haircut_ppb.unwrap().into()),
+        Token::bool(f.shortfall.unwrap()),
+    ]
+}
+
+/// The accepted epoch `p`'s waterfall: the WaterfallRecorded event of the
+/// transaction `r` and the `waterfall` view, both statement.json's values.
+fn check_waterfall_record(w: &mut World, p: &Proven, r: &ExecutionResult) {
+    let epoch = p.statement.file().epoch;
+    let record = expected_waterfall_record(p);
+    let rates: Vec<Token> = (p.statement.params().markets().iter())
+        .map(|m| Token::uint(m.liquidation_fee_bps().get().into()))
+        .collect();
+    let topic = keccak256(
+        b"WaterfallRecorded(uint64,(uint256,uint256,uint256,uint256,uint32,bool),uint16[])",
+    );
+    let log = r
+        .logs()
+        .iter()
+        .find(|l| l.data.topics()[0].as_slice() == topic)
+        .expect("a WaterfallRecorded event");
+    assert_eq!(log.data.topics()[1].as_slice(), uint_word(epoch.into()));
+    assert_eq!(
+        log.data.data.to_vec(),
+        encode_sequence(&[Token::Tuple(record.clone()), Token::Array(rates)]),
+        "the event's record and fee rates"
+    );
+    let call = encode_call("waterfall(uint64)", &[Token::uint(epoch.into())]);
+    assert_eq!(
+        output(&w.view(w.epochs, call)),
+        encode_sequence(&[Token::Tuple(record)]),
+        "the recorded waterfall of epoch {epoch}"
+    );
+}
+
+/// `publicInputs` and `hashStatement` of the deployed contract for `q`'s statement
+/// equal the off-chain verifier's inputs and statement hash.
+fn check_inputs_and_hash(w: &mut World, q: &Proven) {
+    let shape = q.statement.shape();
+    let token = statement_token(&q.statement).unwrap();
+    let call = encode_call(
+        &statement_function(shape, "publicInputs", ""),
+        std::slice::from_ref(&token),
+    );
+    let out = words(&output(&w.view(w.epochs, call)));
+    let expected = inputs(q);
+    assert_eq!(word_u64(&out[1]) as usize, expected.len());
+    for (b, x) in expected.iter().enumerate() {
+        let at = 2 + word_u64(&out[2 + b]) as usize / 32;
+        assert_eq!(word_u64(&out[at]) as usize, x.len());
+        assert_eq!(&out[at + 1..at + 1 + x.len()], &x[..], "batch {b}'s inputs");
+    }
+    let call = encode_call(&statement_function(shape, "hashStatement", ""), &[token]);
+    assert_eq!(
+        output(&w.view(w.epochs, call)),
+        q.statement.statement_hash::<Bn254Poseidon>().unwrap(),
+        "the statement hash"
+    );
+}
+
+#[test]
+fn waterfall_epochs_are_accepted_recorded_and_tampering_refused() {
+    let d = w_deployment();
+    assert_eq!(d.shape, w_shape().id());
+    let [p, short, covered] = w_epochs();
+    let f = p.statement.file();
+    let ppb = f.haircut_ppb.unwrap();
+    assert!(
+        ppb > 1 && ppb < 999_999_999 && f.shortfall == Some(false),
+        "socialized: 0 < h < 10^9, {ppb}"
+    );
+    assert_eq!(short.statement.file().shortfall, Some(true));
+    assert!(
+        p.proofs.len() == 2 && short.proofs.len() == 2,
+        "two batches each"
+    );
+    let mut w = World::deployed(d);
+    eprintln!(
+        "gas: .W deployment (M = 2): verifier {}, epoch contract {}, total {}",
+        w.deploy_gas[0],
+        w.deploy_gas[1],
+        w.deploy_gas[0] + w.deploy_gas[1]
+    );
+
+    // The contract derives exactly the off-chain verifier's inputs and statement hash.
+    for q in [p, short, covered] {
+        check_inputs_and_hash(&mut w, q);
+    }
+
+    // Nothing to read before the epoch is accepted.
+    let call = encode_call("waterfall(uint64)", &[Token::uint(5)]);
+    assert_reverts(
+        &w.view(w.epochs, call),
+        "UnknownEpoch(uint64)",
+        "the waterfall of an epoch not accepted",
+    );
+
+    // Tampering, sent unsigned by a registered submitter (so that the proofs or the
+    // validation refuse it, not the signature).
+    w.register(CALLER);
+    let proofs_fail = "InvalidProofs()";
+    let out_of_bounds = "HaircutOutOfBounds()";
+    let base = members(p);
+    let rates = entries(&base[FEE_RATES]);
+    let rate0 = match &rates[0] {
+        Token::Word(x) => u16::from_be_bytes([x[30], x[31]]),
+        other => panic!("{other:?}"),
+    };
+    let other_rate = Token::uint(if rate0 == 10_000 {
+        9_999
+    } else {
+        u128::from(rate0) + 1
+    });
+    let cases: Vec<(&str, &Proven, Vec<Edit>, &str)> = vec![
+        (
+            "h + 1",
+            p,
+            vec![(HAIRCUT, vec![], Token::uint(u128::from(ppb) + 1))],
+            proofs_fail,
+        ),
+        (
+            "h − 1",
+            p,
+            vec![(HAIRCUT, vec![], Token::uint(u128::from(ppb) - 1))],
+            proofs_fail,
+        ),
+        (
+            "F' + 1",
+            p,
+            vec![(
+                LIQUIDATION_FEES,
+                vec![],
+                word_plus(&base[LIQUIDATION_FEES], 1),
+            )],
+            proofs_fail,
+        ),
+        (
+            "F' − 1",
+            p,
+            vec![(
+                LIQUIDATION_FEES,
+                vec![],
+                word_plus(&base[LIQUIDATION_FEES], -1),
+            )],
+            proofs_fail,
+        ),
+        (
+            "a fee rate changed",
+            p,
+            vec![(FEE_RATES, vec![0], other_rate)],
+            proofs_fail,
+        ),
+        (
+            "the fee rates swapped",
+            p,
+            vec![(
+                FEE_RATES,
+                vec![],
+                Token::Array(vec![rates[1].clone(), rates[0].clone()]),
+            )],
+            if rates[0] == rates[1] {
+                ""
+            } else {
+                proofs_fail
+            },
+        ),
+        (
+            "a shortfall claimed with h = 10^9",
+            p,
+            vec![
+                (HAIRCUT, vec![], Token::uint(1_000_000_000)),
+                (SHORTFALL, vec![], Token::bool(true)),
+            ],
+            proofs_fail,
+        ),
+        (
+            "h = 10^9 without a shortfall",
+            p,
+            vec![(HAIRCUT, vec![], Token::uint(1_000_000_000))],
+            proofs_fail,
+        ),
+        (
+            "the shortfall denied",
+            short,
+            vec![(SHORTFALL, vec![], Token::bool(false))],
+            proofs_fail,
+        ),
+        (
+            "the shortfall denied with h − 1",
+            short,
+            vec![
+                (SHORTFALL, vec![], Token::bool(false)),
+                (HAIRCUT, vec![], Token::uint(999_999_999)),
+            ],
+            proofs_fail,
+        ),
+        (
+            "the shortfall flipped on",
+            p,
+            vec![(SHORTFALL, vec![], Token::bool(true))],
+            out_of_bounds,
+        ),
+        (
+            "a shortfall with h − 1",
+            short,
+            vec![(HAIRCUT, vec![], Token::uint(999_999_999))],
+            out_of_bounds,
+        ),
+        (
+            "h = 10^9 + 1",
+            p,
+            vec![(HAIRCUT, vec![], Token::uint(1_000_000_001))],
+            out_of_bounds,
+        ),
+        (
+            "a fee rate above 10000",
+            p,
+            vec![(FEE_RATES, vec![1], Token::uint(10_001))],
+            "FeeRateOutOfBounds(uint256)",
+        ),
+        (
+            "a fee rate dropped",
+            p,
+            vec![(FEE_RATES, vec![], Token::Array(vec![rates[0].clone()]))],
+            "FeeRateCount(uint256)",
+        ),
+        (
+            "a fee rate more",
+            p,
+            vec![(
+                FEE_RATES,
+                vec![],
+                Token::Array([rates.clone(), vec![Token::uint(0)]].concat()),
+            )],
+            "FeeRateCount(uint256)",
+        ),
+        (
+            "F' = 2^240",
+            p,
+            vec![(
+                LIQUIDATION_FEES,
+                vec![],
+                Token::Word({
+                    let mut x = [0u8; 32];
+                    x[1] = 1;
+                    x
+                }),
+            )],
+            "LiquidationFeesOutOfBounds()",
+        ),
+    ];
+    for (what, q, changes, error) in cases {
+        if error.is_empty() {
+            continue; // equal rates: swapping them changes nothing
+        }
+        let mut m = members(q);
+        for (outer, path, value) in changes {
+            set_at(&mut m, outer, &path, value);
+        }
+        let r = w.submit(unsigned_w_call(m, &q.proofs));
+        assert_reverts(&r, error, what);
+    }
+
+    // Accepted: the socialized epoch whole, the shortfall one in one chunk and a
+    // finalization; each records statement.json's waterfall.
+    let calldata = submit_calldata(&p.statement, &p.proofs).unwrap();
+    let intrinsic = intrinsic_gas(&calldata);
+    let len = calldata.len();
+    let r = w.submit(calldata);
+    assert!(r.is_success(), "{r:?}");
+    eprintln!(
+        "gas: .W submitEpoch K = 2 (M = 2, {} liquidations, h = {ppb} ppb), signed: {} total, {} execution, {len} bytes of calldata",
+        p.statement.liquidations().len(),
+        r.tx_gas_used(),
+        r.tx_gas_used() - intrinsic
+    );
+    check_waterfall_record(&mut w, p, &r);
+    let r = w.submit(submit_batches_calldata(&short.statement, &short.proofs, 0..2).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    let r = w.submit(finalize_calldata(&short.statement).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    check_waterfall_record(&mut w, short, &r);
+    // Covered: no deficit, no haircut, and what the fund and the fees leave over.
+    let c = covered.statement.file();
+    assert_eq!((c.haircut_ppb, c.shortfall), (Some(0), Some(false)));
+    assert_ne!(
+        waterfall_word(covered, c.insurance_fund_after.as_ref()),
+        [0u8; 32],
+        "the fund and the fees leave something over"
+    );
+    let r = w.submit(submit_calldata(&covered.statement, &covered.proofs).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    check_waterfall_record(&mut w, covered, &r);
+    let r = w.submit(submit_calldata(&p.statement, &p.proofs).unwrap());
+    assert_reverts(&r, "EpochNotIncreasing(uint64,uint64)", "a replay");
+}
+
+/// The waterfall contract deploys against its own verifier and refuses the verifier
+/// of the same `B` and `M` without the waterfall.
+#[test]
+fn waterfall_contract_refuses_a_verifier_without_the_waterfall() {
+    let d = w_deployment();
+    let mut w = World::deployed(d);
+    let v1_verifier = deployment()
+        .deployment_data(0, &|_| None, &|_| None)
+        .unwrap();
+    let (v1_verifier, _) = w.deploy(v1_verifier);
+    let epochs_for = |verifier: Address| {
+        d.deployment_data(1, &|_| Some(verifier.into_array()), &|_| {
+            Some(venue_address().into_array())
+        })
+        .unwrap()
+    };
+    let r = w.send(TxKind::Create, epochs_for(w.verifier));
+    assert!(r.is_success(), "deployed against its own verifier: {r:?}");
+    let r = w.send(TxKind::Create, epochs_for(v1_verifier));
+    assert!(!r.is_success(), "deployed against a v1 verifier: {r:?}");
+}
+
+// ---- the waterfall on a risk model v2 shape -------------------------------------------
+
+/// The risk model v2 test shape with `.W`.
+fn v2w_shape() -> CircuitShape {
+    v2_shape().with_waterfall(true)
+}
+
+/// Seeded keys of [`v2w_shape`] and the exported project's manifest.
+fn v2w_setup() -> &'static (PathBuf, Groth16Keys, Deployment) {
+    static SETUP: OnceLock<(PathBuf, Groth16Keys, Deployment)> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let dir = scratch().join("keys-v2w");
+        let keys = Groth16Keys::setup_with_rng(
+            v2w_shape(),
+            &mut ChaCha20Rng::seed_from_u64(SEED),
+            format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
+        )
+        .unwrap();
+        keys.save(&dir, constraint_count(v2w_shape()).unwrap())
+            .unwrap();
+        let out = scratch().join("project-v2w");
+        export_solidity(SolidityExport {
+            keys: &dir,
+            out: &out,
+            epoch: None,
+            solc: Some(&solc()),
+        })
+        .unwrap();
+        let d = serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap();
+        (dir, keys, d)
+    })
+}
+
+/// The worked v2 book with liquidation fees declared (BTC 75 bps, ETH 120 bps) and
+/// `extra` more accounts, as epoch `epoch`, proven under the v2 `.W` keys.
+fn prove_v2_waterfall(epoch: u64, extra: u64) -> Proven {
+    let book =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../circuits/tests/bad_snapshots/valid_v2");
+    let dir = scratch().join(format!("book-v2w-{epoch}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["accounts.csv", "balances.csv", "positions.csv"] {
+        std::fs::copy(book.join(name), dir.join(name)).unwrap();
+    }
+    let toml = std::fs::read_to_string(book.join("epoch.toml")).unwrap();
+    let edited = toml
+        .replacen(
+            "maintenance_margin_bps = 500\n",
+            "maintenance_margin_bps = 500\nliquidation_fee_bps = 75\n",
+            1,
+        )
+        .replacen(
+            "maintenance_margin_bps = 1000\n\n[[assets]]",
+            "maintenance_margin_bps = 1000\nliquidation_fee_bps = 120\n\n[[assets]]",
+            1,
+        );
+    assert_eq!(edited.matches("liquidation_fee_bps").count(), 2, "{edited}");
+    std::fs::write(dir.join("epoch.toml"), edited).unwrap();
+    let mut accounts = std::fs::read_to_string(dir.join("accounts.csv")).unwrap();
+    for id in 4..4 + extra {
+        accounts.push_str(&format!("{id},100\n"));
+    }
+    std::fs::write(dir.join("accounts.csv"), accounts).unwrap();
+    let snapshot = backstop_circuits::snapshot::load(&dir)
+        .unwrap()
+        .with_epoch(epoch)
+        .with_venue(venue_key().address());
+    let keys = &v2w_setup().1;
+    let mut proof = prove_epoch(&snapshot, &VenueSecret::demo(), keys, &|_| {}).unwrap();
+    venue_key().sign(&mut proof.statement).unwrap();
+    Proven {
+        statement: EpochStatement::new(proof.statement).unwrap(),
+        proofs: proof.proofs,
+    }
+}
+
+/// A waterfall on a risk model v2 shape: the waterfall's members follow the v2 ones,
+/// its descriptor tail the v2 tail and its words the v2 words; the contract derives
+/// the off-chain inputs, refuses the fee rates and `F'` changed, and records the
+/// statement's waterfall.
+#[test]
+fn risk_model_v2_waterfall_epochs_are_accepted_and_recorded() {
+    let (_, _, d) = v2w_setup();
+    assert_eq!(d.shape, v2w_shape().id());
+    let p = prove_v2_waterfall(11, 9);
+    assert_eq!(p.statement.shape(), v2w_shape());
+    assert!(p.proofs.len() >= 2, "two batches");
+    let mut w = World::deployed(d);
+    check_inputs_and_hash(&mut w, &p);
+
+    // The v2 members, then the waterfall's.
+    const V2W_FEE_RATES: usize = 20;
+    const V2W_LIQUIDATION_FEES: usize = 21;
+    const V2W_HAIRCUT: usize = 22;
+    let base = members(&p);
+    assert_eq!(base.len(), 24);
+    assert_eq!(
+        base[V2W_FEE_RATES],
+        Token::Array(vec![Token::uint(75), Token::uint(120)])
+    );
+    w.register(CALLER);
+    let h = match &base[V2W_HAIRCUT] {
+        Token::Word(x) => u32::from_be_bytes(x[28..].try_into().unwrap()),
+        other => panic!("{other:?}"),
+    };
+    let cases: Vec<(&str, Vec<Edit>, &str)> = vec![
+        (
+            "a fee rate changed",
+            vec![(V2W_FEE_RATES, vec![1], Token::uint(121))],
+            "InvalidProofs()",
+        ),
+        (
+            "the fee rates swapped",
+            vec![(
+                V2W_FEE_RATES,
+                vec![],
+                Token::Array(vec![Token::uint(120), Token::uint(75)]),
+            )],
+            "InvalidProofs()",
+        ),
+        (
+            "F' + 1",
+            vec![(
+                V2W_LIQUIDATION_FEES,
+                vec![],
+                word_plus(&base[V2W_LIQUIDATION_FEES], 1),
+            )],
+            "InvalidProofs()",
+        ),
+        (
+            "h + 1",
+            vec![(V2W_HAIRCUT, vec![], Token::uint(u128::from(h) + 1))],
+            "InvalidProofs()",
+        ),
+        (
+            "a fee rate above 10000",
+            vec![(V2W_FEE_RATES, vec![0], Token::uint(10_001))],
+            "FeeRateOutOfBounds(uint256)",
+        ),
+    ];
+    for (what, changes, error) in cases {
+        let mut m = base.clone();
+        for (outer, path, value) in changes {
+            set_at(&mut m, outer, &path, value);
+        }
+        let r = w.submit(unsigned_call_of(v2w_shape(), m, &p.proofs));
+        assert_reverts(&r, error, what);
+    }
+
+    let calldata = submit_calldata(&p.statement, &p.proofs).unwrap();
+    let r = w.submit(calldata);
+    assert!(r.is_success(), "{r:?}");
+    check_waterfall_record(&mut w, &p, &r);
+    check_asset_results(&mut w, &p, &r);
+}
+
+/// At `M = 18` the fee rates pass the waterfall's second word (15 rates beside `h`
+/// and `shortfall`) into a third: the contract packs them as the off-chain verifier
+/// does, and accepts and records a proven socialized epoch.
+#[test]
+fn waterfall_rates_beyond_one_word_are_packed_as_off_chain() {
+    const WIDE: usize = 18;
+    let shape = CircuitShape::new(BATCH_SIZE, WIDE)
+        .unwrap()
+        .with_waterfall(true);
+    let keys_dir = scratch().join("keys-w18");
+    let start = Instant::now();
+    let keys = Groth16Keys::setup_with_rng(
+        shape,
+        &mut ChaCha20Rng::seed_from_u64(SEED),
+        format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
+    )
+    .unwrap();
+    keys.save(&keys_dir, constraint_count(shape).unwrap())
+        .unwrap();
+    eprintln!(
+        "seeded setup M = {WIDE} .W: {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    let out = scratch().join("project-w18");
+    export_solidity(SolidityExport {
+        keys: &keys_dir,
+        out: &out,
+        epoch: None,
+        solc: Some(&solc()),
+    })
+    .unwrap();
+    let epochs = std::fs::read_to_string(out.join("src/BackstopEpochs.sol")).unwrap();
+    assert!(
+        epochs.contains("uint256 internal constant WATERFALL_WORDS = 3;"),
+        "F', h with 15 rates, then the other 3"
+    );
+    let d: Deployment =
+        serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap();
+
+    let snapshot = generate(&FixtureSpec {
+        scenario: Scenario::WaterfallSocialized,
+        accounts: 2 * BATCH_SIZE as usize,
+        markets: WIDE,
+        seed: 1,
+    })
+    .unwrap()
+    .with_epoch(3)
+    .with_venue(venue_key().address());
+    let rates: Vec<u16> = (snapshot.params().markets().iter())
+        .map(|m| m.liquidation_fee_bps().get())
+        .collect();
+    assert!(rates[15..].iter().any(|&r| r != 0), "{rates:?}");
+    let mut proof = prove_epoch(&snapshot, &VenueSecret::demo(), &keys, &|_| {}).unwrap();
+    venue_key().sign(&mut proof.statement).unwrap();
+    let p = Proven {
+        statement: EpochStatement::new(proof.statement).unwrap(),
+        proofs: proof.proofs,
+    };
+    let mut w = World::deployed(&d);
+    check_inputs_and_hash(&mut w, &p);
+    // A rate in the third word changed: the proofs refuse it.
+    w.register(CALLER);
+    let mut m = members(&p);
+    let last = Token::uint(u128::from(rates[WIDE - 1]) + 1);
+    set_at(&mut m, FEE_RATES, &[WIDE - 1], last);
+    let r = w.submit(unsigned_call_of(shape, m, &p.proofs));
+    assert_reverts(&r, "InvalidProofs()", "the last fee rate + 1");
+    let r = w.submit(submit_calldata(&p.statement, &p.proofs).unwrap());
+    assert!(r.is_success(), "{r:?}");
+    check_waterfall_record(&mut w, &p, &r);
 }

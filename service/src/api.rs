@@ -582,7 +582,7 @@ async fn calldata(
     let row = find_verified(&st.svc, epoch).await?;
     let svc = st.svc.clone();
     let (bytes, function) =
-        tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, &'static str), ApiError> {
+        tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, String), ApiError> {
             let keys = EpochKeys(row.epoch);
             let statement =
                 EpochStatement::from_json(&artifact(&svc, &keys.public_file(STATEMENT_FILE))?)

@@ -12,7 +12,7 @@ use ark_groth16::Proof;
 use backstop_circuits::statement::EpochStatement;
 
 /// The static files of the project: (path in the project, contents).
-pub const STATIC_FILES: [(&str, &str); 9] = [
+pub const STATIC_FILES: [(&str, &str); 10] = [
     ("foundry.toml", include_str!("foundry/foundry.toml")),
     ("README.md", include_str!("foundry/README.md")),
     (
@@ -36,6 +36,10 @@ pub const STATIC_FILES: [(&str, &str); 9] = [
         include_str!("foundry/test/BackstopEpochsV2.t.sol"),
     ),
     (
+        WATERFALL_TESTS,
+        include_str!("foundry/test/BackstopEpochsWaterfall.t.sol"),
+    ),
+    (
         "script/DeployBackstop.s.sol",
         include_str!("foundry/script/DeployBackstop.s.sol"),
     ),
@@ -51,14 +55,18 @@ pub const EPOCHS_PATH: &str = "src/BackstopEpochs.sol";
 /// The generated epoch fixture's path in the project.
 pub const FIXTURE_PATH: &str = "test/EpochFixture.sol";
 /// The tests that need the fixture.
-pub const FIXTURE_TESTS: [&str; 3] = [
+pub const FIXTURE_TESTS: [&str; 4] = [
     "test/BackstopEpochs.t.sol",
     "test/ExampleLendingMarket.t.sol",
     RISK_V2_TESTS,
+    WATERFALL_TESTS,
 ];
 /// The tests of what only a risk model v2 shape's contract has (tiers, assets, the
 /// per-asset record): written for such a shape only, beside the others.
 pub const RISK_V2_TESTS: &str = "test/BackstopEpochsV2.t.sol";
+/// The tests of what only a waterfall shape's contract has (the fee rates, `F'`, `h`
+/// and `shortfall`, the waterfall record): written for such a shape only.
+pub const WATERFALL_TESTS: &str = "test/BackstopEpochsWaterfall.t.sol";
 
 /// Directories forge writes into a project: an export may replace a project holding
 /// them (build products); `broadcast/` (deployment records) is never replaced.

@@ -84,17 +84,50 @@ pub const HASH_STATEMENT: &str = concat!("hashStatement(", statement_v1!(), ")")
 /// `hashStatement(Statement)` of a risk model v2 shape's contract.
 pub const HASH_STATEMENT_V2: &str = concat!("hashStatement(", statement_v2!(), ")");
 
-/// A function of the epoch contract as `shape`'s contract declares it: the `Statement`
-/// of a risk model v2 shape carries brackets, assets and the asset flags.
-pub fn statement_function(shape: CircuitShape, v1: &'static str, v2: &'static str) -> &'static str {
-    if shape.is_risk_model_v2() { v2 } else { v1 }
+/// The members a waterfall shape's `Statement` appends after the v1 (or v2) ones:
+/// `uint16[] liquidationFeeBps`, `uint256 liquidationFees` (`F'`), `uint32
+/// haircutPpb` and `bool shortfall` (`docs/SPEC.md` §2.4).
+const WATERFALL_MEMBERS: &str = ",uint16[],uint256,uint32,bool";
+
+/// The `Statement` tuple type of `shape`'s epoch contract: the v1 members, then the
+/// risk model v2 members for a v2 shape, then the waterfall members for a `.W` shape.
+pub fn statement_type(shape: CircuitShape) -> String {
+    let base = if shape.is_risk_model_v2() {
+        statement_v2!()
+    } else {
+        statement_v1!()
+    };
+    if !shape.has_waterfall() {
+        return base.to_owned();
+    }
+    let open = &base[..base.len() - 1];
+    format!("{open}{WATERFALL_MEMBERS})")
+}
+
+/// A function of the epoch contract as `shape`'s contract declares it: `name(` the
+/// shape's `Statement` tuple, then `rest` (the other parameters, each after a comma)
+/// and `)`. For a v1 or v2 shape without the waterfall it is the corresponding
+/// constant ([`SUBMIT_EPOCH`], [`SUBMIT_EPOCH_V2`], …).
+pub fn statement_function(shape: CircuitShape, name: &str, rest: &str) -> String {
+    format!("{name}({}{rest})", statement_type(shape))
 }
 
 /// The submission function of `shape`'s epoch contract ([`SUBMIT_EPOCH`] or
-/// [`SUBMIT_EPOCH_V2`]).
-pub fn submit_epoch_function(shape: CircuitShape) -> &'static str {
-    statement_function(shape, SUBMIT_EPOCH, SUBMIT_EPOCH_V2)
+/// [`SUBMIT_EPOCH_V2`], or their waterfall form).
+pub fn submit_epoch_function(shape: CircuitShape) -> String {
+    statement_function(shape, "submitEpoch", ",uint256[8][],bytes")
 }
+
+/// The chunked submission function of `shape`'s epoch contract.
+pub fn submit_batches_function(shape: CircuitShape) -> String {
+    statement_function(shape, "submitBatches", ",uint256,uint256[8][],bytes")
+}
+
+/// The finalization function of `shape`'s epoch contract.
+pub fn finalize_epoch_function(shape: CircuitShape) -> String {
+    statement_function(shape, "finalizeEpoch", "")
+}
+
 /// The verifier's function for one proof, for `markets` markets.
 pub fn verify_proof_signature(markets: usize) -> String {
     format!(
@@ -129,39 +162,78 @@ pub fn shape_shared_input_count(shape: &CircuitShape) -> usize {
     shape_input_count(shape) - OPEN_CHAIN
 }
 
-/// Keeps or drops a template's risk model v2 sections: the lines between `{{#risk}}`
-/// and `{{/risk}}` are kept only for a risk model v2 shape, those between `{{^risk}}`
-/// and `{{/risk}}` only for a v1 shape; the marker lines go. So a v1 shape's output is
-/// the template as it was before risk model v2.
-fn risk_sections(template: &str, risk: bool) -> Result<String, ProverError> {
+/// Keeps or drops a template's sections: for each `(name, on)` of `kinds`, the lines
+/// between `{{#name}}` and `{{/name}}` are kept only when `on`, those between
+/// `{{^name}}` and `{{/name}}` only when not; the marker lines go. Sections nest (a
+/// line is kept when every section around it is) and close in order. So a shape
+/// without a kind's feature gets the template as it was before that feature: the
+/// `risk` sections (risk model v2) and the `waterfall` sections (`docs/SPEC.md`
+/// §2.4).
+fn sections(template: &str, kinds: &[(&str, bool)]) -> Result<String, ProverError> {
     let mut out = String::with_capacity(template.len());
-    let mut keep: Option<bool> = None;
+    // The open sections: name and whether their lines are kept.
+    let mut open: Vec<(&str, bool)> = Vec::new();
     for line in template.split_inclusive('\n') {
-        match (line.trim_end(), keep) {
-            ("{{#risk}}", None) => keep = Some(risk),
-            ("{{^risk}}", None) => keep = Some(!risk),
-            ("{{/risk}}", Some(_)) => keep = None,
-            ("{{#risk}}" | "{{^risk}}" | "{{/risk}}", _) => {
-                return Err(ProverError::Export(format!(
-                    "template section marker {} out of place",
-                    line.trim_end()
-                )));
+        let trimmed = line.trim_end();
+        let marker = trimmed
+            .strip_prefix("{{")
+            .and_then(|t| t.strip_suffix("}}"))
+            .and_then(|t| {
+                let (sigil, name) = t.split_at_checked(1)?;
+                matches!(sigil, "#" | "^" | "/").then_some((sigil, name))
+            });
+        let Some((sigil, name)) = marker else {
+            if open.iter().all(|(_, keep)| *keep) {
+                out.push_str(line);
             }
-            (_, Some(false)) => {}
-            _ => out.push_str(line),
+            continue;
+        };
+        let on = kinds
+            .iter()
+            .find(|(kind, _)| *kind == name)
+            .map(|(_, on)| *on)
+            .ok_or_else(|| ProverError::Export(format!("unknown template section {trimmed}")))?;
+        match sigil {
+            "/" => match open.pop() {
+                Some((opened, _)) if opened == name => {}
+                _ => {
+                    return Err(ProverError::Export(format!(
+                        "template section marker {trimmed} out of place"
+                    )));
+                }
+            },
+            _ => {
+                if open.iter().any(|(opened, _)| *opened == name) {
+                    return Err(ProverError::Export(format!(
+                        "template section marker {trimmed} out of place"
+                    )));
+                }
+                open.push((name, if sigil == "#" { on } else { !on }));
+            }
         }
     }
-    if keep.is_some() {
+    if !open.is_empty() {
         return Err(ProverError::Export("template section not closed".into()));
     }
     Ok(out)
+}
+
+/// The sections of `shape`'s templates.
+fn shape_sections(template: &str, shape: CircuitShape) -> Result<String, ProverError> {
+    sections(
+        template,
+        &[
+            ("risk", shape.is_risk_model_v2()),
+            ("waterfall", shape.has_waterfall()),
+        ],
+    )
 }
 
 /// `src/IBackstopEpochs.sol` for `shape`: the same for every risk model v1 shape, and
 /// for every risk model v2 shape its `Statement` with brackets, assets and flags, and
 /// the per-asset reads.
 pub fn interface_source(shape: CircuitShape) -> Result<String, ProverError> {
-    risk_sections(INTERFACE_TEMPLATE, shape.is_risk_model_v2())
+    shape_sections(INTERFACE_TEMPLATE, shape)
 }
 
 const VERIFIER_TEMPLATE: &str = include_str!("BackstopVerifier.sol.tmpl");
@@ -240,6 +312,10 @@ fn selector_hex(signature: &str) -> String {
     format!("0x{}", hex::encode(selector(signature)))
 }
 
+/// The fee rates in the waterfall run's second word, beside `h` and `shortfall`
+/// (`31 + 15 · 14 ≤ 249` bits); every later word holds 17 (`17 · 14 = 238`).
+const WATERFALL_FIRST_RATES: usize = 15;
+
 /// The largest Poseidon width the parameters hash uses with `markets` markets: its
 /// `2M` derived values are absorbed in chunks of at most 15 (`docs/SPEC.md` §5.5).
 /// Generates the verifier for `vk` and the epoch contract for `shape`.
@@ -247,9 +323,6 @@ pub fn solidity_sources(
     vk: &VerifyingKey<Bn254>,
     shape: CircuitShape,
 ) -> Result<SoliditySources, ProverError> {
-    shape
-        .refuse_waterfall("the Solidity epoch contract")
-        .map_err(|e| ProverError::Export(e.to_string()))?;
     let risk = shape.is_risk_model_v2();
     let inputs = shape_input_count(&shape);
     if vk.gamma_abc_g1.len() != inputs + 1 {
@@ -295,7 +368,7 @@ pub fn solidity_sources(
         values
     };
     let verifier = fill(
-        &risk_sections(VERIFIER_TEMPLATE, risk)?,
+        &shape_sections(VERIFIER_TEMPLATE, shape)?,
         &risk_values(vec![
             ("VK_HASH_HEX", vk_hash.clone()),
             ("SHAPE", shape_id.clone()),
@@ -350,7 +423,15 @@ pub fn solidity_sources(
         let tier_words = (shape.markets() * (shape.brackets() - 1)).div_ceil(3);
         epoch_values.push(("TIER_WORDS", tier_words.to_string()));
     }
-    let epochs = fill(&risk_sections(EPOCHS_TEMPLATE, risk)?, &epoch_values)?;
+    if shape.has_waterfall() {
+        // F' alone, then h ‖ shortfall and 15 rates, then 17 rates per word (SPEC §6.4).
+        let words = 2 + shape
+            .markets()
+            .saturating_sub(WATERFALL_FIRST_RATES)
+            .div_ceil(17);
+        epoch_values.push(("WATERFALL_WORDS", words.to_string()));
+    }
+    let epochs = fill(&shape_sections(EPOCHS_TEMPLATE, shape)?, &epoch_values)?;
     Ok(SoliditySources { verifier, epochs })
 }
 
@@ -389,9 +470,11 @@ pub fn export_solidity(args: SolidityExport<'_>) -> Result<(), ProverError> {
     ];
     for (path, text) in foundry::STATIC_FILES {
         // The tests that need the fixture need an epoch; the risk model v2 tests
-        // compile only against a v2 shape's interface.
+        // compile only against a v2 shape's interface, the waterfall tests only
+        // against a waterfall shape's.
         if args.epoch.is_none() && foundry::FIXTURE_TESTS.contains(&path)
             || path == foundry::RISK_V2_TESTS && !shape.is_risk_model_v2()
+            || path == foundry::WATERFALL_TESTS && !shape.has_waterfall()
         {
             continue;
         }
@@ -460,9 +543,6 @@ fn element_token(field: &str, text: &str) -> Result<Token, ProverError> {
 /// model v2 shape, with its brackets, assets and per-asset flags (the contract of that
 /// shape takes exactly this tuple).
 pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError> {
-    (statement.shape())
-        .refuse_waterfall("the Solidity epoch contract")
-        .map_err(|e| ProverError::Export(e.to_string()))?;
     let file: &StatementFile = statement.file();
     let params = statement.params();
     let markets = params
@@ -523,6 +603,9 @@ pub fn statement_token(statement: &EpochStatement) -> Result<Token, ProverError>
     if statement.shape().is_risk_model_v2() {
         members.extend(risk_tokens(statement));
     }
+    if statement.shape().has_waterfall() {
+        members.extend(waterfall_tokens(statement)?);
+    }
     Ok(Token::Tuple(members))
 }
 
@@ -573,6 +656,38 @@ fn risk_tokens(statement: &EpochStatement) -> [Token; 4] {
     ]
 }
 
+/// The waterfall members of the `Statement` tuple (`docs/SPEC.md` §2.4, §6.4): the
+/// markets' fee rates in declaration order, `F'` (`liquidation_fees` in units of
+/// `10^−(E+4)` quote), `h` and `shortfall`. The statement was validated: the six
+/// waterfall fields are present and consistent.
+fn waterfall_tokens(statement: &EpochStatement) -> Result<[Token; 4], ProverError> {
+    use backstop_circuits::native::waterfall::AMOUNT_EXTRA_DECIMALS;
+    let file = statement.file();
+    let params = statement.params();
+    let missing = |field: &str| statement_error(field, "missing: the shape has the waterfall");
+    let fees_text = file
+        .liquidation_fees
+        .as_deref()
+        .ok_or_else(|| missing("liquidation_fees"))?;
+    let fees = parse_unsigned_u256(
+        fees_text,
+        params.common_exponent() + AMOUNT_EXTRA_DECIMALS,
+        "F < 2^240 units of 10^-(E+4)",
+    )
+    .map_err(|e| statement_error("liquidation_fees", e))?;
+    let ppb = file.haircut_ppb.ok_or_else(|| missing("haircut_ppb"))?;
+    let shortfall = file.shortfall.ok_or_else(|| missing("shortfall"))?;
+    let rates = (params.markets().iter())
+        .map(|m| Token::uint(m.liquidation_fee_bps().get().into()))
+        .collect();
+    Ok([
+        Token::Array(rates),
+        Token::Word(fees.to_be_bytes()),
+        Token::uint(ppb.into()),
+        Token::bool(shortfall),
+    ])
+}
+
 /// The `bytes` token of the statement's signature (`r ‖ s ‖ v`), empty for an
 /// unsigned statement (which only the venue or a registered submitter can submit).
 pub fn signature_token(statement: &EpochStatement) -> Result<Token, ProverError> {
@@ -591,7 +706,7 @@ pub fn submit_calldata(
     proofs: &[Proof<Bn254>],
 ) -> Result<Vec<u8>, ProverError> {
     Ok(encode_call(
-        submit_epoch_function(statement.shape()),
+        &submit_epoch_function(statement.shape()),
         &[
             statement_token(statement)?,
             Token::Array(proofs.iter().map(proof_token).collect()),
@@ -618,7 +733,7 @@ pub fn submit_batches_calldata(
             ))
         })?;
     Ok(encode_call(
-        statement_function(statement.shape(), SUBMIT_BATCHES, SUBMIT_BATCHES_V2),
+        &submit_batches_function(statement.shape()),
         &[
             statement_token(statement)?,
             Token::uint(range.start as u128),
@@ -631,7 +746,7 @@ pub fn submit_batches_calldata(
 /// The calldata of `finalizeEpoch(statement)`.
 pub fn finalize_calldata(statement: &EpochStatement) -> Result<Vec<u8>, ProverError> {
     Ok(encode_call(
-        statement_function(statement.shape(), FINALIZE_EPOCH, FINALIZE_EPOCH_V2),
+        &finalize_epoch_function(statement.shape()),
         &[statement_token(statement)?],
     ))
 }
@@ -649,6 +764,10 @@ pub fn epoch_calldata(epoch_dir: &Path) -> Result<Vec<u8>, ProverError> {
 mod tests {
     use super::*;
 
+    fn risk_sections(t: &str, risk: bool) -> Result<String, ProverError> {
+        sections(t, &[("risk", risk)])
+    }
+
     #[test]
     fn risk_sections_keep_one_side() {
         let t = "a\n{{#risk}}\nv2\n{{/risk}}\n{{^risk}}\nv1\n{{/risk}}\nb\n";
@@ -657,6 +776,55 @@ mod tests {
         assert!(risk_sections("{{#risk}}\n{{#risk}}\n", true).is_err());
         assert!(risk_sections("{{#risk}}\n", true).is_err());
         assert!(risk_sections("{{/risk}}\n", true).is_err());
+        assert!(risk_sections("{{#other}}\n{{/other}}\n", true).is_err());
+    }
+
+    #[test]
+    fn sections_nest() {
+        let t = "a\n{{#waterfall}}\nw\n{{^risk}}\nw1\n{{/risk}}\n{{#risk}}\nw2\n{{/risk}}\n{{/waterfall}}\n{{^waterfall}}\n{{#risk}}\nv2\n{{/risk}}\n{{/waterfall}}\nb\n";
+        let run =
+            |risk, waterfall| sections(t, &[("risk", risk), ("waterfall", waterfall)]).unwrap();
+        assert_eq!(run(false, false), "a\nb\n");
+        assert_eq!(run(true, false), "a\nv2\nb\n");
+        assert_eq!(run(false, true), "a\nw\nw1\nb\n");
+        assert_eq!(run(true, true), "a\nw\nw2\nb\n");
+        let kinds = [("risk", true), ("waterfall", true)];
+        assert!(
+            sections(
+                "{{#risk}}\n{{#waterfall}}\n{{/risk}}\n{{/waterfall}}\n",
+                &kinds
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn statement_types_of_v1_and_v2_are_the_constants() {
+        let v1 = CircuitShape::new(8, 2).unwrap();
+        let v2 = CircuitShape::with_risk(8, 2, 3, 2).unwrap();
+        assert_eq!(submit_epoch_function(v1), SUBMIT_EPOCH);
+        assert_eq!(submit_batches_function(v1), SUBMIT_BATCHES);
+        assert_eq!(finalize_epoch_function(v1), FINALIZE_EPOCH);
+        assert_eq!(submit_epoch_function(v2), SUBMIT_EPOCH_V2);
+        assert_eq!(submit_batches_function(v2), SUBMIT_BATCHES_V2);
+        assert_eq!(finalize_epoch_function(v2), FINALIZE_EPOCH_V2);
+        assert_eq!(statement_function(v1, "publicInputs", ""), PUBLIC_INPUTS);
+        assert_eq!(
+            statement_function(v2, "hashStatement", ""),
+            HASH_STATEMENT_V2
+        );
+        let w = v1.with_waterfall(true);
+        assert_eq!(
+            statement_type(w),
+            concat!(
+                "(address,uint64,uint8,uint128,uint128,(bytes32,uint64,uint8,uint8,uint16)[],uint256,uint256[],uint64[],uint256,bool,bool,bytes32,uint8,bool,uint256",
+                ",uint16[],uint256,uint32,bool)"
+            )
+        );
+        assert!(
+            statement_type(v2.with_waterfall(true))
+                .ends_with(",bool[],uint256[],uint16[],uint256,uint32,bool)")
+        );
     }
 
     #[test]

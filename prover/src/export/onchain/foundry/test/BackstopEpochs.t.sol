@@ -99,10 +99,16 @@ contract BackstopEpochsTest is BackstopTest {
         return ok;
     }
 
+    /// Whether the deployed shape proves the waterfall (its verifier has WATERFALL()).
+    function _waterfall() internal view returns (bool) {
+        (bool ok,) = address(verifier).staticcall(abi.encodeWithSignature("WATERFALL()"));
+        return ok;
+    }
+
     /// The events an accepted epoch emits: EpochAccepted, then AssetSolvency under
-    /// risk model v2.
+    /// risk model v2, then WaterfallRecorded for a waterfall shape.
     function _acceptanceEvents() internal view returns (uint256) {
-        return _riskModelV2() ? 2 : 1;
+        return 1 + (_riskModelV2() ? 1 : 0) + (_waterfall() ? 1 : 0);
     }
 
     function _invalidProofs() internal pure returns (bytes memory) {
@@ -237,9 +243,10 @@ contract BackstopEpochsTest is BackstopTest {
     // ---- the ABI -----------------------------------------------------------------
 
     /// The selectors and the EpochAccepted topic relayers and indexers rely on (the
-    /// functions taking a risk model v2 Statement: BackstopEpochsV2.t.sol).
+    /// functions taking a risk model v2 Statement: BackstopEpochsV2.t.sol; a
+    /// waterfall Statement: BackstopEpochsWaterfall.t.sol).
     function test_abiIsPinned() public view {
-        if (!_riskModelV2()) {
+        if (!_riskModelV2() && !_waterfall()) {
             assertEq(uint256(uint32(IBackstopEpochs.submitEpoch.selector)), 0xac7aab6e, "submitEpoch");
             assertEq(uint256(uint32(IBackstopEpochs.submitBatches.selector)), 0xd3661c88, "submitBatches");
             assertEq(uint256(uint32(IBackstopEpochs.finalizeEpoch.selector)), 0xac189007, "finalizeEpoch");
@@ -275,8 +282,9 @@ contract BackstopEpochsTest is BackstopTest {
         assertEq(epochs.BATCH_SIZE(), verifier.BATCH_SIZE(), "B");
         assertEq(epochs.MARKETS(), verifier.MARKETS(), "M");
         assertEq(epochs.SHARED_INPUTS() + 2, verifier.INPUTS(), "shared inputs and the chain pair");
-        if (!_riskModelV2()) {
-            // Risk model v2 adds its words: BackstopEpochsV2.t.sol.
+        if (!_riskModelV2() && !_waterfall()) {
+            // Risk model v2 and the waterfall add their words: BackstopEpochsV2.t.sol,
+            // BackstopEpochsWaterfall.t.sol.
             assertEq(epochs.SHARED_INPUTS(), 7 + (epochs.MARKETS() + 2) / 3, "shared inputs");
         }
         assertEq(uint256(epochs.latestEpoch()), 0, "no epoch yet");
