@@ -129,6 +129,10 @@ enum Command {
         /// verification).
         #[arg(long, conflicts_with = "accounts")]
         halo2: bool,
+        /// The book with the default waterfall (every market declares a 1%
+        /// liquidation fee: a `.W` shape), one batch of either backend.
+        #[arg(long, conflicts_with = "accounts")]
+        waterfall: bool,
         /// Record the run into performance.json and rewrite PERFORMANCE.md.
         #[arg(long)]
         record: bool,
@@ -222,23 +226,28 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             batch_size,
             halo2: true,
             record: false,
+            waterfall,
             ..
-        } => json(&backstop_benches::risk_v2::run_halo2(batch_size)?),
+        } => json(&backstop_benches::risk_v2::run_halo2(
+            batch_size, waterfall,
+        )?),
         Command::RiskV2 {
             batch_size,
             halo2: true,
             json,
+            waterfall,
             ..
         } => {
             let (json, out) = report_files(json);
-            report::record_risk_v2_halo2(&json, &out, batch_size)
+            report::record_risk_v2_halo2(&json, &out, batch_size, waterfall)
         }
         Command::RiskV2 {
             batch_size,
             accounts: None,
             record: false,
+            waterfall,
             ..
-        } => json(&backstop_benches::risk_v2::run(batch_size)?),
+        } => json(&backstop_benches::risk_v2::run(batch_size, waterfall)?),
         Command::RiskV2 {
             batch_size,
             accounts: Some(accounts),
@@ -249,10 +258,11 @@ fn run(cli: Cli) -> Result<(), BenchError> {
             batch_size,
             accounts,
             json,
+            waterfall,
             ..
         } => {
             let (json, out) = report_files(json);
-            report::record_risk_v2(&json, &out, batch_size, accounts)
+            report::record_risk_v2(&json, &out, batch_size, accounts, waterfall)
         }
         Command::ChildHalo2 { batch_size } => json(&backstop_benches::halo2::run(batch_size)?),
     }

@@ -177,11 +177,38 @@ pub fn book(accounts: usize, markets: usize) -> Result<Snapshot, BenchError> {
     Snapshot::new(params, accounts).map_err(bad)
 }
 
+/// [`book`] with the default waterfall (`docs/SPEC.md` §2.4) if `waterfall`: every
+/// market declares a liquidation fee of 1% (half its first bracket's rate), so the
+/// shape carries `.W`.
+pub fn book_with(accounts: usize, markets: usize, waterfall: bool) -> Result<Snapshot, BenchError> {
+    let snapshot = book(accounts, markets)?;
+    if !waterfall {
+        return Ok(snapshot);
+    }
+    let bad = |e: backstop_circuits::model::ModelError| BenchError::Other(e.to_string());
+    let p = snapshot.params();
+    let fee = backstop_circuits::model::FeeBps::new(100).map_err(bad)?;
+    let ms = (p.markets().iter())
+        .map(|m| m.clone().with_liquidation_fee(fee))
+        .collect();
+    let params = EpochParams::new(
+        p.epoch(),
+        p.quote_decimals(),
+        p.reserves(),
+        p.insurance_fund(),
+        ms,
+    )
+    .map_err(bad)?
+    .with_assets(p.assets().to_vec())
+    .map_err(bad)?;
+    Snapshot::new(params, snapshot.accounts().to_vec()).map_err(bad)
+}
+
 /// Setup, witness, one proof and one verification at batch size `batch_size`,
-/// `M = 8`, `T = 4`, `A = 4`.
-pub fn run(batch_size: u64) -> Result<RiskV2Run, BenchError> {
+/// `M = 8`, `T = 4`, `A = 4`, with the waterfall if `waterfall`.
+pub fn run(batch_size: u64, waterfall: bool) -> Result<RiskV2Run, BenchError> {
     let markets = crate::workload::MARKETS;
-    let snapshot = book(batch_size as usize, markets)?;
+    let snapshot = book_with(batch_size as usize, markets, waterfall)?;
     let shape = CircuitShape::for_params(batch_size, snapshot.params())?;
     let constraints = constraint_count(shape)?;
     let mut rng = ChaCha20Rng::seed_from_u64(8);
@@ -243,10 +270,11 @@ pub struct RiskV2Halo2 {
 }
 
 /// halo2 key generation, one batch proof and its verification at batch size
-/// `batch_size`, `M = 8`, `T = 4`, `A = 4` (the book of [`run`]).
-pub fn run_halo2(batch_size: u64) -> Result<RiskV2Halo2, BenchError> {
+/// `batch_size`, `M = 8`, `T = 4`, `A = 4` (the book of [`run`], with the
+/// waterfall if `waterfall`).
+pub fn run_halo2(batch_size: u64, waterfall: bool) -> Result<RiskV2Halo2, BenchError> {
     let markets = crate::workload::MARKETS;
-    let snapshot = book(batch_size as usize, markets)?;
+    let snapshot = book_with(batch_size as usize, markets, waterfall)?;
     let shape = CircuitShape::for_params(batch_size, snapshot.params())?;
     let run = crate::halo2::run_on(shape, &snapshot)?;
     Ok(RiskV2Halo2 {

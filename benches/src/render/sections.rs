@@ -101,6 +101,70 @@ pub(super) fn waterfall(o: &mut String, r: &Report) {
         f(w.per_account_total() - r.breakdown.per_account_total(), 1),
         f(w.per_account_marginal - r.breakdown.per_account_marginal, 0)
     );
+    waterfall_runs(o, r);
+}
+
+/// One batch of each backend on the risk model v2 book with and without the
+/// waterfall, when recorded.
+fn waterfall_runs(o: &mut String, r: &Report) {
+    if r.waterfall_proving.is_none() && r.waterfall_halo2.is_none() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "One batch of each backend on the risk model v2 book (`M = 8`, `T = 4`, \
+         `A = 4`) with every market declaring a 1% liquidation fee \
+         (`backstop-benches risk-v2 --waterfall [--halo2] --batch-size B --record`), \
+         beside the same book without the waterfall (the runs above):\n"
+    );
+    header(
+        o,
+        &[
+            "backend",
+            "shape",
+            "constraints or rows",
+            "k",
+            "prove s",
+            "accounts/s",
+            "verify s",
+            "load at the end",
+        ],
+        "llrrrrrl",
+    );
+    for p in [&r.risk_v2_proving, &r.waterfall_proving]
+        .into_iter()
+        .flatten()
+    {
+        row(
+            o,
+            cells![
+                "Groth16",
+                format!("`{}`", p.shape),
+                int(p.constraints as u64),
+                "—",
+                f(p.prove.wall_s, 2),
+                f(p.accounts_per_s, 1),
+                f(p.verify.wall_s, 3),
+                p.load.clone()
+            ],
+        );
+    }
+    for h in [&r.risk_v2_halo2, &r.waterfall_halo2].into_iter().flatten() {
+        row(
+            o,
+            cells![
+                "halo2",
+                format!("`{}`", h.shape),
+                int(h.run.rows as u64),
+                h.run.k,
+                f(h.run.prove.wall_s, 2),
+                f(h.accounts_per_s, 1),
+                f(h.run.verify_s, 3),
+                h.load.clone()
+            ],
+        );
+    }
+    let _ = writeln!(o);
 }
 
 pub(super) fn risk_v2(o: &mut String, r: &Report) {

@@ -516,6 +516,8 @@ pub fn measure(opts: &Options) -> Result<Report, BenchError> {
         risk_v2_proving: None,
         risk_v2_epoch: None,
         risk_v2_halo2: None,
+        waterfall_proving: None,
+        waterfall_halo2: None,
         totals,
         halo2_layouts,
         groth16,

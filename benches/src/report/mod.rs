@@ -386,6 +386,14 @@ pub struct Report {
     /// --record`); absent until recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_v2_halo2: Option<crate::risk_v2::RiskV2Halo2>,
+    /// Groth16 on that shape with the waterfall (`.W`), one batch
+    /// (`backstop-benches risk-v2 --waterfall --record`); absent until recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waterfall_proving: Option<crate::risk_v2::RiskV2Run>,
+    /// halo2 on that shape with the waterfall, one batch (`backstop-benches
+    /// risk-v2 --waterfall --halo2 --record`); absent until recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waterfall_halo2: Option<crate::risk_v2::RiskV2Halo2>,
     /// Totals per shape.
     pub totals: Vec<ShapeCount>,
     /// halo2 layouts.
@@ -648,12 +656,19 @@ pub fn record_risk_v2_halo2(
     json: &Path,
     out_dir: &Path,
     batch_size: u64,
+    waterfall: bool,
 ) -> Result<(), BenchError> {
-    let run = crate::risk_v2::run_halo2(batch_size)?;
+    let run = crate::risk_v2::run_halo2(batch_size, waterfall)?;
     rewrite(json, out_dir, |report| {
-        report.risk_v2_halo2 = Some(run);
-        let note = "halo2 on risk model v2 measured after the run \
-                    (`backstop-benches risk-v2 --halo2 --record`).";
+        let note = if waterfall {
+            report.waterfall_halo2 = Some(run);
+            "halo2 with the waterfall measured after the run \
+             (`backstop-benches risk-v2 --waterfall --halo2 --record`)."
+        } else {
+            report.risk_v2_halo2 = Some(run);
+            "halo2 on risk model v2 measured after the run \
+             (`backstop-benches risk-v2 --halo2 --record`)."
+        };
         if !report.notes.iter().any(|n| n == note) {
             report.notes.push(note.to_owned());
         }
@@ -669,13 +684,18 @@ pub fn record_risk_v2(
     out_dir: &Path,
     batch_size: u64,
     accounts: Option<usize>,
+    waterfall: bool,
 ) -> Result<(), BenchError> {
     let (batch, epoch) = match accounts {
-        None => (Some(crate::risk_v2::run(batch_size)?), None),
+        None => (Some(crate::risk_v2::run(batch_size, waterfall)?), None),
         Some(n) => (None, Some(crate::risk_v2::epoch(batch_size, n)?)),
     };
     rewrite(json, out_dir, |report| {
-        let note = if let Some(run) = batch {
+        let note = if let (true, Some(run)) = (waterfall, &batch) {
+            report.waterfall_proving = Some(run.clone());
+            "Groth16 with the waterfall measured after the run \
+             (`backstop-benches risk-v2 --waterfall --record`)."
+        } else if let Some(run) = batch {
             report.risk_v2_proving = Some(run);
             "Groth16 on risk model v2 measured after the run \
              (`backstop-benches risk-v2 --record`)."
