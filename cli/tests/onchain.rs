@@ -2433,21 +2433,61 @@ fn v2_shape() -> CircuitShape {
     CircuitShape::with_risk(BATCH_SIZE, 2, 3, 2).unwrap()
 }
 
-/// Seeded keys of [`v2_shape`] (not committed: the v1 goldens are the pinned ones).
+/// Submits `p` whole (signed), asserts it is accepted and prints its gas as
+/// `label`.
+fn submit_whole(w: &mut World, p: &Proven, label: &str) -> ExecutionResult {
+    let calldata = submit_calldata(&p.statement, &p.proofs).unwrap();
+    let intrinsic = intrinsic_gas(&calldata);
+    let len = calldata.len();
+    let r = w.submit(calldata);
+    assert!(r.is_success(), "{label}: {r:?}");
+    eprintln!(
+        "gas: {label}, {} liquidations, signed: {} total, {} execution, {len} bytes of calldata",
+        p.statement.liquidations().len(),
+        r.tx_gas_used(),
+        r.tx_gas_used() - intrinsic
+    );
+    r
+}
+
+/// Seeded keys of `shape` saved in `scratch()/name` (not committed: the v1 goldens
+/// are the pinned ones).
+fn seeded_keys(name: &str, shape: CircuitShape) -> (PathBuf, Groth16Keys) {
+    let dir = scratch().join(name);
+    let start = Instant::now();
+    let keys = Groth16Keys::setup_with_rng(
+        shape,
+        &mut ChaCha20Rng::seed_from_u64(SEED),
+        format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
+    )
+    .unwrap();
+    keys.save(&dir, constraint_count(shape).unwrap()).unwrap();
+    eprintln!(
+        "seeded setup {}: {:.1} s",
+        shape.id(),
+        start.elapsed().as_secs_f64()
+    );
+    (dir, keys)
+}
+
+/// The project exported from the keys in `keys` into `scratch()/name` (`backstop
+/// export solidity`, with the pinned solc) and its manifest.
+fn exported(name: &str, keys: &Path) -> Deployment {
+    let out = scratch().join(name);
+    export_solidity(SolidityExport {
+        keys,
+        out: &out,
+        epoch: None,
+        solc: Some(&solc()),
+    })
+    .unwrap();
+    serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap()
+}
+
+/// Seeded keys of [`v2_shape`].
 fn v2_keys_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = scratch().join("keys-v2");
-        let keys = Groth16Keys::setup_with_rng(
-            v2_shape(),
-            &mut ChaCha20Rng::seed_from_u64(SEED),
-            format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
-        )
-        .unwrap();
-        keys.save(&dir, constraint_count(v2_shape()).unwrap())
-            .unwrap();
-        dir
-    })
+    DIR.get_or_init(|| seeded_keys("keys-v2", v2_shape()).0)
 }
 
 fn v2_keys() -> &'static Groth16Keys {
@@ -2455,22 +2495,10 @@ fn v2_keys() -> &'static Groth16Keys {
     KEYS.get_or_init(|| Groth16Keys::load(v2_keys_dir(), v2_shape()).unwrap())
 }
 
-/// The exported project of the v2 keys (`backstop export solidity`, with the pinned
-/// solc) and its manifest.
+/// The exported project of the v2 keys and its manifest.
 fn v2_deployment() -> &'static Deployment {
     static DEPLOYMENT: OnceLock<Deployment> = OnceLock::new();
-    DEPLOYMENT.get_or_init(|| {
-        let out = scratch().join("project-v2");
-        let solc = solc();
-        export_solidity(SolidityExport {
-            keys: v2_keys_dir(),
-            out: &out,
-            epoch: None,
-            solc: Some(&solc),
-        })
-        .unwrap();
-        serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap()
-    })
+    DEPLOYMENT.get_or_init(|| exported("project-v2", v2_keys_dir()))
 }
 
 /// The worked v2 book, as epoch `epoch`, with WBTC's reserves set to `wbtc_reserves`
@@ -2901,17 +2929,7 @@ fn risk_model_v2_epochs_are_accepted_recorded_and_tampering_refused() {
     }
 
     // Accepted: whole, then (the insolvent book) in one chunk and a finalization.
-    let calldata = submit_calldata(&p.statement, &p.proofs).unwrap();
-    let intrinsic = intrinsic_gas(&calldata);
-    let len = calldata.len();
-    let r = w.submit(calldata);
-    assert!(r.is_success(), "{r:?}");
-    eprintln!(
-        "gas: v2 submitEpoch K = 1 (M = 2, T = 3, A = 2, {} liquidations), signed: {} total, {} execution, {len} bytes of calldata",
-        p.statement.liquidations().len(),
-        r.tx_gas_used(),
-        r.tx_gas_used() - intrinsic
-    );
+    let r = submit_whole(&mut w, p, "v2 submitEpoch K = 1 (M = 2, T = 3, A = 2)");
     check_asset_results(&mut w, p, &r);
     let r =
         w.submit(submit_batches_calldata(&insolvent.statement, &insolvent.proofs, 0..1).unwrap());
@@ -3067,23 +3085,10 @@ fn w_shape() -> CircuitShape {
     shape().with_waterfall(true)
 }
 
-/// Seeded keys of [`w_shape`] (not committed, like the v2 ones).
+/// Seeded keys of [`w_shape`].
 fn w_keys_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = scratch().join("keys-w");
-        let start = Instant::now();
-        let keys = Groth16Keys::setup_with_rng(
-            w_shape(),
-            &mut ChaCha20Rng::seed_from_u64(SEED),
-            format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
-        )
-        .unwrap();
-        keys.save(&dir, constraint_count(w_shape()).unwrap())
-            .unwrap();
-        eprintln!("seeded setup .W: {:.1} s", start.elapsed().as_secs_f64());
-        dir
-    })
+    DIR.get_or_init(|| seeded_keys("keys-w", w_shape()).0)
 }
 
 fn w_keys() -> &'static Groth16Keys {
@@ -3094,18 +3099,7 @@ fn w_keys() -> &'static Groth16Keys {
 /// The exported project of the waterfall keys and its manifest.
 fn w_deployment() -> &'static Deployment {
     static DEPLOYMENT: OnceLock<Deployment> = OnceLock::new();
-    DEPLOYMENT.get_or_init(|| {
-        let out = scratch().join("project-w");
-        let solc = solc();
-        export_solidity(SolidityExport {
-            keys: w_keys_dir(),
-            out: &out,
-            epoch: None,
-            solc: Some(&solc),
-        })
-        .unwrap();
-        serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap()
-    })
+    DEPLOYMENT.get_or_init(|| exported("project-w", w_keys_dir()))
 }
 
 /// The waterfall fixture `scenario` with 16 accounts (two batches) and the test
@@ -3453,16 +3447,10 @@ fn waterfall_epochs_are_accepted_recorded_and_tampering_refused() {
 
     // Accepted: the socialized epoch whole, the shortfall one in one chunk and a
     // finalization; each records statement.json's waterfall.
-    let calldata = submit_calldata(&p.statement, &p.proofs).unwrap();
-    let intrinsic = intrinsic_gas(&calldata);
-    let len = calldata.len();
-    let r = w.submit(calldata);
-    assert!(r.is_success(), "{r:?}");
-    eprintln!(
-        "gas: .W submitEpoch K = 2 (M = 2, {} liquidations, h = {ppb} ppb), signed: {} total, {} execution, {len} bytes of calldata",
-        p.statement.liquidations().len(),
-        r.tx_gas_used(),
-        r.tx_gas_used() - intrinsic
+    let r = submit_whole(
+        &mut w,
+        p,
+        &format!(".W submitEpoch K = 2 (M = 2, h = {ppb} ppb)"),
     );
     check_waterfall_record(&mut w, p, &r);
     let r = w.submit(submit_batches_calldata(&short.statement, &short.proofs, 0..2).unwrap());
@@ -3518,24 +3506,8 @@ fn v2w_shape() -> CircuitShape {
 fn v2w_setup() -> &'static (PathBuf, Groth16Keys, Deployment) {
     static SETUP: OnceLock<(PathBuf, Groth16Keys, Deployment)> = OnceLock::new();
     SETUP.get_or_init(|| {
-        let dir = scratch().join("keys-v2w");
-        let keys = Groth16Keys::setup_with_rng(
-            v2w_shape(),
-            &mut ChaCha20Rng::seed_from_u64(SEED),
-            format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
-        )
-        .unwrap();
-        keys.save(&dir, constraint_count(v2w_shape()).unwrap())
-            .unwrap();
-        let out = scratch().join("project-v2w");
-        export_solidity(SolidityExport {
-            keys: &dir,
-            out: &out,
-            epoch: None,
-            solc: Some(&solc()),
-        })
-        .unwrap();
-        let d = serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap();
+        let (dir, keys) = seeded_keys("keys-v2w", v2w_shape());
+        let d = exported("project-v2w", &dir);
         (dir, keys, d)
     })
 }
@@ -3671,35 +3643,14 @@ fn waterfall_rates_beyond_one_word_are_packed_as_off_chain() {
     let shape = CircuitShape::new(BATCH_SIZE, WIDE)
         .unwrap()
         .with_waterfall(true);
-    let keys_dir = scratch().join("keys-w18");
-    let start = Instant::now();
-    let keys = Groth16Keys::setup_with_rng(
-        shape,
-        &mut ChaCha20Rng::seed_from_u64(SEED),
-        format!("{SINGLE_PARTY_SETUP} (seeded test keys: NOT SECRET)"),
-    )
-    .unwrap();
-    keys.save(&keys_dir, constraint_count(shape).unwrap())
-        .unwrap();
-    eprintln!(
-        "seeded setup M = {WIDE} .W: {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
+    let (keys_dir, keys) = seeded_keys("keys-w18", shape);
+    let d = exported("project-w18", &keys_dir);
     let out = scratch().join("project-w18");
-    export_solidity(SolidityExport {
-        keys: &keys_dir,
-        out: &out,
-        epoch: None,
-        solc: Some(&solc()),
-    })
-    .unwrap();
     let epochs = std::fs::read_to_string(out.join("src/BackstopEpochs.sol")).unwrap();
     assert!(
         epochs.contains("uint256 internal constant WATERFALL_WORDS = 3;"),
         "F', h with 15 rates, then the other 3"
     );
-    let d: Deployment =
-        serde_json::from_slice(&std::fs::read(out.join(DEPLOYMENT_FILE)).unwrap()).unwrap();
 
     let snapshot = generate(&FixtureSpec {
         scenario: Scenario::WaterfallSocialized,
