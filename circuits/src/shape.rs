@@ -53,18 +53,6 @@ pub enum ShapeError {
         /// `""` if the parameters have the waterfall, `"no "` otherwise.
         waterfall: &'static str,
     },
-    /// A waterfall shape (`docs/SPEC.md` §2.4) where a part of the system does not
-    /// prove or carry the waterfall yet.
-    #[error(
-        "shape {shape} carries the default waterfall (SPEC §2.4: a market declares \
-         liquidation_fee_bps), which {part} does not support yet"
-    )]
-    WaterfallUnsupported {
-        /// The shape's id.
-        shape: String,
-        /// What refuses it, e.g. "the halo2 backend".
-        part: &'static str,
-    },
 }
 
 /// Why a batch circuit (of either backend) could not be built.
@@ -214,16 +202,6 @@ impl CircuitShape {
     /// Whether the shape proves the default waterfall (`docs/SPEC.md` §2.4).
     pub fn has_waterfall(&self) -> bool {
         self.waterfall
-    }
-    /// Refuses a waterfall shape where `part` does not support it yet.
-    pub fn refuse_waterfall(&self, part: &'static str) -> Result<(), ShapeError> {
-        if self.waterfall {
-            return Err(ShapeError::WaterfallUnsupported {
-                shape: self.id(),
-                part,
-            });
-        }
-        Ok(())
     }
     /// Whether the shape proves risk model v2 (`T > 1` or `A > 0`).
     pub fn is_risk_model_v2(&self) -> bool {
