@@ -2199,6 +2199,26 @@ fn exported_project_passes_its_forge_tests() {
     run_forge_tests(&dir, &["BackstopEpochsTest", "ExampleLendingMarketTest"]);
 }
 
+/// `p` written as an epoch directory and the project exported from `keys` (in
+/// `keys_dir`) with it as the `--epoch` fixture, in `scratch()/forge-project-NAME`.
+fn forge_project(p: &Proven, keys: &Groth16Keys, keys_dir: &Path, name: &str) -> PathBuf {
+    let epoch_dir = scratch().join(format!("forge-epoch-{name}"));
+    let proof = backstop_prover::groth16::EpochProof {
+        statement: p.statement.file().clone(),
+        proofs: p.proofs.clone(),
+    };
+    write_epoch_dir(&epoch_dir, &proof, keys).unwrap();
+    let dir = scratch().join(format!("forge-project-{name}"));
+    export_solidity(SolidityExport {
+        keys: keys_dir,
+        out: &dir,
+        epoch: Some(&epoch_dir),
+        solc: Some(&solc()),
+    })
+    .unwrap();
+    dir
+}
+
 /// The exported project of a risk model v2 shape (two markets, one with tiers, two
 /// collateral assets) passes its forge tests on a proven two-batch epoch: the
 /// contract's own tests, and BackstopEpochsV2.t.sol's per-asset record and every
@@ -2207,20 +2227,7 @@ fn exported_project_passes_its_forge_tests() {
 fn exported_risk_model_v2_project_passes_its_forge_tests() {
     let p = prove_v2_book(9, "12.5", &["WBTC"], 9);
     assert!(p.proofs.len() >= 2, "two batches");
-    let epoch_dir = scratch().join("forge-epoch-v2");
-    let proof = backstop_prover::groth16::EpochProof {
-        statement: p.statement.file().clone(),
-        proofs: p.proofs.clone(),
-    };
-    write_epoch_dir(&epoch_dir, &proof, v2_keys()).unwrap();
-    let dir = scratch().join("forge-project-v2");
-    export_solidity(SolidityExport {
-        keys: v2_keys_dir(),
-        out: &dir,
-        epoch: Some(&epoch_dir),
-        solc: Some(&solc()),
-    })
-    .unwrap();
+    let dir = forge_project(&p, v2_keys(), v2_keys_dir(), "v2");
     run_forge_tests(
         &dir,
         &[
@@ -2237,20 +2244,7 @@ fn exported_risk_model_v2_project_passes_its_forge_tests() {
 #[test]
 fn exported_waterfall_project_passes_its_forge_tests() {
     let p = &w_epochs()[0];
-    let epoch_dir = scratch().join("forge-epoch-w");
-    let proof = backstop_prover::groth16::EpochProof {
-        statement: p.statement.file().clone(),
-        proofs: p.proofs.clone(),
-    };
-    write_epoch_dir(&epoch_dir, &proof, w_keys()).unwrap();
-    let dir = scratch().join("forge-project-w");
-    export_solidity(SolidityExport {
-        keys: w_keys_dir(),
-        out: &dir,
-        epoch: Some(&epoch_dir),
-        solc: Some(&solc()),
-    })
-    .unwrap();
+    let dir = forge_project(p, w_keys(), w_keys_dir(), "w");
     run_forge_tests(
         &dir,
         &[

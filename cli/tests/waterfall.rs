@@ -13,7 +13,7 @@ use backstop_prover::venue::VenueKey;
 use serde_json::Value;
 
 mod common;
-use common::{backstop, ok, prove_waterfall_epoch, s, text};
+use common::{backstop, inclusion_prove, ok, prove_waterfall_epoch, s, text};
 
 const SECRET_HEX: &str = "5b0b000000000000000000000000000000000000000000000000000000c0ffee";
 
@@ -91,24 +91,7 @@ fn the_audit_and_each_owner_see_the_proven_waterfall() {
     for (account, risk) in [payer, healthy] {
         let id = account.id().get().to_string();
         let proof = e.root.path().join(format!("inclusion-{id}.json"));
-        let secret = e.root.path().join("secret.hex");
-        ok(
-            &backstop(&[
-                "inclusion",
-                "prove",
-                "--snapshot",
-                s(&e.snapshot),
-                "--epoch",
-                s(&e.dir),
-                "--account",
-                &id,
-                "--secret-file",
-                s(&secret),
-                "--out",
-                s(&proof),
-            ]),
-            "inclusion prove",
-        );
+        ok(&inclusion_prove(&e, &id, &proof), "inclusion prove");
         let out = backstop(&["inclusion", "verify", s(&proof), "--epoch", s(&e.dir)]);
         ok(&out, "inclusion verify");
         let said = text(&out.stdout);

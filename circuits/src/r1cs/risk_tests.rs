@@ -31,12 +31,12 @@ fn epoch() -> (CircuitShape, Snapshot, EpochWitness<H>) {
     (shape, s, w)
 }
 
-fn circuit(shape: CircuitShape, a: BatchAssignment) -> BatchCircuit {
+pub(super) fn circuit(shape: CircuitShape, a: BatchAssignment) -> BatchCircuit {
     BatchCircuit::from_assignment(shape, a).unwrap()
 }
 
 /// The instance a circuit assigns itself (without the leading one).
-fn instance(shape: CircuitShape, a: BatchAssignment) -> Vec<Fr> {
+pub(super) fn instance(shape: CircuitShape, a: BatchAssignment) -> Vec<Fr> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     circuit(shape, a).generate_constraints(cs.clone()).unwrap();
     cs.finalize();

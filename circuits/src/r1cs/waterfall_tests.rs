@@ -4,8 +4,8 @@
 //! of the waterfall failing at its own relation when it is a lie.
 
 use super::assignment::BatchAssignment;
-use super::batch::BatchCircuit;
 use super::names::testing::first_unsatisfied;
+use super::risk_tests::{circuit, instance};
 use crate::catalogue::risk_book::{BOOK, params, snapshot, with_fees};
 use crate::hash::Bn254Poseidon;
 use crate::model::Snapshot;
@@ -15,7 +15,6 @@ use crate::secret::VenueSecret;
 use crate::shape::CircuitShape;
 use crate::witness::{EpochWitness, build_epoch};
 use ark_bn254::Fr;
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 
 type H = Bn254Poseidon;
 
@@ -31,20 +30,6 @@ fn epoch_of(b: u64) -> (CircuitShape, Snapshot, EpochWitness<H>) {
 
 fn epoch() -> (CircuitShape, Snapshot, EpochWitness<H>) {
     epoch_of(8)
-}
-
-fn circuit(shape: CircuitShape, a: BatchAssignment) -> BatchCircuit {
-    BatchCircuit::from_assignment(shape, a).unwrap()
-}
-
-/// The instance a circuit assigns itself (without the leading one).
-fn instance(shape: CircuitShape, a: BatchAssignment) -> Vec<Fr> {
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    circuit(shape, a).generate_constraints(cs.clone()).unwrap();
-    cs.finalize();
-    let mut v = cs.instance_assignment().unwrap().to_vec();
-    v.remove(0);
-    v
 }
 
 #[test]
